@@ -1,0 +1,162 @@
+"""Events (大面积停电事件), the reports that drive them and their append-only timeline."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, ExactDecimal, UTCDateTime, utcnow, uuid_pk
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+LEVEL_CHECK = "IN ('I', 'II', 'III', 'IV')"
+
+
+class Event(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('monitoring', 'warning', 'response', 'terminated', 'closed')", name="state"
+        ),
+        CheckConstraint(f"level {LEVEL_CHECK}", name="level"),
+        CheckConstraint(f"peak_level {LEVEL_CHECK}", name="peak_level"),
+        CheckConstraint(f"response_level {LEVEL_CHECK}", name="response_level"),
+        Index("ix_events_opened", "opened_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    state: Mapped[str] = mapped_column(String(12), default="monitoring", index=True)
+    level: Mapped[str | None] = mapped_column(String(3))
+    peak_level: Mapped[str | None] = mapped_column(String(3))
+    response_level: Mapped[str | None] = mapped_column(String(3))
+    leading_hq: Mapped[str | None] = mapped_column(String(6))
+    drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    etr: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The classification of the event's grids as they stand now (plan 1.5), with its basis.
+    basis: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+
+    reports: Mapped[list[Report]] = relationship(back_populates="event", lazy="raise")
+
+
+class Report(Base):
+    """A dispatcher's report: immutable once stored."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_event_received", "event_id", "received_at"),)
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cause: Mapped[str] = mapped_column(String(40))
+    etr: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    level: Mapped[str | None] = mapped_column(String(3))
+    basis: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id"))
+
+    event: Mapped[Event] = relationship(back_populates="reports", lazy="raise")
+    snapshots: Mapped[list[Snapshot]] = relationship(
+        back_populates="report", lazy="raise", order_by="Snapshot.seq"
+    )
+
+
+class Snapshot(Base):
+    """One grid at one moment (plan 1.5's measures), as a report gave it."""
+
+    __tablename__ = "snapshots"
+    __table_args__ = (
+        UniqueConstraint("report_id", "region"),
+        Index("ix_snapshots_event_region", "event_id", "region"),
+        CheckConstraint("scope IN ('province', 'city', 'county')", name="scope"),
+    )
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(10))
+    region: Mapped[str] = mapped_column(String(6))
+    load_mw: Mapped[Decimal] = mapped_column(ExactDecimal)
+    load_lost_mw: Mapped[Decimal] = mapped_column(ExactDecimal)
+    customers: Mapped[int | None] = mapped_column(BigInteger)
+    customers_out: Mapped[int | None] = mapped_column(BigInteger)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    report: Mapped[Report] = relationship(back_populates="snapshots", lazy="raise")
+
+
+class EventGrid(Base):
+    """Where one grid of an event stands: its latest snapshot and its worst figures so far.
+
+    Kept up to date by every report so that classifying the event, and computing restoration
+    (plan 5.5 condition 2: restored = 1 − latest lost ÷ peak lost), reads one row per grid.
+    """
+
+    __tablename__ = "event_grids"
+
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    )
+    region: Mapped[str] = mapped_column(String(6), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(10))
+    load_mw: Mapped[Decimal] = mapped_column(ExactDecimal)
+    load_lost_mw: Mapped[Decimal] = mapped_column(ExactDecimal)
+    customers: Mapped[int | None] = mapped_column(BigInteger)
+    customers_out: Mapped[int | None] = mapped_column(BigInteger)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    peak_load_lost_mw: Mapped[Decimal] = mapped_column(ExactDecimal)
+    peak_customers_out: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class TimelineEntry(Base):
+    """Append-only: one row for everything that happens to an event, with actor and clause."""
+
+    __tablename__ = "timeline"
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_tokens.id"))
+    actor: Mapped[str] = mapped_column(String(240))
+    clause: Mapped[str | None] = mapped_column(String(40))
+    summary: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class IdempotencyRecord(Base):
+    """The answer given to a request sent with an ``Idempotency-Key``, replayed on a repeat."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("token_id", "key"),)
+
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    token_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id"))
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,79 @@
+"""POST /classify and POST /reports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from models.base import utcnow
+from service import idempotency
+from service.api.responses import problems
+from service.classification import classify
+from service.deps import ActorDep, ContextDep, DispatcherDep, SessionDep
+from service.errors import Conflict
+from service.reporting import submit_report
+from service.reports import (
+    ClassifyRequest,
+    ClassifyResult,
+    ReportAccepted,
+    ReportCreate,
+    check_grids,
+)
+from service.schemas import BasisRead
+
+router = APIRouter(tags=["reports"])
+
+
+@router.post("/classify", responses=problems(401, 422))
+async def post_classify(
+    body: ClassifyRequest, _actor: ActorDep, context: ContextDep
+) -> ClassifyResult:
+    """Classify snapshots by plan 1.5; stores nothing."""
+    check_grids(body.snapshots, context.playbooks.grids)
+    result = classify((s.measures() for s in body.snapshots), context.playbooks.rules)
+    return ClassifyResult(
+        level=result.level,
+        level_name=result.level_name,
+        basis=[BasisRead.of(b) for b in result.basis],
+    )
+
+
+@router.post(
+    "/reports",
+    status_code=201,
+    response_model=ReportAccepted,
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def post_report(
+    body: ReportCreate,
+    actor: DispatcherDep,
+    session: SessionDep,
+    context: ContextDep,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> JSONResponse:
+    """Store a dispatcher's report, classify it and move its event (plan 1.5, 4, 5.1)."""
+    digest = idempotency.fingerprint(body.model_dump_json()) if idempotency_key else ""
+    if idempotency_key:
+        earlier = await idempotency.replay(session, actor, idempotency_key, digest)
+        if earlier is not None:
+            return earlier
+    accepted = await submit_report(session, context, actor, body, utcnow())
+    payload = accepted.model_dump(mode="json")
+    if idempotency_key:
+        idempotency.remember(session, actor, idempotency_key, digest, 201, payload)
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        # Only the idempotency key is unique per request: the same key raced us and won.
+        await session.rollback()
+        if idempotency_key:
+            earlier = await idempotency.replay(session, actor, idempotency_key, digest)
+            if earlier is not None:
+                return earlier
+        raise Conflict(
+            "the report could not be stored; retry with the same Idempotency-Key"
+        ) from exc
+    return JSONResponse(payload, status_code=201)

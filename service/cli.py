@@ -1,0 +1,162 @@
+"""The ``outage-coordinator`` command: serve, db upgrade, tokens, playbooks check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.config import Settings
+from service.context import Playbooks
+from service.db import make_engine, make_sessionmaker
+from service.errors import CoordinatorError, PlaybookError
+
+T = TypeVar("T")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="outage-coordinator", description="Shaoxing large-area power outage coordinator"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply the Alembic migrations to OUTAGE_DATABASE_URL")
+
+    tokens = commands.add_parser("tokens", help="API tokens").add_subparsers(
+        dest="tokens_command", required=True
+    )
+    create = tokens.add_parser("create", help="make a token; printed once, on the last line")
+    create.add_argument("--role", required=True)
+    create.add_argument("--name", required=True)
+    create.add_argument("--agency")
+    create.add_argument("--region")
+    tokens.add_parser("list", help="list tokens (never the tokens themselves)")
+    revoke = tokens.add_parser("revoke", help="revoke a token by id")
+    revoke.add_argument("id", type=uuid.UUID)
+
+    playbooks = commands.add_parser("playbooks", help="playbook files").add_subparsers(
+        dest="playbooks_command", required=True
+    )
+    check = playbooks.add_parser("check", help="validate the playbooks; exit 1 naming the fault")
+    check.add_argument("dir", nargs="?", type=Path)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings()
+    try:
+        if args.command == "playbooks":
+            folder = args.dir or settings.playbooks_dir
+            Playbooks.load(settings.model_copy(update={"playbooks_dir": folder}))
+            print(f"playbooks in {folder} are valid")
+            return 0
+        if args.command == "db":
+            from service.migrate import upgrade
+
+            upgrade(settings)
+            print("database is at the latest migration")
+            return 0
+        if args.command == "tokens":
+            return _tokens(args, settings)
+        return _serve(args, settings)
+    except PlaybookError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except CoordinatorError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+
+
+def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = make_engine(settings)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from service import tokens
+
+    if args.tokens_command == "create":
+        grids = Playbooks.load(settings).grids
+
+        async def create(session: AsyncSession) -> str:
+            row, token = await tokens.create_token(
+                session,
+                grids,
+                role=args.role,
+                name=args.name,
+                agency=args.agency,
+                region=args.region,
+            )
+            print(f"created {row.role} token {row.id} for {row.name!r}")
+            return token
+
+        print(_in_session(settings, create))
+        return 0
+    if args.tokens_command == "list":
+        for row in _in_session(settings, tokens.list_tokens):
+            state = f"revoked {row.revoked_at.isoformat()}" if row.revoked_at else "active"
+            scope = row.agency or row.region or "-"
+            print(f"{row.id}\t{row.role}\t{scope}\t{row.name}\t{state}")
+        return 0
+
+    async def revoke(session: AsyncSession) -> None:
+        await tokens.revoke_token(session, args.id)
+
+    _in_session(settings, revoke)
+    print(f"revoked {args.id}")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from service import tokens
+
+    grids = Playbooks.load(settings).grids
+    admin_file = settings.var_dir / "admin-token"
+
+    async def bootstrap(session: AsyncSession) -> str | None:
+        return await tokens.bootstrap_admin(session, grids, admin_file)
+
+    token = _in_session(settings, bootstrap)
+    if token:
+        print(
+            "No tokens yet: made a bootstrap admin token (shown once; also in "
+            f"{admin_file}, mode 0600):\n{token}",
+            flush=True,
+        )
+    uvicorn.run(
+        "service.main:app_factory",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="info",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

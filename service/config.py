@@ -1,0 +1,48 @@
+"""The service's one typed Settings object. Every knob is an ``OUTAGE_`` environment variable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment (prefix ``OUTAGE_``); see the README's table."""
+
+    model_config = SettingsConfigDict(env_prefix="OUTAGE_", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///var/coordinator.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+    )
+    playbooks_dir: Path = Field(
+        default=PROJECT_ROOT / "playbooks", description="Folder holding the playbook YAML files"
+    )
+    var_dir: Path = Field(
+        default=Path("var"), description="Where the bootstrap admin token file is written"
+    )
+    token_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a verified token is trusted without asking the database again; "
+        "a revocation takes effect within this time. 0 disables the cache.",
+    )
+    future_tolerance_seconds: int = Field(
+        default=300, ge=0, description="How far in the future a report's observed_at may lie"
+    )
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size")
+    page_size_max: int = Field(default=200, ge=1)
+
+    @property
+    def future_tolerance(self) -> timedelta:
+        return timedelta(seconds=self.future_tolerance_seconds)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

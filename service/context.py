@@ -1,0 +1,53 @@
+"""What the app holds while it runs, built once by the lifespan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from service.classification import ClassificationRules, load_rules
+from service.config import Settings
+from service.db import make_engine, make_sessionmaker
+from service.grids import GridRegistry, load_regions
+from service.security import TokenVerifier
+
+
+@dataclass(frozen=True)
+class Playbooks:
+    """The playbook files, validated: a bad file raises PlaybookError naming file, entry, reason."""
+
+    grids: GridRegistry
+    rules: ClassificationRules
+
+    @classmethod
+    def load(cls, settings: Settings) -> Playbooks:
+        folder = settings.playbooks_dir
+        return cls(
+            grids=load_regions(folder / "regions.yaml"),
+            rules=load_rules(folder / "classification.yaml"),
+        )
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+    playbooks: Playbooks
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    tokens: TokenVerifier
+
+    @classmethod
+    def open(cls, settings: Settings, playbooks: Playbooks | None = None) -> AppContext:
+        engine = make_engine(settings)
+        sessions = make_sessionmaker(engine)
+        return cls(
+            settings=settings,
+            playbooks=playbooks or Playbooks.load(settings),
+            engine=engine,
+            sessions=sessions,
+            tokens=TokenVerifier(sessions, settings.token_cache_seconds),
+        )
+
+    async def close(self) -> None:
+        await self.engine.dispose()

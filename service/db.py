@@ -1,0 +1,64 @@
+"""The database engine: one async engine per app, SQLite tuned for safe concurrent writers.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout. Every write transaction starts
+with ``BEGIN IMMEDIATE`` so that two workers never both read an event and then race to update it:
+the second waits (up to the busy timeout) instead of failing or losing the first one's update.
+Read-only work asks for a deferred transaction with ``READ_ONLY`` so that readers never queue
+behind writers. PostgreSQL needs none of this; its writers lock the event row instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from service.config import Settings
+
+READ_ONLY: Final = {"sqlite_begin": "DEFERRED"}
+
+
+def make_engine(settings: Settings) -> AsyncEngine:
+    """Create the engine for ``settings.database_url`` with the pragmas and pool it needs."""
+    if settings.is_sqlite:
+        engine = create_async_engine(settings.database_url)
+        _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
+        return engine
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # SQLAlchemy emits BEGIN itself (below); the driver must not.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        # In WAL mode NORMAL is durable across application crashes; only an OS crash or power
+        # loss can roll back the last transactions.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

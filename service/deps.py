@@ -1,0 +1,65 @@
+"""FastAPI dependencies with short names: ContextDep, SessionDep, ReadSessionDep, ActorDep."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.context import AppContext
+from service.db import READ_ONLY
+from service.security import Actor
+
+_bearer = HTTPBearer(
+    auto_error=False, description="A token made by `outage-coordinator tokens create`"
+)
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
+    """A session for a request that writes; the endpoint commits, anything else rolls back."""
+    async with context.sessions() as session:
+        yield session
+
+
+async def get_read_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
+    async with context.sessions() as session:
+        await session.connection(execution_options=READ_ONLY)
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+
+
+async def get_actor(
+    context: ContextDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    return await context.tokens.verify(credentials.credentials if credentials else None)
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def role(*roles: str) -> Any:
+    """A dependency that admits only ``roles`` (403 otherwise), resolved before the body is read."""
+
+    async def admit(actor: ActorDep) -> Actor:
+        actor.require(*roles)
+        return actor
+
+    return Depends(admit)
+
+
+DispatcherDep = Annotated[Actor, role("dispatcher")]

@@ -1,0 +1,45 @@
+"""The app factory: ``create_app(settings)``; the lifespan owns the engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from service import problems
+from service.api import events, health, reports
+from service.config import Settings
+from service.context import AppContext, Playbooks
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Playbooks are validated here: a bad file stops the service at start."""
+    settings = settings or Settings()
+    playbooks = Playbooks.load(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context = AppContext.open(settings, playbooks)
+        app.state.context = context
+        try:
+            yield
+        finally:
+            await context.close()
+
+    app = FastAPI(
+        title="outage-coordinator",
+        summary="Shaoxing's large-area power outage plan (绍政办发〔2018〕41号), run as a service",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(reports.router, prefix="/api/v1")
+    app.include_router(events.router, prefix="/api/v1")
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For ``uvicorn --factory``: settings come from the environment of each worker."""
+    return create_app()

@@ -1,0 +1,277 @@
+"""Taking a report in: store it, reclassify the event, start or raise its response (plan 1.5, 5.1).
+
+One transaction per report. The event row is locked first (``FOR UPDATE`` on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite) so that two reports on one event never interleave.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Event, EventGrid, Report
+from models import Snapshot as SnapshotRow
+from service import timeline
+from service.classification import (
+    Basis,
+    Classification,
+    ClassificationRules,
+    Snapshot,
+    classify,
+    level_rank,
+    max_level,
+)
+from service.context import AppContext
+from service.errors import InvalidInput, NotFound
+from service.leadership import hq_rank, leading_hq
+from service.lifecycle import fire
+from service.reports import ReportAccepted, ReportCreate, check_grids, check_jurisdiction
+from service.schemas import HQ, BasisRead
+from service.security import Actor
+
+
+def basis_json(basis: Iterable[Basis]) -> list[dict[str, Any]]:
+    """The basis as stored: exact decimals kept as strings."""
+    return [
+        {
+            "scope": b.scope,
+            "region": b.region,
+            "level": b.level,
+            "clause": b.clause,
+            "metric": b.metric,
+            "value": str(b.value),
+            "threshold": b.threshold,
+        }
+        for b in basis
+    ]
+
+
+async def submit_report(
+    session: AsyncSession, context: AppContext, actor: Actor, body: ReportCreate, now: datetime
+) -> ReportAccepted:
+    """Store ``body`` and move its event; the caller commits."""
+    grids = context.playbooks.grids
+    check_grids(body.snapshots, grids)
+    check_jurisdiction(actor, body.snapshots, grids)
+    limit = now + context.settings.future_tolerance
+    if body.observed_at > limit:
+        raise InvalidInput(
+            "observed_at",
+            f"observed_at {body.observed_at.isoformat()} lies more than "
+            f"{context.settings.future_tolerance_seconds} s in the future",
+        )
+
+    event = await _open_event(session, actor, body, now)
+    report_class = classify((s.measures() for s in body.snapshots), context.playbooks.rules)
+    report = Report(
+        id=uuid.uuid4(),
+        event_id=event.id,
+        observed_at=body.observed_at,
+        received_at=now,
+        cause=body.cause,
+        etr=body.etr,
+        note=body.note,
+        level=report_class.level,
+        basis=basis_json(report_class.basis),
+        actor_id=actor.id,
+    )
+    session.add(report)
+    session.add_all(
+        SnapshotRow(
+            report_id=report.id,
+            event_id=event.id,
+            observed_at=body.observed_at,
+            **s.model_dump(),
+        )
+        for s in body.snapshots
+    )
+    event_class = await _merge_grids(session, event, body, context.playbooks.rules)
+    timeline.record(
+        session,
+        event.id,
+        "report",
+        actor,
+        _report_summary(report_class, len(body.snapshots)),
+        clause="1.5",
+        at=now,
+        report_id=str(report.id),
+        level=report_class.level,
+        cause=body.cause,
+    )
+    _advance(session, event, actor, report_class, event_class, now)
+    if body.etr is not None:
+        event.etr = body.etr
+    event.updated_at = now
+    return ReportAccepted(
+        event_id=event.id,
+        report_id=report.id,
+        level=report_class.level,
+        level_name=report_class.level_name,
+        event_level=event.level,
+        peak_level=event.peak_level,
+        response_level=event.response_level,
+        state=event.state,
+        leading_hq=HQ.of(event.leading_hq, grids),
+        basis=[BasisRead.of(b) for b in report_class.basis],
+    )
+
+
+async def _open_event(
+    session: AsyncSession, actor: Actor, body: ReportCreate, now: datetime
+) -> Event:
+    if body.event_id is None:
+        event = Event(id=uuid.uuid4(), state="monitoring", drill=bool(body.drill), opened_at=now)
+        session.add(event)
+        timeline.record(
+            session,
+            event.id,
+            "event_opened",
+            actor,
+            "event opened by a report" + (" (drill)" if event.drill else ""),
+            clause="4",
+            at=now,
+        )
+        return event
+    found = await session.scalar(select(Event).where(Event.id == body.event_id).with_for_update())
+    if found is None:
+        raise NotFound(f"event {body.event_id} does not exist", field="event_id")
+    if body.drill is not None and body.drill != found.drill:
+        kind = "a drill" if found.drill else "not a drill"
+        raise InvalidInput(
+            "drill", f"event {found.id} is {kind}; drill must match it or be left out"
+        )
+    return found
+
+
+async def _merge_grids(
+    session: AsyncSession, event: Event, body: ReportCreate, rules: ClassificationRules
+) -> Classification:
+    """Fold the report into the event's grids; classify the grids as they now stand.
+
+    A snapshot replaces a grid's latest figures only if it is not older than them (reports may
+    arrive out of order); the peak loss of each grid is kept for restoration (plan 5.5).
+    """
+    rows: dict[str, EventGrid] = {}
+    if body.event_id is not None:
+        found = await session.scalars(select(EventGrid).where(EventGrid.event_id == event.id))
+        rows = {row.region: row for row in found}
+    for s in body.snapshots:
+        row = rows.get(s.region)
+        if row is None:
+            row = EventGrid(
+                event_id=event.id,
+                region=s.region,
+                scope=s.scope,
+                load_mw=s.load_mw,
+                load_lost_mw=s.load_lost_mw,
+                customers=s.customers,
+                customers_out=s.customers_out,
+                observed_at=body.observed_at,
+                peak_load_lost_mw=s.load_lost_mw,
+                peak_customers_out=s.customers_out,
+            )
+            session.add(row)
+            rows[s.region] = row
+            continue
+        row.peak_load_lost_mw = max(row.peak_load_lost_mw, s.load_lost_mw)
+        if s.customers_out is not None:
+            row.peak_customers_out = max(row.peak_customers_out or 0, s.customers_out)
+        if body.observed_at >= row.observed_at:
+            row.load_mw, row.load_lost_mw = s.load_mw, s.load_lost_mw
+            row.customers, row.customers_out = s.customers, s.customers_out
+            row.observed_at = body.observed_at
+    return classify(
+        (
+            Snapshot(
+                scope=r.scope,  # type: ignore[arg-type]
+                region=r.region,
+                load_mw=r.load_mw,
+                load_lost_mw=r.load_lost_mw,
+                customers=r.customers,
+                customers_out=r.customers_out,
+            )
+            for r in rows.values()
+        ),
+        rules,
+    )
+
+
+def _advance(
+    session: AsyncSession,
+    event: Event,
+    actor: Actor,
+    report_class: Classification,
+    event_class: Classification,
+    now: datetime,
+) -> None:
+    """Plan 5.1: a level reaching IV starts the response; a higher one raises it at once.
+
+    The level a report "reached" is the higher of its own and the event's as it now stands, so a
+    late report that shows a worse moment still counts. Levels are never lowered here.
+    """
+    reached = max_level(report_class.level, event_class.level)
+    event.level = event_class.level
+    event.basis = basis_json(event_class.basis)
+    event.peak_level = max_level(event.peak_level, reached)  # type: ignore[arg-type]
+    before = event.state
+    fire(event, "report", reaches_response=level_rank(reached) > 0)
+    if event.state != "response":
+        return
+    basis = event_class.basis + report_class.basis
+    if before != "response":
+        event.response_level = reached
+        event.leading_hq = leading_hq(reached, basis)
+        timeline.record(
+            session,
+            event.id,
+            "response_started",
+            actor,
+            f"level {reached} response started by the system on the report",
+            clause="5.1",
+            at=now,
+            level=reached,
+            leading_hq=event.leading_hq,
+        )
+        return
+    if level_rank(reached) > level_rank(event.response_level):  # type: ignore[arg-type]
+        previous = event.response_level
+        event.response_level = reached
+        event.leading_hq = leading_hq(reached, basis)
+        timeline.record(
+            session,
+            event.id,
+            "response_raised",
+            actor,
+            f"response raised from {previous} to {reached} on the report",
+            clause="5.1",
+            at=now,
+            level=reached,
+            previous=previous,
+            leading_hq=event.leading_hq,
+        )
+        return
+    candidate = leading_hq(event.response_level, basis)
+    if hq_rank(candidate) > hq_rank(event.leading_hq):
+        previous_hq = event.leading_hq
+        event.leading_hq = candidate
+        timeline.record(
+            session,
+            event.id,
+            "leading_hq_changed",
+            actor,
+            f"several grids now reach {event.response_level}: {candidate} leads (plan 2.2)",
+            clause="2.2",
+            at=now,
+            leading_hq=candidate,
+            previous=previous_hq,
+        )
+
+
+def _report_summary(result: Classification, grid_count: int) -> str:
+    level = f"level {result.level} ({result.level_name})" if result.level else "below threshold"
+    return f"report on {grid_count} grid(s): {level}"

@@ -1,0 +1,59 @@
+"""Shapes shared by several domains: levels, HQs, basis entries, pages."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, PlainSerializer
+
+from service.classification import Basis
+from service.grids import GridRegistry, Scope
+
+LevelStr = Literal["I", "II", "III", "IV"]
+# Exact inside, a JSON number outside: fractions and megawatts are for people to read.
+Number = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+
+T = TypeVar("T")
+
+
+class HQ(BaseModel):
+    """An emergency HQ (应急指挥部), named by the region it commands."""
+
+    region: str
+    name: str
+
+    @classmethod
+    def of(cls, region: str | None, grids: GridRegistry) -> HQ | None:
+        return None if region is None else cls(region=region, name=grids.hq_name(region))
+
+
+class BasisRead(BaseModel):
+    """One rule of plan 1.5 that fired for one grid."""
+
+    scope: Scope
+    region: str
+    level: LevelStr
+    clause: str
+    metric: Literal["load", "customers"]
+    value: Number
+    threshold: str
+
+    @classmethod
+    def of(cls, basis: Basis) -> BasisRead:
+        return cls(
+            scope=basis.scope,
+            region=basis.region,
+            level=basis.level,
+            clause=basis.clause,
+            metric=basis.metric,
+            value=basis.value,
+            threshold=basis.threshold,
+        )
+
+
+class Page(BaseModel, Generic[T]):
+    """A list answer: ``next`` is the cursor for the following page, absent on the last."""
+
+    items: list[T]
+    next: str | None = None

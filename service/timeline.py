@@ -1,0 +1,50 @@
+"""The event timeline: append-only, every entry with its actor, time and plan clause."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import TimelineEntry
+from models.base import utcnow
+from service.security import Actor
+
+
+def record(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    kind: str,
+    actor: Actor,
+    summary: str,
+    *,
+    clause: str | None = None,
+    at: datetime | None = None,
+    **data: Any,
+) -> TimelineEntry:
+    """Add one entry to the event's timeline (flushed with the caller's transaction)."""
+    entry = TimelineEntry(
+        event_id=event_id,
+        at=at or utcnow(),
+        kind=kind,
+        actor_id=actor.id,
+        actor=actor.label,
+        clause=clause,
+        summary=summary,
+        data=data,
+    )
+    session.add(entry)
+    return entry
+
+
+class TimelineRead(BaseModel):
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    clause: str | None
+    summary: str
+    data: dict[str, Any]
