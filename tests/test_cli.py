@@ -1,0 +1,132 @@
+"""The console script: db upgrade, tokens, playbooks check, and serve's first start."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.cli import main
+from service.config import PROJECT_ROOT
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("OUTAGE_DATABASE_URL", url)
+    monkeypatch.setenv("OUTAGE_VAR_DIR", str(tmp_path / "var"))
+    assert main(["db", "upgrade"]) == 0
+    return url
+
+
+def test_tokens_create_list_revoke(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert (
+        main(["tokens", "create", "--role", "dispatcher", "--name", "城调", "--region", "330603"])
+        == 0
+    )
+    lines = capsys.readouterr().out.strip().splitlines()
+    token = lines[-1]
+    assert token.startswith("oc_") and len(token) > 40
+    token_id = lines[0].split()[3]
+
+    assert main(["tokens", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert token_id in listing and "dispatcher" in listing and "330603" in listing
+    assert token not in listing  # only the hash is kept
+
+    assert main(["tokens", "revoke", token_id]) == 0
+    assert main(["tokens", "list"]) == 0
+    assert "revoked" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "wizard", "--name", "x"], "unknown role"),
+        (["--role", "agency", "--name", "x"], "--agency"),
+        (["--role", "commander", "--name", "x"], "--region"),
+        (["--role", "commander", "--name", "x", "--region", "999999"], "unknown region"),
+        (["--role", "observer", "--name", "x", "--agency", "health"], "only for agency"),
+    ],
+)
+def test_tokens_create_refuses_bad_options(
+    database: str, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["tokens", "create", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_playbooks_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["playbooks", "check"]) == 0
+    broken = tmp_path / "playbooks"
+    shutil.copytree(PROJECT_ROOT / "playbooks", broken)
+    regions = broken / "regions.yaml"
+    regions.write_text(regions.read_text().replace("scope: county", "scope: village", 1))
+    capsys.readouterr()
+    assert main(["playbooks", "check", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert "regions.yaml: 330602: scope:" in err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_first_start_prints_bootstrap_token_once(database: str, tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "OUTAGE_DATABASE_URL": database, "OUTAGE_VAR_DIR": str(tmp_path / "var")}
+    command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
+    server = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert server.stdout is not None
+        announced = [server.stdout.readline() for _ in range(2)]
+        token = announced[1].strip()
+        token_file = tmp_path / "var" / "admin-token"
+        assert token_file.read_text().strip() == token
+        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.2)
+        assert health.json()["database"] == "ok"
+        events = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/events",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+        assert events.status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if server.stdout:
+            server.stdout.close()
+    # a second start finds a token and prints none
+    again = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert again.stdout is not None
+        first_line = again.stdout.readline()
+        assert "bootstrap" not in first_line
+    finally:
+        again.terminate()
+        again.wait(timeout=10)
+        if again.stdout:
+            again.stdout.close()
