@@ -14,7 +14,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -27,6 +26,7 @@ from pydantic import (
 
 from service.errors import PlaybookError
 from service.grids import Scope
+from service.playbook_files import read_yaml
 
 Level = Literal["I", "II", "III", "IV"]
 Metric = Literal["load", "customers"]
@@ -151,15 +151,7 @@ class ClassificationRules(_Frozen):
 def load_rules(path: Path) -> ClassificationRules:
     """Read and check a classification file; PlaybookError names the file, entry and reason."""
     file = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PlaybookError(file, "(file)", f"cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        entry = f"line {mark.line + 1}" if mark is not None else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PlaybookError(file, entry, f"malformed YAML: {problem}") from exc
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise PlaybookError(file, "(file)", "expected a mapping with 'levels' and 'rules'")
     try:

@@ -10,12 +10,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from service.errors import PlaybookError
+from service.playbook_files import read_yaml
 
 Scope = Literal["province", "city", "county"]
 
@@ -113,18 +113,6 @@ class _GridEntry(BaseModel):
         return code
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PlaybookError(str(path), "(file)", f"cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        entry = f"line {mark.line + 1}" if mark is not None else "(file)"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise PlaybookError(str(path), entry, f"malformed YAML: {problem}") from exc
-
-
 def _first_error(exc: ValidationError) -> tuple[tuple[str | int, ...], str]:
     error = exc.errors()[0]
     return tuple(error["loc"]), str(error["msg"]).removeprefix("Value error, ")
@@ -136,7 +124,7 @@ def load_regions(path: Path) -> GridRegistry:
     Raises PlaybookError naming the file, the entry (its code, or `regions[i]`) and the reason.
     """
     file = str(path)
-    data = _read_yaml(path)
+    data = read_yaml(path)
     if not isinstance(data, dict) or "regions" not in data:
         raise PlaybookError(file, "(file)", "expected a mapping with a 'regions' list")
     if extra := sorted(map(str, set(data) - {"regions"})):
