@@ -2,11 +2,15 @@
 
 from models.base import Base
 from models.event import Event, EventGrid, IdempotencyRecord, Report, Snapshot, TimelineEntry
+from models.plan import Action, Attestation, EarlyWarning
 from models.token import ApiToken
 
 __all__ = [
+    "Action",
     "ApiToken",
+    "Attestation",
     "Base",
+    "EarlyWarning",
     "Event",
     "EventGrid",
     "IdempotencyRecord",

@@ -37,7 +37,11 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size")
-    page_size_max: int = Field(default=200, ge=1)
+    escalation_interval_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="How often overdue actions are looked for and escalated; 0 turns it off",
+    )
 
     @property
     def future_tolerance(self) -> timedelta:

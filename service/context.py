@@ -10,6 +10,7 @@ from service.classification import ClassificationRules, load_rules
 from service.config import Settings
 from service.db import make_engine, make_sessionmaker
 from service.grids import GridRegistry, load_regions
+from service.playbooks import AgencyRegistry, Checklists, load_agencies, load_checklists
 from service.security import TokenVerifier
 
 
@@ -19,13 +20,18 @@ class Playbooks:
 
     grids: GridRegistry
     rules: ClassificationRules
+    agencies: AgencyRegistry
+    checklists: Checklists
 
     @classmethod
     def load(cls, settings: Settings) -> Playbooks:
         folder = settings.playbooks_dir
+        agencies = load_agencies(folder / "agencies.yaml")
         return cls(
             grids=load_regions(folder / "regions.yaml"),
             rules=load_rules(folder / "classification.yaml"),
+            agencies=agencies,
+            checklists=load_checklists(folder, agencies),
         )
 
 

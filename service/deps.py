@@ -63,3 +63,7 @@ def role(*roles: str) -> Any:
 
 
 DispatcherDep = Annotated[Actor, role("dispatcher")]
+CommanderDep = Annotated[Actor, role("commander")]
+AgencyDep = Annotated[Actor, role("agency")]
+FieldActorDep = Annotated[Actor, role("dispatcher", "commander")]
+NotAgencyDep = Annotated[Actor, role("admin", "dispatcher", "commander", "observer")]

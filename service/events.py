@@ -11,7 +11,7 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models import ApiToken, Event, EventGrid, Report, TimelineEntry
+from models import Action, ApiToken, Event, EventGrid, Report, TimelineEntry
 from service.errors import InvalidInput, NotFound
 from service.grids import GridRegistry
 from service.pagination import decode_cursor, decode_time_cursor, encode_cursor
@@ -75,9 +75,9 @@ def visible_events(actor: Actor) -> Select[Event]:
     """Events the actor may read. An agency sees only events in which it has actions."""
     query = select(Event)
     if actor.role == "agency":
-        # Agencies are given actions by the duty checklists; until an event dispatches one to
-        # this agency, it has nothing to see.
-        query = query.where(Event.id.is_(None))
+        query = query.where(
+            exists().where(Action.event_id == Event.id, Action.agency == actor.agency)
+        )
     return query
 
 
@@ -91,7 +91,11 @@ async def get_event(session: AsyncSession, actor: Actor, event_id: uuid.UUID) ->
 async def read_event(
     session: AsyncSession, actor: Actor, event_id: uuid.UUID, grids: GridRegistry
 ) -> EventRead:
-    event = await get_event(session, actor, event_id)
+    return await describe(session, await get_event(session, actor, event_id), grids)
+
+
+async def describe(session: AsyncSession, event: Event, grids: GridRegistry) -> EventRead:
+    """The event's detail, with its restoration figures."""
     rows = await session.scalars(select(EventGrid).where(EventGrid.event_id == event.id))
     return event_read(event, list(rows), grids)
 

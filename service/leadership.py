@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Final, Protocol
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
 
 PROVINCE_HQ: Final = "330000"
 CITY_HQ: Final = "330600"
@@ -16,6 +17,19 @@ class FiredRule(Protocol):
     def region(self) -> str: ...
     @property
     def level(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Setter:
+    """A fired rule as stored on an event's basis."""
+
+    scope: str
+    region: str
+    level: str
+
+    @classmethod
+    def all_of(cls, stored: Iterable[Mapping[str, Any]]) -> list[Setter]:
+        return [cls(b["scope"], b["region"], b["level"]) for b in stored]
 
 
 def leading_hq(level: str | None, basis: Iterable[FiredRule]) -> str | None:
@@ -39,6 +53,19 @@ def leading_hq(level: str | None, basis: Iterable[FiredRule]) -> str | None:
     return CITY_HQ
 
 
+def commanded_lead(level: str, commander_hq: str, basis: Iterable[FiredRule]) -> str:
+    """Who leads a response a commander starts or re-levels (plan 5.1).
+
+    As for reports, except at IV when no grid is at IV (a discretionary response, 5.1 last
+    paragraphs: 各地政府可结合实际情况启动应急响应): a county commander's own HQ leads it, and
+    the city HQ leads one started from the city or the province.
+    """
+    rules = list(basis)
+    if level == "IV" and not any(rule.level == "IV" for rule in rules):
+        return commander_hq if commander_hq not in (PROVINCE_HQ, CITY_HQ) else CITY_HQ
+    return leading_hq(level, rules) or CITY_HQ
+
+
 def hq_rank(region: str | None) -> int:
     """Province 3, city 2, a district/county 1: a higher HQ may act for a lower one."""
     if region == PROVINCE_HQ:
@@ -46,13 +73,3 @@ def hq_rank(region: str | None) -> int:
     if region == CITY_HQ:
         return 2
     return 1 if region else 0
-
-
-def outranks_or_equals(hq: str, other: str, parent_of: dict[str, str | None]) -> bool:
-    """True when ``hq`` is ``other`` or one of its ancestors (province ⊃ city ⊃ county)."""
-    current: str | None = other
-    while current is not None:
-        if current == hq:
-            return True
-        current = parent_of.get(current)
-    return False

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service import problems
-from service.api import events, health, reports
+from service.api import actions, commands, events, health, reports, warnings
 from service.config import Settings
 from service.context import AppContext, Playbooks
+from service.escalation import start_scheduler
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,9 +23,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = AppContext.open(settings, playbooks)
         app.state.context = context
+        interval = settings.escalation_interval_seconds
+        scheduler = start_scheduler(context.sessions, interval) if interval else None
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             await context.close()
 
     app = FastAPI(
@@ -37,6 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(reports.router, prefix="/api/v1")
     app.include_router(events.router, prefix="/api/v1")
+    app.include_router(warnings.router, prefix="/api/v1")
+    app.include_router(commands.router, prefix="/api/v1")
+    app.include_router(actions.router, prefix="/api/v1")
     return app
 
 

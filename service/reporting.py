@@ -26,11 +26,12 @@ from service.classification import (
     level_rank,
     max_level,
 )
-from service.context import AppContext
+from service.context import AppContext, Playbooks
 from service.errors import InvalidInput, NotFound
-from service.leadership import hq_rank, leading_hq
+from service.leadership import CITY_HQ, hq_rank, leading_hq
 from service.lifecycle import fire
 from service.reports import ReportAccepted, ReportCreate, check_grids, check_jurisdiction
+from service.response import begin_response, change_level
 from service.schemas import HQ, BasisRead
 from service.security import Actor
 
@@ -103,7 +104,7 @@ async def submit_report(
         level=report_class.level,
         cause=body.cause,
     )
-    _advance(session, event, actor, report_class, event_class, now)
+    await _advance(session, context.playbooks, event, actor, report_class, event_class, now)
     if body.etr is not None:
         event.etr = body.etr
     event.updated_at = now
@@ -201,8 +202,9 @@ async def _merge_grids(
     )
 
 
-def _advance(
+async def _advance(
     session: AsyncSession,
+    playbooks: Playbooks,
     event: Event,
     actor: Actor,
     report_class: Classification,
@@ -220,40 +222,17 @@ def _advance(
     event.peak_level = max_level(event.peak_level, reached)  # type: ignore[arg-type]
     before = event.state
     fire(event, "report", reaches_response=level_rank(reached) > 0)
-    if event.state != "response":
+    if event.state != "response" or reached is None:
         return
     basis = event_class.basis + report_class.basis
+    lead = leading_hq(reached, basis) or CITY_HQ
     if before != "response":
-        event.response_level = reached
-        event.leading_hq = leading_hq(reached, basis)
-        timeline.record(
-            session,
-            event.id,
-            "response_started",
-            actor,
-            f"level {reached} response started by the system on the report",
-            clause="5.1",
-            at=now,
-            level=reached,
-            leading_hq=event.leading_hq,
-        )
+        summary = f"level {reached} response started by the system on the report"
+        await begin_response(session, playbooks, event, reached, lead, actor, now, summary)
         return
     if level_rank(reached) > level_rank(event.response_level):  # type: ignore[arg-type]
-        previous = event.response_level
-        event.response_level = reached
-        event.leading_hq = leading_hq(reached, basis)
-        timeline.record(
-            session,
-            event.id,
-            "response_raised",
-            actor,
-            f"response raised from {previous} to {reached} on the report",
-            clause="5.1",
-            at=now,
-            level=reached,
-            previous=previous,
-            leading_hq=event.leading_hq,
-        )
+        reason = f"a report reached level {reached}"
+        await change_level(session, playbooks, event, reached, lead, actor, now, reason)
         return
     candidate = leading_hq(event.response_level, basis)
     if hq_rank(candidate) > hq_rank(event.leading_hq):

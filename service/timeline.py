@@ -13,25 +13,30 @@ from models import TimelineEntry
 from models.base import utcnow
 from service.security import Actor
 
+SYSTEM = "system"
+
 
 def record(
     session: AsyncSession,
     event_id: uuid.UUID,
     kind: str,
-    actor: Actor,
+    actor: Actor | None,
     summary: str,
     *,
     clause: str | None = None,
     at: datetime | None = None,
     **data: Any,
 ) -> TimelineEntry:
-    """Add one entry to the event's timeline (flushed with the caller's transaction)."""
+    """Add one entry to the event's timeline (flushed with the caller's transaction).
+
+    ``actor`` None is the service itself (the escalation job), recorded as ``system``.
+    """
     entry = TimelineEntry(
         event_id=event_id,
         at=at or utcnow(),
         kind=kind,
-        actor_id=actor.id,
-        actor=actor.label,
+        actor_id=actor.id if actor else None,
+        actor=actor.label if actor else SYSTEM,
         clause=clause,
         summary=summary,
         data=data,

@@ -81,6 +81,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
     return Settings(
         database_url=database_url,
         token_cache_seconds=0,
+        escalation_interval_seconds=0,
         var_dir=tmp_path_factory.mktemp("var"),
     )
 

@@ -7,7 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from service.leadership import CITY_HQ, PROVINCE_HQ, hq_rank, leading_hq, outranks_or_equals
+from service.config import PROJECT_ROOT
+from service.grids import load_regions
+from service.jurisdiction import at_or_above
+from service.leadership import CITY_HQ, PROVINCE_HQ, commanded_lead, hq_rank, leading_hq
 from service.restoration import GridLoss, restoration, restored_fraction
 
 
@@ -42,12 +45,29 @@ def test_leading_hq(level: str | None, basis: list[Fired], lead: str | None) -> 
 
 
 def test_hq_ranks_and_jurisdiction() -> None:
-    parents: dict[str, str | None] = {"330000": None, "330600": "330000", "330603": "330600"}
+    grids = load_regions(PROJECT_ROOT / "playbooks" / "regions.yaml")
     assert hq_rank(PROVINCE_HQ) > hq_rank(CITY_HQ) > hq_rank("330603") > hq_rank(None)
-    assert outranks_or_equals(CITY_HQ, "330603", parents)
-    assert outranks_or_equals(PROVINCE_HQ, "330603", parents)
-    assert outranks_or_equals("330603", "330603", parents)
-    assert not outranks_or_equals("330603", CITY_HQ, parents)
+    assert at_or_above(CITY_HQ, "330603", grids)
+    assert at_or_above(PROVINCE_HQ, "330603", grids)
+    assert at_or_above("330603", "330603", grids)
+    assert not at_or_above("330603", CITY_HQ, grids)
+    assert not at_or_above("330603", "330604", grids)
+    assert not at_or_above(None, "330603", grids)
+
+
+@pytest.mark.parametrize(
+    ("level", "commander", "basis", "lead"),
+    [
+        ("IV", "330603", [], "330603"),
+        ("IV", CITY_HQ, [], CITY_HQ),
+        ("IV", PROVINCE_HQ, [], CITY_HQ),
+        ("IV", CITY_HQ, [Fired("county", "330604", "IV")], "330604"),
+        ("III", "330603", [], CITY_HQ),
+        ("II", CITY_HQ, [], PROVINCE_HQ),
+    ],
+)
+def test_commanded_lead(level: str, commander: str, basis: list[Fired], lead: str) -> None:
+    assert commanded_lead(level, commander, basis) == lead
 
 
 def test_restored_fraction() -> None:

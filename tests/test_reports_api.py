@@ -223,14 +223,20 @@ async def test_event_list_filters_and_pages(
     assert unknown.status_code == 422
 
 
-async def test_agency_sees_no_event_without_actions(
+async def test_agency_sees_only_events_it_has_actions_in(
     client: httpx.AsyncClient, make_token: MakeToken
 ) -> None:
     dispatcher = await make_token("dispatcher")
-    agency = await make_token("agency", agency="power-company")
+    power = await make_token("agency", agency="power-company")
+    province = await make_token("agency", agency="provincial-drc")
     event_id = (await post(client, dispatcher, report(county("330603", 151, 70))))["event_id"]
-    assert (await client.get("/api/v1/events", headers=agency)).json()["items"] == []
-    assert (await client.get(f"/api/v1/events/{event_id}", headers=agency)).status_code == 404
+    # a level IV response asks nothing of 省发改委 (plan 4: only 较大 and above reach it)
+    assert (await client.get("/api/v1/events", headers=province)).json()["items"] == []
+    assert (await client.get(f"/api/v1/events/{event_id}", headers=province)).status_code == 404
+    listed = (await client.get("/api/v1/events", headers=power)).json()["items"]
+    assert [e["id"] for e in listed] == [event_id]
+    actions = (await client.get(f"/api/v1/events/{event_id}/actions", headers=power)).json()
+    assert actions["items"] and {a["agency"] for a in actions["items"]} == {"power-company"}
 
 
 async def test_idempotency_key_replays_and_stores_once(

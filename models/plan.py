@@ -1,0 +1,105 @@
+"""What the plan sets in motion for an event: warnings, dispatched actions, attestations."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime, utcnow, uuid_pk
+from models.event import LEVEL_CHECK, JSONType
+
+
+class EarlyWarning(Base):
+    """预警 (plan 3.2.2): proposed by the grid side, published by an HQ, lifted by that HQ."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (
+        CheckConstraint("state IN ('proposed', 'published', 'lifted')", name="state"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    state: Mapped[str] = mapped_column(String(10), default="proposed")
+    area: Mapped[list[str]] = mapped_column(JSONType)
+    headline: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    onset: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    proposed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_hq: Mapped[str | None] = mapped_column(String(6))
+    published_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_tokens.id"))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lifted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_tokens.id"))
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Action(Base):
+    """One checklist item dispatched to one agency for one event.
+
+    The item's words are copied in, with the playbook version they came from, so that reloading
+    the playbooks never changes what an agency was already asked to do.
+    """
+
+    __tablename__ = "actions"
+    __table_args__ = (
+        UniqueConstraint("event_id", "key"),
+        CheckConstraint(
+            "state IN ('pending', 'acknowledged', 'done', 'cancelled')", name="state"
+        ),
+        CheckConstraint(
+            "phase IN ('warning', 'first_response', 'response', 'post_event')", name="phase"
+        ),
+        CheckConstraint(f"level {LEVEL_CHECK}", name="level"),
+        Index("ix_actions_agency_state", "agency", "state"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(120))
+    agency: Mapped[str] = mapped_column(String(40))
+    phase: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(3))
+    clause: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    playbook_version: Mapped[str] = mapped_column(String(64))
+    dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Attestation(Base):
+    """A signed statement that a plan 5.5 condition holds, with its evidence."""
+
+    __tablename__ = "attestations"
+    __table_args__ = (
+        CheckConstraint(
+            "condition IN ('grid_stable', 'hazard_removed', 'secondary_handled')", name="condition"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("events.id", ondelete="CASCADE"), index=True
+    )
+    condition: Mapped[str] = mapped_column(String(20))
+    evidence: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id"))
+    actor: Mapped[str] = mapped_column(String(240))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

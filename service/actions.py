@@ -1,0 +1,211 @@
+"""Actions as agencies see them: poll with ETag, acknowledge, complete; commanders cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Action, Event
+from service import timeline
+from service.context import Playbooks
+from service.errors import Conflict, Forbidden, NotFound
+from service.jurisdiction import require_hq
+from service.leadership import CITY_HQ
+from service.security import Actor
+
+ActionState = Literal["pending", "acknowledged", "done", "cancelled"]
+
+
+class ActionRead(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    key: str
+    agency: str
+    phase: str
+    level: str | None
+    clause: str
+    title: str
+    detail: str
+    state: ActionState
+    due_at: datetime
+    dispatched_at: datetime
+    playbook_version: str
+    acknowledged_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    escalated_at: datetime | None
+    note: str | None
+
+
+class ActionNote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class ActionCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def read(action: Action) -> ActionRead:
+    return ActionRead.model_validate(action, from_attributes=True)
+
+
+def agency_actions(agency: str, state: str | None, event_id: uuid.UUID | None) -> Select[Action]:
+    query = select(Action).where(Action.agency == agency)
+    if state is not None:
+        query = query.where(Action.state == state)
+    if event_id is not None:
+        query = query.where(Action.event_id == event_id)
+    return query
+
+
+async def etag(
+    session: AsyncSession, agency: str, state: str | None, event_id: uuid.UUID | None
+) -> str:
+    """A weak validator of what the listing would answer: count and latest change of the rows,
+    and the filters; one aggregate read, no rows fetched."""
+    filtered = agency_actions(agency, state, event_id).subquery()
+    count, latest = (
+        await session.execute(select(func.count(), func.max(filtered.c.updated_at)))
+    ).one()
+    seed = f"{agency}|{state}|{event_id}|{count}|{latest.isoformat() if latest else ''}"
+    # Every change stamps updated_at with its own time, so any change to the answer moves the
+    # count or the latest stamp (short of two changes in one microsecond).
+    return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
+
+
+def may_read_agency(actor: Actor, agency: str) -> None:
+    """That agency itself, commanders and observers (and admins, who see what observers see)."""
+    if actor.role == "agency":
+        if actor.agency != agency:
+            raise NotFound(f"no actions for agency {agency}")
+        return
+    if actor.role not in ("commander", "observer", "admin"):
+        raise Forbidden(f"role '{actor.role}' may not read an agency's actions")
+
+
+async def list_for_agency(
+    session: AsyncSession, agency: str, state: str | None, event_id: uuid.UUID | None
+) -> list[ActionRead]:
+    query = agency_actions(agency, state, event_id).order_by(Action.dispatched_at, Action.key)
+    return [read(a) for a in await session.scalars(query)]
+
+
+async def _own_action(session: AsyncSession, actor: Actor, action_id: uuid.UUID) -> Action:
+    actor.require("agency")
+    action = await session.scalar(select(Action).where(Action.id == action_id).with_for_update())
+    if action is None or action.agency != actor.agency:
+        # Another agency's action does not exist for this caller (design.md: 404, not 403).
+        raise NotFound(f"action {action_id} does not exist")
+    return action
+
+
+async def acknowledge(
+    session: AsyncSession, actor: Actor, action_id: uuid.UUID, note: str | None, now: datetime
+) -> Action:
+    """pending → acknowledged; repeating it, or acknowledging a done action, changes nothing."""
+    action = await _own_action(session, actor, action_id)
+    if action.state == "cancelled":
+        raise Conflict(
+            "the action was cancelled: " + (action.cancel_reason or ""), state="cancelled"
+        )
+    if action.state == "pending":
+        action.state, action.acknowledged_at, action.updated_at = "acknowledged", now, now
+        if note:
+            action.note = note
+        timeline.record(
+            session,
+            action.event_id,
+            "action_acknowledged",
+            actor,
+            f"{action.agency} acknowledged {action.key}",
+            clause=action.clause,
+            at=now,
+            action_id=str(action.id),
+            note=note,
+        )
+    return action
+
+
+async def complete(
+    session: AsyncSession, actor: Actor, action_id: uuid.UUID, note: str | None, now: datetime
+) -> Action:
+    """pending or acknowledged → done; completing again changes nothing."""
+    action = await _own_action(session, actor, action_id)
+    if action.state == "cancelled":
+        raise Conflict(
+            "the action was cancelled: " + (action.cancel_reason or ""), state="cancelled"
+        )
+    if action.state != "done":
+        action.acknowledged_at = action.acknowledged_at or now
+        action.state, action.completed_at, action.updated_at = "done", now, now
+        if note:
+            action.note = note
+        timeline.record(
+            session,
+            action.event_id,
+            "action_completed",
+            actor,
+            f"{action.agency} completed {action.key}",
+            clause=action.clause,
+            at=now,
+            action_id=str(action.id),
+            note=note,
+        )
+    return action
+
+
+async def cancel(
+    session: AsyncSession,
+    playbooks: Playbooks,
+    actor: Actor,
+    action_id: uuid.UUID,
+    reason: str,
+    now: datetime,
+) -> Action:
+    """A commander of the leading HQ (or above) cancels an open action, with the reason."""
+    actor.require("commander")
+    action = await session.scalar(select(Action).where(Action.id == action_id).with_for_update())
+    if action is None:
+        raise NotFound(f"action {action_id} does not exist")
+    lead = await session.scalar(select(Event.leading_hq).where(Event.id == action.event_id))
+    # Before any response (warning actions) no HQ leads yet: the city HQ's authority applies.
+    require_hq(actor, lead or CITY_HQ, playbooks.grids, "cancel this action", "5.1")
+    if action.state == "done":
+        raise Conflict("the action is done already", state="done")
+    if action.state != "cancelled":
+        action.state, action.cancelled_at, action.cancel_reason = "cancelled", now, reason
+        action.updated_at = now
+        timeline.record(
+            session,
+            action.event_id,
+            "action_cancelled",
+            actor,
+            f"{action.key} cancelled: {reason}",
+            clause=action.clause,
+            at=now,
+            action_id=str(action.id),
+            reason=reason,
+        )
+    return action
+
+
+async def list_for_event(
+    session: AsyncSession, actor: Actor, event_id: uuid.UUID
+) -> list[ActionRead]:
+    """An event's actions; an agency sees only its own."""
+    query = select(Action).where(Action.event_id == event_id)
+    if actor.role == "agency":
+        query = query.where(Action.agency == actor.agency)
+    query = query.order_by(Action.dispatched_at, Action.key)
+    return [read(a) for a in await session.scalars(query)]

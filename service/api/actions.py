@@ -1,0 +1,84 @@
+"""Actions: agencies poll (ETag / 304), acknowledge and complete; commanders cancel."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from models.base import utcnow
+from service import actions
+from service.actions import ActionCancel, ActionNote, ActionRead, ActionState
+from service.api.responses import problems
+from service.deps import ActorDep, AgencyDep, CommanderDep, ContextDep, ReadSessionDep, SessionDep
+from service.events import get_event
+
+router = APIRouter(tags=["actions"], responses=problems(401, 403, 404, 422))
+
+
+class ActionList(BaseModel):
+    items: list[ActionRead]
+
+
+@router.get("/agencies/{code}/actions", response_model=ActionList, responses=problems(304))
+async def get_agency_actions(
+    code: str,
+    actor: ActorDep,
+    session: ReadSessionDep,
+    response: Response,
+    state: ActionState | None = None,
+    event_id: uuid.UUID | None = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Any:
+    """An agency's actions, for polling: send the ETag back as If-None-Match to get 304."""
+    actions.may_read_agency(actor, code)
+    tag = await actions.etag(session, code, state, event_id)
+    if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers={"ETag": tag})
+    response.headers["ETag"] = tag
+    return ActionList(items=await actions.list_for_agency(session, code, state, event_id))
+
+
+@router.get("/events/{event_id}/actions")
+async def get_event_actions(
+    event_id: uuid.UUID, actor: ActorDep, session: ReadSessionDep
+) -> ActionList:
+    """The event's actions (an agency: only its own)."""
+    await get_event(session, actor, event_id)
+    return ActionList(items=await actions.list_for_event(session, actor, event_id))
+
+
+@router.post("/actions/{action_id}/ack", responses=problems(409))
+async def post_ack(
+    action_id: uuid.UUID, body: ActionNote, actor: AgencyDep, session: SessionDep
+) -> ActionRead:
+    action = await actions.acknowledge(session, actor, action_id, body.note, utcnow())
+    await session.commit()
+    return actions.read(action)
+
+
+@router.post("/actions/{action_id}/complete", responses=problems(409))
+async def post_complete(
+    action_id: uuid.UUID, body: ActionNote, actor: AgencyDep, session: SessionDep
+) -> ActionRead:
+    action = await actions.complete(session, actor, action_id, body.note, utcnow())
+    await session.commit()
+    return actions.read(action)
+
+
+@router.post("/actions/{action_id}/cancel", responses=problems(409))
+async def post_cancel(
+    action_id: uuid.UUID,
+    body: ActionCancel,
+    actor: CommanderDep,
+    session: SessionDep,
+    context: ContextDep,
+) -> ActionRead:
+    action = await actions.cancel(
+        session, context.playbooks, actor, action_id, body.reason, utcnow()
+    )
+    await session.commit()
+    return actions.read(action)

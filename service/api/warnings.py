@@ -1,0 +1,95 @@
+"""Warnings (plan 3.2.2): propose, publish, lift, and the CAP 1.2 rendering."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from models.base import utcnow
+from service import warnings
+from service.api.responses import problems
+from service.cap import cap_alert
+from service.deps import (
+    ActorDep,
+    CommanderDep,
+    ContextDep,
+    DispatcherDep,
+    ReadSessionDep,
+    SessionDep,
+)
+from service.events import get_event
+from service.warnings import WarningCreate, WarningDecision, WarningRead
+
+router = APIRouter(tags=["warnings"], responses=problems(401, 403, 404, 409, 422))
+
+
+@router.post("/warnings", status_code=201)
+async def post_warning(
+    body: WarningCreate, actor: DispatcherDep, session: SessionDep, context: ContextDep
+) -> WarningRead:
+    """Propose a warning; without ``event_id`` a new event opens in monitoring."""
+    warning = await warnings.propose(session, context.playbooks, actor, body, utcnow())
+    await session.commit()
+    return WarningRead.of(warning)
+
+
+@router.post("/events/{event_id}/warnings", status_code=201)
+async def post_event_warning(
+    event_id: uuid.UUID,
+    body: WarningCreate,
+    actor: DispatcherDep,
+    session: SessionDep,
+    context: ContextDep,
+) -> WarningRead:
+    warning = await warnings.propose(session, context.playbooks, actor, body, utcnow(), event_id)
+    await session.commit()
+    return WarningRead.of(warning)
+
+
+@router.post("/warnings/{warning_id}/publish")
+async def post_publish(
+    warning_id: uuid.UUID,
+    body: WarningDecision,
+    actor: CommanderDep,
+    session: SessionDep,
+    context: ContextDep,
+) -> WarningRead:
+    """Publish (plan 3.2.2.1): the warning actions of 3.2.2.2 are dispatched."""
+    warning = await warnings.publish(
+        session, context.playbooks, actor, warning_id, body.reason, utcnow()
+    )
+    await session.commit()
+    return WarningRead.of(warning)
+
+
+@router.post("/warnings/{warning_id}/lift")
+async def post_lift(
+    warning_id: uuid.UUID,
+    body: WarningDecision,
+    actor: CommanderDep,
+    session: SessionDep,
+    context: ContextDep,
+) -> WarningRead:
+    """Lift (plan 3.2.2.3): only the HQ that published it (谁发布、谁解除)."""
+    warning = await warnings.lift(
+        session, context.playbooks, actor, warning_id, body.reason, utcnow()
+    )
+    await session.commit()
+    return WarningRead.of(warning)
+
+
+@router.get(
+    "/warnings/{warning_id}/cap",
+    response_class=Response,
+    responses={200: {"content": {"application/cap+xml": {}}, "description": "CAP 1.2 alert"}},
+)
+async def get_cap(
+    warning_id: uuid.UUID, actor: ActorDep, session: ReadSessionDep, context: ContextDep
+) -> Response:
+    """The warning as an OASIS CAP 1.2 alert."""
+    warning = await warnings.read_warning(session, warning_id)
+    event = await get_event(session, actor, warning.event_id)
+    body = cap_alert(warning, context.playbooks.grids, event.drill)
+    return Response(body, media_type="application/cap+xml")

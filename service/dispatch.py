@@ -1,0 +1,167 @@
+"""Dispatching duty checklists as actions (design.md "Dispatch moments").
+
+Each dispatch is a fixed number of statements whatever the number of items: one read of the keys
+the event already has, one bulk INSERT, at most one bulk UPDATE.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Final
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Action, Event
+from service import timeline
+from service.context import Playbooks
+from service.playbooks import ChecklistItem
+from service.security import Actor
+
+LEADING_HQ: Final = "leading-hq"
+RESPONSE_PHASES: Final = ("first_response", "response")
+OPEN_STATES: Final = ("pending", "acknowledged")
+PHASE_CLAUSE: Final = {
+    "warning": "3.2.2.2",
+    "first_response": "5.2",
+    "response": "5.2",
+    "post_event": "6",
+}
+
+
+def response_items(playbooks: Playbooks, level: str) -> list[ChecklistItem]:
+    """The first-response and response items of ``level`` (plan 4, 5.2, 5.3, 5.4)."""
+    return [
+        item
+        for phase in RESPONSE_PHASES
+        for item in playbooks.checklists.items_for(phase, level)  # type: ignore[arg-type]
+    ]
+
+
+async def dispatch(
+    session: AsyncSession,
+    playbooks: Playbooks,
+    event: Event,
+    items: Sequence[ChecklistItem],
+    actor: Actor,
+    now: datetime,
+    lead_hq: str,
+) -> int:
+    """Dispatch the items this event does not have yet (by key); reopen cancelled ones.
+
+    Returns how many actions were created or reopened. ``leading-hq`` items go to the agency of
+    ``lead_hq``: the HQ leading the response, or the one that published a warning.
+    """
+    if not items:
+        return 0
+    await session.flush()  # the event row must exist before its actions reference it
+    found = await session.execute(
+        select(Action.key, Action.state).where(Action.event_id == event.id)
+    )
+    have: dict[str, str] = {key: state for key, state in found}
+    fresh = [item for item in items if item.key not in have]
+    reopen = [item.key for item in items if have.get(item.key) == "cancelled"]
+    version = playbooks.checklists.version
+    if fresh:
+        await session.execute(
+            insert(Action),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "event_id": event.id,
+                    "key": item.key,
+                    "agency": _agency_of(playbooks, item, lead_hq),
+                    "phase": item.phase,
+                    "level": event.response_level if item.phase != "warning" else None,
+                    "clause": item.clause,
+                    "title": item.title,
+                    "detail": item.detail,
+                    "state": "pending",
+                    "playbook_version": version,
+                    "dispatched_at": now,
+                    "due_at": now + timedelta(minutes=item.due_minutes),
+                    "updated_at": now,
+                }
+                for item in fresh
+            ],
+        )
+    if reopen:
+        # A level that comes back brings its duties back; the earlier cancellation stays in the
+        # timeline. Due times restart from now.
+        await session.execute(
+            update(Action)
+            .where(Action.event_id == event.id, Action.key.in_(reopen))
+            .values(
+                state="pending",
+                cancelled_at=None,
+                cancel_reason=None,
+                dispatched_at=now,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    count = len(fresh) + len(reopen)
+    if count:
+        phases = sorted({item.phase for item in items})
+        timeline.record(
+            session,
+            event.id,
+            "actions_dispatched",
+            actor,
+            f"{count} action(s) dispatched ({', '.join(phases)})",
+            clause=PHASE_CLAUSE[phases[0]],
+            at=now,
+            keys=[item.key for item in fresh] + reopen,
+            playbook_version=version,
+        )
+    return count
+
+
+async def cancel_open(
+    session: AsyncSession,
+    event: Event,
+    *,
+    phases: Sequence[str],
+    states: Sequence[str],
+    keep_keys: Sequence[str] | None,
+    reason: str,
+    actor: Actor,
+    now: datetime,
+    clause: str,
+) -> int:
+    """Cancel the event's actions in ``phases`` and ``states`` whose key is not in ``keep_keys``."""
+    query = (
+        update(Action)
+        .where(
+            Action.event_id == event.id,
+            Action.phase.in_(phases),
+            Action.state.in_(states),
+        )
+        .values(state="cancelled", cancelled_at=now, cancel_reason=reason, updated_at=now)
+        .returning(Action.key)
+        .execution_options(synchronize_session=False)
+    )
+    if keep_keys is not None:
+        query = query.where(Action.key.not_in(keep_keys))
+    cancelled = list((await session.scalars(query)).all())
+    if cancelled:
+        timeline.record(
+            session,
+            event.id,
+            "actions_cancelled",
+            actor,
+            f"{len(cancelled)} action(s) cancelled: {reason}",
+            clause=clause,
+            at=now,
+            keys=sorted(cancelled),
+            reason=reason,
+        )
+    return len(cancelled)
+
+
+def _agency_of(playbooks: Playbooks, item: ChecklistItem, lead_hq: str) -> str:
+    if item.agency != LEADING_HQ:
+        return item.agency
+    return playbooks.agencies.hq_for_region(lead_hq)
