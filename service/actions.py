@@ -17,6 +17,7 @@ from service.context import Playbooks
 from service.errors import Conflict, Forbidden, NotFound
 from service.jurisdiction import require_hq
 from service.leadership import CITY_HQ
+from service.playbooks import AgencyRegistry
 from service.security import Actor
 
 ActionState = Literal["pending", "acknowledged", "done", "cancelled"]
@@ -84,8 +85,11 @@ async def etag(
     return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
 
 
-def may_read_agency(actor: Actor, agency: str) -> None:
+def may_read_agency(actor: Actor, agency: str, agencies: AgencyRegistry) -> None:
     """That agency itself, commanders and observers (and admins, who see what observers see)."""
+    known = agencies.get(agency)
+    if known is None or known.kind == "symbolic":
+        raise NotFound(f"no agency {agency} (see agencies.yaml)")
     if actor.role == "agency":
         if actor.agency != agency:
             raise NotFound(f"no actions for agency {agency}")

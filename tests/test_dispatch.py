@@ -166,8 +166,13 @@ async def test_agency_poll_etag_and_304(client: httpx.AsyncClient, make_token: M
     assert changed.status_code == 200 and changed.headers["etag"] != tag
     pending = await client.get(url, params={"state": "pending"}, headers=power)
     assert action["id"] not in [a["id"] for a in pending.json()["items"]]
-    # another agency's list does not exist for this caller
+    # another agency's list does not exist for this caller; nor does an unknown agency's
     assert (await client.get(url, headers=health)).status_code == 404
+    observer = await make_token("observer")
+    assert (await client.get(url, headers=observer)).status_code == 200
+    for code in ("no-such-unit", "leading-hq"):
+        missing = await client.get(f"/api/v1/agencies/{code}/actions", headers=observer)
+        assert missing.status_code == 404
 
 
 async def test_overdue_actions_escalate_once(

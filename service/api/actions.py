@@ -28,13 +28,14 @@ async def get_agency_actions(
     code: str,
     actor: ActorDep,
     session: ReadSessionDep,
+    context: ContextDep,
     response: Response,
     state: ActionState | None = None,
     event_id: uuid.UUID | None = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     """An agency's actions, for polling: send the ETag back as If-None-Match to get 304."""
-    actions.may_read_agency(actor, code)
+    actions.may_read_agency(actor, code, context.playbooks.agencies)
     tag = await actions.etag(session, code, state, event_id)
     if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
         return Response(status_code=304, headers={"ETag": tag})
