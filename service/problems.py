@@ -51,6 +51,13 @@ async def _on_coordinator(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_http(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # The framework's only 400: a body it could not decode. The service answers every bad
+        # body with 422, naming the field: here the body itself.
+        message = "the body could not be read as UTF-8 JSON"
+        return problem(
+            422, "Invalid input", f"body: {message}", errors=[{"field": "body", "message": message}]
+        )
     return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
 

@@ -8,17 +8,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from models import Report
 from service.classification import Snapshot
 from service.errors import Forbidden, InvalidInput
 from service.grids import GridRegistry, Scope
-from service.schemas import HQ, BasisRead, LevelStr, Number
+from service.schemas import HQ, BasisRead, LevelStr, Moment, Number
 from service.security import Actor
 
 MAX_MW: Final = Decimal(10) ** 9
 MAX_CUSTOMERS: Final = 10**10
+MAX_JSON: Final = int(MAX_MW)  # documented as a number; a decimal string is accepted too
 
 # Plan 1.3 and 3.1.1 name what causes large-area outages; every report names one.
 CAUSE_CLAUSES: Final = {
@@ -73,8 +74,16 @@ class SnapshotIn(BaseModel):
 
     scope: Scope
     region: RegionCode
-    load_mw: Annotated[Megawatts, Field(gt=0, description="load before the event, MW")]
-    load_lost_mw: Annotated[Megawatts, Field(ge=0, description="load lost (减供负荷), MW")]
+    load_mw: Annotated[
+        Megawatts,
+        Field(gt=0, description="load before the event, MW"),
+        WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": MAX_JSON}),
+    ]
+    load_lost_mw: Annotated[
+        Megawatts,
+        Field(ge=0, description="load lost (减供负荷), MW"),
+        WithJsonSchema({"type": "number", "minimum": 0, "maximum": MAX_JSON}),
+    ]
     customers: Annotated[int | None, Field(gt=0, le=MAX_CUSTOMERS)] = None
     customers_out: Annotated[int | None, Field(ge=0, le=MAX_CUSTOMERS)] = None
 
@@ -137,9 +146,9 @@ class ReportCreate(BaseModel):
 
     event_id: uuid.UUID | None = None
     snapshots: Snapshots
-    observed_at: AwareDatetime
+    observed_at: Moment
     cause: Cause
-    etr: AwareDatetime | None = Field(default=None, description="estimated time of restoration")
+    etr: Moment | None = Field(default=None, description="estimated time of restoration")
     note: Annotated[str | None, Field(max_length=4000)] = None
     drill: bool | None = Field(default=None, description="a drill event pages nobody real")
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Final, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, BaseModel, PlainSerializer
 
 from service.classification import Basis
 from service.grids import GridRegistry, Scope
@@ -15,6 +16,19 @@ LevelStr = Literal["I", "II", "III", "IV"]
 Number = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 
 T = TypeVar("T")
+
+EARLIEST_YEAR: Final = 1970
+LATEST_YEAR: Final = 2200
+
+
+def _plausible(moment: datetime) -> datetime:
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"must lie between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return moment
+
+
+# A time a person gave: with its zone, and within years the service can store and compare.
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
 
 
 class HQ(BaseModel):

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from service.jurisdiction import require_area
 from service.lifecycle import fire
 from service.reports import RegionCode
 from service.response import lock_event
+from service.schemas import Moment
 from service.security import Actor
 
 
@@ -34,8 +35,8 @@ class WarningCreate(BaseModel):
     area: Annotated[list[RegionCode], Field(min_length=1, max_length=16)]
     headline: Annotated[str, Field(min_length=1, max_length=200)]
     description: Annotated[str, Field(min_length=1, max_length=4000)]
-    onset: AwareDatetime | None = None
-    expires: AwareDatetime | None = None
+    onset: Moment | None = None
+    expires: Moment | None = None
 
     @field_validator("area")
     @classmethod
