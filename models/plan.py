@@ -50,9 +50,7 @@ class Action(Base):
     __tablename__ = "actions"
     __table_args__ = (
         UniqueConstraint("event_id", "key"),
-        CheckConstraint(
-            "state IN ('pending', 'acknowledged', 'done', 'cancelled')", name="state"
-        ),
+        CheckConstraint("state IN ('pending', 'acknowledged', 'done', 'cancelled')", name="state"),
         CheckConstraint(
             "phase IN ('warning', 'first_response', 'response', 'post_event')", name="phase"
         ),
