@@ -98,12 +98,12 @@ def _tokens(args: argparse.Namespace, settings: Settings) -> int:
     from service import tokens
 
     if args.tokens_command == "create":
-        grids = Playbooks.load(settings).grids
+        playbooks = Playbooks.load(settings)
 
         async def create(session: AsyncSession) -> str:
             row, token = await tokens.create_token(
                 session,
-                grids,
+                playbooks,
                 role=args.role,
                 name=args.name,
                 agency=args.agency,
@@ -134,11 +134,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from service import tokens
 
-    grids = Playbooks.load(settings).grids
+    playbooks = Playbooks.load(settings)
     admin_file = settings.var_dir / "admin-token"
 
     async def bootstrap(session: AsyncSession) -> str | None:
-        return await tokens.bootstrap_admin(session, grids, admin_file)
+        return await tokens.bootstrap_admin(session, playbooks, admin_file)
 
     token = _in_session(settings, bootstrap)
     if token:

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ApiToken
 from models.base import utcnow
+from service.context import Playbooks
 from service.errors import InvalidInput, NotFound
-from service.grids import GridRegistry
 from service.security import new_token
 
 ROLES = ("admin", "dispatcher", "commander", "agency", "observer")
@@ -20,7 +20,7 @@ ROLES = ("admin", "dispatcher", "commander", "agency", "observer")
 
 async def create_token(
     session: AsyncSession,
-    grids: GridRegistry,
+    playbooks: Playbooks,
     *,
     role: str,
     name: str,
@@ -36,9 +36,12 @@ async def create_token(
         raise InvalidInput("agency", "an agency token needs --agency CODE")
     if role != "agency" and agency:
         raise InvalidInput("agency", "--agency is only for agency tokens")
+    known = playbooks.agencies.get(agency) if agency else None
+    if agency and (known is None or known.kind == "symbolic"):
+        raise InvalidInput("agency", f"unknown agency {agency!r} (see agencies.yaml)")
     if role == "commander" and not region:
         raise InvalidInput("region", "a commander token needs --region: its HQ's code")
-    if region is not None and region not in grids:
+    if region is not None and region not in playbooks.grids:
         raise InvalidInput("region", f"unknown region {region} (see regions.yaml)")
     if region is not None and role not in ("dispatcher", "commander"):
         raise InvalidInput("region", "--region is only for dispatchers and commanders")
@@ -63,14 +66,14 @@ async def revoke_token(session: AsyncSession, token_id: uuid.UUID) -> ApiToken:
     return row
 
 
-async def bootstrap_admin(session: AsyncSession, grids: GridRegistry, path: Path) -> str | None:
+async def bootstrap_admin(session: AsyncSession, playbooks: Playbooks, path: Path) -> str | None:
     """On the first start with no tokens at all, make an admin token and write it to ``path``.
 
     Returns the token, or None when tokens exist already. The file is created mode 0600.
     """
     if await session.scalar(select(func.count()).select_from(ApiToken)):
         return None
-    _row, token = await create_token(session, grids, role="admin", name="bootstrap admin")
+    _row, token = await create_token(session, playbooks, role="admin", name="bootstrap admin")
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as file:

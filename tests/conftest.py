@@ -120,7 +120,7 @@ def make_token(context: AppContext) -> MakeToken:
     async def make(role: str, name: str | None = None, **scope: str) -> dict[str, str]:
         async with context.sessions() as session:
             _row, token = await create_token(
-                session, context.playbooks.grids, role=role, name=name or role, **scope
+                session, context.playbooks, role=role, name=name or role, **scope
             )
             await session.commit()
         return {"Authorization": f"Bearer {token}"}

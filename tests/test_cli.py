@@ -56,6 +56,8 @@ def test_tokens_create_list_revoke(database: str, capsys: pytest.CaptureFixture[
         (["--role", "commander", "--name", "x"], "--region"),
         (["--role", "commander", "--name", "x", "--region", "999999"], "unknown region"),
         (["--role", "observer", "--name", "x", "--agency", "health"], "only for agency"),
+        (["--role", "agency", "--name", "x", "--agency", "ministry-of-magic"], "unknown agency"),
+        (["--role", "agency", "--name", "x", "--agency", "leading-hq"], "unknown agency"),
     ],
 )
 def test_tokens_create_refuses_bad_options(

@@ -95,7 +95,7 @@ def auth_headers(fuzz_settings: Settings) -> dict[str, str]:
         try:
             async with context.sessions() as session:
                 _row, token = await create_token(
-                    session, context.playbooks.grids, role="dispatcher", name="schemathesis"
+                    session, context.playbooks, role="dispatcher", name="schemathesis"
                 )
                 await session.commit()
         finally:
