@@ -1,0 +1,87 @@
+"""Two uvicorn workers at once, on SQLite and PostgreSQL: concurrent reports on one event lose
+nothing that was acknowledged with a 201."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from models import EventGrid, Report, TimelineEntry
+from service.config import Settings
+from service.context import AppContext
+from tests.conftest import MakeToken
+from tests.test_cli import _free_port
+from tests.test_reports_api import county, report
+
+
+@pytest.fixture
+def two_workers(settings: Settings, context: AppContext) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "OUTAGE_DATABASE_URL": settings.database_url,
+        "OUTAGE_VAR_DIR": str(settings.var_dir),
+        "OUTAGE_ESCALATION_INTERVAL_SECONDS": "0",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the workers did not come up"
+            time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+async def test_concurrent_reports_across_two_workers(
+    two_workers: str, make_token: MakeToken, context: AppContext
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    async with httpx.AsyncClient(base_url=two_workers, timeout=30) as client:
+        first = await client.post(
+            "/api/v1/reports", json=report(county("330603", 200, 10)), headers=dispatcher
+        )
+        assert first.status_code == 201
+        event_id = first.json()["event_id"]
+        bodies = [
+            report(county("330603", 200, 10 + 2 * minute), minutes=minute, event_id=event_id)
+            for minute in range(1, 41)
+        ]
+        answers = await asyncio.gather(
+            *(client.post("/api/v1/reports", json=b, headers=dispatcher) for b in bodies)
+        )
+    assert sorted({a.status_code for a in answers}) == [201]
+    async with context.sessions() as session:
+        reports = await session.scalar(select(func.count()).select_from(Report))
+        grid = await session.scalar(select(EventGrid).where(EventGrid.region == "330603"))
+        started = await session.scalar(
+            select(func.count())
+            .select_from(TimelineEntry)
+            .where(TimelineEntry.kind == "response_started")
+        )
+    assert reports == 41
+    assert grid is not None and grid.load_lost_mw == 90  # the latest observation wins
+    assert grid.peak_load_lost_mw == 90
+    # 40% (level IV) is reached at minute 35: the response starts once, whatever the order
+    assert started == 1
