@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, func, select
@@ -114,53 +114,45 @@ async def _own_action(session: AsyncSession, actor: Actor, action_id: uuid.UUID)
     return action
 
 
-async def acknowledge(
-    session: AsyncSession, actor: Actor, action_id: uuid.UUID, note: str | None, now: datetime
+# An agency's report moves its action forward only (design.md: pending → acknowledged → done):
+# the target state, the states it may come from, and the word for the timeline.
+PROGRESS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
+    "acknowledged": (("pending",), "acknowledged"),
+    "done": (("pending", "acknowledged"), "completed"),
+}
+
+
+async def progress(
+    session: AsyncSession,
+    actor: Actor,
+    action_id: uuid.UUID,
+    to: Literal["acknowledged", "done"],
+    note: str | None,
+    now: datetime,
 ) -> Action:
-    """pending → acknowledged; repeating it, or acknowledging a done action, changes nothing."""
+    """Acknowledge or complete an action of the caller's agency.
+
+    Repeating it, or acknowledging a done action, changes nothing; a cancelled action is a 409.
+    """
     action = await _own_action(session, actor, action_id)
     if action.state == "cancelled":
         raise Conflict(
             "the action was cancelled: " + (action.cancel_reason or ""), state="cancelled"
         )
-    if action.state == "pending":
-        action.state, action.acknowledged_at, action.updated_at = "acknowledged", now, now
-        if note:
-            action.note = note
-        timeline.record(
-            session,
-            action.event_id,
-            "action_acknowledged",
-            actor,
-            f"{action.agency} acknowledged {action.key}",
-            clause=action.clause,
-            at=now,
-            action_id=str(action.id),
-            note=note,
-        )
-    return action
-
-
-async def complete(
-    session: AsyncSession, actor: Actor, action_id: uuid.UUID, note: str | None, now: datetime
-) -> Action:
-    """pending or acknowledged → done; completing again changes nothing."""
-    action = await _own_action(session, actor, action_id)
-    if action.state == "cancelled":
-        raise Conflict(
-            "the action was cancelled: " + (action.cancel_reason or ""), state="cancelled"
-        )
-    if action.state != "done":
+    sources, verb = PROGRESS[to]
+    if action.state in sources:
+        action.state, action.updated_at = to, now
         action.acknowledged_at = action.acknowledged_at or now
-        action.state, action.completed_at, action.updated_at = "done", now, now
+        if to == "done":
+            action.completed_at = now
         if note:
             action.note = note
         timeline.record(
             session,
             action.event_id,
-            "action_completed",
+            f"action_{verb}",
             actor,
-            f"{action.agency} completed {action.key}",
+            f"{action.agency} {verb} {action.key}",
             clause=action.clause,
             at=now,
             action_id=str(action.id),

@@ -177,7 +177,7 @@ async def publish(
             state=warning.state,
             rule="plan 3.2.2.1",
         )
-    fire(event, "publish_warning", has_proposed_warning=True)
+    fire(event, "publish_warning", has_proposed_warning=warning.state == "proposed")
     warning.state, warning.published_hq = "published", actor.region
     warning.published_by, warning.published_at = actor.id, now
     warning.reason = reason

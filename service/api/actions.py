@@ -56,7 +56,7 @@ async def get_event_actions(
 async def post_ack(
     action_id: uuid.UUID, body: ActionNote, actor: AgencyDep, session: SessionDep
 ) -> ActionRead:
-    action = await actions.acknowledge(session, actor, action_id, body.note, utcnow())
+    action = await actions.progress(session, actor, action_id, "acknowledged", body.note, utcnow())
     await session.commit()
     return actions.read(action)
 
@@ -65,7 +65,7 @@ async def post_ack(
 async def post_complete(
     action_id: uuid.UUID, body: ActionNote, actor: AgencyDep, session: SessionDep
 ) -> ActionRead:
-    action = await actions.complete(session, actor, action_id, body.note, utcnow())
+    action = await actions.progress(session, actor, action_id, "done", body.note, utcnow())
     await session.commit()
     return actions.read(action)
 
