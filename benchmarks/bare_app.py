@@ -1,0 +1,98 @@
+"""The floor to measure the service against: a FastAPI app that does only the unavoidable work.
+
+``POST /insert`` stores a report-shaped JSON body as one row; ``POST /echo`` parses a
+``{snapshots: [...]}`` body with a pydantic model and returns it. The engine comes from
+``service.db.make_engine``, so the driver, the pool and (on SQLite) the pragmas and
+``BEGIN IMMEDIATE`` are the service's own: the two apps differ only in what a request does.
+
+Run it as ``uvicorn --factory benchmarks.bare_app:create_app``; ``BENCH_DATABASE_URL`` names the
+database (default ``sqlite+aiosqlite:///var/bench-bare.db``). Its one table is made at start-up:
+it is a benchmark's scratch table, not part of the service's schema.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import JSON, Column, DateTime, MetaData, Table, Uuid, insert, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.config import Settings
+from service.db import make_engine
+
+DEFAULT_URL = "sqlite+aiosqlite:///var/bench-bare.db"
+
+metadata = MetaData()
+bare_reports = Table(
+    "bare_reports",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("body", JSON, nullable=False),
+)
+
+
+class SnapshotEcho(BaseModel):
+    scope: str
+    region: str
+    load_mw: float
+    load_lost_mw: float
+    customers: int | None = None
+    customers_out: int | None = None
+
+
+class EchoBody(BaseModel):
+    snapshots: list[SnapshotEcho]
+
+
+def create_app() -> FastAPI:
+    settings = Settings(database_url=os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        database = make_url(settings.database_url).database
+        if settings.is_sqlite and database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings)
+        async with engine.begin() as connection:
+            await connection.run_sync(metadata.create_all)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(title="bare baseline", lifespan=lifespan)
+
+    @app.get("/ready")
+    async def ready(request: Request) -> dict[str, str]:
+        engine: AsyncEngine = request.app.state.engine
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    @app.post("/insert", status_code=201)
+    async def insert_report(request: Request, body: dict[str, Any]) -> JSONResponse:
+        engine: AsyncEngine = request.app.state.engine
+        row_id = uuid.uuid4()
+        async with engine.begin() as connection:
+            await connection.execute(
+                insert(bare_reports).values(id=row_id, received_at=datetime.now(UTC), body=body)
+            )
+        return JSONResponse({"id": str(row_id)}, status_code=201)
+
+    @app.post("/echo")
+    async def echo(body: EchoBody) -> EchoBody:
+        return body
+
+    return app
