@@ -154,6 +154,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         workers=args.workers,
         log_level="info",
+        access_log=settings.access_log,
     )
     return 0
 

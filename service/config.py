@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size")
+    access_log: bool = Field(
+        default=False, description="Log every request (uvicorn's access log); costs throughput"
+    )
     escalation_interval_seconds: float = Field(
         default=60,
         ge=0,

@@ -40,20 +40,28 @@ class AppContext:
     settings: Settings
     playbooks: Playbooks
     engine: AsyncEngine
+    read_engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
     tokens: TokenVerifier
 
     @classmethod
     def open(cls, settings: Settings, playbooks: Playbooks | None = None) -> AppContext:
+        """``sessions`` write; ``read_sessions`` only read (a separate pool on SQLite)."""
         engine = make_engine(settings)
-        sessions = make_sessionmaker(engine)
+        read_engine = make_engine(settings, writer=False) if settings.is_sqlite else engine
+        read_sessions = make_sessionmaker(read_engine)
         return cls(
             settings=settings,
             playbooks=playbooks or Playbooks.load(settings),
             engine=engine,
-            sessions=sessions,
-            tokens=TokenVerifier(sessions, settings.token_cache_seconds),
+            read_engine=read_engine,
+            sessions=make_sessionmaker(engine),
+            read_sessions=read_sessions,
+            tokens=TokenVerifier(read_sessions, settings.token_cache_seconds),
         )
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()

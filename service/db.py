@@ -1,17 +1,19 @@
-"""The database engine: one async engine per app, SQLite tuned for safe concurrent writers.
+"""The database engines, SQLite tuned for safe concurrent writers.
 
 SQLite runs in WAL mode with foreign keys on and a busy timeout. Every write transaction starts
 with ``BEGIN IMMEDIATE`` so that two workers never both read an event and then race to update it:
 the second waits (up to the busy timeout) instead of failing or losing the first one's update.
-Read-only work asks for a deferred transaction with ``READ_ONLY`` so that readers never queue
-behind writers. PostgreSQL needs none of this; its writers lock the event row instead.
+Within one process writers take turns on a single pooled connection, queueing in asyncio rather
+than spinning in SQLite's busy loop; reads have their own pool and a deferred transaction
+(``READ_ONLY``), so readers never queue behind writers. PostgreSQL needs none of this: one pool,
+and its writers lock the event row instead.
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from sqlalchemy import event
+from sqlalchemy import event, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,22 +23,32 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from models import TimelineEntry
 from service.config import Settings
 
 READ_ONLY: Final = {"sqlite_begin": "DEFERRED"}
 
 
-def make_engine(settings: Settings) -> AsyncEngine:
-    """Create the engine for ``settings.database_url`` with the pragmas and pool it needs."""
+def make_engine(settings: Settings, *, writer: bool = True) -> AsyncEngine:
+    """Create the engine for ``settings.database_url`` with the pragmas and pool it needs.
+
+    On SQLite, ``writer`` gives the one-connection pool write transactions share; otherwise a
+    pool for reads.
+    """
     if settings.is_sqlite:
-        engine = create_async_engine(settings.database_url)
+        pool: dict[str, Any] = (
+            {"pool_size": 1, "max_overflow": 0, "pool_timeout": 60} if writer else {}
+        )
+        engine = create_async_engine(settings.database_url, **pool)
         _tune_sqlite(engine, settings.sqlite_busy_timeout_ms)
         return engine
     return create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        # Recycling instead of a ping on every checkout: a dropped connection fails one request
+        # (a 500 the client retries) rather than costing every request a round trip.
+        pool_recycle=1800,
     )
 
 
@@ -60,5 +72,29 @@ def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+PENDING_TIMELINE: Final = "timeline.pending"
+
+
+class TimelineSession(AsyncSession):
+    """An AsyncSession that writes the recorded timeline entries in one statement at commit."""
+
+    async def commit(self) -> None:
+        pending = self.info.pop(PENDING_TIMELINE, None)
+        if pending:
+            await self.flush()  # the rows they refer to go first
+            await self.execute(insert(TimelineEntry), pending)
+        await super().commit()
+
+    async def rollback(self) -> None:
+        self.info.pop(PENDING_TIMELINE, None)
+        await super().rollback()
+
+    async def close(self) -> None:
+        self.info.pop(PENDING_TIMELINE, None)
+        await super().close()
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(
+        engine, class_=TimelineSession, expire_on_commit=False, autoflush=False
+    )

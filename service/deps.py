@@ -18,7 +18,8 @@ _bearer = HTTPBearer(
 )
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    # async: a plain function would be sent to a worker thread on every request.
     context: AppContext = request.app.state.context
     return context
 
@@ -33,7 +34,7 @@ async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
 
 
 async def get_read_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
-    async with context.sessions() as session:
+    async with context.read_sessions() as session:
         await session.connection(execution_options=READ_ONLY)
         yield session
 
@@ -43,9 +44,10 @@ ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 
 
 async def get_actor(
-    context: ContextDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
+    context: AppContext = request.app.state.context
     return await context.tokens.verify(credentials.credentials if credentials else None)
 
 

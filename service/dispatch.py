@@ -56,11 +56,13 @@ async def dispatch(
     """
     if not items:
         return 0
+    have: dict[str, str] = {}
+    if event not in session.new:  # an event made in this transaction has no actions yet
+        found = await session.execute(
+            select(Action.key, Action.state).where(Action.event_id == event.id)
+        )
+        have = {key: state for key, state in found}
     await session.flush()  # the event row must exist before its actions reference it
-    found = await session.execute(
-        select(Action.key, Action.state).where(Action.event_id == event.id)
-    )
-    have: dict[str, str] = {key: state for key, state in found}
     fresh = [item for item in items if item.key not in have]
     reopen = [item.key for item in items if have.get(item.key) == "cancelled"]
     version = playbooks.checklists.version

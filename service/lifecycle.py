@@ -91,16 +91,43 @@ def allowed_triggers(state: str) -> list[str]:
     )
 
 
+class _Holder:
+    """The machine's own model: it holds the state while the machine decides."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+# Building an EventLifecycle costs far more than sending it a trigger, and a machine holds
+# nothing but its current state, so idle machines are kept by the state they are in. ``send`` is
+# synchronous: no other request can touch a machine between taking and returning it.
+_IDLE: Final[dict[str, list[EventLifecycle]]] = {state.value: [] for state in EventLifecycle.states}
+_IDLE_PER_STATE: Final = 16
+
+
+def _machine(state: str) -> EventLifecycle:
+    idle = _IDLE[state]
+    return idle.pop() if idle else EventLifecycle(model=_Holder(state), state_field="state")
+
+
+def _release(machine: EventLifecycle) -> None:
+    if machine.is_terminated:  # a machine that reached its final state takes no more triggers
+        return
+    idle = _IDLE[machine.model.state]
+    if len(idle) < _IDLE_PER_STATE:
+        idle.append(machine)
+
+
 def fire(model: Any, trigger: str, **guards: Any) -> str:
     """Move ``model`` (anything with a ``state`` attribute) by ``trigger``; returns the new state.
 
     Raises Conflict (409) naming the state and the triggers allowed there when the trigger has no
     transition from the current state, or its guard does not hold.
     """
-    if model.state is None:
-        model.state = EventLifecycle.monitoring.value
-    machine = EventLifecycle(model=model, state_field="state")
-    before = model.state
+    before = model.state or EventLifecycle.monitoring.value
+    machine = _machine(before)
     try:
         machine.send(trigger, **guards)
     except TransitionNotAllowed as exc:
@@ -110,4 +137,7 @@ def fire(model: Any, trigger: str, **guards: Any) -> str:
             allowed=allowed_triggers(before),
             rule="design.md event lifecycle",
         ) from exc
+    finally:
+        _release(machine)
+    model.state = machine.model.state
     return str(model.state)

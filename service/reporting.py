@@ -104,10 +104,10 @@ async def submit_report(
         level=report_class.level,
         cause=body.cause,
     )
-    await _advance(session, context.playbooks, event, actor, report_class, event_class, now)
     if body.etr is not None:
         event.etr = body.etr
     event.updated_at = now
+    await _advance(session, context.playbooks, event, actor, report_class, event_class, now)
     return ReportAccepted(
         event_id=event.id,
         report_id=report.id,

@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import TimelineEntry
 from models.base import utcnow
+from service.db import PENDING_TIMELINE
 from service.security import Actor
 
 SYSTEM = "system"
@@ -26,23 +26,25 @@ def record(
     clause: str | None = None,
     at: datetime | None = None,
     **data: Any,
-) -> TimelineEntry:
-    """Add one entry to the event's timeline (flushed with the caller's transaction).
+) -> None:
+    """Add one entry to the event's timeline, written when the caller's transaction commits.
 
-    ``actor`` None is the service itself (the escalation job), recorded as ``system``.
+    ``actor`` None is the service itself (the escalation job), recorded as ``system``. Entries
+    wait in ``session.info`` and go in as one INSERT at commit (``service.db.TimelineSession``),
+    in the order they were recorded; a rollback drops them with everything else.
     """
-    entry = TimelineEntry(
-        event_id=event_id,
-        at=at or utcnow(),
-        kind=kind,
-        actor_id=actor.id if actor else None,
-        actor=actor.label if actor else SYSTEM,
-        clause=clause,
-        summary=summary,
-        data=data,
+    session.info.setdefault(PENDING_TIMELINE, []).append(
+        {
+            "event_id": event_id,
+            "at": at or utcnow(),
+            "kind": kind,
+            "actor_id": actor.id if actor else None,
+            "actor": actor.label if actor else SYSTEM,
+            "clause": clause,
+            "summary": summary,
+            "data": data,
+        }
     )
-    session.add(entry)
-    return entry
 
 
 class TimelineRead(BaseModel):

@@ -23,7 +23,7 @@ class Health(BaseModel):
 @router.get("/healthz", response_model=Health, responses=problems(503))
 async def healthz(context: ContextDep) -> JSONResponse:
     try:
-        async with context.engine.connect() as connection:
+        async with context.read_engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except (SQLAlchemyError, OSError) as exc:
         return problem(503, "Database unreachable", f"the database did not answer: {exc}")
