@@ -1,9 +1,11 @@
 """The floor to measure the service against: a FastAPI app that does only the unavoidable work.
 
-``POST /insert`` stores a report-shaped JSON body as one row; ``POST /echo`` parses a
-``{snapshots: [...]}`` body with a pydantic model and returns it. The engine comes from
-``service.db.make_engine``, so the driver, the pool and (on SQLite) the pragmas and
-``BEGIN IMMEDIATE`` are the service's own: the two apps differ only in what a request does.
+``POST /insert`` stores a report-shaped JSON body as one row; ``GET /rows/{id}`` reads one row
+back by primary key in a read-only transaction (the floor for an agency's ETag poll: one indexed
+SELECT); ``POST /echo`` parses a ``{snapshots: [...]}`` body with a pydantic model and returns
+it. The engine comes from ``service.db.make_engine``, so the driver, the pool and (on SQLite)
+the pragmas, ``BEGIN IMMEDIATE`` for writes and ``BEGIN DEFERRED`` for reads are the service's
+own: the two apps differ only in what a request does.
 
 Run it as ``uvicorn --factory benchmarks.bare_app:create_app``; ``BENCH_DATABASE_URL`` names the
 database (default ``sqlite+aiosqlite:///var/bench-bare.db``). Its one table is made at start-up:
@@ -20,15 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, DateTime, MetaData, Table, Uuid, insert, text
+from sqlalchemy import JSON, Column, DateTime, MetaData, Table, Uuid, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.config import Settings
-from service.db import make_engine
+from service.db import READ_ONLY, make_engine
 
 DEFAULT_URL = "sqlite+aiosqlite:///var/bench-bare.db"
 
@@ -67,6 +69,8 @@ def create_app() -> FastAPI:
         async with engine.begin() as connection:
             await connection.run_sync(metadata.create_all)
         app.state.engine = engine
+        # Reads begin DEFERRED on SQLite, as the service's read sessions do.
+        app.state.reader = engine.execution_options(**READ_ONLY)
         try:
             yield
         finally:
@@ -90,6 +94,18 @@ def create_app() -> FastAPI:
                 insert(bare_reports).values(id=row_id, received_at=datetime.now(UTC), body=body)
             )
         return JSONResponse({"id": str(row_id)}, status_code=201)
+
+    @app.get("/rows/{row_id}")
+    async def read_row(request: Request, row_id: uuid.UUID) -> dict[str, str]:
+        reader: AsyncEngine = request.app.state.reader
+        query = select(bare_reports.c.id, bare_reports.c.received_at).where(
+            bare_reports.c.id == row_id
+        )
+        async with reader.connect() as connection:
+            row = (await connection.execute(query)).first()
+        if row is None:
+            raise HTTPException(404, f"no row {row_id}")
+        return {"id": str(row.id), "received_at": row.received_at.isoformat()}
 
     @app.post("/echo")
     async def echo(body: EchoBody) -> EchoBody:

@@ -1,27 +1,38 @@
 """``make bench``: the service against a bare FastAPI app, on SQLite and on PostgreSQL.
 
-For each backend the service is migrated, given a dispatcher token and started as it ships
-(``outage-coordinator serve``, one uvicorn worker); ``benchmarks.bare_app`` runs beside it with
-one uvicorn worker on the same kind of database. One load generator drives both, one endpoint
-at a time, with the same connections and duration:
+For each backend the service is migrated, given a dispatcher and an agency token and started as
+it ships (``outage-coordinator serve``, one uvicorn worker); ``benchmarks.bare_app`` runs beside
+it with one uvicorn worker on the same kind of database. One load generator drives both, one
+endpoint at a time, with the same connections and duration:
 
-==========================  ==================  ====
-service                     bare app            goal
-==========================  ==================  ====
-POST /api/v1/reports        POST /insert        0.5×
-POST /api/v1/classify       POST /echo          0.7×
-==========================  ==================  ====
+=====================================================  ==============  ====
+service                                                bare app        goal
+=====================================================  ==============  ====
+POST /api/v1/reports, below every threshold            POST /insert    0.5×
+POST /api/v1/reports at IV (dispatches its checklist)  POST /insert    none
+POST /api/v1/classify                                  POST /echo      0.7×
+GET /api/v1/agencies/power-company/actions → 304       GET /rows/{id}  0.8×
+=====================================================  ==============  ====
 
-Every report opens a new event (no ``event_id``). The table shows requests/s, p99 latency, the
-service/bare ratio and the service's peak RSS (VmHWM, summed over its processes); the same
-figures go to ``benchmarks/results/latest.json``.
+Every report opens a new event (no ``event_id``). The below-threshold report (柯桥区, 151 MW,
+30 MW lost) is the pure report path: store, classify, open an event that stays in monitoring.
+The level-IV one (60.4 MW lost) also starts a response and dispatches its whole checklist in one
+bulk INSERT; it is shown against the same bare insert (measured once for both), for information.
+The poll is an agency sending back the ETag of its action list (``If-None-Match``), every answer
+a 304; it runs first, while the agency holds one event's actions (the ETag aggregates over the
+agency's rows, which the report runs multiply). A response with another status is an error.
 
+Besides, in process and with no HTTP (``benchmarks.dispatch_cost``): the time and the SQL
+statements to dispatch a level-I response's whole checklist, the median of ``--dispatch-runs``.
+
+The tables show requests/s, p99 latency, the service/bare ratio and the service's peak RSS
+(VmHWM, summed over its processes); the same figures go to ``benchmarks/results/latest.json``.
 The load generator is ``wrk`` (Debian: ``apt-get install wrk``) when it is on the PATH, else a
 built-in one (asyncio + httpx in a pool of processes). On this 2-core machine the built-in one
 costs far more CPU per request than wrk and may saturate before the bare app does, which lifts
 the ratios: prefer wrk for figures to compare. PostgreSQL is found at ``--postgres-url``
-(default ``OUTAGE_TEST_DATABASE_URL`` or the local server); the run makes a fresh database there
-and drops it after, and skips that backend with a message when the server is unreachable.
+(default ``OUTAGE_TEST_DATABASE_URL`` or the local server); the run makes fresh databases there
+and drops them after, and skips that backend with a message when the server is unreachable.
 
     .venv/bin/python -m benchmarks.run --duration 10 --concurrency 8
 """
@@ -29,423 +40,120 @@ and drops it after, and skips that backend with a message when the server is unr
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
-import multiprocessing
 import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import uuid
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
-import httpx
-from sqlalchemy.engine import make_url
+from benchmarks import servers
+from benchmarks.cases import AGENCY, Pair, pair_json, prepare
+from benchmarks.dispatch_cost import measure_dispatch
+from benchmarks.load import BenchError, Load, check, driver
+from benchmarks.output import dispatch_table, table
+from benchmarks.servers import PG_UNREACHABLE, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
-SNAPSHOTS = [{"scope": "county", "region": "330603", "load_mw": 151.0, "load_lost_mw": 60.4}]
-# No event_id: every report opens a new event. 柯桥区 loses 40%: level IV, a response starts.
-REPORT = {"observed_at": "2026-07-20T14:05:00+08:00", "cause": "typhoon", "snapshots": SNAPSHOTS}
-CLASSIFY = {"snapshots": SNAPSHOTS}
-
-
-@dataclass(frozen=True)
-class Target:
-    path: str
-    body: dict[str, Any]
-    status: int
-    auth: bool = False
-
-    @property
-    def label(self) -> str:
-        return f"POST {self.path}"
-
-
-@dataclass(frozen=True)
-class Pair:
-    name: str
-    service: Target
-    bare: Target
-    goal: float
-
-
-PAIRS = (
-    Pair(
-        "reports",
-        Target("/api/v1/reports", REPORT, 201, auth=True),
-        Target("/insert", REPORT, 201),
-        0.5,
-    ),
-    Pair(
-        "classify",
-        Target("/api/v1/classify", CLASSIFY, 200, auth=True),
-        Target("/echo", CLASSIFY, 200),
-        0.7,
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Load:
-    """What one load run measured; errors are HTTP ≥ 400 plus socket errors and timeouts."""
-
-    requests: int
-    errors: int
-    seconds: float
-    p50_ms: float
-    p99_ms: float
-
-    @property
-    def rps(self) -> float:
-        return self.requests / self.seconds if self.seconds else 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        return {**asdict(self), "rps": round(self.rps, 1)}
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not run as set up (a server died, a request was refused, …)."""
-
-
-# --- load generators ------------------------------------------------------------------------
-
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.body = [==[{body}]==]
-wrk.headers["Content-Type"] = "application/json"
-{auth}
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRK_JSON {{"requests": %d, "us": %d, "status": %d, "socket": %d, "p50": %d, "p99": %d}}\\n',
-    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
-    latency:percentile(50), latency:percentile(99)))
-end
-"""
-
-
-def run_wrk(url: str, target: Target, token: str, args: argparse.Namespace, seconds: int) -> Load:
-    auth = f'wrk.headers["Authorization"] = "Bearer {token}"' if target.auth else ""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT.format(body=json.dumps(target.body), auth=auth))
-    try:
-        command = [
-            "wrk",
-            f"-t{min(args.threads, args.concurrency)}",
-            f"-c{args.concurrency}",
-            f"-d{seconds}s",
-            "--timeout",
-            "10s",
-            "-s",
-            script.name,
-            url + target.path,
-        ]
-        out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
-    finally:
-        os.unlink(script.name)
-    line = next((x for x in out.stdout.splitlines() if x.startswith("WRK_JSON ")), None)
-    if out.returncode != 0 or line is None:
-        raise BenchError(f"wrk failed ({out.returncode}): {out.stderr.strip() or out.stdout}")
-    found = json.loads(line.removeprefix("WRK_JSON "))
-    return Load(
-        requests=found["requests"],
-        errors=found["status"] + found["socket"],
-        seconds=found["us"] / 1e6,
-        p50_ms=found["p50"] / 1000,
-        p99_ms=found["p99"] / 1000,
-    )
-
-
-async def _drive(
-    url: str, body: bytes, headers: dict[str, str], connections: int, seconds: int
-) -> tuple[list[float], int, float]:
-    latencies: list[float] = []
-    errors = 0
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(limits=limits, timeout=10, trust_env=False) as client:
-        start = time.perf_counter()
-        deadline = start + seconds
-
-        async def one_connection() -> None:
-            nonlocal errors
-            while time.perf_counter() < deadline:
-                sent = time.perf_counter()
-                try:
-                    response = await client.post(url, content=body, headers=headers)
-                    failed = response.status_code >= 400
-                except httpx.HTTPError:
-                    failed = True
-                latencies.append(time.perf_counter() - sent)
-                errors += failed
-
-        await asyncio.gather(*(one_connection() for _ in range(connections)))
-        return latencies, errors, time.perf_counter() - start
-
-
-def _drive_process(
-    url: str, body: bytes, headers: dict[str, str], connections: int, seconds: int
-) -> tuple[list[float], int, float]:
-    return asyncio.run(_drive(url, body, headers, connections, seconds))
-
-
-def run_python(
-    url: str, target: Target, token: str, args: argparse.Namespace, seconds: int
-) -> Load:
-    processes = max(1, min(args.client_processes, args.concurrency))
-    shares = [
-        args.concurrency // processes + (i < args.concurrency % processes) for i in range(processes)
-    ]
-    headers = {"Content-Type": "application/json"}
-    if target.auth:
-        headers["Authorization"] = f"Bearer {token}"
-    body = json.dumps(target.body).encode()
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=spawn) as pool:
-        runs = [
-            pool.submit(_drive_process, url + target.path, body, headers, share, seconds)
-            for share in shares
-        ]
-        done = [run.result() for run in runs]
-    latencies = sorted(x for lat, _, _ in done for x in lat)
-    if not latencies:
-        raise BenchError(f"no request to {target.label} finished")
-    return Load(
-        requests=len(latencies),
-        errors=sum(errors for _, errors, _ in done),
-        seconds=max(elapsed for _, _, elapsed in done),
-        p50_ms=latencies[len(latencies) // 2] * 1000,
-        p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-    )
-
-
-# --- servers --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextlib.contextmanager
-def server(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``command`` in its own process group; stop the group however the block ends."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
-        if process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(grace)
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"{url} exited ({process.returncode}):\n{tail(log)}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2, trust_env=False).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise BenchError(f"{url} not ready after {seconds:.0f} s:\n{tail(log)}")
-
-
-def tail(log: Path, lines: int = 20) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def peak_rss_kib(pid: int) -> int:
-    """VmHWM of ``pid`` and its descendants (uvicorn's workers, if any), summed."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = (entry / "stat").read_text()
-                parent = int(stat.rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0, [pid]
-    while todo:
-        current = todo.pop()
-        todo += children.get(current, [])
-        with contextlib.suppress(OSError):
-            for line in Path(f"/proc/{current}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1])
-    return total
-
-
-def cli(*words: str, env: dict[str, str]) -> str:
-    script = Path(sys.executable).with_name("outage-coordinator")
-    command = [str(script) if script.exists() else "outage-coordinator", *words]
-    done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise BenchError(f"{' '.join(command)} failed: {done.stderr.strip()}")
-    return done.stdout
-
-
-# --- one backend ----------------------------------------------------------------------------
-
-
-def check(url: str, target: Target, token: str) -> None:
-    """One request first, so that a refusal fails the run instead of being measured."""
-    headers = {"Authorization": f"Bearer {token}"} if target.auth else {}
-    response = httpx.post(
-        url + target.path, json=target.body, headers=headers, timeout=10, trust_env=False
-    )
-    if response.status_code != target.status:
-        raise BenchError(f"{target.label}: {response.status_code} {response.text[:300]}")
-
 
 def bench_backend(
-    name: str, service_url: str, bare_url: str, work: Path, args: argparse.Namespace
+    name: str, urls: dict[str, str], work: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
-    drive = run_wrk if args.generator == "wrk" else run_python
-    env = {**os.environ, "OUTAGE_DATABASE_URL": service_url, "OUTAGE_VAR_DIR": str(work / "var")}
-    cli("db", "upgrade", env=env)
-    token = cli("tokens", "create", "--role", "dispatcher", "--name", "bench", env=env)
-    token = token.strip().splitlines()[-1]
-    service_port, bare_port = free_port(), free_port()
-    service_cmd = [str(Path(sys.executable).with_name("outage-coordinator")), "serve"]
-    bare_cmd = [sys.executable, "-m", "uvicorn", "--factory", "benchmarks.bare_app:create_app"]
-    with contextlib.ExitStack() as running:
-        service = running.enter_context(
-            server([*service_cmd, "--port", str(service_port)], env, work / f"{name}-service.log")
-        )
-        bare = running.enter_context(
-            server(
-                [*bare_cmd, "--port", str(bare_port), "--log-level", "warning"],
-                {**os.environ, "BENCH_DATABASE_URL": bare_url},
-                work / f"{name}-bare.log",
+    """``urls``: the databases of the service, the bare app and the in-process dispatch."""
+    found: dict[str, Any] = {"status": "ok"}
+    if args.dispatch_runs > 0:
+        servers.cli("db", "upgrade", env={**os.environ, "OUTAGE_DATABASE_URL": urls["dispatch"]})
+        try:
+            found["dispatch"] = measure_dispatch(urls["dispatch"], args.dispatch_runs)
+        except Exception as exc:  # reported; the HTTP part still runs
+            found["dispatch"] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    env = {**os.environ, "OUTAGE_DATABASE_URL": urls["service"], "OUTAGE_VAR_DIR": str(work)}
+    servers.cli("db", "upgrade", env=env)
+    tokens = {
+        "dispatcher": servers.new_token(env, "dispatcher"),
+        "agency": servers.new_token(env, "agency", "--agency", AGENCY),
+    }
+    service_port, bare_port = servers.free_port(), servers.free_port()
+    base = {
+        "service": f"http://127.0.0.1:{service_port}",
+        "bare": f"http://127.0.0.1:{bare_port}",
+    }
+    logs = {side: work / f"{name}-{side}.log" for side in base}
+    bare_env = {**os.environ, "BENCH_DATABASE_URL": urls["bare"]}
+    try:
+        with contextlib.ExitStack() as running:
+            service = running.enter_context(
+                servers.server(servers.service_command(service_port), env, logs["service"])
             )
-        )
-        urls = {
-            "service": f"http://127.0.0.1:{service_port}",
-            "bare": f"http://127.0.0.1:{bare_port}",
-        }
-        wait_ready(urls["service"] + "/healthz", service, work / f"{name}-service.log")
-        wait_ready(urls["bare"] + "/ready", bare, work / f"{name}-bare.log")
-        pairs = []
-        for pair in PAIRS:
-            measured: dict[str, Load] = {}
-            for side, target in (("service", pair.service), ("bare", pair.bare)):
-                check(urls[side], target, token)
-                if args.warmup > 0:
-                    drive(urls[side], target, token, args, args.warmup)
-                measured[side] = drive(urls[side], target, token, args, args.duration)
-            ratio = measured["service"].rps / measured["bare"].rps if measured["bare"].rps else 0
-            pairs.append(
-                {
-                    "name": pair.name,
-                    "service": {"endpoint": pair.service.label, **measured["service"].as_json()},
-                    "bare": {"endpoint": pair.bare.label, **measured["bare"].as_json()},
-                    "ratio": round(ratio, 3),
-                    "goal": pair.goal,
-                    "meets_goal": ratio >= pair.goal,
-                }
+            bare = running.enter_context(
+                servers.server(servers.bare_command(bare_port), bare_env, logs["bare"])
             )
-        return {
-            "status": "ok",
-            "pairs": pairs,
-            "service_peak_rss_kib": peak_rss_kib(service.pid),
-            "bare_peak_rss_kib": peak_rss_kib(bare.pid),
-        }
+            servers.wait_ready(base["service"] + "/healthz", service, logs["service"])
+            servers.wait_ready(base["bare"] + "/ready", bare, logs["bare"])
+            pairs, found["poll_agency_actions"] = prepare(base, tokens)
+            measured = measure(base, pairs, args)
+            found["pairs"] = [pair_json(pair, measured[pair.name]) for pair in pairs]
+            found["service_peak_rss_kib"] = servers.peak_rss_kib(service.pid)
+            found["bare_peak_rss_kib"] = servers.peak_rss_kib(bare.pid)
+    except BenchError as exc:  # the dispatch figures above still stand
+        return {**found, "status": "failed", "reason": str(exc)}
+    return found
+
+
+def measure(
+    base: dict[str, str], pairs: list[Pair], args: argparse.Namespace
+) -> dict[str, dict[str, Load]]:
+    """Drive each pair's two sides in turn; a bare target shared by two pairs is measured once.
+    The pairs marked ``before_writes`` go first."""
+    drive = driver(args.generator)
+    bare_runs: dict[str, Load] = {}
+    measured: dict[str, dict[str, Load]] = {}
+    for pair in sorted(pairs, key=lambda p: not p.before_writes):
+        loads: dict[str, Load] = {}
+        for side, target in (("service", pair.service), ("bare", pair.bare)):
+            key = json.dumps([target.method, target.path, target.body])
+            if side == "bare" and key in bare_runs:
+                loads[side] = bare_runs[key]
+                continue
+            check(base[side], target)
+            if args.warmup > 0:
+                drive(base[side], target, args, args.warmup)
+            loads[side] = drive(base[side], target, args, args.duration)
+            if side == "bare":
+                bare_runs[key] = loads[side]
+        measured[pair.name] = loads
+    return measured
 
 
 def bench_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="outage-bench-") as folder:
         work = Path(folder)
-        return bench_backend(
-            "sqlite",
-            f"sqlite+aiosqlite:///{work / 'service.db'}",
-            f"sqlite+aiosqlite:///{work / 'bare.db'}",
-            work,
-            args,
-        )
-
-
-async def _pg_execute(dsn: str, sql: str) -> None:
-    connection = await asyncpg.connect(dsn, timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
+        urls = {side: f"sqlite+aiosqlite:///{work / side}.db" for side in ("service", "bare")}
+        urls["dispatch"] = f"sqlite+aiosqlite:///{work / 'dispatch'}.db"
+        return bench_backend("sqlite", urls, work, args)
 
 
 def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
-    base = make_url(args.postgres_url)
-    admin = base.set(drivername="postgresql").render_as_string(hide_password=False)
-    database = f"outage_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        asyncio.run(_pg_execute(admin, f'CREATE DATABASE "{database}"'))
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
-    url = base.set(drivername="postgresql+asyncpg", database=database)
-    rendered = url.render_as_string(hide_password=False)
-    try:
-        with tempfile.TemporaryDirectory(prefix="outage-bench-") as folder:
-            # One database for both: the bare app's one table stands beside the service's.
-            return bench_backend("postgres", rendered, rendered, Path(folder), args)
-    finally:
-        asyncio.run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-
-
-# --- output ---------------------------------------------------------------------------------
-
-
-def table(results: dict[str, dict[str, Any]]) -> str:
-    head = (
-        f"{'backend':<9}{'service':<23}{'req/s':>8}{'p99 ms':>8}   {'bare':<14}"
-        f"{'req/s':>8}{'p99 ms':>8}{'ratio':>7}{'goal':>7}  result"
-    )
-    lines = [head, "-" * len(head)]
-    for backend, found in results.items():
-        if found["status"] != "ok":
-            lines.append(f"{backend:<9}{found['status']}: {found['reason'].splitlines()[0]}")
-            continue
-        for pair in found["pairs"]:
-            s, b = pair["service"], pair["bare"]
-            errors = s["errors"] + b["errors"]
-            verdict = "ok" if pair["meets_goal"] else "MISSED"
-            lines.append(
-                f"{backend:<9}{s['endpoint']:<23}{s['rps']:>8.0f}{s['p99_ms']:>8.1f}   "
-                f"{b['endpoint']:<14}{b['rps']:>8.0f}{b['p99_ms']:>8.1f}{pair['ratio']:>7.2f}"
-                f"{'≥' + format(pair['goal'], '.1f'):>7}  {verdict}"
-                + (f" ({errors} errors)" if errors else "")
-            )
-        lines.append(
-            f"{'':<9}service peak RSS {found['service_peak_rss_kib'] / 1024:.1f} MiB "
-            f"(bare app {found['bare_peak_rss_kib'] / 1024:.1f} MiB)"
-        )
-    return "\n".join(lines)
+    with contextlib.ExitStack() as stack:
+        try:
+            shared = stack.enter_context(servers.postgres_database(args.postgres_url))
+            dispatch = stack.enter_context(servers.postgres_database(args.postgres_url))
+        except PG_UNREACHABLE as exc:
+            return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outage-bench-")))
+        # One database for both apps: the bare app's one table stands beside the service's.
+        urls = {"service": shared, "bare": shared, "dispatch": dispatch}
+        return bench_backend("postgres", urls, work, args)
+    raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -466,7 +174,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--postgres-url",
         default=os.environ.get("OUTAGE_TEST_DATABASE_URL", DEFAULT_PG),
-        help="a server where a scratch database may be made",
+        help="a server where scratch databases may be made",
+    )
+    parser.add_argument(
+        "--dispatch-runs", type=int, default=20, help="in-process dispatch runs (20; 0: none)"
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
@@ -518,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         except BenchError as exc:
             results[backend] = {"status": "failed", "reason": str(exc)}
     print(table(results))
+    if dispatched := dispatch_table(results):
+        print("\n" + dispatched)
     for backend, found in results.items():
         if found["status"] == "failed":
             print(f"\n{backend} failed:\n{found['reason']}", file=sys.stderr)
@@ -531,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             "warmup_s": args.warmup,
             "wrk_threads": args.threads,
             "client_processes": args.client_processes,
+            "dispatch_runs": args.dispatch_runs,
             "outage_env": {
                 k: v for k, v in os.environ.items() if k.startswith("OUTAGE_") and "URL" not in k
             },
@@ -544,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(r["status"] == "failed" for r in results.values()):
         return 2
     missed = any(
-        not pair["meets_goal"]
+        pair["meets_goal"] is False
         for r in results.values()
         if r["status"] == "ok"
         for pair in r["pairs"]

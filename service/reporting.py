@@ -9,9 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, EventGrid, Report
@@ -34,6 +34,9 @@ from service.reports import ReportAccepted, ReportCreate, check_grids, check_jur
 from service.response import begin_response, change_level
 from service.schemas import HQ, BasisRead
 from service.security import Actor
+
+# What plan 1.5 classifies a grid by, as Snapshot's fields.
+MEASURES: Final = ("scope", "region", "load_mw", "load_lost_mw", "customers", "customers_out")
 
 
 def basis_json(basis: Iterable[Basis]) -> list[dict[str, Any]]:
@@ -69,29 +72,8 @@ async def submit_report(
 
     event = await _open_event(session, actor, body, now)
     report_class = classify((s.measures() for s in body.snapshots), context.playbooks.rules)
-    report = Report(
-        id=uuid.uuid4(),
-        event_id=event.id,
-        observed_at=body.observed_at,
-        received_at=now,
-        cause=body.cause,
-        etr=body.etr,
-        note=body.note,
-        level=report_class.level,
-        basis=basis_json(report_class.basis),
-        actor_id=actor.id,
-    )
-    session.add(report)
-    session.add_all(
-        SnapshotRow(
-            report_id=report.id,
-            event_id=event.id,
-            observed_at=body.observed_at,
-            **s.model_dump(),
-        )
-        for s in body.snapshots
-    )
-    event_class = await _merge_grids(session, event, body, context.playbooks.rules)
+    report_id = uuid.uuid4()
+    event_class, new_grids = await _merge_grids(session, event, body, context.playbooks.rules)
     timeline.record(
         session,
         event.id,
@@ -100,7 +82,7 @@ async def submit_report(
         _report_summary(report_class, len(body.snapshots)),
         clause="1.5",
         at=now,
-        report_id=str(report.id),
+        report_id=str(report_id),
         level=report_class.level,
         cause=body.cause,
     )
@@ -108,9 +90,43 @@ async def submit_report(
         event.etr = body.etr
     event.updated_at = now
     await _advance(session, context.playbooks, event, actor, report_class, event_class, now)
+    # The event is written first (its rows refer to it); the report's own rows, new by
+    # definition, go in as plain bulk INSERTs, with none of the unit of work's bookkeeping.
+    await session.flush()
+    await session.execute(
+        insert(Report),
+        [
+            {
+                "id": report_id,
+                "event_id": event.id,
+                "observed_at": body.observed_at,
+                "received_at": now,
+                "cause": body.cause,
+                "etr": body.etr,
+                "note": body.note,
+                "level": report_class.level,
+                "basis": basis_json(report_class.basis),
+                "actor_id": actor.id,
+            }
+        ],
+    )
+    await session.execute(
+        insert(SnapshotRow),
+        [
+            {
+                "report_id": report_id,
+                "event_id": event.id,
+                "observed_at": body.observed_at,
+                **s.model_dump(),
+            }
+            for s in body.snapshots
+        ],
+    )
+    if new_grids:
+        await session.execute(insert(EventGrid), new_grids)
     return ReportAccepted(
         event_id=event.id,
-        report_id=report.id,
+        report_id=report_id,
         level=report_class.level,
         level_name=report_class.level_name,
         event_level=event.level,
@@ -151,33 +167,35 @@ async def _open_event(
 
 async def _merge_grids(
     session: AsyncSession, event: Event, body: ReportCreate, rules: ClassificationRules
-) -> Classification:
+) -> tuple[Classification, list[dict[str, Any]]]:
     """Fold the report into the event's grids; classify the grids as they now stand.
 
     A snapshot replaces a grid's latest figures only if it is not older than them (reports may
-    arrive out of order); the peak loss of each grid is kept for restoration (plan 5.5).
+    arrive out of order); the peak loss of each grid is kept for restoration (plan 5.5). Grids
+    the event did not have yet are returned as rows for the caller to insert.
     """
     rows: dict[str, EventGrid] = {}
     if body.event_id is not None:
         found = await session.scalars(select(EventGrid).where(EventGrid.event_id == event.id))
         rows = {row.region: row for row in found}
+    new: list[dict[str, Any]] = []
     for s in body.snapshots:
         row = rows.get(s.region)
         if row is None:
-            row = EventGrid(
-                event_id=event.id,
-                region=s.region,
-                scope=s.scope,
-                load_mw=s.load_mw,
-                load_lost_mw=s.load_lost_mw,
-                customers=s.customers,
-                customers_out=s.customers_out,
-                observed_at=body.observed_at,
-                peak_load_lost_mw=s.load_lost_mw,
-                peak_customers_out=s.customers_out,
+            new.append(
+                {
+                    "event_id": event.id,
+                    "region": s.region,
+                    "scope": s.scope,
+                    "load_mw": s.load_mw,
+                    "load_lost_mw": s.load_lost_mw,
+                    "customers": s.customers,
+                    "customers_out": s.customers_out,
+                    "observed_at": body.observed_at,
+                    "peak_load_lost_mw": s.load_lost_mw,
+                    "peak_customers_out": s.customers_out,
+                }
             )
-            session.add(row)
-            rows[s.region] = row
             continue
         row.peak_load_lost_mw = max(row.peak_load_lost_mw, s.load_lost_mw)
         if s.customers_out is not None:
@@ -186,20 +204,9 @@ async def _merge_grids(
             row.load_mw, row.load_lost_mw = s.load_mw, s.load_lost_mw
             row.customers, row.customers_out = s.customers, s.customers_out
             row.observed_at = body.observed_at
-    return classify(
-        (
-            Snapshot(
-                scope=r.scope,  # type: ignore[arg-type]
-                region=r.region,
-                load_mw=r.load_mw,
-                load_lost_mw=r.load_lost_mw,
-                customers=r.customers,
-                customers_out=r.customers_out,
-            )
-            for r in rows.values()
-        ),
-        rules,
-    )
+    standing = [Snapshot(**{f: getattr(r, f) for f in MEASURES}) for r in rows.values()]
+    standing += [Snapshot(**{f: g[f] for f in MEASURES}) for g in new]
+    return classify(standing, rules), new
 
 
 async def _advance(
