@@ -3,9 +3,10 @@
 ``POST /insert`` stores a report-shaped JSON body as one row; ``GET /rows/{id}`` reads one row
 back by primary key in a read-only transaction (the floor for an agency's ETag poll: one indexed
 SELECT); ``POST /echo`` parses a ``{snapshots: [...]}`` body with a pydantic model and returns
-it. The engine comes from ``service.db.make_engine``, so the driver, the pool and (on SQLite)
-the pragmas, ``BEGIN IMMEDIATE`` for writes and ``BEGIN DEFERRED`` for reads are the service's
-own: the two apps differ only in what a request does.
+it. The engines come from ``service.db.make_engine`` as the service's do, so the driver, the
+pools (on SQLite one writer connection and a separate read pool) and on SQLite the pragmas,
+``BEGIN IMMEDIATE`` for writes and ``BEGIN DEFERRED`` for reads are the service's own: the two
+apps differ only in what a request does.
 
 Run it as ``uvicorn --factory benchmarks.bare_app:create_app``; ``BENCH_DATABASE_URL`` names the
 database (default ``sqlite+aiosqlite:///var/bench-bare.db``). Its one table is made at start-up:
@@ -69,12 +70,16 @@ def create_app() -> FastAPI:
         async with engine.begin() as connection:
             await connection.run_sync(metadata.create_all)
         app.state.engine = engine
-        # Reads begin DEFERRED on SQLite, as the service's read sessions do.
-        app.state.reader = engine.execution_options(**READ_ONLY)
+        # Reads as the service's read sessions: on SQLite a pool of their own beside the one
+        # writer connection, and a deferred transaction.
+        reader = make_engine(settings, writer=False) if settings.is_sqlite else engine
+        app.state.reader = reader.execution_options(**READ_ONLY)
         try:
             yield
         finally:
             await engine.dispose()
+            if reader is not engine:
+                await reader.dispose()
 
     app = FastAPI(title="bare baseline", lifespan=lifespan)
 

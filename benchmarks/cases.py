@@ -1,0 +1,108 @@
+"""What is measured over HTTP: the request bodies and the service/bare pairs with their goals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.load import BenchError, Load, Target, check
+from service.config import Settings
+from service.context import Playbooks
+from service.dispatch import response_items
+
+AGENCY = "power-company"
+POLL = f"/api/v1/agencies/{AGENCY}/actions"
+
+
+def report(load_lost_mw: float) -> dict[str, Any]:
+    """A report on 柯桥区 (151 MW before the event) with no event_id: it opens a new event."""
+    snapshot = {"scope": "county", "region": "330603", "load_mw": 151.0}
+    return {
+        "observed_at": "2026-07-20T14:05:00+08:00",
+        "cause": "typhoon",
+        "snapshots": [{**snapshot, "load_lost_mw": load_lost_mw}],
+    }
+
+
+QUIET = report(30.0)  # 19.9 % lost: no level, the event stays in monitoring
+RESPONSE = report(60.4)  # 40 % lost: level IV, a response starts and dispatches its checklist
+CLASSIFY = {"snapshots": RESPONSE["snapshots"]}
+
+
+@dataclass(frozen=True)
+class Pair:
+    name: str
+    label: str
+    service: Target
+    bare: Target
+    goal: float | None  # None: shown for information
+    before_writes: bool = False  # run before the report pairs fill the database
+
+
+def build_pairs(tokens: dict[str, str], etag: str, row_id: str, dispatched: int) -> list[Pair]:
+    dispatcher = {"Authorization": f"Bearer {tokens['dispatcher']}"}
+    agency = {"Authorization": f"Bearer {tokens['agency']}", "If-None-Match": etag}
+    insert = Target("POST", "/insert", 201, QUIET)
+    reports = "/api/v1/reports"
+    return [
+        Pair(
+            "reports",
+            "POST /api/v1/reports (no level)",
+            Target("POST", reports, 201, QUIET, dispatcher, {"level": None, "state": "monitoring"}),
+            insert,
+            0.5,
+        ),
+        Pair(
+            "reports_dispatch",
+            f"POST /api/v1/reports (IV, dispatches {dispatched} actions)",
+            Target(
+                "POST", reports, 201, RESPONSE, dispatcher, {"level": "IV", "state": "response"}
+            ),
+            insert,
+            None,
+        ),
+        Pair(
+            "classify",
+            "POST /api/v1/classify",
+            Target("POST", "/api/v1/classify", 200, CLASSIFY, dispatcher, {"level": "IV"}),
+            Target("POST", "/echo", 200, CLASSIFY),
+            0.7,
+        ),
+        Pair(
+            "poll",
+            f"GET {POLL} (304)",
+            Target("GET", POLL, 304, headers=agency),
+            Target("GET", f"/rows/{row_id}", 200),
+            0.8,
+            before_writes=True,
+        ),
+    ]
+
+
+def prepare(base: dict[str, str], tokens: dict[str, str]) -> tuple[list[Pair], int]:
+    """Give the agency actions (one level-IV report) and read its list's ETag once; store one
+    bare row to read back. The pairs to run, and how many actions the agency holds."""
+    dispatcher = {"Authorization": f"Bearer {tokens['dispatcher']}"}
+    check(base["service"], Target("POST", "/api/v1/reports", 201, RESPONSE, dispatcher))
+    agency = {"Authorization": f"Bearer {tokens['agency']}"}
+    listing = check(base["service"], Target("GET", POLL, 200, headers=agency))
+    if "etag" not in listing.headers:
+        raise BenchError(f"GET {POLL} answered no ETag")
+    row_id = check(base["bare"], Target("POST", "/insert", 201, QUIET)).json()["id"]
+    dispatched = len(response_items(Playbooks.load(Settings()), "IV"))
+    pairs = build_pairs(tokens, listing.headers["etag"], row_id, dispatched)
+    return pairs, len(listing.json()["items"])
+
+
+def pair_json(pair: Pair, loads: dict[str, Load]) -> dict[str, Any]:
+    service, bare = loads["service"], loads["bare"]
+    ratio = service.rps / bare.rps if bare.rps else 0.0
+    return {
+        "name": pair.name,
+        "label": pair.label,
+        "service": {"endpoint": pair.service.label, **service.as_json()},
+        "bare": {"endpoint": pair.bare.label, **bare.as_json()},
+        "ratio": round(ratio, 3),
+        "goal": pair.goal,
+        "meets_goal": None if pair.goal is None else ratio >= pair.goal,
+    }
