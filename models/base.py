@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String
+from sqlalchemy import DateTime, Dialect, MetaData, Numeric, String, Table
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -72,6 +72,11 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The model's Table, for plain Core statements that skip the ORM's bookkeeping."""
+    return cast(Table, model.__table__)
 
 
 def uuid_pk() -> Mapped[uuid.UUID]:

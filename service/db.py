@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from models import TimelineEntry
+from models.base import table_of
 from service.config import Settings
 
 READ_ONLY: Final = {"sqlite_begin": "DEFERRED"}
@@ -82,7 +83,7 @@ class TimelineSession(AsyncSession):
         pending = self.info.pop(PENDING_TIMELINE, None)
         if pending:
             await self.flush()  # the rows they refer to go first
-            await self.execute(insert(TimelineEntry), pending)
+            await self.execute(insert(table_of(TimelineEntry)), pending)
         await super().commit()
 
     async def rollback(self) -> None:

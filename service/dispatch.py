@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
+from models.base import table_of
 from service import timeline
 from service.context import Playbooks
 from service.playbooks import ChecklistItem
@@ -68,7 +69,7 @@ async def dispatch(
     version = playbooks.checklists.version
     if fresh:
         await session.execute(
-            insert(Action),
+            insert(table_of(Action)),
             [
                 {
                     "id": uuid.uuid4(),

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, EventGrid, Report
 from models import Snapshot as SnapshotRow
+from models.base import table_of
 from service import timeline
 from service.classification import (
     Basis,
@@ -94,7 +95,7 @@ async def submit_report(
     # definition, go in as plain bulk INSERTs, with none of the unit of work's bookkeeping.
     await session.flush()
     await session.execute(
-        insert(Report),
+        insert(table_of(Report)),
         [
             {
                 "id": report_id,
@@ -111,7 +112,7 @@ async def submit_report(
         ],
     )
     await session.execute(
-        insert(SnapshotRow),
+        insert(table_of(SnapshotRow)),
         [
             {
                 "report_id": report_id,
@@ -123,7 +124,7 @@ async def submit_report(
         ],
     )
     if new_grids:
-        await session.execute(insert(EventGrid), new_grids)
+        await session.execute(insert(table_of(EventGrid)), new_grids)
     return ReportAccepted(
         event_id=event.id,
         report_id=report_id,
