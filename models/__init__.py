@@ -2,11 +2,12 @@
 
 from models.base import Base
 from models.event import Event, EventGrid, IdempotencyRecord, Report, Snapshot, TimelineEntry
-from models.plan import Action, Attestation, EarlyWarning
+from models.plan import Action, AgencyFeed, Attestation, EarlyWarning
 from models.token import ApiToken
 
 __all__ = [
     "Action",
+    "AgencyFeed",
     "ApiToken",
     "Attestation",
     "Base",

@@ -5,7 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, utcnow, uuid_pk
@@ -101,3 +109,14 @@ class Attestation(Base):
     actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id"))
     actor: Mapped[str] = mapped_column(String(240))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AgencyFeed(Base):
+    """A counter per agency, moved by every change to any of its actions, in the same
+    transaction: what an agency's poll compares its ETag with, in one read by key."""
+
+    __tablename__ = "agency_feeds"
+
+    agency: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=1)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

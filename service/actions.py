@@ -8,11 +8,11 @@ from datetime import datetime
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
-from service import timeline
+from service import feeds, timeline
 from service.context import Playbooks
 from service.errors import Conflict, Forbidden, NotFound
 from service.jurisdiction import require_hq
@@ -73,15 +73,10 @@ def agency_actions(agency: str, state: str | None, event_id: uuid.UUID | None) -
 async def etag(
     session: AsyncSession, agency: str, state: str | None, event_id: uuid.UUID | None
 ) -> str:
-    """A weak validator of what the listing would answer: count and latest change of the rows,
-    and the filters; one aggregate read, no rows fetched."""
-    filtered = agency_actions(agency, state, event_id).subquery()
-    count, latest = (
-        await session.execute(select(func.count(), func.max(filtered.c.updated_at)))
-    ).one()
-    seed = f"{agency}|{state}|{event_id}|{count}|{latest.isoformat() if latest else ''}"
-    # Every change stamps updated_at with its own time, so any change to the answer moves the
-    # count or the latest stamp (short of two changes in one microsecond).
+    """A weak validator of the agency's listing: its change counter (service.feeds) and the
+    filters. Any change to any of its actions moves the counter, so an unchanged tag means an
+    unchanged answer; one read by primary key."""
+    seed = f"{agency}|{await feeds.version(session, agency)}|{state}|{event_id}"
     return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
 
 
@@ -147,6 +142,7 @@ async def progress(
             action.completed_at = now
         if note:
             action.note = note
+        await feeds.touch(session, [action.agency], now)
         timeline.record(
             session,
             action.event_id,
@@ -182,6 +178,7 @@ async def cancel(
     if action.state != "cancelled":
         action.state, action.cancelled_at, action.cancel_reason = "cancelled", now, reason
         action.updated_at = now
+        await feeds.touch(session, [action.agency], now)
         timeline.record(
             session,
             action.event_id,

@@ -9,14 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
 from models.base import table_of
-from service import timeline
+from service import feeds, timeline
 from service.context import Playbooks
 from service.playbooks import ChecklistItem
 from service.security import Actor
@@ -67,33 +67,32 @@ async def dispatch(
     fresh = [item for item in items if item.key not in have]
     reopen = [item.key for item in items if have.get(item.key) == "cancelled"]
     version = playbooks.checklists.version
-    if fresh:
-        await session.execute(
-            insert(table_of(Action)),
-            [
-                {
-                    "id": uuid.uuid4(),
-                    "event_id": event.id,
-                    "key": item.key,
-                    "agency": _agency_of(playbooks, item, lead_hq),
-                    "phase": item.phase,
-                    "level": event.response_level if item.phase != "warning" else None,
-                    "clause": item.clause,
-                    "title": item.title,
-                    "detail": item.detail,
-                    "state": "pending",
-                    "playbook_version": version,
-                    "dispatched_at": now,
-                    "due_at": now + timedelta(minutes=item.due_minutes),
-                    "updated_at": now,
-                }
-                for item in fresh
-            ],
-        )
+    rows: list[dict[str, Any]] = [
+        {
+            "id": uuid.uuid4(),
+            "event_id": event.id,
+            "key": item.key,
+            "agency": _agency_of(playbooks, item, lead_hq),
+            "phase": item.phase,
+            "level": event.response_level if item.phase != "warning" else None,
+            "clause": item.clause,
+            "title": item.title,
+            "detail": item.detail,
+            "state": "pending",
+            "playbook_version": version,
+            "dispatched_at": now,
+            "due_at": now + timedelta(minutes=item.due_minutes),
+            "updated_at": now,
+        }
+        for item in fresh
+    ]
+    if rows:
+        await session.execute(insert(table_of(Action)), rows)
+    touched: set[str] = {row["agency"] for row in rows}
     if reopen:
         # A level that comes back brings its duties back; the earlier cancellation stays in the
         # timeline. Due times restart from now.
-        await session.execute(
+        reopened = await session.scalars(
             update(Action)
             .where(Action.event_id == event.id, Action.key.in_(reopen))
             .values(
@@ -103,8 +102,11 @@ async def dispatch(
                 dispatched_at=now,
                 updated_at=now,
             )
+            .returning(Action.agency)
             .execution_options(synchronize_session=False)
         )
+        touched.update(reopened)
+    await feeds.touch(session, touched, now)
     count = len(fresh) + len(reopen)
     if count:
         phases = sorted({item.phase for item in items})
@@ -143,12 +145,14 @@ async def cancel_open(
             Action.state.in_(states),
         )
         .values(state="cancelled", cancelled_at=now, cancel_reason=reason, updated_at=now)
-        .returning(Action.key)
+        .returning(Action.key, Action.agency)
         .execution_options(synchronize_session=False)
     )
     if keep_keys is not None:
         query = query.where(Action.key.not_in(keep_keys))
-    cancelled = list((await session.scalars(query)).all())
+    rows = (await session.execute(query)).all()
+    cancelled = [key for key, _agency in rows]
+    await feeds.touch(session, {agency for _key, agency in rows}, now)
     if cancelled:
         timeline.record(
             session,

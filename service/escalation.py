@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Action
 from models.base import utcnow
-from service import timeline
+from service import feeds, timeline
 from service.dispatch import OPEN_STATES
 
 
@@ -42,6 +42,7 @@ async def escalate_overdue(sessions: async_sessionmaker[AsyncSession], now: date
                 .execution_options(synchronize_session=False)
             )
         ).all()
+        await feeds.touch(session, {row.agency for row in claimed}, now)
         for action_id, event_id, key, agency, clause, due_at in claimed:
             timeline.record(
                 session,

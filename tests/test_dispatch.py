@@ -164,6 +164,13 @@ async def test_agency_poll_etag_and_304(client: httpx.AsyncClient, make_token: M
     await client.post(f"/api/v1/actions/{action['id']}/ack", json={}, headers=power)
     changed = await client.get(url, headers={**power, "If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["etag"] != tag
+    # another agency's work leaves power-company's tag alone; a new dispatch moves it
+    tag = changed.headers["etag"]
+    mine = (await client.get("/api/v1/agencies/health/actions", headers=health)).json()["items"]
+    await client.post(f"/api/v1/actions/{mine[0]['id']}/complete", json={}, headers=health)
+    assert (await client.get(url, headers={**power, "If-None-Match": tag})).status_code == 304
+    await post(client, dispatcher, report(county("330604", 151, 70)))
+    assert (await client.get(url, headers={**power, "If-None-Match": tag})).status_code == 200
     pending = await client.get(url, params={"state": "pending"}, headers=power)
     assert action["id"] not in [a["id"] for a in pending.json()["items"]]
     # another agency's list does not exist for this caller; nor does an unknown agency's
