@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
-from fractions import Fraction
+from decimal import Context, Decimal, Inexact
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
     AfterValidator,
@@ -79,6 +78,10 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Products of a threshold (a few digits) and a figure (at most tens of digits) fit in 100 digits.
+EXACT: Final = Context(prec=100, traps=[Inexact])
+
+
 class FractionBand(_Frozen):
     """`min` ≤ x < `below` ("以上" includes the number, "以下" excludes it: plan 1.5, last line)."""
 
@@ -91,8 +94,12 @@ class FractionBand(_Frozen):
             raise ValueError(f"min ({self.min}) must be less than below ({self.below})")
         return self
 
-    def contains(self, x: Fraction) -> bool:
-        return Fraction(self.min) <= x and (self.below is None or x < Fraction(self.below))
+    def contains(self, part: Decimal, whole: Decimal) -> bool:
+        """Whether part ÷ whole (whole > 0) lies in the band, decided exactly: by
+        cross-multiplying in a context wide enough that no product is ever rounded."""
+        return EXACT.multiply(self.min, whole) <= part and (
+            self.below is None or part < EXACT.multiply(self.below, whole)
+        )
 
     def text(self) -> str:
         """E.g. "≥ 40% 且 < 60%"."""
@@ -236,7 +243,7 @@ def _fired(snapshot: Snapshot, rules: ClassificationRules) -> Iterator[Basis]:
             continue
         for metric, band in rule.metrics():
             measure = measures.get(metric)
-            if measure is None or not band.contains(measure[1]):
+            if measure is None or not band.contains(measure[1], measure[2]):
                 continue
             yield Basis(
                 scope=snapshot.scope,
@@ -251,8 +258,8 @@ def _fired(snapshot: Snapshot, rules: ClassificationRules) -> Iterator[Basis]:
             )
 
 
-def _measures(snapshot: Snapshot) -> dict[Metric, tuple[Decimal, Fraction]]:
-    """Each metric the snapshot has, as (Decimal for display, exact Fraction for comparing).
+def _measures(snapshot: Snapshot) -> dict[Metric, tuple[Decimal, Decimal, Decimal]]:
+    """Each metric the snapshot has, as (the fraction for display, its part, its whole).
 
     `loss` = load lost ÷ load before the event; `out` = customers out ÷ customers of that grid,
     only when the grid's customers are known and > 0.
@@ -263,12 +270,11 @@ def _measures(snapshot: Snapshot) -> dict[Metric, tuple[Decimal, Fraction]]:
             f"{snapshot.region}: load_mw must be a positive number and load_lost_mw finite, "
             f"got {load} and {lost}"
         )
-    found: dict[Metric, tuple[Decimal, Fraction]] = {
-        "load": (lost / load, Fraction(lost) / Fraction(load))
-    }
+    found: dict[Metric, tuple[Decimal, Decimal, Decimal]] = {"load": (lost / load, lost, load)}
     customers, out = snapshot.customers, snapshot.customers_out
     if customers is not None and customers > 0 and out is not None:
-        found["customers"] = (Decimal(out) / Decimal(customers), Fraction(out, customers))
+        served, cut = Decimal(customers), Decimal(out)
+        found["customers"] = (cut / served, cut, served)
     return found
 
 
