@@ -41,6 +41,7 @@ async def start_response(
     lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
     require_hq(actor, lead, playbooks.grids, f"start a level {level} response", "5.1")
     fire(event, "start_response")
+    event.updated_at = now
     await begin_response(
         session,
         playbooks,
@@ -53,7 +54,6 @@ async def start_response(
         reason=reason,
         discretionary=True,
     )
-    event.updated_at = now
     return event
 
 
@@ -76,8 +76,8 @@ async def set_level(
         require_hq(actor, lead, playbooks.grids, f"raise the response to {level}", "5.1")
     if level == event.response_level:
         raise Conflict(f"the response is already at level {level}", rule="plan 5.1")
-    await change_level(session, playbooks, event, level, lead, actor, now, reason)
     event.updated_at = now
+    await change_level(session, playbooks, event, level, lead, actor, now, reason)
     return event
 
 
@@ -95,8 +95,16 @@ async def dismiss(
     require_area(actor, await event_area(session, event), playbooks.grids, "dismiss the event")
     fire(event, "dismiss")
     event.closed_at = event.updated_at = now
+    # Plan 1.5: it never became a 大面积停电事件 that needed a response.
     timeline.record(
-        session, event.id, "event_dismissed", actor, f"dismissed: {reason}", at=now, reason=reason
+        session,
+        event.id,
+        "event_dismissed",
+        actor,
+        f"dismissed: {reason}",
+        clause="1.5",
+        at=now,
+        reason=reason,
     )
     return event
 

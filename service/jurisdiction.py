@@ -15,9 +15,13 @@ def at_or_above(actor_hq: str | None, hq: str | None, grids: GridRegistry) -> bo
 
 
 def require_hq(actor: Actor, hq: str | None, grids: GridRegistry, what: str, clause: str) -> None:
-    """Refuse (403) unless ``actor`` commands ``hq`` or an HQ above it."""
+    """Refuse (403) unless ``actor`` commands ``hq`` or an HQ above it.
+
+    With no leading HQ (no response was ever started) there is no jurisdiction to weigh: any
+    commander passes, and the event's state decides (a 409 from the lifecycle).
+    """
     actor.require("commander")
-    if not at_or_above(actor.region, hq, grids):
+    if hq is not None and not at_or_above(actor.region, hq, grids):
         raise Forbidden(
             f"{what}: the HQ of {actor.region} is neither {hq} nor above it",
             rule=f"plan {clause}: only the leading HQ or a higher one",

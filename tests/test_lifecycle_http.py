@@ -23,9 +23,10 @@ NOW = datetime.now(UTC)
 
 
 async def event_in(context: AppContext, state: str) -> dict[str, uuid.UUID]:
-    """An event in ``state`` led by the city HQ at III, whose plan 5.5 conditions all hold, with
-    a proposed warning and one published by the city HQ."""
+    """An event in ``state`` (led by the city HQ at III once it has had a response), whose plan
+    5.5 conditions all hold, with a proposed warning and one published by the city HQ."""
     event_id = uuid.uuid4()
+    responded = state in ("response", "terminated", "closed")
     async with context.sessions() as session:
         session.add(
             Event(
@@ -33,8 +34,8 @@ async def event_in(context: AppContext, state: str) -> dict[str, uuid.UUID]:
                 state=state,
                 level="III",
                 peak_level="III",
-                response_level="III",
-                leading_hq="330600",
+                response_level="III" if responded else None,
+                leading_hq="330600" if responded else None,
                 opened_at=NOW,
                 updated_at=NOW,
                 basis=[],
