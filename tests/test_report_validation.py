@@ -211,3 +211,29 @@ async def test_regional_dispatcher_reports_only_within_its_region(
     assert (
         await client.post("/api/v1/reports", json=report(GOOD), headers=city)
     ).status_code == 201
+
+
+async def test_authorization_header_forms(client: httpx.AsyncClient, make_token: MakeToken) -> None:
+    token = (await make_token("observer"))["Authorization"].removeprefix("Bearer ")
+    for header, status in [
+        (f"Bearer {token}", 200),
+        (f"bearer {token}", 200),  # the scheme is case-insensitive (RFC 9110)
+        (f"Basic {token}", 401),
+        (token, 401),
+        ("Bearer", 401),
+    ]:
+        response = await client.get("/api/v1/events", headers={"Authorization": header})
+        assert response.status_code == status, header
+
+
+async def test_openapi_declares_the_bearer_scheme(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    assert schema["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    operations = [
+        op
+        for path, ops in schema["paths"].items()
+        for op in ops.values()
+        if path.startswith("/api/")
+    ]
+    assert operations and all(op["security"] == [{"bearer": []}] for op in operations)
+    assert "security" not in schema["paths"]["/healthz"]["get"]
