@@ -28,11 +28,11 @@ from service.classification import (
     max_level,
 )
 from service.context import AppContext, Playbooks
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput
 from service.leadership import CITY_HQ, hq_rank, leading_hq
 from service.lifecycle import fire
 from service.reports import ReportAccepted, ReportCreate, check_grids, check_jurisdiction
-from service.response import begin_response, change_level
+from service.response import begin_response, change_level, open_event
 from service.schemas import HQ, BasisRead
 from service.security import Actor
 
@@ -71,7 +71,15 @@ async def submit_report(
             f"{context.settings.future_tolerance_seconds} s in the future",
         )
 
-    event = await _open_event(session, actor, body, now)
+    event = await open_event(
+        session,
+        actor,
+        now,
+        event_id=body.event_id,
+        drill=body.drill,
+        opened_by="a report",
+        clause="4",
+    )
     report_class = classify((s.measures() for s in body.snapshots), context.playbooks.rules)
     report_id = uuid.uuid4()
     event_class, new_grids = await _merge_grids(session, event, body, context.playbooks.rules)
@@ -137,33 +145,6 @@ async def submit_report(
         leading_hq=HQ.of(event.leading_hq, grids),
         basis=[BasisRead.of(b) for b in report_class.basis],
     )
-
-
-async def _open_event(
-    session: AsyncSession, actor: Actor, body: ReportCreate, now: datetime
-) -> Event:
-    if body.event_id is None:
-        event = Event(id=uuid.uuid4(), state="monitoring", drill=bool(body.drill), opened_at=now)
-        session.add(event)
-        timeline.record(
-            session,
-            event.id,
-            "event_opened",
-            actor,
-            "event opened by a report" + (" (drill)" if event.drill else ""),
-            clause="4",
-            at=now,
-        )
-        return event
-    found = await session.scalar(select(Event).where(Event.id == body.event_id).with_for_update())
-    if found is None:
-        raise NotFound(f"event {body.event_id} does not exist", field="event_id")
-    if body.drill is not None and body.drill != found.drill:
-        kind = "a drill" if found.drill else "not a drill"
-        raise InvalidInput(
-            "drill", f"event {found.id} is {kind}; drill must match it or be left out"
-        )
-    return found
 
 
 async def _merge_grids(

@@ -14,7 +14,7 @@ from service import timeline
 from service.classification import level_rank
 from service.context import Playbooks
 from service.dispatch import OPEN_STATES, RESPONSE_PHASES, cancel_open, dispatch, response_items
-from service.errors import Conflict, NotFound
+from service.errors import Conflict, InvalidInput, NotFound
 from service.leadership import CITY_HQ
 from service.lifecycle import fire
 from service.schemas import LevelStr
@@ -42,12 +42,53 @@ class ReasonOptional(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-async def lock_event(session: AsyncSession, event_id: uuid.UUID) -> Event:
-    """The event, locked for this transaction (FOR UPDATE; SQLite's writer lock covers it)."""
+async def lock_event(session: AsyncSession, event_id: uuid.UUID, field: str | None = None) -> Event:
+    """The event, locked for this transaction (FOR UPDATE; SQLite's writer lock covers it).
+
+    ``field`` names the request field that gave the id, for the 404.
+    """
     event = await session.scalar(select(Event).where(Event.id == event_id).with_for_update())
     if event is None:
-        raise NotFound(f"event {event_id} does not exist")
+        raise NotFound(f"event {event_id} does not exist", **({"field": field} if field else {}))
     return event
+
+
+async def open_event(
+    session: AsyncSession,
+    actor: Actor,
+    now: datetime,
+    *,
+    event_id: uuid.UUID | None,
+    drill: bool | None,
+    opened_by: str,
+    clause: str,
+) -> Event:
+    """The named event, locked; or, with no ``event_id``, a new one in monitoring.
+
+    ``drill`` must match a named event's (or be None); a new event is a drill only if asked.
+    """
+    if event_id is None:
+        event = Event(
+            id=uuid.uuid4(), state="monitoring", drill=bool(drill), opened_at=now, updated_at=now
+        )
+        session.add(event)
+        timeline.record(
+            session,
+            event.id,
+            "event_opened",
+            actor,
+            f"event opened by {opened_by}" + (" (drill)" if event.drill else ""),
+            clause=clause,
+            at=now,
+        )
+        return event
+    found = await lock_event(session, event_id, field="event_id")
+    if drill is not None and drill != found.drill:
+        kind = "a drill" if found.drill else "not a drill"
+        raise InvalidInput(
+            "drill", f"event {found.id} is {kind}; drill must match it or be left out"
+        )
+    return found
 
 
 async def event_area(session: AsyncSession, event: Event) -> set[str]:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import EarlyWarning, Event
+from models import EarlyWarning
 from service import timeline
 from service.context import Playbooks
 from service.dispatch import OPEN_STATES, cancel_open, dispatch
@@ -23,7 +23,7 @@ from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.jurisdiction import require_area
 from service.lifecycle import fire
 from service.reports import RegionCode
-from service.response import lock_event
+from service.response import lock_event, open_event
 from service.schemas import Moment
 from service.security import Actor
 
@@ -37,6 +37,7 @@ class WarningCreate(BaseModel):
     description: Annotated[str, Field(min_length=1, max_length=4000)]
     onset: Moment | None = None
     expires: Moment | None = None
+    drill: bool | None = Field(default=None, description="a drill event pages nobody real")
 
     @field_validator("area")
     @classmethod
@@ -105,21 +106,15 @@ async def propose(
         if code not in playbooks.grids:
             raise InvalidInput(f"area[{i}]", f"unknown region {code} (see regions.yaml)")
     require_area(actor, body.area, playbooks.grids, "propose a warning")
-    target = event_id or body.event_id
-    if target is None:
-        event = Event(id=uuid.uuid4(), state="monitoring", opened_at=now, updated_at=now)
-        session.add(event)
-        timeline.record(
-            session,
-            event.id,
-            "event_opened",
-            actor,
-            "event opened by a warning proposal",
-            clause="3.2.2.1",
-            at=now,
-        )
-    else:
-        event = await lock_event(session, target)
+    event = await open_event(
+        session,
+        actor,
+        now,
+        event_id=event_id or body.event_id,
+        drill=body.drill,
+        opened_by="a warning proposal",
+        clause="3.2.2.1",
+    )
     fire(event, "propose_warning")
     warning = EarlyWarning(
         id=uuid.uuid4(),

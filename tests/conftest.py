@@ -11,6 +11,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -45,10 +46,13 @@ async def _pg_execute(sql: str) -> None:
         await connection.close()
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, migrated to head."""
-    name = f"outage_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+@contextmanager
+def scratch_postgres(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server, dropped afterwards.
+
+    Skips the test when the server is unreachable, except under CI, where that fails it.
+    """
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
         asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
     except (OSError, asyncpg.PostgresError) as exc:
@@ -57,10 +61,18 @@ def postgres_url() -> Iterator[str]:
         pytest.skip(f"PostgreSQL unreachable: {exc}")
     base = make_url(os.environ.get("OUTAGE_TEST_DATABASE_URL", DEFAULT_PG))
     url = base.set(drivername="postgresql+asyncpg", database=name)
-    rendered = url.render_as_string(hide_password=False)
-    upgrade(Settings(database_url=rendered))
-    yield rendered
-    asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, migrated to head."""
+    with scratch_postgres("outage_test") as url:
+        upgrade(Settings(database_url=url))
+        yield url
 
 
 @pytest.fixture(scope="session")

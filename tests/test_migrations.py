@@ -12,27 +12,24 @@ the PostgreSQL server at ``OUTAGE_TEST_DATABASE_URL`` (as in conftest) and dropp
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, MetaData, String, inspect, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 import models
 from service.config import Settings
 from service.db import make_engine
 from service.migrate import alembic_config, upgrade
-from tests.conftest import BACKENDS, DEFAULT_PG, _pg_execute
+from tests.conftest import BACKENDS, scratch_postgres
 
 T = TypeVar("T")
 
@@ -48,19 +45,8 @@ def empty_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[S
     if request.param == "sqlite":
         yield Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
         return
-    name = f"outage_migrations_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is unreachable under CI: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    base = make_url(os.environ.get("OUTAGE_TEST_DATABASE_URL", DEFAULT_PG))
-    url = base.set(drivername="postgresql+asyncpg", database=name)
-    try:
-        yield Settings(database_url=url.render_as_string(hide_password=False))
-    finally:
-        asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_postgres("outage_migrations") as url:
+        yield Settings(database_url=url)
 
 
 def on_connection(settings: Settings, work: Callable[[Connection], T]) -> T:
