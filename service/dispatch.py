@@ -168,6 +168,53 @@ async def cancel_open(
     return len(cancelled)
 
 
+async def hand_over(
+    session: AsyncSession,
+    playbooks: Playbooks,
+    event: Event,
+    lead_hq: str,
+    actor: Actor,
+    now: datetime,
+) -> int:
+    """Give the pending ``leading-hq`` duties to the HQ that now leads at the same level
+    (plan 2.2: across districts the city organises); acknowledged ones stay with whoever took
+    them up. A change of level does not hand over: a county keeps its own area's duties under
+    the city's command (plan 2.2), and the new level brings the new lead's items."""
+    keys = [key for key, item in playbooks.checklists.by_key.items() if item.agency == LEADING_HQ]
+    agency = playbooks.agencies.hq_for_region(lead_hq)
+    moving = (
+        await session.execute(
+            select(Action.key, Action.agency).where(
+                Action.event_id == event.id,
+                Action.state == "pending",
+                Action.key.in_(keys),
+                Action.agency != agency,
+            )
+        )
+    ).all()
+    if not moving:
+        return 0
+    await session.execute(
+        update(Action)
+        .where(Action.event_id == event.id, Action.key.in_([key for key, _ in moving]))
+        .values(agency=agency, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await feeds.touch(session, {old for _, old in moving} | {agency}, now)
+    timeline.record(
+        session,
+        event.id,
+        "actions_handed_over",
+        actor,
+        f"{len(moving)} pending duty(ies) of the leading HQ handed to {agency}",
+        clause="2.2",
+        at=now,
+        keys=sorted(key for key, _ in moving),
+        agency=agency,
+    )
+    return len(moving)
+
+
 def _agency_of(playbooks: Playbooks, item: ChecklistItem, lead_hq: str) -> str:
     if item.agency != LEADING_HQ:
         return item.agency

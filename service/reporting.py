@@ -28,6 +28,7 @@ from service.classification import (
     max_level,
 )
 from service.context import AppContext, Playbooks
+from service.dispatch import hand_over
 from service.errors import InvalidInput
 from service.leadership import CITY_HQ, hq_rank, leading_hq
 from service.lifecycle import fire
@@ -224,7 +225,7 @@ async def _advance(
         await change_level(session, playbooks, event, reached, lead, actor, now, reason)
         return
     candidate = leading_hq(event.response_level, basis)
-    if hq_rank(candidate) > hq_rank(event.leading_hq):
+    if candidate is not None and hq_rank(candidate) > hq_rank(event.leading_hq):
         previous_hq = event.leading_hq
         event.leading_hq = candidate
         timeline.record(
@@ -238,6 +239,7 @@ async def _advance(
             leading_hq=candidate,
             previous=previous_hq,
         )
+        await hand_over(session, playbooks, event, candidate, actor, now)
 
 
 def _report_summary(result: Classification, grid_count: int) -> str:

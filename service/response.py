@@ -13,7 +13,13 @@ from models import Action, EarlyWarning, Event, EventGrid
 from service import timeline
 from service.classification import level_rank
 from service.context import Playbooks
-from service.dispatch import OPEN_STATES, RESPONSE_PHASES, cancel_open, dispatch, response_items
+from service.dispatch import (
+    OPEN_STATES,
+    RESPONSE_PHASES,
+    cancel_open,
+    dispatch,
+    response_items,
+)
 from service.errors import Conflict, InvalidInput, NotFound
 from service.leadership import CITY_HQ
 from service.lifecycle import fire

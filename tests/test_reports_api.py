@@ -71,6 +71,10 @@ async def test_two_county_outage_rises_to_city_lead(
     assert second["response_level"] == "IV"
     assert second["leading_hq"]["region"] == "330600"
 
+    # the leading HQ's pending duties go with the lead (plan 2.2)
+    actions = (await client.get(f"/api/v1/events/{event_id}/actions", headers=dispatcher)).json()
+    lead_duties = [a for a in actions["items"] if ".leading-hq." in a["key"]]
+    assert lead_duties and {a["agency"] for a in lead_duties} == {"hq-city"}
     detail = (await client.get(f"/api/v1/events/{event_id}", headers=dispatcher)).json()
     assert detail["level"] == "IV"
     assert detail["peak_level"] == "IV"
