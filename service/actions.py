@@ -9,7 +9,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, Event
 from service import feeds, timeline
@@ -71,12 +71,15 @@ def agency_actions(agency: str, state: str | None, event_id: uuid.UUID | None) -
 
 
 async def etag(
-    session: AsyncSession, agency: str, state: str | None, event_id: uuid.UUID | None
+    reader: AsyncSession | AsyncConnection,
+    agency: str,
+    state: str | None,
+    event_id: uuid.UUID | None,
 ) -> str:
     """A weak validator of the agency's listing: its change counter (service.feeds) and the
     filters. Any change to any of its actions moves the counter, so an unchanged tag means an
     unchanged answer; one read by primary key."""
-    seed = f"{agency}|{await feeds.version(session, agency)}|{state}|{event_id}"
+    seed = f"{agency}|{await feeds.version(reader, agency)}|{state}|{event_id}"
     return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.classification import ClassificationRules, load_rules
 from service.config import Settings
-from service.db import make_engine, make_sessionmaker
+from service.db import READ_ONLY, make_engine, make_sessionmaker
 from service.grids import GridRegistry, load_regions
 from service.playbooks import AgencyRegistry, Checklists, load_agencies, load_checklists
 from service.security import TokenVerifier
@@ -47,9 +47,11 @@ class AppContext:
 
     @classmethod
     def open(cls, settings: Settings, playbooks: Playbooks | None = None) -> AppContext:
-        """``sessions`` write; ``read_sessions`` only read (a separate pool on SQLite)."""
+        """``sessions`` write; ``read_sessions`` only read (a separate pool on SQLite, every
+        transaction deferred)."""
         engine = make_engine(settings)
-        read_engine = make_engine(settings, writer=False) if settings.is_sqlite else engine
+        reader = make_engine(settings, writer=False) if settings.is_sqlite else engine
+        read_engine = reader.execution_options(**READ_ONLY)
         read_sessions = make_sessionmaker(read_engine)
         return cls(
             settings=settings,
@@ -63,5 +65,5 @@ class AppContext:
 
     async def close(self) -> None:
         await self.engine.dispose()
-        if self.read_engine is not self.engine:
+        if self.settings.is_sqlite:
             await self.read_engine.dispose()

@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.context import AppContext
-from service.db import READ_ONLY
 from service.security import Actor
 
 
@@ -30,7 +29,6 @@ async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
 
 async def get_read_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
     async with context.read_sessions() as session:
-        await session.connection(execution_options=READ_ONLY)
         yield session
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import AgencyFeed
 from models.base import table_of
@@ -42,7 +42,7 @@ async def touch(session: AsyncSession, agencies: Iterable[str], now: datetime) -
     )
 
 
-async def version(session: AsyncSession, agency: str) -> int:
+async def version(reader: AsyncSession | AsyncConnection, agency: str) -> int:
     """The agency's counter; 0 before anything was ever dispatched to it."""
-    found = await session.scalar(select(FEEDS.c.version).where(FEEDS.c.agency == agency))
+    found = await reader.scalar(select(FEEDS.c.version).where(FEEDS.c.agency == agency))
     return int(found or 0)

@@ -19,7 +19,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import ApiToken
-from service.db import READ_ONLY
 from service.errors import Forbidden, Unauthenticated
 
 TOKEN_PREFIX: Final = "oc_"
@@ -76,7 +75,6 @@ class TokenVerifier:
         if hit is not None and hit[0] > now:
             return hit[1]
         async with self._sessions() as session:
-            await session.connection(execution_options=READ_ONLY)
             row = await session.scalar(
                 select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
             )
