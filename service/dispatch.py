@@ -1,7 +1,8 @@
 """Dispatching duty checklists as actions (design.md "Dispatch moments").
 
 Each dispatch is a fixed number of statements whatever the number of items: one read of the keys
-the event already has, one bulk INSERT, at most one bulk UPDATE.
+the event already has (none for an event made in the same transaction), one bulk INSERT, at most
+one bulk UPDATE, one bump of the agencies' poll counters, and the timeline's one INSERT at commit.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from models import Action, Event
 from models.base import table_of
 from service import feeds, timeline
 from service.context import Playbooks
-from service.playbooks import ChecklistItem
+from service.playbooks import LEADING_HQ, ChecklistItem
 from service.security import Actor
 
-LEADING_HQ: Final = "leading-hq"
 RESPONSE_PHASES: Final = ("first_response", "response")
 OPEN_STATES: Final = ("pending", "acknowledged")
 PHASE_CLAUSE: Final = {
