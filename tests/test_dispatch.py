@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -209,3 +210,28 @@ async def test_only_agencies_ack(
     headers = await make_token(role)
     response = await client.post(f"/api/v1/actions/{uuid.uuid4()}/ack", json={}, headers=headers)
     assert response.status_code == 403
+
+
+async def test_the_scheduler_escalates_on_its_own(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    from sqlalchemy import update
+
+    from service.main import create_app
+
+    dispatcher = await make_token("dispatcher")
+    await post(client, dispatcher, report(county("330603", 151, 70)))
+    async with context.sessions() as session:
+        await session.execute(update(Action).values(due_at=datetime.now(UTC) - timedelta(hours=1)))
+        await session.commit()
+    app = create_app(context.settings.model_copy(update={"escalation_interval_seconds": 0.1}))
+    async with app.router.lifespan_context(app):
+        for _ in range(100):
+            async with context.sessions() as session:
+                open_escalated = await session.scalar(
+                    select(Action.id).where(Action.escalated_at.is_(None)).limit(1)
+                )
+            if open_escalated is None:
+                break
+            await asyncio.sleep(0.05)
+    assert open_escalated is None, "the scheduler did not escalate every overdue action"
