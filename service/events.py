@@ -71,17 +71,18 @@ def event_read(event: Event, event_grids: list[EventGrid], grids: GridRegistry) 
     )
 
 
-def visible_events(actor: Actor) -> Select[Event]:
-    """Events the actor may read. An agency sees only events in which it has actions."""
+def visible_events(actor: Actor | None) -> Select[Event]:
+    """Events the actor may read (None: any event). An agency sees only events in which it
+    has actions."""
     query = select(Event)
-    if actor.role == "agency":
+    if actor is not None and actor.role == "agency":
         query = query.where(
             exists().where(Action.event_id == Event.id, Action.agency == actor.agency)
         )
     return query
 
 
-async def get_event(session: AsyncSession, actor: Actor, event_id: uuid.UUID) -> Event:
+async def get_event(session: AsyncSession, actor: Actor | None, event_id: uuid.UUID) -> Event:
     event = await session.scalar(visible_events(actor).where(Event.id == event_id))
     if event is None:
         raise NotFound(f"event {event_id} does not exist")

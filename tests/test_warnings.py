@@ -86,3 +86,18 @@ async def test_warning_refusals(client: httpx.AsyncClient, make_token: MakeToken
     assert all(a["cancel_reason"] == "warning lifted" for a in actions["items"])
     event = (await client.get(f"/api/v1/events/{proposed['event_id']}", headers=dispatcher)).json()
     assert event["state"] == "monitoring"
+
+
+async def test_any_role_reads_a_published_warning_as_cap(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    shengzhou = await make_token("commander", region="330683")
+    province_drc = await make_token("agency", agency="provincial-drc")
+    proposed = (await client.post("/api/v1/warnings", json=warning(), headers=dispatcher)).json()
+    url = f"/api/v1/warnings/{proposed['id']}/cap"
+    assert (await client.get(url, headers=province_drc)).status_code == 404  # not public yet
+    await client.post(f"/api/v1/warnings/{proposed['id']}/publish", json={}, headers=shengzhou)
+    published = await client.get(url, headers=province_drc)
+    assert published.status_code == 200
+    assert ET.fromstring(published.content).findtext(f"{CAP}status") == "Actual"

@@ -88,8 +88,15 @@ async def post_lift(
 async def get_cap(
     warning_id: uuid.UUID, actor: ActorDep, session: ReadSessionDep, context: ContextDep
 ) -> Response:
-    """The warning as an OASIS CAP 1.2 alert."""
+    """The warning as an OASIS CAP 1.2 alert.
+
+    Any role reads a published or lifted warning (it was published to the public, plan
+    3.2.2.1); a proposal is not public yet, and an agency sees it only within its own events.
+    """
     warning = await warnings.read_warning(session, warning_id)
-    event = await get_event(session, actor, warning.event_id)
+    if warning.state == "proposed":
+        event = await get_event(session, actor, warning.event_id)
+    else:
+        event = await get_event(session, None, warning.event_id)
     body = cap_alert(warning, context.playbooks.grids, event.drill)
     return Response(body, media_type="application/cap+xml")
