@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from service import problems
 from service.api import actions, commands, events, health, reports, warnings
+from service.auth import BearerAuth
 from service.config import Settings
 from service.context import AppContext, Playbooks
 from service.escalation import start_scheduler
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
+    app.add_middleware(BearerAuth)
     app.include_router(health.router)
     app.include_router(reports.router, prefix="/api/v1")
     app.include_router(events.router, prefix="/api/v1")
