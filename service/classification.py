@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Final, Literal
 
@@ -101,8 +102,9 @@ class FractionBand(_Frozen):
             self.below is None or part < EXACT.multiply(self.below, whole)
         )
 
+    @cached_property
     def text(self) -> str:
-        """E.g. "≥ 40% 且 < 60%"."""
+        """E.g. "≥ 40% 且 < 60%" (worked out once per band, not per classification)."""
         low = f"≥ {_percent(self.min)}"
         return low if self.below is None else f"{low} 且 < {_percent(self.below)}"
 
@@ -252,7 +254,7 @@ def _fired(snapshot: Snapshot, rules: ClassificationRules) -> Iterator[Basis]:
                 clause=rule.clause,
                 metric=metric,
                 value=measure[0],
-                threshold=band.text(),
+                threshold=band.text,
                 min=band.min,
                 below=band.below,
             )
