@@ -139,8 +139,8 @@ async def terminate(
     require_hq(actor, event.leading_hq, playbooks.grids, "terminate the response", "5.5")
     conditions = await check(session, playbooks, event) if event.state == "response" else []
     failed = unmet(conditions)
+    event.updated_at = now  # before the post-event dispatch flushes the event
     await end_response(session, playbooks, event, actor, now, reason, not failed, failed)
-    event.updated_at = now
     return event
 
 

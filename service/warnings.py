@@ -21,6 +21,7 @@ from service.context import Playbooks
 from service.dispatch import OPEN_STATES, cancel_open, dispatch
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.jurisdiction import require_area
+from service.leadership import CITY_HQ
 from service.lifecycle import fire
 from service.reports import RegionCode
 from service.response import lock_event, open_event
@@ -186,9 +187,9 @@ async def publish(
         at=now,
         warning_id=str(warning.id),
     )
+    event.updated_at = now  # before dispatch's flush, so the event is written once
     items = playbooks.checklists.items_for("warning", None)
-    await dispatch(session, playbooks, event, items, actor, now, actor.region or "330600")
-    event.updated_at = now
+    await dispatch(session, playbooks, event, items, actor, now, actor.region or CITY_HQ)
     return warning
 
 
