@@ -11,9 +11,10 @@ and its writers lock the event row instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
-from sqlalchemy import event, insert
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -23,8 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from models import TimelineEntry
-from models.base import table_of
+from service import writes
 from service.config import Settings
 
 READ_ONLY: Final = {"sqlite_begin": "DEFERRED"}
@@ -73,29 +73,48 @@ def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-PENDING_TIMELINE: Final = "timeline.pending"
+class WriteBehindSession(AsyncSession):
+    """An AsyncSession that writes rows queued by ``service.writes`` in one round trip.
 
+    The queue is written before any statement the session runs, so that the transaction reads
+    its own writes, and before the ORM flushes (the queued rows may be the parents of what it
+    flushes). A rollback or close drops it.
+    """
 
-class TimelineSession(AsyncSession):
-    """An AsyncSession that writes the recorded timeline entries in one statement at commit."""
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        await writes.write_pending(self)
+        return await super().execute(*args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        await writes.write_pending(self)
+        return await super().scalar(*args, **kwargs)
+
+    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        await writes.write_pending(self)
+        return await super().scalars(*args, **kwargs)
+
+    async def get(self, *args: Any, **kwargs: Any) -> Any:
+        await writes.write_pending(self)
+        return await super().get(*args, **kwargs)
+
+    async def flush(self, objects: Sequence[Any] | None = None) -> None:
+        await writes.write_pending(self)
+        await super().flush(objects)
 
     async def commit(self) -> None:
-        pending = self.info.pop(PENDING_TIMELINE, None)
-        if pending:
-            await self.flush()  # the rows they refer to go first
-            await self.execute(insert(table_of(TimelineEntry)), pending)
+        await writes.write_pending(self)
         await super().commit()
 
     async def rollback(self) -> None:
-        self.info.pop(PENDING_TIMELINE, None)
+        writes.discard(self)
         await super().rollback()
 
     async def close(self) -> None:
-        self.info.pop(PENDING_TIMELINE, None)
+        writes.discard(self)
         await super().close()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(
-        engine, class_=TimelineSession, expire_on_commit=False, autoflush=False
+        engine, class_=WriteBehindSession, expire_on_commit=False, autoflush=False
     )

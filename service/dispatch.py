@@ -1,8 +1,9 @@
 """Dispatching duty checklists as actions (design.md "Dispatch moments").
 
 Each dispatch is a fixed number of statements whatever the number of items: one read of the keys
-the event already has (none for an event made in the same transaction), one bulk INSERT, at most
-one bulk UPDATE, one bump of the agencies' poll counters, and the timeline's one INSERT at commit.
+the event already has (none for an event not written yet), at most one bulk UPDATE, one bump of
+the agencies' poll counters; the new actions and timeline entries are queued with the
+transaction's other new rows (``service.writes``), which go in one round trip.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
 from models.base import table_of
-from service import feeds, timeline
+from service import feeds, timeline, writes
 from service.context import Playbooks
 from service.playbooks import LEADING_HQ, ChecklistItem
 from service.security import Actor
@@ -58,12 +59,11 @@ async def dispatch(
     if not items:
         return 0
     have: dict[str, str] = {}
-    if event not in session.new:  # an event made in this transaction has no actions yet
+    if not writes.is_queued(session, event):  # an event not written yet has no actions
         found = await session.execute(
             select(Action.key, Action.state).where(Action.event_id == event.id)
         )
         have = {key: state for key, state in found}
-    await session.flush()  # the event row must exist before its actions reference it
     fresh = [item for item in items if item.key not in have]
     reopen = [item.key for item in items if have.get(item.key) == "cancelled"]
     version = playbooks.checklists.version
@@ -86,8 +86,7 @@ async def dispatch(
         }
         for item in fresh
     ]
-    if rows:
-        await session.execute(insert(table_of(Action)), rows)
+    writes.queue(session, table_of(Action), rows)
     touched: set[str] = {row["agency"] for row in rows}
     if reopen:
         # A level that comes back brings its duties back; the earlier cancellation stays in the

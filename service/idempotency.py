@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import IdempotencyRecord
+from models.base import table_of, utcnow
+from service import writes
 from service.errors import InvalidInput
 from service.security import Actor
 
@@ -44,8 +46,17 @@ def remember(
     status: int,
     response: dict[str, Any],
 ) -> None:
-    session.add(
-        IdempotencyRecord(
-            token_id=actor.id, key=key, request_hash=request_hash, status=status, response=response
-        )
+    writes.queue(
+        session,
+        table_of(IdempotencyRecord),
+        [
+            {
+                "token_id": actor.id,
+                "key": key,
+                "request_hash": request_hash,
+                "status": status,
+                "response": response,
+                "created_at": utcnow(),
+            }
+        ],
     )

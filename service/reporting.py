@@ -11,13 +11,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, EventGrid, Report
 from models import Snapshot as SnapshotRow
 from models.base import table_of
-from service import timeline
+from service import timeline, writes
 from service.classification import (
     Basis,
     Classification,
@@ -100,11 +100,11 @@ async def submit_report(
         event.etr = body.etr
     event.updated_at = now
     await _advance(session, context.playbooks, event, actor, report_class, event_class, now)
-    # The event is written first (its rows refer to it); the report's own rows, new by
-    # definition, go in as plain bulk INSERTs, with none of the unit of work's bookkeeping.
-    await session.flush()
-    await session.execute(
-        insert(table_of(Report)),
+    # The report's own rows are new by definition: queued, they go in with the event's other
+    # new rows in one round trip, with none of the unit of work's bookkeeping.
+    writes.queue(
+        session,
+        table_of(Report),
         [
             {
                 "id": report_id,
@@ -120,8 +120,9 @@ async def submit_report(
             }
         ],
     )
-    await session.execute(
-        insert(table_of(SnapshotRow)),
+    writes.queue(
+        session,
+        table_of(SnapshotRow),
         [
             {
                 "report_id": report_id,
@@ -132,8 +133,7 @@ async def submit_report(
             for s in body.snapshots
         ],
     )
-    if new_grids:
-        await session.execute(insert(table_of(EventGrid)), new_grids)
+    writes.queue(session, table_of(EventGrid), new_grids)
     return ReportAccepted(
         event_id=event.id,
         report_id=report_id,

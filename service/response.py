@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, EarlyWarning, Event, EventGrid
-from service import timeline
+from service import timeline, writes
 from service.classification import level_rank
 from service.context import Playbooks
 from service.dispatch import (
@@ -75,9 +75,15 @@ async def open_event(
     """
     if event_id is None:
         event = Event(
-            id=uuid.uuid4(), state="monitoring", drill=bool(drill), opened_at=now, updated_at=now
+            id=uuid.uuid4(),
+            state="monitoring",
+            drill=bool(drill),
+            opened_at=now,
+            updated_at=now,
+            basis=[],
         )
-        session.add(event)
+        # Written with the transaction's other new rows; see service.writes.
+        writes.queue_object(session, event)
         timeline.record(
             session,
             event.id,

@@ -9,8 +9,9 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.base import utcnow
-from service.db import PENDING_TIMELINE
+from models import TimelineEntry
+from models.base import table_of, utcnow
+from service import writes
 from service.security import Actor
 
 SYSTEM = "system"
@@ -30,20 +31,24 @@ def record(
     """Add one entry to the event's timeline, written when the caller's transaction commits.
 
     ``actor`` None is the service itself (the escalation job), recorded as ``system``. Entries
-    wait in ``session.info`` and go in as one INSERT at commit (``service.db.TimelineSession``),
-    in the order they were recorded; a rollback drops them with everything else.
+    are queued with the transaction's other new rows (``service.writes``) and written in the
+    order they were recorded; a rollback drops them with everything else.
     """
-    session.info.setdefault(PENDING_TIMELINE, []).append(
-        {
-            "event_id": event_id,
-            "at": at or utcnow(),
-            "kind": kind,
-            "actor_id": actor.id if actor else None,
-            "actor": actor.label if actor else SYSTEM,
-            "clause": clause,
-            "summary": summary,
-            "data": data,
-        }
+    writes.queue(
+        session,
+        table_of(TimelineEntry),
+        [
+            {
+                "event_id": event_id,
+                "at": at or utcnow(),
+                "kind": kind,
+                "actor_id": actor.id if actor else None,
+                "actor": actor.label if actor else SYSTEM,
+                "clause": clause,
+                "summary": summary,
+                "data": data,
+            }
+        ],
     )
 
 
