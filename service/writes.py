@@ -23,10 +23,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Final
 
-from sqlalchemy import Dialect, Insert, Table, insert, inspect
+from sqlalchemy import BindParameter, Dialect, Insert, Table, bindparam, insert, inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -38,6 +38,10 @@ PENDING: Final = "writes.pending"
 MAX_PARAMETERS: Final = 30_000
 
 Row = dict[str, Any]
+Processor = Callable[[Any], Any] | None
+Part = tuple[Table, tuple[str, ...], list[Row]]  # an INSERT: table, columns, rows
+Shape = tuple[tuple[str, tuple[str, ...], int], ...]  # table names, columns and row counts
+Slot = tuple[int, int, str, Processor]  # a parameter: part, row, column, type processor
 
 
 @dataclass
@@ -140,50 +144,83 @@ def _defaulted(table: Table) -> frozenset[str]:
 
 
 async def _write_ctes(connection: AsyncConnection, groups: list[tuple[Table, list[Row]]]) -> None:
-    """PostgreSQL: one INSERT with the other tables' INSERTs as CTEs. Foreign keys are checked at
-    the end of the statement, so the order of the CTEs does not matter."""
-    statements: list[Insert] = []
+    """PostgreSQL: one INSERT with the other tables' INSERTs as CTEs; more than one only past
+    ``MAX_PARAMETERS``. Foreign keys are checked at the end of the statement, so the order of the
+    CTEs does not matter."""
+    statement: list[Part] = []
     budget = 0
     for table, rows in groups:
-        width = len(_keys(table, rows))
-        step = max(1, MAX_PARAMETERS // width)
+        keys = _keys(table, rows)
+        step = max(1, MAX_PARAMETERS // len(keys))
         for start in range(0, len(rows), step):
             chunk = rows[start : start + step]
-            if statements and budget + width * len(chunk) > MAX_PARAMETERS:
-                await connection.execute(_combined(statements))
-                statements, budget = [], 0
-            statements.append(insert(table).values(chunk))
-            budget += width * len(chunk)
-    if statements:
-        await connection.execute(_combined(statements))
+            if statement and budget + len(keys) * len(chunk) > MAX_PARAMETERS:
+                await _execute_ctes(connection, statement)
+                statement, budget = [], 0
+            statement.append((table, keys, chunk))
+            budget += len(keys) * len(chunk)
+    if statement:
+        await _execute_ctes(connection, statement)
 
 
-def _combined(statements: list[Insert]) -> Insert:
+async def _execute_ctes(connection: AsyncConnection, parts: list[Part]) -> None:
+    shape = tuple((table.name, keys, len(rows)) for table, keys, rows in parts)
+    sql, slots = _cte_plan(connection.dialect, shape)
+    params = tuple(
+        p(parts[part][2][row][key]) if p else parts[part][2][row][key]
+        for part, row, key, p in slots
+    )
+    await connection.exec_driver_sql(sql, params)
+
+
+@lru_cache(maxsize=256)
+def _cte_plan(dialect: Dialect, shape: Shape) -> tuple[str, list[Slot]]:
+    """The SQL of the CTE statement for ``shape`` (table, columns and row count of each INSERT)
+    and, in parameter order, where each parameter's value comes from and its type processor.
+
+    Compiled here once per shape: SQLAlchemy caches no multi-row INSERT (it has no cache key),
+    and compiling one costs several times what executing it does.
+    """
+    statements: list[Insert] = []
+    origin: dict[str, tuple[int, int, str]] = {}
+    for part, (name, keys, count) in enumerate(shape):
+        table = Base.metadata.tables[name]
+        values = []
+        for row in range(count):
+            binds = {}
+            for key in keys:
+                bind = f"w{part}_{row}_{len(origin)}"
+                origin[bind] = (part, row, key)
+                binds[key] = bindparam(bind, type_=table.c[key].type)
+            values.append(binds)
+        statements.append(insert(table).values(values))
     *ctes, last = statements
-    return last.add_cte(*(s.cte(f"w{i}") for i, s in enumerate(ctes))) if ctes else last
+    combined = last.add_cte(*(s.cte(f"w{i}") for i, s in enumerate(ctes))) if ctes else last
+    compiled = combined.compile(dialect=dialect)
+    slots: list[Slot] = [
+        (*origin[name], _processor(compiled.binds[name], dialect))
+        for name in compiled.positiontup or []
+    ]
+    if len(slots) != len(origin):
+        raise RuntimeError(f"the CTE statement for {shape} binds {len(slots)} of {len(origin)}")
+    return str(compiled), slots
 
 
-Processor = Callable[[Any], Any] | None
-_COMPILED: dict[tuple[str, str, tuple[str, ...]], tuple[str, list[tuple[str, Processor]]]] = {}
+def _processor(bind: BindParameter[Any], dialect: Dialect) -> Processor:
+    """What SQLAlchemy does to a value of ``bind``'s type before the driver gets it."""
+    return bind.type.dialect_impl(dialect).bind_processor(dialect)
 
 
-def _compiled_insert(
+@lru_cache(maxsize=64)
+def _insert_plan(
     dialect: Dialect, table: Table, keys: tuple[str, ...]
 ) -> tuple[str, list[tuple[str, Processor]]]:
-    """The INSERT's SQL and, in parameter order, each parameter's name and type processor."""
-    cache_key = (dialect.name, table.name, keys)
-    found = _COMPILED.get(cache_key)
-    if found is None:
-        compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
-        names = compiled.positiontup or []
-        if sorted(names) != sorted(keys):
-            raise ValueError(f"rows for {table.name} must name exactly {sorted(names)}")
-        processors: list[tuple[str, Processor]] = [
-            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for name in names
-        ]
-        found = _COMPILED[cache_key] = (str(compiled), processors)
-    return found
+    """The one-row INSERT's SQL and, in parameter order, each column and its type processor."""
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
+    names = compiled.positiontup or []
+    if sorted(names) != sorted(keys):
+        raise RuntimeError(f"the INSERT into {table.name} binds {names}, not {sorted(keys)}")
+    return str(compiled), [(name, _processor(compiled.binds[name], dialect)) for name in names]
 
 
 async def _write_sqlite(connection: AsyncConnection, groups: list[tuple[Table, list[Row]]]) -> None:
@@ -196,7 +233,7 @@ async def _write_sqlite(connection: AsyncConnection, groups: list[tuple[Table, l
     dialect = connection.dialect
     work: list[tuple[str, list[tuple[Any, ...]]]] = []
     for table, rows in groups:
-        sql, processors = _compiled_insert(dialect, table, _keys(table, rows))
+        sql, processors = _insert_plan(dialect, table, _keys(table, rows))
         work.append(
             (
                 sql,
