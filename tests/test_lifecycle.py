@@ -5,9 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
+from statemachine.exceptions import TransitionNotAllowed
 
 from service.errors import Conflict
-from service.lifecycle import STATES, TRIGGER_ROLES, EventLifecycle, allowed_triggers, fire
+from service.lifecycle import (
+    STATES,
+    TRIGGER_ROLES,
+    EventLifecycle,
+    allowed_triggers,
+    decide,
+    fire,
+)
 
 
 @dataclass
@@ -89,3 +97,25 @@ def test_closed_is_final_and_allows_nothing() -> None:
 def test_every_trigger_has_roles() -> None:
     triggers = {e.id for e in EventLifecycle.events}
     assert triggers == set(TRIGGER_ROLES)
+
+
+GUARDS = ("reaches_response", "has_proposed_warning", "termination_conditions_met")
+
+
+@pytest.mark.parametrize("state", STATES)
+@pytest.mark.parametrize("trigger", sorted(TRIGGER_ROLES))
+@pytest.mark.parametrize("value", [True, False])
+def test_a_remembered_answer_is_the_machines_own(state: str, trigger: str, value: bool) -> None:
+    guards = {name: value for name in GUARDS} | {"post_event_work_done": value}
+    try:
+        expected: str | None = decide(state, trigger, frozenset(guards.items()))
+    except TransitionNotAllowed:
+        expected = None
+    for _asked in range(2):  # the second answer comes from memory
+        model = Model(state)
+        if expected is None:
+            with pytest.raises(Conflict):
+                fire(model, trigger, **guards)
+            assert model.state == state
+        else:
+            assert fire(model, trigger, **guards) == expected == model.state

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError
 
 from models.base import utcnow
@@ -56,7 +57,7 @@ async def post_report(
     session: SessionDep,
     context: ContextDep,
     idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
-) -> JSONResponse:
+) -> Response:
     """Store a dispatcher's report, classify it and move its event (plan 1.5, 4, 5.1)."""
     digest = idempotency.fingerprint(body.model_dump_json()) if idempotency_key else ""
     if idempotency_key:
@@ -64,9 +65,9 @@ async def post_report(
         if earlier is not None:
             return earlier
     accepted = await submit_report(session, context, actor, body, utcnow())
-    payload = accepted.model_dump(mode="json")
+    answer = accepted.model_dump_json()  # pydantic-core's serializer, not json.dumps of a dict
     if idempotency_key:
-        idempotency.remember(session, actor, idempotency_key, digest, 201, payload)
+        idempotency.remember(session, actor, idempotency_key, digest, 201, json.loads(answer))
     try:
         await session.commit()
     except IntegrityError as exc:
@@ -79,4 +80,4 @@ async def post_report(
         raise Conflict(
             "the report could not be stored; retry with the same Idempotency-Key"
         ) from exc
-    return JSONResponse(payload, status_code=201)
+    return Response(answer, status_code=201, media_type="application/json")
