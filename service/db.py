@@ -102,7 +102,7 @@ class WriteBehindSession(AsyncSession):
         await super().flush(objects)
 
     async def commit(self) -> None:
-        await writes.write_pending(self)
+        await writes.write_pending(self, attach=False)
         await super().commit()
 
     async def rollback(self) -> None:

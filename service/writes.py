@@ -69,8 +69,12 @@ def queue(session: AsyncSession, table: Table, rows: Iterable[Row]) -> None:
 
 
 def queue_object(session: AsyncSession, obj: Base) -> None:
-    """Insert the new ORM object ``obj`` with the session's next write, as its columns stand
-    then; from there on the session tracks it like any loaded object (changes become UPDATEs)."""
+    """Insert the new ORM object ``obj`` with the session's next write, as its columns stand then.
+
+    Written before another statement, it joins the session like a loaded object, and later
+    changes become UPDATEs; written at commit, it stays outside the session, as the transaction
+    ends there: a later transaction that changes it loads it again.
+    """
     _pending(session).objects.append(obj)
 
 
@@ -84,8 +88,12 @@ def discard(session: AsyncSession) -> None:
     session.info.pop(PENDING, None)
 
 
-async def write_pending(session: AsyncSession) -> None:
-    """Write what the session has queued, if anything, in its transaction."""
+async def write_pending(session: AsyncSession, *, attach: bool = True) -> None:
+    """Write what the session has queued, if anything, in its transaction.
+
+    Queued objects then join the session as if loaded, unless ``attach`` is false: at commit,
+    where the transaction ends with the write and joining would cost more than the write.
+    """
     pending: Pending | None = session.info.pop(PENDING, None)
     if pending is None:
         return
@@ -96,9 +104,10 @@ async def write_pending(session: AsyncSession) -> None:
             await _write_sqlite(connection, groups)
         else:
             await _write_ctes(connection, groups)
-    for obj in pending.objects:
-        make_transient_to_detached(obj)
-        session.add(obj)
+    if attach:
+        for obj in pending.objects:
+            make_transient_to_detached(obj)
+            session.add(obj)
 
 
 @cache
