@@ -143,11 +143,15 @@ class Rule(_Frozen):
             raise ValueError("the rule has neither load_lost nor customers_out")
         return self
 
-    def metrics(self) -> Iterator[tuple[Metric, FractionBand]]:
+    @cached_property
+    def metrics(self) -> tuple[tuple[Metric, FractionBand], ...]:
+        """The rule's metrics and their bands, load first."""
+        found: list[tuple[Metric, FractionBand]] = []
         if self.load_lost is not None:
-            yield "load", self.load_lost
+            found.append(("load", self.load_lost))
         if self.customers_out is not None:
-            yield "customers", self.customers_out
+            found.append(("customers", self.customers_out))
+        return tuple(found)
 
 
 class ClassificationRules(_Frozen):
@@ -155,6 +159,14 @@ class ClassificationRules(_Frozen):
 
     levels: dict[Level, str]
     rules: tuple[Rule, ...] = Field(min_length=1)
+
+    @cached_property
+    def by_scope(self) -> dict[str, tuple[Rule, ...]]:
+        """The rules of each grid scope, in file order."""
+        return {
+            scope: tuple(rule for rule in self.rules if rule.scope == scope)
+            for scope in {rule.scope for rule in self.rules}
+        }
 
 
 def load_rules(path: Path) -> ClassificationRules:
@@ -238,12 +250,10 @@ def classify(snapshots: Iterable[Snapshot], rules: ClassificationRules) -> Class
 
 def _fired(snapshot: Snapshot, rules: ClassificationRules) -> Iterator[Basis]:
     measures = _measures(snapshot)
-    for rule in rules.rules:
-        if rule.scope != snapshot.scope:
-            continue
+    for rule in rules.by_scope.get(snapshot.scope, ()):
         if rule.grid_load_mw is not None and not rule.grid_load_mw.contains(snapshot.load_mw):
             continue
-        for metric, band in rule.metrics():
+        for metric, band in rule.metrics:
             measure = measures.get(metric)
             if measure is None or not band.contains(measure[1], measure[2]):
                 continue

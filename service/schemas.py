@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Final, Generic, Literal, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, PlainSerializer
 
@@ -55,7 +55,8 @@ class BasisRead(BaseModel):
 
     @classmethod
     def of(cls, basis: Basis) -> BasisRead:
-        return cls(
+        # Built from a Basis the classifier made: nothing to validate.
+        return cls.model_construct(
             scope=basis.scope,
             region=basis.region,
             level=basis.level,
@@ -64,6 +65,19 @@ class BasisRead(BaseModel):
             value=basis.value,
             threshold=basis.threshold,
         )
+
+    @staticmethod
+    def plain(basis: Basis) -> dict[str, Any]:
+        """What ``of(basis)`` dumps to JSON, without building the model (classify's hot path)."""
+        return {
+            "scope": basis.scope,
+            "region": basis.region,
+            "level": basis.level,
+            "clause": basis.clause,
+            "metric": basis.metric,
+            "value": float(basis.value),
+            "threshold": basis.threshold,
+        }
 
 
 class Page(BaseModel, Generic[T]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,10 @@ import pytest
 from sqlalchemy import func, select, update
 
 from models import Event, EventGrid, IdempotencyRecord, Report, Snapshot, TimelineEntry
+from service.classification import classify
 from service.context import AppContext
+from service.reports import ClassifyRequest, ClassifyResult
+from service.schemas import BasisRead
 from tests.conftest import MakeToken
 
 T0 = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
@@ -311,6 +315,32 @@ async def test_classify_stores_nothing(
         ("330603", "IV", "1.5 一般(3)"),
     ]
     assert await count(context, Event) == 0
+
+
+@pytest.mark.parametrize(
+    "snapshots",
+    [
+        [county("330603", "151.0", "30")],  # below every threshold: no level, no basis
+        [county("330603", "151.0", "60.4")],
+        [county("330603", "151.0", "1", customers=1000, customers_out=333)],
+        [
+            {"scope": "province", "region": "330000", "load_mw": 3000, "load_lost_mw": 390},
+            {"scope": "city", "region": "330600", "load_mw": "650.5", "load_lost_mw": "455.35"},
+            county("330602", "200", "200", customers=7, customers_out=7),
+        ],
+    ],
+)
+def test_classify_answer_is_the_models_json(
+    context: AppContext, snapshots: list[dict[str, Any]]
+) -> None:
+    request = ClassifyRequest.model_validate({"snapshots": snapshots})
+    result = classify((s.measures() for s in request.snapshots), context.playbooks.rules)
+    model = ClassifyResult(
+        level=result.level,
+        level_name=result.level_name,
+        basis=[BasisRead.of(b) for b in result.basis],
+    )
+    assert json.loads(ClassifyResult.json_of(result)) == json.loads(model.model_dump_json())
 
 
 async def test_healthz_needs_no_token(client: httpx.AsyncClient) -> None:

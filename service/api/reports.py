@@ -25,7 +25,6 @@ from service.reports import (
     ReportCreate,
     check_grids,
 )
-from service.schemas import BasisRead
 from service.security import Actor
 
 router = APIRouter(tags=["reports"])
@@ -38,13 +37,7 @@ async def post_classify(body: ClassifyRequest, request: Request) -> Response:
     context: AppContext = request.app.state.context
     check_grids(body.snapshots, context.playbooks.grids)
     result = classify((s.measures() for s in body.snapshots), context.playbooks.rules)
-    answer = ClassifyResult(
-        level=result.level,
-        level_name=result.level_name,
-        basis=[BasisRead.of(b) for b in result.basis],
-    )
-    # Built and checked once here; handing FastAPI the model would validate it a second time.
-    return Response(answer.model_dump_json(), media_type="application/json")
+    return Response(ClassifyResult.json_of(result), media_type="application/json")
 
 
 @router.post(
