@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Context, Decimal, Inexact
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal
+from typing import Annotated, Any, Final, Literal, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -196,6 +196,24 @@ def load_rules(path: Path) -> ClassificationRules:
 # --- classifying --------------------------------------------------------------------------------
 
 
+class Measured(Protocol):
+    """What classifying reads of a grid at one moment: a ``Snapshot``, or a request's snapshot
+    as it was validated (no copy needed)."""
+
+    @property
+    def scope(self) -> Scope: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def load_mw(self) -> Decimal: ...
+    @property
+    def load_lost_mw(self) -> Decimal: ...
+    @property
+    def customers(self) -> int | None: ...
+    @property
+    def customers_out(self) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One grid at one moment: load before the event, load lost, and optionally customers."""
@@ -232,7 +250,7 @@ class Classification:
     basis: tuple[Basis, ...]
 
 
-def classify(snapshots: Iterable[Snapshot], rules: ClassificationRules) -> Classification:
+def classify(snapshots: Iterable[Measured], rules: ClassificationRules) -> Classification:
     """Classify an event by plan 1.5.
 
     Each snapshot is held against the rules of its scope whose load band holds its load; a rule
@@ -248,7 +266,7 @@ def classify(snapshots: Iterable[Snapshot], rules: ClassificationRules) -> Class
     return Classification(level=level, level_name=name, basis=tuple(basis))
 
 
-def _fired(snapshot: Snapshot, rules: ClassificationRules) -> Iterator[Basis]:
+def _fired(snapshot: Measured, rules: ClassificationRules) -> Iterator[Basis]:
     measures = _measures(snapshot)
     for rule in rules.by_scope.get(snapshot.scope, ()):
         if rule.grid_load_mw is not None and not rule.grid_load_mw.contains(snapshot.load_mw):
@@ -270,7 +288,7 @@ def _fired(snapshot: Snapshot, rules: ClassificationRules) -> Iterator[Basis]:
             )
 
 
-def _measures(snapshot: Snapshot) -> dict[Metric, tuple[Decimal, Decimal, Decimal]]:
+def _measures(snapshot: Measured) -> dict[Metric, tuple[Decimal, Decimal, Decimal]]:
     """Each metric the snapshot has, as (the fraction for display, its part, its whole).
 
     `loss` = load lost ÷ load before the event; `out` = customers out ÷ customers of that grid,

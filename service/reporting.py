@@ -81,7 +81,7 @@ async def submit_report(
         opened_by="a report",
         clause="4",
     )
-    report_class = classify((s.measures() for s in body.snapshots), context.playbooks.rules)
+    report_class = classify(body.snapshots, context.playbooks.rules)
     report_id = uuid.uuid4()
     event_class, new_grids = await _merge_grids(session, event, body, context.playbooks.rules)
     timeline.record(

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validat
 from pydantic_core import to_json
 
 from models import Report
-from service.classification import Classification, Snapshot
+from service.classification import Classification
 from service.errors import Forbidden, InvalidInput
 from service.grids import GridRegistry, Scope
 from service.schemas import HQ, BasisRead, LevelStr, Moment, Number
@@ -103,16 +103,6 @@ class SnapshotIn(BaseModel):
                     f"customers ({self.customers})"
                 )
         return self
-
-    def measures(self) -> Snapshot:
-        return Snapshot(
-            scope=self.scope,
-            region=self.region,
-            load_mw=self.load_mw,
-            load_lost_mw=self.load_lost_mw,
-            customers=self.customers,
-            customers_out=self.customers_out,
-        )
 
 
 Snapshots = Annotated[list[SnapshotIn], Field(min_length=1, max_length=64)]

@@ -334,7 +334,7 @@ def test_classify_answer_is_the_models_json(
     context: AppContext, snapshots: list[dict[str, Any]]
 ) -> None:
     request = ClassifyRequest.model_validate({"snapshots": snapshots})
-    result = classify((s.measures() for s in request.snapshots), context.playbooks.rules)
+    result = classify(request.snapshots, context.playbooks.rules)
     model = ClassifyResult(
         level=result.level,
         level_name=result.level_name,

@@ -36,7 +36,7 @@ async def post_classify(body: ClassifyRequest, request: Request) -> Response:
     # The hottest read-only path: no dependencies to resolve, the playbooks straight from the app.
     context: AppContext = request.app.state.context
     check_grids(body.snapshots, context.playbooks.grids)
-    result = classify((s.measures() for s in body.snapshots), context.playbooks.rules)
+    result = classify(body.snapshots, context.playbooks.rules)
     return Response(ClassifyResult.json_of(result), media_type="application/json")
 
 
