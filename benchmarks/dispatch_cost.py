@@ -5,7 +5,9 @@ event at level I (outside the measurement), then times ``service.dispatch.dispat
 first-response and response item of level I plus the commit that writes them (the timeline entry
 goes in at commit), and counts the SQL statements sent in that time with a
 ``before_cursor_execute`` listener. SQLite's count includes its ``BEGIN IMMEDIATE``, which
-asyncpg sends outside the cursor.
+asyncpg sends outside the cursor. The new rows (actions, timeline) are queued and written
+together (``service.writes``): on PostgreSQL that is one INSERT statement, counted; on SQLite one
+call on aiosqlite's worker thread, below SQLAlchemy's cursor events, so not counted.
 """
 
 from __future__ import annotations

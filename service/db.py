@@ -78,7 +78,9 @@ class WriteBehindSession(AsyncSession):
 
     The queue is written before any statement the session runs, so that the transaction reads
     its own writes, and before the ORM flushes (the queued rows may be the parents of what it
-    flushes). A rollback or close drops it.
+    flushes). A rollback or close drops it. Every AsyncSession method that sends SQL is covered
+    here; ``connection()`` is not: a caller running statements on the session's connection
+    directly calls ``flush()`` first.
     """
 
     async def execute(self, *args: Any, **kwargs: Any) -> Any:
@@ -96,6 +98,30 @@ class WriteBehindSession(AsyncSession):
     async def get(self, *args: Any, **kwargs: Any) -> Any:
         await writes.write_pending(self)
         return await super().get(*args, **kwargs)
+
+    async def get_one(self, *args: Any, **kwargs: Any) -> Any:
+        await writes.write_pending(self)
+        return await super().get_one(*args, **kwargs)
+
+    async def refresh(self, *args: Any, **kwargs: Any) -> None:
+        await writes.write_pending(self)
+        await super().refresh(*args, **kwargs)
+
+    async def merge(self, *args: Any, **kwargs: Any) -> Any:
+        await writes.write_pending(self)
+        return await super().merge(*args, **kwargs)
+
+    async def delete(self, instance: object) -> None:
+        await writes.write_pending(self)
+        await super().delete(instance)
+
+    async def stream(self, *args: Any, **kwargs: Any) -> Any:
+        await writes.write_pending(self)
+        return await super().stream(*args, **kwargs)
+
+    async def stream_scalars(self, *args: Any, **kwargs: Any) -> Any:
+        await writes.write_pending(self)
+        return await super().stream_scalars(*args, **kwargs)
 
     async def flush(self, objects: Sequence[Any] | None = None) -> None:
         await writes.write_pending(self)

@@ -206,3 +206,32 @@ async def test_malformed_rows_are_a_programming_error(
         writes.queue(session, table, rows)
         with pytest.raises(ValueError, match=reason.replace("[", r"\[").replace("]", r"\]")):
             await session.commit()
+
+
+SENDS_SQL = {
+    "execute": lambda s, e: s.execute(select(Event.id).where(Event.id == e.id)),
+    "scalar": lambda s, e: s.scalar(select(Event.id).where(Event.id == e.id)),
+    "scalars": lambda s, e: s.scalars(select(Event.id).where(Event.id == e.id)),
+    "get": lambda s, e: s.get(Event, e.id),
+    "get_one": lambda s, e: s.get_one(Event, e.id),
+    "stream": lambda s, e: s.stream(select(Event.id).where(Event.id == e.id)),
+    "stream_scalars": lambda s, e: s.stream_scalars(select(Event.id).where(Event.id == e.id)),
+    "flush": lambda s, e: s.flush(),
+}
+
+
+@pytest.mark.parametrize("method", sorted(SENDS_SQL))
+async def test_every_statement_goes_after_the_queue(context: AppContext, method: str) -> None:
+    event = new_event()
+    async with context.sessions() as session:
+        writes.queue_object(session, event)
+        result = await SENDS_SQL[method](session, event)
+        assert not writes.is_queued(session, event)
+        if method.startswith("stream"):
+            assert [row async for row in result]
+            await result.close()
+        elif method in ("execute", "scalars"):
+            assert list(result)
+        elif method != "flush":
+            assert result is not None
+        await session.rollback()
