@@ -94,14 +94,26 @@ def prepare(base: dict[str, str], tokens: dict[str, str]) -> tuple[list[Pair], i
     return pairs, len(listing.json()["items"])
 
 
-def pair_json(pair: Pair, loads: dict[str, Load]) -> dict[str, Any]:
-    service, bare = loads["service"], loads["bare"]
+def median_round(rounds: list[Load]) -> Load:
+    """The round with the median req/s (of an even number, the lower middle one)."""
+    return sorted(rounds, key=lambda load: load.rps)[(len(rounds) - 1) // 2]
+
+
+def pair_json(pair: Pair, loads: dict[str, list[Load]]) -> dict[str, Any]:
+    """The pair as measured: each side's median round, with every round's req/s."""
+    service, bare = median_round(loads["service"]), median_round(loads["bare"])
     ratio = service.rps / bare.rps if bare.rps else 0.0
+
+    def side(target: Target, median: Load, rounds: list[Load]) -> dict[str, Any]:
+        every = [round(load.rps, 1) for load in rounds]
+        errors = sum(load.errors for load in rounds)
+        return {"endpoint": target.label, **median.as_json(), "errors": errors, "rounds": every}
+
     return {
         "name": pair.name,
         "label": pair.label,
-        "service": {"endpoint": pair.service.label, **service.as_json()},
-        "bare": {"endpoint": pair.bare.label, **bare.as_json()},
+        "service": side(pair.service, service, loads["service"]),
+        "bare": side(pair.bare, bare, loads["bare"]),
         "ratio": round(ratio, 3),
         "goal": pair.goal,
         "meets_goal": None if pair.goal is None else ratio >= pair.goal,

@@ -3,7 +3,9 @@
 For each backend the service is migrated, given a dispatcher and an agency token and started as
 it ships (``outage-coordinator serve``, one uvicorn worker); ``benchmarks.bare_app`` runs beside
 it with one uvicorn worker on the same kind of database. One load generator drives both, one
-endpoint at a time, with the same connections and duration:
+endpoint at a time, with the same connections and duration, in ``--rounds`` rounds that alternate
+service and bare app (so that a slow spell of a shared machine falls on both); each side's
+median round is the one shown and compared:
 
 =====================================================  ==============  ====
 service                                                bare app        goal
@@ -34,7 +36,7 @@ the ratios: prefer wrk for figures to compare. PostgreSQL is found at ``--postgr
 (default ``OUTAGE_TEST_DATABASE_URL`` or the local server); the run makes fresh databases there
 and drops them after, and skips that backend with a message when the server is unreachable.
 
-    .venv/bin/python -m benchmarks.run --duration 10 --concurrency 8
+    .venv/bin/python -m benchmarks.run --duration 5 --rounds 5 --concurrency 8
 """
 
 from __future__ import annotations
@@ -111,26 +113,29 @@ def bench_backend(
 
 def measure(
     base: dict[str, str], pairs: list[Pair], args: argparse.Namespace
-) -> dict[str, dict[str, Load]]:
-    """Drive each pair's two sides in turn; a bare target shared by two pairs is measured once.
-    The pairs marked ``before_writes`` go first."""
+) -> dict[str, dict[str, list[Load]]]:
+    """Drive each pair's two sides in ``args.rounds`` alternating rounds (service, bare, service,
+    …), so that a slow spell of this shared machine falls on both; a bare target shared by two
+    pairs is measured once. The pairs marked ``before_writes`` go first."""
     drive = driver(args.generator)
-    bare_runs: dict[str, Load] = {}
-    measured: dict[str, dict[str, Load]] = {}
+    bare_runs: dict[str, list[Load]] = {}
+    measured: dict[str, dict[str, list[Load]]] = {}
     for pair in sorted(pairs, key=lambda p: not p.before_writes):
-        loads: dict[str, Load] = {}
-        for side, target in (("service", pair.service), ("bare", pair.bare)):
-            key = json.dumps([target.method, target.path, target.body])
-            if side == "bare" and key in bare_runs:
-                loads[side] = bare_runs[key]
-                continue
+        sides = {"service": pair.service, "bare": pair.bare}
+        bare_key = json.dumps([pair.bare.method, pair.bare.path, pair.bare.body])
+        runs: dict[str, list[Load]] = {"service": []}
+        if bare_key in bare_runs:
+            del sides["bare"]
+        else:
+            runs["bare"] = bare_runs[bare_key] = []
+        for side, target in sides.items():
             check(base[side], target)
             if args.warmup > 0:
                 drive(base[side], target, args, args.warmup)
-            loads[side] = drive(base[side], target, args, args.duration)
-            if side == "bare":
-                bare_runs[key] = loads[side]
-        measured[pair.name] = loads
+        for _round in range(args.rounds):
+            for side, target in sides.items():
+                runs[side].append(drive(base[side], target, args, args.duration))
+        measured[pair.name] = {"service": runs["service"], "bare": bare_runs[bare_key]}
     return measured
 
 
@@ -160,7 +165,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--duration", type=int, default=5, help="seconds per endpoint (5)")
+    parser.add_argument("--duration", type=int, default=3, help="seconds per round (3)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds per endpoint; median shown (3)"
+    )
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured seconds first (1)")
     parser.add_argument("--concurrency", type=int, default=8, help="open connections (8)")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
@@ -186,8 +194,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         args.generator = "wrk" if shutil.which("wrk") else "python"
     if args.generator == "wrk" and not shutil.which("wrk"):
         parser.error("wrk is not on the PATH (Debian: apt-get install wrk)")
-    if args.concurrency < 1 or args.duration <= 0:
-        parser.error("--concurrency and --duration must be positive")
+    if args.concurrency < 1 or args.duration <= 0 or args.rounds < 1:
+        parser.error("--concurrency, --duration and --rounds must be positive")
     return args
 
 
@@ -217,8 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"unknown backend(s): {', '.join(sorted(unknown))}")
     generator = "wrk" if args.generator == "wrk" else f"asyncio+httpx ×{args.client_processes}"
     print(
-        f"load: {generator}, {args.concurrency} connections, {args.duration} s per endpoint "
-        f"after {args.warmup} s warm-up; {os.cpu_count()} CPUs",
+        f"load: {generator}, {args.concurrency} connections, {args.rounds} round(s) of "
+        f"{args.duration} s per endpoint after {args.warmup} s warm-up, service and bare app "
+        f"alternating, median round shown; {os.cpu_count()} CPUs",
         flush=True,
     )
     results: dict[str, dict[str, Any]] = {}
@@ -241,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
             "generator": args.generator,
             "concurrency": args.concurrency,
             "duration_s": args.duration,
+            "rounds": args.rounds,
             "warmup_s": args.warmup,
             "wrk_threads": args.threads,
             "client_processes": args.client_processes,
