@@ -99,10 +99,19 @@ def median_round(rounds: list[Load]) -> Load:
     return sorted(rounds, key=lambda load: load.rps)[(len(rounds) - 1) // 2]
 
 
+def paired_ratio(service: list[Load], bare: list[Load]) -> float:
+    """The median over rounds of service req/s ÷ bare req/s in the same round: the two ran one
+    after the other, so a slow spell of the machine mostly cancels out of their ratio."""
+    ratios = sorted(s.rps / b.rps if b.rps else 0.0 for s, b in zip(service, bare, strict=True))
+    middle = len(ratios) // 2
+    return ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+
+
 def pair_json(pair: Pair, loads: dict[str, list[Load]]) -> dict[str, Any]:
-    """The pair as measured: each side's median round, with every round's req/s."""
+    """The pair as measured: each side's median round, with every round's req/s, and the
+    median of the rounds' ratios."""
     service, bare = median_round(loads["service"]), median_round(loads["bare"])
-    ratio = service.rps / bare.rps if bare.rps else 0.0
+    ratio = paired_ratio(loads["service"], loads["bare"])
 
     def side(target: Target, median: Load, rounds: list[Load]) -> dict[str, Any]:
         every = [round(load.rps, 1) for load in rounds]

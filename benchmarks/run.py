@@ -4,8 +4,9 @@ For each backend the service is migrated, given a dispatcher and an agency token
 it ships (``outage-coordinator serve``, one uvicorn worker); ``benchmarks.bare_app`` runs beside
 it with one uvicorn worker on the same kind of database. One load generator drives both, one
 endpoint at a time, with the same connections and duration, in ``--rounds`` rounds that alternate
-service and bare app (so that a slow spell of a shared machine falls on both); each side's
-median round is the one shown and compared:
+service and bare app (so that a slow spell of a shared machine falls on both). Each side's
+median round is shown; the ratio is the median over rounds of the two sides' ratio in the same
+round:
 
 =====================================================  ==============  ====
 service                                                bare app        goal
@@ -165,9 +166,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--duration", type=int, default=3, help="seconds per round (3)")
+    parser.add_argument("--duration", type=int, default=2, help="seconds per round (2)")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="alternating rounds per endpoint; median shown (3)"
+        "--rounds", type=int, default=5, help="alternating rounds per endpoint; medians shown (5)"
     )
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured seconds first (1)")
     parser.add_argument("--concurrency", type=int, default=8, help="open connections (8)")
@@ -227,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"load: {generator}, {args.concurrency} connections, {args.rounds} round(s) of "
         f"{args.duration} s per endpoint after {args.warmup} s warm-up, service and bare app "
-        f"alternating, median round shown; {os.cpu_count()} CPUs",
+        f"alternating; req/s of the median round, ratio the median of the rounds' ratios; "
+        f"{os.cpu_count()} CPUs",
         flush=True,
     )
     results: dict[str, dict[str, Any]] = {}

@@ -22,9 +22,9 @@ def test_the_median_round_is_compared() -> None:
     )
     found = pair_json(
         pair,
-        {"service": [load(90), load(60, errors=1), load(50)], "bare": [load(100), load(130)]},
+        {"service": [load(90), load(60, errors=1)], "bare": [load(100), load(130)]},
     )
-    assert found["ratio"] == 0.6
+    assert found["ratio"] == round((0.9 + 60 / 130) / 2, 3)  # the median of the rounds' ratios
     assert found["meets_goal"] is True
-    assert found["service"]["rounds"] == [90.0, 60.0, 50.0]
+    assert found["service"]["rounds"] == [90.0, 60.0]
     assert found["service"]["errors"] == 1
