@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.config import Settings
-from service.db import READ_ONLY, make_engine
+from service.store.engine import READ_ONLY, make_engine
 
 DEFAULT_URL = "sqlite+aiosqlite:///var/bench-bare.db"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from benchmarks.load import BenchError, Load, Target, check
 from service.config import Settings
-from service.context import Playbooks
-from service.dispatch import response_items
+from service.flows.dispatch import response_items
+from service.playbooks.bundle import Playbooks
 
 AGENCY = "power-company"
 POLL = f"/api/v1/agencies/{AGENCY}/actions"
@@ -89,7 +89,7 @@ def prepare(base: dict[str, str], tokens: dict[str, str]) -> tuple[list[Pair], i
     if "etag" not in listing.headers:
         raise BenchError(f"GET {POLL} answered no ETag")
     row_id = check(base["bare"], Target("POST", "/insert", 201, QUIET)).json()["id"]
-    dispatched = len(response_items(Playbooks.load(Settings()), "IV"))
+    dispatched = len(response_items(Playbooks.load(Settings().playbooks_dir), "IV"))
     pairs = build_pairs(tokens, listing.headers["etag"], row_id, dispatched)
     return pairs, len(listing.json()["items"])
 

@@ -25,10 +25,10 @@ from sqlalchemy import event as sa_event
 from benchmarks.load import BenchError
 from models import Event
 from service.config import Settings
-from service.context import AppContext
-from service.dispatch import dispatch, response_items
-from service.security import Actor
-from service.tokens import create_token
+from service.flows.context import AppContext
+from service.flows.dispatch import dispatch, response_items
+from service.plan.actor import Actor
+from service.store.tokens import create_token
 
 LEVEL = "I"
 LEAD_HQ = "330600"
@@ -46,7 +46,12 @@ def statement_kind(statement: str) -> str:
 async def _commander(context: AppContext) -> Actor:
     async with context.sessions() as session:
         _row, token = await create_token(
-            session, context.playbooks, role="commander", name="bench", region=LEAD_HQ
+            session,
+            context.playbooks.agencies,
+            context.playbooks.grids,
+            role="commander",
+            name="bench",
+            region=LEAD_HQ,
         )
         await session.commit()
     return await context.tokens.verify(token)

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 import models
 from service.config import Settings
-from service.db import make_engine
+from service.store.engine import make_engine
 
 config = context.config
 target_metadata = models.Base.metadata

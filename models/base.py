@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -77,6 +78,12 @@ class Base(DeclarativeBase):
 def table_of(model: type[Base]) -> Table:
     """The model's Table, for plain Core statements that skip the ORM's bookkeeping."""
     return cast(Table, model.__table__)
+
+
+def one_of(column: str, values: Iterable[str]) -> str:
+    """A CHECK constraint's text: ``column`` holds one of ``values`` (the plan's vocabulary, so
+    the constraint is derived from the one definition in service.plan, never written again)."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 def uuid_pk() -> Mapped[uuid.UUID]:

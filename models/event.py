@@ -22,31 +22,31 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.base import Base, ExactDecimal, UTCDateTime, utcnow, uuid_pk
+from models.base import Base, ExactDecimal, UTCDateTime, one_of, utcnow, uuid_pk
+from service.plan.grids import SCOPES, Scope
+from service.plan.levels import LEVELS, Level
+from service.plan.lifecycle import STATES, EventState
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
 SeqType = BigInteger().with_variant(Integer(), "sqlite")
-LEVEL_CHECK = "IN ('I', 'II', 'III', 'IV')"
 
 
 class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
-        CheckConstraint(
-            "state IN ('monitoring', 'warning', 'response', 'terminated', 'closed')", name="state"
-        ),
-        CheckConstraint(f"level {LEVEL_CHECK}", name="level"),
-        CheckConstraint(f"peak_level {LEVEL_CHECK}", name="peak_level"),
-        CheckConstraint(f"response_level {LEVEL_CHECK}", name="response_level"),
+        CheckConstraint(one_of("state", STATES), name="state"),
+        CheckConstraint(one_of("level", LEVELS), name="level"),
+        CheckConstraint(one_of("peak_level", LEVELS), name="peak_level"),
+        CheckConstraint(one_of("response_level", LEVELS), name="response_level"),
         Index("ix_events_opened", "opened_at", "id"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    state: Mapped[str] = mapped_column(String(12), default="monitoring", index=True)
-    level: Mapped[str | None] = mapped_column(String(3))
-    peak_level: Mapped[str | None] = mapped_column(String(3))
-    response_level: Mapped[str | None] = mapped_column(String(3))
+    state: Mapped[EventState] = mapped_column(String(12), default="monitoring", index=True)
+    level: Mapped[Level | None] = mapped_column(String(3))
+    peak_level: Mapped[Level | None] = mapped_column(String(3))
+    response_level: Mapped[Level | None] = mapped_column(String(3))
     leading_hq: Mapped[str | None] = mapped_column(String(6))
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -72,7 +72,7 @@ class Report(Base):
     cause: Mapped[str] = mapped_column(String(40))
     etr: Mapped[datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
-    level: Mapped[str | None] = mapped_column(String(3))
+    level: Mapped[Level | None] = mapped_column(String(3))
     basis: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
     actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id"))
 
@@ -89,13 +89,13 @@ class Snapshot(Base):
     __table_args__ = (
         UniqueConstraint("report_id", "region"),
         Index("ix_snapshots_event_region", "event_id", "region"),
-        CheckConstraint("scope IN ('province', 'city', 'county')", name="scope"),
+        CheckConstraint(one_of("scope", SCOPES), name="scope"),
     )
 
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
     event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
-    scope: Mapped[str] = mapped_column(String(10))
+    scope: Mapped[Scope] = mapped_column(String(10))
     region: Mapped[str] = mapped_column(String(6))
     load_mw: Mapped[Decimal] = mapped_column(ExactDecimal)
     load_lost_mw: Mapped[Decimal] = mapped_column(ExactDecimal)
@@ -119,7 +119,7 @@ class EventGrid(Base):
         ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
     )
     region: Mapped[str] = mapped_column(String(6), primary_key=True)
-    scope: Mapped[str] = mapped_column(String(10))
+    scope: Mapped[Scope] = mapped_column(String(10))
     load_mw: Mapped[Decimal] = mapped_column(ExactDecimal)
     load_lost_mw: Mapped[Decimal] = mapped_column(ExactDecimal)
     customers: Mapped[int | None] = mapped_column(BigInteger)

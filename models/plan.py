@@ -16,23 +16,25 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime, utcnow, uuid_pk
-from models.event import LEVEL_CHECK, JSONType
+from models.base import Base, UTCDateTime, one_of, utcnow, uuid_pk
+from models.event import JSONType
+from service.plan.duties import ACTION_STATES, PHASES, ActionState, Phase
+from service.plan.early_warning import WARNING_STATES, WarningState
+from service.plan.levels import LEVELS, Level
+from service.plan.termination import ATTESTED_KEYS, AttestedKey
 
 
 class EarlyWarning(Base):
     """预警 (plan 3.2.2): proposed by the grid side, published by an HQ, lifted by that HQ."""
 
     __tablename__ = "warnings"
-    __table_args__ = (
-        CheckConstraint("state IN ('proposed', 'published', 'lifted')", name="state"),
-    )
+    __table_args__ = (CheckConstraint(one_of("state", WARNING_STATES), name="state"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     event_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), index=True
     )
-    state: Mapped[str] = mapped_column(String(10), default="proposed")
+    state: Mapped[WarningState] = mapped_column(String(10), default="proposed")
     area: Mapped[list[str]] = mapped_column(JSONType)
     headline: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
@@ -58,11 +60,9 @@ class Action(Base):
     __tablename__ = "actions"
     __table_args__ = (
         UniqueConstraint("event_id", "key"),
-        CheckConstraint("state IN ('pending', 'acknowledged', 'done', 'cancelled')", name="state"),
-        CheckConstraint(
-            "phase IN ('warning', 'first_response', 'response', 'post_event')", name="phase"
-        ),
-        CheckConstraint(f"level {LEVEL_CHECK}", name="level"),
+        CheckConstraint(one_of("state", ACTION_STATES), name="state"),
+        CheckConstraint(one_of("phase", PHASES), name="phase"),
+        CheckConstraint(one_of("level", LEVELS), name="level"),
         Index("ix_actions_agency_state", "agency", "state"),
     )
 
@@ -72,12 +72,12 @@ class Action(Base):
     )
     key: Mapped[str] = mapped_column(String(120))
     agency: Mapped[str] = mapped_column(String(40))
-    phase: Mapped[str] = mapped_column(String(16))
-    level: Mapped[str | None] = mapped_column(String(3))
+    phase: Mapped[Phase] = mapped_column(String(16))
+    level: Mapped[Level | None] = mapped_column(String(3))
     clause: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(Text)
     detail: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(12), default="pending")
+    state: Mapped[ActionState] = mapped_column(String(12), default="pending")
     playbook_version: Mapped[str] = mapped_column(String(64))
     dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -94,17 +94,13 @@ class Attestation(Base):
     """A signed statement that a plan 5.5 condition holds, with its evidence."""
 
     __tablename__ = "attestations"
-    __table_args__ = (
-        CheckConstraint(
-            "condition IN ('grid_stable', 'hazard_removed', 'secondary_handled')", name="condition"
-        ),
-    )
+    __table_args__ = (CheckConstraint(one_of("condition", ATTESTED_KEYS), name="condition"),)
 
     id: Mapped[uuid.UUID] = uuid_pk()
     event_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), index=True
     )
-    condition: Mapped[str] = mapped_column(String(20))
+    condition: Mapped[AttestedKey] = mapped_column(String(20))
     evidence: Mapped[str] = mapped_column(Text)
     actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id"))
     actor: Mapped[str] = mapped_column(String(240))

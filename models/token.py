@@ -8,24 +8,21 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, UTCDateTime, utcnow, uuid_pk
-
-ROLES = ("admin", "dispatcher", "commander", "agency", "observer")
+from models.base import Base, UTCDateTime, one_of, utcnow, uuid_pk
+from service.plan.actor import ROLES, Role
 
 
 class ApiToken(Base):
     __tablename__ = "api_tokens"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin', 'dispatcher', 'commander', 'agency', 'observer')", name="role"
-        ),
+        CheckConstraint(one_of("role", ROLES), name="role"),
         CheckConstraint("role != 'agency' OR agency IS NOT NULL", name="agency_has_code"),
         CheckConstraint("role != 'commander' OR region IS NOT NULL", name="commander_has_hq"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     name: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[Role] = mapped_column(String(20))
     agency: Mapped[str | None] = mapped_column(String(40))
     region: Mapped[str | None] = mapped_column(String(6))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -13,9 +13,9 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import Settings
-from service.context import Playbooks
-from service.db import make_engine, make_sessionmaker
 from service.errors import CoordinatorError, PlaybookError
+from service.playbooks.bundle import Playbooks
+from service.store.engine import make_engine, make_sessionmaker
 
 T = TypeVar("T")
 
@@ -60,11 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "playbooks":
             folder = args.dir or settings.playbooks_dir
-            Playbooks.load(settings.model_copy(update={"playbooks_dir": folder}))
+            Playbooks.load(folder)
             print(f"playbooks in {folder} are valid")
             return 0
         if args.command == "db":
-            from service.migrate import upgrade
+            from service.store.migrate import upgrade
 
             upgrade(settings)
             print("database is at the latest migration")
@@ -95,15 +95,16 @@ def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]
 
 
 def _tokens(args: argparse.Namespace, settings: Settings) -> int:
-    from service import tokens
+    from service.store import tokens
 
     if args.tokens_command == "create":
-        playbooks = Playbooks.load(settings)
+        playbooks = Playbooks.load(settings.playbooks_dir)
 
         async def create(session: AsyncSession) -> str:
             row, token = await tokens.create_token(
                 session,
-                playbooks,
+                playbooks.agencies,
+                playbooks.grids,
                 role=args.role,
                 name=args.name,
                 agency=args.agency,
@@ -132,13 +133,15 @@ def _tokens(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from service import tokens
+    from service.store import tokens
 
-    playbooks = Playbooks.load(settings)
+    playbooks = Playbooks.load(settings.playbooks_dir)
     admin_file = settings.var_dir / "admin-token"
 
     async def bootstrap(session: AsyncSession) -> str | None:
-        return await tokens.bootstrap_admin(session, playbooks, admin_file)
+        return await tokens.bootstrap_admin(
+            session, playbooks.agencies, playbooks.grids, admin_file
+        )
 
     token = _in_session(settings, bootstrap)
     if token:

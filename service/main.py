@@ -5,22 +5,23 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import FastAPI
 
-from service import problems
-from service.api import actions, commands, events, health, reports, warnings
-from service.auth import BearerAuth
+from service.api import problems
+from service.api.auth import BearerAuth
+from service.api.openapi import declare_bearer
+from service.api.routes import actions, commands, early_warnings, events, health, reports
 from service.config import Settings
-from service.context import AppContext, Playbooks
-from service.escalation import start_scheduler
+from service.flows.context import AppContext
+from service.flows.escalation import start_scheduler
+from service.playbooks.bundle import Playbooks
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Playbooks are validated here: a bad file stops the service at start."""
     settings = settings or Settings()
-    playbooks = Playbooks.load(settings)
+    playbooks = Playbooks.load(settings.playbooks_dir)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,35 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports.router, prefix="/api/v1")
     app.include_router(actions.router, prefix="/api/v1")
     app.include_router(events.router, prefix="/api/v1")
-    app.include_router(warnings.router, prefix="/api/v1")
+    app.include_router(early_warnings.router, prefix="/api/v1")
     app.include_router(commands.router, prefix="/api/v1")
     app.include_router(health.router)
-    _declare_bearer(app)
+    declare_bearer(app)
     return app
-
-
-def _declare_bearer(app: FastAPI) -> None:
-    """Say in the OpenAPI that every /api/v1 operation takes a bearer token (service.deps)."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            schema.setdefault("components", {})["securitySchemes"] = {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "description": "A token made by `outage-coordinator tokens create`",
-                }
-            }
-            for path, operations in schema["paths"].items():
-                if path.startswith("/api/"):
-                    for operation in operations.values():
-                        operation["security"] = [{"bearer": []}]
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def app_factory() -> FastAPI:

@@ -7,64 +7,20 @@ the PostgreSQL half is skipped, except under CI (``CI`` set), where that fails t
 
 from __future__ import annotations
 
-import asyncio
-import os
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import delete
-from sqlalchemy.engine import make_url
 
 import models
 from service.config import Settings
-from service.context import AppContext
+from service.flows.context import AppContext
 from service.main import create_app
-from service.migrate import upgrade
-from service.tokens import create_token
-
-DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-BACKENDS = ["sqlite", "postgres"]
-
-MakeToken = Callable[..., Awaitable[dict[str, str]]]
-
-
-def _pg_admin_dsn() -> str:
-    url = make_url(os.environ.get("OUTAGE_TEST_DATABASE_URL", DEFAULT_PG))
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-async def _pg_execute(sql: str) -> None:
-    connection = await asyncpg.connect(_pg_admin_dsn(), timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-@contextmanager
-def scratch_postgres(prefix: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the test server, dropped afterwards.
-
-    Skips the test when the server is unreachable, except under CI, where that fails it.
-    """
-    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError) as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is unreachable under CI: {exc}")
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    base = make_url(os.environ.get("OUTAGE_TEST_DATABASE_URL", DEFAULT_PG))
-    url = base.set(drivername="postgresql+asyncpg", database=name)
-    try:
-        yield url.render_as_string(hide_password=False)
-    finally:
-        asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+from service.store.migrate import upgrade
+from service.store.tokens import create_token
+from tests.helpers import BACKENDS, MakeToken, scratch_postgres
 
 
 @pytest.fixture(scope="session")
@@ -132,7 +88,12 @@ def make_token(context: AppContext) -> MakeToken:
     async def make(role: str, name: str | None = None, **scope: str) -> dict[str, str]:
         async with context.sessions() as session:
             _row, token = await create_token(
-                session, context.playbooks, role=role, name=name or role, **scope
+                session,
+                context.playbooks.agencies,
+                context.playbooks.grids,
+                role=role,
+                name=name or role,
+                **scope,
             )
             await session.commit()
         return {"Authorization": f"Bearer {token}"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import stat
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from service.cli import main
-from service.config import PROJECT_ROOT
+from tests.helpers import PLAYBOOKS_DIR, free_port
 
 
 @pytest.fixture
@@ -70,7 +69,7 @@ def test_tokens_create_refuses_bad_options(
 def test_playbooks_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["playbooks", "check"]) == 0
     broken = tmp_path / "playbooks"
-    shutil.copytree(PROJECT_ROOT / "playbooks", broken)
+    shutil.copytree(PLAYBOOKS_DIR, broken)
     regions = broken / "regions.yaml"
     regions.write_text(regions.read_text().replace("scope: county", "scope: village", 1))
     capsys.readouterr()
@@ -79,14 +78,8 @@ def test_playbooks_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "regions.yaml: 330602: scope:" in err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_first_start_prints_bootstrap_token_once(database: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "OUTAGE_DATABASE_URL": database, "OUTAGE_VAR_DIR": str(tmp_path / "var")}
     command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(

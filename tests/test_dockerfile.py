@@ -8,14 +8,14 @@ import shlex
 import dockerfile
 import pytest
 
-from service.config import PROJECT_ROOT
+from tests.helpers import REPO
 
 START_COMMANDS = ("CMD", "ENTRYPOINT")
 
 
 @pytest.fixture(scope="module")
 def instructions() -> list[dockerfile.Command]:
-    return list(dockerfile.parse_file(str(PROJECT_ROOT / "Dockerfile")))
+    return list(dockerfile.parse_file(str(REPO / "Dockerfile")))
 
 
 def _of(instructions: list[dockerfile.Command], name: str) -> list[dockerfile.Command]:

@@ -16,15 +16,13 @@ from sqlalchemy import func, select
 
 from models import EventGrid, Report, TimelineEntry
 from service.config import Settings
-from service.context import AppContext
-from tests.conftest import MakeToken
-from tests.test_cli import _free_port
-from tests.test_reports_api import county, report
+from service.flows.context import AppContext
+from tests.helpers import MakeToken, county, free_port, report
 
 
 @pytest.fixture
 def two_workers(settings: Settings, context: AppContext) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "OUTAGE_DATABASE_URL": settings.database_url,

@@ -1,0 +1,1 @@
+"""The HTTP face: routers, dependencies, authentication, problem+json, pagination, CAP output."""

@@ -1,0 +1,45 @@
+"""Authentication at the door: every request under /api/ needs a valid bearer token.
+
+A pure ASGI middleware rather than a dependency: the refusal (401) comes before anything else
+the request could be refused for, in one place for every endpoint, and a verified caller is left
+in the request's state for the endpoints (``service.deps.ActorDep``) without a dependency
+resolution of its own on the hot paths.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.api.problems import problem
+from service.errors import Unauthenticated
+from service.flows.context import AppContext
+
+PROTECTED_PREFIX = "/api/"
+
+
+def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (the scheme is
+    case-insensitive, RFC 9110), or None."""
+    for name, value in headers:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            return (token.strip() or None) if scheme.lower() == "bearer" else None
+    return None
+
+
+class BearerAuth:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PROTECTED_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        context: AppContext = scope["app"].state.context
+        try:
+            actor = await context.tokens.verify(bearer_token(scope["headers"]))
+        except Unauthenticated as refused:
+            await problem(refused.status, refused.title, refused.detail)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["actor"] = actor
+        await self.app(scope, receive, send)

@@ -1,0 +1,178 @@
+"""A commander's commands on an event (plan 5.1, 5.5, 6), the termination check, attestations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Coroutine
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from models import Event
+from models.base import utcnow
+from service.api.deps import (
+    ContextDep,
+    FieldActorDep,
+    NotAgencyDep,
+    ReadSessionDep,
+    SessionDep,
+    fires,
+)
+from service.api.openapi import problems
+from service.errors import Conflict
+from service.flows import commands, events
+from service.flows.commands import AttestationCreate, AttestationRead
+from service.flows.events import EventRead
+from service.flows.response import LevelChange, ReasonOptional, ReasonRequired
+from service.flows.schemas import Number
+from service.plan.actor import Actor
+from service.store.events import get_event
+
+router = APIRouter(tags=["response"], responses=problems(401, 403, 404, 409, 422))
+
+
+async def _answer(session: SessionDep, context: ContextDep, event: Event) -> EventRead:
+    await session.commit()
+    return await events.describe(session, event, context.playbooks.grids)
+
+
+async def _guarded(
+    session: SessionDep,
+    context: ContextDep,
+    actor: Actor,
+    event_id: uuid.UUID,
+    command: Coroutine[Any, Any, Event],
+) -> EventRead:
+    """Run a guarded transition; a refusal by its guard is kept on the timeline."""
+    try:
+        event = await command
+    except Conflict as refused:
+        await session.rollback()
+        await commands.record_refusal(context.sessions, actor, event_id, refused)
+        raise
+    return await _answer(session, context, event)
+
+
+@router.post("/events/{event_id}/response")
+async def post_response(
+    event_id: uuid.UUID,
+    body: LevelChange,
+    actor: Annotated[Actor, fires("start_response")],
+    session: SessionDep,
+    context: ContextDep,
+) -> EventRead:
+    """Start a response at the commander's discretion (plan 5.1), even below 一般."""
+    event = await commands.start_response(
+        session, context.playbooks, actor, event_id, body.level, body.reason, utcnow()
+    )
+    return await _answer(session, context, event)
+
+
+@router.post("/events/{event_id}/level")
+async def post_level(
+    event_id: uuid.UUID,
+    body: LevelChange,
+    actor: Annotated[Actor, fires("set_level")],
+    session: SessionDep,
+    context: ContextDep,
+) -> EventRead:
+    """Raise or lower the response level, with a reason (plan 5.1)."""
+    event = await commands.set_level(
+        session, context.playbooks, actor, event_id, body.level, body.reason, utcnow()
+    )
+    return await _answer(session, context, event)
+
+
+@router.post("/events/{event_id}/dismiss")
+async def post_dismiss(
+    event_id: uuid.UUID,
+    body: ReasonRequired,
+    actor: Annotated[Actor, fires("dismiss")],
+    session: SessionDep,
+    context: ContextDep,
+) -> EventRead:
+    event = await commands.dismiss(
+        session, context.playbooks, actor, event_id, body.reason, utcnow()
+    )
+    return await _answer(session, context, event)
+
+
+@router.post("/events/{event_id}/terminate")
+async def post_terminate(
+    event_id: uuid.UUID,
+    body: ReasonOptional,
+    actor: Annotated[Actor, fires("terminate")],
+    session: SessionDep,
+    context: ContextDep,
+) -> EventRead:
+    """End the response when all four plan 5.5 conditions hold (409 lists the unmet ones)."""
+    command = commands.terminate(session, context.playbooks, actor, event_id, body.reason, utcnow())
+    return await _guarded(session, context, actor, event_id, command)
+
+
+@router.post("/events/{event_id}/close")
+async def post_close(
+    event_id: uuid.UUID,
+    body: ReasonOptional,
+    actor: Annotated[Actor, fires("close")],
+    session: SessionDep,
+    context: ContextDep,
+) -> EventRead:
+    """Close once every post-event (plan 6) action is done or cancelled."""
+    command = commands.close(session, context.playbooks, actor, event_id, body.reason, utcnow())
+    return await _guarded(session, context, actor, event_id, command)
+
+
+class ConditionRead(BaseModel):
+    key: str
+    met: bool
+    evidence: str
+    figures: dict[str, Any] | None = None
+
+
+class LoadFigures(BaseModel):
+    overall: Number | None
+    key_areas: dict[str, Number]
+
+
+class TerminationCheck(BaseModel):
+    can_terminate: bool
+    conditions: list[ConditionRead]
+
+
+@router.get("/events/{event_id}/termination-check")
+async def get_termination_check(
+    event_id: uuid.UUID, actor: NotAgencyDep, session: ReadSessionDep, context: ContextDep
+) -> TerminationCheck:
+    """Plan 5.5, condition by condition, with the evidence for each."""
+    event = await get_event(session, actor, event_id)
+    conditions = await commands.check(session, context.playbooks, event)
+    return TerminationCheck(
+        can_terminate=all(c.met for c in conditions),
+        conditions=[
+            ConditionRead(
+                key=c.key,
+                met=c.met,
+                evidence=c.evidence,
+                figures=LoadFigures.model_validate(c.figures).model_dump(mode="json")
+                if c.figures
+                else None,
+            )
+            for c in conditions
+        ],
+    )
+
+
+@router.post("/events/{event_id}/attestations", status_code=201)
+async def post_attestation(
+    event_id: uuid.UUID,
+    body: AttestationCreate,
+    actor: FieldActorDep,
+    session: SessionDep,
+    context: ContextDep,
+) -> AttestationRead:
+    """A statement that a plan 5.5 condition holds, with evidence."""
+    statement = await commands.attest(session, context.playbooks, actor, event_id, body, utcnow())
+    await session.commit()
+    return AttestationRead.model_validate(statement, from_attributes=True)

@@ -1,0 +1,106 @@
+"""Warnings (plan 3.2.2): propose, publish, lift, and the CAP 1.2 rendering."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from models.base import utcnow
+from service.api.cap import cap_alert
+from service.api.deps import (
+    ActorDep,
+    ContextDep,
+    ReadSessionDep,
+    SessionDep,
+    fires,
+)
+from service.api.openapi import problems
+from service.flows import early_warnings as warnings
+from service.flows.early_warnings import WarningCreate, WarningDecision, WarningRead
+from service.plan.actor import Actor
+from service.store.events import get_event
+
+router = APIRouter(tags=["warnings"], responses=problems(401, 403, 404, 409, 422))
+
+
+@router.post("/warnings", status_code=201)
+async def post_warning(
+    body: WarningCreate,
+    actor: Annotated[Actor, fires("propose_warning")],
+    session: SessionDep,
+    context: ContextDep,
+) -> WarningRead:
+    """Propose a warning; without ``event_id`` a new event opens in monitoring."""
+    warning = await warnings.propose(session, context.playbooks, actor, body, utcnow())
+    await session.commit()
+    return WarningRead.of(warning)
+
+
+@router.post("/events/{event_id}/warnings", status_code=201)
+async def post_event_warning(
+    event_id: uuid.UUID,
+    body: WarningCreate,
+    actor: Annotated[Actor, fires("propose_warning")],
+    session: SessionDep,
+    context: ContextDep,
+) -> WarningRead:
+    warning = await warnings.propose(session, context.playbooks, actor, body, utcnow(), event_id)
+    await session.commit()
+    return WarningRead.of(warning)
+
+
+@router.post("/warnings/{warning_id}/publish")
+async def post_publish(
+    warning_id: uuid.UUID,
+    body: WarningDecision,
+    actor: Annotated[Actor, fires("publish_warning")],
+    session: SessionDep,
+    context: ContextDep,
+) -> WarningRead:
+    """Publish (plan 3.2.2.1): the warning actions of 3.2.2.2 are dispatched."""
+    warning = await warnings.publish(
+        session, context.playbooks, actor, warning_id, body.reason, utcnow()
+    )
+    await session.commit()
+    return WarningRead.of(warning)
+
+
+@router.post("/warnings/{warning_id}/lift")
+async def post_lift(
+    warning_id: uuid.UUID,
+    body: WarningDecision,
+    actor: Annotated[Actor, fires("lift_warning")],
+    session: SessionDep,
+    context: ContextDep,
+) -> WarningRead:
+    """Lift (plan 3.2.2.3): only the HQ that published it (谁发布、谁解除)."""
+    warning = await warnings.lift(
+        session, context.playbooks, actor, warning_id, body.reason, utcnow()
+    )
+    await session.commit()
+    return WarningRead.of(warning)
+
+
+@router.get(
+    "/warnings/{warning_id}/cap",
+    response_class=Response,
+    responses={200: {"content": {"application/cap+xml": {}}, "description": "CAP 1.2 alert"}},
+)
+async def get_cap(
+    warning_id: uuid.UUID, actor: ActorDep, session: ReadSessionDep, context: ContextDep
+) -> Response:
+    """The warning as an OASIS CAP 1.2 alert.
+
+    Any role reads a published or lifted warning (it was published to the public, plan
+    3.2.2.1); a proposal is not public yet, and an agency sees it only within its own events.
+    """
+    warning = await warnings.read_warning(session, warning_id)
+    if warning.state == "proposed":
+        event = await get_event(session, actor, warning.event_id)
+    else:
+        event = await get_event(session, None, warning.event_id)
+    body = cap_alert(warning, context.playbooks.grids, event.drill)
+    return Response(body, media_type="application/cap+xml")

@@ -1,0 +1,52 @@
+"""POST /classify and POST /reports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import Response
+
+from service.api.deps import fires
+from service.api.openapi import problems
+from service.flows.context import AppContext
+from service.flows.report_models import (
+    ClassifyRequest,
+    ClassifyResult,
+    ReportAccepted,
+    ReportCreate,
+)
+from service.flows.reports import classify_snapshots, take_report
+from service.plan.actor import Actor
+
+router = APIRouter(tags=["reports"])
+
+
+@router.post("/classify", response_model=ClassifyResult, responses=problems(401, 422))
+async def post_classify(body: ClassifyRequest, request: Request) -> Response:
+    """Classify snapshots by plan 1.5; stores nothing. Any token (checked at the door)."""
+    # The hottest read-only path: no dependencies to resolve, the playbooks straight from the app.
+    context: AppContext = request.app.state.context
+    result = classify_snapshots(context.playbooks, body.snapshots)
+    return Response(ClassifyResult.json_of(result), media_type="application/json")
+
+
+@router.post(
+    "/reports",
+    status_code=201,
+    response_model=ReportAccepted,
+    responses=problems(401, 403, 404, 409, 422),
+)
+async def post_report(
+    body: ReportCreate,
+    actor: Annotated[Actor, fires("report")],
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+) -> Response:
+    """Store a dispatcher's report, classify it and move its event (plan 1.5, 4, 5.1)."""
+    context: AppContext = request.app.state.context
+    # The session is opened here rather than taken as SessionDep: FastAPI runs every generator
+    # dependency inside an anyio cancel scope, which cost 12% of this endpoint's CPU.
+    async with context.sessions() as session:
+        answer = await take_report(session, context, actor, body, idempotency_key)
+    return Response(answer.body, status_code=answer.status, media_type="application/json")

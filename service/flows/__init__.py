@@ -1,0 +1,1 @@
+"""The use cases: take a report, warn, respond, command, dispatch, act on an action, escalate."""

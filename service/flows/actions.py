@@ -1,0 +1,207 @@
+"""Actions as agencies see them: poll with ETag, acknowledge, complete; commanders cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from models import Action, Event
+from service.errors import Conflict, Forbidden, NotFound
+from service.plan.actor import Actor
+from service.plan.duties import ActionState, Phase
+from service.plan.jurisdiction import require_hq
+from service.plan.leadership import CITY_HQ
+from service.plan.levels import Level
+from service.playbooks.agencies import AgencyRegistry
+from service.playbooks.bundle import Playbooks
+from service.store import feeds, timeline
+
+
+class ActionRead(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    key: str
+    agency: str
+    phase: Phase
+    level: Level | None
+    clause: str
+    title: str
+    detail: str
+    state: ActionState
+    due_at: datetime
+    dispatched_at: datetime
+    playbook_version: str
+    acknowledged_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    escalated_at: datetime | None
+    note: str | None
+
+
+class ActionNote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class ActionCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def read(action: Action) -> ActionRead:
+    return ActionRead.model_validate(action, from_attributes=True)
+
+
+def agency_actions(agency: str, state: str | None, event_id: uuid.UUID | None) -> Select[Action]:
+    query = select(Action).where(Action.agency == agency)
+    if state is not None:
+        query = query.where(Action.state == state)
+    if event_id is not None:
+        query = query.where(Action.event_id == event_id)
+    return query
+
+
+async def etag(
+    reader: AsyncSession | AsyncConnection,
+    agency: str,
+    state: str | None,
+    event_id: uuid.UUID | None,
+) -> str:
+    """A weak validator of the agency's listing: its change counter (service.feeds) and the
+    filters. Any change to any of its actions moves the counter, so an unchanged tag means an
+    unchanged answer; one read by primary key."""
+    seed = f"{agency}|{await feeds.version(reader, agency)}|{state}|{event_id}"
+    return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
+
+
+def may_read_agency(actor: Actor, agency: str, agencies: AgencyRegistry) -> None:
+    """That agency itself, commanders and observers (and admins, who see what observers see)."""
+    known = agencies.get(agency)
+    if known is None or known.kind == "symbolic":
+        raise NotFound(f"no agency {agency} (see agencies.yaml)")
+    if actor.role == "agency":
+        if actor.agency != agency:
+            raise NotFound(f"no actions for agency {agency}")
+        return
+    if actor.role not in ("commander", "observer", "admin"):
+        raise Forbidden(f"role '{actor.role}' may not read an agency's actions")
+
+
+async def list_for_agency(
+    session: AsyncSession, agency: str, state: str | None, event_id: uuid.UUID | None
+) -> list[ActionRead]:
+    query = agency_actions(agency, state, event_id).order_by(Action.dispatched_at, Action.key)
+    return [read(a) for a in await session.scalars(query)]
+
+
+async def _own_action(session: AsyncSession, actor: Actor, action_id: uuid.UUID) -> Action:
+    actor.require("agency")
+    action = await session.scalar(select(Action).where(Action.id == action_id).with_for_update())
+    if action is None or action.agency != actor.agency:
+        # Another agency's action does not exist for this caller (design.md: 404, not 403).
+        raise NotFound(f"action {action_id} does not exist")
+    return action
+
+
+# An agency's report moves its action forward only (design.md: pending → acknowledged → done):
+# the target state, the states it may come from, and the word for the timeline.
+PROGRESS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
+    "acknowledged": (("pending",), "acknowledged"),
+    "done": (("pending", "acknowledged"), "completed"),
+}
+
+
+async def progress(
+    session: AsyncSession,
+    actor: Actor,
+    action_id: uuid.UUID,
+    to: Literal["acknowledged", "done"],
+    note: str | None,
+    now: datetime,
+) -> Action:
+    """Acknowledge or complete an action of the caller's agency.
+
+    Repeating it, or acknowledging a done action, changes nothing; a cancelled action is a 409.
+    """
+    action = await _own_action(session, actor, action_id)
+    if action.state == "cancelled":
+        raise Conflict(
+            "the action was cancelled: " + (action.cancel_reason or ""), state="cancelled"
+        )
+    sources, verb = PROGRESS[to]
+    if action.state in sources:
+        action.state, action.updated_at = to, now
+        action.acknowledged_at = action.acknowledged_at or now
+        if to == "done":
+            action.completed_at = now
+        if note:
+            action.note = note
+        await feeds.touch(session, [action.agency], now)
+        timeline.record(
+            session,
+            action.event_id,
+            f"action_{verb}",
+            actor,
+            f"{action.agency} {verb} {action.key}",
+            clause=action.clause,
+            at=now,
+            action_id=str(action.id),
+            note=note,
+        )
+    return action
+
+
+async def cancel(
+    session: AsyncSession,
+    playbooks: Playbooks,
+    actor: Actor,
+    action_id: uuid.UUID,
+    reason: str,
+    now: datetime,
+) -> Action:
+    """A commander of the leading HQ (or above) cancels an open action, with the reason."""
+    actor.require("commander")
+    action = await session.scalar(select(Action).where(Action.id == action_id).with_for_update())
+    if action is None:
+        raise NotFound(f"action {action_id} does not exist")
+    lead = await session.scalar(select(Event.leading_hq).where(Event.id == action.event_id))
+    # Before any response (warning actions) no HQ leads yet: the city HQ's authority applies.
+    require_hq(actor, lead or CITY_HQ, playbooks.grids, "cancel this action", "5.1")
+    if action.state == "done":
+        raise Conflict("the action is done already", state="done")
+    if action.state != "cancelled":
+        action.state, action.cancelled_at, action.cancel_reason = "cancelled", now, reason
+        action.updated_at = now
+        await feeds.touch(session, [action.agency], now)
+        timeline.record(
+            session,
+            action.event_id,
+            "action_cancelled",
+            actor,
+            f"{action.key} cancelled: {reason}",
+            clause=action.clause,
+            at=now,
+            action_id=str(action.id),
+            reason=reason,
+        )
+    return action
+
+
+async def list_for_event(
+    session: AsyncSession, actor: Actor, event_id: uuid.UUID
+) -> list[ActionRead]:
+    """An event's actions; an agency sees only its own."""
+    query = select(Action).where(Action.event_id == event_id)
+    if actor.role == "agency":
+        query = query.where(Action.agency == actor.agency)
+    query = query.order_by(Action.dispatched_at, Action.key)
+    return [read(a) for a in await session.scalars(query)]

@@ -1,0 +1,191 @@
+"""Reading events: the detail a command centre shows, lists with filters, reports, timeline."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from models import ApiToken, Event, EventGrid, Report, TimelineEntry
+from service.errors import InvalidInput
+from service.flows.report_models import ReportRead
+from service.flows.schemas import HQ, BasisRead, Number, Page
+from service.plan.actor import Actor
+from service.plan.grids import GridRegistry
+from service.plan.levels import Level
+from service.plan.lifecycle import EventState
+from service.plan.restoration import GridLoss, restoration
+from service.store.cursors import decode_cursor, decode_time_cursor, encode_cursor
+from service.store.events import get_event, visible_events
+
+
+class TimelineRead(BaseModel):
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    clause: str | None
+    summary: str
+    data: dict[str, Any]
+
+
+class RestorationRead(BaseModel):
+    """Plan 5.5 condition 2's figures: restored = 1 − latest lost ÷ peak lost."""
+
+    overall: Number | None
+    scope: str | None
+    grids: dict[str, Number]
+
+
+class EventRead(BaseModel):
+    id: uuid.UUID
+    state: EventState
+    level: Level | None
+    peak_level: Level | None
+    response_level: Level | None
+    leading_hq: HQ | None
+    drill: bool
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    etr: datetime | None
+    basis: list[BasisRead]
+    restoration: RestorationRead
+
+
+def event_read(event: Event, event_grids: list[EventGrid], grids: GridRegistry) -> EventRead:
+    restored = restoration(
+        GridLoss(g.region, g.scope, g.load_lost_mw, g.peak_load_lost_mw) for g in event_grids
+    )
+    return EventRead(
+        id=event.id,
+        state=event.state,
+        level=event.level,
+        peak_level=event.peak_level,
+        response_level=event.response_level,
+        leading_hq=HQ.of(event.leading_hq, grids),
+        drill=event.drill,
+        opened_at=event.opened_at,
+        updated_at=event.updated_at,
+        closed_at=event.closed_at,
+        etr=event.etr,
+        basis=[BasisRead.model_validate(b) for b in event.basis],
+        restoration=RestorationRead(
+            overall=restored.overall, scope=restored.scope, grids=restored.grids
+        ),
+    )
+
+
+async def read_event(
+    session: AsyncSession, actor: Actor, event_id: uuid.UUID, grids: GridRegistry
+) -> EventRead:
+    return await describe(session, await get_event(session, actor, event_id), grids)
+
+
+async def describe(session: AsyncSession, event: Event, grids: GridRegistry) -> EventRead:
+    """The event's detail, with its restoration figures."""
+    rows = await session.scalars(select(EventGrid).where(EventGrid.event_id == event.id))
+    return event_read(event, list(rows), grids)
+
+
+async def list_events(
+    session: AsyncSession,
+    actor: Actor,
+    grids: GridRegistry,
+    *,
+    state: str | None,
+    level: str | None,
+    region: str | None,
+    drill: bool | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[EventRead]:
+    """Oldest first, keyset-paginated on (opened_at, id)."""
+    query = visible_events(actor)
+    if state is not None:
+        query = query.where(Event.state == state)
+    if level is not None:
+        query = query.where(Event.level == level)
+    if drill is not None:
+        query = query.where(Event.drill == drill)
+    if region is not None:
+        if region not in grids:
+            raise InvalidInput("region", f"unknown grid {region} (see regions.yaml)")
+        within = [g.code for g in grids if grids.is_within(g.code, region)]
+        query = query.where(
+            exists().where(EventGrid.event_id == Event.id, EventGrid.region.in_(within))
+        )
+    if cursor is not None:
+        after = decode_time_cursor(cursor)
+        query = query.where(
+            (Event.opened_at > after[0]) | ((Event.opened_at == after[0]) & (Event.id > after[1]))
+        )
+    events = list(await session.scalars(query.order_by(Event.opened_at, Event.id).limit(limit + 1)))
+    more = len(events) > limit
+    events = events[:limit]
+    by_event: dict[uuid.UUID, list[EventGrid]] = {e.id: [] for e in events}
+    if events:
+        rows = await session.scalars(
+            select(EventGrid).where(EventGrid.event_id.in_(list(by_event)))
+        )
+        for row in rows:
+            by_event[row.event_id].append(row)
+    last = events[-1] if events else None
+    return Page(
+        items=[event_read(e, by_event[e.id], grids) for e in events],
+        next=encode_cursor(last.opened_at.isoformat(), str(last.id)) if more and last else None,
+    )
+
+
+async def list_reports(
+    session: AsyncSession, actor: Actor, event_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[ReportRead]:
+    """The event's reports in the order they were received."""
+    await get_event(session, actor, event_id)
+    query = (
+        select(Report, ApiToken.name)
+        .join(ApiToken, ApiToken.id == Report.actor_id)
+        .where(Report.event_id == event_id)
+        .options(selectinload(Report.snapshots))
+    )
+    if cursor is not None:
+        after = decode_time_cursor(cursor)
+        query = query.where(
+            (Report.received_at > after[0])
+            | ((Report.received_at == after[0]) & (Report.id > after[1]))
+        )
+    rows = list(
+        await session.execute(query.order_by(Report.received_at, Report.id).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1][0] if rows else None
+    return Page(
+        items=[ReportRead.of(report, name) for report, name in rows],
+        next=encode_cursor(last.received_at.isoformat(), str(last.id)) if more and last else None,
+    )
+
+
+async def list_timeline(
+    session: AsyncSession, actor: Actor, event_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[TimelineRead]:
+    """Everything that happened to the event, newest last."""
+    await get_event(session, actor, event_id)
+    query = select(TimelineEntry).where(TimelineEntry.event_id == event_id)
+    if cursor is not None:
+        (after,) = decode_cursor(cursor, 1)
+        if not isinstance(after, int):
+            raise InvalidInput("cursor", "not a cursor this service gave out")
+        query = query.where(TimelineEntry.seq > after)
+    entries = list(await session.scalars(query.order_by(TimelineEntry.seq).limit(limit + 1)))
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return Page(
+        items=[TimelineRead.model_validate(e, from_attributes=True) for e in entries],
+        next=encode_cursor(entries[-1].seq) if more else None,
+    )

@@ -1,0 +1,310 @@
+"""Taking a report in: store it, reclassify the event, start or raise its response (plan 1.5, 5.1).
+
+One transaction per report. The event row is locked first (``FOR UPDATE`` on PostgreSQL,
+``BEGIN IMMEDIATE`` on SQLite) so that two reports on one event never interleave.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from pydantic_core import to_json
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Event, EventGrid, IdempotencyRecord, Report
+from models import Snapshot as SnapshotRow
+from models.base import table_of, utcnow
+from service.errors import Conflict, InvalidInput
+from service.flows.context import AppContext
+from service.flows.dispatch import hand_over
+from service.flows.report_models import (
+    ReportAccepted,
+    ReportCreate,
+    SnapshotIn,
+    check_grids,
+    check_jurisdiction,
+)
+from service.flows.response import begin_response, change_level
+from service.flows.schemas import HQ, BasisRead
+from service.plan.actor import Actor
+from service.plan.classification import (
+    Basis,
+    Classification,
+    ClassificationRules,
+    Snapshot,
+    classify,
+)
+from service.plan.leadership import CITY_HQ, hq_rank, leading_hq
+from service.plan.levels import level_rank, max_level
+from service.plan.lifecycle import fire
+from service.playbooks.bundle import Playbooks
+from service.store import batch as writes
+from service.store import idempotency, timeline
+from service.store.events import open_event
+
+# What plan 1.5 classifies a grid by, as Snapshot's fields.
+MEASURES: Final = ("scope", "region", "load_mw", "load_lost_mw", "customers", "customers_out")
+
+
+def basis_json(basis: Iterable[Basis]) -> list[dict[str, Any]]:
+    """The basis as stored: exact decimals kept as strings."""
+    return [
+        {
+            "scope": b.scope,
+            "region": b.region,
+            "level": b.level,
+            "clause": b.clause,
+            "metric": b.metric,
+            "value": str(b.value),
+            "threshold": b.threshold,
+        }
+        for b in basis
+    ]
+
+
+async def submit_report(
+    session: AsyncSession, context: AppContext, actor: Actor, body: ReportCreate, now: datetime
+) -> ReportAccepted:
+    """Store ``body`` and move its event; the caller commits."""
+    grids = context.playbooks.grids
+    check_grids(body.snapshots, grids)
+    check_jurisdiction(actor, body.snapshots, grids)
+    limit = now + context.settings.future_tolerance
+    if body.observed_at > limit:
+        raise InvalidInput(
+            "observed_at",
+            f"observed_at {body.observed_at.isoformat()} lies more than "
+            f"{context.settings.future_tolerance_seconds} s in the future",
+        )
+
+    event = await open_event(
+        session,
+        actor,
+        now,
+        event_id=body.event_id,
+        drill=body.drill,
+        opened_by="a report",
+        clause="4",
+    )
+    report_class = classify(body.snapshots, context.playbooks.rules)
+    report_id = uuid.uuid4()
+    event_class, new_grids = await _merge_grids(session, event, body, context.playbooks.rules)
+    timeline.record(
+        session,
+        event.id,
+        "report",
+        actor,
+        _report_summary(report_class, len(body.snapshots)),
+        clause="1.5",
+        at=now,
+        report_id=str(report_id),
+        level=report_class.level,
+        cause=body.cause,
+    )
+    if body.etr is not None:
+        event.etr = body.etr
+    event.updated_at = now
+    await _advance(session, context.playbooks, event, actor, report_class, event_class, now)
+    # The report's own rows are new by definition: queued, they go in with the event's other
+    # new rows in one round trip, with none of the unit of work's bookkeeping.
+    writes.queue(
+        session,
+        table_of(Report),
+        [
+            {
+                "id": report_id,
+                "event_id": event.id,
+                "observed_at": body.observed_at,
+                "received_at": now,
+                "cause": body.cause,
+                "etr": body.etr,
+                "note": body.note,
+                "level": report_class.level,
+                "basis": basis_json(report_class.basis),
+                "actor_id": actor.id,
+            }
+        ],
+    )
+    writes.queue(
+        session,
+        table_of(SnapshotRow),
+        [
+            {
+                "report_id": report_id,
+                "event_id": event.id,
+                "observed_at": body.observed_at,
+                **s.model_dump(),
+            }
+            for s in body.snapshots
+        ],
+    )
+    writes.queue(session, table_of(EventGrid), new_grids)
+    return ReportAccepted(
+        event_id=event.id,
+        report_id=report_id,
+        level=report_class.level,
+        level_name=report_class.level_name,
+        event_level=event.level,
+        peak_level=event.peak_level,
+        response_level=event.response_level,
+        state=event.state,
+        leading_hq=HQ.of(event.leading_hq, grids),
+        basis=[BasisRead.of(b) for b in report_class.basis],
+    )
+
+
+async def _merge_grids(
+    session: AsyncSession, event: Event, body: ReportCreate, rules: ClassificationRules
+) -> tuple[Classification, list[dict[str, Any]]]:
+    """Fold the report into the event's grids; classify the grids as they now stand.
+
+    A snapshot replaces a grid's latest figures only if it is not older than them (reports may
+    arrive out of order); the peak loss of each grid is kept for restoration (plan 5.5). Grids
+    the event did not have yet are returned as rows for the caller to insert.
+    """
+    rows: dict[str, EventGrid] = {}
+    if body.event_id is not None:
+        found = await session.scalars(select(EventGrid).where(EventGrid.event_id == event.id))
+        rows = {row.region: row for row in found}
+    new: list[dict[str, Any]] = []
+    for s in body.snapshots:
+        row = rows.get(s.region)
+        if row is None:
+            new.append(
+                {
+                    "event_id": event.id,
+                    "region": s.region,
+                    "scope": s.scope,
+                    "load_mw": s.load_mw,
+                    "load_lost_mw": s.load_lost_mw,
+                    "customers": s.customers,
+                    "customers_out": s.customers_out,
+                    "observed_at": body.observed_at,
+                    "peak_load_lost_mw": s.load_lost_mw,
+                    "peak_customers_out": s.customers_out,
+                }
+            )
+            continue
+        row.peak_load_lost_mw = max(row.peak_load_lost_mw, s.load_lost_mw)
+        if s.customers_out is not None:
+            row.peak_customers_out = max(row.peak_customers_out or 0, s.customers_out)
+        if body.observed_at >= row.observed_at:
+            row.load_mw, row.load_lost_mw = s.load_mw, s.load_lost_mw
+            row.customers, row.customers_out = s.customers, s.customers_out
+            row.observed_at = body.observed_at
+    standing = [Snapshot(**{f: getattr(r, f) for f in MEASURES}) for r in rows.values()]
+    standing += [Snapshot(**{f: g[f] for f in MEASURES}) for g in new]
+    return classify(standing, rules), new
+
+
+async def _advance(
+    session: AsyncSession,
+    playbooks: Playbooks,
+    event: Event,
+    actor: Actor,
+    report_class: Classification,
+    event_class: Classification,
+    now: datetime,
+) -> None:
+    """Plan 5.1: a level reaching IV starts the response; a higher one raises it at once.
+
+    The level a report "reached" is the higher of its own and the event's as it now stands, so a
+    late report that shows a worse moment still counts. Levels are never lowered here.
+    """
+    reached = max_level(report_class.level, event_class.level)
+    event.level = event_class.level
+    event.basis = basis_json(event_class.basis)
+    event.peak_level = max_level(event.peak_level, reached)
+    before = event.state
+    fire(event, "report", reaches_response=level_rank(reached) > 0)
+    if event.state != "response" or reached is None:
+        return
+    basis = event_class.basis + report_class.basis
+    lead = leading_hq(reached, basis) or CITY_HQ
+    if before != "response":
+        summary = f"level {reached} response started by the system on the report"
+        await begin_response(session, playbooks, event, reached, lead, actor, now, summary)
+        return
+    if level_rank(reached) > level_rank(event.response_level):
+        reason = f"a report reached level {reached}"
+        await change_level(session, playbooks, event, reached, lead, actor, now, reason)
+        return
+    candidate = leading_hq(event.response_level, basis)
+    if candidate is not None and hq_rank(candidate) > hq_rank(event.leading_hq):
+        previous_hq = event.leading_hq
+        event.leading_hq = candidate
+        timeline.record(
+            session,
+            event.id,
+            "leading_hq_changed",
+            actor,
+            f"several grids now reach {event.response_level}: {candidate} leads (plan 2.2)",
+            clause="2.2",
+            at=now,
+            leading_hq=candidate,
+            previous=previous_hq,
+        )
+        await hand_over(session, playbooks, event, candidate, actor, now)
+
+
+def _report_summary(result: Classification, grid_count: int) -> str:
+    level = f"level {result.level} ({result.level_name})" if result.level else "below threshold"
+    return f"report on {grid_count} grid(s): {level}"
+
+
+def classify_snapshots(playbooks: Playbooks, snapshots: Sequence[SnapshotIn]) -> Classification:
+    """POST /classify: plan 1.5's level for ``snapshots`` of known grids; stores nothing."""
+    check_grids(snapshots, playbooks.grids)
+    return classify(snapshots, playbooks.rules)
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What POST /reports answers: its status and JSON body (first time or replayed)."""
+
+    status: int
+    body: bytes
+
+    @classmethod
+    def replayed(cls, record: IdempotencyRecord) -> Answer:
+        return cls(record.status, to_json(record.response))
+
+
+async def take_report(
+    session: AsyncSession,
+    context: AppContext,
+    actor: Actor,
+    body: ReportCreate,
+    idempotency_key: str | None,
+) -> Answer:
+    """Store a report in its own transaction, or replay the answer given to its
+    ``Idempotency-Key`` before; commits."""
+    digest = idempotency.fingerprint(body.model_dump_json()) if idempotency_key else ""
+    if idempotency_key:
+        earlier = await idempotency.replay(session, actor, idempotency_key, digest)
+        if earlier is not None:
+            return Answer.replayed(earlier)
+    accepted = await submit_report(session, context, actor, body, utcnow())
+    answer = accepted.model_dump_json()  # pydantic-core's serializer, not json.dumps of a dict
+    if idempotency_key:
+        idempotency.remember(session, actor, idempotency_key, digest, 201, json.loads(answer))
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        # Only the idempotency key is unique per request: the same key raced us and won.
+        await session.rollback()
+        if idempotency_key:
+            earlier = await idempotency.replay(session, actor, idempotency_key, digest)
+            if earlier is not None:
+                return Answer.replayed(earlier)
+        raise Conflict(
+            "the report could not be stored; retry with the same Idempotency-Key"
+        ) from exc
+    return Answer(201, answer.encode())

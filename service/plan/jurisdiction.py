@@ -1,0 +1,41 @@
+"""Who may act on an event: the leading HQ or a higher one; never a lower one (plan 5.1, 5.5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from service.errors import Forbidden
+from service.plan.actor import Actor
+from service.plan.grids import GridRegistry
+
+
+def at_or_above(actor_hq: str | None, hq: str | None, grids: GridRegistry) -> bool:
+    """True when ``actor_hq`` is ``hq`` or one of the HQs above it (province ⊃ city ⊃ county)."""
+    return actor_hq is not None and hq is not None and grids.is_within(hq, actor_hq)
+
+
+def require_hq(actor: Actor, hq: str | None, grids: GridRegistry, what: str, clause: str) -> None:
+    """Refuse (403) unless ``actor`` commands ``hq`` or an HQ above it.
+
+    With no leading HQ (no response was ever started) there is no jurisdiction to weigh: any
+    commander passes, and the event's state decides (a 409 from the lifecycle).
+    """
+    actor.require("commander")
+    if hq is not None and not at_or_above(actor.region, hq, grids):
+        raise Forbidden(
+            f"{what}: the HQ of {actor.region} is neither {hq} nor above it",
+            rule=f"plan {clause}: only the leading HQ or a higher one",
+            leading_hq=hq,
+        )
+
+
+def require_area(actor: Actor, regions: Iterable[str], grids: GridRegistry, what: str) -> None:
+    """Refuse (403) unless every region lies within the actor's region (if it has one)."""
+    if actor.region is None:
+        return
+    outside = sorted(r for r in set(regions) if not grids.is_within(r, actor.region))
+    if outside:
+        raise Forbidden(
+            f"{what}: {', '.join(outside)} lie(s) outside {actor.region}",
+            rule="a token limited to a region acts only within it",
+        )

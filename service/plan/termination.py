@@ -1,0 +1,97 @@
+"""The termination check (plan 5.5): four conditions, all at once, each with its evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Final, Literal, get_args
+
+from service.plan.restoration import Restoration
+
+ConditionKey = Literal["grid_stable", "load_restored", "hazard_removed", "secondary_handled"]
+AttestedKey = Literal["grid_stable", "hazard_removed", "secondary_handled"]
+ATTESTED_KEYS: Final[tuple[AttestedKey, ...]] = get_args(AttestedKey)
+
+OVERALL_RESTORED: Final = Decimal("0.8")  # 减供负荷恢复80%以上 (以上 includes the number)
+KEY_AREA_RESTORED: Final = Decimal("0.9")  # 重点地区、重要城市负荷恢复90%以上
+
+PLAN_WORDS: Final[dict[ConditionKey, str]] = {
+    "grid_stable": "电网主干网架基本恢复正常，电网运行参数保持在稳定限额之内",
+    "load_restored": "减供负荷恢复80%以上，受停电影响的重点地区、重要城市负荷恢复90%以上",
+    "hazard_removed": "造成大面积停电事件的隐患基本消除",
+    "secondary_handled": "大面积停电事件造成的重特大次生衍生事件基本处置完成",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Attested:
+    condition: str
+    evidence: str
+    actor: str
+    at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    key: ConditionKey
+    met: bool
+    evidence: str
+    figures: dict[str, object] | None = None
+
+
+def load_restored(restored: Restoration, key_areas: Sequence[str]) -> Condition:
+    """Plan 5.5 (2): overall ≥ 80 % over the widest scope reported, each key area ≥ 90 %.
+
+    ``key_areas`` are the grids flagged ``key_area`` that any report of the event names.
+    """
+    if restored.overall is None:
+        return Condition("load_restored", False, "no report of this event gives load figures")
+    areas = {code: restored.grids[code] for code in key_areas if code in restored.grids}
+    short = {code: f for code, f in areas.items() if f < KEY_AREA_RESTORED}
+    met = restored.overall >= OVERALL_RESTORED and not short
+    parts = [
+        f"overall {_pct(restored.overall)} restored over the {restored.scope} grids "
+        f"({'≥' if restored.overall >= OVERALL_RESTORED else '<'} 80%)"
+    ]
+    parts += [
+        f"key area {code} {_pct(f)} ({'≥' if f >= KEY_AREA_RESTORED else '<'} 90%)"
+        for code, f in sorted(areas.items())
+    ]
+    return Condition(
+        "load_restored",
+        met,
+        "; ".join(parts),
+        figures={"overall": restored.overall, "key_areas": areas},
+    )
+
+
+def attested(key: AttestedKey, attestations: Iterable[Attested]) -> Condition:
+    """A condition decided by attestation: met by the latest statement on it."""
+    latest = None
+    for statement in attestations:
+        if statement.condition == key:
+            latest = statement
+    if latest is None:
+        return Condition(key, False, f"not attested yet ({PLAN_WORDS[key]})")
+    return Condition(key, True, f"attested by {latest.actor} at {latest.at}: {latest.evidence}")
+
+
+def termination_check(
+    restored: Restoration, key_areas: Sequence[str], attestations: Sequence[Attested]
+) -> list[Condition]:
+    """The four conditions of plan 5.5, in the plan's order."""
+    return [
+        attested("grid_stable", attestations),
+        load_restored(restored, key_areas),
+        attested("hazard_removed", attestations),
+        attested("secondary_handled", attestations),
+    ]
+
+
+def _pct(fraction: Decimal) -> str:
+    return f"{(fraction * 100).quantize(Decimal('0.1'))}%"
+
+
+def unmet(conditions: Iterable[Condition]) -> list[dict[str, object]]:
+    return [{"key": c.key, "evidence": c.evidence} for c in conditions if not c.met]

@@ -1,0 +1,1 @@
+"""The playbook files: reading and validating the YAML into the plan's types."""

@@ -1,0 +1,1 @@
+"""Persistence: engines and sessions, the write batch, and what several flows read and write."""

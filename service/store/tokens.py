@@ -1,0 +1,136 @@
+"""Bearer tokens: making, listing and revoking them, and the actor behind each request.
+
+A token is 32 random bytes (URL-safe), shown once and stored only as its SHA-256 hash: with that
+much entropy a fast hash is enough, and lookups stay a single indexed read. Verified tokens are
+remembered for ``token_cache_seconds`` so hot read paths skip the database; a revocation takes
+effect everywhere within that time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import time
+import uuid
+from pathlib import Path
+from typing import Final
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models import ApiToken
+from models.base import utcnow
+from service.errors import InvalidInput, NotFound, Unauthenticated
+from service.plan.actor import ROLES, Actor
+from service.plan.grids import GridRegistry
+from service.playbooks.agencies import AgencyRegistry
+
+TOKEN_PREFIX: Final = "oc_"
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh token and the hash that is stored for it."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenVerifier:
+    """Turns a bearer token into an Actor, with a short-lived in-process cache."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_seconds: float) -> None:
+        self._sessions = sessions
+        self._ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, Actor]] = {}
+
+    async def verify(self, token: str | None) -> Actor:
+        if not token:
+            raise Unauthenticated("a bearer token is required (Authorization: Bearer …)")
+        digest = hash_token(token)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        async with self._sessions() as session:
+            row = await session.scalar(
+                select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
+            )
+        if row is None:
+            self._cache.pop(digest, None)
+            raise Unauthenticated("the bearer token is unknown or revoked")
+        actor = Actor(row.id, row.name, row.role, row.agency, row.region)
+        if self._ttl > 0:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (now + self._ttl, actor)
+        return actor
+
+
+async def create_token(
+    session: AsyncSession,
+    agencies: AgencyRegistry,
+    grids: GridRegistry,
+    *,
+    role: str,
+    name: str,
+    agency: str | None = None,
+    region: str | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token row and the token itself (shown once, never stored)."""
+    if role not in ROLES:
+        raise InvalidInput("role", f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if not name.strip():
+        raise InvalidInput("name", "a token needs a name saying whose it is")
+    if role == "agency" and not agency:
+        raise InvalidInput("agency", "an agency token needs --agency CODE")
+    if role != "agency" and agency:
+        raise InvalidInput("agency", "--agency is only for agency tokens")
+    if agency and not agencies.is_real(agency):
+        raise InvalidInput("agency", f"unknown agency {agency!r} (see agencies.yaml)")
+    if role == "commander" and not region:
+        raise InvalidInput("region", "a commander token needs --region: its HQ's code")
+    if region is not None and region not in grids:
+        raise InvalidInput("region", f"unknown region {region} (see regions.yaml)")
+    if region is not None and role not in ("dispatcher", "commander"):
+        raise InvalidInput("region", "--region is only for dispatchers and commanders")
+    token, digest = new_token()
+    row = ApiToken(
+        id=uuid.uuid4(), name=name, role=role, agency=agency, region=region, token_hash=digest
+    )
+    session.add(row)
+    return row, token
+
+
+async def list_tokens(session: AsyncSession) -> list[ApiToken]:
+    return list(await session.scalars(select(ApiToken).order_by(ApiToken.created_at)))
+
+
+async def revoke_token(session: AsyncSession, token_id: uuid.UUID) -> ApiToken:
+    row = await session.get(ApiToken, token_id)
+    if row is None:
+        raise NotFound(f"no token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return row
+
+
+async def bootstrap_admin(
+    session: AsyncSession, agencies: AgencyRegistry, grids: GridRegistry, path: Path
+) -> str | None:
+    """On the first start with no tokens at all, make an admin token and write it to ``path``.
+
+    Returns the token, or None when tokens exist already. The file is created mode 0600.
+    """
+    if await session.scalar(select(func.count()).select_from(ApiToken)):
+        return None
+    _row, token = await create_token(session, agencies, grids, role="admin", name="bootstrap admin")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token + "\n")
+    os.chmod(path, 0o600)
+    return token

@@ -1,0 +1,166 @@
+"""design.md's lifecycle table through HTTP: who may fire each trigger (403 before anything
+else), then what each state allows (409 naming the state and its triggers)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from models import Attestation, EarlyWarning, Event, EventGrid
+from service.flows.context import AppContext
+from tests.helpers import (
+    DESIGN_ROLES,
+    DESIGN_STATES,
+    DESIGN_WHO,
+    MakeToken,
+    county,
+    design_allowed,
+    report,
+)
+
+NOW = datetime.now(UTC)
+
+
+async def event_in(context: AppContext, state: str) -> dict[str, uuid.UUID]:
+    """An event in ``state`` (led by the city HQ at III once it has had a response), whose plan
+    5.5 conditions all hold, with a proposed warning and one published by the city HQ."""
+    event_id = uuid.uuid4()
+    responded = state in ("response", "terminated", "closed")
+    async with context.sessions() as session:
+        session.add(
+            Event(
+                id=event_id,
+                state=state,
+                level="III",
+                peak_level="III",
+                response_level="III" if responded else None,
+                leading_hq="330600" if responded else None,
+                opened_at=NOW,
+                updated_at=NOW,
+                basis=[],
+            )
+        )
+        await session.flush()
+        session.add(
+            EventGrid(
+                event_id=event_id,
+                region="330603",
+                scope="county",
+                load_mw=Decimal(200),
+                load_lost_mw=Decimal(0),
+                observed_at=NOW,
+                peak_load_lost_mw=Decimal(130),
+            )
+        )
+        ids = {"event": event_id, "proposed": uuid.uuid4(), "published": uuid.uuid4()}
+        for key, warning_state in (("proposed", "proposed"), ("published", "published")):
+            session.add(
+                EarlyWarning(
+                    id=ids[key],
+                    event_id=event_id,
+                    state=warning_state,
+                    area=["330603"],
+                    headline="台风",
+                    description="台风影响",
+                    proposed_by=await _any_token(session),
+                    published_hq="330600" if warning_state == "published" else None,
+                )
+            )
+        for condition in ("grid_stable", "hazard_removed", "secondary_handled"):
+            session.add(
+                Attestation(
+                    event_id=event_id,
+                    condition=condition,
+                    evidence="核实",
+                    actor_id=await _any_token(session),
+                    actor="test",
+                )
+            )
+        await session.commit()
+    return ids
+
+
+async def _any_token(session: Any) -> uuid.UUID:
+    from sqlalchemy import select
+
+    from models import ApiToken
+
+    token_id = await session.scalar(select(ApiToken.id).limit(1))
+    assert token_id is not None
+    return token_id
+
+
+def request_for(trigger: str, ids: dict[str, uuid.UUID]) -> tuple[str, dict[str, Any]]:
+    event = ids["event"]
+    later = (NOW - timedelta(minutes=1)).isoformat()
+    return {
+        "report": (
+            "/api/v1/reports",
+            {**report(county("330603", 200, 10)), "event_id": str(event), "observed_at": later},
+        ),
+        "propose_warning": (
+            f"/api/v1/events/{event}/warnings",
+            {"area": ["330603"], "headline": "h", "description": "d"},
+        ),
+        "publish_warning": (f"/api/v1/warnings/{ids['proposed']}/publish", {}),
+        "lift_warning": (f"/api/v1/warnings/{ids['published']}/lift", {}),
+        "start_response": (
+            f"/api/v1/events/{event}/response",
+            {"level": "III", "reason": "社会影响较大"},
+        ),
+        "set_level": (f"/api/v1/events/{event}/level", {"level": "IV", "reason": "态势缓和"}),
+        "terminate": (f"/api/v1/events/{event}/terminate", {}),
+        "dismiss": (f"/api/v1/events/{event}/dismiss", {"reason": "误报"}),
+        "close": (f"/api/v1/events/{event}/close", {}),
+    }[trigger]
+
+
+SCOPE = {"commander": {"region": "330600"}, "agency": {"agency": "power-company"}}
+
+
+def success(trigger: str) -> int:
+    return 201 if trigger in ("report", "propose_warning") else 200
+
+
+@pytest.mark.parametrize("role", DESIGN_ROLES)
+@pytest.mark.parametrize("trigger", sorted(DESIGN_WHO))
+async def test_only_the_designs_role_fires_a_trigger(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext, trigger: str, role: str
+) -> None:
+    """design.md's "who" column, in a state where the trigger is allowed: 403 for any other
+    role (who the caller is comes first), success for the one named."""
+    state = next(s for s in DESIGN_STATES if trigger in design_allowed(s))
+    headers = await make_token(role, **SCOPE.get(role, {}))
+    path, body = request_for(trigger, await event_in(context, state))
+    response = await client.post(path, json=body, headers=headers)
+    expected = success(trigger) if role == DESIGN_WHO[trigger] else 403
+    assert response.status_code == expected, response.text
+
+
+@pytest.mark.parametrize("trigger", sorted(DESIGN_WHO))
+@pytest.mark.parametrize("state", DESIGN_STATES)
+async def test_the_state_decides_for_the_right_role(
+    client: httpx.AsyncClient,
+    make_token: MakeToken,
+    context: AppContext,
+    state: str,
+    trigger: str,
+) -> None:
+    """design.md's table through HTTP: allowed moves succeed, the others answer 409 naming the
+    state and the triggers allowed in it."""
+    role = DESIGN_WHO[trigger]
+    headers = await make_token(role, **SCOPE.get(role, {}))
+    path, body = request_for(trigger, await event_in(context, state))
+    response = await client.post(path, json=body, headers=headers)
+    if trigger in design_allowed(state):
+        assert response.status_code == success(trigger), response.text
+        return
+    assert response.status_code == 409, response.text
+    problem = response.json()
+    assert problem["state"] == state
+    assert problem["allowed"] == design_allowed(state)

@@ -1,0 +1,154 @@
+"""What several test modules share: request bodies, posting, counting, scratch databases, ports.
+
+Test modules import from here, never from one another (nor from conftest).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from service.flows.context import AppContext
+
+DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+BACKENDS = ["sqlite", "postgres"]
+
+
+def _pg_admin_dsn() -> str:
+    url = make_url(os.environ.get("OUTAGE_TEST_DATABASE_URL", DEFAULT_PG))
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _pg_execute(sql: str) -> None:
+    connection = await asyncpg.connect(_pg_admin_dsn(), timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def scratch_postgres(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on the test server, dropped afterwards.
+
+    Skips the test when the server is unreachable, except under CI, where that fails it.
+    """
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is unreachable under CI: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    base = make_url(os.environ.get("OUTAGE_TEST_DATABASE_URL", DEFAULT_PG))
+    url = base.set(drivername="postgresql+asyncpg", database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+REPO = Path(__file__).resolve().parents[1]
+PLAYBOOKS_DIR = REPO / "playbooks"
+# The plan itself, beside the checkout (../shared/plan); tests that read it skip without it.
+PLAN_FILE = REPO.parent / "shared" / "plan" / "outage-plan-zh.md"
+
+MakeToken = Callable[..., Awaitable[dict[str, str]]]
+"""``await make_token("dispatcher", region="330603")`` → Authorization headers (conftest)."""
+
+T0 = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
+
+
+def county(region: str, load: Any, lost: Any, **extra: Any) -> dict[str, Any]:
+    """A county grid's snapshot: load before the event and load lost, MW."""
+    return {"scope": "county", "region": region, "load_mw": load, "load_lost_mw": lost, **extra}
+
+
+def report(*snapshots: dict[str, Any], minutes: int = 0, **extra: Any) -> dict[str, Any]:
+    """A POST /reports body observed ``minutes`` after T0."""
+    return {
+        "observed_at": (T0 + timedelta(minutes=minutes)).isoformat(),
+        "cause": "typhoon",
+        "snapshots": list(snapshots),
+        **extra,
+    }
+
+
+async def post(client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any]) -> Any:
+    """POST /reports, which must answer 201; its JSON."""
+    response = await client.post("/api/v1/reports", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def count(context: AppContext, model: Any) -> int:
+    """How many rows ``model``'s table holds."""
+    async with context.sessions() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# design.md "Event lifecycle", written out as the oracle of the lifecycle tests (plan and HTTP):
+# (from, trigger, guards, to) for every allowed move; None is a new event.
+DESIGN_MOVES: list[tuple[str | None, str, dict[str, bool], str]] = [
+    (None, "report", {}, "monitoring"),
+    (None, "report", {"reaches_response": True}, "response"),
+    (None, "propose_warning", {}, "monitoring"),
+    ("monitoring", "propose_warning", {}, "monitoring"),
+    # a further warning may be proposed for an event already warned or in response
+    ("warning", "propose_warning", {}, "warning"),
+    ("response", "propose_warning", {}, "response"),
+    ("monitoring", "report", {}, "monitoring"),
+    ("monitoring", "report", {"reaches_response": True}, "response"),
+    ("warning", "report", {}, "warning"),
+    ("warning", "report", {"reaches_response": True}, "response"),
+    ("response", "report", {"reaches_response": True}, "response"),
+    ("response", "report", {}, "response"),
+    ("monitoring", "publish_warning", {"has_proposed_warning": True}, "warning"),
+    ("warning", "lift_warning", {}, "monitoring"),
+    ("response", "lift_warning", {}, "response"),
+    ("monitoring", "start_response", {}, "response"),
+    ("warning", "start_response", {}, "response"),
+    ("response", "set_level", {}, "response"),
+    ("response", "terminate", {"termination_conditions_met": True}, "terminated"),
+    ("monitoring", "dismiss", {}, "closed"),
+    ("terminated", "close", {"post_event_work_done": True}, "closed"),
+]
+DESIGN_STATES = ["monitoring", "warning", "response", "terminated", "closed"]
+DESIGN_ROLES = ["admin", "dispatcher", "commander", "agency", "observer"]
+# The "who" column: the one role that fires each trigger.
+DESIGN_WHO = {
+    "report": "dispatcher",
+    "propose_warning": "dispatcher",
+    "publish_warning": "commander",
+    "lift_warning": "commander",
+    "start_response": "commander",
+    "set_level": "commander",
+    "terminate": "commander",
+    "dismiss": "commander",
+    "close": "commander",
+}
+
+
+def design_allowed(state: str) -> list[str]:
+    """The triggers design.md's table lets out of ``state``, sorted."""
+    return sorted({t for start, t, _g, _e in DESIGN_MOVES if (start or "monitoring") == state})

@@ -1,0 +1,512 @@
+"""The agencies and checklists of playbooks/, held against the plan; the checks on broken files."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from service.errors import PlaybookError
+from service.plan.clauses import PLAN_CLAUSES
+from service.plan.levels import Level
+from service.playbooks.agencies import LEADING_HQ, AgencyRegistry, load_agencies
+from service.playbooks.checklists import Checklists, load_checklists, playbook_version
+from service.playbooks.classification import load_rules
+from service.playbooks.files import read_yaml
+from service.playbooks.grids import load_regions
+from tests.helpers import PLAN_FILE, PLAYBOOKS_DIR
+
+PLAYBOOKS = PLAYBOOKS_DIR
+CHECKLISTS = PLAYBOOKS / "checklists"
+# The plan beside the checkout (/work/shared next to /work/main; in CI ../shared): read, not copied.
+
+AGENCIES = load_agencies(PLAYBOOKS / "agencies.yaml")
+ITEMS = load_checklists(PLAYBOOKS, AGENCIES)
+LEVELS: list[Level] = ["I", "II", "III", "IV"]
+
+# design.md "Agency codes", the 5.2.3 member units in the plan's order.
+MEMBER_UNITS = {
+    "publicity": "市委宣传部",
+    "development-reform": "市发改委",
+    "economy-it": "市经信委",
+    "education": "市教育局",
+    "public-security": "市公安局",
+    "civil-affairs": "市民政局",
+    "finance": "市财政局",
+    "land-resources": "市国土局",
+    "environment": "市环保局",
+    "construction": "市建设局",
+    "transport": "市交通运输局",
+    "water": "市水利局",
+    "forestry": "市林业局",
+    "health": "市卫生计生委",
+    "culture-broadcast": "市文广局",
+    "work-safety": "市安监局",
+    "power-company": "绍兴电力局",
+    "emergency-office": "市应急办",
+    "military": "绍兴军分区",
+    "armed-police": "武警绍兴市支队",
+}
+OTHER_UNITS = {
+    "grid-dispatch": ("电力调度控制中心", "power"),
+    "important-users": ("重要电力用户", "user"),
+    "provincial-drc": ("省发改委", "province"),
+    "hq-province": ("省应急指挥部", "hq"),
+    "hq-city": ("市应急指挥部", "hq"),
+    "leading-hq": ("牵头应对的应急指挥部", "symbolic"),
+}
+
+
+def _keys(items: list[Any]) -> set[str]:
+    return {item.key for item in items}
+
+
+# --- the real files -----------------------------------------------------------------------------
+
+
+def test_every_playbook_file_loads() -> None:
+    grids = load_regions(PLAYBOOKS / "regions.yaml")
+    load_rules(PLAYBOOKS / "classification.yaml")
+    assert len(AGENCIES) == 32
+    assert len(ITEMS) == 95
+    assert sorted(p.name for p in CHECKLISTS.glob("*.yaml")) == [
+        "first_response.yaml",
+        "post_event.yaml",
+        "reporting.yaml",
+        "response_i_ii.yaml",
+        "response_iii_iv.yaml",
+        "social_release.yaml",
+        "warning.yaml",
+    ]
+    assert len(grids) == 8
+
+
+def test_agencies_have_the_design_codes() -> None:
+    members = [(a.code, a.name) for a in AGENCIES if a.kind == "member-unit"]
+    assert members == list(MEMBER_UNITS.items())
+    for code, (name, kind) in OTHER_UNITS.items():
+        agency = AGENCIES.get(code)
+        assert agency is not None
+        assert (agency.name, agency.kind) == (name, kind)
+
+
+def test_each_grid_has_its_hq_agency() -> None:
+    grids = load_regions(PLAYBOOKS / "regions.yaml")
+    hqs = [a for a in AGENCIES if a.kind == "hq"]
+    assert sorted(a.region or "" for a in hqs) == sorted(g.code for g in grids)
+    for grid in grids:
+        code = AGENCIES.hq_for_region(grid.code)
+        agency = AGENCIES.get(code)
+        assert agency is not None
+        assert agency.name == grids.hq_short_name(grid.code)
+        if grid.scope == "county":
+            assert code == f"hq-{grid.code}"
+    assert AGENCIES.hq_for_region("330000") == "hq-province"
+    assert AGENCIES.hq_for_region("330600") == "hq-city"
+    with pytest.raises(KeyError):
+        AGENCIES.hq_for_region("330699")
+
+
+def test_registry_lookup() -> None:
+    assert "hq-city" in AGENCIES
+    assert "mayor" not in AGENCIES
+    assert AGENCIES.get("mayor") is None
+    assert len(AgencyRegistry([])) == 0
+
+
+def test_every_agency_used_exists() -> None:
+    used = {item.agency for item in ITEMS}
+    assert used <= {a.code for a in AGENCIES}
+    assert LEADING_HQ in used
+
+
+def test_every_cited_clause_is_in_the_clause_set() -> None:
+    cited = {item.clause for item in ITEMS} | {c for a in AGENCIES for c in a.clauses}
+    assert cited <= PLAN_CLAUSES
+
+
+def _plan_text() -> str:
+    if not PLAN_FILE.exists():
+        pytest.skip(f"the plan is not beside the checkout: {PLAN_FILE}")
+    return PLAN_FILE.read_text(encoding="utf-8")
+
+
+def test_clause_set_is_the_plans_headings() -> None:
+    # A heading is a line starting with a clause number, then "." or a space, then its title:
+    # "1.总则", "4. 信息报告", "5.2.2 I级、II级响应". 5.5's "1. 电网主干网架…" yields "1" again;
+    # "2018年…" is no heading (no "." or space after the number).
+    headings = re.compile(r"^(\d+(?:\.\d+)*)(?:\.\s*|\s+)(?=[^\d\s.])", re.MULTILINE)
+    found = set(headings.findall(_plan_text()))
+    assert found == PLAN_CLAUSES
+    assert {item.clause for item in ITEMS} <= found
+
+
+def test_member_units_are_the_plans() -> None:
+    text = _plan_text()
+    start = text.index("做好如下工作") + len("做好如下工作")
+    duties = text[start : text.index("5.3 社会动员")]
+    named = re.findall(r"^(\S+?)[:：]", duties, re.MULTILINE)
+    assert named == list(MEMBER_UNITS.values())
+
+
+# --- what the checklists say --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", MEMBER_UNITS)
+@pytest.mark.parametrize("level", ["III", "IV"])
+def test_every_member_unit_has_a_response_duty(code: str, level: Level) -> None:
+    assert any(item.agency == code for item in ITEMS.items_for("response", level))
+
+
+def test_level_iii_brings_duties_level_iv_lacks() -> None:
+    """Plan 2.3, 4, 5.2.3: at III the city HQ convenes and leads, sets up the on-site HQ, and
+    市经信委 reports on to 市政府 and 省发改委; at IV the county HQ sets up the on-site HQ."""
+    at_iii = ITEMS.items_for("response", "III") + ITEMS.items_for("first_response", "III")
+    at_iv = ITEMS.items_for("response", "IV") + ITEMS.items_for("first_response", "IV")
+    only_iii = _keys(at_iii) - _keys(at_iv)
+    assert {
+        "response.hq-city.consultation",
+        "response.hq-city.working-group",
+        "response.hq-city.on-site-hq",
+        "reporting.economy-it.report-city-government-and-provincial-drc",
+    } <= only_iii
+    assert all(ITEMS.by_key[key].agency in {"hq-city", "economy-it"} for key in only_iii)
+    report = ITEMS.by_key["reporting.economy-it.report-city-government-and-provincial-drc"]
+    assert "市政府" in report.title and "省发改委" in report.title
+    assert (report.agency, report.clause, report.levels) == ("economy-it", "4", ["I", "II", "III"])
+    on_site = ITEMS.by_key["response.leading-hq.on-site-hq"]
+    assert (on_site.agency, on_site.clause, on_site.levels) == (LEADING_HQ, "2.3", ["IV"])
+    assert "response.leading-hq.on-site-hq" in _keys(at_iv) - _keys(at_iii)
+
+
+def test_levels_i_and_ii_bring_the_5_2_2_duties() -> None:
+    only_i_ii = _keys(ITEMS.items_for("response", "II")) - _keys(ITEMS.items_for("response", "III"))
+    assert {ITEMS.by_key[key].clause for key in only_i_ii} == {"5.2.2", "5.4"}
+    assert {ITEMS.by_key[key].agency for key in only_i_ii} == {
+        "hq-city",
+        "important-users",
+        "hq-province",
+    }
+
+
+def test_phases_follow_the_plan_parts() -> None:
+    for item in ITEMS:
+        if item.clause == "3.2.2.2":
+            assert (item.phase, item.levels) == ("warning", LEVELS)
+        if item.clause in {"4", "5.2.1"}:
+            assert item.phase == "first_response"
+        if item.clause in {"5.2.2", "5.3", "5.4"}:
+            assert item.phase == "response"
+        if item.clause.startswith("6"):
+            assert item.phase == "post_event"
+
+
+def test_items_for() -> None:
+    warning = ITEMS.items_for("warning", None)
+    assert warning == [item for item in ITEMS if item.phase == "warning"]
+    assert len(warning) == 9
+    assert ITEMS.items_for("warning", "IV") == warning
+    with pytest.raises(ValueError, match="needs a level"):
+        ITEMS.items_for("response", None)
+    assert [len(ITEMS.items_for("response", level)) for level in LEVELS] == [53, 53, 51, 48]
+    assert ITEMS.by_key["response.public-security.social-order"].agency == "public-security"
+
+
+def _header(path: Path) -> str:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return "\n".join(line for line in lines[: lines.index("items:")] if line.startswith("#"))
+
+
+@pytest.mark.parametrize("path", sorted(CHECKLISTS.glob("*.yaml")), ids=lambda p: p.name)
+def test_each_file_documents_its_choices(path: Path) -> None:
+    header = _header(path)
+    items = yaml.safe_load(path.read_text(encoding="utf-8"))["items"]
+    assert "due_minutes" in header
+    for minutes in {item["due_minutes"] for item in items}:
+        assert re.search(rf"(?<!\d){minutes}(?!\d)", header), f"{minutes} not explained"
+    if any(item["agency"] == LEADING_HQ for item in items):
+        assert LEADING_HQ in header
+
+
+# --- the version --------------------------------------------------------------------------------
+
+
+def _copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "playbooks"
+    shutil.copytree(PLAYBOOKS, folder)
+    return folder
+
+
+def test_version_is_a_content_hash(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    assert re.fullmatch(r"[0-9a-f]{16}", ITEMS.version)
+    assert ITEMS.version == playbook_version(PLAYBOOKS) == playbook_version(folder)
+    assert load_checklists(folder, AGENCIES).version == ITEMS.version
+
+
+PLAYBOOK_FILES = sorted(
+    p.relative_to(PLAYBOOKS).as_posix()
+    for pattern in ("*.yaml", "checklists/*.yaml")
+    for p in PLAYBOOKS.glob(pattern)
+)
+
+
+@pytest.mark.parametrize("relative", PLAYBOOK_FILES)
+def test_version_changes_with_any_file(tmp_path: Path, relative: str) -> None:
+    folder = _copy(tmp_path)
+    with (folder / relative).open("a", encoding="utf-8") as file:
+        file.write("# edited\n")
+    assert playbook_version(folder) != ITEMS.version
+
+
+def test_version_changes_on_rename_and_addition(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    (folder / "checklists/warning.yaml").rename(folder / "checklists/warnings.yaml")
+    renamed = playbook_version(folder)
+    assert renamed != ITEMS.version
+    (folder / "checklists/extra.yaml").write_text("items: []\n", encoding="utf-8")
+    assert playbook_version(folder) not in {renamed, ITEMS.version}
+
+
+def test_regions_feed_the_version_too() -> None:
+    assert {"regions.yaml", "classification.yaml", "agencies.yaml"} <= set(PLAYBOOK_FILES)
+
+
+# --- broken checklist files ---------------------------------------------------------------------
+
+GOOD_ITEM: dict[str, Any] = {
+    "key": "response.test.item",
+    "agency": "finance",
+    "phase": "response",
+    "levels": ["III", "IV"],
+    "clause": "5.2.3",
+    "title": "经费保障",
+    "detail": "负责经费保障。",
+    "due_minutes": 60,
+}
+
+
+def _items(*changes: dict[str, Any], drop: str | None = None) -> str:
+    items = []
+    for change in changes or ({},):
+        item = {**GOOD_ITEM, **change}
+        if drop is not None:
+            item.pop(drop)
+        items.append(item)
+    return yaml.safe_dump({"items": items}, allow_unicode=True)
+
+
+KEY = GOOD_ITEM["key"]
+BROKEN_CHECKLISTS = [
+    pytest.param("items:\n  - key: a: b\n", "line 2", "malformed YAML", id="malformed"),
+    pytest.param("- key: x\n", "(file)", "expected a mapping with an 'items' list", id="list"),
+    pytest.param("", "(file)", "expected a mapping with an 'items' list", id="empty-file"),
+    pytest.param("checklist: []\n", "(file)", "with an 'items' list", id="no-items"),
+    pytest.param(_items({}) + "version: 2\n", "version", "unknown key", id="extra-top-key"),
+    pytest.param("items: {}\n", "items", "non-empty list of items", id="items-not-list"),
+    pytest.param("items: []\n", "items", "non-empty list of items", id="items-empty"),
+    pytest.param("items:\n  - just text\n", "items[0]", "expected a mapping", id="not-mapping"),
+    pytest.param(_items({"owner": "x"}), KEY, "owner: Extra inputs are not permitted", id="extra"),
+    pytest.param(_items(drop="due_minutes"), KEY, "due_minutes: Field required", id="missing"),
+    pytest.param(_items({"key": "Bad Key"}), "Bad Key", "key: String should match", id="key"),
+    pytest.param(_items({"key": 5}), "items[0]", "key: Input should be a valid string", id="int"),
+    pytest.param(_items({"agency": "mayor"}), KEY, "unknown agency 'mayor'", id="agency"),
+    pytest.param(
+        _items({"phase": "recovery"}),
+        KEY,
+        "phase: Input should be 'warning', 'first_response', 'response' or 'post_event'",
+        id="phase",
+    ),
+    pytest.param(
+        _items({"levels": ["III", "V"]}),
+        KEY,
+        "levels.1: Input should be 'I', 'II', 'III' or 'IV'",
+        id="level",
+    ),
+    pytest.param(
+        _items({"levels": ["III", "IV", "III"]}),
+        KEY,
+        "levels: level III is listed twice",
+        id="level-twice",
+    ),
+    pytest.param(_items({"levels": []}), KEY, "levels: List should have at least 1", id="levels"),
+    pytest.param(
+        _items({"clause": "5.2.4"}), KEY, "clause: '5.2.4' is not a clause of the plan", id="clause"
+    ),
+    pytest.param(
+        _items({"clause": 6.1}), KEY, "clause: Input should be a valid string", id="clause-float"
+    ),
+    pytest.param(
+        _items({"due_minutes": 0}),
+        KEY,
+        "due_minutes: Input should be greater than 0",
+        id="due-zero",
+    ),
+    pytest.param(
+        _items({"due_minutes": -30}), KEY, "due_minutes: Input should be greater than 0", id="neg"
+    ),
+    pytest.param(
+        _items({"due_minutes": "30"}), KEY, "due_minutes: Input should be a valid integer", id="s"
+    ),
+    pytest.param(
+        _items({"due_minutes": True}), KEY, "due_minutes: Input should be a valid integer", id="b"
+    ),
+    pytest.param(_items({"title": ""}), KEY, "title: must not be empty", id="title-empty"),
+    pytest.param(_items({"title": "  "}), KEY, "title: must not be empty", id="title-blank"),
+    pytest.param(_items({"detail": ""}), KEY, "detail: must not be empty", id="detail-empty"),
+]
+
+
+@pytest.mark.parametrize(("text", "entry", "reason"), BROKEN_CHECKLISTS)
+def test_broken_checklist_file(tmp_path: Path, text: str, entry: str, reason: str) -> None:
+    folder = _copy(tmp_path)
+    path = folder / "checklists" / "zz_broken.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(PlaybookError) as caught:
+        load_checklists(folder, AGENCIES)
+
+    assert (caught.value.file, caught.value.entry) == (str(path), entry)
+    assert reason in caught.value.reason
+
+
+def test_duplicate_key_in_one_file(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    path = folder / "checklists" / "zz_broken.yaml"
+    path.write_text(_items({}, {"title": "另一项"}), encoding="utf-8")
+
+    with pytest.raises(PlaybookError) as caught:
+        load_checklists(folder, AGENCIES)
+
+    assert (caught.value.file, caught.value.entry) == (str(path), KEY)
+    assert caught.value.reason == f"duplicate key (also in {path} items[0])"
+
+
+def test_duplicate_key_across_files_names_both(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    path = folder / "checklists" / "zz_broken.yaml"
+    path.write_text(_items({"key": "warning.grid-dispatch.operation-mode"}), encoding="utf-8")
+
+    with pytest.raises(PlaybookError) as caught:
+        load_checklists(folder, AGENCIES)
+
+    first = folder / "checklists" / "warning.yaml"
+    assert (caught.value.file, caught.value.entry) == (
+        str(path),
+        "warning.grid-dispatch.operation-mode",
+    )
+    assert caught.value.reason == f"duplicate key (also in {first} items[0])"
+
+
+def test_agency_missing_from_registry(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    without_lead = AgencyRegistry(a for a in AGENCIES if a.code != LEADING_HQ)
+    with pytest.raises(PlaybookError, match="unknown agency 'leading-hq'"):
+        load_checklists(folder, without_lead)
+
+
+def test_no_checklist_files(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    shutil.rmtree(folder / "checklists")
+    with pytest.raises(PlaybookError) as caught:
+        load_checklists(folder, AGENCIES)
+    assert (caught.value.file, caught.value.entry) == (str(folder / "checklists"), "(file)")
+    assert "no checklist files" in caught.value.reason
+
+
+# --- broken agencies files ----------------------------------------------------------------------
+
+
+def _agencies(*changes: dict[str, Any]) -> str:
+    base = {"code": "finance", "name": "市财政局", "kind": "member-unit", "clauses": ["5.2.3"]}
+    return yaml.safe_dump({"agencies": [{**base, **c} for c in changes]}, allow_unicode=True)
+
+
+HQ = {"code": "hq-city", "name": "市应急指挥部", "kind": "hq", "region": "330600"}
+BROKEN_AGENCIES = [
+    pytest.param("agencies:\n  - code: a: b\n", "line 2", "malformed YAML", id="malformed"),
+    pytest.param("- code: x\n", "(file)", "a mapping with an 'agencies' list", id="list"),
+    pytest.param(_agencies({}) + "x: 1\n", "x", "unknown key", id="extra-top-key"),
+    pytest.param("agencies: []\n", "agencies", "non-empty list of agencies", id="empty"),
+    pytest.param("agencies: [x]\n", "agencies[0]", "expected a mapping", id="not-mapping"),
+    pytest.param(_agencies({"phone": "1"}), "finance", "phone: Extra inputs", id="extra-field"),
+    pytest.param(_agencies({"code": "Fin"}), "Fin", "code: String should match", id="code"),
+    pytest.param(_agencies({"name": " "}), "finance", "name: must not be empty", id="name"),
+    pytest.param(_agencies({"kind": "ngo"}), "finance", "kind: Input should be", id="kind"),
+    pytest.param(
+        _agencies({"clauses": ["9.9"]}),
+        "finance",
+        "clauses.0: '9.9' is not a clause of the plan",
+        id="clause",
+    ),
+    pytest.param(_agencies({"clauses": []}), "finance", "clauses: List should have", id="none"),
+    pytest.param(
+        _agencies({**HQ, "region": None}), "hq-city", "an hq agency needs the region", id="hq"
+    ),
+    pytest.param(
+        _agencies({"region": "330600"}), "finance", "only an hq agency has a region", id="region"
+    ),
+    pytest.param(
+        _agencies({**HQ, "region": "33060"}), "hq-city", "6-digit GB/T 2260 code", id="region-5"
+    ),
+    pytest.param(
+        _agencies({**HQ, "region": 330600}),
+        "hq-city",
+        "region: Input should be a valid string",
+        id="region-int",
+    ),
+    pytest.param(_agencies({}, {}), "finance", "duplicate code (also agencies[0])", id="dup"),
+    pytest.param(
+        _agencies(HQ, {**HQ, "code": "hq-other"}),
+        "hq-other",
+        "region 330600 already has an HQ (hq-city)",
+        id="two-hqs",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "entry", "reason"), BROKEN_AGENCIES)
+def test_broken_agencies_file(tmp_path: Path, text: str, entry: str, reason: str) -> None:
+    path = tmp_path / "agencies.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(PlaybookError) as caught:
+        load_agencies(path)
+
+    assert (caught.value.file, caught.value.entry) == (str(path), entry)
+    assert reason in caught.value.reason
+
+
+# --- reading a file -----------------------------------------------------------------------------
+
+
+def test_read_yaml(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("a: [1, 2]\n", encoding="utf-8")
+    assert read_yaml(good) == {"a": [1, 2]}
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: 1\nb: [\n", encoding="utf-8")
+    with pytest.raises(PlaybookError) as caught:
+        read_yaml(bad)
+    assert caught.value.entry.startswith("line ")
+    assert caught.value.reason.startswith("malformed YAML: ")
+
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("a: 绍兴".encode("gbk"))
+    with pytest.raises(PlaybookError, match="not UTF-8"):
+        read_yaml(latin)
+
+    with pytest.raises(PlaybookError, match="cannot read") as missing:
+        read_yaml(tmp_path / "nope.yaml")
+    assert missing.value.entry == "(file)"
+
+
+def test_checklists_from_items() -> None:
+    checklists = Checklists(list(ITEMS)[:2], "0123456789abcdef")
+    assert len(checklists) == 2
+    assert list(checklists.by_key) == [item.key for item in list(ITEMS)[:2]]
