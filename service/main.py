@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from service import problems
 from service.api import actions, commands, events, health, reports, warnings
+from service.api.docs import install_docs
 from service.auth import BearerAuth
 from service.config import Settings
 from service.context import AppContext, Playbooks
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Shaoxing's large-area power outage plan (绍政办发〔2018〕41号), run as a service",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # service.api.docs serves both pages without other hosts
+        redoc_url=None,
     )
     problems.install(app)
     app.add_middleware(BearerAuth)
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(warnings.router, prefix="/api/v1")
     app.include_router(commands.router, prefix="/api/v1")
     app.include_router(health.router)
+    install_docs(app)
     _declare_bearer(app)
     return app
 
