@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from service import problems
-from service.api import actions, commands, events, health, reports, warnings
+from service.api import actions, commands, events, health, reports, responses, warnings
 from service.api.docs import install_docs
 from service.auth import BearerAuth
 from service.config import Settings
@@ -59,17 +59,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(commands.router, prefix="/api/v1")
     app.include_router(health.router)
     install_docs(app)
-    _declare_bearer(app)
+    _complete_openapi(app)
     return app
 
 
-def _declare_bearer(app: FastAPI) -> None:
-    """Say in the OpenAPI that every /api/v1 operation takes a bearer token (service.deps)."""
+def _complete_openapi(app: FastAPI) -> None:
+    """File the problem+json schemas that responses refer to (service.api.responses), and say
+    in the OpenAPI that every /api/v1 operation takes a bearer token (service.deps)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, definition in responses.component_schemas().items():
+                if schemas.setdefault(name, definition) != definition:
+                    raise RuntimeError(f"two models named {name} in the OpenAPI")
             schema.setdefault("components", {})["securitySchemes"] = {
                 "bearer": {
                     "type": "http",

@@ -1,4 +1,4 @@
-"""The docs pages (service.api.docs) work with no other host.
+"""The docs pages (service.api.docs) work with no other host, and their OpenAPI is whole.
 
 A control room is often offline: every URL a page names, in its tags or in its inline start-up
 script, must be a path of this service that answers with what the page expects, and no URL of
@@ -8,8 +8,10 @@ another host may appear. The client carries no token: the pages need none.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -140,3 +142,39 @@ async def test_a_page_keeps_the_browser_to_this_host(client: httpx.AsyncClient, 
     assert "default-src 'self'" in policy
     assert "img-src 'self' data:" in policy
     assert "http" not in policy
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _resolves(document: Any, ref: str) -> bool:
+    """Whether ``ref`` is a JSON Pointer (RFC 6901) into ``document`` that finds something."""
+    if not ref.startswith("#/"):
+        return False
+    node = document
+    for token in ref[2:].split("/"):
+        key = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and key in node:
+            node = node[key]
+        elif isinstance(node, list) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        else:
+            return False
+    return True
+
+
+async def test_every_openapi_reference_resolves(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    refs = set(_refs(document))
+    assert "#/components/schemas/Problem" in refs
+    assert "#/components/schemas/FieldError" in refs
+    assert sorted(ref for ref in refs if not _resolves(document, ref)) == []

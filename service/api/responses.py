@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from service.problems import PROBLEM_JSON
 
@@ -34,11 +35,26 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
 
 
+# Problem is documented for application/problem+json, which a response's `model` cannot say, so
+# FastAPI does not file it under components: `component_schemas` does, and responses refer to it
+# there. (Inlined, its own `#/$defs/...` references would point at the document's root, where
+# nothing is.)
+_REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+def component_schemas() -> dict[str, Any]:
+    """Problem and the models it nests, as the OpenAPI components ``problems`` refers to."""
+    _, schemas = models_json_schema([(Problem, "serialization")], ref_template=_REF_TEMPLATE)
+    defs: dict[str, Any] = schemas["$defs"]
+    return defs
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    problem_ref = _REF_TEMPLATE.format(model=Problem.__name__)
     return {
         status: {
             "description": _TITLES[status],
-            "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+            "content": {PROBLEM_JSON: {"schema": {"$ref": problem_ref}}},
         }
         for status in statuses
     }
