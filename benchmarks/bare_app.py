@@ -3,8 +3,9 @@
 ``POST /insert`` stores a report-shaped JSON body as one row; ``GET /rows/{id}`` reads one row
 back by primary key in a read-only transaction (the floor for an agency's ETag poll: one indexed
 SELECT); ``POST /echo`` parses a ``{snapshots: [...]}`` body with a pydantic model and returns
-it. The engines come from ``service.db.make_engine`` as the service's do, so the driver, the
-pools (on SQLite one writer connection and a separate read pool) and on SQLite the pragmas,
+it. The engines come from ``service.store.engine.make_engine`` as the service's do, so the
+driver, the pools (on SQLite one writer connection and a separate read pool) and on SQLite the
+pragmas,
 ``BEGIN IMMEDIATE`` for writes and ``BEGIN DEFERRED`` for reads are the service's own: the two
 apps differ only in what a request does.
 

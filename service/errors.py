@@ -1,4 +1,4 @@
-"""The service's exception tree, each mapped once to RFC 9457 problem+json (see service.problems).
+"""The service's exception tree, each mapped once to RFC 9457 problem+json (service.api.problems).
 
 Domain code raises these; it never builds HTTP responses itself.
 """

@@ -10,7 +10,8 @@ from fastapi import FastAPI
 
 from service.api import problems
 from service.api.auth import BearerAuth
-from service.api.openapi import declare_bearer
+from service.api.docs import install_docs
+from service.api.openapi import complete_openapi
 from service.api.routes import actions, commands, early_warnings, events, health, reports
 from service.config import Settings
 from service.flows.context import AppContext
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Shaoxing's large-area power outage plan (绍政办发〔2018〕41号), run as a service",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # service.api.docs serves both pages without other hosts
+        redoc_url=None,
     )
     problems.install(app)
     app.add_middleware(BearerAuth)
@@ -56,7 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(early_warnings.router, prefix="/api/v1")
     app.include_router(commands.router, prefix="/api/v1")
     app.include_router(health.router)
-    declare_bearer(app)
+    install_docs(app)
+    complete_openapi(app)
     return app
 
 

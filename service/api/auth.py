@@ -2,7 +2,7 @@
 
 A pure ASGI middleware rather than a dependency: the refusal (401) comes before anything else
 the request could be refused for, in one place for every endpoint, and a verified caller is left
-in the request's state for the endpoints (``service.deps.ActorDep``) without a dependency
+in the request's state for the endpoints (``service.api.deps.ActorDep``) without a dependency
 resolution of its own on the hot paths.
 """
 

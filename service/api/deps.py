@@ -38,7 +38,7 @@ ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 
 
 async def get_actor(request: Request) -> Actor:
-    """The caller, verified at the door by ``service.auth.BearerAuth`` (401 without a token)."""
+    """The caller, verified at the door by ``service.api.auth.BearerAuth`` (401 without a token)."""
     actor: Actor = request.state.actor
     return actor
 

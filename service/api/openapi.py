@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
 
 from service.api.problems import PROBLEM_JSON
 
@@ -36,24 +37,44 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
 
 
+# Problem is documented for application/problem+json, which a response's `model` cannot say, so
+# FastAPI does not file it under components: `component_schemas` does, and responses refer to it
+# there. (Inlined, its own `#/$defs/...` references would point at the document's root, where
+# nothing is.)
+_REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+def component_schemas() -> dict[str, Any]:
+    """Problem and the models it nests, as the OpenAPI components ``problems`` refers to."""
+    _, schemas = models_json_schema([(Problem, "serialization")], ref_template=_REF_TEMPLATE)
+    defs: dict[str, Any] = schemas["$defs"]
+    return defs
+
+
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    problem_ref = _REF_TEMPLATE.format(model=Problem.__name__)
     return {
         status: {
             "description": _TITLES[status],
-            "content": {PROBLEM_JSON: {"schema": Problem.model_json_schema()}},
+            "content": {PROBLEM_JSON: {"schema": {"$ref": problem_ref}}},
         }
         for status in statuses
     }
 
 
-def declare_bearer(app: FastAPI) -> None:
-    """Say in the OpenAPI that every /api/v1 operation takes a bearer token (service.api.auth)."""
+def complete_openapi(app: FastAPI) -> None:
+    """File the problem+json schemas that responses refer to (``component_schemas``), and say in
+    the OpenAPI that every /api/v1 operation takes a bearer token (service.api.auth)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
-            schema.setdefault("components", {})["securitySchemes"] = {
+            schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+            for name, definition in component_schemas().items():
+                if schemas.setdefault(name, definition) != definition:
+                    raise RuntimeError(f"two models named {name} in the OpenAPI")
+            schema["components"]["securitySchemes"] = {
                 "bearer": {
                     "type": "http",
                     "scheme": "bearer",

@@ -76,7 +76,7 @@ async def etag(
     state: str | None,
     event_id: uuid.UUID | None,
 ) -> str:
-    """A weak validator of the agency's listing: its change counter (service.feeds) and the
+    """A weak validator of the agency's listing: its change counter (service.store.feeds) and the
     filters. Any change to any of its actions moves the counter, so an unchanged tag means an
     unchanged answer; one read by primary key."""
     seed = f"{agency}|{await feeds.version(reader, agency)}|{state}|{event_id}"

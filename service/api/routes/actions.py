@@ -48,7 +48,7 @@ async def get_agency_actions(
     from the request (no dependencies to resolve), the tag is checked on a bare connection, and
     a session is opened only when there is something new to send.
     """
-    actor: Actor = request.state.actor  # verified at the door (service.auth)
+    actor: Actor = request.state.actor  # verified at the door (service.api.auth)
     context: AppContext = request.app.state.context
     actions.may_read_agency(actor, code, context.playbooks.agencies)
     async with context.read_engine.connect() as connection:
