@@ -1,13 +1,13 @@
 """In process, no HTTP: what dispatching a level-I response's whole checklist costs.
 
 On a migrated scratch database the service's own ``AppContext`` is opened; each run makes a fresh
-event at level I (outside the measurement), then times ``service.dispatch.dispatch`` of every
-first-response and response item of level I plus the commit that writes them (the timeline entry
-goes in at commit), and counts the SQL statements sent in that time with a
-``before_cursor_execute`` listener. SQLite's count includes its ``BEGIN IMMEDIATE``, which
-asyncpg sends outside the cursor. The new rows (actions, timeline) are queued and written
-together (``service.writes``): on PostgreSQL that is one INSERT statement, counted; on SQLite one
-call on aiosqlite's worker thread, below SQLAlchemy's cursor events, so not counted.
+event at level I (outside the measurement), then times ``service.flows.dispatch.dispatch`` of
+every first-response and response item of level I, then the write batch's write and the commit,
+and counts the SQL statements sent in that time with a ``before_cursor_execute`` listener.
+SQLite's count includes its ``BEGIN IMMEDIATE``, which asyncpg sends outside the cursor. The new
+rows (actions, timeline) are written together by the write batch (``service.store.batch``): on
+PostgreSQL that is one INSERT statement, counted; on SQLite one call on aiosqlite's worker
+thread, below SQLAlchemy's cursor events, so not counted.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from service.config import Settings
 from service.flows.context import AppContext
 from service.flows.dispatch import dispatch, response_items
 from service.plan.actor import Actor
+from service.store.batch import WriteBatch
 from service.store.tokens import create_token
 
 LEVEL = "I"
@@ -99,10 +100,11 @@ async def _measure(database_url: str, runs: int) -> dict[str, Any]:
                 sa_event.listen(context.engine.sync_engine, "before_cursor_execute", count)
                 try:
                     start = time.perf_counter()
-                    created = await dispatch(
-                        session, context.playbooks, event, items, actor, now, LEAD_HQ
-                    )
-                    dispatched = time.perf_counter()
+                    async with WriteBatch(session) as batch:
+                        created = await dispatch(
+                            session, batch, context.playbooks, event, items, actor, now, LEAD_HQ
+                        )
+                        dispatched = time.perf_counter()
                     await session.commit()
                     end = time.perf_counter()
                 finally:

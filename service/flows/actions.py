@@ -21,6 +21,7 @@ from service.plan.levels import Level
 from service.playbooks.agencies import AgencyRegistry
 from service.playbooks.bundle import Playbooks
 from service.store import feeds, timeline
+from service.store.batch import WriteBatch
 
 
 class ActionRead(BaseModel):
@@ -132,32 +133,33 @@ async def progress(
 
     Repeating it, or acknowledging a done action, changes nothing; a cancelled action is a 409.
     """
-    action = await _own_action(session, actor, action_id)
-    if action.state == "cancelled":
-        raise Conflict(
-            "the action was cancelled: " + (action.cancel_reason or ""), state="cancelled"
-        )
-    sources, verb = PROGRESS[to]
-    if action.state in sources:
-        action.state, action.updated_at = to, now
-        action.acknowledged_at = action.acknowledged_at or now
-        if to == "done":
-            action.completed_at = now
-        if note:
-            action.note = note
-        await feeds.touch(session, [action.agency], now)
-        timeline.record(
-            session,
-            action.event_id,
-            f"action_{verb}",
-            actor,
-            f"{action.agency} {verb} {action.key}",
-            clause=action.clause,
-            at=now,
-            action_id=str(action.id),
-            note=note,
-        )
-    return action
+    async with WriteBatch(session) as batch:
+        action = await _own_action(session, actor, action_id)
+        if action.state == "cancelled":
+            raise Conflict(
+                "the action was cancelled: " + (action.cancel_reason or ""), state="cancelled"
+            )
+        sources, verb = PROGRESS[to]
+        if action.state in sources:
+            action.state, action.updated_at = to, now
+            action.acknowledged_at = action.acknowledged_at or now
+            if to == "done":
+                action.completed_at = now
+            if note:
+                action.note = note
+            await feeds.touch(session, [action.agency], now)
+            timeline.record(
+                batch,
+                action.event_id,
+                f"action_{verb}",
+                actor,
+                f"{action.agency} {verb} {action.key}",
+                clause=action.clause,
+                at=now,
+                action_id=str(action.id),
+                note=note,
+            )
+        return action
 
 
 async def cancel(
@@ -169,31 +171,34 @@ async def cancel(
     now: datetime,
 ) -> Action:
     """A commander of the leading HQ (or above) cancels an open action, with the reason."""
-    actor.require("commander")
-    action = await session.scalar(select(Action).where(Action.id == action_id).with_for_update())
-    if action is None:
-        raise NotFound(f"action {action_id} does not exist")
-    lead = await session.scalar(select(Event.leading_hq).where(Event.id == action.event_id))
-    # Before any response (warning actions) no HQ leads yet: the city HQ's authority applies.
-    require_hq(actor, lead or CITY_HQ, playbooks.grids, "cancel this action", "5.1")
-    if action.state == "done":
-        raise Conflict("the action is done already", state="done")
-    if action.state != "cancelled":
-        action.state, action.cancelled_at, action.cancel_reason = "cancelled", now, reason
-        action.updated_at = now
-        await feeds.touch(session, [action.agency], now)
-        timeline.record(
-            session,
-            action.event_id,
-            "action_cancelled",
-            actor,
-            f"{action.key} cancelled: {reason}",
-            clause=action.clause,
-            at=now,
-            action_id=str(action.id),
-            reason=reason,
+    async with WriteBatch(session) as batch:
+        actor.require("commander")
+        action = await session.scalar(
+            select(Action).where(Action.id == action_id).with_for_update()
         )
-    return action
+        if action is None:
+            raise NotFound(f"action {action_id} does not exist")
+        lead = await session.scalar(select(Event.leading_hq).where(Event.id == action.event_id))
+        # Before any response (warning actions) no HQ leads yet: the city HQ's authority applies.
+        require_hq(actor, lead or CITY_HQ, playbooks.grids, "cancel this action", "5.1")
+        if action.state == "done":
+            raise Conflict("the action is done already", state="done")
+        if action.state != "cancelled":
+            action.state, action.cancelled_at, action.cancel_reason = "cancelled", now, reason
+            action.updated_at = now
+            await feeds.touch(session, [action.agency], now)
+            timeline.record(
+                batch,
+                action.event_id,
+                "action_cancelled",
+                actor,
+                f"{action.key} cancelled: {reason}",
+                clause=action.clause,
+                at=now,
+                action_id=str(action.id),
+                reason=reason,
+            )
+        return action
 
 
 async def list_for_event(

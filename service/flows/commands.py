@@ -23,6 +23,7 @@ from service.plan.restoration import GridLoss, restoration
 from service.plan.termination import Attested, AttestedKey, Condition, termination_check, unmet
 from service.playbooks.bundle import Playbooks
 from service.store import timeline
+from service.store.batch import WriteBatch
 from service.store.events import event_area, lock_event
 
 
@@ -36,26 +37,28 @@ async def start_response(
     now: datetime,
 ) -> Event:
     """Plan 5.1: a commander may start a response, even below 一般, with a reason."""
-    actor.require("commander")
-    event = await lock_event(session, event_id)
-    require_area(actor, await event_area(session, event), playbooks.grids, "start a response")
-    lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
-    require_hq(actor, lead, playbooks.grids, f"start a level {level} response", "5.1")
-    fire(event, "start_response")
-    event.updated_at = now
-    await begin_response(
-        session,
-        playbooks,
-        event,
-        level,
-        lead,
-        actor,
-        now,
-        f"level {level} response started by {actor.label}: {reason}",
-        reason=reason,
-        discretionary=True,
-    )
-    return event
+    async with WriteBatch(session) as batch:
+        actor.require("commander")
+        event = await lock_event(session, event_id)
+        require_area(actor, await event_area(session, event), playbooks.grids, "start a response")
+        lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
+        require_hq(actor, lead, playbooks.grids, f"start a level {level} response", "5.1")
+        fire(event, "start_response")
+        event.updated_at = now
+        await begin_response(
+            session,
+            batch,
+            playbooks,
+            event,
+            level,
+            lead,
+            actor,
+            now,
+            f"level {level} response started by {actor.label}: {reason}",
+            reason=reason,
+            discretionary=True,
+        )
+        return event
 
 
 async def set_level(
@@ -68,18 +71,19 @@ async def set_level(
     now: datetime,
 ) -> Event:
     """Plan 5.1: adjust the response level; needs the leading HQ or above, before and after."""
-    actor.require("commander")
-    event = await lock_event(session, event_id)
-    require_hq(actor, event.leading_hq, playbooks.grids, "set the response level", "5.1")
-    fire(event, "set_level")
-    lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
-    if hq_rank(lead) > hq_rank(event.leading_hq):
-        require_hq(actor, lead, playbooks.grids, f"raise the response to {level}", "5.1")
-    if level == event.response_level:
-        raise Conflict(f"the response is already at level {level}", rule="plan 5.1")
-    event.updated_at = now
-    await change_level(session, playbooks, event, level, lead, actor, now, reason)
-    return event
+    async with WriteBatch(session) as batch:
+        actor.require("commander")
+        event = await lock_event(session, event_id)
+        require_hq(actor, event.leading_hq, playbooks.grids, "set the response level", "5.1")
+        fire(event, "set_level")
+        lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
+        if hq_rank(lead) > hq_rank(event.leading_hq):
+            require_hq(actor, lead, playbooks.grids, f"raise the response to {level}", "5.1")
+        if level == event.response_level:
+            raise Conflict(f"the response is already at level {level}", rule="plan 5.1")
+        event.updated_at = now
+        await change_level(session, batch, playbooks, event, level, lead, actor, now, reason)
+        return event
 
 
 async def dismiss(
@@ -91,23 +95,24 @@ async def dismiss(
     now: datetime,
 ) -> Event:
     """Close an event that never needed a response (design.md: monitoring → closed)."""
-    actor.require("commander")
-    event = await lock_event(session, event_id)
-    require_area(actor, await event_area(session, event), playbooks.grids, "dismiss the event")
-    fire(event, "dismiss")
-    event.closed_at = event.updated_at = now
-    # Plan 1.5: it never became a 大面积停电事件 that needed a response.
-    timeline.record(
-        session,
-        event.id,
-        "event_dismissed",
-        actor,
-        f"dismissed: {reason}",
-        clause="1.5",
-        at=now,
-        reason=reason,
-    )
-    return event
+    async with WriteBatch(session) as batch:
+        actor.require("commander")
+        event = await lock_event(session, event_id)
+        require_area(actor, await event_area(session, event), playbooks.grids, "dismiss the event")
+        fire(event, "dismiss")
+        event.closed_at = event.updated_at = now
+        # Plan 1.5: it never became a 大面积停电事件 that needed a response.
+        timeline.record(
+            batch,
+            event.id,
+            "event_dismissed",
+            actor,
+            f"dismissed: {reason}",
+            clause="1.5",
+            at=now,
+            reason=reason,
+        )
+        return event
 
 
 async def check(session: AsyncSession, playbooks: Playbooks, event: Event) -> list[Condition]:
@@ -135,14 +140,15 @@ async def terminate(
     now: datetime,
 ) -> Event:
     """Plan 5.5: only the government that started the response (or a higher one) ends it."""
-    actor.require("commander")
-    event = await lock_event(session, event_id)
-    require_hq(actor, event.leading_hq, playbooks.grids, "terminate the response", "5.5")
-    conditions = await check(session, playbooks, event) if event.state == "response" else []
-    failed = unmet(conditions)
-    event.updated_at = now  # before the post-event dispatch flushes the event
-    await end_response(session, playbooks, event, actor, now, reason, not failed, failed)
-    return event
+    async with WriteBatch(session) as batch:
+        actor.require("commander")
+        event = await lock_event(session, event_id)
+        require_hq(actor, event.leading_hq, playbooks.grids, "terminate the response", "5.5")
+        conditions = await check(session, playbooks, event) if event.state == "response" else []
+        failed = unmet(conditions)
+        event.updated_at = now  # before the post-event dispatch flushes the event
+        await end_response(session, batch, playbooks, event, actor, now, reason, not failed, failed)
+        return event
 
 
 async def close(
@@ -154,28 +160,29 @@ async def close(
     now: datetime,
 ) -> Event:
     """Plan 6: close once every post-event action is done or cancelled with a reason."""
-    actor.require("commander")
-    event = await lock_event(session, event_id)
-    require_hq(actor, event.leading_hq, playbooks.grids, "close the event", "6")
-    still_open = await post_event_open(session, event) if event.state == "terminated" else []
-    try:
-        fire(event, "close", post_event_work_done=not still_open)
-    except Conflict as refused:
-        if still_open:
-            refused.detail = f"{len(still_open)} post-event action(s) are still open"
-            refused.extra.update(open=sorted(still_open), rule="plan 6", guard="close")
-        raise
-    event.closed_at = event.updated_at = now
-    timeline.record(
-        session,
-        event.id,
-        "event_closed",
-        actor,
-        "event closed" + (f": {reason}" if reason else ""),
-        clause="6",
-        at=now,
-    )
-    return event
+    async with WriteBatch(session) as batch:
+        actor.require("commander")
+        event = await lock_event(session, event_id)
+        require_hq(actor, event.leading_hq, playbooks.grids, "close the event", "6")
+        still_open = await post_event_open(session, event) if event.state == "terminated" else []
+        try:
+            fire(event, "close", post_event_work_done=not still_open)
+        except Conflict as refused:
+            if still_open:
+                refused.detail = f"{len(still_open)} post-event action(s) are still open"
+                refused.extra.update(open=sorted(still_open), rule="plan 6", guard="close")
+            raise
+        event.closed_at = event.updated_at = now
+        timeline.record(
+            batch,
+            event.id,
+            "event_closed",
+            actor,
+            "event closed" + (f": {reason}" if reason else ""),
+            clause="6",
+            at=now,
+        )
+        return event
 
 
 class AttestationCreate(BaseModel):
@@ -203,36 +210,37 @@ async def attest(
     now: datetime,
 ) -> Attestation:
     """A dispatcher's or commander's statement on a plan 5.5 condition, with evidence."""
-    actor.require("dispatcher", "commander")
-    event = await lock_event(session, event_id)
-    require_area(actor, await event_area(session, event), playbooks.grids, "attest")
-    if event.state != "response":
-        raise Conflict(
-            f"attestations are for events in response; this one is in '{event.state}'",
-            state=event.state,
-            rule="plan 5.5",
+    async with WriteBatch(session) as batch:
+        actor.require("dispatcher", "commander")
+        event = await lock_event(session, event_id)
+        require_area(actor, await event_area(session, event), playbooks.grids, "attest")
+        if event.state != "response":
+            raise Conflict(
+                f"attestations are for events in response; this one is in '{event.state}'",
+                state=event.state,
+                rule="plan 5.5",
+            )
+        statement = Attestation(
+            id=uuid.uuid4(),
+            event_id=event.id,
+            condition=body.condition,
+            evidence=body.evidence,
+            actor_id=actor.id,
+            actor=actor.label,
+            at=now,
         )
-    statement = Attestation(
-        id=uuid.uuid4(),
-        event_id=event.id,
-        condition=body.condition,
-        evidence=body.evidence,
-        actor_id=actor.id,
-        actor=actor.label,
-        at=now,
-    )
-    session.add(statement)
-    timeline.record(
-        session,
-        event.id,
-        "attestation",
-        actor,
-        f"{body.condition} attested: {body.evidence}",
-        clause="5.5",
-        at=now,
-        condition=body.condition,
-    )
-    return statement
+        batch.add_object(statement)
+        timeline.record(
+            batch,
+            event.id,
+            "attestation",
+            actor,
+            f"{body.condition} attested: {body.evidence}",
+            clause="5.5",
+            at=now,
+            condition=body.condition,
+        )
+        return statement
 
 
 async def record_refusal(
@@ -247,15 +255,16 @@ async def record_refusal(
     if trigger is None:
         return
     async with sessions() as session:
-        timeline.record(
-            session,
-            event_id,
-            "transition_refused",
-            actor,
-            f"{trigger} refused: {refused.detail}",
-            clause=str(refused.extra.get("rule", "")).removeprefix("plan ") or None,
-            trigger=trigger,
-            unmet=refused.extra.get("unmet"),
-            open=refused.extra.get("open"),
-        )
+        async with WriteBatch(session) as batch:
+            timeline.record(
+                batch,
+                event_id,
+                "transition_refused",
+                actor,
+                f"{trigger} refused: {refused.detail}",
+                clause=str(refused.extra.get("rule", "")).removeprefix("plan ") or None,
+                trigger=trigger,
+                unmet=refused.extra.get("unmet"),
+                open=refused.extra.get("open"),
+            )
         await session.commit()

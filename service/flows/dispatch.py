@@ -2,8 +2,8 @@
 
 Each dispatch is a fixed number of statements whatever the number of items: one read of the keys
 the event already has (none for an event not written yet), at most one bulk UPDATE, one bump of
-the agencies' poll counters; the new actions and timeline entries are queued with the
-transaction's other new rows (``service.writes``), which go in one round trip.
+the agencies' poll counters; the new actions and timeline entries go in the transaction's write
+batch (service.store.batch), written with its other new rows in one round trip.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from service.plan.levels import Level
 from service.playbooks.agencies import LEADING_HQ
 from service.playbooks.bundle import Playbooks
 from service.playbooks.checklists import ChecklistItem
-from service.store import batch as writes
 from service.store import feeds, timeline
+from service.store.batch import WriteBatch
 
 PHASE_CLAUSE: Final[dict[Phase, str]] = {
     "warning": "3.2.2.2",
@@ -44,6 +44,7 @@ def response_items(playbooks: Playbooks, level: Level) -> list[ChecklistItem]:
 
 async def dispatch(
     session: AsyncSession,
+    batch: WriteBatch,
     playbooks: Playbooks,
     event: Event,
     items: Sequence[ChecklistItem],
@@ -59,7 +60,7 @@ async def dispatch(
     if not items:
         return 0
     have: dict[str, str] = {}
-    if not writes.is_queued(session, event):  # an event not written yet has no actions
+    if not batch.holds(event):  # an event not written yet has no actions
         found = await session.execute(
             select(Action.key, Action.state).where(Action.event_id == event.id)
         )
@@ -86,7 +87,7 @@ async def dispatch(
         }
         for item in fresh
     ]
-    writes.queue(session, table_of(Action), rows)
+    batch.add(table_of(Action), rows)
     touched: set[str] = {row["agency"] for row in rows}
     if reopen:
         # A level that comes back brings its duties back; the earlier cancellation stays in the
@@ -110,7 +111,7 @@ async def dispatch(
     if count:
         phases = sorted({item.phase for item in items})
         timeline.record(
-            session,
+            batch,
             event.id,
             "actions_dispatched",
             actor,
@@ -125,6 +126,7 @@ async def dispatch(
 
 async def cancel_open(
     session: AsyncSession,
+    batch: WriteBatch,
     event: Event,
     *,
     phases: Sequence[str],
@@ -154,7 +156,7 @@ async def cancel_open(
     await feeds.touch(session, {agency for _key, agency in rows}, now)
     if cancelled:
         timeline.record(
-            session,
+            batch,
             event.id,
             "actions_cancelled",
             actor,
@@ -169,6 +171,7 @@ async def cancel_open(
 
 async def hand_over(
     session: AsyncSession,
+    batch: WriteBatch,
     playbooks: Playbooks,
     event: Event,
     lead_hq: str,
@@ -201,7 +204,7 @@ async def hand_over(
     )
     await feeds.touch(session, {old for _, old in moving} | {agency}, now)
     timeline.record(
-        session,
+        batch,
         event.id,
         "actions_handed_over",
         actor,

@@ -27,6 +27,7 @@ from service.plan.leadership import CITY_HQ
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
 from service.store import timeline
+from service.store.batch import WriteBatch
 from service.store.events import lock_event, open_event
 
 
@@ -103,47 +104,49 @@ async def propose(
 ) -> EarlyWarning:
     """A dispatcher proposes; with no event, a new one opens in monitoring (a forecast typhoon
     comes before any outage)."""
-    actor.require("dispatcher")
-    for i, code in enumerate(body.area):
-        if code not in playbooks.grids:
-            raise InvalidInput(f"area[{i}]", f"unknown region {code} (see regions.yaml)")
-    require_area(actor, body.area, playbooks.grids, "propose a warning")
-    event = await open_event(
-        session,
-        actor,
-        now,
-        event_id=event_id or body.event_id,
-        drill=body.drill,
-        opened_by="a warning proposal",
-        clause="3.2.2.1",
-    )
-    fire(event, "propose_warning")
-    warning = EarlyWarning(
-        id=uuid.uuid4(),
-        event_id=event.id,
-        state="proposed",
-        area=list(body.area),
-        headline=body.headline,
-        description=body.description,
-        onset=body.onset,
-        expires=body.expires,
-        proposed_by=actor.id,
-        proposed_at=now,
-    )
-    session.add(warning)
-    timeline.record(
-        session,
-        event.id,
-        "warning_proposed",
-        actor,
-        f"warning proposed: {body.headline}",
-        clause="3.2.2.1",
-        at=now,
-        warning_id=str(warning.id),
-        area=list(body.area),
-    )
-    event.updated_at = now
-    return warning
+    async with WriteBatch(session) as batch:
+        actor.require("dispatcher")
+        for i, code in enumerate(body.area):
+            if code not in playbooks.grids:
+                raise InvalidInput(f"area[{i}]", f"unknown region {code} (see regions.yaml)")
+        require_area(actor, body.area, playbooks.grids, "propose a warning")
+        event = await open_event(
+            session,
+            batch,
+            actor,
+            now,
+            event_id=event_id or body.event_id,
+            drill=body.drill,
+            opened_by="a warning proposal",
+            clause="3.2.2.1",
+        )
+        fire(event, "propose_warning")
+        warning = EarlyWarning(
+            id=uuid.uuid4(),
+            event_id=event.id,
+            state="proposed",
+            area=list(body.area),
+            headline=body.headline,
+            description=body.description,
+            onset=body.onset,
+            expires=body.expires,
+            proposed_by=actor.id,
+            proposed_at=now,
+        )
+        batch.add_object(warning)
+        timeline.record(
+            batch,
+            event.id,
+            "warning_proposed",
+            actor,
+            f"warning proposed: {body.headline}",
+            clause="3.2.2.1",
+            at=now,
+            warning_id=str(warning.id),
+            area=list(body.area),
+        )
+        event.updated_at = now
+        return warning
 
 
 async def _locked_warning(session: AsyncSession, warning_id: uuid.UUID) -> EarlyWarning:
@@ -164,34 +167,35 @@ async def publish(
     now: datetime,
 ) -> EarlyWarning:
     """Plan 3.2.2.1: the HQ whose region covers the area publishes; 3.2.2.2: actions go out."""
-    actor.require("commander")
-    warning = await _locked_warning(session, warning_id)
-    require_area(actor, warning.area, playbooks.grids, "publish this warning")
-    event = await lock_event(session, warning.event_id)
-    if warning.state != "proposed":
-        raise Conflict(
-            f"the warning is {warning.state}, not proposed",
-            state=warning.state,
-            rule="plan 3.2.2.1",
+    async with WriteBatch(session) as batch:
+        actor.require("commander")
+        warning = await _locked_warning(session, warning_id)
+        require_area(actor, warning.area, playbooks.grids, "publish this warning")
+        event = await lock_event(session, warning.event_id)
+        if warning.state != "proposed":
+            raise Conflict(
+                f"the warning is {warning.state}, not proposed",
+                state=warning.state,
+                rule="plan 3.2.2.1",
+            )
+        fire(event, "publish_warning", has_proposed_warning=warning.state == "proposed")
+        warning.state, warning.published_hq = "published", actor.region
+        warning.published_by, warning.published_at = actor.id, now
+        warning.reason = reason
+        timeline.record(
+            batch,
+            event.id,
+            "warning_published",
+            actor,
+            f"warning published by {actor.region}: {warning.headline}",
+            clause="3.2.2.1",
+            at=now,
+            warning_id=str(warning.id),
         )
-    fire(event, "publish_warning", has_proposed_warning=warning.state == "proposed")
-    warning.state, warning.published_hq = "published", actor.region
-    warning.published_by, warning.published_at = actor.id, now
-    warning.reason = reason
-    timeline.record(
-        session,
-        event.id,
-        "warning_published",
-        actor,
-        f"warning published by {actor.region}: {warning.headline}",
-        clause="3.2.2.1",
-        at=now,
-        warning_id=str(warning.id),
-    )
-    event.updated_at = now  # before dispatch's flush, so the event is written once
-    items = playbooks.checklists.items_for("warning", None)
-    await dispatch(session, playbooks, event, items, actor, now, actor.region or CITY_HQ)
-    return warning
+        event.updated_at = now  # before dispatch's flush, so the event is written once
+        items = playbooks.checklists.items_for("warning", None)
+        await dispatch(session, batch, playbooks, event, items, actor, now, actor.region or CITY_HQ)
+        return warning
 
 
 async def lift(
@@ -203,46 +207,48 @@ async def lift(
     now: datetime,
 ) -> EarlyWarning:
     """Plan 3.2.2.3: 谁发布、谁解除 — only the publishing HQ lifts, and the measures end."""
-    actor.require("commander")
-    warning = await _locked_warning(session, warning_id)
-    if warning.state == "published" and warning.published_hq != actor.region:
-        raise Forbidden(
-            f"only the HQ that published this warning ({warning.published_hq}) may lift it",
-            rule="plan 3.2.2.3 谁发布、谁解除",
+    async with WriteBatch(session) as batch:
+        actor.require("commander")
+        warning = await _locked_warning(session, warning_id)
+        if warning.state == "published" and warning.published_hq != actor.region:
+            raise Forbidden(
+                f"only the HQ that published this warning ({warning.published_hq}) may lift it",
+                rule="plan 3.2.2.3 谁发布、谁解除",
+            )
+        event = await lock_event(session, warning.event_id)
+        if warning.state != "published":
+            raise Conflict(
+                f"the warning is {warning.state}, not published",
+                state=warning.state,
+                rule="plan 3.2.2.3",
+            )
+        fire(event, "lift_warning")
+        await cancel_open(
+            session,
+            batch,
+            event,
+            phases=("warning",),
+            states=OPEN_STATES,
+            keep_keys=None,
+            reason="warning lifted",
+            actor=actor,
+            now=now,
+            clause="3.2.2.3",
         )
-    event = await lock_event(session, warning.event_id)
-    if warning.state != "published":
-        raise Conflict(
-            f"the warning is {warning.state}, not published",
-            state=warning.state,
-            rule="plan 3.2.2.3",
+        warning.state, warning.lifted_by, warning.lifted_at = "lifted", actor.id, now
+        warning.reason = reason or warning.reason
+        timeline.record(
+            batch,
+            event.id,
+            "warning_lifted",
+            actor,
+            f"warning lifted: {warning.headline}" + (f" ({reason})" if reason else ""),
+            clause="3.2.2.3",
+            at=now,
+            warning_id=str(warning.id),
         )
-    fire(event, "lift_warning")
-    await cancel_open(
-        session,
-        event,
-        phases=("warning",),
-        states=OPEN_STATES,
-        keep_keys=None,
-        reason="warning lifted",
-        actor=actor,
-        now=now,
-        clause="3.2.2.3",
-    )
-    warning.state, warning.lifted_by, warning.lifted_at = "lifted", actor.id, now
-    warning.reason = reason or warning.reason
-    timeline.record(
-        session,
-        event.id,
-        "warning_lifted",
-        actor,
-        f"warning lifted: {warning.headline}" + (f" ({reason})" if reason else ""),
-        clause="3.2.2.3",
-        at=now,
-        warning_id=str(warning.id),
-    )
-    event.updated_at = now
-    return warning
+        event.updated_at = now
+        return warning
 
 
 async def read_warning(session: AsyncSession, warning_id: uuid.UUID) -> EarlyWarning:

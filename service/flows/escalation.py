@@ -13,6 +13,7 @@ from models import Action
 from models.base import utcnow
 from service.plan.duties import OPEN_STATES
 from service.store import feeds, timeline
+from service.store.batch import WriteBatch
 
 
 async def escalate_overdue(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
@@ -43,18 +44,19 @@ async def escalate_overdue(sessions: async_sessionmaker[AsyncSession], now: date
             )
         ).all()
         await feeds.touch(session, {row.agency for row in claimed}, now)
-        for action_id, event_id, key, agency, clause, due_at in claimed:
-            timeline.record(
-                session,
-                event_id,
-                "action_overdue",
-                None,
-                f"{agency} has not completed {key}, due {due_at.isoformat()}: escalated",
-                clause=clause,
-                at=now,
-                action_id=str(action_id),
-                agency=agency,
-            )
+        async with WriteBatch(session) as batch:
+            for action_id, event_id, key, agency, clause, due_at in claimed:
+                timeline.record(
+                    batch,
+                    event_id,
+                    "action_overdue",
+                    None,
+                    f"{agency} has not completed {key}, due {due_at.isoformat()}: escalated",
+                    clause=clause,
+                    at=now,
+                    action_id=str(action_id),
+                    agency=agency,
+                )
         await session.commit()
     return len(claimed)
 

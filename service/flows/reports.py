@@ -45,8 +45,8 @@ from service.plan.leadership import CITY_HQ, hq_rank, leading_hq
 from service.plan.levels import level_rank, max_level
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
-from service.store import batch as writes
 from service.store import idempotency, timeline
+from service.store.batch import WriteBatch
 from service.store.events import open_event
 
 # What plan 1.5 classifies a grid by, as Snapshot's fields.
@@ -70,9 +70,14 @@ def basis_json(basis: Iterable[Basis]) -> list[dict[str, Any]]:
 
 
 async def submit_report(
-    session: AsyncSession, context: AppContext, actor: Actor, body: ReportCreate, now: datetime
+    session: AsyncSession,
+    batch: WriteBatch,
+    context: AppContext,
+    actor: Actor,
+    body: ReportCreate,
+    now: datetime,
 ) -> ReportAccepted:
-    """Store ``body`` and move its event; the caller commits."""
+    """Store ``body`` and move its event; the caller writes the batch and commits."""
     grids = context.playbooks.grids
     check_grids(body.snapshots, grids)
     check_jurisdiction(actor, body.snapshots, grids)
@@ -86,6 +91,7 @@ async def submit_report(
 
     event = await open_event(
         session,
+        batch,
         actor,
         now,
         event_id=body.event_id,
@@ -97,7 +103,7 @@ async def submit_report(
     report_id = uuid.uuid4()
     event_class, new_grids = await _merge_grids(session, event, body, context.playbooks.rules)
     timeline.record(
-        session,
+        batch,
         event.id,
         "report",
         actor,
@@ -111,11 +117,10 @@ async def submit_report(
     if body.etr is not None:
         event.etr = body.etr
     event.updated_at = now
-    await _advance(session, context.playbooks, event, actor, report_class, event_class, now)
-    # The report's own rows are new by definition: queued, they go in with the event's other
-    # new rows in one round trip, with none of the unit of work's bookkeeping.
-    writes.queue(
-        session,
+    await _advance(session, batch, context.playbooks, event, actor, report_class, event_class, now)
+    # The report's own rows are new by definition: they go in with the event's other new rows
+    # in one round trip, with none of the unit of work's bookkeeping.
+    batch.add(
         table_of(Report),
         [
             {
@@ -132,8 +137,7 @@ async def submit_report(
             }
         ],
     )
-    writes.queue(
-        session,
+    batch.add(
         table_of(SnapshotRow),
         [
             {
@@ -145,7 +149,7 @@ async def submit_report(
             for s in body.snapshots
         ],
     )
-    writes.queue(session, table_of(EventGrid), new_grids)
+    batch.add(table_of(EventGrid), new_grids)
     return ReportAccepted(
         event_id=event.id,
         report_id=report_id,
@@ -206,6 +210,7 @@ async def _merge_grids(
 
 async def _advance(
     session: AsyncSession,
+    batch: WriteBatch,
     playbooks: Playbooks,
     event: Event,
     actor: Actor,
@@ -230,18 +235,18 @@ async def _advance(
     lead = leading_hq(reached, basis) or CITY_HQ
     if before != "response":
         summary = f"level {reached} response started by the system on the report"
-        await begin_response(session, playbooks, event, reached, lead, actor, now, summary)
+        await begin_response(session, batch, playbooks, event, reached, lead, actor, now, summary)
         return
     if level_rank(reached) > level_rank(event.response_level):
         reason = f"a report reached level {reached}"
-        await change_level(session, playbooks, event, reached, lead, actor, now, reason)
+        await change_level(session, batch, playbooks, event, reached, lead, actor, now, reason)
         return
     candidate = leading_hq(event.response_level, basis)
     if candidate is not None and hq_rank(candidate) > hq_rank(event.leading_hq):
         previous_hq = event.leading_hq
         event.leading_hq = candidate
         timeline.record(
-            session,
+            batch,
             event.id,
             "leading_hq_changed",
             actor,
@@ -251,7 +256,7 @@ async def _advance(
             leading_hq=candidate,
             previous=previous_hq,
         )
-        await hand_over(session, playbooks, event, candidate, actor, now)
+        await hand_over(session, batch, playbooks, event, candidate, actor, now)
 
 
 def _report_summary(result: Classification, grid_count: int) -> str:
@@ -291,11 +296,14 @@ async def take_report(
         earlier = await idempotency.replay(session, actor, idempotency_key, digest)
         if earlier is not None:
             return Answer.replayed(earlier)
-    accepted = await submit_report(session, context, actor, body, utcnow())
-    answer = accepted.model_dump_json()  # pydantic-core's serializer, not json.dumps of a dict
-    if idempotency_key:
-        idempotency.remember(session, actor, idempotency_key, digest, 201, json.loads(answer))
     try:
+        async with WriteBatch(session) as batch:
+            accepted = await submit_report(session, batch, context, actor, body, utcnow())
+            # pydantic-core's serializer, not json.dumps of a dict
+            answer = accepted.model_dump_json()
+            if idempotency_key:
+                remembered = json.loads(answer)
+                idempotency.remember(batch, actor, idempotency_key, digest, 201, remembered)
         await session.commit()
     except IntegrityError as exc:
         # Only the idempotency key is unique per request: the same key raced us and won.

@@ -18,6 +18,7 @@ from service.plan.levels import Level, level_rank
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
 from service.store import timeline
+from service.store.batch import WriteBatch
 
 Reason = Field(min_length=1, max_length=2000)
 
@@ -43,6 +44,7 @@ class ReasonOptional(BaseModel):
 
 async def begin_response(
     session: AsyncSession,
+    batch: WriteBatch,
     playbooks: Playbooks,
     event: Event,
     level: Level,
@@ -56,7 +58,7 @@ async def begin_response(
     event.response_level = level
     event.leading_hq = lead
     timeline.record(
-        session,
+        batch,
         event.id,
         "response_started",
         actor,
@@ -67,11 +69,14 @@ async def begin_response(
         leading_hq=lead,
         **data,
     )
-    await dispatch(session, playbooks, event, response_items(playbooks, level), actor, now, lead)
+    await dispatch(
+        session, batch, playbooks, event, response_items(playbooks, level), actor, now, lead
+    )
 
 
 async def change_level(
     session: AsyncSession,
+    batch: WriteBatch,
     playbooks: Playbooks,
     event: Event,
     level: Level,
@@ -87,7 +92,7 @@ async def change_level(
     event.response_level = level
     event.leading_hq = lead
     timeline.record(
-        session,
+        batch,
         event.id,
         "response_raised" if rising else "response_lowered",
         actor,
@@ -101,10 +106,11 @@ async def change_level(
     )
     items = response_items(playbooks, level)
     if rising:
-        await dispatch(session, playbooks, event, items, actor, now, lead)
+        await dispatch(session, batch, playbooks, event, items, actor, now, lead)
         return
     await cancel_open(
         session,
+        batch,
         event,
         phases=RESPONSE_PHASES,
         states=("pending",),
@@ -118,6 +124,7 @@ async def change_level(
 
 async def terminate(
     session: AsyncSession,
+    batch: WriteBatch,
     playbooks: Playbooks,
     event: Event,
     actor: Actor,
@@ -135,7 +142,7 @@ async def terminate(
             refused.extra.update(unmet=unmet, rule="plan 5.5", guard="terminate")
         raise
     timeline.record(
-        session,
+        batch,
         event.id,
         "response_terminated",
         actor,
@@ -147,6 +154,7 @@ async def terminate(
     )
     await cancel_open(
         session,
+        batch,
         event,
         phases=RESPONSE_PHASES,
         states=OPEN_STATES,
@@ -157,7 +165,7 @@ async def terminate(
         clause="5.5",
     )
     items = playbooks.checklists.items_for("post_event", event.response_level)
-    await dispatch(session, playbooks, event, items, actor, now, event.leading_hq or CITY_HQ)
+    await dispatch(session, batch, playbooks, event, items, actor, now, event.leading_hq or CITY_HQ)
 
 
 async def post_event_open(session: AsyncSession, event: Event) -> list[str]:

@@ -1,39 +1,55 @@
-"""New rows held back during a transaction and written together, in one round trip.
+"""A transaction's new rows, held by the flow and written together in one round trip.
 
-Taking a report in creates rows in five tables (event, report, snapshots, grids, timeline).
-Sent one statement at a time through SQLAlchemy that is five round trips: on SQLite each costs
-three hops to aiosqlite's worker thread (cursor, execute, close), on PostgreSQL a network round
-trip, and each about as much CPU as the whole of a one-row insert. Rows queued here go instead:
+Taking a report in creates rows in up to seven tables (event, report, snapshots, grids, actions,
+timeline, idempotency). Sent one statement at a time through SQLAlchemy that is as many round
+trips: on SQLite each costs three hops to aiosqlite's worker thread, on PostgreSQL a network round
+trip, and each about as much CPU as the whole of a one-row insert. A ``WriteBatch`` collects them
+instead, and ``write()`` sends:
 
-* on PostgreSQL as one INSERT carrying the others as data-modifying CTEs (one round trip);
-* on SQLite as one call on the connection's worker thread, one ``executemany`` per table.
+* on PostgreSQL one INSERT carrying the others as data-modifying CTEs (one round trip);
+* on SQLite one call on the connection's worker thread, one ``executemany`` per table.
 
 SQLAlchemy still compiles every statement and converts every value with the column's own type
 (``bind_processor``), so a row is stored exactly as the ORM would store it, and a database error
 arrives as SQLAlchemy's own exception (``IntegrityError`` for a duplicate key).
 
-Queued rows are written before the session runs any other statement, so a transaction always
-reads its own writes, and at commit; a rollback drops them (``service.db.WriteBehindSession``).
-Tables go in dependency order, parents first, and a table's rows in the order queued: the
-timeline's sequence follows the order its entries were recorded.
+The batch is an object the flow holds and writes; the session knows nothing of it::
+
+    async with WriteBatch(session) as batch:   # joins the transaction, or begins one
+        ... batch.add(table, rows); batch.add_object(event) ...
+    await session.commit()                      # the block wrote the batch on its way out
+
+Rules a reader can rely on:
+
+* ``write()`` flushes the session first, so rows the ORM was told about (``session.add``) are
+  in before the batch's rows and may be their parents. A new row whose parent is in the batch
+  goes in the batch too (``add_object``): tables are written parents first.
+* A batch belongs to the transaction (or savepoint) that was innermost when it was opened.
+  Writing it after that ended (committed, rolled back, ``reset()``) raises ``BatchClosed``
+  instead of putting its rows into another transaction; leaving the block with an exception
+  discards them.
+* A column's Python-side ``default=`` fills a row or object that leaves it out, as the ORM
+  would.
+* Rows of a table are written in the order added (the timeline's sequence follows it).
+* Reading back what the batch holds needs ``await batch.write()`` first; ``holds(obj)`` says
+  whether a new object is still waiting (e.g. an event not written yet has no actions to read).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Any, Final
+from types import TracebackType
+from typing import Any, Final, cast
 
-from sqlalchemy import BindParameter, Dialect, Insert, Table, bindparam, insert, inspect
+from sqlalchemy import BindParameter, Column, Dialect, Insert, Table, bindparam, insert, inspect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import SessionTransaction, make_transient_to_detached
 
 from models.base import Base
 
-PENDING: Final = "writes.pending"
 # PostgreSQL takes at most 32767 parameters in one statement; stay clear of it.
 MAX_PARAMETERS: Final = 30_000
 
@@ -44,70 +60,95 @@ Shape = tuple[tuple[str, tuple[str, ...], int], ...]  # table names, columns and
 Slot = tuple[int, int, str, Processor]  # a parameter: part, row, column, type processor
 
 
-@dataclass
-class Pending:
-    """What a session has queued: rows by table, and new ORM objects to write as rows."""
-
-    rows: dict[Table, list[Row]] = field(default_factory=dict)
-    objects: list[Base] = field(default_factory=list)
-
-    def groups(self, order: Sequence[Table]) -> list[tuple[Table, list[Row]]]:
-        """The rows to write per table, tables in ``order``; objects are read as they stand now."""
-        rows = {table: list(found) for table, found in self.rows.items()}
-        for obj in self.objects:
-            table, row = _row_of(obj)
-            rows.setdefault(table, []).append(row)
-        return [(table, rows[table]) for table in order if table in rows]
+class BatchClosed(RuntimeError):
+    """The transaction a batch belongs to ended before the batch was written."""
 
 
-def queue(session: AsyncSession, table: Table, rows: Iterable[Row]) -> None:
-    """Insert ``rows`` into ``table`` with the session's next write. Every row of a table in one
-    transaction names the same columns, among them every column with a Python-side default."""
-    rows = list(rows)
-    if rows:
-        _pending(session).rows.setdefault(table, []).extend(rows)
+class WriteBatch:
+    """New rows and new ORM objects of one transaction, written by ``write()`` in one round trip.
 
-
-def queue_object(session: AsyncSession, obj: Base) -> None:
-    """Insert the new ORM object ``obj`` with the session's next write, as its columns stand then.
-
-    Written before another statement, it joins the session like a loaded object, and later
-    changes become UPDATEs; written at commit, it stays outside the session, as the transaction
-    ends there: a later transaction that changes it loads it again.
+    Use it as ``async with WriteBatch(session) as batch``: entering binds it to the session's
+    innermost transaction (beginning one if none has begun), leaving writes it, or discards it
+    when the block raised.
     """
-    _pending(session).objects.append(obj)
 
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self._rows: dict[Table, list[Row]] = {}
+        self._objects: list[Base] = []
+        self._transaction: SessionTransaction | None = None
 
-def is_queued(session: AsyncSession, obj: Base) -> bool:
-    """Whether ``obj`` waits in the queue: it is new and nothing has written it yet."""
-    pending: Pending | None = session.info.get(PENDING)
-    return pending is not None and any(o is obj for o in pending.objects)
+    async def __aenter__(self) -> WriteBatch:
+        if not self.session.in_transaction():
+            await self.session.begin()
+        self._transaction = _innermost(self.session)
+        return self
 
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            await self.write()
+        else:
+            self.discard()
 
-def discard(session: AsyncSession) -> None:
-    session.info.pop(PENDING, None)
+    def add(self, table: Table, rows: Iterable[Row]) -> None:
+        """Insert ``rows`` into ``table`` at the next ``write()``. A column left out gets its
+        Python-side default; the rows of a table must otherwise name the same columns."""
+        self._rows.setdefault(table, []).extend(rows)
 
+    def add_object(self, obj: Base) -> None:
+        """Insert the new ORM object ``obj`` at the next ``write()``, with its attributes as they
+        stand then; it joins the session afterwards, so later changes become UPDATEs."""
+        self._objects.append(obj)
 
-async def write_pending(session: AsyncSession, *, attach: bool = True) -> None:
-    """Write what the session has queued, if anything, in its transaction.
+    def holds(self, obj: Base) -> bool:
+        """Whether ``obj`` waits in the batch: it is new and not written yet."""
+        return any(o is obj for o in self._objects)
 
-    Queued objects then join the session as if loaded, unless ``attach`` is false: at commit,
-    where the transaction ends with the write and joining would cost more than the write.
-    """
-    pending: Pending | None = session.info.pop(PENDING, None)
-    if pending is None:
-        return
-    groups = pending.groups(_table_order())
-    if groups:
-        connection = await session.connection()
+    def discard(self) -> None:
+        """Forget everything added and not written."""
+        self._rows.clear()
+        self._objects.clear()
+
+    async def write(self) -> None:
+        """Flush the session, then insert what the batch holds, in its transaction."""
+        if not self._rows and not self._objects:
+            return
+        if self._transaction is None:
+            raise BatchClosed("use the batch as `async with WriteBatch(session)` first")
+        if not self._transaction.is_active or _innermost(self.session) is not self._transaction:
+            self.discard()
+            raise BatchClosed("the transaction this batch belongs to has ended; nothing written")
+        await self.session.flush()
+        objects, self._objects = self._objects, []
+        groups = _groups(self._rows, objects)
+        self._rows = {}
+        connection = await self.session.connection()
         if connection.dialect.name == "sqlite":
             await _write_sqlite(connection, groups)
         else:
             await _write_ctes(connection, groups)
-    if attach:
-        for obj in pending.objects:
+        for obj in objects:
             make_transient_to_detached(obj)
-            session.add(obj)
+            self.session.add(obj)
+
+
+def _innermost(session: AsyncSession) -> SessionTransaction | None:
+    sync = session.sync_session
+    return sync.get_nested_transaction() or sync.get_transaction()
+
+
+def _groups(rows: dict[Table, list[Row]], objects: list[Base]) -> list[tuple[Table, list[Row]]]:
+    """The rows to write per table, parents first; objects are read as they stand now."""
+    by_table = {table: [_completed(table, row) for row in found] for table, found in rows.items()}
+    for obj in objects:
+        table, row = _row_of(obj)
+        by_table.setdefault(table, []).append(row)
+    return [(table, by_table[table]) for table in _table_order() if by_table.get(table)]
 
 
 @cache
@@ -115,41 +156,53 @@ def _table_order() -> list[Table]:
     return list(Base.metadata.sorted_tables)
 
 
-def _pending(session: AsyncSession) -> Pending:
-    pending: Pending | None = session.info.get(PENDING)
-    if pending is None:
-        pending = session.info[PENDING] = Pending()
-    return pending
+def _completed(table: Table, row: Row) -> Row:
+    """``row`` with the Python-side default of each column it leaves out that has one; the
+    others are left to the database (NULL, or the next number of an autoincrement key)."""
+    missing = [c for c in _defaulted(table) if c.key not in row]
+    if not missing:
+        return row
+    return {**row, **{column.key: _default_of(column) for column in missing}}
+
+
+@cache
+def _defaulted(table: Table) -> tuple[Column[Any], ...]:
+    return tuple(column for column in table.columns if column.default is not None)
 
 
 def _row_of(obj: Base) -> tuple[Table, Row]:
-    """``obj``'s table and column values. Columns never set are set to None first, so that the
-    object, once written, has nothing unloaded (a lazy load would need I/O outside a greenlet)."""
+    """``obj``'s table and column values. Columns never set get their default (or None) on the
+    object first, so that once written it has nothing unloaded (a lazy load would need I/O
+    outside a greenlet)."""
     state = inspect(obj)
+    table = cast(Table, state.mapper.local_table)
     row: Row = {}
-    for attribute in state.mapper.column_attrs:
-        if attribute.key not in state.dict:
-            setattr(obj, attribute.key, None)
-        for column in attribute.columns:
-            row[column.key] = state.dict[attribute.key]
-    return state.mapper.local_table, row  # type: ignore[return-value]
+    for column in table.columns:
+        key = state.mapper.get_property_by_column(column).key
+        if key not in state.dict:
+            setattr(obj, key, _default_of(column))
+        row[column.key] = state.dict[key]
+    return table, row
+
+
+def _default_of(column: Column[Any]) -> Any:
+    """What the ORM would insert for ``column`` left unset: its scalar or callable ``default``
+    (called as SQLAlchemy calls a context-free default), else None."""
+    default = column.default
+    if default is None:
+        return None
+    if default.is_scalar:
+        return default.arg  # type: ignore[attr-defined]
+    if default.is_callable:
+        return default.arg(None)  # type: ignore[attr-defined]
+    raise ValueError(f"{column} has a default a write batch cannot compute; give it a value")
 
 
 def _keys(table: Table, rows: list[Row]) -> tuple[str, ...]:
     keys = tuple(rows[0])
     if any(row.keys() != rows[0].keys() for row in rows):
-        raise ValueError(f"rows queued for {table.name} name different columns")
-    missing = _defaulted(table).difference(keys)
-    if missing:
-        # Filling them would take SQLAlchemy's execution context, which the SQLite path skips.
-        raise ValueError(f"rows queued for {table.name} leave out {sorted(missing)}")
+        raise ValueError(f"rows for {table.name} name different columns")
     return keys
-
-
-@cache
-def _defaulted(table: Table) -> frozenset[str]:
-    """The columns with a Python-side default: queued rows must give them."""
-    return frozenset(column.key for column in table.columns if column.default is not None)
 
 
 async def _write_ctes(connection: AsyncConnection, groups: list[tuple[Table, list[Row]]]) -> None:
@@ -235,9 +288,10 @@ def _insert_plan(
 async def _write_sqlite(connection: AsyncConnection, groups: list[tuple[Table, list[Row]]]) -> None:
     """SQLite: every INSERT in one call on aiosqlite's worker thread.
 
-    aiosqlite runs a connection's calls on its own thread, one hop each. It offers no public way
-    to run several statements in one hop; ``_execute`` is what its own methods use, and
-    SQLAlchemy's aiosqlite dialect reaches into the same internals to set the isolation level.
+    aiosqlite runs a connection's calls on its own thread, one hop each, and offers no public
+    way to run several statements in one hop; its ``_execute`` is what its own methods use (and
+    SQLAlchemy's aiosqlite dialect reaches into the same internals). aiosqlite is pinned in the
+    lock file, and tests/store/test_batch.py fails loudly if these internals change.
     """
     dialect = connection.dialect
     work: list[tuple[str, list[tuple[Any, ...]]]] = []
@@ -254,7 +308,7 @@ async def _write_sqlite(connection: AsyncConnection, groups: list[tuple[Table, l
     await driver._execute(_run_all, driver._conn, work)  # type: ignore[union-attr]
 
 
-def _run_all(db: sqlite3.Connection, work: list[tuple[str, list[tuple[Any, ...]]]]) -> None:
+def _run_all(db: sqlite3.Connection, work: Sequence[tuple[str, list[tuple[Any, ...]]]]) -> None:
     """On the worker thread: each statement with all its rows."""
     for sql, params in work:
         try:

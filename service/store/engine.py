@@ -11,7 +11,6 @@ and its writers lock the event row instead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Final
 
 from sqlalchemy import event
@@ -25,7 +24,6 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from service.config import Settings
-from service.store import batch as writes
 
 READ_ONLY: Final = {"sqlite_begin": "DEFERRED"}
 
@@ -73,74 +71,5 @@ def _tune_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-class WriteBehindSession(AsyncSession):
-    """An AsyncSession that writes rows queued by ``service.writes`` in one round trip.
-
-    The queue is written before any statement the session runs, so that the transaction reads
-    its own writes, and before the ORM flushes (the queued rows may be the parents of what it
-    flushes). A rollback or close drops it. Every AsyncSession method that sends SQL is covered
-    here; ``connection()`` is not: a caller running statements on the session's connection
-    directly calls ``flush()`` first.
-    """
-
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:
-        await writes.write_pending(self)
-        return await super().execute(*args, **kwargs)
-
-    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
-        await writes.write_pending(self)
-        return await super().scalar(*args, **kwargs)
-
-    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
-        await writes.write_pending(self)
-        return await super().scalars(*args, **kwargs)
-
-    async def get(self, *args: Any, **kwargs: Any) -> Any:
-        await writes.write_pending(self)
-        return await super().get(*args, **kwargs)
-
-    async def get_one(self, *args: Any, **kwargs: Any) -> Any:
-        await writes.write_pending(self)
-        return await super().get_one(*args, **kwargs)
-
-    async def refresh(self, *args: Any, **kwargs: Any) -> None:
-        await writes.write_pending(self)
-        await super().refresh(*args, **kwargs)
-
-    async def merge(self, *args: Any, **kwargs: Any) -> Any:
-        await writes.write_pending(self)
-        return await super().merge(*args, **kwargs)
-
-    async def delete(self, instance: object) -> None:
-        await writes.write_pending(self)
-        await super().delete(instance)
-
-    async def stream(self, *args: Any, **kwargs: Any) -> Any:
-        await writes.write_pending(self)
-        return await super().stream(*args, **kwargs)
-
-    async def stream_scalars(self, *args: Any, **kwargs: Any) -> Any:
-        await writes.write_pending(self)
-        return await super().stream_scalars(*args, **kwargs)
-
-    async def flush(self, objects: Sequence[Any] | None = None) -> None:
-        await writes.write_pending(self)
-        await super().flush(objects)
-
-    async def commit(self) -> None:
-        await writes.write_pending(self, attach=False)
-        await super().commit()
-
-    async def rollback(self) -> None:
-        writes.discard(self)
-        await super().rollback()
-
-    async def close(self) -> None:
-        writes.discard(self)
-        await super().close()
-
-
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(
-        engine, class_=WriteBehindSession, expire_on_commit=False, autoflush=False
-    )
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)

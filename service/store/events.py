@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Action, EarlyWarning, Event, EventGrid
 from service.errors import InvalidInput, NotFound
 from service.plan.actor import Actor
-from service.store import batch as writes
 from service.store import timeline
+from service.store.batch import WriteBatch
 
 
 def visible_events(actor: Actor | None) -> Select[Event]:
@@ -51,6 +51,7 @@ async def lock_event(session: AsyncSession, event_id: uuid.UUID, field: str | No
 
 async def open_event(
     session: AsyncSession,
+    batch: WriteBatch,
     actor: Actor,
     now: datetime,
     *,
@@ -72,10 +73,9 @@ async def open_event(
             updated_at=now,
             basis=[],
         )
-        # Written with the transaction's other new rows; see service.writes.
-        writes.queue_object(session, event)
+        batch.add_object(event)
         timeline.record(
-            session,
+            batch,
             event.id,
             "event_opened",
             actor,

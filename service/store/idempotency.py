@@ -12,7 +12,7 @@ from models import IdempotencyRecord
 from models.base import table_of, utcnow
 from service.errors import InvalidInput
 from service.plan.actor import Actor
-from service.store import batch as writes
+from service.store.batch import WriteBatch
 
 
 def fingerprint(canonical_body: str) -> str:
@@ -38,15 +38,14 @@ async def replay(
 
 
 def remember(
-    session: AsyncSession,
+    batch: WriteBatch,
     actor: Actor,
     key: str,
     request_hash: str,
     status: int,
     response: dict[str, Any],
 ) -> None:
-    writes.queue(
-        session,
+    batch.add(
         table_of(IdempotencyRecord),
         [
             {

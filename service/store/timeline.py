@@ -6,18 +6,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from models import TimelineEntry
 from models.base import table_of, utcnow
 from service.plan.actor import Actor
-from service.store import batch as writes
+from service.store.batch import WriteBatch
 
 SYSTEM = "system"
 
 
 def record(
-    session: AsyncSession,
+    batch: WriteBatch,
     event_id: uuid.UUID,
     kind: str,
     actor: Actor | None,
@@ -27,14 +25,12 @@ def record(
     at: datetime | None = None,
     **data: Any,
 ) -> None:
-    """Add one entry to the event's timeline, written when the caller's transaction commits.
+    """Add one entry to the event's timeline, in the transaction's write batch.
 
     ``actor`` None is the service itself (the escalation job), recorded as ``system``. Entries
-    are queued with the transaction's other new rows (``service.writes``) and written in the
-    order they were recorded; a rollback drops them with everything else.
+    are written with the transaction's other new rows, in the order they were recorded.
     """
-    writes.queue(
-        session,
+    batch.add(
         table_of(TimelineEntry),
         [
             {

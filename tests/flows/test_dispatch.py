@@ -22,6 +22,7 @@ from service.flows.dispatch import dispatch, response_items
 from service.flows.escalation import escalate_overdue
 from service.plan.actor import Actor
 from service.playbooks.bundle import Playbooks
+from service.store.batch import WriteBatch
 from tests.helpers import PLAYBOOKS_DIR, MakeToken, county, post, report
 
 NOW = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
@@ -75,9 +76,17 @@ async def test_dispatch_statements_do_not_grow_with_items(
             async with context.sessions() as session:
                 session.add(event)
                 with counting(context) as statements:
-                    created = await dispatch(
-                        session, context.playbooks, event, items[:size], actor, NOW, "330600"
-                    )
+                    async with WriteBatch(session) as batch:
+                        created = await dispatch(
+                            session,
+                            batch,
+                            context.playbooks,
+                            event,
+                            items[:size],
+                            actor,
+                            NOW,
+                            "330600",
+                        )
                     await session.commit()
             assert created == size
             counts[(level, size)] = len(statements)

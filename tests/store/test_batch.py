@@ -1,24 +1,30 @@
-"""Queued rows (service.writes): read back in their transaction, stored as the ORM stores them,
-dropped on rollback, refused whole on a duplicate, split under PostgreSQL's parameter limit."""
+"""The write batch (service.store.batch), on SQLite and PostgreSQL: rows stored as the ORM stores
+them, in one round trip, refused whole on a duplicate, split under PostgreSQL's parameter limit;
+and the five ways the old hidden queue lost or misordered rows, each now held."""
 
 from __future__ import annotations
 
+import inspect
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from models import Event, EventGrid, IdempotencyRecord, TimelineEntry
+from models import Attestation, EarlyWarning, Event, EventGrid, IdempotencyRecord, TimelineEntry
 from models.base import table_of
 from service.flows.context import AppContext
 from service.plan.actor import Actor
-from service.store import batch as writes
+from service.store import batch as batch_module
 from service.store import timeline
+from service.store.batch import BatchClosed, WriteBatch
 from tests.helpers import MakeToken
 
 NOW = datetime(2026, 7, 20, 6, 0, 0, 123456, tzinfo=UTC)
@@ -57,44 +63,86 @@ async def actor_of(make_token: MakeToken, context: AppContext) -> Actor:
     return await context.tokens.verify(headers["Authorization"].removeprefix("Bearer "))
 
 
-async def test_a_transaction_reads_what_it_queued(context: AppContext) -> None:
-    event = new_event()
-    async with context.sessions() as session:
-        writes.queue_object(session, event)
-        for n in range(3):
-            timeline.record(session, event.id, "note", None, f"entry {n}", at=NOW)
-        assert writes.is_queued(session, event)
-        found = list(
+async def summaries(context: AppContext, event_id: uuid.UUID) -> list[str]:
+    async with context.read_sessions() as session:
+        return list(
             await session.scalars(
                 select(TimelineEntry.summary)
-                .where(TimelineEntry.event_id == event.id)
+                .where(TimelineEntry.event_id == event_id)
                 .order_by(TimelineEntry.seq)
             )
         )
-        assert found == ["entry 0", "entry 1", "entry 2"]
-        assert not writes.is_queued(session, event)
+
+
+async def stored(context: AppContext, model: Any, key: Any) -> Any:
+    async with context.read_sessions() as session:
+        return await session.get(model, key)
+
+
+@contextmanager
+def statements_sent(context: AppContext) -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    sa_event.listen(context.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield sent
+    finally:
+        sa_event.remove(context.engine.sync_engine, "before_cursor_execute", count)
+
+
+async def test_the_block_writes_the_batch_in_order_and_the_event_joins_the_session(
+    context: AppContext,
+) -> None:
+    event = new_event()
+    async with context.sessions() as session:
+        async with WriteBatch(session) as batch:
+            batch.add_object(event)
+            for n in range(3):
+                timeline.record(batch, event.id, "note", None, f"entry {n}", at=NOW)
+            assert batch.holds(event)
+        assert not batch.holds(event)
         # From here the session tracks the event like a loaded one: a change is an UPDATE.
         event.state = "warning"
         await session.commit()
+    assert await summaries(context, event.id) == ["entry 0", "entry 1", "entry 2"]
+    assert (await stored(context, Event, event.id)).state == "warning"
+
+
+async def test_a_flow_reads_what_it_wrote_after_an_explicit_write(context: AppContext) -> None:
+    event = new_event()
     async with context.sessions() as session:
-        assert await session.scalar(select(Event.state).where(Event.id == event.id)) == "warning"
+        async with WriteBatch(session) as batch:
+            batch.add_object(event)
+            timeline.record(batch, event.id, "note", None, "first", at=NOW)
+            await batch.write()
+            found = await session.scalar(
+                select(TimelineEntry.summary).where(TimelineEntry.event_id == event.id)
+            )
+            assert found == "first"
+            timeline.record(batch, event.id, "note", None, "second", at=NOW)
+        event_id = event.id
+        await session.rollback()
+    assert await stored(context, Event, event_id) is None
 
 
-async def test_queued_rows_are_stored_as_the_orm_stores_them(context: AppContext) -> None:
+async def test_rows_are_stored_as_the_orm_stores_them(context: AppContext) -> None:
     columns = {
         "etr": NOW.astimezone(SHANGHAI) + timedelta(hours=3),
         "level": "IV",
         "basis": [{"metric": "load", "value": "0.4", "note": "越城区"}],
     }
-    by_orm, queued = new_event(**columns), new_event(**columns)
+    by_orm, batched = new_event(**columns), new_event(**columns)
     async with context.sessions() as session:
         session.add(by_orm)
-        await session.flush()
-        writes.queue_object(session, queued)
         session.add(EventGrid(**grid_row(by_orm.id, "330602")))
-        writes.queue(session, table_of(EventGrid), [grid_row(queued.id, "330602")])
+        async with WriteBatch(session) as batch:
+            batch.add_object(batched)
+            batch.add(table_of(EventGrid), [grid_row(batched.id, "330602")])
         await session.commit()
-    ids = [by_orm.id, queued.id]
+    ids = [by_orm.id, batched.id]
     async with context.read_sessions() as session:
         events = {e.id: e for e in await session.scalars(select(Event).where(Event.id.in_(ids)))}
         grids = {
@@ -104,23 +152,24 @@ async def test_queued_rows_are_stored_as_the_orm_stores_them(context: AppContext
     skip = {"id", "event_id"}
     for model, rows in ((Event, events), (EventGrid, grids)):
         names = [c.key for c in table_of(model).columns if c.key not in skip]
-        stored = [{n: getattr(rows[key], n) for n in names} for key in (by_orm.id, queued.id)]
-        assert stored[0] == stored[1]
-    assert grids[queued.id].peak_load_lost_mw == Decimal("60.400001")
-    assert events[queued.id].etr == columns["etr"]
-    assert events[queued.id].etr.tzinfo == UTC
+        values = [{n: getattr(rows[key], n) for n in names} for key in ids]
+        assert values[0] == values[1]
+    assert grids[batched.id].peak_load_lost_mw == Decimal("60.400001")
+    assert events[batched.id].etr == columns["etr"]
+    assert events[batched.id].etr.tzinfo == UTC
 
 
-async def test_a_rollback_drops_the_queue(context: AppContext) -> None:
+async def test_an_exception_in_the_block_writes_nothing(context: AppContext) -> None:
     event = new_event()
     async with context.sessions() as session:
-        writes.queue_object(session, event)
-        timeline.record(session, event.id, "note", None, "never written", at=NOW)
-        await session.rollback()
+        with pytest.raises(LookupError):
+            async with WriteBatch(session) as batch:
+                batch.add_object(event)
+                timeline.record(batch, event.id, "note", None, "never written", at=NOW)
+                raise LookupError("refused")
         await session.commit()
-    async with context.sessions() as session:
-        assert await session.get(Event, event.id) is None
-        assert await session.scalar(select(func.count()).select_from(TimelineEntry)) == 0
+    assert await stored(context, Event, event.id) is None
+    assert await summaries(context, event.id) == []
 
 
 async def test_a_duplicate_refuses_the_whole_transaction(
@@ -138,101 +187,194 @@ async def test_a_duplicate_refuses_the_whole_transaction(
     table = table_of(IdempotencyRecord)
     event = new_event()
     async with context.sessions() as session:
-        writes.queue_object(session, event)
-        writes.queue(session, table, [record, record])
         with pytest.raises(IntegrityError):
-            await session.commit()
+            async with WriteBatch(session) as batch:
+                batch.add_object(event)
+                batch.add(table, [record, record])
         await session.rollback()
-    async with context.sessions() as session:
-        assert await session.get(Event, event.id) is None
+    assert await stored(context, Event, event.id) is None
+    async with context.read_sessions() as session:
         assert await session.scalar(select(func.count()).select_from(table)) == 0
 
 
 async def test_rows_beyond_the_parameter_limit_are_split(
     context: AppContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(writes, "MAX_PARAMETERS", 50)  # 6 timeline rows of 8 columns a statement
+    # 6 timeline rows of 8 columns a statement
+    monkeypatch.setattr(batch_module, "MAX_PARAMETERS", 50)
     event = new_event()
     async with context.sessions() as session:
-        writes.queue_object(session, event)
-        for n in range(40):
-            timeline.record(session, event.id, "note", None, f"entry {n}", at=NOW)
+        async with WriteBatch(session) as batch:
+            batch.add_object(event)
+            for n in range(40):
+                timeline.record(batch, event.id, "note", None, f"entry {n}", at=NOW)
         await session.commit()
-    async with context.sessions() as session:
-        found = list(
-            await session.scalars(
-                select(TimelineEntry.summary)
-                .where(TimelineEntry.event_id == event.id)
-                .order_by(TimelineEntry.seq)
-            )
-        )
-    assert found == [f"entry {n}" for n in range(40)]
+    assert await summaries(context, event.id) == [f"entry {n}" for n in range(40)]
 
 
 async def test_one_insert_statement_for_a_new_event_on_postgresql(context: AppContext) -> None:
     if context.settings.is_sqlite:
         pytest.skip("on SQLite the rows go in one worker-thread call, below the cursor events")
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
     event = new_event()
     async with context.sessions() as session:
-        writes.queue_object(session, event)
-        writes.queue(session, table_of(EventGrid), [grid_row(event.id, "330603")])
-        timeline.record(session, event.id, "note", None, "one", at=NOW)
-        sa_event.listen(context.engine.sync_engine, "before_cursor_execute", count)
-        try:
+        with statements_sent(context) as sent:
+            async with WriteBatch(session) as batch:
+                batch.add_object(event)
+                batch.add(table_of(EventGrid), [grid_row(event.id, "330603")])
+                timeline.record(batch, event.id, "note", None, "one", at=NOW)
             await session.commit()
-        finally:
-            sa_event.remove(context.engine.sync_engine, "before_cursor_execute", count)
-    inserts = [s for s in statements if "INSERT" in s]
-    assert len(inserts) == 1, statements
+    inserts = [s for s in sent if "INSERT" in s]
+    assert len(inserts) == 1, sent
     assert inserts[0].lstrip().startswith("WITH")
 
 
-@pytest.mark.parametrize(
-    ("rows", "reason"),
-    [
-        ([{"region": "330602"}, {"scope": "county"}], "name different columns"),
-        ([{"key": "k", "token_id": uuid.uuid4()}], "leave out ['created_at']"),
-    ],
-)
-async def test_malformed_rows_are_a_programming_error(
-    context: AppContext, rows: list[dict[str, Any]], reason: str
+async def test_rows_of_a_table_naming_different_columns_are_a_programming_error(
+    context: AppContext,
 ) -> None:
-    table = table_of(EventGrid if "region" in rows[0] or "scope" in rows[0] else IdempotencyRecord)
+    event = new_event()
+    rows = [grid_row(event.id, "330602"), {"event_id": event.id, "region": "330603"}]
     async with context.sessions() as session:
-        writes.queue(session, table, rows)
-        with pytest.raises(ValueError, match=reason.replace("[", r"\[").replace("]", r"\]")):
-            await session.commit()
+        with pytest.raises(ValueError, match="name different columns"):
+            async with WriteBatch(session) as batch:
+                batch.add_object(event)
+                batch.add(table_of(EventGrid), rows)
+        await session.rollback()
 
 
-SENDS_SQL = {
-    "execute": lambda s, e: s.execute(select(Event.id).where(Event.id == e.id)),
-    "scalar": lambda s, e: s.scalar(select(Event.id).where(Event.id == e.id)),
-    "scalars": lambda s, e: s.scalars(select(Event.id).where(Event.id == e.id)),
-    "get": lambda s, e: s.get(Event, e.id),
-    "get_one": lambda s, e: s.get_one(Event, e.id),
-    "stream": lambda s, e: s.stream(select(Event.id).where(Event.id == e.id)),
-    "stream_scalars": lambda s, e: s.stream_scalars(select(Event.id).where(Event.id == e.id)),
-    "flush": lambda s, e: s.flush(),
-}
+# --- the five ways the hidden queue lost or misordered rows ---------------------------------------
 
 
-@pytest.mark.parametrize("method", sorted(SENDS_SQL))
-async def test_every_statement_goes_after_the_queue(context: AppContext, method: str) -> None:
+async def test_1_inside_session_begin_the_rows_are_committed(context: AppContext) -> None:
+    """``async with session.begin()`` used to commit and drop the queued rows."""
+    event = new_event()
+    async with context.sessions() as session, session.begin(), WriteBatch(session) as batch:
+        batch.add_object(event)
+        timeline.record(batch, event.id, "note", None, "kept", at=NOW)
+    assert (await stored(context, Event, event.id)) is not None
+    assert await summaries(context, event.id) == ["kept"]
+
+
+async def test_1_a_batch_left_unwritten_past_its_transaction_refuses_to_write(
+    context: AppContext,
+) -> None:
+    """Written after the ``begin()`` block committed, the rows would land in a transaction of
+    their own: the batch refuses, loudly, and writes nothing."""
     event = new_event()
     async with context.sessions() as session:
-        writes.queue_object(session, event)
-        result = await SENDS_SQL[method](session, event)
-        assert not writes.is_queued(session, event)
-        if method.startswith("stream"):
-            assert [row async for row in result]
-            await result.close()
-        elif method in ("execute", "scalars"):
-            assert list(result)
-        elif method != "flush":
-            assert result is not None
-        await session.rollback()
+        async with session.begin():
+            batch = await WriteBatch(session).__aenter__()
+            batch.add_object(event)
+        with pytest.raises(BatchClosed):
+            await batch.write()
+        await session.commit()
+    assert await stored(context, Event, event.id) is None
+
+
+async def test_2_rows_of_a_rolled_back_savepoint_are_not_committed(context: AppContext) -> None:
+    """Rows queued inside a rolled-back ``begin_nested()`` used to be committed anyway."""
+    kept, dropped, late = new_event(), new_event(), new_event()
+    async with context.sessions() as session:
+        async with WriteBatch(session) as outer:
+            outer.add_object(kept)
+        savepoint = await session.begin_nested()
+        async with WriteBatch(session) as inner:
+            inner.add_object(dropped)
+            timeline.record(inner, dropped.id, "note", None, "in the savepoint", at=NOW)
+        unwritten = await WriteBatch(session).__aenter__()
+        unwritten.add_object(late)
+        await savepoint.rollback()
+        with pytest.raises(BatchClosed):
+            await unwritten.write()
+        await session.commit()
+    assert (await stored(context, Event, kept.id)) is not None
+    assert await stored(context, Event, dropped.id) is None
+    assert await stored(context, Event, late.id) is None
+    assert await summaries(context, dropped.id) == []
+
+
+async def test_3_reset_does_not_carry_rows_into_the_next_transaction(context: AppContext) -> None:
+    """``reset()`` used to carry the queue into the next transaction."""
+    event, other = new_event(), new_event()
+    async with context.sessions() as session:
+        batch = await WriteBatch(session).__aenter__()
+        batch.add_object(event)
+        await session.reset()
+        async with WriteBatch(session) as next_batch:
+            next_batch.add_object(other)
+        await session.commit()
+        with pytest.raises(BatchClosed):
+            await batch.write()
+    assert await stored(context, Event, event.id) is None
+    assert (await stored(context, Event, other.id)) is not None
+
+
+async def test_4_a_batch_child_of_a_session_added_parent_keeps_its_foreign_key(
+    context: AppContext, make_token: MakeToken
+) -> None:
+    """A queued child of a ``session.add``ed parent used to fail its foreign key at commit."""
+    actor = await actor_of(make_token, context)
+    event = new_event()
+    async with context.sessions() as session:
+        session.add(event)  # the parent, through the unit of work
+        async with WriteBatch(session) as batch:
+            timeline.record(batch, event.id, "note", None, "child", at=NOW)
+            batch.add_object(
+                Attestation(
+                    id=uuid.uuid4(),
+                    event_id=event.id,
+                    condition="grid_stable",
+                    evidence="主网架恢复",
+                    actor_id=actor.id,
+                    actor=actor.label,
+                    at=NOW,
+                )
+            )
+        await session.commit()
+    assert await summaries(context, event.id) == ["child"]
+
+
+async def test_5_python_side_defaults_are_applied(
+    context: AppContext, make_token: MakeToken
+) -> None:
+    """A column's Python ``default=`` used to be ignored (stored NULL)."""
+    actor = await actor_of(make_token, context)
+    event = Event(
+        id=uuid.uuid4(), state="monitoring", opened_at=NOW, updated_at=NOW
+    )  # no drill, basis
+    warning = EarlyWarning(  # no id, state or proposed_at
+        area=["330603"], headline="台风", description="预计跳闸", proposed_by=actor.id
+    )
+    before = datetime.now(UTC)
+    async with context.sessions() as session:
+        async with WriteBatch(session) as batch:
+            batch.add_object(event)
+            warning.event_id = event.id
+            batch.add_object(warning)
+            batch.add(  # no at (default utcnow) nor data (default dict)
+                table_of(TimelineEntry),
+                [{"event_id": event.id, "kind": "note", "actor": "system", "summary": "s"}],
+            )
+        await session.commit()
+    assert isinstance(warning.id, uuid.UUID)
+    row = await stored(context, Event, event.id)
+    assert (row.drill, row.basis) == (False, [])
+    saved = await stored(context, EarlyWarning, warning.id)
+    assert saved.state == "proposed"
+    assert saved.proposed_at >= before
+    async with context.read_sessions() as session:
+        entry = await session.scalar(
+            select(TimelineEntry).where(TimelineEntry.event_id == event.id)
+        )
+    assert entry is not None
+    assert entry.data == {}
+    assert entry.at >= before
+
+
+def test_the_private_aiosqlite_api_the_sqlite_path_uses_is_still_there() -> None:
+    """The SQLite path runs its inserts in one hop through aiosqlite's ``Connection._execute``
+    on ``Connection._conn`` (no public API does that). aiosqlite is pinned in the lock file;
+    should an upgrade move either, this fails before the service does."""
+    execute = getattr(aiosqlite.Connection, "_execute", None)
+    assert execute is not None and inspect.iscoroutinefunction(execute)
+    assert list(inspect.signature(execute).parameters)[:2] == ["self", "fn"]
+    assert "_conn" in inspect.getsource(aiosqlite.Connection.__init__)
