@@ -62,3 +62,30 @@ def dispatch_table(results: dict[str, dict[str, Any]]) -> str:
             f"  {counted}: {', '.join(d['statement_kinds'])}"
         )
     return "\n".join(lines)
+
+
+def batch_table(results: dict[str, dict[str, Any]]) -> str:
+    runs = [r["batch"] for r in results.values() if r.get("batch", {}).get("status") == "ok"]
+    if not runs:
+        return ""
+    lines = [
+        f"a report's new rows in process, write and commit, {runs[0]['runs']} runs a side: "
+        "one INSERT per table against the write batch",
+        f"{'backend':<9}{'report':<17}{'tables':>7}{'rows':>6}{'one/table ms':>14}"
+        f"{'batched ms':>12}{'speed-up':>10}",
+    ]
+    for backend, found in results.items():
+        b = found.get("batch")
+        if b is None:
+            continue
+        if b["status"] != "ok":
+            lines.append(f"{backend:<9}{b['status']}: {b['reason'].splitlines()[0]}")
+            continue
+        for shape in ("below_threshold", "level_iv"):
+            s = b[shape]
+            lines.append(
+                f"{backend:<9}{shape.replace('_', ' '):<17}{s['tables']:>7}{s['rows']:>6}"
+                f"{s['one_per_table_median_ms']:>14.2f}{s['batched_median_ms']:>12.2f}"
+                f"{s['speedup']:>9.2f}x"
+            )
+    return "\n".join(lines)

@@ -26,7 +26,9 @@ a 304; it runs first, while the agency holds one event's actions (the ETag aggre
 agency's rows, which the report runs multiply). A response with another status is an error.
 
 Besides, in process and with no HTTP (``benchmarks.dispatch_cost``): the time and the SQL
-statements to dispatch a level-I response's whole checklist, the median of ``--dispatch-runs``.
+statements to dispatch a level-I response's whole checklist, the median of ``--dispatch-runs``;
+and a report's new rows written one statement per table against the write batch
+(``benchmarks.batch_cost``), the medians of ``--batch-runs``.
 
 The tables show requests/s, p99 latency, the service/bare ratio and the service's peak RSS
 (VmHWM, summed over its processes); the same figures go to ``benchmarks/results/latest.json``.
@@ -58,10 +60,11 @@ from types import FrameType
 from typing import Any
 
 from benchmarks import servers
+from benchmarks.batch_cost import measure_batch
 from benchmarks.cases import AGENCY, Pair, pair_json, prepare
 from benchmarks.dispatch_cost import measure_dispatch
 from benchmarks.load import BenchError, Load, check, driver
-from benchmarks.output import dispatch_table, table
+from benchmarks.output import batch_table, dispatch_table, table
 from benchmarks.servers import PG_UNREACHABLE, ROOT
 
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
@@ -79,6 +82,12 @@ def bench_backend(
             found["dispatch"] = measure_dispatch(urls["dispatch"], args.dispatch_runs)
         except Exception as exc:  # reported; the HTTP part still runs
             found["dispatch"] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    if args.batch_runs > 0:
+        servers.cli("db", "upgrade", env={**os.environ, "OUTAGE_DATABASE_URL": urls["dispatch"]})
+        try:
+            found["batch"] = measure_batch(urls["dispatch"], args.batch_runs)
+        except Exception as exc:  # reported; the HTTP part still runs
+            found["batch"] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
     env = {**os.environ, "OUTAGE_DATABASE_URL": urls["service"], "OUTAGE_VAR_DIR": str(work)}
     servers.cli("db", "upgrade", env=env)
     tokens = {
@@ -188,6 +197,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--dispatch-runs", type=int, default=20, help="in-process dispatch runs (20; 0: none)"
     )
+    parser.add_argument(
+        "--batch-runs",
+        type=int,
+        default=30,
+        help="in-process runs of a report's writes, one INSERT per table vs batched (30; 0: none)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args(argv)
@@ -242,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results))
     if dispatched := dispatch_table(results):
         print("\n" + dispatched)
+    if batch := batch_table(results):
+        print("\n" + batch)
     for backend, found in results.items():
         if found["status"] == "failed":
             print(f"\n{backend} failed:\n{found['reason']}", file=sys.stderr)
@@ -257,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             "wrk_threads": args.threads,
             "client_processes": args.client_processes,
             "dispatch_runs": args.dispatch_runs,
+            "batch_runs": args.batch_runs,
             "outage_env": {
                 k: v for k, v in os.environ.items() if k.startswith("OUTAGE_") and "URL" not in k
             },
