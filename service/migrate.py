@@ -5,12 +5,13 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from service.config import PROJECT_ROOT, Settings
+from service.bundled import migrations_dir
+from service.config import Settings
 
 
 def alembic_config(settings: Settings) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
     config.attributes["database_url"] = settings.database_url
     return config

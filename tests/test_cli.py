@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.bundled import playbooks_dir
 from service.cli import main
-from service.config import PROJECT_ROOT
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_tokens_create_refuses_bad_options(
 def test_playbooks_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["playbooks", "check"]) == 0
     broken = tmp_path / "playbooks"
-    shutil.copytree(PROJECT_ROOT / "playbooks", broken)
+    shutil.copytree(playbooks_dir(), broken)
     regions = broken / "regions.yaml"
     regions.write_text(regions.read_text().replace("scope: county", "scope: village", 1))
     capsys.readouterr()

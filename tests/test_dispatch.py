@@ -17,7 +17,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from models import Action, Event, TimelineEntry
-from service.config import PROJECT_ROOT
+from service.bundled import playbooks_dir
 from service.context import AppContext, Playbooks
 from service.dispatch import dispatch, response_items
 from service.escalation import escalate_overdue
@@ -92,7 +92,7 @@ async def test_actions_keep_the_playbook_version_they_came_from(
     dispatcher = await make_token("dispatcher")
     event_id = (await post(client, dispatcher, report(county("330603", 151, 70))))["event_id"]
     edited = tmp_path / "playbooks"
-    shutil.copytree(PROJECT_ROOT / "playbooks", edited)
+    shutil.copytree(playbooks_dir(), edited)
     first = next(edited.glob("checklists/response_iii_iv.yaml"))
     first.write_text(first.read_text().replace("title: ", "title: 修订 ", 1))
     reloaded = Playbooks.load(context.settings.model_copy(update={"playbooks_dir": edited}))

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import Path
 
 import dockerfile
 import pytest
 
-from service.config import PROJECT_ROOT
+CHECKOUT = Path(__file__).resolve().parents[1]
 
 START_COMMANDS = ("CMD", "ENTRYPOINT")
 
 
 @pytest.fixture(scope="module")
 def instructions() -> list[dockerfile.Command]:
-    return list(dockerfile.parse_file(str(PROJECT_ROOT / "Dockerfile")))
+    return list(dockerfile.parse_file(str(CHECKOUT / "Dockerfile")))
 
 
 def _of(instructions: list[dockerfile.Command], name: str) -> list[dockerfile.Command]:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from service.config import PROJECT_ROOT
+from service.bundled import playbooks_dir
 from service.grids import load_regions
 from service.jurisdiction import at_or_above
 from service.leadership import CITY_HQ, PROVINCE_HQ, commanded_lead, hq_rank, leading_hq
@@ -45,7 +45,7 @@ def test_leading_hq(level: str | None, basis: list[Fired], lead: str | None) -> 
 
 
 def test_hq_ranks_and_jurisdiction() -> None:
-    grids = load_regions(PROJECT_ROOT / "playbooks" / "regions.yaml")
+    grids = load_regions(playbooks_dir() / "regions.yaml")
     assert hq_rank(PROVINCE_HQ) > hq_rank(CITY_HQ) > hq_rank("330603") > hq_rank(None)
     assert at_or_above(CITY_HQ, "330603", grids)
     assert at_or_above(PROVINCE_HQ, "330603", grids)
