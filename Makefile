@@ -17,7 +17,7 @@ $(UV):
 	$(PYTHON) tools/locked_requirement.py uv | $(BIN)/pip install --quiet --require-hashes -r /dev/stdin
 
 # Exactly the locked versions, dev extras included; --locked stops when uv.lock lags pyproject.toml.
-$(STAMP): $(UV) pyproject.toml uv.lock
+$(STAMP): $(UV) pyproject.toml setup.py uv.lock
 	$(UV) sync --locked --extra dev
 	touch $(STAMP)
 

@@ -12,6 +12,9 @@ BUNDLED = {"service.bundled.playbooks": "playbooks", "service.bundled.migrations
 setup(
     packages=[*find_packages(include=["service", "service.*", "models", "models.*"]), *BUNDLED],
     package_dir=BUNDLED,
+    # These globs are the whole of the data shipped: files a stale egg-info manifest lists
+    # (setuptools reads it back) must not slip in or hide a missing glob.
+    include_package_data=False,
     package_data={
         "service.bundled.playbooks": ["*.yaml", "checklists/*.yaml"],
         "service.bundled.migrations": ["script.py.mako", "versions/*.py"],
