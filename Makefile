@@ -1,18 +1,31 @@
 # outage-coordinator: `make run` serves on 127.0.0.1:8000 (SQLite), `make test` runs the tests.
+# Everything is installed at the versions in uv.lock; `make lock` refreshes it from pyproject.toml.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
+# uv syncs this venv (not one of its own) with the interpreter already in it.
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install run test lint bench clean
+.PHONY: install lock run test lint bench clean
 
-$(STAMP): pyproject.toml
+# uv comes first, from pip, at the version and hashes that uv.lock holds for it.
+$(UV):
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(PYTHON) tools/locked_requirement.py uv | $(BIN)/pip install --quiet --require-hashes -r /dev/stdin
+
+# Exactly the locked versions, dev extras included; --locked stops when uv.lock lags pyproject.toml.
+$(STAMP): $(UV) pyproject.toml setup.py uv.lock
+	$(UV) sync --locked --extra dev
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Keeps every locked version pyproject.toml still allows; `$(UV) lock --upgrade-package NAME` moves one.
+lock: $(UV)
+	$(UV) lock
 
 run: $(STAMP)
 	$(BIN)/outage-coordinator db upgrade
@@ -31,4 +44,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

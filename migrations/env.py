@@ -54,5 +54,8 @@ def run_offline() -> None:
 
 if context.is_offline_mode():
     run_offline()
+elif "connection" in config.attributes:
+    # service.store.migrate's upgrade: the connection that holds its advisory lock.
+    _configure(config.attributes["connection"])
 else:
     asyncio.run(_run_online())

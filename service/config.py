@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from service import bundled
 
 
 class Settings(BaseSettings):
@@ -21,7 +21,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
     )
     playbooks_dir: Path = Field(
-        default=PROJECT_ROOT / "playbooks", description="Folder holding the playbook YAML files"
+        default_factory=bundled.playbooks_dir,
+        description="Folder holding the playbook YAML files; by default the ones shipped inside "
+        "the package (the checkout's playbooks/ in an editable install)",
     )
     var_dir: Path = Field(
         default=Path("var"), description="Where the bootstrap admin token file is written"

@@ -1,26 +1,63 @@
-"""Apply the Alembic migrations: the only way the schema is made outside tests."""
+"""Apply the Alembic migrations: the only way the schema is made outside tests.
+
+Every replica of the image runs ``db upgrade`` as it starts. On PostgreSQL the upgrade holds an
+advisory lock on the connection Alembic migrates on, so replicas started together migrate one
+at a time: the first brings the database to head, the others wait and then find nothing to do.
+SQLite needs no lock: its single writer lock already serialises them.
+"""
 
 from __future__ import annotations
 
+import asyncio
+
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Connection, text
 
-from service.config import PROJECT_ROOT, Settings
+from service.bundled import migrations_dir
+from service.config import Settings
+from service.store.engine import make_engine
+
+# One fixed key shared by every replica ("outage-m" as a bigint), unlikely to be another app's.
+MIGRATION_LOCK_KEY = 0x6F75_7461_6765_2D6D
 
 
-def alembic_config(settings: Settings) -> Config:
+def alembic_config(settings: Settings, connection: Connection | None = None) -> Config:
+    """Alembic's configuration; with ``connection``, env.py migrates on it instead of its own."""
     config = Config()
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s")
     config.attributes["database_url"] = settings.database_url
+    if connection is not None:
+        config.attributes["connection"] = connection
     return config
 
 
 def upgrade(settings: Settings, revision: str = "head") -> None:
-    """Bring the database at ``settings.database_url`` up to ``revision``."""
+    """Bring the database at ``settings.database_url`` up to ``revision``, one process at a time."""
     if settings.is_sqlite:
         _ensure_sqlite_folder(settings.database_url)
-    command.upgrade(alembic_config(settings), revision)
+    asyncio.run(_upgrade(settings, revision))
+
+
+async def _upgrade(settings: Settings, revision: str) -> None:
+    # The lock is a session lock, so it outlives the transactions Alembic begins and commits;
+    # it goes when the connection closes (dispose), however the upgrade ends.
+    engine = make_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                lock = text("SELECT pg_advisory_lock(:key)")
+                await connection.execute(lock, {"key": MIGRATION_LOCK_KEY})
+                await connection.commit()
+            await connection.run_sync(_run_alembic, settings, revision)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def _run_alembic(connection: Connection, settings: Settings, revision: str) -> None:
+    command.upgrade(alembic_config(settings, connection), revision)
 
 
 def _ensure_sqlite_folder(url: str) -> None:

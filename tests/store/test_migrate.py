@@ -3,7 +3,8 @@
 - upgrading an empty database to head works;
 - the migrated schema is what the models say (autogenerate finds nothing to do);
 - downgrading to base removes everything, and upgrading again gives the same schema;
-- the app's engine runs SQLite in WAL mode with foreign keys enforced.
+- the app's engine runs SQLite in WAL mode with foreign keys enforced;
+- replicas upgrading one PostgreSQL database together take turns (the advisory lock).
 
 Every test gets its own empty database: a file under the test's tmp folder, or a database made on
 the PostgreSQL server at ``OUTAGE_TEST_DATABASE_URL`` (as in conftest) and dropped after.
@@ -12,23 +13,28 @@ the PostgreSQL server at ``OUTAGE_TEST_DATABASE_URL`` (as in conftest) and dropp
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, MetaData, String, inspect, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 import models
 from service.config import Settings
 from service.store.engine import make_engine
-from service.store.migrate import alembic_config, upgrade
+from service.store.migrate import MIGRATION_LOCK_KEY, alembic_config, upgrade
 from tests.helpers import BACKENDS, scratch_postgres
 
 T = TypeVar("T")
@@ -171,3 +177,58 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(empty_settings: Settings) -> 
 
     with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed"):
         on_connection(empty_settings, insert_orphan_grid)
+
+
+REPLICAS = 3
+WAITING_FOR_LOCK = """
+    SELECT count(*) FROM pg_locks
+    WHERE locktype = 'advisory' AND NOT granted
+      AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("empty_settings", ["postgres"], indirect=True)
+async def test_replicas_upgrading_together_migrate_once(empty_settings: Settings) -> None:
+    """Three `db upgrade` processes on one empty database all succeed, one migrating at a time.
+
+    The test holds the migration lock until all three wait on it, so they are let go together:
+    without the lock they would race to create the same tables.
+    """
+    url = make_url(empty_settings.database_url)
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    env = {**os.environ, "OUTAGE_DATABASE_URL": empty_settings.database_url}
+    holder = await asyncpg.connect(dsn, timeout=5)
+    replicas: list[asyncio.subprocess.Process] = []
+    try:
+        await holder.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        for _ in range(REPLICAS):
+            replicas.append(
+                await asyncio.create_subprocess_exec(
+                    *(sys.executable, "-m", "service.cli", "db", "upgrade"),
+                    env=env,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                )
+            )
+        deadline = time.monotonic() + 30
+        while await holder.fetchval(WAITING_FOR_LOCK) < REPLICAS:
+            assert time.monotonic() < deadline, "the replicas did not all wait for the lock"
+            await asyncio.sleep(0.1)
+        assert await holder.fetchval("SELECT to_regclass('alembic_version')") is None
+
+        await holder.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+        outputs = [
+            (await asyncio.wait_for(replica.communicate(), timeout=60))[0].decode()
+            for replica in replicas
+        ]
+
+        assert [replica.returncode for replica in replicas] == [0] * REPLICAS, outputs
+        versions = await holder.fetch("SELECT version_num FROM alembic_version")
+        assert [row["version_num"] for row in versions] == [head_revision(empty_settings)]
+    finally:
+        for replica in replicas:
+            if replica.returncode is None:
+                replica.kill()
+                await replica.wait()
+        await holder.close()

@@ -1,0 +1,196 @@
+"""The service as it is installed: the wheel, its bundled files, and the locked versions.
+
+- the wheel holds the service, its playbooks and migrations, and no tests or benchmarks;
+- installed from the wheel and uv.lock into a fresh venv outside the checkout, the command
+  migrates, checks the playbooks and serves, with no OUTAGE_PLAYBOOKS_DIR;
+- the editable install of the checkout reads the checkout's own playbooks and migrations;
+- the environment the tests run in is exactly uv.lock (a drift fails here, loudly).
+
+uv comes from the dev extra; its cache (shared with `make install`) keeps the installs fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import tomllib
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+import httpx
+import pytest
+from uv import find_uv_bin
+
+import service
+from service.bundled import migrations_dir, playbooks_dir
+from service.config import Settings
+from service.playbooks.checklists import PLAYBOOK_GLOBS
+from tests.helpers import REPO, free_port
+
+CHECKOUT = REPO
+UV = find_uv_bin()
+# A drift in any of these changes what the service does; the whole set is checked by uv too.
+KEY_PACKAGES = ("sqlalchemy", "fastapi", "python-statemachine", "pydantic", "alembic", "uvicorn")
+NOT_SHIPPED = ("tests/", "benchmarks/")
+
+
+def uv(*args: str | Path, cwd: Path = CHECKOUT, **env: str) -> str:
+    """Run uv; its output, or the test fails showing what uv said."""
+    done = subprocess.run(
+        [UV, *map(str, args)],
+        cwd=cwd,
+        env={**os.environ, "UV_PYTHON_DOWNLOADS": "never", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, f"uv {' '.join(map(str, args))}:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def locked_versions() -> dict[str, str]:
+    lock = tomllib.loads((CHECKOUT / "uv.lock").read_text())
+    return {package["name"]: package["version"] for package in lock["package"]}
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built as a release would be: sdist first, then the wheel from the sdist."""
+    dist = tmp_path_factory.mktemp("dist")
+    uv("build", "--quiet", "--out-dir", dist, CHECKOUT)
+    (built,) = dist.glob("*.whl")
+    return built
+
+
+def test_wheel_ships_the_service_playbooks_and_migrations_only(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+
+    assert not [n for n in names if n.startswith(NOT_SHIPPED)], sorted(names)
+    sources = {
+        p.relative_to(CHECKOUT).as_posix()
+        for package in ("service", "models")
+        for p in (CHECKOUT / package).rglob("*.py")
+    }
+    assert sources <= names, sorted(sources - names)
+    checkout_playbooks = {
+        p.relative_to(CHECKOUT / "playbooks").as_posix()
+        for pattern in PLAYBOOK_GLOBS
+        for p in (CHECKOUT / "playbooks").glob(pattern)
+    }
+    shipped_playbooks = {
+        n.removeprefix("service/bundled/playbooks/")
+        for n in names
+        if n.startswith("service/bundled/playbooks/") and n.endswith(".yaml")
+    }
+    assert checkout_playbooks and shipped_playbooks == checkout_playbooks
+    migrations = {
+        f"service/bundled/migrations/{p.relative_to(CHECKOUT / 'migrations').as_posix()}"
+        for pattern in ("*.*", "versions/*.py")
+        for p in (CHECKOUT / "migrations").glob(pattern)
+    }
+    assert migrations <= names, sorted(migrations - names)
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv outside the checkout: uv.lock's runtime packages and the wheel; its bin/."""
+    root = tmp_path_factory.mktemp("installed")
+    requirements = root / "requirements.txt"
+    uv("export", "--quiet", "--frozen", "--no-emit-project", "--output-file", requirements)
+    uv("venv", "--quiet", "--python", sys.executable, root / "venv", cwd=root)
+    python = root / "venv" / "bin" / "python"
+    uv("pip", "install", "--quiet", "--python", python, "-r", requirements, wheel, cwd=root)
+    return python.parent
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> dict[str, str]:
+    """An environment for the installed command: no OUTAGE_ settings but a SQLite file here."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTAGE_", "PYTHON"))}
+    env["OUTAGE_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'coordinator.db'}"
+    env["OUTAGE_VAR_DIR"] = str(tmp_path / "var")
+    return env
+
+
+def test_installed_wheel_runs_outside_the_checkout(
+    installed: Path, outside: dict[str, str], tmp_path: Path
+) -> None:
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [installed / "outage-coordinator", *args],
+            cwd=tmp_path,
+            env=outside,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    site = installed.parent / "lib"
+    assert "database is at the latest migration" in run("db", "upgrade")
+    checked = run("playbooks", "check")
+    assert str(site) in checked and str(CHECKOUT) not in checked, checked
+
+    with serving(installed, cwd=tmp_path, env=outside) as url:
+        assert httpx.get(url, timeout=5).status_code == 200
+
+
+def test_installed_packages_are_the_locked_ones(installed: Path) -> None:
+    """The wheel's own requirements pull in nothing beyond the lock's versions."""
+    listed = json.loads(uv("pip", "list", "--format", "json", "--python", installed / "python"))
+    versions = {package["name"]: package["version"] for package in listed}
+    locked = locked_versions()
+    assert {name: locked.get(name) for name in versions} == versions
+
+
+@pytest.mark.skipif(
+    not Path(service.__file__).is_relative_to(CHECKOUT), reason="not an editable install"
+)
+def test_editable_install_reads_the_checkout(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert playbooks_dir() == CHECKOUT / "playbooks"
+    assert migrations_dir() == CHECKOUT / "migrations"
+    monkeypatch.delenv("OUTAGE_PLAYBOOKS_DIR", raising=False)
+    assert Settings().playbooks_dir == CHECKOUT / "playbooks"
+    monkeypatch.setenv("OUTAGE_PLAYBOOKS_DIR", "/srv/playbooks")
+    assert Settings().playbooks_dir == Path("/srv/playbooks")
+
+
+def test_environment_is_the_lock() -> None:
+    """This environment holds exactly uv.lock's versions (the dev extra included)."""
+    locked = locked_versions()
+    for name in KEY_PACKAGES:
+        assert metadata.version(name) == locked[name], name
+    uv(
+        *("sync", "--locked", "--extra", "dev", "--check"),
+        UV_PROJECT_ENVIRONMENT=sys.prefix,
+    )
+
+
+@contextmanager
+def serving(bin: Path, cwd: Path, env: dict[str, str]) -> Iterator[str]:
+    """``outage-coordinator serve`` on a free port until /healthz answers; its URL. Then stopped."""
+    port = free_port()
+    command = [bin / "outage-coordinator", "serve", "--port", str(port)]
+    server = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url, timeout=1)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, "the server exited"
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
