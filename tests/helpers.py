@@ -152,3 +152,36 @@ DESIGN_WHO = {
 def design_allowed(state: str) -> list[str]:
     """The triggers design.md's table lets out of ``state``, sorted."""
     return sorted({t for start, t, _g, _e in DESIGN_MOVES if (start or "monitoring") == state})
+
+
+# design.md "Agency codes", the 5.2.3 member units in the plan's order.
+MEMBER_UNITS = {
+    "publicity": "市委宣传部",
+    "development-reform": "市发改委",
+    "economy-it": "市经信委",
+    "education": "市教育局",
+    "public-security": "市公安局",
+    "civil-affairs": "市民政局",
+    "finance": "市财政局",
+    "land-resources": "市国土局",
+    "environment": "市环保局",
+    "construction": "市建设局",
+    "transport": "市交通运输局",
+    "water": "市水利局",
+    "forestry": "市林业局",
+    "health": "市卫生计生委",
+    "culture-broadcast": "市文广局",
+    "work-safety": "市安监局",
+    "power-company": "绍兴电力局",
+    "emergency-office": "市应急办",
+    "military": "绍兴军分区",
+    "armed-police": "武警绍兴市支队",
+}
+OTHER_UNITS = {
+    "grid-dispatch": ("电力调度控制中心", "power"),
+    "important-users": ("重要电力用户", "user"),
+    "provincial-drc": ("省发改委", "province"),
+    "hq-province": ("省应急指挥部", "hq"),
+    "hq-city": ("市应急指挥部", "hq"),
+    "leading-hq": ("牵头应对的应急指挥部", "symbolic"),
+}

@@ -16,9 +16,8 @@ from service.plan.levels import Level
 from service.playbooks.agencies import LEADING_HQ, AgencyRegistry, load_agencies
 from service.playbooks.checklists import Checklists, load_checklists, playbook_version
 from service.playbooks.classification import load_rules
-from service.playbooks.files import read_yaml
 from service.playbooks.grids import load_regions
-from tests.helpers import PLAN_FILE, PLAYBOOKS_DIR
+from tests.helpers import MEMBER_UNITS, PLAN_FILE, PLAYBOOKS_DIR
 
 PLAYBOOKS = PLAYBOOKS_DIR
 CHECKLISTS = PLAYBOOKS / "checklists"
@@ -27,38 +26,6 @@ CHECKLISTS = PLAYBOOKS / "checklists"
 AGENCIES = load_agencies(PLAYBOOKS / "agencies.yaml")
 ITEMS = load_checklists(PLAYBOOKS, AGENCIES)
 LEVELS: list[Level] = ["I", "II", "III", "IV"]
-
-# design.md "Agency codes", the 5.2.3 member units in the plan's order.
-MEMBER_UNITS = {
-    "publicity": "市委宣传部",
-    "development-reform": "市发改委",
-    "economy-it": "市经信委",
-    "education": "市教育局",
-    "public-security": "市公安局",
-    "civil-affairs": "市民政局",
-    "finance": "市财政局",
-    "land-resources": "市国土局",
-    "environment": "市环保局",
-    "construction": "市建设局",
-    "transport": "市交通运输局",
-    "water": "市水利局",
-    "forestry": "市林业局",
-    "health": "市卫生计生委",
-    "culture-broadcast": "市文广局",
-    "work-safety": "市安监局",
-    "power-company": "绍兴电力局",
-    "emergency-office": "市应急办",
-    "military": "绍兴军分区",
-    "armed-police": "武警绍兴市支队",
-}
-OTHER_UNITS = {
-    "grid-dispatch": ("电力调度控制中心", "power"),
-    "important-users": ("重要电力用户", "user"),
-    "provincial-drc": ("省发改委", "province"),
-    "hq-province": ("省应急指挥部", "hq"),
-    "hq-city": ("市应急指挥部", "hq"),
-    "leading-hq": ("牵头应对的应急指挥部", "symbolic"),
-}
 
 
 def _keys(items: list[Any]) -> set[str]:
@@ -83,39 +50,6 @@ def test_every_playbook_file_loads() -> None:
         "warning.yaml",
     ]
     assert len(grids) == 8
-
-
-def test_agencies_have_the_design_codes() -> None:
-    members = [(a.code, a.name) for a in AGENCIES if a.kind == "member-unit"]
-    assert members == list(MEMBER_UNITS.items())
-    for code, (name, kind) in OTHER_UNITS.items():
-        agency = AGENCIES.get(code)
-        assert agency is not None
-        assert (agency.name, agency.kind) == (name, kind)
-
-
-def test_each_grid_has_its_hq_agency() -> None:
-    grids = load_regions(PLAYBOOKS / "regions.yaml")
-    hqs = [a for a in AGENCIES if a.kind == "hq"]
-    assert sorted(a.region or "" for a in hqs) == sorted(g.code for g in grids)
-    for grid in grids:
-        code = AGENCIES.hq_for_region(grid.code)
-        agency = AGENCIES.get(code)
-        assert agency is not None
-        assert agency.name == grids.hq_short_name(grid.code)
-        if grid.scope == "county":
-            assert code == f"hq-{grid.code}"
-    assert AGENCIES.hq_for_region("330000") == "hq-province"
-    assert AGENCIES.hq_for_region("330600") == "hq-city"
-    with pytest.raises(KeyError):
-        AGENCIES.hq_for_region("330699")
-
-
-def test_registry_lookup() -> None:
-    assert "hq-city" in AGENCIES
-    assert "mayor" not in AGENCIES
-    assert AGENCIES.get("mayor") is None
-    assert len(AgencyRegistry([])) == 0
 
 
 def test_every_agency_used_exists() -> None:
@@ -421,89 +355,7 @@ def test_no_checklist_files(tmp_path: Path) -> None:
 # --- broken agencies files ----------------------------------------------------------------------
 
 
-def _agencies(*changes: dict[str, Any]) -> str:
-    base = {"code": "finance", "name": "市财政局", "kind": "member-unit", "clauses": ["5.2.3"]}
-    return yaml.safe_dump({"agencies": [{**base, **c} for c in changes]}, allow_unicode=True)
-
-
-HQ = {"code": "hq-city", "name": "市应急指挥部", "kind": "hq", "region": "330600"}
-BROKEN_AGENCIES = [
-    pytest.param("agencies:\n  - code: a: b\n", "line 2", "malformed YAML", id="malformed"),
-    pytest.param("- code: x\n", "(file)", "a mapping with an 'agencies' list", id="list"),
-    pytest.param(_agencies({}) + "x: 1\n", "x", "unknown key", id="extra-top-key"),
-    pytest.param("agencies: []\n", "agencies", "non-empty list of agencies", id="empty"),
-    pytest.param("agencies: [x]\n", "agencies[0]", "expected a mapping", id="not-mapping"),
-    pytest.param(_agencies({"phone": "1"}), "finance", "phone: Extra inputs", id="extra-field"),
-    pytest.param(_agencies({"code": "Fin"}), "Fin", "code: String should match", id="code"),
-    pytest.param(_agencies({"name": " "}), "finance", "name: must not be empty", id="name"),
-    pytest.param(_agencies({"kind": "ngo"}), "finance", "kind: Input should be", id="kind"),
-    pytest.param(
-        _agencies({"clauses": ["9.9"]}),
-        "finance",
-        "clauses.0: '9.9' is not a clause of the plan",
-        id="clause",
-    ),
-    pytest.param(_agencies({"clauses": []}), "finance", "clauses: List should have", id="none"),
-    pytest.param(
-        _agencies({**HQ, "region": None}), "hq-city", "an hq agency needs the region", id="hq"
-    ),
-    pytest.param(
-        _agencies({"region": "330600"}), "finance", "only an hq agency has a region", id="region"
-    ),
-    pytest.param(
-        _agencies({**HQ, "region": "33060"}), "hq-city", "6-digit GB/T 2260 code", id="region-5"
-    ),
-    pytest.param(
-        _agencies({**HQ, "region": 330600}),
-        "hq-city",
-        "region: Input should be a valid string",
-        id="region-int",
-    ),
-    pytest.param(_agencies({}, {}), "finance", "duplicate code (also agencies[0])", id="dup"),
-    pytest.param(
-        _agencies(HQ, {**HQ, "code": "hq-other"}),
-        "hq-other",
-        "region 330600 already has an HQ (hq-city)",
-        id="two-hqs",
-    ),
-]
-
-
-@pytest.mark.parametrize(("text", "entry", "reason"), BROKEN_AGENCIES)
-def test_broken_agencies_file(tmp_path: Path, text: str, entry: str, reason: str) -> None:
-    path = tmp_path / "agencies.yaml"
-    path.write_text(text, encoding="utf-8")
-
-    with pytest.raises(PlaybookError) as caught:
-        load_agencies(path)
-
-    assert (caught.value.file, caught.value.entry) == (str(path), entry)
-    assert reason in caught.value.reason
-
-
 # --- reading a file -----------------------------------------------------------------------------
-
-
-def test_read_yaml(tmp_path: Path) -> None:
-    good = tmp_path / "good.yaml"
-    good.write_text("a: [1, 2]\n", encoding="utf-8")
-    assert read_yaml(good) == {"a": [1, 2]}
-
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("a: 1\nb: [\n", encoding="utf-8")
-    with pytest.raises(PlaybookError) as caught:
-        read_yaml(bad)
-    assert caught.value.entry.startswith("line ")
-    assert caught.value.reason.startswith("malformed YAML: ")
-
-    latin = tmp_path / "latin.yaml"
-    latin.write_bytes("a: 绍兴".encode("gbk"))
-    with pytest.raises(PlaybookError, match="not UTF-8"):
-        read_yaml(latin)
-
-    with pytest.raises(PlaybookError, match="cannot read") as missing:
-        read_yaml(tmp_path / "nope.yaml")
-    assert missing.value.entry == "(file)"
 
 
 def test_checklists_from_items() -> None:
