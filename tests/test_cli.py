@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from service.cli import main
-from tests.helpers import PLAYBOOKS_DIR, free_port
+from tests.helpers import PLAYBOOKS_DIR, REPO, free_port
 
 
 @pytest.fixture
@@ -125,3 +125,23 @@ def test_serve_first_start_prints_bootstrap_token_once(database: str, tmp_path: 
         again.wait(timeout=10)
         if again.stdout:
             again.stdout.close()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize(
+    ("variables", "address"),
+    [
+        ([], "--host 127.0.0.1 --port 8000"),
+        (["HOST=0.0.0.0", "PORT=8080"], "--host 0.0.0.0 --port 8080"),
+    ],
+)
+def test_make_run_passes_host_and_port_to_serve(variables: list[str], address: str) -> None:
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "run", *variables],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert f"outage-coordinator serve {address}" in dry_run.stdout
