@@ -8,7 +8,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,9 @@ from service.config import Settings
 from service.errors import CoordinatorError, PlaybookError
 from service.playbooks.bundle import Playbooks
 from service.store.engine import make_engine, make_sessionmaker
+
+if TYPE_CHECKING:
+    from service.store.migrate import Upgraded
 
 T = TypeVar("T")
 
@@ -66,8 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             from service.store.migrate import upgrade
 
-            upgrade(settings)
-            print("database is at the latest migration")
+            print(_upgraded(upgrade(settings)))
             return 0
         if args.command == "tokens":
             return _tokens(args, settings)
@@ -78,6 +80,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoordinatorError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
+
+
+def _upgraded(done: Upgraded) -> str:
+    """``applied 0001 foundation, 0002 …; now at 0003 (head)``, or that nothing was needed."""
+    at = f"{done.current} (head)" if done.current == done.head else str(done.current)
+    if not done.applied:
+        return f"already at {at}; nothing to apply"
+    return f"applied {', '.join(f'{m.revision} {m.message}' for m in done.applied)}; now at {at}"
 
 
 def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

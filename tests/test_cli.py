@@ -66,6 +66,20 @@ def test_tokens_create_refuses_bad_options(
     assert message in capsys.readouterr().err
 
 
+def test_db_upgrade_says_what_it_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OUTAGE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+    assert main(["db", "upgrade"]) == 0
+    first = capsys.readouterr().out.strip()
+    assert first.startswith("applied 0001 foundation, 0002 warnings actions attestations, "), first
+    head = first.rsplit(" ", 2)[-2]
+    assert first.endswith(f"; now at {head} (head)"), first
+
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.strip() == f"already at {head} (head); nothing to apply"
+
+
 def test_playbooks_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["playbooks", "check"]) == 0
     broken = tmp_path / "playbooks"
