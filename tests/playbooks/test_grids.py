@@ -51,6 +51,25 @@ def test_lookup() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("柯桥区", "330603"),
+        ("柯桥区电网", "330603"),
+        (" 越城区 ", "330602"),
+        ("绍兴市电网", "330600"),
+        ("绍兴市", "330600"),
+        ("浙江省", "330000"),
+        ("柯桥", None),
+        ("杭州市", None),
+        ("330603", None),
+        ("", None),
+    ],
+)
+def test_code_named(name: str, code: str | None) -> None:
+    assert GRIDS.code_named(name) == code
+
+
+@pytest.mark.parametrize(
     ("code", "ancestor", "within"),
     [
         ("330603", "330603", True),
