@@ -58,6 +58,14 @@ def test_sh_blocks_skip_only_the_marked_block() -> None:
     assert sh_blocks(markdown) == (["echo one\n", "echo two\n"], ["make run\n"])
 
 
+def test_every_variable_the_readme_sets_is_used() -> None:
+    script = "\n".join(sh_blocks(README.read_text(encoding="utf-8"))[0])
+    assigned = set(re.findall(r"^\s*([A-Z][A-Z0-9_]*)=", script, re.MULTILINE))
+    assert "EVENT_ID" in assigned
+    unused = {name for name in assigned if not re.search(rf"\$\{{?{name}\b", script)}
+    assert not unused, f"set and never used: {sorted(unused)}"
+
+
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A fresh server on a free port; its address and the environment the CLI needs."""
