@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -103,6 +104,10 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         process.wait(timeout=10)
 
 
+@pytest.mark.skipif(
+    not (shutil.which("bash") and shutil.which("curl")),
+    reason="the README's blocks need bash and curl",
+)
 def test_readme_runs_as_written(server: tuple[str, dict[str, str]], tmp_path: Path) -> None:
     address, env = server
     blocks, skipped = sh_blocks(README.read_text(encoding="utf-8"))
