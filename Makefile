@@ -27,9 +27,13 @@ install: $(STAMP)
 lock: $(UV)
 	$(UV) lock
 
+
+# where make run serves: make run HOST=0.0.0.0 PORT=8080
+HOST ?= 127.0.0.1
+PORT ?= 8000
 run: $(STAMP)
 	$(BIN)/outage-coordinator db upgrade
-	$(BIN)/outage-coordinator serve
+	$(BIN)/outage-coordinator serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
 	$(BIN)/pytest

@@ -8,54 +8,132 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.config import Settings
 from service.errors import CoordinatorError, PlaybookError
+from service.plan.actor import ROLES
 from service.playbooks.bundle import Playbooks
 from service.store.engine import make_engine, make_sessionmaker
 
+if TYPE_CHECKING:
+    from service.store.migrate import Upgraded
+
 T = TypeVar("T")
 
+ROLE_HELP = (
+    "what the token may do: admin (administration; sees what an observer sees), dispatcher "
+    "(reports, warning proposals, attestations), commander (an HQ's commands; needs --region), "
+    "agency (its unit's actions; needs --agency), observer (reads everything)"
+)
+AGENCY_HELP = (
+    "for --role agency: the unit's code in playbooks/agencies.yaml, e.g. power-company "
+    "(绍兴电力局), public-security (市公安局), hq-city (市应急指挥部), hq-330603 (柯桥区's HQ)"
+)
+REGION_HELP = (
+    "a six-digit GB/T 2260 code from playbooks/regions.yaml. A commander's HQ (required): "
+    "330000 the province, 330600 the city, or a district/county such as 330603 (柯桥区). "
+    "A dispatcher's limit (optional): it may report only the grids within this region"
+)
 
-def _parser() -> argparse.ArgumentParser:
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; every command and option says what it is for (``--help``)."""
     parser = argparse.ArgumentParser(
-        prog="outage-coordinator", description="Shaoxing large-area power outage coordinator"
+        prog="outage-coordinator",
+        description="Shaoxing's large-area power outage plan (绍政办发〔2018〕41号) as a service.",
+        epilog="Settings are OUTAGE_* environment variables (README, Configuration); every "
+        "command uses the database at OUTAGE_DATABASE_URL "
+        "(default sqlite+aiosqlite:///var/coordinator.db).",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="run the API (uvicorn)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-
-    db = commands.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="apply the Alembic migrations to OUTAGE_DATABASE_URL")
-
-    tokens = commands.add_parser("tokens", help="API tokens").add_subparsers(
-        dest="tokens_command", required=True
+    serve = commands.add_parser(
+        "serve",
+        help="run the API (uvicorn)",
+        description="Run the HTTP API. On the first start with no tokens, print a bootstrap "
+        "admin token once and write it to OUTAGE_VAR_DIR/admin-token (mode 0600).",
     )
-    create = tokens.add_parser("create", help="make a token; printed once, on the last line")
-    create.add_argument("--role", required=True)
-    create.add_argument("--name", required=True)
-    create.add_argument("--agency")
-    create.add_argument("--region")
-    tokens.add_parser("list", help="list tokens (never the tokens themselves)")
-    revoke = tokens.add_parser("revoke", help="revoke a token by id")
-    revoke.add_argument("id", type=uuid.UUID)
-
-    playbooks = commands.add_parser("playbooks", help="playbook files").add_subparsers(
-        dest="playbooks_command", required=True
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
-    check = playbooks.add_parser("check", help="validate the playbooks; exit 1 naming the fault")
-    check.add_argument("dir", nargs="?", type=Path)
+    serve.add_argument(
+        "--port", type=int, default=8000, help="TCP port to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="uvicorn worker processes (default: %(default)s)",
+    )
+
+    db = commands.add_parser("db", help="the database schema", description="The database schema.")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    db_commands.add_parser(
+        "upgrade",
+        help="apply the Alembic migrations, saying which",
+        description="Apply the Alembic migrations the database at OUTAGE_DATABASE_URL lacks "
+        "and say which were applied (or that none were needed).",
+    )
+
+    tokens = commands.add_parser("tokens", help="API tokens", description="API bearer tokens.")
+    token_commands = tokens.add_subparsers(dest="tokens_command", required=True, metavar="COMMAND")
+    create = token_commands.add_parser(
+        "create",
+        help="make a token; printed once, on the last line",
+        description="Make an API token and print it once, alone on the last line of stdout; "
+        "only its SHA-256 hash is stored.",
+    )
+    create.add_argument("--role", required=True, choices=ROLES, help=ROLE_HELP)
+    create.add_argument(
+        "--name", required=True, metavar="TEXT", help="whose token it is, shown on the timeline"
+    )
+    create.add_argument("--agency", metavar="CODE", help=AGENCY_HELP)
+    create.add_argument("--region", metavar="CODE", help=REGION_HELP)
+    token_commands.add_parser(
+        "list",
+        help="list tokens (never the tokens themselves)",
+        description="List the tokens: id, role, agency or region, name, and whether revoked.",
+    )
+    revoke = token_commands.add_parser(
+        "revoke",
+        help="revoke a token by id",
+        description="Revoke a token; the service refuses it within OUTAGE_TOKEN_CACHE_SECONDS.",
+    )
+    revoke.add_argument(
+        "id",
+        type=uuid.UUID,
+        metavar="ID",
+        help="the token's id, as 'tokens create' and 'tokens list' show it",
+    )
+
+    playbooks = commands.add_parser(
+        "playbooks", help="playbook files", description="The playbook YAML files."
+    )
+    playbook_commands = playbooks.add_subparsers(
+        dest="playbooks_command", required=True, metavar="COMMAND"
+    )
+    check = playbook_commands.add_parser(
+        "check",
+        help="validate the playbooks; exit 1 naming the fault",
+        description="Validate the playbooks as the service does at start; exit 1 naming the "
+        "file, the item and the reason.",
+    )
+    check.add_argument(
+        "dir",
+        nargs="?",
+        type=Path,
+        metavar="DIR",
+        help="the playbooks folder (default: OUTAGE_PLAYBOOKS_DIR, or playbooks/ of the checkout)",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     settings = Settings()
     try:
         if args.command == "playbooks":
@@ -66,8 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             from service.store.migrate import upgrade
 
-            upgrade(settings)
-            print("database is at the latest migration")
+            print(_upgraded(upgrade(settings)))
             return 0
         if args.command == "tokens":
             return _tokens(args, settings)
@@ -78,6 +155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CoordinatorError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2
+
+
+def _upgraded(done: Upgraded) -> str:
+    """``applied 0001 foundation, 0002 …; now at 0003 (head)``, or that nothing was needed."""
+    at = f"{done.current} (head)" if done.current == done.head else str(done.current)
+    if not done.applied:
+        return f"already at {at}; nothing to apply"
+    return f"applied {', '.join(f'{m.revision} {m.message}' for m in done.applied)}; now at {at}"
 
 
 def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:

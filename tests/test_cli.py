@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from service.cli import main
-from tests.helpers import PLAYBOOKS_DIR, free_port
+from service.cli import build_parser, main
+from service.plan.actor import ROLES
+from tests.helpers import PLAYBOOKS_DIR, REPO, free_port
 
 
 @pytest.fixture
@@ -50,7 +53,6 @@ def test_tokens_create_list_revoke(database: str, capsys: pytest.CaptureFixture[
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--role", "wizard", "--name", "x"], "unknown role"),
         (["--role", "agency", "--name", "x"], "--agency"),
         (["--role", "commander", "--name", "x"], "--region"),
         (["--role", "commander", "--name", "x", "--region", "999999"], "unknown region"),
@@ -64,6 +66,67 @@ def test_tokens_create_refuses_bad_options(
 ) -> None:
     assert main(["tokens", "create", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_tokens_create_role_is_one_of_the_roles(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as refused:
+        main(["tokens", "create", "--role", "wizard", "--name", "x"])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'wizard'" in err
+    assert all(f"'{role}'" in err for role in ROLES)
+
+
+def _commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every command of the parser, subcommands included, with the words that reach it."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _commands(sub, (*path, name))
+
+
+COMMANDS = dict(_commands(build_parser()))
+
+
+@pytest.mark.parametrize("path", list(COMMANDS), ids=lambda p: " ".join(p) or "(top)")
+def test_help_describes_every_command_and_option(
+    path: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as shown:
+        main([*path, "--help"])
+    assert shown.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    parser = COMMANDS[path]
+    assert parser.description, path
+    for action in parser._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        if isinstance(action, argparse._SubParsersAction):
+            # its help is each subcommand's one line
+            assert all(sub.help for sub in action._choices_actions), path
+        else:
+            assert action.help and action.help != argparse.SUPPRESS, (path, action.dest)
+        for name in action.option_strings or [action.metavar or action.dest]:
+            assert str(name) in out, (path, name)
+        for choice in action.choices or ():
+            assert str(choice) in out, (path, choice)
+
+
+def test_db_upgrade_says_what_it_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OUTAGE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
+    assert main(["db", "upgrade"]) == 0
+    first = capsys.readouterr().out.strip()
+    assert first.startswith("applied 0001 foundation, 0002 warnings actions attestations, "), first
+    head = first.rsplit(" ", 2)[-2]
+    assert first.endswith(f"; now at {head} (head)"), first
+
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.strip() == f"already at {head} (head); nothing to apply"
 
 
 def test_playbooks_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,3 +188,23 @@ def test_serve_first_start_prints_bootstrap_token_once(database: str, tmp_path: 
         again.wait(timeout=10)
         if again.stdout:
             again.stdout.close()
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize(
+    ("variables", "address"),
+    [
+        ([], "--host 127.0.0.1 --port 8000"),
+        (["HOST=0.0.0.0", "PORT=8080"], "--host 0.0.0.0 --port 8080"),
+    ],
+)
+def test_make_run_passes_host_and_port_to_serve(variables: list[str], address: str) -> None:
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "run", *variables],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
+    assert f"outage-coordinator serve {address}" in dry_run.stdout

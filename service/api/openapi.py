@@ -17,6 +17,7 @@ _TITLES = {
     403: "The caller's role or jurisdiction does not allow this",
     404: "Not found",
     409: "Not allowed in the current state",
+    415: "The body was not sent as JSON (Content-Type: application/json)",
     422: "Invalid input: names the field or rule",
     503: "Database unreachable",
 }
@@ -64,7 +65,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def complete_openapi(app: FastAPI) -> None:
     """File the problem+json schemas that responses refer to (``component_schemas``), and say in
-    the OpenAPI that every /api/v1 operation takes a bearer token (service.api.auth)."""
+    the OpenAPI that every /api/v1 operation takes a bearer token (service.api.auth) and that
+    one with a body answers 415 when the body is not sent as JSON (service.api.problems)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -85,6 +87,8 @@ def complete_openapi(app: FastAPI) -> None:
                 if path.startswith("/api/"):
                     for operation in operations.values():
                         operation["security"] = [{"bearer": []}]
+                        if "requestBody" in operation:
+                            operation["responses"]["415"] = problems(415)[415]
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -12,7 +12,9 @@ from service.plan.classification import Basis, Metric
 from service.plan.grids import GridRegistry, Scope
 from service.plan.levels import Level
 
-RegionCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", examples=["330603"])]
+# A six-digit GB/T 2260 code, as playbooks/regions.yaml lists the grids.
+REGION_PATTERN: Final = r"^[0-9]{6}$"
+RegionCode = Annotated[str, Field(pattern=REGION_PATTERN, examples=["330603"])]
 # Exact inside, a JSON number outside: fractions and megawatts are for people to read.
 Number = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 

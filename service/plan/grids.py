@@ -55,6 +55,13 @@ class GridRegistry:
     def __len__(self) -> int:
         return len(self._grids)
 
+    def code_named(self, name: str) -> str | None:
+        """The code of the grid called ``name``, with or without its 电网 suffix ("柯桥区",
+        "绍兴市电网"), or None: for telling a client which code it meant, never for accepting a
+        name in place of a code."""
+        place = name.strip().removesuffix("电网")
+        return next((grid.code for grid in self._grids.values() if grid.place == place), None)
+
     def ancestors(self, code: str) -> list[Grid]:
         """The grids above `code`, nearest first (a county's city, then the province)."""
         found: list[Grid] = []

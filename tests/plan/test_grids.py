@@ -64,3 +64,22 @@ def test_hq_name_of_unknown_grid() -> None:
 def test_registry_from_grids() -> None:
     registry = GridRegistry([Grid("330000", "浙江省电网", "province", None, False)])
     assert [g.code for g in registry] == ["330000"]
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("柯桥区", "330603"),
+        ("柯桥区电网", "330603"),
+        (" 越城区 ", "330602"),
+        ("绍兴市电网", "330600"),
+        ("绍兴市", "330600"),
+        ("浙江省", "330000"),
+        ("柯桥", None),
+        ("杭州市", None),
+        ("330603", None),
+        ("", None),
+    ],
+)
+def test_code_named(name: str, code: str | None) -> None:
+    assert GRIDS.code_named(name) == code

@@ -1,6 +1,6 @@
 """The Alembic migrations, on SQLite and on PostgreSQL, each from an empty database.
 
-- upgrading an empty database to head works;
+- upgrading an empty database to head works, and says which migrations it applied;
 - the migrated schema is what the models say (autogenerate finds nothing to do);
 - downgrading to base removes everything, and upgrading again gives the same schema;
 - the app's engine runs SQLite in WAL mode with foreign keys enforced;
@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 import models
 from service.config import Settings
 from service.store.engine import make_engine
-from service.store.migrate import MIGRATION_LOCK_KEY, alembic_config, upgrade
+from service.store.migrate import MIGRATION_LOCK_KEY, Migration, Upgraded, alembic_config, upgrade
 from tests.helpers import BACKENDS, scratch_postgres
 
 T = TypeVar("T")
@@ -111,6 +111,21 @@ def test_upgrade_from_empty_to_head(empty_settings: Settings) -> None:
     assert on_connection(empty_settings, current_revision) == head_revision(empty_settings)
     expected = set(models.Base.metadata.tables) | {"alembic_version"}
     assert on_connection(empty_settings, table_names) == expected
+
+
+def test_upgrade_reports_the_migrations_it_applied(empty_settings: Settings) -> None:
+    head = head_revision(empty_settings)
+
+    first = upgrade(empty_settings, "0001")
+    rest = upgrade(empty_settings)
+    again = upgrade(empty_settings)
+
+    assert first == Upgraded((Migration("0001", "foundation"),), "0001", head)
+    # the revisions are numbered in order, so the rest is 0002 … head, oldest first
+    assert [m.revision for m in rest.applied] == [f"{n:04d}" for n in range(2, int(head) + 1)]
+    assert all(m.message for m in rest.applied)
+    assert rest.current == head
+    assert again == Upgraded((), head, head)
 
 
 def test_models_match_migrated_schema(empty_settings: Settings) -> None:
