@@ -34,8 +34,8 @@ class Fired:
         ("IV", [Fired("county", "330603", "IV"), Fired("county", "330604", "IV")], CITY_HQ),
         ("IV", [Fired("city", "330600", "IV")], CITY_HQ),
         ("IV", [Fired("province", "330000", "IV")], CITY_HQ),
-        # a county below IV does not share the lead
-        ("IV", [Fired("county", "330603", "IV")], "330603"),
+        # a county whose rule is at another level (a response lowered to IV) does not share it
+        ("IV", [Fired("county", "330603", "IV"), Fired("county", "330604", "III")], "330603"),
         # discretionary response: no rule fired at its level
         ("IV", [], CITY_HQ),
     ],
