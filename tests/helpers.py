@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import httpx
@@ -85,6 +85,40 @@ def report(*snapshots: dict[str, Any], minutes: int = 0, **extra: Any) -> dict[s
         "snapshots": list(snapshots),
         **extra,
     }
+
+
+class Boundary(NamedTuple):
+    """One grid's figures at or just beside a plan 1.5 threshold, written as a client writes them.
+
+    ``level`` and ``clause`` are what the plan gives; ``fraction`` is load lost ÷ load when it is
+    a threshold exactly (else None).
+    """
+
+    scope: str
+    region: str
+    load_mw: str
+    load_lost_mw: str
+    level: str | None
+    clause: str | None
+    fraction: str | None
+
+
+# Thresholds met exactly, where a computation in binary floating point lands on the wrong side
+# (60.4 ÷ 151.0 gives 0.39999999999999997, 21000.78 ÷ 70002.6 less than 0.3), each beside the
+# smallest step below it that a report can carry (6 decimal places): the classifier, and the API
+# that reads these figures as JSON numbers, must decide both exactly.
+EXACT_BOUNDARIES: list[Boundary] = [
+    Boundary("county", "330603", "151.0", "60.4", "IV", "1.5 一般(3)", "0.4"),
+    Boundary("county", "330603", "151.0", "60.399999", None, None, None),
+    # 0.1 + 0.2 MW of 0.75 MW is 40% exactly
+    Boundary("county", "330624", "0.75", "0.3", "IV", "1.5 一般(3)", "0.4"),
+    Boundary("county", "330624", "0.75", "0.299999", None, None, None),
+    Boundary("province", "330000", "70002.6", "21000.78", "I", "1.5 特别重大", "0.3"),
+    Boundary("province", "330000", "70002.6", "21000.779999", "II", "1.5 重大(1)", None),
+    Boundary("province", "330000", "70002.6", "9100.338", "II", "1.5 重大(1)", "0.13"),
+    Boundary("province", "330000", "70002.6", "9100.337999", "III", "1.5 较大(1)", None),
+    Boundary("province", "330000", "3000", "390", "II", "1.5 重大(1)", "0.13"),
+]
 
 
 async def post(client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any]) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from typing import Final, Literal, get_args
 
 from service.plan.restoration import Restoration
@@ -90,7 +90,8 @@ def termination_check(
 
 
 def _pct(fraction: Decimal) -> str:
-    return f"{(fraction * 100).quantize(Decimal('0.1'))}%"
+    # Rounded down, so that a figure short of a bound never reads as the bound (89.99…% as 89.9%).
+    return f"{(fraction * 100).quantize(Decimal('0.1'), rounding=ROUND_FLOOR)}%"
 
 
 def unmet(conditions: Iterable[Condition]) -> list[dict[str, object]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import yaml
@@ -17,7 +17,7 @@ from service.plan.classification import Basis, ClassificationRules, Metric, Snap
 from service.plan.grids import Scope
 from service.plan.levels import Level, level_rank, max_level
 from service.playbooks.classification import load_rules
-from tests.helpers import PLAYBOOKS_DIR
+from tests.helpers import EXACT_BOUNDARIES, PLAYBOOKS_DIR, Boundary
 
 RULES_FILE = PLAYBOOKS_DIR / "classification.yaml"
 RULES = load_rules(RULES_FILE)
@@ -199,33 +199,21 @@ def test_no_snapshots_is_below_threshold() -> None:
     assert classify([], RULES).level is None
 
 
-@pytest.mark.parametrize(
-    ("snapshot", "level", "value"),
-    [
-        # floats say 60.4 / 151.0 = 0.39999999999999997: below 40%
-        (Snapshot("county", "330603", Decimal("151.0"), Decimal("60.4")), "IV", "0.4"),
-        (Snapshot("province", "330000", Decimal(3000), Decimal(390)), "II", "0.13"),
-        # floats say 21000.78 / 70002.6 < 0.3 and 9100.338 / 70002.6 < 0.13
-        (Snapshot("province", "330000", Decimal("70002.6"), Decimal("21000.78")), "I", "0.3"),
-        (Snapshot("province", "330000", Decimal("70002.6"), Decimal("9100.338")), "II", "0.13"),
-        # 0.1 + 0.2 MW of 0.75 MW is 40% exactly; floats say 0.4000000000000001
-        (
-            Snapshot("county", "330624", Decimal("0.75"), Decimal("0.1") + Decimal("0.2")),
-            "IV",
-            "0.4",
-        ),
-    ],
-)
-def test_values_floats_get_wrong(snapshot: Snapshot, level: Level, value: str) -> None:
+@pytest.mark.parametrize("case", EXACT_BOUNDARIES, ids=lambda b: f"{b.region}-{b.load_lost_mw}")
+def test_a_threshold_met_exactly_is_met(case: Boundary) -> None:
+    """以上 includes the number: a fraction equal to a threshold reaches its level, and the
+    smallest step below it does not, whatever binary floating point would say."""
+    snapshot = Snapshot(
+        cast(Scope, case.scope), case.region, Decimal(case.load_mw), Decimal(case.load_lost_mw)
+    )
+
     result = classify([snapshot], RULES)
 
-    assert result.level == level
-    assert result.basis[0].value == Decimal(value)
-
-
-def test_floats_really_do_get_them_wrong() -> None:
-    assert 60.4 / 151.0 < 0.4
-    assert 21000.78 / 70002.6 < 0.3
+    assert result.level == case.level
+    assert [b.clause for b in result.basis] == ([case.clause] if case.clause else [])
+    if case.fraction is not None:
+        assert result.basis[0].value == Decimal(case.fraction)
+        assert result.basis[0].min == Decimal(case.fraction)
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,13 @@
-"""Who leads (plan 5.1, 2.2) and restoration figures (plan 5.5 condition 2)."""
+"""Who leads (plan 5.1, 2.2) and who may act for whom (service.plan.jurisdiction)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 import pytest
 
 from service.plan.jurisdiction import at_or_above
 from service.plan.leadership import CITY_HQ, PROVINCE_HQ, commanded_lead, hq_rank, leading_hq
-from service.plan.restoration import GridLoss, restoration, restored_fraction
 from service.playbooks.grids import load_regions
 from tests.helpers import PLAYBOOKS_DIR
 
@@ -34,8 +32,8 @@ class Fired:
         ("IV", [Fired("county", "330603", "IV"), Fired("county", "330604", "IV")], CITY_HQ),
         ("IV", [Fired("city", "330600", "IV")], CITY_HQ),
         ("IV", [Fired("province", "330000", "IV")], CITY_HQ),
-        # a county below IV does not share the lead
-        ("IV", [Fired("county", "330603", "IV")], "330603"),
+        # a county whose rule is at another level (a response lowered to IV) does not share it
+        ("IV", [Fired("county", "330603", "IV"), Fired("county", "330604", "III")], "330603"),
         # discretionary response: no rule fired at its level
         ("IV", [], CITY_HQ),
     ],
@@ -68,32 +66,3 @@ def test_hq_ranks_and_jurisdiction() -> None:
 )
 def test_commanded_lead(level: str, commander: str, basis: list[Fired], lead: str) -> None:
     assert commanded_lead(level, commander, basis) == lead
-
-
-def test_restored_fraction() -> None:
-    assert restored_fraction(Decimal(20), Decimal(100)) == Decimal("0.8")
-    assert restored_fraction(Decimal(0), Decimal(0)) == 1
-    assert restored_fraction(Decimal(120), Decimal(100)) == 0
-
-
-def test_restoration_uses_the_widest_scope() -> None:
-    result = restoration(
-        [
-            GridLoss("330600", "city", Decimal(100), Decimal(1000)),
-            GridLoss("330603", "county", Decimal(50), Decimal(50)),
-        ]
-    )
-    assert result.scope == "city"
-    assert result.overall == Decimal("0.9")
-    assert result.grids == {"330600": Decimal("0.9"), "330603": Decimal(0)}
-
-
-def test_restoration_sums_counties() -> None:
-    result = restoration(
-        [
-            GridLoss("330603", "county", Decimal(10), Decimal(60)),
-            GridLoss("330604", "county", Decimal(10), Decimal(40)),
-        ]
-    )
-    assert result.overall == Decimal("0.8")
-    assert restoration([]).overall is None

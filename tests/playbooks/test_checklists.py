@@ -178,7 +178,8 @@ def _copy(tmp_path: Path) -> Path:
 def test_version_is_a_content_hash(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
     assert re.fullmatch(r"[0-9a-f]{16}", ITEMS.version)
-    assert ITEMS.version == playbook_version(PLAYBOOKS) == playbook_version(folder)
+    # the same files in another folder: the same version (the folder's path is not hashed)
+    assert playbook_version(folder) == ITEMS.version
     assert load_checklists(folder, AGENCIES).version == ITEMS.version
 
 

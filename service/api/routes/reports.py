@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 
 from service.api.deps import fires
+from service.api.exact_json import ExactNumbersRoute
 from service.api.openapi import problems
 from service.flows.context import AppContext
 from service.flows.report_models import (
@@ -19,7 +20,8 @@ from service.flows.report_models import (
 from service.flows.reports import classify_snapshots, take_report
 from service.plan.actor import Actor
 
-router = APIRouter(tags=["reports"])
+# Snapshots carry the figures plan 1.5 classifies by: their JSON numbers are read exactly.
+router = APIRouter(tags=["reports"], route_class=ExactNumbersRoute)
 
 
 @router.post("/classify", response_model=ClassifyResult, responses=problems(401, 422))

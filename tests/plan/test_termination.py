@@ -1,0 +1,129 @@
+"""Plan 5.5 condition 2 (load_restored): 减供负荷恢复80%以上, 受停电影响的重点地区、重要城市负荷
+恢复90%以上. 以上 includes the number: exactly 80% and exactly 90% meet it, anything less does not.
+A key area (regions.yaml ``key_area``) is held to 90% only when a report of the event names it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from service.plan.restoration import GridLoss, restoration
+from service.plan.termination import Attested, load_restored, termination_check
+from service.playbooks.grids import load_regions
+from tests.helpers import PLAYBOOKS_DIR
+
+KEY_AREAS = [g.code for g in load_regions(PLAYBOOKS_DIR / "regions.yaml") if g.key_area]
+YUECHENG = "330602"
+
+
+def counties(yuecheng_latest: str | None, keqiao_latest: str = "0") -> list[GridLoss]:
+    """越城区 (peak 151.0 MW lost) and 柯桥区 (peak 849.0 MW): 1000 MW lost at the worst."""
+    keqiao = GridLoss("330603", "county", Decimal(keqiao_latest), Decimal("849.0"))
+    if yuecheng_latest is None:
+        return [keqiao]
+    return [GridLoss(YUECHENG, "county", Decimal(yuecheng_latest), Decimal("151.0")), keqiao]
+
+
+def test_yuecheng_is_the_key_area() -> None:
+    assert KEY_AREAS == [YUECHENG]
+
+
+@pytest.mark.parametrize(
+    ("yuecheng_latest", "met", "shown"),
+    [
+        ("0", True, "100.0% (≥ 90%)"),
+        ("15.1", True, "90.0% (≥ 90%)"),  # exactly 90%
+        ("15.100001", False, "89.9% (< 90%)"),  # 89.99999934 %
+        ("15.2", False, "89.9% (< 90%)"),
+        ("151.0", False, "0.0% (< 90%)"),
+    ],
+)
+def test_a_named_key_area_needs_90_percent_whatever_the_overall(
+    yuecheng_latest: str, met: bool, shown: str
+) -> None:
+    restored = restoration(counties(yuecheng_latest))
+    assert restored.overall is not None and restored.overall >= Decimal("0.8")
+
+    condition = load_restored(restored, KEY_AREAS)
+
+    assert condition.met is met
+    assert f"key area {YUECHENG} {shown}" in condition.evidence
+    assert condition.figures == {
+        "overall": restored.overall,
+        "key_areas": {YUECHENG: restored.grids[YUECHENG]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("keqiao_latest", "met", "shown"),
+    [
+        ("200", True, "80.0% restored over the county grids (≥ 80%)"),  # exactly 80%
+        ("200.000001", False, "79.9% restored over the county grids (< 80%)"),
+    ],
+)
+def test_overall_needs_80_percent_even_with_the_key_area_restored(
+    keqiao_latest: str, met: bool, shown: str
+) -> None:
+    condition = load_restored(restoration(counties("0", keqiao_latest)), KEY_AREAS)
+
+    assert condition.met is met
+    assert f"overall {shown}" in condition.evidence
+
+
+@pytest.mark.parametrize(
+    ("keqiao_latest", "met"), [("169.8", True), ("169.800001", False)], ids=["80%", "below"]
+)
+def test_an_event_that_never_named_the_key_area_is_not_held_to_it(
+    keqiao_latest: str, met: bool
+) -> None:
+    restored = restoration(counties(None, keqiao_latest))
+
+    condition = load_restored(restored, KEY_AREAS)
+
+    assert condition.met is met
+    assert condition.figures == {"overall": restored.overall, "key_areas": {}}
+    assert "key area" not in condition.evidence
+
+
+def test_a_key_area_below_90_holds_back_a_city_wide_event() -> None:
+    """Overall is over the widest scope reported (the city, here 90%), and 越城区, named in a
+    county snapshot, is still held to 90% on its own figures."""
+    restored = restoration(
+        [
+            GridLoss("330600", "city", Decimal(100), Decimal(1000)),
+            GridLoss(YUECHENG, "county", Decimal(20), Decimal(100)),
+        ]
+    )
+
+    condition = load_restored(restored, KEY_AREAS)
+
+    assert (restored.scope, restored.overall) == ("city", Decimal("0.9"))
+    assert condition.met is False
+    assert condition.figures == {
+        "overall": Decimal("0.9"),
+        "key_areas": {YUECHENG: Decimal("0.8")},
+    }
+
+
+def test_no_load_figures_is_not_met() -> None:
+    condition = load_restored(restoration([]), KEY_AREAS)
+    assert (condition.met, condition.figures) == (False, None)
+
+
+@pytest.mark.parametrize(("yuecheng_latest", "met"), [("15.1", True), ("15.100001", False)])
+def test_the_key_area_alone_decides_the_termination_check(yuecheng_latest: str, met: bool) -> None:
+    attestations = [
+        Attested(key, "现场核实", "commander:市指挥长@330600", "2026-07-20T12:00:00+00:00")
+        for key in ("grid_stable", "hazard_removed", "secondary_handled")
+    ]
+
+    conditions = termination_check(restoration(counties(yuecheng_latest)), KEY_AREAS, attestations)
+
+    assert [c.key for c in conditions] == [
+        "grid_stable",
+        "load_restored",
+        "hazard_removed",
+        "secondary_handled",
+    ]
+    assert [c.key for c in conditions if not c.met] == ([] if met else ["load_restored"])
