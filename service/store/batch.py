@@ -79,9 +79,10 @@ class WriteBatch:
         self._transaction: SessionTransaction | None = None
 
     async def __aenter__(self) -> WriteBatch:
-        if not self.session.in_transaction():
-            await self.session.begin()
-        self._transaction = _innermost(self.session)
+        sync = self.session.sync_session
+        # Beginning a session's transaction sends nothing (the connection comes with the first
+        # statement), so the synchronous call is safe here and spares a hop through a greenlet.
+        self._transaction = _innermost(self.session) or sync.begin()
         return self
 
     async def __aexit__(
@@ -123,7 +124,8 @@ class WriteBatch:
         if not self._transaction.is_active or _innermost(self.session) is not self._transaction:
             self.discard()
             raise BatchClosed("the transaction this batch belongs to has ended; nothing written")
-        await self.session.flush()
+        if self.session.new or self.session.dirty or self.session.deleted:
+            await self.session.flush()
         objects, self._objects = self._objects, []
         groups = _groups(self._rows, objects)
         self._rows = {}
