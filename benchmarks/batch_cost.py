@@ -24,13 +24,13 @@ from typing import Any
 from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from benchmarks.dispatch_cost import bench_actor
 from models import Action, Event, EventGrid, Report, Snapshot, TimelineEntry
 from models.base import table_of
 from service.config import Settings
 from service.flows.context import AppContext
 from service.flows.dispatch import response_items
 from service.store.batch import WriteBatch
-from service.store.tokens import create_token
 
 WARMUP_RUNS = 3
 Rows = list[tuple[Table, list[dict[str, Any]]]]
@@ -40,7 +40,7 @@ def report_rows(actor_id: uuid.UUID, actions: int, version: str) -> Rows:
     """The new rows of one report on a new event, parents first; ``actions`` dispatched."""
     now = datetime.now(UTC)
     event_id, report_id = uuid.uuid4(), uuid.uuid4()
-    event = {
+    event: dict[str, Any] = {
         "id": event_id,
         "state": "response" if actions else "monitoring",
         "level": "IV" if actions else None,
@@ -108,19 +108,6 @@ async def batched(session: AsyncSession, rows: Rows) -> None:
             batch.add(table, found)
 
 
-async def _actor(context: AppContext) -> uuid.UUID:
-    async with context.sessions() as session:
-        row, _token = await create_token(
-            session,
-            context.playbooks.agencies,
-            context.playbooks.grids,
-            role="dispatcher",
-            name="bench-batch",
-        )
-        await session.commit()
-        return row.id
-
-
 async def _measure(database_url: str, runs: int) -> dict[str, Any]:
     settings = Settings(
         database_url=database_url, token_cache_seconds=0, escalation_interval_seconds=0
@@ -131,7 +118,7 @@ async def _measure(database_url: str, runs: int) -> dict[str, Any]:
         "batched": batched,
     }
     try:
-        actor = await _actor(context)
+        actor = (await bench_actor(context, "dispatcher")).id
         iv_actions = len(response_items(context.playbooks, "IV"))
         version = context.playbooks.checklists.version
         found: dict[str, Any] = {"status": "ok", "runs": runs}

@@ -27,7 +27,7 @@ from models import Event
 from service.config import Settings
 from service.flows.context import AppContext
 from service.flows.dispatch import dispatch, response_items
-from service.plan.actor import Actor
+from service.plan.actor import Actor, Role
 from service.store.batch import WriteBatch
 from service.store.tokens import create_token
 
@@ -44,15 +44,16 @@ def statement_kind(statement: str) -> str:
     return f"{verb} {table.group(1)}" if table else verb
 
 
-async def _commander(context: AppContext) -> Actor:
+async def bench_actor(context: AppContext, role: Role, **scope: str) -> Actor:
+    """A new token's actor, made in the database the measure runs on."""
     async with context.sessions() as session:
         _row, token = await create_token(
             session,
             context.playbooks.agencies,
             context.playbooks.grids,
-            role="commander",
+            role=role,
             name="bench",
-            region=LEAD_HQ,
+            **scope,
         )
         await session.commit()
     return await context.tokens.verify(token)
@@ -85,7 +86,7 @@ async def _measure(database_url: str, runs: int) -> dict[str, Any]:
         statements.append(statement)
 
     try:
-        actor = await _commander(context)
+        actor = await bench_actor(context, "commander", region=LEAD_HQ)
         items = response_items(context.playbooks, LEVEL)
         totals: list[float] = []
         commits: list[float] = []

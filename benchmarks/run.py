@@ -74,20 +74,21 @@ DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 def bench_backend(
     name: str, urls: dict[str, str], work: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """``urls``: the databases of the service, the bare app and the in-process dispatch."""
+    """``urls``: the databases of the service, the bare app and the in-process measures."""
     found: dict[str, Any] = {"status": "ok"}
-    if args.dispatch_runs > 0:
+    in_process = {
+        "dispatch": (args.dispatch_runs, measure_dispatch),
+        "batch": (args.batch_runs, measure_batch),
+    }
+    if any(runs > 0 for runs, _measure in in_process.values()):
         servers.cli("db", "upgrade", env={**os.environ, "OUTAGE_DATABASE_URL": urls["dispatch"]})
+    for key, (runs, measure_in_process) in in_process.items():
+        if runs <= 0:
+            continue
         try:
-            found["dispatch"] = measure_dispatch(urls["dispatch"], args.dispatch_runs)
+            found[key] = measure_in_process(urls["dispatch"], runs)
         except Exception as exc:  # reported; the HTTP part still runs
-            found["dispatch"] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
-    if args.batch_runs > 0:
-        servers.cli("db", "upgrade", env={**os.environ, "OUTAGE_DATABASE_URL": urls["dispatch"]})
-        try:
-            found["batch"] = measure_batch(urls["dispatch"], args.batch_runs)
-        except Exception as exc:  # reported; the HTTP part still runs
-            found["batch"] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+            found[key] = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
     env = {**os.environ, "OUTAGE_DATABASE_URL": urls["service"], "OUTAGE_VAR_DIR": str(work)}
     servers.cli("db", "upgrade", env=env)
     tokens = {
