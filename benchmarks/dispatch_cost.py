@@ -28,10 +28,11 @@ from service.config import Settings
 from service.flows.context import AppContext
 from service.flows.dispatch import dispatch, response_items
 from service.plan.actor import Actor, Role
+from service.plan.levels import Level
 from service.store.batch import WriteBatch
 from service.store.tokens import create_token
 
-LEVEL = "I"
+LEVEL: Level = "I"
 LEAD_HQ = "330600"
 WARMUP_RUNS = 2
 _TABLE = re.compile(r"\b(?:INTO|FROM|UPDATE)\s+\"?(\w+)", re.IGNORECASE)
