@@ -55,6 +55,12 @@ class Event(Base):
     etr: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The classification of the event's grids as they stand now (plan 1.5), with its basis.
     basis: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    # The timeline's last entry: its number within the event and its time. Entries are written
+    # under the event's lock, so the next one takes timeline_seq + 1 (gapless) and a time no
+    # earlier than timeline_at (never running backwards, whichever transaction took its clock
+    # reading first).
+    timeline_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    timeline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     reports: Mapped[list[Report]] = relationship(back_populates="event", lazy="raise")
 
@@ -130,14 +136,20 @@ class EventGrid(Base):
 
 
 class TimelineEntry(Base):
-    """Append-only: one row for everything that happens to an event, with actor and clause."""
+    """Append-only: one row for everything that happens to an event, with actor and clause.
+
+    ``event_seq`` numbers an event's entries 1, 2, 3 … without gaps (what the API calls
+    ``seq``); ``seq`` is the table's own key, shared by all events.
+    """
 
     __tablename__ = "timeline"
+    __table_args__ = (UniqueConstraint("event_id", "event_seq"),)
 
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
     event_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), index=True
     )
+    event_seq: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     kind: Mapped[str] = mapped_column(String(40))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_tokens.id"))

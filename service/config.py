@@ -48,6 +48,17 @@ class Settings(BaseSettings):
         description="How often overdue actions are looked for and escalated; 0 turns it off",
     )
 
+    idempotency_ttl_seconds: int = Field(
+        default=86_400,
+        ge=1,
+        description="How long the answer to a request sent with an Idempotency-Key is kept; "
+        "after that the key is forgotten and may be used again",
+    )
+
+    @property
+    def idempotency_ttl(self) -> timedelta:
+        return timedelta(seconds=self.idempotency_ttl_seconds)
+
     @property
     def future_tolerance(self) -> timedelta:
         return timedelta(seconds=self.future_tolerance_seconds)

@@ -69,3 +69,15 @@ class Conflict(CoordinatorError):
 
     status = 409
     title = "Conflict"
+
+
+class Unavailable(CoordinatorError):
+    """The service cannot do this right now, though it may shortly (503, with Retry-After):
+    e.g. concurrent work on the same event kept conflicting after every retry."""
+
+    status = 503
+    title = "Service unavailable"
+
+    def __init__(self, detail: str, retry_after: int = 1, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after

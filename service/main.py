@@ -32,13 +32,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # way, so that collections walk only what requests allocate.
         gc.collect()
         gc.freeze()
-        interval = settings.escalation_interval_seconds
-        scheduler = start_scheduler(context.sessions, interval) if interval else None
+        scheduler = start_scheduler(
+            context.sessions, settings.escalation_interval_seconds, settings.idempotency_ttl
+        )
         try:
             yield
         finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
+            scheduler.shutdown(wait=False)
             await context.close()
 
     app = FastAPI(

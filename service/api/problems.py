@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.errors import CoordinatorError
+from service.errors import CoordinatorError, Unavailable
 from service.flows.context import AppContext
 from service.flows.schemas import REGION_PATTERN
 from service.plan.grids import GridRegistry
@@ -143,7 +143,10 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_coordinator(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CoordinatorError)
-    return problem(exc.status, exc.title, exc.detail, **exc.extra)
+    answer = problem(exc.status, exc.title, exc.detail, **exc.extra)
+    if isinstance(exc, Unavailable):
+        answer.headers["Retry-After"] = str(exc.retry_after)
+    return answer
 
 
 async def _on_http(_request: Request, exc: Exception) -> JSONResponse:

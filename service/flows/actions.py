@@ -22,6 +22,7 @@ from service.playbooks.agencies import AgencyRegistry
 from service.playbooks.bundle import Playbooks
 from service.store import feeds, timeline
 from service.store.batch import WriteBatch
+from service.store.events import lock_event
 
 
 class ActionRead(BaseModel):
@@ -104,13 +105,33 @@ async def list_for_agency(
     return [read(a) for a in await session.scalars(query)]
 
 
-async def _own_action(session: AsyncSession, actor: Actor, action_id: uuid.UUID) -> Action:
+async def _locked_action(
+    session: AsyncSession, action_id: uuid.UUID, agency: str | None = None
+) -> tuple[Event, Action]:
+    """The action and its event, locked in the one lock order: the event, then the action.
+
+    With ``agency``, another agency's action does not exist for the caller (design.md: 404, not
+    403); it is checked again once locked, as a hand-over may have moved it meanwhile.
+    """
+    query = select(Action.event_id).where(Action.id == action_id)
+    if agency is not None:
+        query = query.where(Action.agency == agency)
+    event_id = await session.scalar(query)
+    if event_id is not None:
+        event = await lock_event(session, event_id)
+        action = await session.scalar(
+            select(Action).where(Action.id == action_id).with_for_update()
+        )
+        if action is not None and agency in (None, action.agency):
+            return event, action
+    raise NotFound(f"action {action_id} does not exist")
+
+
+async def _own_action(
+    session: AsyncSession, actor: Actor, action_id: uuid.UUID
+) -> tuple[Event, Action]:
     actor.require("agency")
-    action = await session.scalar(select(Action).where(Action.id == action_id).with_for_update())
-    if action is None or action.agency != actor.agency:
-        # Another agency's action does not exist for this caller (design.md: 404, not 403).
-        raise NotFound(f"action {action_id} does not exist")
-    return action
+    return await _locked_action(session, action_id, actor.agency)
 
 
 # An agency's report moves its action forward only (design.md: pending → acknowledged → done):
@@ -123,6 +144,7 @@ PROGRESS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
 
 async def progress(
     session: AsyncSession,
+    batch: WriteBatch,
     actor: Actor,
     action_id: uuid.UUID,
     to: Literal["acknowledged", "done"],
@@ -131,35 +153,40 @@ async def progress(
 ) -> Action:
     """Acknowledge or complete an action of the caller's agency.
 
-    Repeating it, or acknowledging a done action, changes nothing; a cancelled action is a 409.
+    Repeating it, or acknowledging a done action, changes nothing but a new note, which is kept
+    (and put on the timeline); a cancelled action is a 409.
     """
-    async with WriteBatch(session) as batch:
-        action = await _own_action(session, actor, action_id)
-        if action.state == "cancelled":
-            raise Conflict(
-                "the action was cancelled: " + (action.cancel_reason or ""), state="cancelled"
-            )
-        sources, verb = PROGRESS[to]
-        if action.state in sources:
-            action.state, action.updated_at = to, now
-            action.acknowledged_at = action.acknowledged_at or now
-            if to == "done":
-                action.completed_at = now
-            if note:
-                action.note = note
-            await feeds.touch(session, [action.agency], now)
-            timeline.record(
-                batch,
-                action.event_id,
-                f"action_{verb}",
-                actor,
-                f"{action.agency} {verb} {action.key}",
-                clause=action.clause,
-                at=now,
-                action_id=str(action.id),
-                note=note,
-            )
+    event, action = await _own_action(session, actor, action_id)
+    if action.state == "cancelled":
+        raise Conflict(
+            "the action was cancelled: " + (action.cancel_reason or ""), state="cancelled"
+        )
+    sources, verb = PROGRESS[to]
+    if action.state in sources:
+        action.state, action.updated_at = to, now
+        action.acknowledged_at = action.acknowledged_at or now
+        if to == "done":
+            action.completed_at = now
+    elif not note or note == action.note:
         return action
+    else:
+        verb = "noted"
+    if note:
+        action.note = note
+    await feeds.touch(session, [action.agency], now)
+    timeline.record(
+        batch,
+        event,
+        f"action_{verb}",
+        actor,
+        f"{action.agency} {verb} {action.key}",
+        clause=action.clause,
+        at=now,
+        action_id=str(action.id),
+        agency=action.agency,
+        note=note,
+    )
+    return action
 
 
 async def cancel(
@@ -173,14 +200,9 @@ async def cancel(
     """A commander of the leading HQ (or above) cancels an open action, with the reason."""
     async with WriteBatch(session) as batch:
         actor.require("commander")
-        action = await session.scalar(
-            select(Action).where(Action.id == action_id).with_for_update()
-        )
-        if action is None:
-            raise NotFound(f"action {action_id} does not exist")
-        lead = await session.scalar(select(Event.leading_hq).where(Event.id == action.event_id))
+        event, action = await _locked_action(session, action_id)
         # Before any response (warning actions) no HQ leads yet: the city HQ's authority applies.
-        require_hq(actor, lead or CITY_HQ, playbooks.grids, "cancel this action", "5.1")
+        require_hq(actor, event.leading_hq or CITY_HQ, playbooks.grids, "cancel this action", "5.1")
         if action.state == "done":
             raise Conflict("the action is done already", state="done")
         if action.state != "cancelled":
@@ -189,13 +211,14 @@ async def cancel(
             await feeds.touch(session, [action.agency], now)
             timeline.record(
                 batch,
-                action.event_id,
+                event,
                 "action_cancelled",
                 actor,
                 f"{action.key} cancelled: {reason}",
                 clause=action.clause,
                 at=now,
                 action_id=str(action.id),
+                agency=action.agency,
                 reason=reason,
             )
         return action

@@ -25,6 +25,7 @@ from service.playbooks.bundle import Playbooks
 from service.store import timeline
 from service.store.batch import WriteBatch
 from service.store.events import event_area, lock_event
+from service.store.transactions import in_transaction
 
 
 async def start_response(
@@ -104,7 +105,7 @@ async def dismiss(
         # Plan 1.5: it never became a 大面积停电事件 that needed a response.
         timeline.record(
             batch,
-            event.id,
+            event,
             "event_dismissed",
             actor,
             f"dismissed: {reason}",
@@ -175,7 +176,7 @@ async def close(
         event.closed_at = event.updated_at = now
         timeline.record(
             batch,
-            event.id,
+            event,
             "event_closed",
             actor,
             "event closed" + (f": {reason}" if reason else ""),
@@ -232,7 +233,7 @@ async def attest(
         batch.add_object(statement)
         timeline.record(
             batch,
-            event.id,
+            event,
             "attestation",
             actor,
             f"{body.condition} attested: {body.evidence}",
@@ -254,11 +255,13 @@ async def record_refusal(
     trigger = refused.extra.get("guard")
     if trigger is None:
         return
-    async with sessions() as session:
+
+    async def record(session: AsyncSession) -> None:
+        event = await lock_event(session, event_id)
         async with WriteBatch(session) as batch:
             timeline.record(
                 batch,
-                event_id,
+                event,
                 "transition_refused",
                 actor,
                 f"{trigger} refused: {refused.detail}",
@@ -267,4 +270,5 @@ async def record_refusal(
                 unmet=refused.extra.get("unmet"),
                 open=refused.extra.get("open"),
             )
-        await session.commit()
+
+    await in_transaction(sessions, record)

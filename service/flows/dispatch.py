@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from sqlalchemy import select, update
+from sqlalchemy import case, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
@@ -66,7 +66,7 @@ async def dispatch(
         )
         have = {key: state for key, state in found}
     fresh = [item for item in items if item.key not in have]
-    reopen = [item.key for item in items if have.get(item.key) == "cancelled"]
+    reopen = {item.key: item for item in items if have.get(item.key) == "cancelled"}
     version = playbooks.checklists.version
     rows: list[dict[str, Any]] = [
         {
@@ -90,16 +90,24 @@ async def dispatch(
     batch.add(table_of(Action), rows)
     touched: set[str] = {row["agency"] for row in rows}
     if reopen:
-        # A level that comes back brings its duties back; the earlier cancellation stays in the
-        # timeline. Due times restart from now.
+        # A level that comes back brings its duties back as new: pending, due the item's minutes
+        # from now, not yet acknowledged or escalated. The cancellation stays in the timeline.
+        due = {
+            key: literal(now + timedelta(minutes=item.due_minutes), table_of(Action).c.due_at.type)
+            for key, item in reopen.items()
+        }
         reopened = await session.scalars(
             update(Action)
-            .where(Action.event_id == event.id, Action.key.in_(reopen))
+            .where(Action.event_id == event.id, Action.key.in_(list(reopen)))
             .values(
                 state="pending",
                 cancelled_at=None,
                 cancel_reason=None,
+                acknowledged_at=None,
+                completed_at=None,
+                escalated_at=None,
                 dispatched_at=now,
+                due_at=case(due, value=Action.key),
                 updated_at=now,
             )
             .returning(Action.agency)
@@ -112,13 +120,13 @@ async def dispatch(
         phases = sorted({item.phase for item in items})
         timeline.record(
             batch,
-            event.id,
+            event,
             "actions_dispatched",
             actor,
             f"{count} action(s) dispatched ({', '.join(phases)})",
             clause=PHASE_CLAUSE[phases[0]],
             at=now,
-            keys=[item.key for item in fresh] + reopen,
+            keys=[item.key for item in fresh] + list(reopen),
             playbook_version=version,
         )
     return count
@@ -157,7 +165,7 @@ async def cancel_open(
     if cancelled:
         timeline.record(
             batch,
-            event.id,
+            event,
             "actions_cancelled",
             actor,
             f"{len(cancelled)} action(s) cancelled: {reason}",
@@ -205,7 +213,7 @@ async def hand_over(
     await feeds.touch(session, {old for _, old in moving} | {agency}, now)
     timeline.record(
         batch,
-        event.id,
+        event,
         "actions_handed_over",
         actor,
         f"{len(moving)} pending duty(ies) of the leading HQ handed to {agency}",

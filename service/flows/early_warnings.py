@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import EarlyWarning
+from models import EarlyWarning, Event
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.flows.dispatch import cancel_open, dispatch
 from service.flows.schemas import Moment, RegionCode
@@ -116,6 +116,7 @@ async def propose(
             actor,
             now,
             event_id=event_id or body.event_id,
+            regions=body.area,
             drill=body.drill,
             opened_by="a warning proposal",
             clause="3.2.2.1",
@@ -136,7 +137,7 @@ async def propose(
         batch.add_object(warning)
         timeline.record(
             batch,
-            event.id,
+            event,
             "warning_proposed",
             actor,
             f"warning proposed: {body.headline}",
@@ -149,13 +150,22 @@ async def propose(
         return warning
 
 
-async def _locked_warning(session: AsyncSession, warning_id: uuid.UUID) -> EarlyWarning:
+async def _locked_warning(
+    session: AsyncSession, warning_id: uuid.UUID
+) -> tuple[Event, EarlyWarning]:
+    """The warning and its event, locked in the one lock order: the event, then the warning."""
+    event_id = await session.scalar(
+        select(EarlyWarning.event_id).where(EarlyWarning.id == warning_id)
+    )
+    if event_id is None:
+        raise NotFound(f"warning {warning_id} does not exist")
+    event = await lock_event(session, event_id)
     warning = await session.scalar(
         select(EarlyWarning).where(EarlyWarning.id == warning_id).with_for_update()
     )
     if warning is None:
         raise NotFound(f"warning {warning_id} does not exist")
-    return warning
+    return event, warning
 
 
 async def publish(
@@ -169,9 +179,8 @@ async def publish(
     """Plan 3.2.2.1: the HQ whose region covers the area publishes; 3.2.2.2: actions go out."""
     async with WriteBatch(session) as batch:
         actor.require("commander")
-        warning = await _locked_warning(session, warning_id)
+        event, warning = await _locked_warning(session, warning_id)
         require_area(actor, warning.area, playbooks.grids, "publish this warning")
-        event = await lock_event(session, warning.event_id)
         if warning.state != "proposed":
             raise Conflict(
                 f"the warning is {warning.state}, not proposed",
@@ -184,7 +193,7 @@ async def publish(
         warning.reason = reason
         timeline.record(
             batch,
-            event.id,
+            event,
             "warning_published",
             actor,
             f"warning published by {actor.region}: {warning.headline}",
@@ -192,7 +201,7 @@ async def publish(
             at=now,
             warning_id=str(warning.id),
         )
-        event.updated_at = now  # before dispatch's flush, so the event is written once
+        event.updated_at = now
         items = playbooks.checklists.items_for("warning", None)
         await dispatch(session, batch, playbooks, event, items, actor, now, actor.region or CITY_HQ)
         return warning
@@ -209,13 +218,12 @@ async def lift(
     """Plan 3.2.2.3: 谁发布、谁解除 — only the publishing HQ lifts, and the measures end."""
     async with WriteBatch(session) as batch:
         actor.require("commander")
-        warning = await _locked_warning(session, warning_id)
+        event, warning = await _locked_warning(session, warning_id)
         if warning.state == "published" and warning.published_hq != actor.region:
             raise Forbidden(
                 f"only the HQ that published this warning ({warning.published_hq}) may lift it",
                 rule="plan 3.2.2.3 谁发布、谁解除",
             )
-        event = await lock_event(session, warning.event_id)
         if warning.state != "published":
             raise Conflict(
                 f"the warning is {warning.state}, not published",
@@ -239,7 +247,7 @@ async def lift(
         warning.reason = reason or warning.reason
         timeline.record(
             batch,
-            event.id,
+            event,
             "warning_lifted",
             actor,
             f"warning lifted: {warning.headline}" + (f" ({reason})" if reason else ""),

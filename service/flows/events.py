@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -25,7 +25,9 @@ from service.store.events import get_event, visible_events
 
 
 class TimelineRead(BaseModel):
-    seq: int
+    seq: int = Field(
+        validation_alias="event_seq", description="1, 2, 3 … within the event, without gaps"
+    )
     at: datetime
     kind: str
     actor: str
@@ -181,11 +183,11 @@ async def list_timeline(
         (after,) = decode_cursor(cursor, 1)
         if not isinstance(after, int):
             raise InvalidInput("cursor", "not a cursor this service gave out")
-        query = query.where(TimelineEntry.seq > after)
-    entries = list(await session.scalars(query.order_by(TimelineEntry.seq).limit(limit + 1)))
+        query = query.where(TimelineEntry.event_seq > after)
+    entries = list(await session.scalars(query.order_by(TimelineEntry.event_seq).limit(limit + 1)))
     more = len(entries) > limit
     entries = entries[:limit]
     return Page(
         items=[TimelineRead.model_validate(e, from_attributes=True) for e in entries],
-        next=encode_cursor(entries[-1].seq) if more else None,
+        next=encode_cursor(entries[-1].event_seq) if more else None,
     )

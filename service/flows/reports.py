@@ -6,22 +6,18 @@ One transaction per report. The event row is locked first (``FOR UPDATE`` on Pos
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from pydantic_core import to_json
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, EventGrid, IdempotencyRecord, Report
+from models import Event, EventGrid, Report
 from models import Snapshot as SnapshotRow
 from models.base import table_of, utcnow
-from service.errors import Conflict, InvalidInput
+from service.errors import InvalidInput
 from service.flows.context import AppContext
 from service.flows.dispatch import hand_over
 from service.flows.report_models import (
@@ -45,7 +41,7 @@ from service.plan.leadership import CITY_HQ, hq_rank, leading_hq
 from service.plan.levels import level_rank, max_level
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
-from service.store import idempotency, timeline
+from service.store import timeline
 from service.store.batch import WriteBatch
 from service.store.events import open_event
 
@@ -95,16 +91,19 @@ async def submit_report(
         actor,
         now,
         event_id=body.event_id,
+        regions=[s.region for s in body.snapshots],
         drill=body.drill,
         opened_by="a report",
         clause="4",
     )
     report_class = classify(body.snapshots, context.playbooks.rules)
     report_id = uuid.uuid4()
-    event_class, new_grids = await _merge_grids(session, event, body, context.playbooks.rules)
+    event_class, new_grids = await _merge_grids(
+        session, event, body, context.playbooks.rules, known=not batch.holds(event)
+    )
     timeline.record(
         batch,
-        event.id,
+        event,
         "report",
         actor,
         _report_summary(report_class, len(body.snapshots)),
@@ -165,16 +164,17 @@ async def submit_report(
 
 
 async def _merge_grids(
-    session: AsyncSession, event: Event, body: ReportCreate, rules: ClassificationRules
+    session: AsyncSession, event: Event, body: ReportCreate, rules: ClassificationRules, known: bool
 ) -> tuple[Classification, list[dict[str, Any]]]:
     """Fold the report into the event's grids; classify the grids as they now stand.
 
     A snapshot replaces a grid's latest figures only if it is not older than them (reports may
     arrive out of order); the peak loss of each grid is kept for restoration (plan 5.5). Grids
-    the event did not have yet are returned as rows for the caller to insert.
+    the event did not have yet are returned as rows for the caller to insert. A new event
+    (``known`` false) has no grids yet.
     """
     rows: dict[str, EventGrid] = {}
-    if body.event_id is not None:
+    if known:
         found = await session.scalars(select(EventGrid).where(EventGrid.event_id == event.id))
         rows = {row.region: row for row in found}
     new: list[dict[str, Any]] = []
@@ -247,7 +247,7 @@ async def _advance(
         event.leading_hq = candidate
         timeline.record(
             batch,
-            event.id,
+            event,
             "leading_hq_changed",
             actor,
             f"several grids now reach {event.response_level}: {candidate} leads (plan 2.2)",
@@ -270,49 +270,10 @@ def classify_snapshots(playbooks: Playbooks, snapshots: Sequence[SnapshotIn]) ->
     return classify(snapshots, playbooks.rules)
 
 
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """What POST /reports answers: its status and JSON body (first time or replayed)."""
-
-    status: int
-    body: bytes
-
-    @classmethod
-    def replayed(cls, record: IdempotencyRecord) -> Answer:
-        return cls(record.status, to_json(record.response))
-
-
-async def take_report(
-    session: AsyncSession,
-    context: AppContext,
-    actor: Actor,
-    body: ReportCreate,
-    idempotency_key: str | None,
-) -> Answer:
-    """Store a report in its own transaction, or replay the answer given to its
-    ``Idempotency-Key`` before; commits."""
-    digest = idempotency.fingerprint(body.model_dump_json()) if idempotency_key else ""
-    if idempotency_key:
-        earlier = await idempotency.replay(session, actor, idempotency_key, digest)
-        if earlier is not None:
-            return Answer.replayed(earlier)
-    try:
-        async with WriteBatch(session) as batch:
-            accepted = await submit_report(session, batch, context, actor, body, utcnow())
-            # pydantic-core's serializer, not json.dumps of a dict
-            answer = accepted.model_dump_json()
-            if idempotency_key:
-                remembered = json.loads(answer)
-                idempotency.remember(batch, actor, idempotency_key, digest, 201, remembered)
-        await session.commit()
-    except IntegrityError as exc:
-        # Only the idempotency key is unique per request: the same key raced us and won.
-        await session.rollback()
-        if idempotency_key:
-            earlier = await idempotency.replay(session, actor, idempotency_key, digest)
-            if earlier is not None:
-                return Answer.replayed(earlier)
-        raise Conflict(
-            "the report could not be stored; retry with the same Idempotency-Key"
-        ) from exc
-    return Answer(201, answer.encode())
+async def report_answer(
+    session: AsyncSession, batch: WriteBatch, context: AppContext, actor: Actor, body: ReportCreate
+) -> bytes:
+    """Take the report in (``submit_report``) and give the answer's JSON, written by
+    pydantic-core's serializer straight from the model."""
+    accepted = await submit_report(session, batch, context, actor, body, utcnow())
+    return accepted.model_dump_json().encode()

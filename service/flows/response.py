@@ -59,7 +59,7 @@ async def begin_response(
     event.leading_hq = lead
     timeline.record(
         batch,
-        event.id,
+        event,
         "response_started",
         actor,
         summary,
@@ -93,7 +93,7 @@ async def change_level(
     event.leading_hq = lead
     timeline.record(
         batch,
-        event.id,
+        event,
         "response_raised" if rising else "response_lowered",
         actor,
         f"response {'raised' if rising else 'lowered'} from {previous} to {level}: {reason}",
@@ -143,7 +143,7 @@ async def terminate(
         raise
     timeline.record(
         batch,
-        event.id,
+        event,
         "response_terminated",
         actor,
         "response terminated" + (f": {reason}" if reason else ""),

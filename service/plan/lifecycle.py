@@ -95,6 +95,8 @@ TRIGGER_ROLES: Final[dict[Trigger, tuple[Role, ...]]] = {
 # above is their one definition, and this module refuses to load if the two ever differ.
 EventState = Literal["monitoring", "warning", "response", "terminated", "closed"]
 STATES: Final[tuple[EventState, ...]] = get_args(EventState)
+# An event still being worked: reports and warning proposals on its grids join it.
+OPEN_EVENT_STATES: Final[tuple[EventState, ...]] = ("monitoring", "warning", "response")
 if tuple(s.value for s in EventLifecycle.states) != STATES:
     raise RuntimeError(f"EventState {STATES} differs from EventLifecycle's states")
 _EVENTS = {e.id for state in EventLifecycle.states for t in state.transitions for e in t.events}

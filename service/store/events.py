@@ -1,21 +1,33 @@
 """Finding, opening and locking events: what several flows share.
 
-Every write on an event locks the event row first (``lock_event``: FOR UPDATE on PostgreSQL; on
-SQLite the writer lock of ``BEGIN IMMEDIATE`` covers it), so two writers never interleave on one
-event.
+Every write takes its locks in one order, so that two writers never wait on each other in a
+circle (a deadlock):
+
+1. the grids, when it finds or opens an event by them (``lock_grids``: transaction-level
+   advisory locks, ascending by code);
+2. the event row (``lock_event``: ``FOR NO KEY UPDATE``, which leaves the key-share locks that
+   inserting the event's children takes free);
+3. what hangs off the event: its actions and warnings, then the agencies' poll counters
+   (ascending by code, service.store.feeds), then the new rows.
+
+On SQLite a write transaction begins ``IMMEDIATE`` and holds the database's one writer lock, so
+the order holds trivially there.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Final
 
-from sqlalchemy import Select, exists, select
+from sqlalchemy import Select, exists, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, EarlyWarning, Event, EventGrid
-from service.errors import InvalidInput, NotFound
+from service.errors import Conflict, InvalidInput, NotFound
 from service.plan.actor import Actor
+from service.plan.lifecycle import OPEN_EVENT_STATES
 from service.store import timeline
 from service.store.batch import WriteBatch
 
@@ -38,12 +50,36 @@ async def get_event(session: AsyncSession, actor: Actor | None, event_id: uuid.U
     return event
 
 
-async def lock_event(session: AsyncSession, event_id: uuid.UUID, field: str | None = None) -> Event:
-    """The event, locked for this transaction (FOR UPDATE; SQLite's writer lock covers it).
+# The first key of the grids' advisory locks: this service's, beside any other application's.
+GRID_LOCKS: Final = 0x6F63
 
-    ``field`` names the request field that gave the id, for the 404.
+
+async def lock_grids(session: AsyncSession, regions: Iterable[str]) -> None:
+    """Lock the grids ``regions`` for this transaction, ascending (step 1 of the lock order).
+
+    Held by whoever finds or opens an event by its grids, so that concurrent first reports for
+    one grid open exactly one event (design.md "one outage, one event"). PostgreSQL only: on
+    SQLite the writer lock already admits one such transaction at a time.
     """
-    event = await session.scalar(select(Event).where(Event.id == event_id).with_for_update())
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for region in sorted(set(regions)):
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :grid)"),
+            {"space": GRID_LOCKS, "grid": int(region)},
+        )
+
+
+async def lock_event(session: AsyncSession, event_id: uuid.UUID, field: str | None = None) -> Event:
+    """The event, locked for this transaction (step 2 of the lock order).
+
+    ``FOR NO KEY UPDATE``: writers of the event wait for each other, while inserting rows that
+    refer to the event (their foreign key takes a key-share lock) never waits on it. ``field``
+    names the request field that gave the id, for the 404.
+    """
+    event = await session.scalar(
+        select(Event).where(Event.id == event_id).with_for_update(key_share=True)
+    )
     if event is None:
         raise NotFound(f"event {event_id} does not exist", **({"field": field} if field else {}))
     return event
@@ -56,34 +92,59 @@ async def open_event(
     now: datetime,
     *,
     event_id: uuid.UUID | None,
+    regions: Iterable[str],
     drill: bool | None,
     opened_by: str,
     clause: str,
 ) -> Event:
-    """The named event, locked; or, with no ``event_id``, a new one in monitoring.
+    """The event a report or warning proposal belongs to, locked: the named one; else the open
+    event whose reports or warnings name one of ``regions`` (one outage, one event); else a new
+    one in monitoring. Grids in more than one open event are a 409 naming them.
 
-    ``drill`` must match a named event's (or be None); a new event is a drill only if asked.
+    ``drill`` must match a named event's (or be None); a drill joins only drills, a real report
+    only real events, and a new event is a drill only if asked.
     """
-    if event_id is None:
-        event = Event(
-            id=uuid.uuid4(),
-            state="monitoring",
-            drill=bool(drill),
-            opened_at=now,
-            updated_at=now,
-            basis=[],
+    if event_id is not None:
+        return await _named(session, event_id, drill)
+    regions = sorted(set(regions))
+    await lock_grids(session, regions)
+    found = await open_events_naming(session, regions, drill=bool(drill))
+    if len(found) > 1:
+        raise Conflict(
+            f"the grids {', '.join(regions)} lie in {len(found)} open events; "
+            "name the one this belongs to with event_id",
+            events=[str(e) for e in found],
+            rule="design.md one outage, one event",
         )
-        batch.add_object(event)
-        timeline.record(
-            batch,
-            event.id,
-            "event_opened",
-            actor,
-            f"event opened by {opened_by}" + (" (drill)" if event.drill else ""),
-            clause=clause,
-            at=now,
+    if found:
+        return await lock_event(session, found[0])
+    return _new_event(batch, actor, now, bool(drill), opened_by, clause)
+
+
+async def open_events_naming(
+    session: AsyncSession, regions: Iterable[str], *, drill: bool
+) -> list[uuid.UUID]:
+    """The open events (monitoring, warning, response) of this ``drill`` kind whose reports or
+    warnings name one of ``regions``, by id."""
+    wanted = set(regions)
+    is_open = (Event.state.in_(OPEN_EVENT_STATES), Event.drill == drill)
+    found = set(
+        await session.scalars(
+            select(EventGrid.event_id)
+            .join(Event, Event.id == EventGrid.event_id)
+            .where(EventGrid.region.in_(wanted), *is_open)
         )
-        return event
+    )
+    warned = await session.execute(
+        select(EarlyWarning.event_id, EarlyWarning.area)
+        .join(Event, Event.id == EarlyWarning.event_id)
+        .where(*is_open)
+    )
+    found.update(event_id for event_id, area in warned if wanted.intersection(area))
+    return sorted(found)
+
+
+async def _named(session: AsyncSession, event_id: uuid.UUID, drill: bool | None) -> Event:
     found = await lock_event(session, event_id, field="event_id")
     if drill is not None and drill != found.drill:
         kind = "a drill" if found.drill else "not a drill"
@@ -91,6 +152,31 @@ async def open_event(
             "drill", f"event {found.id} is {kind}; drill must match it or be left out"
         )
     return found
+
+
+def _new_event(
+    batch: WriteBatch, actor: Actor, now: datetime, drill: bool, opened_by: str, clause: str
+) -> Event:
+    event = Event(
+        id=uuid.uuid4(),
+        state="monitoring",
+        drill=drill,
+        opened_at=now,
+        updated_at=now,
+        basis=[],
+        timeline_seq=0,
+    )
+    batch.add_object(event)
+    timeline.record(
+        batch,
+        event,
+        "event_opened",
+        actor,
+        f"event opened by {opened_by}" + (" (drill)" if event.drill else ""),
+        clause=clause,
+        at=now,
+    )
+    return event
 
 
 async def event_area(session: AsyncSession, event: Event) -> set[str]:

@@ -329,9 +329,18 @@ def test_valid_reports_are_taken_as_documented(
 
     post = schema["/api/v1/reports"]["POST"].Case(body=body, media_type="application/json")
     accepted = call_and_validate(post, fuzz_app, auth_headers)
+    if accepted.status_code == 409:
+        # Follow-ups put grids into several open events; a report naming them without event_id
+        # must then say which (design.md: one outage, one event).
+        problem = accepted.json()
+        assert "event_id" not in body, accepted.text
+        assert problem["rule"] == "design.md one outage, one event", accepted.text
+        assert len(problem["events"]) > 1
+        return
     assert accepted.status_code == 201, accepted.text
-    if "event_id" not in body:
-        event_ids.append(accepted.json()["event_id"])
+    joined = accepted.json()["event_id"]
+    if "event_id" not in body and joined not in event_ids:
+        event_ids.append(joined)
 
 
 def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -376,6 +385,11 @@ def test_event_resources_conform_with_a_real_event(
         body["snapshots"] = [{**snapshot, "load_lost_mw": lost}]
         post = schema["/api/v1/reports"]["POST"].Case(body=body, media_type="application/json")
         accepted = call_and_validate(post, fuzz_app, auth_headers)
+        if accepted.status_code == 409 and event_id is None:
+            # Earlier cases left 柯桥区 in several open events: follow up the first of them.
+            body["event_id"] = accepted.json()["events"][0]
+            post = schema["/api/v1/reports"]["POST"].Case(body=body, media_type="application/json")
+            accepted = call_and_validate(post, fuzz_app, auth_headers)
         assert accepted.status_code == 201, accepted.text
         event_id = accepted.json()["event_id"]
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.base import utcnow
 from service.api.deps import (
@@ -16,15 +17,18 @@ from service.api.deps import (
     CommanderDep,
     ContextDep,
     ReadSessionDep,
-    SessionDep,
 )
 from service.api.openapi import problems
 from service.flows import actions
 from service.flows.actions import ActionCancel, ActionNote, ActionRead
 from service.flows.context import AppContext
+from service.flows.once import answer_once
 from service.plan.actor import Actor
 from service.plan.duties import ActionState
+from service.store.batch import WriteBatch
 from service.store.events import get_event
+from service.store.idempotency import fingerprint
+from service.store.transactions import in_transaction
 
 router = APIRouter(tags=["actions"], responses=problems(401, 403, 404, 422))
 
@@ -72,34 +76,66 @@ async def get_event_actions(
     return ActionList(items=await actions.list_for_event(session, actor, event_id))
 
 
-@router.post("/actions/{action_id}/ack", responses=problems(409))
+IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200)]
+
+
+async def _progress(
+    request: Request,
+    actor: Actor,
+    action_id: uuid.UUID,
+    body: ActionNote,
+    to: Literal["acknowledged", "done"],
+    idempotency_key: str | None,
+) -> Response:
+    """Acknowledge or complete, once per Idempotency-Key."""
+    context: AppContext = request.app.state.context
+
+    async def work(session: AsyncSession, batch: WriteBatch) -> bytes:
+        action = await actions.progress(session, batch, actor, action_id, to, body.note, utcnow())
+        return actions.read(action).model_dump_json().encode()
+
+    digest = fingerprint("POST", request.url.path, body) if idempotency_key else ""
+    answer = await answer_once(context, actor, idempotency_key, digest, 200, work)
+    return Response(answer.body, status_code=answer.status, media_type="application/json")
+
+
+@router.post("/actions/{action_id}/ack", response_model=ActionRead, responses=problems(409, 503))
 async def post_ack(
-    action_id: uuid.UUID, body: ActionNote, actor: AgencyDep, session: SessionDep
-) -> ActionRead:
-    action = await actions.progress(session, actor, action_id, "acknowledged", body.note, utcnow())
-    await session.commit()
-    return actions.read(action)
+    action_id: uuid.UUID,
+    body: ActionNote,
+    actor: AgencyDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Acknowledge: the agency has taken the duty up. Repeating it is harmless."""
+    return await _progress(request, actor, action_id, body, "acknowledged", idempotency_key)
 
 
-@router.post("/actions/{action_id}/complete", responses=problems(409))
+@router.post(
+    "/actions/{action_id}/complete", response_model=ActionRead, responses=problems(409, 503)
+)
 async def post_complete(
-    action_id: uuid.UUID, body: ActionNote, actor: AgencyDep, session: SessionDep
-) -> ActionRead:
-    action = await actions.progress(session, actor, action_id, "done", body.note, utcnow())
-    await session.commit()
-    return actions.read(action)
+    action_id: uuid.UUID,
+    body: ActionNote,
+    actor: AgencyDep,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Complete: the duty is done. Repeating it is harmless."""
+    return await _progress(request, actor, action_id, body, "done", idempotency_key)
 
 
-@router.post("/actions/{action_id}/cancel", responses=problems(409))
+@router.post("/actions/{action_id}/cancel", responses=problems(409, 503))
 async def post_cancel(
     action_id: uuid.UUID,
     body: ActionCancel,
     actor: CommanderDep,
-    session: SessionDep,
     context: ContextDep,
 ) -> ActionRead:
-    action = await actions.cancel(
-        session, context.playbooks, actor, action_id, body.reason, utcnow()
-    )
-    await session.commit()
-    return actions.read(action)
+    async def work(session: AsyncSession) -> ActionRead:
+        action = await actions.cancel(
+            session, context.playbooks, actor, action_id, body.reason, utcnow()
+        )
+        return actions.read(action)
+
+    return await in_transaction(context.sessions, work)

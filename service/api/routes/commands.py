@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event
 from models.base import utcnow
@@ -16,42 +17,46 @@ from service.api.deps import (
     FieldActorDep,
     NotAgencyDep,
     ReadSessionDep,
-    SessionDep,
     fires,
 )
 from service.api.openapi import problems
 from service.errors import Conflict
 from service.flows import commands, events
 from service.flows.commands import AttestationCreate, AttestationRead
+from service.flows.context import AppContext
 from service.flows.events import EventRead
 from service.flows.response import LevelChange, ReasonOptional, ReasonRequired
 from service.flows.schemas import Number
 from service.plan.actor import Actor
 from service.store.events import get_event
+from service.store.transactions import in_transaction
 
 router = APIRouter(tags=["response"], responses=problems(401, 403, 404, 409, 422))
 
 
-async def _answer(session: SessionDep, context: ContextDep, event: Event) -> EventRead:
-    await session.commit()
-    return await events.describe(session, event, context.playbooks.grids)
+Command = Callable[[AsyncSession], Awaitable[Event]]
+
+
+async def _answer(context: AppContext, command: Command) -> EventRead:
+    """Run ``command`` in a transaction of its own (retried on conflicts with concurrent work)
+    and answer the event as it then stands."""
+
+    async def work(session: AsyncSession) -> EventRead:
+        event = await command(session)
+        return await events.describe(session, event, context.playbooks.grids)
+
+    return await in_transaction(context.sessions, work)
 
 
 async def _guarded(
-    session: SessionDep,
-    context: ContextDep,
-    actor: Actor,
-    event_id: uuid.UUID,
-    command: Coroutine[Any, Any, Event],
+    context: AppContext, actor: Actor, event_id: uuid.UUID, command: Command
 ) -> EventRead:
     """Run a guarded transition; a refusal by its guard is kept on the timeline."""
     try:
-        event = await command
+        return await _answer(context, command)
     except Conflict as refused:
-        await session.rollback()
         await commands.record_refusal(context.sessions, actor, event_id, refused)
         raise
-    return await _answer(session, context, event)
 
 
 @router.post("/events/{event_id}/response")
@@ -59,14 +64,15 @@ async def post_response(
     event_id: uuid.UUID,
     body: LevelChange,
     actor: Annotated[Actor, fires("start_response")],
-    session: SessionDep,
     context: ContextDep,
 ) -> EventRead:
     """Start a response at the commander's discretion (plan 5.1), even below 一般."""
-    event = await commands.start_response(
-        session, context.playbooks, actor, event_id, body.level, body.reason, utcnow()
+    return await _answer(
+        context,
+        lambda session: commands.start_response(
+            session, context.playbooks, actor, event_id, body.level, body.reason, utcnow()
+        ),
     )
-    return await _answer(session, context, event)
 
 
 @router.post("/events/{event_id}/level")
@@ -74,14 +80,15 @@ async def post_level(
     event_id: uuid.UUID,
     body: LevelChange,
     actor: Annotated[Actor, fires("set_level")],
-    session: SessionDep,
     context: ContextDep,
 ) -> EventRead:
     """Raise or lower the response level, with a reason (plan 5.1)."""
-    event = await commands.set_level(
-        session, context.playbooks, actor, event_id, body.level, body.reason, utcnow()
+    return await _answer(
+        context,
+        lambda session: commands.set_level(
+            session, context.playbooks, actor, event_id, body.level, body.reason, utcnow()
+        ),
     )
-    return await _answer(session, context, event)
 
 
 @router.post("/events/{event_id}/dismiss")
@@ -89,13 +96,14 @@ async def post_dismiss(
     event_id: uuid.UUID,
     body: ReasonRequired,
     actor: Annotated[Actor, fires("dismiss")],
-    session: SessionDep,
     context: ContextDep,
 ) -> EventRead:
-    event = await commands.dismiss(
-        session, context.playbooks, actor, event_id, body.reason, utcnow()
+    return await _answer(
+        context,
+        lambda session: commands.dismiss(
+            session, context.playbooks, actor, event_id, body.reason, utcnow()
+        ),
     )
-    return await _answer(session, context, event)
 
 
 @router.post("/events/{event_id}/terminate")
@@ -103,12 +111,17 @@ async def post_terminate(
     event_id: uuid.UUID,
     body: ReasonOptional,
     actor: Annotated[Actor, fires("terminate")],
-    session: SessionDep,
     context: ContextDep,
 ) -> EventRead:
     """End the response when all four plan 5.5 conditions hold (409 lists the unmet ones)."""
-    command = commands.terminate(session, context.playbooks, actor, event_id, body.reason, utcnow())
-    return await _guarded(session, context, actor, event_id, command)
+    return await _guarded(
+        context,
+        actor,
+        event_id,
+        lambda session: commands.terminate(
+            session, context.playbooks, actor, event_id, body.reason, utcnow()
+        ),
+    )
 
 
 @router.post("/events/{event_id}/close")
@@ -116,12 +129,17 @@ async def post_close(
     event_id: uuid.UUID,
     body: ReasonOptional,
     actor: Annotated[Actor, fires("close")],
-    session: SessionDep,
     context: ContextDep,
 ) -> EventRead:
     """Close once every post-event (plan 6) action is done or cancelled."""
-    command = commands.close(session, context.playbooks, actor, event_id, body.reason, utcnow())
-    return await _guarded(session, context, actor, event_id, command)
+    return await _guarded(
+        context,
+        actor,
+        event_id,
+        lambda session: commands.close(
+            session, context.playbooks, actor, event_id, body.reason, utcnow()
+        ),
+    )
 
 
 class ConditionRead(BaseModel):
@@ -169,10 +187,14 @@ async def post_attestation(
     event_id: uuid.UUID,
     body: AttestationCreate,
     actor: FieldActorDep,
-    session: SessionDep,
     context: ContextDep,
 ) -> AttestationRead:
     """A statement that a plan 5.5 condition holds, with evidence."""
-    statement = await commands.attest(session, context.playbooks, actor, event_id, body, utcnow())
-    await session.commit()
-    return AttestationRead.model_validate(statement, from_attributes=True)
+
+    async def work(session: AsyncSession) -> AttestationRead:
+        statement = await commands.attest(
+            session, context.playbooks, actor, event_id, body, utcnow()
+        )
+        return AttestationRead.model_validate(statement, from_attributes=True)
+
+    return await in_transaction(context.sessions, work)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from models import EarlyWarning
 from models.base import utcnow
 from service.api.cap import cap_alert
 from service.api.deps import (
     ActorDep,
     ContextDep,
     ReadSessionDep,
-    SessionDep,
     fires,
 )
 from service.api.openapi import problems
@@ -22,21 +23,26 @@ from service.flows import early_warnings as warnings
 from service.flows.early_warnings import WarningCreate, WarningDecision, WarningRead
 from service.plan.actor import Actor
 from service.store.events import get_event
+from service.store.transactions import in_transaction
 
 router = APIRouter(tags=["warnings"], responses=problems(401, 403, 404, 409, 422))
+
+
+async def _read(changed: Awaitable[EarlyWarning]) -> WarningRead:
+    return WarningRead.of(await changed)
 
 
 @router.post("/warnings", status_code=201)
 async def post_warning(
     body: WarningCreate,
     actor: Annotated[Actor, fires("propose_warning")],
-    session: SessionDep,
     context: ContextDep,
 ) -> WarningRead:
     """Propose a warning; without ``event_id`` a new event opens in monitoring."""
-    warning = await warnings.propose(session, context.playbooks, actor, body, utcnow())
-    await session.commit()
-    return WarningRead.of(warning)
+    return await in_transaction(
+        context.sessions,
+        lambda session: _read(warnings.propose(session, context.playbooks, actor, body, utcnow())),
+    )
 
 
 @router.post("/events/{event_id}/warnings", status_code=201)
@@ -44,12 +50,14 @@ async def post_event_warning(
     event_id: uuid.UUID,
     body: WarningCreate,
     actor: Annotated[Actor, fires("propose_warning")],
-    session: SessionDep,
     context: ContextDep,
 ) -> WarningRead:
-    warning = await warnings.propose(session, context.playbooks, actor, body, utcnow(), event_id)
-    await session.commit()
-    return WarningRead.of(warning)
+    return await in_transaction(
+        context.sessions,
+        lambda session: _read(
+            warnings.propose(session, context.playbooks, actor, body, utcnow(), event_id)
+        ),
+    )
 
 
 @router.post("/warnings/{warning_id}/publish")
@@ -57,15 +65,15 @@ async def post_publish(
     warning_id: uuid.UUID,
     body: WarningDecision,
     actor: Annotated[Actor, fires("publish_warning")],
-    session: SessionDep,
     context: ContextDep,
 ) -> WarningRead:
     """Publish (plan 3.2.2.1): the warning actions of 3.2.2.2 are dispatched."""
-    warning = await warnings.publish(
-        session, context.playbooks, actor, warning_id, body.reason, utcnow()
+    return await in_transaction(
+        context.sessions,
+        lambda session: _read(
+            warnings.publish(session, context.playbooks, actor, warning_id, body.reason, utcnow())
+        ),
     )
-    await session.commit()
-    return WarningRead.of(warning)
 
 
 @router.post("/warnings/{warning_id}/lift")
@@ -73,15 +81,15 @@ async def post_lift(
     warning_id: uuid.UUID,
     body: WarningDecision,
     actor: Annotated[Actor, fires("lift_warning")],
-    session: SessionDep,
     context: ContextDep,
 ) -> WarningRead:
     """Lift (plan 3.2.2.3): only the HQ that published it (谁发布、谁解除)."""
-    warning = await warnings.lift(
-        session, context.playbooks, actor, warning_id, body.reason, utcnow()
+    return await in_transaction(
+        context.sessions,
+        lambda session: _read(
+            warnings.lift(session, context.playbooks, actor, warning_id, body.reason, utcnow())
+        ),
     )
-    await session.commit()
-    return WarningRead.of(warning)
 
 
 @router.get(

@@ -1,0 +1,81 @@
+"""Answering a POST once: a request sent with an ``Idempotency-Key`` does its work once, and a
+repeat gets the first answer, stored in the same transaction as the work.
+
+Two requests racing with one key both miss the stored answer and both do the work; the second
+to commit breaks the key's uniqueness and is rolled back whole, and then gets the first one's
+answer. Without a key nothing is stored; a uniqueness conflict then can only come from
+concurrent work on the same records, and is answered 409 to send the request again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from pydantic_core import to_json
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import IdempotencyRecord
+from models.base import utcnow
+from service.errors import Conflict
+from service.flows.context import AppContext
+from service.plan.actor import Actor
+from service.store import idempotency
+from service.store.batch import WriteBatch
+from service.store.transactions import in_transaction
+
+Work = Callable[[AsyncSession, WriteBatch], Awaitable[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A status and a JSON body: given the first time, or replayed."""
+
+    status: int
+    body: bytes
+
+    @classmethod
+    def replayed(cls, record: IdempotencyRecord) -> Answer:
+        return cls(record.status, to_json(record.response))
+
+
+async def answer_once(
+    context: AppContext,
+    actor: Actor,
+    key: str | None,
+    fingerprint: str,
+    status: int,
+    work: Work,
+) -> Answer:
+    """Run ``work`` (which writes through the batch it is given and returns the JSON body) in a
+    transaction of its own, retried on conflicts; with ``key``, once per (token, key)."""
+    ttl = context.settings.idempotency_ttl
+
+    async def attempt(session: AsyncSession) -> Answer:
+        if key:
+            earlier = await idempotency.replay(session, actor, key, fingerprint, utcnow(), ttl)
+            if earlier is not None:
+                return Answer.replayed(earlier)
+        async with WriteBatch(session) as batch:
+            body = await work(session, batch)
+            if key:
+                idempotency.remember(batch, actor, key, fingerprint, status, json.loads(body))
+        return Answer(status, body)
+
+    try:
+        return await in_transaction(context.sessions, attempt)
+    except IntegrityError as exc:
+        if key:
+            # The same key raced this request and won: its answer is the answer.
+            async def first(session: AsyncSession) -> IdempotencyRecord | None:
+                return await idempotency.replay(session, actor, key, fingerprint, utcnow(), ttl)
+
+            earlier = await in_transaction(context.sessions, first)
+            if earlier is not None:
+                return Answer.replayed(earlier)
+        raise Conflict(
+            "the request conflicted with concurrent work on the same records; send it again",
+            rule="design.md errors",
+        ) from exc
