@@ -3,6 +3,7 @@
 from models.base import Base
 from models.event import Event, EventGrid, IdempotencyRecord, Report, Snapshot, TimelineEntry
 from models.plan import Action, AgencyFeed, Attestation, EarlyWarning
+from models.release import Release
 from models.token import ApiToken
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "Event",
     "EventGrid",
     "IdempotencyRecord",
+    "Release",
     "Report",
     "Snapshot",
     "TimelineEntry",

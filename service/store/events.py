@@ -7,8 +7,8 @@ circle (a deadlock):
    advisory locks, ascending by code);
 2. the event row (``lock_event``: ``FOR NO KEY UPDATE``, which leaves the key-share locks that
    inserting the event's children takes free);
-3. what hangs off the event: its actions and warnings, then the agencies' poll counters
-   (ascending by code, service.store.feeds), then the new rows.
+3. what hangs off the event: its actions, warnings and releases, then the agencies' poll
+   counters (ascending by code, service.store.feeds), then the new rows.
 
 On SQLite a write transaction begins ``IMMEDIATE`` and holds the database's one writer lock, so
 the order holds trivially there.
