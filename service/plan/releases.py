@@ -25,9 +25,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final, Literal, get_args
 
+from service.errors import Forbidden
+from service.plan.actor import Actor
 from service.plan.grids import GridRegistry
+from service.plan.jurisdiction import at_or_above
 from service.plan.leadership import CITY_HQ, PROVINCE_HQ, hq_rank
 from service.plan.levels import Level, level_rank, max_level
+from service.plan.lifecycle import EventState
 
 # Plan 5.4 names 停电情况 (situation) and 事故处置 (handling) for every release, and 发展趋势
 # (trend), 人员伤亡 (casualties) and 经济损失 (losses) for the ones the province reviews.
@@ -42,9 +46,43 @@ PROVINCE_LEVEL: Final[Level] = "II"
 ReleaseState = Literal["proposed", "published", "rejected"]
 RELEASE_STATES: Final[tuple[ReleaseState, ...]] = get_args(ReleaseState)
 
+# The event states in which releases are proposed and published (choice): from the first
+# warning on, through the response and its aftermath (plan 6: investigation, compensation and
+# rebuilding are news too), never once the event is closed and its HQ stood down.
+PUBLISHING_STATES: Final[tuple[EventState, ...]] = (
+    "monitoring",
+    "warning",
+    "response",
+    "terminated",
+)
+
 # design.md "HTTP API": who besides commanders and dispatchers may propose. 市委宣传部 releases
 # information (plan 5.2.3) and 绍兴电力局 tells the affected areas first (plan 5.2.3).
 PROPOSING_AGENCIES: Final[tuple[str, ...]] = ("publicity", "power-company")
+
+
+def require_proposer(actor: Actor) -> None:
+    """Refuse (403) anyone design.md does not let propose: commanders, dispatchers and the
+    agencies of ``PROPOSING_AGENCIES`` may."""
+    actor.require("commander", "dispatcher", "agency")
+    if actor.role == "agency" and actor.agency not in PROPOSING_AGENCIES:
+        raise Forbidden(
+            f"agency '{actor.agency}' may not propose releases; "
+            f"allowed: {', '.join(PROPOSING_AGENCIES)}",
+            rule="plan 5.4 (design.md: commander, dispatcher, publicity, power-company)",
+        )
+
+
+def require_reviewer(actor: Actor, reviewing_hq: str, grids: GridRegistry, what: str) -> None:
+    """Refuse (403) unless ``actor`` commands the reviewing HQ or one above it (design.md)."""
+    actor.require("commander")
+    if not at_or_above(actor.region, reviewing_hq, grids):
+        raise Forbidden(
+            f"{what}: the HQ of {actor.region} is neither {reviewing_hq}, which reviews it, "
+            "nor above it",
+            rule="plan 5.4: the reviewing HQ or a higher one",
+            reviewer=reviewing_hq,
+        )
 
 
 def judged_level(peak_level: Level | None, response_level: Level | None) -> Level | None:

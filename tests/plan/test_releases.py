@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 
 import pytest
 
+from service.errors import Forbidden
+from service.plan.actor import Actor, Role
 from service.plan.leadership import CITY_HQ, PROVINCE_HQ, leading_hq
 from service.plan.levels import LEVELS, Level
 from service.plan.releases import (
@@ -14,6 +17,8 @@ from service.plan.releases import (
     Topic,
     covering_hq,
     judged_level,
+    require_proposer,
+    require_reviewer,
     reviewer,
     reviewer_now,
 )
@@ -137,3 +142,54 @@ def test_reviewer_now_never_falls_below_the_proposal(
     proposed: str, current: str, required: str
 ) -> None:
     assert reviewer_now(proposed, current) == required
+
+
+def actor(role: Role, agency: str | None = None, region: str | None = None) -> Actor:
+    return Actor(uuid.uuid4(), "someone", role, agency, region)
+
+
+@pytest.mark.parametrize(
+    ("who", "allowed"),
+    [
+        (actor("commander", region=KEQIAO), True),
+        (actor("dispatcher"), True),
+        (actor("agency", agency="publicity"), True),
+        (actor("agency", agency="power-company"), True),
+        (actor("agency", agency="health"), False),
+        (actor("observer"), False),
+        (actor("admin"), False),
+    ],
+    ids=lambda value: value.label if isinstance(value, Actor) else str(value),
+)
+def test_who_may_propose(who: Actor, allowed: bool) -> None:
+    if allowed:
+        require_proposer(who)
+    else:
+        with pytest.raises(Forbidden):
+            require_proposer(who)
+
+
+@pytest.mark.parametrize(
+    ("region", "reviewing", "allowed"),
+    [
+        (KEQIAO, KEQIAO, True),
+        (CITY_HQ, KEQIAO, True),
+        (PROVINCE_HQ, KEQIAO, True),
+        (SHANGYU, KEQIAO, False),
+        (KEQIAO, CITY_HQ, False),
+        (CITY_HQ, PROVINCE_HQ, False),
+        (PROVINCE_HQ, PROVINCE_HQ, True),
+    ],
+)
+def test_the_reviewing_hq_or_a_higher_one_decides(
+    region: str, reviewing: str, allowed: bool
+) -> None:
+    commander = actor("commander", region=region)
+    if allowed:
+        require_reviewer(commander, reviewing, GRIDS, "approve")
+        return
+    with pytest.raises(Forbidden) as refused:
+        require_reviewer(commander, reviewing, GRIDS, "approve")
+    assert refused.value.extra["reviewer"] == reviewing
+    with pytest.raises(Forbidden):
+        require_reviewer(actor("dispatcher"), reviewing, GRIDS, "approve")
