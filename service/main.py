@@ -12,7 +12,15 @@ from service.api import problems
 from service.api.auth import BearerAuth
 from service.api.docs import install_docs
 from service.api.openapi import complete_openapi
-from service.api.routes import actions, commands, early_warnings, events, health, reports
+from service.api.routes import (
+    actions,
+    commands,
+    early_warnings,
+    events,
+    health,
+    releases,
+    reports,
+)
 from service.config import Settings
 from service.flows.context import AppContext
 from service.flows.escalation import start_scheduler
@@ -58,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router, prefix="/api/v1")
     app.include_router(early_warnings.router, prefix="/api/v1")
     app.include_router(commands.router, prefix="/api/v1")
+    app.include_router(releases.router, prefix="/api/v1")
     app.include_router(health.router)
     install_docs(app)
     complete_openapi(app)

@@ -1,0 +1,119 @@
+"""What a release request carries and what the API answers (plan 5.4), with the text check
+release fields use until the shared ``Text`` type lands."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated, Final
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from models import Release
+from service.flows.schemas import HQ
+from service.plan.grids import GridRegistry
+from service.plan.releases import TOPICS, ReleaseState, Topic
+
+# --- a stand-in for the shared ``Text`` type --------------------------------------------------
+# design.md "Limits": text with characters the database cannot store or a person cannot see is
+# 422 naming the field. A shared ``Text`` type for every free-text field is on its way to
+# service.flows.schemas; until it lands, release texts use this one (swap ``ReleaseText`` for it).
+# Refused: the C0 and C1 control characters and DEL but tab, newline and carriage return, and
+# lone surrogates (JSON may escape one, "\ud800"; neither database can store it).
+_UNPRINTABLE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _printable(value: str) -> str:
+    found = _UNPRINTABLE.search(value)
+    if found:
+        raise ValueError(
+            f"character {found.start() + 1} is U+{ord(found.group()):04X}: no control "
+            "characters but tab, newline and carriage return"
+        )
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+ReleaseText = Annotated[str, AfterValidator(_printable)]
+# ----------------------------------------------------------------------------------------------
+
+
+class ReleaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    headline: Annotated[ReleaseText, Field(min_length=1, max_length=200)]
+    body: Annotated[ReleaseText, Field(min_length=1, max_length=8000)]
+    topics: Annotated[
+        list[Topic],
+        Field(
+            min_length=1,
+            max_length=len(TOPICS),
+            description="what the release speaks of; trend, casualties or losses of an event "
+            "at II or above send it to the province HQ for review (plan 5.4)",
+        ),
+    ]
+
+    @field_validator("topics")
+    @classmethod
+    def _distinct(cls, topics: list[Topic]) -> list[Topic]:
+        if len(set(topics)) != len(topics):
+            raise ValueError("a topic appears more than once")
+        return [topic for topic in TOPICS if topic in topics]
+
+
+class ReleaseApproval(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[ReleaseText | None, Field(max_length=2000)] = None
+
+
+class ReleaseRejection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[
+        ReleaseText, Field(min_length=1, max_length=2000, description="told to the proposer")
+    ]
+
+
+class ReleaseRead(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    drill: bool = Field(description="a release of a drill event: an exercise, never public")
+    state: ReleaseState
+    headline: str
+    body: str
+    topics: list[Topic]
+    reviewer: HQ = Field(
+        description="the HQ that must review it (judged again until it is decided) or did"
+    )
+    proposed_by: str
+    proposed_at: datetime
+    approved_by: str | None
+    published_at: datetime | None
+    rejected_by: str | None
+    rejected_at: datetime | None
+    reason: str | None = Field(description="why it was rejected, or the approver's note")
+
+    @classmethod
+    def of(cls, release: Release, drill: bool, review: str, grids: GridRegistry) -> ReleaseRead:
+        published = release.state == "published"
+        rejected = release.state == "rejected"
+        return cls(
+            id=release.id,
+            event_id=release.event_id,
+            drill=drill,
+            state=release.state,
+            headline=release.headline,
+            body=release.body,
+            topics=release.topics,
+            reviewer=HQ(region=review, name=grids.hq_name(review)),
+            proposed_by=release.proposer,
+            proposed_at=release.proposed_at,
+            approved_by=release.decider if published else None,
+            published_at=release.decided_at if published else None,
+            rejected_by=release.decider if rejected else None,
+            rejected_at=release.decided_at if rejected else None,
+            reason=release.reason,
+        )
