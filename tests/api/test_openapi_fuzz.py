@@ -5,10 +5,10 @@ positive and negative data) three times: as a dispatcher, as the city HQ's comma
 agency power-company, so that every operation is reached past the role check by the role it is
 for (a single role's token stops the others' operations at 403). About half the cases with path
 parameters are aimed at real resources made first (an event in response with power-company's
-actions, a proposed warning), so that commands, cancellations, acknowledgements and reads get
-past the 404 of a random id to the states behind it. Every response must not be a 5xx and must
-have a documented status code, content type and headers and a body matching the documented
-schema.
+actions and a proposed release, a proposed warning), so that commands, cancellations,
+acknowledgements, reviews and reads get past the 404 of a random id to the states behind it.
+Every response must not be a 5xx and must have a documented status code, content type and
+headers and a body matching the documented schema.
 
 Generated cases almost never get past the server's own checks where it matters most (bodies
 name unknown grids, the documented ``load_mw`` schema admits any string while the server takes
@@ -149,9 +149,10 @@ def real_ids(fuzz_settings: Settings, tokens: dict[str, dict[str, str]]) -> dict
     """Ids of real resources for each path parameter, made before any case is sent.
 
     A report at IV (柯桥区 losing 45%) opens an event in response, led by 柯桥区's HQ (below the
-    city HQ's commander), with actions dispatched to power-company; a proposed warning for 嵊州市
-    opens an event in monitoring. Generated ids are never real ones: without these, every
-    commander and agency operation on an event, an action or a warning would stop at 404.
+    city HQ's commander), with actions dispatched to power-company and a release proposed on it;
+    a proposed warning for 嵊州市 opens an event in monitoring. Generated ids are never real ones:
+    without these, every commander and agency operation on an event, an action, a warning or a
+    release would stop at 404.
     """
 
     async def seed() -> dict[str, list[str]]:
@@ -170,6 +171,17 @@ def real_ids(fuzz_settings: Settings, tokens: dict[str, dict[str, str]]) -> dict
                     "/api/v1/warnings", json=warning, headers=tokens["dispatcher"]
                 )
                 assert proposed.status_code == 201, proposed.text
+                release = {
+                    "headline": "停电通报",
+                    "body": "柯桥区部分停电",
+                    "topics": ["situation"],
+                }
+                released = await client.post(
+                    f"/api/v1/events/{accepted.json()['event_id']}/releases",
+                    json=release,
+                    headers=tokens["dispatcher"],
+                )
+                assert released.status_code == 201, released.text
                 polled = await client.get(
                     "/api/v1/agencies/power-company/actions", headers=tokens["agency"]
                 )
@@ -179,6 +191,7 @@ def real_ids(fuzz_settings: Settings, tokens: dict[str, dict[str, str]]) -> dict
             "event_id": [accepted.json()["event_id"], proposed.json()["event_id"]],
             "action_id": actions,
             "warning_id": [proposed.json()["id"]],
+            "release_id": [released.json()["id"]],
             "code": ["power-company"],
         }
 
