@@ -30,7 +30,17 @@ README = REPO / "README.md"
 SKIP_MARKER = "<!-- readme-test: skip -->"
 FENCE = re.compile(r"^```sh\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
 # The README's variables whose answers are checked after the blocks ran.
-ANSWERS = ("FIRST", "SECOND", "WARNING", "POLLED", "CHECK", "TERMINATED", "EVENTS")
+ANSWERS = (
+    "FIRST",
+    "SECOND",
+    "WARNING",
+    "POLLED",
+    "RELEASE",
+    "PUBLISHED",
+    "CHECK",
+    "TERMINATED",
+    "EVENTS",
+)
 # curl as the blocks call it: silent but for errors, failing on 4xx and 5xx with the body shown.
 PRELUDE = """set -euo pipefail
 curl() { command curl --show-error --fail-with-body "$@"; }
@@ -144,6 +154,11 @@ def test_readme_runs_as_written(server: tuple[str, dict[str, str]], tmp_path: Pa
     assert (second["event_level"], second["leading_hq"]["region"]) == ("IV", "330600")
     assert json.loads(answer["WARNING"])["state"] == "proposed"
     assert answer["POLLED"] == "304"
+    release, published = json.loads(answer["RELEASE"]), json.loads(answer["PUBLISHED"])
+    assert (release["state"], release["reviewer"]["region"]) == ("proposed", "330600")
+    assert (published["id"], published["state"]) == (release["id"], "published")
+    assert published["approved_by"] == "commander:市指挥部 指挥长@330600"
+    assert published["published_at"] is not None
     check = json.loads(answer["CHECK"])
     assert check["can_terminate"] is True
     assert all(condition["met"] for condition in check["conditions"])
