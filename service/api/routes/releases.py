@@ -26,7 +26,9 @@ from service.plan.actor import Actor
 from service.playbooks.bundle import Playbooks
 from service.store.transactions import in_transaction
 
-router = APIRouter(tags=["releases"], responses=problems(401, 403, 404, 409, 422))
+router = APIRouter(tags=["releases"], responses=problems(401, 404, 422))
+# Only the writes refuse for who the caller is (403) or for the state (409).
+DECISIONS = problems(403, 409)
 
 # design.md: commanders, dispatchers and two agencies (publicity, power-company; the flow
 # refuses the others with 403 before it looks at the event).
@@ -41,7 +43,7 @@ async def _answer(
     return read
 
 
-@router.post("/events/{event_id}/releases", status_code=201)
+@router.post("/events/{event_id}/releases", status_code=201, responses=DECISIONS)
 async def post_release(
     event_id: uuid.UUID, body: ReleaseCreate, actor: ProposerDep, context: ContextDep
 ) -> ReleaseRead:
@@ -57,7 +59,7 @@ async def post_release(
     )
 
 
-@router.post("/releases/{release_id}/approve")
+@router.post("/releases/{release_id}/approve", responses=DECISIONS)
 async def post_approve(
     release_id: uuid.UUID, body: ReleaseApproval, actor: CommanderDep, context: ContextDep
 ) -> ReleaseRead:
@@ -72,7 +74,7 @@ async def post_approve(
     )
 
 
-@router.post("/releases/{release_id}/reject")
+@router.post("/releases/{release_id}/reject", responses=DECISIONS)
 async def post_reject(
     release_id: uuid.UUID, body: ReleaseRejection, actor: CommanderDep, context: ContextDep
 ) -> ReleaseRead:
@@ -88,7 +90,7 @@ async def post_reject(
     )
 
 
-@router.get("/events/{event_id}/releases", responses=problems(404))
+@router.get("/events/{event_id}/releases")
 async def get_releases(
     event_id: uuid.UUID,
     actor: ActorDep,
