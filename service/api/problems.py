@@ -2,7 +2,8 @@
 
 The three mistakes a client makes most (a body that is not JSON, a body sent without
 ``Content-Type: application/json``, a region written as its name) are answered in words that say
-what to send instead, rather than in the validator's.
+what to send instead, rather than in the validator's; so is text the database cannot store or a
+person cannot see (``service.flows.schemas.Text``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.errors import CoordinatorError
 from service.flows.context import AppContext
-from service.flows.schemas import REGION_PATTERN
+from service.flows.schemas import REGION_PATTERN, TEXT_PATTERN, unreadable
 from service.plan.grids import GridRegistry
 
 PROBLEM_JSON = "application/problem+json"
@@ -103,6 +104,12 @@ def _message(error: dict[str, Any], body: object, grids: GridRegistry | None) ->
         return {"field": "body", "message": f"must be a JSON object ({{…}}), not {sent}"}
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == REGION_PATTERN:
         return {"field": _field(loc), "message": _region(error.get("input"), grids)}
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == TEXT_PATTERN:
+        return {"field": _field(loc), "message": unreadable(error.get("input"))}
+    if kind == "string_unicode":
+        # pydantic's word for a str it cannot read as Unicode: one holding a lone surrogate
+        # (JSON "\ud800" with no pair), which PostgreSQL cannot store.
+        return {"field": _field(loc), "message": unreadable(error.get("input"))}
     return {"field": _field(loc), "message": str(error.get("msg", ""))}
 
 

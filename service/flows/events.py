@@ -20,7 +20,7 @@ from service.plan.grids import GridRegistry
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
 from service.plan.restoration import GridLoss, restoration
-from service.store.cursors import decode_cursor, decode_time_cursor, encode_cursor
+from service.store.cursors import decode_seq_cursor, decode_time_cursor, encode_cursor
 from service.store.events import get_event, visible_events
 
 
@@ -178,10 +178,7 @@ async def list_timeline(
     await get_event(session, actor, event_id)
     query = select(TimelineEntry).where(TimelineEntry.event_id == event_id)
     if cursor is not None:
-        (after,) = decode_cursor(cursor, 1)
-        if not isinstance(after, int):
-            raise InvalidInput("cursor", "not a cursor this service gave out")
-        query = query.where(TimelineEntry.seq > after)
+        query = query.where(TimelineEntry.seq > decode_seq_cursor(cursor))
     entries = list(await session.scalars(query.order_by(TimelineEntry.seq).limit(limit + 1)))
     more = len(entries) > limit
     entries = entries[:limit]
