@@ -50,7 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
+    # Middleware, innermost first (each one added wraps those before it): the token check, and
+    # outermost the answer to an error nothing else handled.
     app.add_middleware(BearerAuth)
+    app.add_middleware(problems.CatchUnexpected)
     # FastAPI tries routes in order, at a cost per route: the hot paths first (dispatchers'
     # reports and classifications, agencies' polls). No two paths overlap, so order is free.
     app.include_router(reports.router, prefix="/api/v1")
