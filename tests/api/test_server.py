@@ -1,5 +1,6 @@
-"""The service behind a real server (``outage-coordinator serve``): a 500 leaves the keep-alive
-connection open for the client's next request.
+"""The service behind a real server (``outage-coordinator serve``): a 64 MB body is refused while
+the server's memory stays flat (four at once as well), and a 500 leaves the keep-alive connection
+open for the client's next request.
 
 One server for the module, on a scratch SQLite database; requests go over raw sockets where what
 matters is the bytes on one connection.
@@ -7,17 +8,25 @@ matters is the bytes on one connection.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, NamedTuple
 
+import httpx
 import pytest
 
 from service.config import Settings
 from service.store.migrate import upgrade
 from tests.helpers import ServerProcess, serving
+
+MiB = 1024 * 1024
+# How much the server's peak resident memory may grow while it refuses a body of tens
+# of megabytes: what it reads before refusing (at most a limit's worth), and the allocator's
+# slack. Read whole, a 100 MB body cost 200 MB.
+FLAT_KIB = 4 * 1024
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +84,55 @@ def connect(server: ServerProcess) -> socket.socket:
 
 def get(path: str, *headers: bytes) -> list[bytes]:
     return [b"GET " + path.encode() + b" HTTP/1.1\r\nHost: test\r\n" + b"".join(headers) + b"\r\n"]
+
+
+def megabytes(count: int, byte: bytes = b" ") -> Iterator[bytes]:
+    """``count`` MiB, a MiB at a time: the test never holds more."""
+    block = byte * MiB
+    for _ in range(count):
+        yield block
+
+
+def oversized(token: str, declared: bool, megabytes_sent: int) -> tuple[dict[str, str], Any]:
+    """The headers and the streamed content of a POST /classify body of ``megabytes_sent`` MiB."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if declared:
+        headers["Content-Length"] = str(megabytes_sent * MiB + len(b'{"snapshots": ['))
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b'{"snapshots": ['
+        for block in megabytes(megabytes_sent):
+            yield block
+
+    return headers, body()
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+async def test_64_mb_bodies_are_413_at_once_and_memory_stays_flat(
+    server: ServerProcess, admin: str, declared: bool
+) -> None:
+    """One, then four at once: each client reads its 413 (the connection is not reset under it)
+    while the server's peak memory stays within what it reads before refusing."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+
+        async def post(megabytes_sent: int) -> httpx.Response:
+            headers, content = oversized(admin, declared, megabytes_sent)
+            return await client.post("/api/v1/classify", content=content, headers=headers)
+
+        warm = await post(2)  # the same path, once
+        assert warm.status_code == 413, warm.text
+        before = server.reset_peak_memory()
+        alone = await post(64)
+        grown_alone = server.memory_kib() - before
+        together = await asyncio.gather(*(post(64) for _ in range(4)))
+        grown_together = server.memory_kib() - before
+
+    for response in (alone, *together):
+        assert response.status_code == 413, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["limit"] == MiB
+    assert grown_alone <= FLAT_KIB, f"the server's peak memory grew by {grown_alone} KiB"
+    assert grown_together <= 4 * FLAT_KIB, f"the server's peak memory grew by {grown_together} KiB"
 
 
 @pytest.fixture
