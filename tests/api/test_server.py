@@ -1,6 +1,7 @@
-"""The service behind a real server (``outage-coordinator serve``): a 64 MB body is refused while
-the server's memory stays flat (four at once as well), and a 500 leaves the keep-alive connection
-open for the client's next request.
+"""The service behind a real server (``outage-coordinator serve``), where the limits and the
+server's own answers live: a 64 MB body and a 32 MB header are refused while the server's memory
+stays flat (four at once as well), a header with a control character is a problem+json 400, and
+a 500 leaves the keep-alive connection open for the client's next request.
 
 One server for the module, on a scratch SQLite database; requests go over raw sockets where what
 matters is the bytes on one connection.
@@ -23,9 +24,9 @@ from service.store.migrate import upgrade
 from tests.helpers import ServerProcess, serving
 
 MiB = 1024 * 1024
-# How much the server's peak resident memory may grow while it refuses a body of tens
+# How much the server's peak resident memory may grow while it refuses a body or a head of tens
 # of megabytes: what it reads before refusing (at most a limit's worth), and the allocator's
-# slack. Read whole, a 100 MB body cost 200 MB.
+# slack. Read whole, the body cost 200 MB and the header 260 MB.
 FLAT_KIB = 4 * 1024
 
 
@@ -133,6 +134,79 @@ async def test_64_mb_bodies_are_413_at_once_and_memory_stays_flat(
         assert response.json()["limit"] == MiB
     assert grown_alone <= FLAT_KIB, f"the server's peak memory grew by {grown_alone} KiB"
     assert grown_together <= 4 * FLAT_KIB, f"the server's peak memory grew by {grown_together} KiB"
+
+
+async def test_32_mb_headers_are_431_and_memory_stays_flat(server: ServerProcess) -> None:
+    """uvicorn's httptools protocol read one whole (peak memory +260 MB) and /healthz answered
+    200. One over a raw socket, then four at once from httpx, which got a reset instead of its
+    answer until the server lingered before closing."""
+    with connect(server) as warm:  # the same path, once
+        assert exchange(warm, get("/healthz", b"X-Big: " + b"a" * 20000 + b"\r\n")).status == 431
+    before = server.reset_peak_memory()
+
+    with connect(server) as connection:
+        answer = exchange(
+            connection,
+            [b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Big: ", *megabytes(32, b"a"), b"\r\n\r\n"],
+        )
+    grown = server.memory_kib() - before
+    big = "a" * 32 * MiB
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        together = await asyncio.gather(
+            *(client.get("/healthz", headers={"X-Big": big}) for _ in range(4))
+        )
+
+    assert answer.status == 431
+    problem = answer.problem()
+    assert problem["title"] == "Request Header Fields Too Large"
+    assert problem["limit"] == Settings().max_head_bytes
+    assert answer.headers["connection"] == "close"
+    assert grown <= FLAT_KIB, f"the server's peak memory grew by {grown} KiB"
+    assert [r.status_code for r in together] == [431] * 4
+    assert server.memory_kib() - before <= FLAT_KIB
+
+
+def test_a_head_at_the_limit_is_read_and_one_byte_more_is_431(server: ServerProcess) -> None:
+    limit = Settings().max_head_bytes
+    start = b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Pad: "
+
+    def head(size: int) -> bytes:
+        return start + b"p" * (size - len(start) - 4) + b"\r\n\r\n"
+
+    assert len(head(limit)) == limit
+    with connect(server) as connection:
+        at_limit = exchange(connection, [head(limit)])
+        # the connection is kept: the next head is counted from zero
+        again = exchange(connection, [head(limit)])
+        past_limit = exchange(connection, [head(limit + 1)])
+
+    assert (at_limit.status, again.status) == (200, 200)
+    assert past_limit.status == 431
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"Idempotency-Key: key\x011",
+        b"Authorization: Bearer oc_\x01token",
+        b"X-Note: a\x00b",
+        b"X\x01Name: value",
+    ],
+    ids=["idempotency-key", "authorization", "nul", "name"],
+)
+def test_a_control_character_in_a_header_is_a_problem_json_400(
+    server: ServerProcess, header: bytes
+) -> None:
+    """The server's parser refuses the request before the app sees it; its answer is problem+json
+    (it was text/plain), with the parser's reason."""
+    with connect(server) as connection:
+        answer = exchange(connection, get("/api/v1/events", header + b"\r\n"))
+
+    assert answer.status == 400
+    problem = answer.problem()
+    assert problem["title"] == "Bad Request"
+    assert problem["detail"].startswith("the request is not valid HTTP/1.1: Invalid header")
+    assert answer.headers["connection"] == "close"
 
 
 @pytest.fixture
