@@ -218,6 +218,7 @@ def _tokens(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from service.api.server import PROTOCOL
     from service.store import tokens
 
     playbooks = Playbooks.load(settings.playbooks_dir)
@@ -241,6 +242,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
+        http=PROTOCOL,  # httptools, with the head limit (431) and problem+json for a bad request
         log_level="info",
         access_log=settings.access_log,
     )

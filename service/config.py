@@ -42,6 +42,18 @@ class Settings(BaseSettings):
     access_log: bool = Field(
         default=False, description="Log every request (uvicorn's access log); costs throughput"
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="The largest request body accepted; a larger one is refused with 413 as soon "
+        "as its Content-Length, or the bytes counted so far, pass this",
+    )
+    max_head_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="The largest request head (request line and headers) accepted; a larger one "
+        "is refused with 431 as soon as the bytes read of it pass this",
+    )
     escalation_interval_seconds: float = Field(
         default=60,
         ge=0,

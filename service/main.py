@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from service.api import problems
 from service.api.auth import BearerAuth
 from service.api.docs import install_docs
+from service.api.limits import BodyLimit
 from service.api.openapi import complete_openapi
 from service.api.routes import (
     actions,
@@ -58,7 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
+    # Middleware, innermost first (each one added wraps those before it): the token check, the
+    # body's size around it (a body declared too large is refused before any token is looked
+    # up), and outermost the answer to an error nothing else handled.
     app.add_middleware(BearerAuth)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(problems.CatchUnexpected)
     # FastAPI tries routes in order, at a cost per route: the hot paths first (dispatchers'
     # reports and classifications, agencies' polls). No two paths overlap, so order is free.
     app.include_router(reports.router, prefix="/api/v1")

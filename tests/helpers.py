@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -139,6 +142,59 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(database_url: str, var_dir: Path, log: Path, **env: str) -> Iterator[ServerProcess]:
+    """``outage-coordinator serve`` (one worker, the process itself) on a free port, against a
+    migrated database, until the block ends; its output goes to ``log``. ``env`` adds settings
+    (``OUTAGE_`` variables)."""
+    port = free_port()
+    environment = {
+        **os.environ,
+        "OUTAGE_DATABASE_URL": database_url,
+        "OUTAGE_VAR_DIR": str(var_dir),
+        "OUTAGE_ESCALATION_INTERVAL_SECONDS": "0",
+        **env,
+    }
+    command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
+    server = ServerProcess(f"http://127.0.0.1:{port}", port, process, log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the server did not come up"
+            time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+class ServerProcess(NamedTuple):
+    url: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def memory_kib(self, field: str = "VmHWM") -> int:
+        """The server process's ``VmHWM`` (peak resident memory) or ``VmRSS``, in KiB."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        line = next(line for line in status.splitlines() if line.startswith(f"{field}:"))
+        return int(line.split()[1])
+
+    def reset_peak_memory(self) -> int:
+        """Start ``VmHWM`` again from the resident memory now (Linux: ``clear_refs`` 5); the
+        resident memory now, in KiB."""
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+        return self.memory_kib("VmRSS")
 
 
 # design.md "Event lifecycle", written out as the oracle of the lifecycle tests (plan and HTTP):

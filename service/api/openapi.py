@@ -17,6 +17,7 @@ _TITLES = {
     403: "The caller's role or jurisdiction does not allow this",
     404: "Not found",
     409: "Not allowed in the current state",
+    413: "The body is larger than the service accepts (OUTAGE_MAX_BODY_BYTES)",
     415: "The body was not sent as JSON (Content-Type: application/json)",
     422: "Invalid input: names the field or rule",
     503: "Database unreachable",
@@ -66,7 +67,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def complete_openapi(app: FastAPI) -> None:
     """File the problem+json schemas that responses refer to (``component_schemas``), and say in
     the OpenAPI that every /api/v1 operation takes a bearer token (service.api.auth) and that
-    one with a body answers 415 when the body is not sent as JSON (service.api.problems)."""
+    one with a body answers 415 when the body is not sent as JSON (service.api.problems) and 413
+    when it is too large (service.api.limits)."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -88,7 +90,9 @@ def complete_openapi(app: FastAPI) -> None:
                     for operation in operations.values():
                         operation["security"] = [{"bearer": []}]
                         if "requestBody" in operation:
-                            operation["responses"]["415"] = problems(415)[415]
+                            operation["responses"].update(
+                                {str(s): r for s, r in problems(413, 415).items()}
+                            )
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -2,7 +2,9 @@
 
 The three mistakes a client makes most (a body that is not JSON, a body sent without
 ``Content-Type: application/json``, a region written as its name) are answered in words that say
-what to send instead, rather than in the validator's.
+what to send instead, rather than in the validator's; so is text the database cannot store or a
+person cannot see (``service.flows.schemas.Text``). An error nothing else handled is logged and
+answered 500 by ``CatchUnexpected``, which keeps the connection open.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import CoordinatorError, Unavailable
 from service.flows.context import AppContext
-from service.flows.schemas import REGION_PATTERN
+from service.flows.schemas import REGION_PATTERN, TEXT_PATTERN, unreadable
 from service.plan.grids import GridRegistry
 
 PROBLEM_JSON = "application/problem+json"
@@ -33,9 +36,14 @@ JSON_NAMES: Final[dict[type, str]] = {
 log = logging.getLogger(__name__)
 
 
+def problem_body(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
+    """The members of an RFC 9457 problem: the same for the app's answers and the server's."""
+    return {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    body = problem_body(status, title, detail, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -103,6 +111,12 @@ def _message(error: dict[str, Any], body: object, grids: GridRegistry | None) ->
         return {"field": "body", "message": f"must be a JSON object ({{…}}), not {sent}"}
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == REGION_PATTERN:
         return {"field": _field(loc), "message": _region(error.get("input"), grids)}
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == TEXT_PATTERN:
+        return {"field": _field(loc), "message": unreadable(error.get("input"))}
+    if kind == "string_unicode":
+        # pydantic's word for a str it cannot read as Unicode: one holding a lone surrogate
+        # (JSON "\ud800" with no pair), which PostgreSQL cannot store.
+        return {"field": _field(loc), "message": unreadable(error.get("input"))}
     return {"field": _field(loc), "message": str(error.get("msg", ""))}
 
 
@@ -161,13 +175,48 @@ async def _on_http(_request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, str(exc.detail), str(exc.detail))
 
 
-async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
-    return problem(500, "Internal error", "the service failed; the error is logged")
-
-
 def install(app: FastAPI) -> None:
+    """The handlers of the errors the service expects; ``CatchUnexpected`` takes the rest."""
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(CoordinatorError, _on_coordinator)
     app.add_exception_handler(StarletteHTTPException, _on_http)
-    app.add_exception_handler(Exception, _on_unexpected)
+
+
+class CatchUnexpected:
+    """Pure ASGI: an error nothing else handled is logged and answered 500 problem+json, saying
+    nothing of the error, and the connection stays open for the client's next request.
+
+    Starlette's ServerErrorMiddleware, where a handler for ``Exception`` would run, sends its
+    answer and then raises the error again for the server to see; uvicorn closes the connection
+    of every request whose app raised, so a keep-alive client's next request on it failed (a
+    reset, with no way to tell whether it was received). Here the error ends with the answer.
+    Only an error raised after the answer started goes on to the server: that answer is cut
+    short, and closing the connection is the one way left to say so.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = finished = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started, finished
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finished = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception:
+            if started and not finished:
+                raise
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if not started:
+                answer = problem(500, "Internal error", "the service failed; the error is logged")
+                await answer(scope, receive, send)

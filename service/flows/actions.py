@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime
-from typing import Final, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, select
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, Event
 from service.errors import Conflict, Forbidden, NotFound
+from service.flows.schemas import Text
 from service.plan.actor import Actor
 from service.plan.duties import ActionState, Phase
 from service.plan.jurisdiction import require_hq
@@ -50,13 +51,13 @@ class ActionRead(BaseModel):
 class ActionNote(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: str | None = Field(default=None, max_length=4000)
+    note: Annotated[Text, Field(max_length=4000)] | None = None
 
 
 class ActionCancel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
 
 
 def read(action: Action) -> ActionRead:

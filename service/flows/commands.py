@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from models import Attestation, Event, EventGrid
 from service.errors import Conflict
 from service.flows.response import begin_response, change_level, post_event_open
 from service.flows.response import terminate as end_response
+from service.flows.schemas import Text
 from service.plan.actor import Actor
 from service.plan.jurisdiction import require_area, require_hq
 from service.plan.leadership import Setter, commanded_lead, hq_rank
@@ -190,7 +192,7 @@ class AttestationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     condition: AttestedKey
-    evidence: str = Field(min_length=1, max_length=4000)
+    evidence: Annotated[Text, Field(min_length=1, max_length=4000)]
 
 
 class AttestationRead(BaseModel):

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import EarlyWarning, Event
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.flows.dispatch import cancel_open, dispatch
-from service.flows.schemas import Moment, RegionCode
+from service.flows.schemas import Moment, RegionCode, Text
 from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES
 from service.plan.early_warning import WarningState
@@ -36,8 +36,8 @@ class WarningCreate(BaseModel):
 
     event_id: uuid.UUID | None = None
     area: Annotated[list[RegionCode], Field(min_length=1, max_length=16)]
-    headline: Annotated[str, Field(min_length=1, max_length=200)]
-    description: Annotated[str, Field(min_length=1, max_length=4000)]
+    headline: Annotated[Text, Field(min_length=1, max_length=200)]
+    description: Annotated[Text, Field(min_length=1, max_length=4000)]
     onset: Moment | None = None
     expires: Moment | None = None
     drill: bool | None = Field(default=None, description="a drill event pages nobody real")
@@ -59,7 +59,7 @@ class WarningCreate(BaseModel):
 class WarningDecision(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Annotated[Text, Field(max_length=2000)] | None = None
 
 
 class WarningRead(BaseModel):

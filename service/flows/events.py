@@ -4,36 +4,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Final
 
-from pydantic import BaseModel, Field
-from sqlalchemy import exists, select
+from pydantic import BaseModel
+from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from models import ApiToken, Event, EventGrid, Report, TimelineEntry
+from models import Action, ApiToken, Event, EventGrid, Report, TimelineEntry
 from service.errors import InvalidInput
 from service.flows.report_models import ReportRead
 from service.flows.schemas import HQ, BasisRead, Number, Page
+from service.flows.timeline_view import AGENCY_KINDS, TimelineRead, as_agency_sees
 from service.plan.actor import Actor
 from service.plan.grids import GridRegistry
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
 from service.plan.restoration import GridLoss, restoration
-from service.store.cursors import decode_cursor, decode_time_cursor, encode_cursor
+from service.store.cursors import decode_seq_cursor, decode_time_cursor, encode_cursor
 from service.store.events import get_event, visible_events
 
-
-class TimelineRead(BaseModel):
-    seq: int = Field(
-        validation_alias="event_seq", description="1, 2, 3 … within the event, without gaps"
-    )
-    at: datetime
-    kind: str
-    actor: str
-    clause: str | None
-    summary: str
-    data: dict[str, Any]
+# Timeline rows read at a time for an agency, which sees only some of them.
+TIMELINE_CHUNK: Final = 200
 
 
 class RestorationRead(BaseModel):
@@ -176,18 +168,54 @@ async def list_reports(
 async def list_timeline(
     session: AsyncSession, actor: Actor, event_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[TimelineRead]:
-    """Everything that happened to the event, newest last."""
+    """Everything that happened to the event, newest last; an agency sees what
+    ``service.flows.timeline_view`` shows it. The cursor is the ``seq`` of the last entry given."""
     await get_event(session, actor, event_id)
     query = select(TimelineEntry).where(TimelineEntry.event_id == event_id)
     if cursor is not None:
-        (after,) = decode_cursor(cursor, 1)
-        if not isinstance(after, int):
-            raise InvalidInput("cursor", "not a cursor this service gave out")
-        query = query.where(TimelineEntry.event_seq > after)
-    entries = list(await session.scalars(query.order_by(TimelineEntry.event_seq).limit(limit + 1)))
+        query = query.where(TimelineEntry.event_seq > decode_seq_cursor(cursor))
+    if actor.role == "agency":
+        entries = await _agency_timeline(session, actor, event_id, query, limit)
+    else:
+        rows = await session.scalars(query.order_by(TimelineEntry.event_seq).limit(limit + 1))
+        entries = [TimelineRead.model_validate(e, from_attributes=True) for e in rows]
     more = len(entries) > limit
     entries = entries[:limit]
-    return Page(
-        items=[TimelineRead.model_validate(e, from_attributes=True) for e in entries],
-        next=encode_cursor(entries[-1].event_seq) if more else None,
+    return Page(items=entries, next=encode_cursor(entries[-1].seq) if more else None)
+
+
+async def _agency_timeline(
+    session: AsyncSession,
+    actor: Actor,
+    event_id: uuid.UUID,
+    query: Select[TimelineEntry],
+    limit: int,
+) -> list[TimelineRead]:
+    """Up to ``limit + 1`` of the entries of ``query`` that the agency sees, read a chunk at a
+    time: the entries it does not see are skipped, so a page of it may span many more rows."""
+    agency = actor.agency or ""
+    owned = (
+        await session.execute(
+            select(Action.id, Action.key).where(
+                Action.event_id == event_id, Action.agency == agency
+            )
+        )
+    ).all()
+    action_ids = {str(action_id) for action_id, _key in owned}
+    keys = {key for _action_id, key in owned}
+    query = query.where(TimelineEntry.kind.in_(sorted(AGENCY_KINDS))).order_by(
+        TimelineEntry.event_seq
     )
+    chunk = max(limit + 1, TIMELINE_CHUNK)
+    seen: list[TimelineRead] = []
+    rest = query
+    while len(seen) <= limit:
+        rows = list(await session.scalars(rest.limit(chunk)))
+        for row in rows:
+            entry = TimelineRead.model_validate(row, from_attributes=True)
+            if (shown := as_agency_sees(entry, agency, action_ids, keys)) is not None:
+                seen.append(shown)
+        if len(rows) < chunk:
+            break
+        rest = query.where(TimelineEntry.event_seq > rows[-1].event_seq)
+    return seen

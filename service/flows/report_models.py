@@ -13,7 +13,7 @@ from pydantic_core import to_json
 
 from models import Report
 from service.errors import Forbidden, InvalidInput
-from service.flows.schemas import HQ, BasisRead, Moment, Number, RegionCode
+from service.flows.schemas import HQ, BasisRead, Moment, Number, RegionCode, Text
 from service.plan.actor import Actor
 from service.plan.causes import Cause
 from service.plan.classification import Classification
@@ -111,7 +111,7 @@ class ReportCreate(BaseModel):
     observed_at: Moment
     cause: Cause
     etr: Moment | None = Field(default=None, description="estimated time of restoration")
-    note: Annotated[str | None, Field(max_length=4000)] = None
+    note: Annotated[Text, Field(max_length=4000)] | None = None
     drill: bool | None = Field(default=None, description="a drill event pages nobody real")
 
     _unique = field_validator("snapshots")(_one_per_grid)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Action, Event
 from service.errors import Conflict
 from service.flows.dispatch import cancel_open, dispatch, response_items
+from service.flows.schemas import Text
 from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES, RESPONSE_PHASES
 from service.plan.leadership import CITY_HQ
@@ -20,26 +22,26 @@ from service.playbooks.bundle import Playbooks
 from service.store import timeline
 from service.store.batch import WriteBatch
 
-Reason = Field(min_length=1, max_length=2000)
+Reason = Annotated[Text, Field(min_length=1, max_length=2000)]
 
 
 class LevelChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     level: Level
-    reason: str = Reason
+    reason: Reason
 
 
 class ReasonRequired(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Reason
+    reason: Reason
 
 
 class ReasonOptional(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=2000)
+    reason: Annotated[Text, Field(max_length=2000)] | None = None
 
 
 async def begin_response(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Final, Generic, TypeVar
@@ -15,6 +16,37 @@ from service.plan.levels import Level
 # A six-digit GB/T 2260 code, as playbooks/regions.yaml lists the grids.
 REGION_PATTERN: Final = r"^[0-9]{6}$"
 RegionCode = Annotated[str, Field(pattern=REGION_PATTERN, examples=["330603"])]
+# Free text a person writes (a note, a reason, evidence, a headline): every character but the
+# control characters (Unicode category Cc) other than tab, newline and carriage return. NUL cannot
+# be stored by PostgreSQL (SQLite would keep it, so the two would differ), and the others are
+# invisible where people read the text (the board, a CAP alert, a chat robot's message). A lone
+# surrogate (JSON "\ud800" with no pair) is no character at all: pydantic refuses it as it reads
+# the string ("string_unicode"). Both refusals are worded by ``unreadable``. A pattern rather
+# than a validator, so that each field's own length limits keep their usual message.
+TEXT_PATTERN: Final = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]*$"
+ALLOWED_CONTROLS: Final = frozenset("\t\n\r")
+Text = Annotated[str, Field(pattern=TEXT_PATTERN)]
+
+
+def unreadable(text: object) -> str:
+    """Why ``text`` is refused as ``Text``: its first forbidden character, by code and place."""
+    for place, char in enumerate(text if isinstance(text, str) else "", start=1):
+        category = unicodedata.category(char)
+        if category == "Cs":
+            return (
+                f"holds a lone surrogate (U+{ord(char):04X}) at character {place}, which is not "
+                "a character and cannot be stored; send the character itself (UTF-8) or both "
+                "halves of its surrogate pair"
+            )
+        if category == "Cc" and char not in ALLOWED_CONTROLS:
+            return (
+                f"holds the control character U+{ord(char):04X} at character {place}; text may "
+                "hold any character but the control characters other than tab, newline and "
+                "carriage return"
+            )
+    return "must be text without control characters (other than tab, newline, carriage return)"
+
+
 # Exact inside, a JSON number outside: fractions and megawatts are for people to read.
 Number = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
 

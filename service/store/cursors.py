@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
 from service.errors import InvalidInput
+
+NOT_OURS: Final = "not a cursor this service gave out"
+MAX_SEQ: Final = 2**63 - 1  # the largest BIGINT: a larger number would fail in the driver
 
 
 def encode_cursor(*key: Any) -> str:
@@ -21,16 +24,30 @@ def decode_cursor(cursor: str, size: int) -> list[Any]:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except ValueError as exc:
-        raise InvalidInput("cursor", "not a cursor this service gave out") from exc
+        raise InvalidInput("cursor", NOT_OURS) from exc
     if not isinstance(key, list) or len(key) != size:
-        raise InvalidInput("cursor", "not a cursor this service gave out")
+        raise InvalidInput("cursor", NOT_OURS)
     return key
 
 
 def decode_time_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     """A cursor of ``encode_cursor(time.isoformat(), str(id))``."""
     at, last_id = decode_cursor(cursor, 2)
+    if not isinstance(at, str) or not isinstance(last_id, str):
+        raise InvalidInput("cursor", NOT_OURS)
     try:
-        return datetime.fromisoformat(at), uuid.UUID(last_id)
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput("cursor", "not a cursor this service gave out") from exc
+        moment = datetime.fromisoformat(at)
+        # Ours carry their zone; a naive or out-of-range time would fail in the UTC column.
+        if moment.tzinfo is None:
+            raise ValueError("a cursor's time has its zone")
+        return moment.astimezone(UTC), uuid.UUID(last_id)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidInput("cursor", NOT_OURS) from exc
+
+
+def decode_seq_cursor(cursor: str) -> int:
+    """A cursor of ``encode_cursor(seq)``: a sequence number the database can compare."""
+    (seq,) = decode_cursor(cursor, 1)
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_SEQ:
+        raise InvalidInput("cursor", NOT_OURS)
+    return seq

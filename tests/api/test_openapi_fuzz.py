@@ -294,6 +294,9 @@ def snapshot_bodies(draw: st.DrawFn, grid: tuple[str, str]) -> dict[str, Any]:
 OFFSETS = st.timedeltas(min_value=timedelta(hours=-23), max_value=timedelta(hours=23)).map(
     lambda offset: timezone(timedelta(minutes=offset // timedelta(minutes=1)))
 )
+# What free text may hold (service.flows.schemas.Text): any character but the control
+# characters other than tab, newline and carriage return, and no lone surrogate.
+TEXT_CHARACTERS = st.characters(exclude_categories=["Cc", "Cs"], include_characters="\t\n\r")
 OBSERVED = st.datetimes(datetime(1970, 1, 2), datetime(2024, 12, 31), timezones=OFFSETS)
 
 
@@ -316,7 +319,7 @@ def report_bodies(draw: st.DrawFn, event_ids: list[str]) -> dict[str, Any]:
         etr = draw(st.datetimes(observed_at.replace(tzinfo=None), late.replace(tzinfo=None)))
         body["etr"] = etr.replace(tzinfo=observed_at.tzinfo).isoformat()
     if draw(st.booleans()):
-        body["note"] = draw(st.text(max_size=50))
+        body["note"] = draw(st.text(TEXT_CHARACTERS, max_size=50))
     return body
 
 

@@ -2,17 +2,22 @@
 
 A body that is not JSON (422, where it broke), a body not sent as ``application/json`` (415), and
 a region written as its name (422, naming the code meant). Each is refused whole: nothing stored.
+And an error nothing else handled is answered 500 by ``CatchUnexpected``, which ends it there
+(tests/api/test_server.py shows the connection kept through a real server).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 import models
+from service.api.problems import CatchUnexpected
 from service.flows.context import AppContext
 from tests.helpers import MakeToken, count, county, report
 
@@ -196,3 +201,55 @@ async def test_openapi_documents_415_for_every_body(client: httpx.AsyncClient) -
     assert with_body
     for path, method, operation in with_body:
         assert "415" in operation["responses"], (method, path)
+
+
+class Broken:
+    """An ASGI app that fails ``after`` sending the messages it is given."""
+
+    def __init__(self, *messages: dict[str, Any]) -> None:
+        self.messages = messages
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        for message in self.messages:
+            await send(message)
+        raise RuntimeError("secret: postgresql://admin:hunter2@db")
+
+
+START = {"type": "http.response.start", "status": 200, "headers": []}
+
+
+async def answer_of(app: Broken) -> httpx.Response:
+    transport = httpx.ASGITransport(app=CatchUnexpected(app))  # raises what the app raises
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        return await client.get("/api/v1/events")
+
+
+async def test_an_unexpected_error_is_a_500_that_says_nothing_of_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="service.api.problems"):
+        response = await answer_of(Broken())
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.json()["detail"] == "the service failed; the error is logged"
+    assert "secret" not in response.text
+    assert "unhandled error in GET /api/v1/events" in caplog.text
+    assert "hunter2" in caplog.text  # the detail is in the log
+
+
+async def test_an_error_after_a_whole_answer_is_logged_and_ends_there(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="service.api.problems"):
+        response = await answer_of(Broken(START, {"type": "http.response.body", "body": b"ok"}))
+
+    assert (response.status_code, response.text) == (200, "ok")
+    assert "unhandled error in GET /api/v1/events" in caplog.text
+
+
+async def test_an_error_halfway_through_an_answer_goes_on_to_the_server() -> None:
+    """Only closing the connection can tell the client the answer was cut short."""
+    half = Broken(START, {"type": "http.response.body", "body": b"o", "more_body": True})
+    with pytest.raises(RuntimeError, match="secret"):
+        await answer_of(half)

@@ -19,6 +19,7 @@ from service.flows.report_models import (
     ReportCreate,
 )
 from service.flows.reports import classify_snapshots, report_answer
+from service.flows.schemas import TEXT_PATTERN
 from service.plan.actor import Actor
 from service.store.idempotency import fingerprint
 
@@ -45,7 +46,9 @@ async def post_report(
     body: ReportCreate,
     actor: Annotated[Actor, fires("report")],
     request: Request,
-    idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    idempotency_key: Annotated[
+        str | None, Header(min_length=1, max_length=200, pattern=TEXT_PATTERN)
+    ] = None,
 ) -> Response:
     """Store a dispatcher's report, classify it and move its event (plan 1.5, 4, 5.1)."""
     context: AppContext = request.app.state.context

@@ -1,0 +1,99 @@
+"""An event's timeline as it is read: ``TimelineRead``, and what an agency sees of it
+(design.md "What each role sees of an event").
+
+The event-level entries (state, level, leading HQ, warnings, termination) whole; the entries
+about its own actions; never another agency's actions, notes or keys. An action is the agency's
+when it holds it now, as ``GET /events/{id}/actions`` shows it: a pending duty handed over to
+another HQ (plan 2.2) leaves the old holder's view with the rest of that action.
+
+Entries about several actions at once (a dispatch, a cancellation by level or termination, a
+hand-over) list the keys of many agencies: the agency sees its own keys only, with a summary
+counting those, and does not see the entry when none of them is its own. Every other kind is
+hidden (attestations and refused transitions: the termination check is not an agency's to read,
+and a refused close lists every agency's open actions), and so is any kind added later until it
+is named here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any, Final
+
+from pydantic import BaseModel, Field
+
+
+class TimelineRead(BaseModel):
+    seq: int = Field(
+        validation_alias="event_seq", description="1, 2, 3 … within the event, without gaps"
+    )
+    at: datetime
+    kind: str
+    actor: str
+    clause: str | None
+    summary: str
+    data: dict[str, Any]
+
+
+# Shown whole: what happened to the event itself.
+EVENT_KINDS: Final = frozenset(
+    {
+        "event_opened",
+        "report",
+        "leading_hq_changed",
+        "warning_proposed",
+        "warning_published",
+        "warning_lifted",
+        "response_started",
+        "response_raised",
+        "response_lowered",
+        "response_terminated",
+        "event_dismissed",
+        "event_closed",
+        "release_published",
+    }
+)
+# About one action, named by ``data.action_id``: shown when the action is the agency's.
+ACTION_KINDS: Final = frozenset(
+    {
+        "action_acknowledged",
+        "action_noted",
+        "action_completed",
+        "action_cancelled",
+        "action_overdue",
+    }
+)
+# About several actions, named by ``data.keys``: shown cut down to the agency's keys, with a
+# summary that counts only those.
+BATCH_SUMMARIES: Final = {
+    "actions_dispatched": "{count} action(s) of {agency} dispatched",
+    "actions_cancelled": "{count} action(s) of {agency} cancelled: {reason}",
+    "actions_handed_over": "{count} pending duty(ies) of the leading HQ handed to {agency}",
+}
+AGENCY_KINDS: Final = EVENT_KINDS | ACTION_KINDS | frozenset(BATCH_SUMMARIES)
+
+
+def as_agency_sees(
+    entry: TimelineRead, agency: str, action_ids: Collection[str], keys: Collection[str]
+) -> TimelineRead | None:
+    """``entry`` as ``agency`` sees it, or None when it does not see it at all.
+
+    ``action_ids`` and ``keys`` are the ids (as strings) and keys of the agency's actions on
+    the entry's event.
+    """
+    if entry.kind in EVENT_KINDS:
+        return entry
+    if entry.kind in ACTION_KINDS:
+        return entry if entry.data.get("action_id") in action_ids else None
+    template = BATCH_SUMMARIES.get(entry.kind)
+    if template is None:
+        return None
+    own = [key for key in entry.data.get("keys") or () if key in keys]
+    if not own:
+        return None
+    summary = template.format(
+        count=len(own),
+        agency=entry.data.get("agency") or agency,
+        reason=entry.data.get("reason") or "",
+    )
+    return entry.model_copy(update={"summary": summary, "data": {**entry.data, "keys": own}})

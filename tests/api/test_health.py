@@ -1,0 +1,46 @@
+"""GET /healthz when the database does not answer: 503, saying only that (the endpoint needs no
+token, and the driver's words name files, hosts and users); the detail goes to the log."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.config import Settings
+from service.main import create_app
+from tests.helpers import free_port
+
+
+@pytest.mark.parametrize(
+    ("url", "logged"),
+    [
+        ("sqlite+aiosqlite:///{missing}/coordinator.db", "unable to open database file"),
+        ("postgresql+asyncpg://postgres@127.0.0.1:{port}/outage", "Connect call failed"),
+    ],
+    ids=["sqlite", "postgres"],
+)
+async def test_an_unreachable_database_is_503_without_its_detail(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, url: str, logged: str
+) -> None:
+    database_url = url.format(missing=tmp_path / "no-such-folder", port=free_port())
+    app = create_app(Settings(database_url=database_url, escalation_interval_seconds=0))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        with caplog.at_level(logging.ERROR, logger="service.api.routes.health"):
+            response = await client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Database unreachable",
+        "status": 503,
+        "detail": "the database did not answer",
+    }
+    assert logged in caplog.text
