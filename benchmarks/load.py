@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing
 import os
@@ -30,7 +31,8 @@ class BenchError(RuntimeError):
 @dataclass(frozen=True)
 class Target:
     """One request, repeated: method, path, JSON body, headers, the status it must answer and,
-    checked once before the run, fields its JSON answer must hold."""
+    checked once before the run, fields its JSON answer must hold. With ``bodies``, those are
+    sent in turn instead of ``body`` (the check sends the first)."""
 
     method: str
     path: str
@@ -38,16 +40,24 @@ class Target:
     body: Mapping[str, Any] | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     expect: Mapping[str, Any] = field(default_factory=dict)
+    bodies: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def label(self) -> str:
         return f"{self.method} {self.path}"
 
     def encoded(self) -> bytes | None:
-        return None if self.body is None else json.dumps(self.body).encode()
+        return self.every_body()[0]
+
+    def every_body(self) -> list[bytes | None]:
+        """The bodies sent in turn: ``bodies``, or ``body`` alone."""
+        if self.bodies:
+            return [json.dumps(body).encode() for body in self.bodies]
+        return [None if self.body is None else json.dumps(self.body).encode()]
 
     def all_headers(self) -> dict[str, str]:
-        json_type = {"Content-Type": "application/json"} if self.body is not None else {}
+        sends = self.body is not None or self.bodies
+        json_type = {"Content-Type": "application/json"} if sends else {}
         return {**json_type, **self.headers}
 
 
@@ -105,6 +115,7 @@ wrk.method = "{method}"
 local threads = {{}}
 function setup(thread) table.insert(threads, thread) end
 function init(args) unexpected = 0 end
+{turns}
 function response(status, headers, body)
   if status ~= {status} then unexpected = unexpected + 1 end
 end
@@ -127,8 +138,28 @@ def _lua_string(text: str) -> str:
     return f"[==[{text}]==]"
 
 
+# A target's bodies in turn: each thread formats them once and sends the next each time.
+WRK_TURNS = """
+local bodies = {{ {bodies} }}
+local turn = 0
+local prepared = nil
+function request()
+  if prepared == nil then
+    prepared = {{}}
+    for _, body in ipairs(bodies) do table.insert(prepared, wrk.format(nil, nil, nil, body)) end
+  end
+  turn = turn % #prepared + 1
+  return prepared[turn]
+end
+"""
+
+
 def wrk_script(target: Target) -> str:
     body = target.encoded()
+    bodies = target.every_body()
+    turns = ""
+    if len(bodies) > 1:
+        turns = WRK_TURNS.format(bodies=", ".join(_lua_string(b.decode()) for b in bodies if b))
     return WRK_SCRIPT.format(
         method=target.method,
         body="" if body is None else f"wrk.body = {_lua_string(body.decode())}",
@@ -137,6 +168,7 @@ def wrk_script(target: Target) -> str:
             for k, v in target.all_headers().items()
         ),
         status=target.status,
+        turns=turns,
     )
 
 
@@ -179,7 +211,8 @@ async def _drive(
 ) -> tuple[list[float], int, float]:
     latencies: list[float] = []
     errors = 0
-    body, headers = target.encoded(), target.all_headers()
+    bodies, headers = target.every_body(), target.all_headers()
+    turns = itertools.count()
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(limits=limits, timeout=10, trust_env=False) as client:
         start = time.perf_counter()
@@ -190,6 +223,7 @@ async def _drive(
             while time.perf_counter() < deadline:
                 sent = time.perf_counter()
                 try:
+                    body = bodies[next(turns) % len(bodies)]
                     response = await client.request(
                         target.method, url, content=body, headers=headers
                     )

@@ -1,4 +1,4 @@
-"""The tables printed at the end of ``make bench``."""
+"""The tables printed at the end of ``make bench``, and the goals missed."""
 
 from __future__ import annotations
 
@@ -89,3 +89,84 @@ def batch_table(results: dict[str, dict[str, Any]]) -> str:
                 f"{s['speedup']:>9.2f}x"
             )
     return "\n".join(lines)
+
+
+def storm_table(results: dict[str, dict[str, Any]]) -> str:
+    runs = {b: r["storm"] for b, r in results.items() if "storm" in r}
+    if not runs:
+        return ""
+    first = next((s for s in runs.values() if s["status"] == "ok"), None)
+    lines = [
+        "storm mix: every kind at once on one event"
+        + (
+            f", {first['seconds']} s, escalation every {first['escalation_interval_s']} s; "
+            "one wrk per kind; goal: no 5xx"
+            if first
+            else ""
+        ),
+        f"{'backend':<9}{'kind':<44}{'conns':>6}{'req/s':>8}{'p99 ms':>9}{'2xx':>7}{'4xx':>6}"
+        f"{'5xx':>6}{'503':>5}",
+    ]
+    for backend, storm in runs.items():
+        if storm["status"] != "ok":
+            lines.append(f"{backend:<9}{storm['status']}: {storm['reason'].splitlines()[0]}")
+            continue
+        for kind in storm["kinds"].values():
+            lines.append(
+                f"{backend:<9}{kind['label']:<44}{kind['connections']:>6}{kind['rps']:>8.0f}"
+                f"{kind['p99_ms']:>9.1f}{kind['ok']:>7}{kind['refused_4xx']:>6}"
+                f"{kind['failed_5xx']:>6}{kind['unavailable_503']:>5}"
+                + (f" ({kind['socket_errors']} socket errors)" if kind["socket_errors"] else "")
+            )
+        verdict = "ok" if storm["meets_goal"] else "MISSED"
+        lines.append(
+            f"{'':<9}{storm['workers']} worker(s); escalation: {storm['moved_past_due']} actions "
+            f"moved past due, {storm['escalated']} escalated, {storm['escalation_failed_runs']} "
+            f"failed run(s); {verdict}"
+        )
+    return "\n".join(lines)
+
+
+def scaling_table(results: dict[str, dict[str, Any]]) -> str:
+    runs = {b: r["scaling"] for b, r in results.items() if "scaling" in r}
+    if not runs:
+        return ""
+    lines = [
+        "one uvicorn worker against two, alternating rounds; CPU: cores busy (median of the "
+        "rounds) in the service + postgres (all) + load generator / the whole machine",
+        f"{'backend':<9}{'endpoint':<44}{'1w req/s':>9}{'p99':>7}{'2w req/s':>9}{'p99':>7}"
+        f"{'ratio':>7}{'goal':>6}  {'result':<8}{'CPU 1w':<18}CPU 2w",
+    ]
+    for backend, scaling in runs.items():
+        if scaling["status"] != "ok":
+            lines.append(f"{backend:<9}{scaling['status']}: {scaling['reason'].splitlines()[0]}")
+            continue
+        for pair in scaling["pairs"]:
+            one, two = pair["one_worker"], pair["two_workers"]
+            errors = one["errors"] + two["errors"]
+            verdict = "ok" if pair["meets_goal"] else "MISSED"
+            lines.append(
+                f"{backend:<9}{pair['label']:<44}{one['rps']:>9.0f}{one['p99_ms']:>7.1f}"
+                f"{two['rps']:>9.0f}{two['p99_ms']:>7.1f}{pair['ratio']:>7.2f}"
+                f"{'≥' + format(pair['goal'], '.1f'):>6}  {verdict:<8}"
+                f"{_cores(one['cpu_cores']):<18}{_cores(two['cpu_cores'])}"
+                + (f" ({errors} errors)" if errors else "")
+            )
+    return "\n".join(lines)
+
+
+def _cores(cpu: dict[str, float]) -> str:
+    """``service+postgres+generator/machine`` in cores."""
+    return f"{cpu['service']:.1f}+{cpu['postgres']:.1f}+{cpu['generator']:.1f}/{cpu['machine']:.1f}"
+
+
+def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
+    """What missed its goal: a pair's ratio, a scaling ratio, a storm with a 5xx."""
+    missed = []
+    for backend, found in results.items():
+        for pair in found.get("pairs", []) + found.get("scaling", {}).get("pairs", []):
+            if pair["meets_goal"] is False:
+                missed.append(f"{backend} {pair['name']}")
+        if found.get("storm", {}).get("meets_goal") is False:
+            missed.append(f"{backend} storm")
+    return missed

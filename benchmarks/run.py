@@ -30,6 +30,13 @@ statements to dispatch a level-I response's whole checklist, the median of ``--d
 and a report's new rows written one statement per table against the write batch
 (``benchmarks.batch_cost``), the medians of ``--batch-runs``.
 
+Then, each on fresh databases of its own, after the pairs' servers have stopped: the storm mix
+(``benchmarks.storm``: every kind of request on one event at once for ``--storm-duration``
+seconds, one wrk per kind; per kind req/s, p99 and answers by class; goal: no 5xx and no failed
+escalation run), on both backends; and on PostgreSQL one uvicorn worker against two for classify
+and for reports spread over six events (``benchmarks.scaling``: goals 1.3× and 1.0×, with the CPU
+each round took from the service, PostgreSQL, the load generator and the whole machine).
+
 The tables show requests/s, p99 latency, the service/bare ratio and the service's peak RSS
 (VmHWM, summed over its processes); the same figures go to ``benchmarks/results/latest.json``.
 The load generator is ``wrk`` (Debian: ``apt-get install wrk``) when it is on the PATH, else a
@@ -49,11 +56,11 @@ import contextlib
 import json
 import os
 import platform
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -64,11 +71,18 @@ from benchmarks.batch_cost import measure_batch
 from benchmarks.cases import AGENCY, Pair, pair_json, prepare
 from benchmarks.dispatch_cost import measure_dispatch
 from benchmarks.load import BenchError, Load, check, driver
-from benchmarks.output import batch_table, dispatch_table, table
+from benchmarks.options import parse
+from benchmarks.output import (
+    batch_table,
+    dispatch_table,
+    missed_goals,
+    scaling_table,
+    storm_table,
+    table,
+)
+from benchmarks.scaling import WORKERS, measure_scaling
 from benchmarks.servers import PG_UNREACHABLE, ROOT
-
-RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
-DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+from benchmarks.storm import measure_storm as storm_mix
 
 
 def bench_backend(
@@ -155,7 +169,11 @@ def bench_sqlite(args: argparse.Namespace) -> dict[str, Any]:
         work = Path(folder)
         urls = {side: f"sqlite+aiosqlite:///{work / side}.db" for side in ("service", "bare")}
         urls["dispatch"] = f"sqlite+aiosqlite:///{work / 'dispatch'}.db"
-        return bench_backend("sqlite", urls, work, args)
+        found = bench_backend("sqlite", urls, work, args)
+        if args.storm_duration > 0:
+            storm_url = f"sqlite+aiosqlite:///{work / 'storm'}.db"
+            found["storm"] = guarded(lambda: measure_storm("sqlite", storm_url, args))
+        return found
 
 
 def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
@@ -163,57 +181,37 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
         try:
             shared = stack.enter_context(servers.postgres_database(args.postgres_url))
             dispatch = stack.enter_context(servers.postgres_database(args.postgres_url))
+            storm = stack.enter_context(servers.postgres_database(args.postgres_url))
+            scaling = {
+                w: stack.enter_context(servers.postgres_database(args.postgres_url))
+                for w in WORKERS
+            }
         except PG_UNREACHABLE as exc:
             return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outage-bench-")))
         # One database for both apps: the bare app's one table stands beside the service's.
         urls = {"service": shared, "bare": shared, "dispatch": dispatch}
-        return bench_backend("postgres", urls, work, args)
+        found = bench_backend("postgres", urls, work, args)
+        if args.storm_duration > 0:
+            found["storm"] = guarded(lambda: measure_storm("postgres", storm, args))
+        if args.scaling:
+            found["scaling"] = guarded(lambda: measure_scaling(scaling, args))
+        return found
     raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
 
 
-def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.run", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--duration", type=int, default=2, help="seconds per round (2)")
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="alternating rounds per endpoint; medians shown (5)"
-    )
-    parser.add_argument("--warmup", type=int, default=1, help="unmeasured seconds first (1)")
-    parser.add_argument("--concurrency", type=int, default=8, help="open connections (8)")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (1)")
-    parser.add_argument(
-        "--client-processes", type=int, default=2, help="processes of the built-in generator (2)"
-    )
-    parser.add_argument(
-        "--generator", choices=["auto", "wrk", "python"], default="auto", help="auto: wrk if found"
-    )
-    parser.add_argument("--backends", default="sqlite,postgres", help="sqlite,postgres")
-    parser.add_argument(
-        "--postgres-url",
-        default=os.environ.get("OUTAGE_TEST_DATABASE_URL", DEFAULT_PG),
-        help="a server where scratch databases may be made",
-    )
-    parser.add_argument(
-        "--dispatch-runs", type=int, default=20, help="in-process dispatch runs (20; 0: none)"
-    )
-    parser.add_argument(
-        "--batch-runs",
-        type=int,
-        default=30,
-        help="in-process runs of a report's writes, one INSERT per table vs batched (30; 0: none)",
-    )
-    parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
-    parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
-    args = parser.parse_args(argv)
-    if args.generator == "auto":
-        args.generator = "wrk" if shutil.which("wrk") else "python"
-    if args.generator == "wrk" and not shutil.which("wrk"):
-        parser.error("wrk is not on the PATH (Debian: apt-get install wrk)")
-    if args.concurrency < 1 or args.duration <= 0 or args.rounds < 1:
-        parser.error("--concurrency, --duration and --rounds must be positive")
-    return args
+def guarded(measure: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A further measure's figures, or why it failed (what was measured before still stands)."""
+    try:
+        return measure()
+    except BenchError as exc:
+        return {"status": "failed", "reason": str(exc)}
+
+
+def measure_storm(backend: str, database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    if args.generator != "wrk":
+        return {"status": "skipped", "reason": "the storm mix needs wrk (apt-get install wrk)"}
+    return storm_mix(backend, database_url, args.storm_duration)
 
 
 def _terminate(signum: int, _frame: FrameType | None) -> None:
@@ -234,7 +232,7 @@ def source_version() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse(argv)
+    args = parse(argv, __doc__.split("\n")[0])
     signal.signal(signal.SIGTERM, _terminate)
     runners = {"sqlite": bench_sqlite, "postgres": bench_postgres}
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
@@ -248,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs",
         flush=True,
     )
+    before = os.getloadavg()
     results: dict[str, dict[str, Any]] = {}
     for backend in backends:
         print(f"{backend}: running …", flush=True)
@@ -260,9 +259,14 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + dispatched)
     if batch := batch_table(results):
         print("\n" + batch)
+    if storm := storm_table(results):
+        print("\n" + storm)
+    if scaling := scaling_table(results):
+        print("\n" + scaling)
     for backend, found in results.items():
-        if found["status"] == "failed":
-            print(f"\n{backend} failed:\n{found['reason']}", file=sys.stderr)
+        for part in (found, found.get("storm", {}), found.get("scaling", {})):
+            if part.get("status") == "failed":
+                print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
     report = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source_version(),
@@ -276,25 +280,37 @@ def main(argv: list[str] | None = None) -> int:
             "client_processes": args.client_processes,
             "dispatch_runs": args.dispatch_runs,
             "batch_runs": args.batch_runs,
+            "storm_duration_s": args.storm_duration,
+            "scaling": args.scaling,
             "outage_env": {
                 k: v for k, v in os.environ.items() if k.startswith("OUTAGE_") and "URL" not in k
             },
         },
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            # others' work on a shared machine shows here, and in the scaling's "machine" CPU
+            "loadavg_before": before,
+            "loadavg_after": os.getloadavg(),
+        },
         "backends": results,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(f"results: {args.output}")
-    if any(r["status"] == "failed" for r in results.values()):
-        return 2
-    missed = any(
-        pair["meets_goal"] is False
-        for r in results.values()
-        if r["status"] == "ok"
-        for pair in r["pairs"]
+    print(
+        f"load average (1, 5, 15 min) before {_loads(before)}, after {_loads(os.getloadavg())}; "
+        f"results: {args.output}"
     )
+    parts = [p for r in results.values() for p in (r, r.get("storm"), r.get("scaling")) if p]
+    if any(p["status"] == "failed" for p in parts):
+        return 2
+    if missed := missed_goals(results):
+        print(f"goals missed: {', '.join(missed)}")
     return 1 if args.check and missed else 0
+
+
+def _loads(averages: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.1f}" for x in averages)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -12,7 +13,9 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Final
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
@@ -55,9 +58,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(grace)
 
 
-def service_command(port: int) -> list[str]:
-    """The service as it ships: ``outage-coordinator serve``, one uvicorn worker."""
-    return [str(Path(sys.executable).with_name("outage-coordinator")), "serve", "--port", str(port)]
+def service_command(port: int, workers: int = 1) -> list[str]:
+    """``outage-coordinator serve``; as it ships, with one uvicorn worker."""
+    script = str(Path(sys.executable).with_name("outage-coordinator"))
+    return [script, "serve", "--port", str(port), "--workers", str(workers)]
 
 
 def bare_command(port: int) -> list[str]:
@@ -90,24 +94,72 @@ def tail(log: Path, lines: int = 20) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def peak_rss_kib(pid: int) -> int:
-    """VmHWM of ``pid`` and its descendants (uvicorn's workers, if any), summed."""
-    children: dict[int, list[int]] = {}
+def _stats() -> dict[int, list[str]]:
+    """Every process's /proc/PID/stat fields after the command name (field 3 onwards)."""
+    found: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                stat = (entry / "stat").read_text()
-                parent = int(stat.rsplit(")", 1)[1].split()[1])
-                children.setdefault(parent, []).append(int(entry.name))
-    total, todo = 0, [pid]
+            with contextlib.suppress(OSError, IndexError):
+                found[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+    return found
+
+
+def _tree(pid: int, stats: dict[int, list[str]]) -> list[int]:
+    """``pid`` and its descendants (uvicorn's workers, if any)."""
+    children: dict[int, list[int]] = {}
+    for child, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(child)
+    tree, todo = [], [pid]
     while todo:
         current = todo.pop()
+        tree.append(current)
         todo += children.get(current, [])
+    return tree
+
+
+def peak_rss_kib(pid: int) -> int:
+    """VmHWM of ``pid`` and its descendants (uvicorn's workers, if any), summed."""
+    total = 0
+    for current in _tree(pid, _stats()):
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{current}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
                     total += int(line.split()[1])
     return total
+
+
+TICK: Final = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> dict[str, float]:
+    """CPU time used so far (user + system) by ``pid``'s process tree (``service``), by every
+    PostgreSQL server process on this machine (``postgres``, other clients' included), by this
+    process's finished children, such as ``wrk`` (``generator``), and by the whole machine
+    (``machine``: what else ran shows as the difference)."""
+    stats = _stats()
+
+    def used(fields: list[str]) -> float:
+        return (int(fields[11]) + int(fields[12])) / TICK
+
+    postgres = 0.0
+    for pid_, fields in stats.items():
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid_}/comm").read_text().strip() == "postgres":
+                postgres += used(fields)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "service": sum(used(stats[p]) for p in _tree(pid, stats) if p in stats),
+        "postgres": postgres,
+        "generator": children.ru_utime + children.ru_stime,
+        "machine": _machine_busy(),
+    }
+
+
+def _machine_busy() -> float:
+    """Seconds of CPU all cores spent busy since boot (/proc/stat: all but idle and iowait)."""
+    ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
+    return (user + nice + system + irq + softirq + steal) / TICK
 
 
 def cli(*words: str, env: dict[str, str]) -> str:
@@ -124,6 +176,14 @@ def new_token(env: dict[str, str], role: str, *scope: str) -> str:
     """A token made with ``outage-coordinator tokens create`` (printed alone on the last line)."""
     out = cli("tokens", "create", "--role", role, "--name", "bench", *scope, env=env)
     return out.strip().splitlines()[-1]
+
+
+def new_tokens(env: dict[str, str], specs: dict[str, tuple[str, ...]]) -> dict[str, dict[str, str]]:
+    """Tokens by name, made in parallel (each ``tokens create`` is an interpreter start), as
+    Authorization headers; ``specs``: name → role and scope options."""
+    with ThreadPoolExecutor(max_workers=len(specs) or 1) as pool:
+        made = list(pool.map(lambda spec: new_token(env, *spec), specs.values()))
+    return {name: {"Authorization": f"Bearer {t}"} for name, t in zip(specs, made, strict=True)}
 
 
 async def _pg_execute(dsn: str, sql: str) -> None:

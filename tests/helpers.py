@@ -1,4 +1,5 @@
-"""What several test modules share: request bodies, posting, counting, scratch databases, ports.
+"""What several test modules share: request bodies, posting, counting, scratch databases, ports,
+the service as a subprocess.
 
 Test modules import from here, never from one another (nor from conftest).
 """
@@ -6,15 +7,21 @@ Test modules import from here, never from one another (nor from conftest).
 from __future__ import annotations
 
 import asyncio
+import io
 import os
+import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -24,6 +31,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from service.cli import main
 from service.flows.context import AppContext
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -275,3 +283,169 @@ OTHER_UNITS = {
     "hq-city": ("市应急指挥部", "hq"),
     "leading-hq": ("牵头应对的应急指挥部", "symbolic"),
 }
+
+
+# --- the service as a subprocess (storm, crash) -----------------------------------------------
+
+
+def service_env(database_url: str, var_dir: Path, **settings: str) -> dict[str, str]:
+    """The environment a service subprocess runs with: this one's without any ``OUTAGE_``
+    setting, then ``database_url``, ``var_dir`` and ``settings`` (``escalation_interval_seconds
+    ="0.5"`` → ``OUTAGE_ESCALATION_INTERVAL_SECONDS=0.5``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTAGE_")}
+    env.update(OUTAGE_DATABASE_URL=database_url, OUTAGE_VAR_DIR=str(var_dir), PYTHONPATH=str(REPO))
+    env.update({f"OUTAGE_{name.upper()}": value for name, value in settings.items()})
+    return env
+
+
+def cli(env: dict[str, str], *words: str) -> str:
+    """``python -m service.cli WORDS…`` with ``env``; its standard output (fails the test when
+    the command fails)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", *words],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, f"{' '.join(words)}: {done.stderr}"
+    return done.stdout
+
+
+def cli_tokens(env: dict[str, str], specs: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """Tokens made by the CLI's ``tokens create``, as Authorization headers by name. ``specs``:
+    name → the options after ``--name``, e.g. ``{"city": ["--role", "commander", "--region",
+    "330600"]}``. The command runs in this process (``service.cli.main`` with ``env``'s
+    settings): an interpreter start per token would cost about a second of CPU each."""
+    made: dict[str, dict[str, str]] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            if name.startswith("OUTAGE_"):
+                patch.setenv(name, value)
+        for name, options in specs.items():
+            out = io.StringIO()
+            with redirect_stdout(out):
+                assert main(["tokens", "create", "--name", name, *options]) == 0, name
+            made[name] = {"Authorization": f"Bearer {out.getvalue().strip().splitlines()[-1]}"}
+    return made
+
+
+@dataclass
+class Service:
+    """A running ``serve`` subprocess, the leader of its own process group (its workers are in
+    the group too)."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def kill(self) -> None:
+        """``kill -9`` of the whole group: the supervisor and every worker, mid-request."""
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def serve(env: dict[str, str], workers: int, log: Path, upgrade: bool = True) -> Iterator[Service]:
+    """``db upgrade`` (unless ``upgrade`` is false: the caller did it) then ``serve --workers
+    N`` on a free port, as the image starts it; yields once /healthz answers 200, and stops the
+    whole process group afterwards. Output goes to ``log`` (appended: a restart keeps the first
+    run's lines)."""
+    if upgrade:
+        cli(env, "db", "upgrade")
+    port = free_port()
+    command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [*command, "--workers", str(workers)],
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    service = Service(f"http://127.0.0.1:{port}", process, log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, f"serve exited:\n{service.log_text()[-3000:]}"
+            with suppress(httpx.TransportError):
+                if httpx.get(f"{service.url}/healthz", timeout=1).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, f"serve not up:\n{service.log_text()[-3000:]}"
+            time.sleep(0.1)
+        yield service
+    finally:
+        for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+            if process.poll() is not None:
+                break
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            with suppress(subprocess.TimeoutExpired):
+                process.wait(grace)
+
+
+async def every_item(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str], **filters: str
+) -> list[dict[str, Any]]:
+    """Every item of a paginated list (``filters`` as query parameters), following ``next``."""
+    items: list[dict[str, Any]] = []
+    params: dict[str, Any] = {**filters, "limit": 200}
+    while True:
+        page = await client.get(path, params=params, headers=headers)
+        assert page.status_code == 200, f"GET {path}: {page.status_code} {page.text}"
+        body = page.json()
+        items += body["items"]
+        if not body.get("next"):
+            return items
+        params = {**filters, "limit": 200, "cursor": body["next"]}
+
+
+def timeline_faults(entries: list[dict[str, Any]]) -> list[str]:
+    """What is wrong with one event's timeline as the API lists it (oldest first), in words:
+    ``seq`` must number the event's entries 1, 2, 3 … with no gap, and ``at`` must never be
+    earlier than the entry before it."""
+    faults: list[str] = []
+    seqs = [entry["seq"] for entry in entries]
+    if seqs != list(range(1, len(seqs) + 1)):
+        gaps = sum(1 for a, b in pairwise(seqs) if b != a + 1)
+        faults.append(
+            f"seq is not 1…{len(seqs)} without gaps: runs {seqs[:1]}…{seqs[-1:]} with "
+            f"{gaps} gap(s) between {len(seqs)} entries"
+        )
+    backwards = [
+        (a, b)
+        for a, b in pairwise(entries)
+        if datetime.fromisoformat(b["at"]) < datetime.fromisoformat(a["at"])
+    ]
+    if backwards:
+        a, b = backwards[0]
+        faults.append(
+            f"at decreases at {len(backwards)} of {len(entries)} entries; first: seq {b['seq']} "
+            f"({b['kind']}) at {b['at']} after seq {a['seq']} ({a['kind']}) at {a['at']}"
+        )
+    return faults
+
+
+# A traceback's last line: the exception's name, then its message. SQLAlchemy's DBAPIError
+# names the driver's exception inside (<class 'asyncpg.exceptions.DeadlockDetectedError'>).
+_RAISED = re.compile(r"^(?P<name>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Timeout)): (?P<rest>.*)$")
+_INNER = re.compile(r"<class '(?P<inner>[\w.]+)'>")
+
+
+def logged_exceptions(log: str) -> Counter[str]:
+    """The exceptions whose tracebacks a server log holds, by name (with the driver's own
+    exception where SQLAlchemy wraps one)."""
+    found: Counter[str] = Counter()
+    for line in log.splitlines():
+        raised = _RAISED.match(line)
+        if raised is None:
+            continue
+        inner = _INNER.search(raised["rest"])
+        found[raised["name"] + (f" ({inner['inner']})" if inner else "")] += 1
+    return found

@@ -1,9 +1,13 @@
-"""The benchmark's arithmetic: the median round and the ratio it compares."""
+"""The benchmark's arithmetic: the median round and the ratios it compares, the storm's counts,
+the goals missed; and the wrk script that sends bodies in turn."""
 
 from __future__ import annotations
 
 from benchmarks.cases import Pair, median_round, pair_json
-from benchmarks.load import Load, Target
+from benchmarks.load import Load, Target, wrk_script
+from benchmarks.output import missed_goals
+from benchmarks.scaling import cpu_shares, scaling_json
+from benchmarks.storm import kind_figures, storm_verdict
 
 
 def load(requests: int, errors: int = 0) -> Load:
@@ -29,3 +33,67 @@ def test_the_median_round_is_compared() -> None:
     assert found["meets_goal"] is True
     assert found["service"]["rounds"] == [90.0, 60.0]
     assert found["service"]["errors"] == 1
+
+
+def test_two_workers_are_compared_with_one_round_by_round() -> None:
+    cpu = {"service": 1.0, "postgres": 0.5, "generator": 0.25, "machine": 2.0}
+    found = scaling_json(
+        "classify",
+        {1: [load(100), load(200), load(100)], 2: [load(150), load(220), load(90)]},
+        {1: [cpu, cpu, {**cpu, "service": 0.5}], 2: [cpu, cpu, cpu]},
+    )
+    # the rounds' two/one ratios are 1.5, 1.1 and 0.9: their median is 1.1, below classify's 1.3
+    assert found["ratio"] == 1.1
+    assert (found["goal"], found["meets_goal"]) == (1.3, False)
+    assert found["one_worker"]["rps"] == 100.0  # the median round (of 100, 100, 200)
+    assert found["two_workers"]["rounds"] == [150.0, 220.0, 90.0]
+    assert found["one_worker"]["cpu_cores"]["service"] == 1.0  # median of 1.0, 1.0, 0.5
+
+
+def test_cpu_shares_are_cores_busy_over_the_round() -> None:
+    before = {"service": 10.0, "postgres": 4.0, "generator": 1.0, "machine": 100.0}
+    after = {"service": 13.0, "postgres": 5.0, "generator": 1.5, "machine": 104.0}
+    shares = cpu_shares(before, after, 2.0)
+    assert shares == {"service": 1.5, "postgres": 0.5, "generator": 0.25, "machine": 2.0}
+
+
+def test_a_storm_kind_counts_its_answers_by_class() -> None:
+    printed = {
+        "requests": 500,
+        "us": 2_000_000,
+        "ok": 480,
+        "refused": 15,
+        "failed": 5,
+        "unavailable": 2,
+        "socket": 0,
+        "p50": 1500,
+        "p99": 25_000,
+    }
+    figures = kind_figures(printed)
+    assert (figures["rps"], figures["p99_ms"], figures["failed_5xx"]) == (250.0, 25.0, 5)
+    assert not storm_verdict({"reports": figures}, failed_runs=0)
+    clean = {**figures, "failed_5xx": 0, "unavailable_503": 0}
+    assert storm_verdict({"reports": clean}, failed_runs=0)
+    assert not storm_verdict({"reports": clean}, failed_runs=1)  # a failed escalation run
+    assert not storm_verdict({"reports": {**clean, "socket_errors": 1}}, failed_runs=0)
+
+
+def test_every_missed_goal_is_named() -> None:
+    results = {
+        "sqlite": {"status": "ok", "pairs": [{"name": "reports", "meets_goal": True}]},
+        "postgres": {
+            "status": "ok",
+            "pairs": [{"name": "poll", "meets_goal": None}],
+            "storm": {"status": "ok", "meets_goal": False},
+            "scaling": {"status": "ok", "pairs": [{"name": "classify", "meets_goal": False}]},
+        },
+    }
+    assert missed_goals(results) == ["postgres classify", "postgres storm"]
+
+
+def test_wrk_sends_a_targets_bodies_in_turn() -> None:
+    target = Target("POST", "/api/v1/reports", 201, bodies=({"n": 1}, {"n": 2}))
+    script = wrk_script(target)
+    assert '[==[{"n": 1}]==], [==[{"n": 2}]==]' in script
+    assert "wrk.headers[ [==[Content-Type]==] ] = [==[application/json]==]" in script
+    assert "[[" not in script.replace("[ [", "")  # "[[" would open a Lua long string
