@@ -6,16 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.load import BenchError, Load, Target, check
-from service.config import Settings
-from service.flows.dispatch import response_items
-from service.playbooks.bundle import Playbooks
 
 AGENCY = "power-company"
 POLL = f"/api/v1/agencies/{AGENCY}/actions"
 
 
 def report(load_lost_mw: float) -> dict[str, Any]:
-    """A report on 柯桥区 (151 MW before the event) with no event_id: it opens a new event."""
+    """A report on 柯桥区 (151 MW before the event) with no event_id: the first opens an event,
+    every later one joins it (design.md: one outage, one event)."""
     snapshot = {"scope": "county", "region": "330603", "load_mw": 151.0}
     return {
         "observed_at": "2026-07-20T14:05:00+08:00",
@@ -24,8 +22,8 @@ def report(load_lost_mw: float) -> dict[str, Any]:
     }
 
 
-QUIET = report(30.0)  # 19.9 % lost: no level, the event stays in monitoring
-RESPONSE = report(60.4)  # 40 % lost: level IV, a response starts and dispatches its checklist
+QUIET = report(30.0)  # 19.9 % lost: below every threshold; figures and restoration updated
+RESPONSE = report(60.4)  # 40 % lost: level IV; the first starts the response and its checklist
 CLASSIFY = {"snapshots": RESPONSE["snapshots"]}
 
 
@@ -39,7 +37,7 @@ class Pair:
     before_writes: bool = False  # run before the report pairs fill the database
 
 
-def build_pairs(tokens: dict[str, str], etag: str, row_id: str, dispatched: int) -> list[Pair]:
+def build_pairs(tokens: dict[str, str], etag: str, row_id: str) -> list[Pair]:
     dispatcher = {"Authorization": f"Bearer {tokens['dispatcher']}"}
     agency = {"Authorization": f"Bearer {tokens['agency']}", "If-None-Match": etag}
     insert = Target("POST", "/insert", 201, QUIET)
@@ -47,14 +45,14 @@ def build_pairs(tokens: dict[str, str], etag: str, row_id: str, dispatched: int)
     return [
         Pair(
             "reports",
-            "POST /api/v1/reports (no level)",
-            Target("POST", reports, 201, QUIET, dispatcher, {"level": None, "state": "monitoring"}),
+            "POST /api/v1/reports (no level, joins the event)",
+            Target("POST", reports, 201, QUIET, dispatcher, {"level": None, "state": "response"}),
             insert,
             0.5,
         ),
         Pair(
             "reports_dispatch",
-            f"POST /api/v1/reports (IV, dispatches {dispatched} actions)",
+            "POST /api/v1/reports (IV, joins the event)",
             Target(
                 "POST", reports, 201, RESPONSE, dispatcher, {"level": "IV", "state": "response"}
             ),
@@ -89,8 +87,7 @@ def prepare(base: dict[str, str], tokens: dict[str, str]) -> tuple[list[Pair], i
     if "etag" not in listing.headers:
         raise BenchError(f"GET {POLL} answered no ETag")
     row_id = check(base["bare"], Target("POST", "/insert", 201, QUIET)).json()["id"]
-    dispatched = len(response_items(Playbooks.load(Settings().playbooks_dir), "IV"))
-    pairs = build_pairs(tokens, listing.headers["etag"], row_id, dispatched)
+    pairs = build_pairs(tokens, listing.headers["etag"], row_id)
     return pairs, len(listing.json()["items"])
 
 

@@ -17,11 +17,13 @@ the order holds trivially there.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
-from sqlalchemy import Select, exists, select, text
+from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select, text, type_coerce
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, EarlyWarning, Event, EventGrid
@@ -107,41 +109,56 @@ async def open_event(
     if event_id is not None:
         return await _named(session, event_id, drill)
     regions = sorted(set(regions))
-    await lock_grids(session, regions)
-    found = await open_events_naming(session, regions, drill=bool(drill))
+    found = await open_events_locked(session, regions, drill=bool(drill))
+    if not found:
+        # None names these grids yet: take the grids, then look again, so that of concurrent
+        # first reports for a grid one opens the event and the others find it.
+        await lock_grids(session, regions)
+        found = await open_events_locked(session, regions, drill=bool(drill))
     if len(found) > 1:
         raise Conflict(
             f"the grids {', '.join(regions)} lie in {len(found)} open events; "
             "name the one this belongs to with event_id",
-            events=[str(e) for e in found],
+            events=[str(e.id) for e in found],
             rule="design.md one outage, one event",
         )
     if found:
-        return await lock_event(session, found[0])
+        return found[0]
     return _new_event(batch, actor, now, bool(drill), opened_by, clause)
 
 
-async def open_events_naming(
-    session: AsyncSession, regions: Iterable[str], *, drill: bool
-) -> list[uuid.UUID]:
+async def open_events_locked(
+    session: AsyncSession, regions: Sequence[str], *, drill: bool
+) -> list[Event]:
     """The open events (monitoring, warning, response) of this ``drill`` kind whose reports or
-    warnings name one of ``regions``, by id."""
-    wanted = set(regions)
-    is_open = (Event.state.in_(OPEN_EVENT_STATES), Event.drill == drill)
-    found = set(
-        await session.scalars(
-            select(EventGrid.event_id)
-            .join(Event, Event.id == EventGrid.event_id)
-            .where(EventGrid.region.in_(wanted), *is_open)
+    warnings name one of ``regions``, locked (step 2 of the lock order), in one statement.
+
+    Ordered by id, so that two transactions locking the same events lock them in one order.
+    """
+    dialect = session.get_bind().dialect.name
+    named_by_reports = select(EventGrid.event_id).where(EventGrid.region.in_(regions))
+    named_by_warnings = select(EarlyWarning.event_id).where(_area_names(regions, dialect))
+    query = (
+        select(Event)
+        .where(
+            Event.state.in_(OPEN_EVENT_STATES),
+            Event.drill == drill,
+            or_(Event.id.in_(named_by_reports), Event.id.in_(named_by_warnings)),
         )
+        .order_by(Event.id)
+        .with_for_update(key_share=True)
     )
-    warned = await session.execute(
-        select(EarlyWarning.event_id, EarlyWarning.area)
-        .join(Event, Event.id == EarlyWarning.event_id)
-        .where(*is_open)
-    )
-    found.update(event_id for event_id, area in warned if wanted.intersection(area))
-    return sorted(found)
+    return list(await session.scalars(query))
+
+
+def _area_names(regions: Sequence[str], dialect: str) -> ColumnElement[bool]:
+    """A warning's ``area`` (a JSON list of codes) names one of ``regions``."""
+    if dialect == "postgresql":
+        area: ColumnElement[Any] = type_coerce(EarlyWarning.area, JSONB)
+        named: ColumnElement[bool] = area.has_any(postgresql.array(list(regions)))
+        return named
+    codes = func.json_each(EarlyWarning.area).table_valued("value")
+    return exists(select(literal(1)).select_from(codes).where(codes.c.value.in_(regions)))
 
 
 async def _named(session: AsyncSession, event_id: uuid.UUID, drill: bool | None) -> Event:
