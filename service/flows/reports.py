@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, EventGrid, Report
@@ -43,7 +42,7 @@ from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
 from service.store import timeline
 from service.store.batch import WriteBatch
-from service.store.events import open_event
+from service.store.events import grids_of, open_event
 
 # What plan 1.5 classifies a grid by, as Snapshot's fields.
 MEASURES: Final = ("scope", "region", "load_mw", "load_lost_mw", "customers", "customers_out")
@@ -96,11 +95,10 @@ async def submit_report(
         opened_by="a report",
         clause="4",
     )
+    event_grids = {} if batch.holds(event) else await grids_of(session, event)
     report_class = classify(body.snapshots, context.playbooks.rules)
     report_id = uuid.uuid4()
-    event_class, new_grids = await _merge_grids(
-        session, event, body, context.playbooks.rules, known=not batch.holds(event)
-    )
+    event_class, new_grids = _merge_grids(event_grids, event, body, context.playbooks.rules)
     timeline.record(
         batch,
         event,
@@ -163,20 +161,16 @@ async def submit_report(
     )
 
 
-async def _merge_grids(
-    session: AsyncSession, event: Event, body: ReportCreate, rules: ClassificationRules, known: bool
+def _merge_grids(
+    rows: dict[str, EventGrid], event: Event, body: ReportCreate, rules: ClassificationRules
 ) -> tuple[Classification, list[dict[str, Any]]]:
-    """Fold the report into the event's grids; classify the grids as they now stand.
+    """Fold the report into the event's grids (``rows``, by code); classify the grids as they
+    now stand.
 
     A snapshot replaces a grid's latest figures only if it is not older than them (reports may
     arrive out of order); the peak loss of each grid is kept for restoration (plan 5.5). Grids
-    the event did not have yet are returned as rows for the caller to insert. A new event
-    (``known`` false) has no grids yet.
+    the event did not have yet are returned as rows for the caller to insert.
     """
-    rows: dict[str, EventGrid] = {}
-    if known:
-        found = await session.scalars(select(EventGrid).where(EventGrid.event_id == event.id))
-        rows = {row.region: row for row in found}
     new: list[dict[str, Any]] = []
     for s in body.snapshots:
         row = rows.get(s.region)

@@ -99,27 +99,29 @@ async def open_event(
     opened_by: str,
     clause: str,
 ) -> Event:
-    """The event a report or warning proposal belongs to, locked: the named one; else the open
-    event whose reports or warnings name one of ``regions`` (one outage, one event); else a new
-    one in monitoring. Grids in more than one open event are a 409 naming them.
+    """The event a report or warning proposal naming ``regions`` belongs to, locked: the named
+    one; else the open event whose reports or warnings name one of ``regions`` (one outage, one
+    event); else a new one in monitoring. Grids in more than one open event are a 409 naming
+    them.
 
-    ``drill`` must match a named event's (or be None); a drill joins only drills, a real report
-    only real events, and a new event is a drill only if asked.
+    Without ``event_id`` the grids are locked first, before looking: such a report may open an
+    event for them or bring one of them into the event it joins, and holding them keeps two of
+    these from putting one grid into two open events. A named event is the dispatcher's choice
+    and takes no grid lock. ``drill`` must match a named event's (or be None); a drill joins only
+    drills, a real report only real events, and a new event is a drill only if asked.
     """
     if event_id is not None:
-        return await _named(session, event_id, drill)
+        named = await lock_event(session, event_id, field="event_id")
+        _check_drill(named, drill)
+        return named
     regions = sorted(set(regions))
+    await lock_grids(session, regions)
     found = await open_events_locked(session, regions, drill=bool(drill))
-    if not found:
-        # None names these grids yet: take the grids, then look again, so that of concurrent
-        # first reports for a grid one opens the event and the others find it.
-        await lock_grids(session, regions)
-        found = await open_events_locked(session, regions, drill=bool(drill))
     if len(found) > 1:
         raise Conflict(
             f"the grids {', '.join(regions)} lie in {len(found)} open events; "
             "name the one this belongs to with event_id",
-            events=[str(e.id) for e in found],
+            events=[str(event.id) for event in found],
             rule="design.md one outage, one event",
         )
     if found:
@@ -151,6 +153,14 @@ async def open_events_locked(
     return list(await session.scalars(query))
 
 
+async def grids_of(session: AsyncSession, event: Event) -> dict[str, EventGrid]:
+    """The event's grids by code. Read after the event is locked, in a statement of its own: on
+    PostgreSQL a locking statement's other tables come from the snapshot taken before it waited,
+    which would miss grids the transaction it waited for added."""
+    found = await session.scalars(select(EventGrid).where(EventGrid.event_id == event.id))
+    return {grid.region: grid for grid in found}
+
+
 def _area_names(regions: Sequence[str], dialect: str) -> ColumnElement[bool]:
     """A warning's ``area`` (a JSON list of codes) names one of ``regions``."""
     if dialect == "postgresql":
@@ -161,14 +171,12 @@ def _area_names(regions: Sequence[str], dialect: str) -> ColumnElement[bool]:
     return exists(select(literal(1)).select_from(codes).where(codes.c.value.in_(regions)))
 
 
-async def _named(session: AsyncSession, event_id: uuid.UUID, drill: bool | None) -> Event:
-    found = await lock_event(session, event_id, field="event_id")
-    if drill is not None and drill != found.drill:
-        kind = "a drill" if found.drill else "not a drill"
+def _check_drill(event: Event, drill: bool | None) -> None:
+    if drill is not None and drill != event.drill:
+        kind = "a drill" if event.drill else "not a drill"
         raise InvalidInput(
-            "drill", f"event {found.id} is {kind}; drill must match it or be left out"
+            "drill", f"event {event.id} is {kind}; drill must match it or be left out"
         )
-    return found
 
 
 def _new_event(

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from models import Action, Event, IdempotencyRecord
+from models import Action, Event, EventGrid, IdempotencyRecord
 from models.base import utcnow
 from service.api.routes import reports as reports_route
 from service.flows.context import AppContext
@@ -297,3 +297,23 @@ async def test_a_conflict_that_outlasts_the_retries_is_a_503_with_retry_after(
     assert answer.headers["retry-after"] == "1"
     assert answer.headers["content-type"] == "application/problem+json"
     assert len(tries) == ATTEMPTS
+
+
+async def test_a_grid_joined_and_first_reports_for_it_at_once_leave_it_in_one_event(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    """A report without event_id that joins an event by one grid and brings another into it,
+    and first reports for that other grid alone, all at once: the grid ends in one open event.
+    (The joining report may find the grid's new event first and be refused as ambiguous.)"""
+    dispatcher = await make_token("dispatcher")
+    await post(client, dispatcher, report(county("330603", 151, 10)))
+    joining = report(county("330603", 151, 12), county("330604", 180, 5), minutes=1)
+    firsts = [report(county("330604", 180, 6), minutes=2 + n) for n in range(6)]
+    answers = await first_reports(client, dispatcher, [joining, *firsts])
+    assert {a.status_code for a in answers} <= {201, 409}, [a.text for a in answers]
+    assert all(a.status_code == 201 for a in answers[1:]), [a.text for a in answers]
+    async with context.read_sessions() as session:
+        holding = set(
+            await session.scalars(select(EventGrid.event_id).where(EventGrid.region == "330604"))
+        )
+    assert len(holding) == 1
