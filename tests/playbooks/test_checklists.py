@@ -38,7 +38,7 @@ def _keys(items: list[Any]) -> set[str]:
 def test_every_playbook_file_loads() -> None:
     grids = load_regions(PLAYBOOKS / "regions.yaml")
     load_rules(PLAYBOOKS / "classification.yaml")
-    assert len(AGENCIES) == 32
+    assert len(AGENCIES) == 34
     assert len(ITEMS) == 95
     assert sorted(p.name for p in CHECKLISTS.glob("*.yaml")) == [
         "first_response.yaml",
@@ -253,7 +253,8 @@ BROKEN_CHECKLISTS = [
     pytest.param(
         _items({"phase": "recovery"}),
         KEY,
-        "phase: Input should be 'warning', 'first_response', 'response' or 'post_event'",
+        "phase: Input should be 'monitoring', 'warning', 'first_response', 'response' or "
+        "'post_event'",
         id="phase",
     ),
     pytest.param(
@@ -289,6 +290,33 @@ BROKEN_CHECKLISTS = [
     ),
     pytest.param(
         _items({"due_minutes": True}), KEY, "due_minutes: Input should be a valid integer", id="b"
+    ),
+    pytest.param(
+        _items({"moment": "terminated"}),
+        KEY,
+        "moment: a response item goes out at started, not terminated",
+        id="moment-of-another-phase",
+    ),
+    pytest.param(_items({"moment": "later"}), KEY, "moment: Input should be 'opened'", id="moment"),
+    pytest.param(
+        _items({"when": "raining"}), KEY, "when: Input should be 'county_named'", id="when"
+    ),
+    pytest.param(_items({"after": KEY}), KEY, "an item cannot follow itself", id="after-self"),
+    pytest.param(_items({"after": "no.such.item"}), KEY, "after: no item 'no.such.item'", id="a"),
+    pytest.param(
+        _items({"after": "post-event.economy-it.evaluation"}),
+        KEY,
+        "after: post-event.economy-it.evaluation goes out at terminated, this item at started",
+        id="after-another-moment",
+    ),
+    pytest.param(
+        _items(
+            {"key": "response.test.a", "after": "response.test.b"},
+            {"key": "response.test.b", "after": "response.test.a"},
+        ),
+        "response.test.a",
+        "after: a loop (response.test.a → response.test.b → response.test.a)",
+        id="after-loop",
     ),
     pytest.param(_items({"title": ""}), KEY, "title: must not be empty", id="title-empty"),
     pytest.param(_items({"title": "  "}), KEY, "title: must not be empty", id="title-blank"),
