@@ -12,12 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Attestation, Event, EventGrid
 from service.errors import Conflict
-from service.flows.response import begin_response, change_level, post_event_open
+from service.flows.dispatch import cancel_open, scene_of
+from service.flows.response import Termination, begin_response, change_level, post_event_open
 from service.flows.response import terminate as end_response
 from service.plan.actor import Actor
+from service.plan.duties import OPEN_STATES, PHASES
 from service.plan.jurisdiction import require_area, require_hq
-from service.plan.leadership import Setter, commanded_lead, hq_rank
-from service.plan.levels import Level
+from service.plan.leadership import Setter, commanded_lead, higher_lead, hq_rank
+from service.plan.levels import Level, level_rank
 from service.plan.lifecycle import fire
 from service.plan.restoration import GridLoss, restoration
 from service.plan.termination import Attested, AttestedKey, Condition, termination_check, unmet
@@ -46,13 +48,14 @@ async def start_response(
         require_hq(actor, lead, playbooks.grids, f"start a level {level} response", "5.1")
         fire(event, "start_response")
         event.updated_at = now
+        event.leading_hq = lead
         await begin_response(
             session,
             batch,
             playbooks,
             event,
             level,
-            lead,
+            await scene_of(session, event),
             actor,
             now,
             f"level {level} response started by {actor.label}: {reason}",
@@ -78,12 +81,17 @@ async def set_level(
         require_hq(actor, event.leading_hq, playbooks.grids, "set the response level", "5.1")
         fire(event, "set_level")
         lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
+        if level_rank(level) > level_rank(event.response_level):
+            # A rise never hands the lead down (an HQ that took the lead keeps it).
+            lead = higher_lead(event.leading_hq, lead)
         if hq_rank(lead) > hq_rank(event.leading_hq):
             require_hq(actor, lead, playbooks.grids, f"raise the response to {level}", "5.1")
         if level == event.response_level:
             raise Conflict(f"the response is already at level {level}", rule="plan 5.1")
         event.updated_at = now
-        await change_level(session, batch, playbooks, event, level, lead, actor, now, reason)
+        event.leading_hq = lead
+        scene = await scene_of(session, event)
+        await change_level(session, batch, playbooks, event, level, scene, actor, now, reason)
         return event
 
 
@@ -102,6 +110,18 @@ async def dismiss(
         require_area(actor, await event_area(session, event), playbooks.grids, "dismiss the event")
         fire(event, "dismiss")
         event.closed_at = event.updated_at = now
+        await cancel_open(
+            session,
+            batch,
+            event,
+            phases=PHASES,
+            states=OPEN_STATES,
+            keep_keys=None,
+            reason=f"event dismissed: {reason}",
+            actor=actor,
+            now=now,
+            clause="1.5",
+        )
         # Plan 1.5: it never became a 大面积停电事件 that needed a response.
         timeline.record(
             batch,
@@ -137,10 +157,11 @@ async def terminate(
     playbooks: Playbooks,
     actor: Actor,
     event_id: uuid.UUID,
-    reason: str | None,
+    request: Termination,
     now: datetime,
 ) -> Event:
-    """Plan 5.5: only the government that started the response (or a higher one) ends it."""
+    """Plan 5.5: the government that started the response ends it (or, the service's choice, a
+    higher one)."""
     async with WriteBatch(session) as batch:
         actor.require("commander")
         event = await lock_event(session, event_id)
@@ -148,7 +169,9 @@ async def terminate(
         conditions = await check(session, playbooks, event) if event.state == "response" else []
         failed = unmet(conditions)
         event.updated_at = now  # before the post-event dispatch flushes the event
-        await end_response(session, batch, playbooks, event, actor, now, reason, not failed, failed)
+        await end_response(
+            session, batch, playbooks, event, actor, now, request, not failed, failed
+        )
         return event
 
 

@@ -1,4 +1,12 @@
-"""Who leads a response (plan 5.1, 2.2, 2.3), decided from the level and the grids that set it."""
+"""Who leads a response (plan 5.1, 2.2), decided from the level and the grids that set it.
+
+Plan 5.1 gives I/II to the province HQ, III to the city HQ and IV to the district/county HQ.
+Where the plan leaves it open, the service chooses (design.md "Who leads"):
+
+* IV reached by several counties together, or by the city or province grid, is led by the city
+  HQ. Plan 2.2 says only that across districts the counties cooperate and "必要时由市政府组织
+  指挥应对工作": the service makes that 必要时 the rule whenever no single county set the level.
+"""
 
 from __future__ import annotations
 
@@ -36,9 +44,9 @@ def leading_hq(level: str | None, basis: Iterable[FiredRule]) -> str | None:
     """The HQ that leads a response at ``level``, given the rules that fired.
 
     Plan 5.1: I and II are commanded by the province HQ (省应急指挥部), III by the city HQ
-    (市应急指挥部), IV by the district/county HQ. Plan 2.2: across districts the city organises,
-    so IV reached by several counties together, or by the city or province grid, is led by the
-    city HQ. A discretionary response (no rule at its level fired) is led by the city HQ.
+    (市应急指挥部), IV by the district/county HQ. The service's choice (see the module): IV
+    reached by several counties together, or by the city or province grid, is led by the city
+    HQ. A discretionary response (no rule at its level fired) is led by the city HQ.
     """
     if level is None:
         return None
@@ -64,6 +72,12 @@ def commanded_lead(level: str, commander_hq: str, basis: Iterable[FiredRule]) ->
     if level == "IV" and not any(rule.level == "IV" for rule in rules):
         return commander_hq if commander_hq not in (PROVINCE_HQ, CITY_HQ) else CITY_HQ
     return leading_hq(level, rules) or CITY_HQ
+
+
+def higher_lead(current: str | None, candidate: str) -> str:
+    """The higher-ranked of the HQ leading now and the one the rules give: a rise by report
+    never hands the lead down (an HQ that took the lead keeps it)."""
+    return current if current is not None and hq_rank(current) > hq_rank(candidate) else candidate
 
 
 def hq_rank(region: str | None) -> int:

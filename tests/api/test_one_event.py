@@ -167,7 +167,9 @@ async def test_many_hands_at_once_answer_no_5xx_and_keep_the_timeline_in_order(
     assert [e["at"] for e in entries] == sorted(e["at"] for e in entries)
     async with context.read_sessions() as session:
         keys = list(
-            await session.scalars(select(Action.key).where(Action.event_id == uuid.UUID(event_id)))
+            await session.execute(
+                select(Action.key, Action.agency).where(Action.event_id == uuid.UUID(event_id))
+            )
         )
     assert len(keys) == len(set(keys))
 

@@ -100,7 +100,14 @@ async def test_level_rises_at_once_and_never_falls_by_report(
         ).json()["items"]
     ]
     assert kinds.count("response_raised") == 2
-    assert kinds[:3] == ["event_opened", "report", "response_started"]
+    # plan 4 and 5.2.1: the first reports and first measures go out before the response starts
+    assert kinds[:5] == [
+        "event_opened",
+        "report",
+        "actions_dispatched",
+        "response_started",
+        "actions_dispatched",
+    ]
 
 
 async def test_below_threshold_stays_monitoring(

@@ -25,7 +25,7 @@ from service.flows import commands, events
 from service.flows.commands import AttestationCreate, AttestationRead
 from service.flows.context import AppContext
 from service.flows.events import EventRead
-from service.flows.response import LevelChange, ReasonOptional, ReasonRequired
+from service.flows.response import LevelChange, ReasonOptional, ReasonRequired, Termination
 from service.flows.schemas import Number
 from service.plan.actor import Actor
 from service.store.events import get_event
@@ -109,17 +109,18 @@ async def post_dismiss(
 @router.post("/events/{event_id}/terminate")
 async def post_terminate(
     event_id: uuid.UUID,
-    body: ReasonOptional,
+    body: Termination,
     actor: Annotated[Actor, fires("terminate")],
     context: ContextDep,
 ) -> EventRead:
-    """End the response when all four plan 5.5 conditions hold (409 lists the unmet ones)."""
+    """End the response when all four plan 5.5 conditions hold (409 lists the unmet ones);
+    ``reconstruction: true`` sends out plan 6.4's reconstruction duties with the rest of plan 6."""
     return await _guarded(
         context,
         actor,
         event_id,
         lambda session: commands.terminate(
-            session, context.playbooks, actor, event_id, body.reason, utcnow()
+            session, context.playbooks, actor, event_id, body, utcnow()
         ),
     )
 
