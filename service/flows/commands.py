@@ -11,14 +11,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Attestation, Event, EventGrid
-from service.errors import Conflict
-from service.flows.dispatch import cancel_open, scene_of
+from service.errors import Conflict, InvalidInput
+from service.flows.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
 from service.flows.response import Termination, begin_response, change_level, post_event_open
 from service.flows.response import terminate as end_response
+from service.flows.schemas import RegionCode
 from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES, PHASES
 from service.plan.jurisdiction import require_area, require_hq
-from service.plan.leadership import Setter, commanded_lead, higher_lead, hq_rank
+from service.plan.leadership import (
+    PROVINCE_HQ,
+    Setter,
+    commanded_lead,
+    higher_lead,
+    hq_rank,
+    may_take_lead,
+)
 from service.plan.levels import Level, level_rank
 from service.plan.lifecycle import fire
 from service.plan.restoration import GridLoss, restoration
@@ -92,6 +100,61 @@ async def set_level(
         event.leading_hq = lead
         scene = await scene_of(session, event)
         await change_level(session, batch, playbooks, event, level, scene, actor, now, reason)
+        return event
+
+
+async def take_lead(
+    session: AsyncSession,
+    playbooks: Playbooks,
+    actor: Actor,
+    event_id: uuid.UUID,
+    region: str,
+    reason: str,
+    now: datetime,
+) -> Event:
+    """A higher HQ takes the lead of a III or IV response, the level kept (plan 5.1 "跨设区市的
+    较大、一般大面积停电事件，必要时由省政府组织指挥应对工作"; plan 2.2 必要时由市政府组织指挥).
+
+    The commander must command ``region`` (or an HQ above it) and ``region`` must rank above the
+    HQ that leads. The leading HQ's pending duties are handed to it, and it gets the duties its
+    new role brings. From then on it is the HQ that ends the response (plan 5.5).
+    """
+    async with WriteBatch(session) as batch:
+        actor.require("commander")
+        if region not in playbooks.grids:
+            raise InvalidInput("region", f"unknown region {region} (see regions.yaml)")
+        event = await lock_event(session, event_id)
+        require_hq(actor, region, playbooks.grids, f"take the lead for {region}", "5.1")
+        fire(event, "take_lead")
+        refused = may_take_lead(event.response_level, event.leading_hq, region)
+        if refused is not None:
+            raise Conflict(
+                refused,
+                leading_hq=event.leading_hq,
+                level=event.response_level,
+                rule="plan 5.1, 2.2: a higher HQ takes the lead of a III or IV",
+            )
+        previous, event.leading_hq = event.leading_hq, region
+        event.updated_at = now
+        clause = "5.1" if region == PROVINCE_HQ else "2.2"
+        timeline.record(
+            batch,
+            event,
+            "leading_hq_changed",
+            actor,
+            f"{region} takes the lead of the level {event.response_level} response from "
+            f"{previous}: {reason}",
+            clause=clause,
+            at=now,
+            leading_hq=region,
+            previous=previous,
+            reason=reason,
+        )
+        await hand_over(session, batch, playbooks, event, region, actor, now, clause=clause)
+        if event.response_level is not None:
+            items = started_items(playbooks, event.response_level)
+            scene = await scene_of(session, event)
+            await dispatch(session, batch, playbooks, event, items, actor, now, scene, reopen=False)
         return event
 
 
@@ -207,6 +270,15 @@ async def close(
             at=now,
         )
         return event
+
+
+class LeadTaking(BaseModel):
+    """``POST /events/{id}/lead``: the HQ of ``region`` takes the lead, saying why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: RegionCode = Field(description="the HQ that takes the lead: 330000 or 330600")
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class AttestationCreate(BaseModel):

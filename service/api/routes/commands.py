@@ -22,7 +22,7 @@ from service.api.deps import (
 from service.api.openapi import problems
 from service.errors import Conflict
 from service.flows import commands, events
-from service.flows.commands import AttestationCreate, AttestationRead
+from service.flows.commands import AttestationCreate, AttestationRead, LeadTaking
 from service.flows.context import AppContext
 from service.flows.events import EventRead
 from service.flows.response import LevelChange, ReasonOptional, ReasonRequired, Termination
@@ -87,6 +87,23 @@ async def post_level(
         context,
         lambda session: commands.set_level(
             session, context.playbooks, actor, event_id, body.level, body.reason, utcnow()
+        ),
+    )
+
+
+@router.post("/events/{event_id}/lead")
+async def post_lead(
+    event_id: uuid.UUID,
+    body: LeadTaking,
+    actor: Annotated[Actor, fires("take_lead")],
+    context: ContextDep,
+) -> EventRead:
+    """A higher HQ takes the lead of a III or IV response, the level kept (plan 5.1: the
+    province for an outage across cities; plan 2.2: the city across its counties)."""
+    return await _answer(
+        context,
+        lambda session: commands.take_lead(
+            session, context.playbooks, actor, event_id, body.region, body.reason, utcnow()
         ),
     )
 
