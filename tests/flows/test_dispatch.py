@@ -249,3 +249,22 @@ async def test_the_scheduler_escalates_on_its_own(
                 break
             await asyncio.sleep(0.05)
     assert open_escalated is None, "the scheduler did not escalate every overdue action"
+
+
+async def test_each_dispatch_cites_its_items_clauses(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    """Plan 4's reports and 5.2.1's first measures go out before the response starts, cited as
+    what they are (not "5.2"); then the response's own duties and plan 6.2's group."""
+    dispatcher = await make_token("dispatcher")
+    event_id = (await post(client, dispatcher, report(county("330603", 151, 70))))["event_id"]
+    entries = (await client.get(f"/api/v1/events/{event_id}/timeline", headers=dispatcher)).json()[
+        "items"
+    ]
+    moves = [(e["kind"], e["clause"], e["data"].get("phase")) for e in entries[2:]]
+    assert moves == [
+        ("actions_dispatched", "4, 5.2.1", "first_response"),
+        ("response_started", "5.1", None),
+        ("actions_dispatched", "2.2, 2.3, 2.4, 2.5, 5.2.3, 5.3, 5.4", "response"),
+        ("actions_dispatched", "6.2", "post_event"),
+    ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import pytest
 
-from service.plan.jurisdiction import at_or_above
+from service.errors import Forbidden
+from service.plan.actor import Actor
+from service.plan.jurisdiction import at_or_above, require_hq
 from service.plan.leadership import (
     CITY_HQ,
     PROVINCE_HQ,
@@ -105,3 +108,18 @@ def test_a_rise_never_hands_the_lead_down() -> None:
     assert higher_lead(PROVINCE_HQ, CITY_HQ) == PROVINCE_HQ  # the province took a IV; it rises
     assert higher_lead("330603", CITY_HQ) == CITY_HQ
     assert higher_lead(None, "330603") == "330603"
+
+
+def test_a_higher_hq_acting_is_cited_as_the_services_choice() -> None:
+    """Plan 5.5 has the government that started the response end it; that a higher HQ may act
+    for the leading one is the service's choice (design.md), and the refusal says so."""
+    grids = load_regions(PLAYBOOKS_DIR / "regions.yaml")
+    keqiao = Actor(uuid.uuid4(), "柯桥区指挥长", "commander", region="330603")
+    with pytest.raises(Forbidden) as refused:
+        require_hq(keqiao, CITY_HQ, grids, "terminate the response", "5.5")
+    assert refused.value.extra["rule"] == (
+        "plan 5.5: the leading HQ (or, the service's choice, a higher one)"
+    )
+    require_hq(
+        Actor(uuid.uuid4(), "省", "commander", region=PROVINCE_HQ), CITY_HQ, grids, "x", "5.5"
+    )
