@@ -30,7 +30,14 @@ from service.plan.leadership import (
 from service.plan.levels import Level, level_rank
 from service.plan.lifecycle import fire
 from service.plan.restoration import GridLoss, restoration
-from service.plan.termination import Attested, AttestedKey, Condition, termination_check, unmet
+from service.plan.termination import (
+    Attested,
+    AttestedKey,
+    Condition,
+    termination_check,
+    unmet,
+    unreported_key_areas,
+)
 from service.playbooks.bundle import Playbooks
 from service.store import timeline
 from service.store.batch import WriteBatch
@@ -205,14 +212,16 @@ async def check(session: AsyncSession, playbooks: Playbooks, event: Event) -> li
     restored = restoration(
         GridLoss(g.region, g.scope, g.load_lost_mw, g.peak_load_lost_mw) for g in rows
     )
-    key_areas = [
-        g.region for g in rows if (grid := playbooks.grids.get(g.region)) and grid.key_area
-    ]
+    grids = playbooks.grids
+    key_areas = [g.region for g in rows if (grid := grids.get(g.region)) and grid.key_area]
+    unreported = unreported_key_areas(
+        (g.region for g in rows), (g.code for g in grids if g.key_area), grids.is_within
+    )
     statements = await session.scalars(
         select(Attestation).where(Attestation.event_id == event.id).order_by(Attestation.at)
     )
     attested = [Attested(a.condition, a.evidence, a.actor, a.at.isoformat()) for a in statements]
-    return termination_check(restored, key_areas, attested)
+    return termination_check(restored, key_areas, attested, unreported)
 
 
 async def terminate(
