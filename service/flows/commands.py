@@ -63,14 +63,13 @@ async def start_response(
         require_hq(actor, lead, playbooks.grids, f"start a level {level} response", "5.1")
         fire(event, "start_response")
         event.updated_at = now
-        event.leading_hq = lead
         await begin_response(
             session,
             batch,
             playbooks,
             event,
             level,
-            await scene_of(session, event),
+            await scene_of(session, event, lead=lead),
             actor,
             now,
             f"level {level} response started by {actor.label}: {reason}",
@@ -104,8 +103,7 @@ async def set_level(
         if level == event.response_level:
             raise Conflict(f"the response is already at level {level}", rule="plan 5.1")
         event.updated_at = now
-        event.leading_hq = lead
-        scene = await scene_of(session, event)
+        scene = await scene_of(session, event, lead=lead)
         await change_level(session, batch, playbooks, event, level, scene, actor, now, reason)
         return event
 

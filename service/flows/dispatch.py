@@ -50,8 +50,11 @@ def response_items(playbooks: Playbooks, level: Level) -> list[ChecklistItem]:
     return [item for item in started_items(playbooks, level) if item.phase in RESPONSE_PHASES]
 
 
-async def scene_of(session: AsyncSession, event: Event, *, reconstruction: bool = False) -> Scene:
-    """The event as it stands, read from its grids: who leads, which counties are hit."""
+async def scene_of(
+    session: AsyncSession, event: Event, *, lead: str | None = None, reconstruction: bool = False
+) -> Scene:
+    """The event as it stands, read from its grids: who leads (``lead``, when it is about to
+    change), which counties are hit."""
     rows = await session.execute(
         select(
             EventGrid.scope,
@@ -61,7 +64,7 @@ async def scene_of(session: AsyncSession, event: Event, *, reconstruction: bool 
         ).where(EventGrid.event_id == event.id)
     )
     counties = hit_counties((scope, region, lost, out) for scope, region, lost, out in rows)
-    return Scene(event.leading_hq or CITY_HQ, local_regions(counties), reconstruction)
+    return Scene(lead or event.leading_hq or CITY_HQ, local_regions(counties), reconstruction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,11 +330,18 @@ async def hand_over(
     now: datetime,
     clause: str,
 ) -> int:
-    """Give the pending ``leading-hq`` duties to the HQ that now leads at the same level;
-    acknowledged ones stay with whoever took them up. A change of level does not hand over: a
-    county keeps its own area's duties under the new lead, and the new level brings the new
-    lead's items."""
-    keys = [key for key, item in playbooks.checklists.by_key.items() if item.agency == LEADING_HQ]
+    """Give the pending ``leading-hq`` duties of the response's level to the HQ that now leads;
+    acknowledged ones stay with whoever took them up, and so do duties of another level the
+    event still holds (the city's 会商 of a III risen to II stays the city's, plan 5.2.2: it
+    responds under the province). A county keeps its own area's duties (``county-hq``)
+    whoever leads."""
+    level = event.response_level
+    in_level = {item.key for item in started_items(playbooks, level)} if level else set()
+    keys = [
+        key
+        for key, item in playbooks.checklists.by_key.items()
+        if item.agency == LEADING_HQ and key in in_level
+    ]
     agency = playbooks.agencies.hq_for_region(lead_hq)
     moving = (
         await session.execute(

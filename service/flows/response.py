@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
 from service.errors import Conflict
-from service.flows.dispatch import cancel_open, dispatch, scene_of, started_items
+from service.flows.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
 from service.plan.actor import Actor
 from service.plan.addressees import Scene
 from service.plan.duties import ENDED_PHASES, LEVELLED_PHASES, OPEN_STATES
@@ -93,8 +93,10 @@ async def change_level(
     reason: str,
 ) -> None:
     """Plan 5.1 "可视…调整响应级别": the new level's items the event lacks go out at once; a
-    lowering also cancels the pending items the new level lacks, with the reason."""
-    previous = event.response_level
+    lowering also cancels the pending items the new level lacks, with the reason. When the lead
+    changes with the level, the pending duties of the lead at the new level go to the new lead
+    (``hand_over``)."""
+    previous, previous_hq = event.response_level, event.leading_hq
     rising = level_rank(level) > level_rank(previous)
     event.response_level = level
     event.leading_hq = scene.leading_hq
@@ -125,6 +127,8 @@ async def change_level(
             now=now,
             clause="5.1",
         )
+    if previous_hq is not None and previous_hq != scene.leading_hq:
+        await hand_over(session, batch, playbooks, event, scene.leading_hq, actor, now, "5.1")
     await dispatch(session, batch, playbooks, event, items, actor, now, scene)
 
 
