@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from benchmarks.dispatch_cost import immediate
 from benchmarks.load import BenchError, Load, Target, check
 from service.config import Settings
 from service.flows.dispatch import response_items
@@ -89,7 +90,7 @@ def prepare(base: dict[str, str], tokens: dict[str, str]) -> tuple[list[Pair], i
     if "etag" not in listing.headers:
         raise BenchError(f"GET {POLL} answered no ETag")
     row_id = check(base["bare"], Target("POST", "/insert", 201, QUIET)).json()["id"]
-    dispatched = len(response_items(Playbooks.load(Settings().playbooks_dir), "IV"))
+    dispatched = len(immediate(response_items(Playbooks.load(Settings().playbooks_dir), "IV")))
     pairs = build_pairs(tokens, listing.headers["etag"], row_id, dispatched)
     return pairs, len(listing.json()["items"])
 
