@@ -101,7 +101,7 @@ def _plan(
                 state = states.get(agency, "")
             if state == "" or (reopen and state == "cancelled"):
                 candidates.append(_Planned(item, agency, reopen=state == "cancelled"))
-    # What is about to go out counts as pending for the links that follow it.
+    # What would go out now, waiting or not, counts as pending for the links that follow it.
     seen: Held = {key: dict(states) for key, states in held.items()}
     for planned in candidates:
         seen.setdefault(planned.item.key, {})[planned.agency] = "pending"

@@ -321,8 +321,12 @@ def test_each_file_documents_its_choices(path: Path) -> None:
     assert "due_minutes" in header
     for minutes in {item["due_minutes"] for item in items}:
         assert re.search(rf"(?<!\d){minutes}(?!\d)", header), f"{minutes} not explained"
-    if any(item["agency"] == LEADING_HQ for item in items):
-        assert LEADING_HQ in header
+    symbolic = {a.code for a in AGENCIES if a.kind == "symbolic"}
+    for code in {item["agency"] for item in items} & symbolic:
+        assert code in header, f"{code} is used and not explained"
+    for key in ("after", "when", "moment"):
+        if any(key in item for item in items):
+            assert f"{key}:" in header or f"`{key}:`" in header, f"{key} is used and not explained"
 
 
 # --- the version --------------------------------------------------------------------------------
