@@ -2,7 +2,9 @@
 
 On a migrated scratch database the service's own ``AppContext`` is opened; each run makes a fresh
 event at level I (outside the measurement), then times ``service.flows.dispatch.dispatch`` of
-every first-response and response item of level I, then the write batch's write and the commit,
+every first-response and response item of level I that goes out at once (``immediate``: plan 4's
+later links wait for the one before them) to an event hitting one county, then the write batch's
+write and the commit,
 and counts the SQL statements sent in that time with a ``before_cursor_execute`` listener.
 SQLite's count includes its ``BEGIN IMMEDIATE``, which asyncpg sends outside the cursor. The new
 rows (actions, timeline) are written together by the write batch (``service.store.batch``): on
@@ -28,12 +30,16 @@ from service.config import Settings
 from service.flows.context import AppContext
 from service.flows.dispatch import dispatch, response_items
 from service.plan.actor import Actor, Role
+from service.plan.addressees import Scene
 from service.plan.levels import Level
+from service.playbooks.checklists import ChecklistItem
 from service.store.batch import WriteBatch
 from service.store.tokens import create_token
 
 LEVEL: Level = "I"
 LEAD_HQ = "330600"
+# The event the measure dispatches to: hitting 柯桥区 alone.
+SCENE = Scene(LEAD_HQ, ("330603",))
 WARMUP_RUNS = 2
 _TABLE = re.compile(r"\b(?:INTO|FROM|UPDATE)\s+\"?(\w+)", re.IGNORECASE)
 
@@ -43,6 +49,12 @@ def statement_kind(statement: str) -> str:
     verb = statement.split(None, 1)[0].upper() if statement.strip() else "?"
     table = _TABLE.search(statement)
     return f"{verb} {table.group(1)}" if table else verb
+
+
+def immediate(items: list[ChecklistItem]) -> list[ChecklistItem]:
+    """The items that go out when the response starts, one action each at one county: no link
+    waiting for another (``after``), no circumstance (``when``)."""
+    return [item for item in items if item.after is None and item.when is None]
 
 
 async def bench_actor(context: AppContext, role: Role, **scope: str) -> Actor:
@@ -88,7 +100,7 @@ async def _measure(database_url: str, runs: int) -> dict[str, Any]:
 
     try:
         actor = await bench_actor(context, "commander", region=LEAD_HQ)
-        items = response_items(context.playbooks, LEVEL)
+        items = immediate(response_items(context.playbooks, LEVEL))
         totals: list[float] = []
         commits: list[float] = []
         counts: list[int] = []
@@ -104,7 +116,7 @@ async def _measure(database_url: str, runs: int) -> dict[str, Any]:
                     start = time.perf_counter()
                     async with WriteBatch(session) as batch:
                         created = await dispatch(
-                            session, batch, context.playbooks, event, items, actor, now, LEAD_HQ
+                            session, batch, context.playbooks, event, items, actor, now, SCENE
                         )
                         dispatched = time.perf_counter()
                     await session.commit()

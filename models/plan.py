@@ -54,12 +54,14 @@ class Action(Base):
     """One checklist item dispatched to one agency for one event.
 
     The item's words are copied in, with the playbook version they came from, so that reloading
-    the playbooks never changes what an agency was already asked to do.
+    the playbooks never changes what an agency was already asked to do. An item owed by a role
+    that names several units (each county hit, service.plan.addressees) is one action per unit:
+    the key is unique per event and agency.
     """
 
     __tablename__ = "actions"
     __table_args__ = (
-        UniqueConstraint("event_id", "key"),
+        UniqueConstraint("event_id", "key", "agency"),
         CheckConstraint(one_of("state", ACTION_STATES), name="state"),
         CheckConstraint(one_of("phase", PHASES), name="phase"),
         CheckConstraint(one_of("level", LEVELS), name="level"),

@@ -227,6 +227,8 @@ DESIGN_MOVES: list[tuple[str | None, str, dict[str, bool], str]] = [
     ("monitoring", "start_response", {}, "response"),
     ("warning", "start_response", {}, "response"),
     ("response", "set_level", {}, "response"),
+    # not in design.md's table: a higher HQ takes the lead, the level kept (plan 2.2, 5.1)
+    ("response", "take_lead", {}, "response"),
     ("response", "terminate", {"termination_conditions_met": True}, "terminated"),
     ("monitoring", "dismiss", {}, "closed"),
     ("terminated", "close", {"post_event_work_done": True}, "closed"),
@@ -241,6 +243,7 @@ DESIGN_WHO = {
     "lift_warning": "commander",
     "start_response": "commander",
     "set_level": "commander",
+    "take_lead": "commander",
     "terminate": "commander",
     "dismiss": "commander",
     "close": "commander",

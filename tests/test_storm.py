@@ -518,10 +518,12 @@ async def _stored_faults(
     engine = make_engine(Settings(database_url=storm.database_url))
     try:
         async with engine.begin() as connection:
+            # An action is one item for one unit of one event (design.md "Words"): an item owed
+            # by each county hit is one action per county HQ.
             twice = (
                 await connection.execute(
-                    select(Action.event_id, Action.key, func.count())
-                    .group_by(Action.event_id, Action.key)
+                    select(Action.event_id, Action.key, Action.agency, func.count())
+                    .group_by(Action.event_id, Action.key, Action.agency)
                     .having(func.count() > 1)
                 )
             ).all()
@@ -529,8 +531,8 @@ async def _stored_faults(
     finally:
         await engine.dispose()
     if twice:
-        shown = ", ".join(f"{key}×{n}" for _event, key, n in twice[:5])
-        faults.append(f"{len(twice)} action key(s) more than once on one event: {shown}")
+        shown = ", ".join(f"{key} of {agency}×{n}" for _event, key, agency, n in twice[:5])
+        faults.append(f"{len(twice)} action(s) more than once on one event: {shown}")
 
     overdue = 0
     for label, eid in zip(("the storm event", "the warned event"), events, strict=True):

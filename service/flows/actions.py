@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, Event
 from service.errors import Conflict, Forbidden, NotFound
+from service.flows.dispatch import release_links
 from service.flows.schemas import Text
 from service.plan.actor import Actor
 from service.plan.duties import ActionState, Phase
@@ -146,6 +147,7 @@ PROGRESS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
 async def progress(
     session: AsyncSession,
     batch: WriteBatch,
+    playbooks: Playbooks,
     actor: Actor,
     action_id: uuid.UUID,
     to: Literal["acknowledged", "done"],
@@ -155,7 +157,8 @@ async def progress(
     """Acknowledge or complete an action of the caller's agency.
 
     Repeating it, or acknowledging a done action, changes nothing but a new note, which is kept
-    (and put on the timeline); a cancelled action is a 409.
+    (and put on the timeline); a cancelled action is a 409. Completing one starts the clocks of
+    the links that waited for it (plan 4), in the same transaction.
     """
     event, action = await _own_action(session, actor, action_id)
     if action.state == "cancelled":
@@ -187,6 +190,8 @@ async def progress(
         agency=action.agency,
         note=note,
     )
+    if verb == "completed":
+        await release_links(session, batch, playbooks, event, action.key, actor, now)
     return action
 
 
@@ -222,6 +227,8 @@ async def cancel(
                 agency=action.agency,
                 reason=reason,
             )
+            # A link cancelled as not needed does not hold up the ones after it.
+            await release_links(session, batch, playbooks, event, action.key, actor, now)
         return action
 
 

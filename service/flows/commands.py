@@ -12,17 +12,33 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Attestation, Event, EventGrid
-from service.errors import Conflict
-from service.flows.response import begin_response, change_level, post_event_open
+from service.errors import Conflict, InvalidInput
+from service.flows.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
+from service.flows.response import Termination, begin_response, change_level, post_event_open
 from service.flows.response import terminate as end_response
-from service.flows.schemas import Text
+from service.flows.schemas import RegionCode, Text
 from service.plan.actor import Actor
+from service.plan.duties import OPEN_STATES, PHASES
 from service.plan.jurisdiction import require_area, require_hq
-from service.plan.leadership import Setter, commanded_lead, hq_rank
-from service.plan.levels import Level
+from service.plan.leadership import (
+    PROVINCE_HQ,
+    Setter,
+    commanded_lead,
+    higher_lead,
+    hq_rank,
+    may_take_lead,
+)
+from service.plan.levels import Level, level_rank
 from service.plan.lifecycle import fire
 from service.plan.restoration import GridLoss, restoration
-from service.plan.termination import Attested, AttestedKey, Condition, termination_check, unmet
+from service.plan.termination import (
+    Attested,
+    AttestedKey,
+    Condition,
+    termination_check,
+    unmet,
+    unreported_key_areas,
+)
 from service.playbooks.bundle import Playbooks
 from service.store import timeline
 from service.store.batch import WriteBatch
@@ -54,7 +70,7 @@ async def start_response(
             playbooks,
             event,
             level,
-            lead,
+            await scene_of(session, event, lead=lead),
             actor,
             now,
             f"level {level} response started by {actor.label}: {reason}",
@@ -80,12 +96,71 @@ async def set_level(
         require_hq(actor, event.leading_hq, playbooks.grids, "set the response level", "5.1")
         fire(event, "set_level")
         lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
+        if level_rank(level) > level_rank(event.response_level):
+            # A rise never hands the lead down (an HQ that took the lead keeps it).
+            lead = higher_lead(event.leading_hq, lead)
         if hq_rank(lead) > hq_rank(event.leading_hq):
             require_hq(actor, lead, playbooks.grids, f"raise the response to {level}", "5.1")
         if level == event.response_level:
             raise Conflict(f"the response is already at level {level}", rule="plan 5.1")
         event.updated_at = now
-        await change_level(session, batch, playbooks, event, level, lead, actor, now, reason)
+        scene = await scene_of(session, event, lead=lead)
+        await change_level(session, batch, playbooks, event, level, scene, actor, now, reason)
+        return event
+
+
+async def take_lead(
+    session: AsyncSession,
+    playbooks: Playbooks,
+    actor: Actor,
+    event_id: uuid.UUID,
+    region: str,
+    reason: str,
+    now: datetime,
+) -> Event:
+    """A higher HQ takes the lead of a III or IV response, the level kept (plan 5.1 "跨设区市的
+    较大、一般大面积停电事件，必要时由省政府组织指挥应对工作"; plan 2.2 必要时由市政府组织指挥).
+
+    The commander must command ``region`` (or an HQ above it) and ``region`` must rank above the
+    HQ that leads. The leading HQ's pending duties are handed to it, and it gets the duties its
+    new role brings. From then on it is the HQ that ends the response (plan 5.5).
+    """
+    async with WriteBatch(session) as batch:
+        actor.require("commander")
+        if region not in playbooks.grids:
+            raise InvalidInput("region", f"unknown region {region} (see regions.yaml)")
+        event = await lock_event(session, event_id)
+        require_hq(actor, region, playbooks.grids, f"take the lead for {region}", "5.1")
+        fire(event, "take_lead")
+        refused = may_take_lead(event.response_level, event.leading_hq, region)
+        if refused is not None:
+            raise Conflict(
+                refused,
+                leading_hq=event.leading_hq,
+                level=event.response_level,
+                rule="plan 5.1, 2.2: a higher HQ takes the lead of a III or IV",
+            )
+        previous, event.leading_hq = event.leading_hq, region
+        event.updated_at = now
+        clause = "5.1" if region == PROVINCE_HQ else "2.2"
+        timeline.record(
+            batch,
+            event,
+            "leading_hq_changed",
+            actor,
+            f"{region} takes the lead of the level {event.response_level} response from "
+            f"{previous}: {reason}",
+            clause=clause,
+            at=now,
+            leading_hq=region,
+            previous=previous,
+            reason=reason,
+        )
+        await hand_over(session, batch, playbooks, event, region, actor, now, clause=clause)
+        if event.response_level is not None:
+            items = started_items(playbooks, event.response_level)
+            scene = await scene_of(session, event)
+            await dispatch(session, batch, playbooks, event, items, actor, now, scene, reopen=False)
         return event
 
 
@@ -104,6 +179,18 @@ async def dismiss(
         require_area(actor, await event_area(session, event), playbooks.grids, "dismiss the event")
         fire(event, "dismiss")
         event.closed_at = event.updated_at = now
+        await cancel_open(
+            session,
+            batch,
+            event,
+            phases=PHASES,
+            states=OPEN_STATES,
+            keep_keys=None,
+            reason=f"event dismissed: {reason}",
+            actor=actor,
+            now=now,
+            clause="1.5",
+        )
         # Plan 1.5: it never became a 大面积停电事件 that needed a response.
         timeline.record(
             batch,
@@ -124,14 +211,16 @@ async def check(session: AsyncSession, playbooks: Playbooks, event: Event) -> li
     restored = restoration(
         GridLoss(g.region, g.scope, g.load_lost_mw, g.peak_load_lost_mw) for g in rows
     )
-    key_areas = [
-        g.region for g in rows if (grid := playbooks.grids.get(g.region)) and grid.key_area
-    ]
+    grids = playbooks.grids
+    key_areas = [g.region for g in rows if (grid := grids.get(g.region)) and grid.key_area]
+    unreported = unreported_key_areas(
+        (g.region for g in rows), (g.code for g in grids if g.key_area), grids.is_within
+    )
     statements = await session.scalars(
         select(Attestation).where(Attestation.event_id == event.id).order_by(Attestation.at)
     )
     attested = [Attested(a.condition, a.evidence, a.actor, a.at.isoformat()) for a in statements]
-    return termination_check(restored, key_areas, attested)
+    return termination_check(restored, key_areas, attested, unreported)
 
 
 async def terminate(
@@ -139,10 +228,11 @@ async def terminate(
     playbooks: Playbooks,
     actor: Actor,
     event_id: uuid.UUID,
-    reason: str | None,
+    request: Termination,
     now: datetime,
 ) -> Event:
-    """Plan 5.5: only the government that started the response (or a higher one) ends it."""
+    """Plan 5.5: the government that started the response ends it (or, the service's choice, a
+    higher one)."""
     async with WriteBatch(session) as batch:
         actor.require("commander")
         event = await lock_event(session, event_id)
@@ -150,7 +240,9 @@ async def terminate(
         conditions = await check(session, playbooks, event) if event.state == "response" else []
         failed = unmet(conditions)
         event.updated_at = now  # before the post-event dispatch flushes the event
-        await end_response(session, batch, playbooks, event, actor, now, reason, not failed, failed)
+        await end_response(
+            session, batch, playbooks, event, actor, now, request, not failed, failed
+        )
         return event
 
 
@@ -186,6 +278,15 @@ async def close(
             at=now,
         )
         return event
+
+
+class LeadTaking(BaseModel):
+    """``POST /events/{id}/lead``: the HQ of ``region`` takes the lead, saying why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    region: RegionCode = Field(description="the HQ that takes the lead: 330000 or 330600")
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
 
 
 class AttestationCreate(BaseModel):

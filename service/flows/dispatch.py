@@ -1,25 +1,33 @@
 """Dispatching duty checklists as actions (design.md "Dispatch moments").
 
-Each dispatch is a fixed number of statements whatever the number of items: one read of the keys
-the event already has (none for an event not written yet), at most one bulk UPDATE, one bump of
-the agencies' poll counters; the new actions and timeline entries go in the transaction's write
-batch (service.store.batch), written with its other new rows in one round trip.
+An item goes to the units its agency names at the event as it stands (``Scene``: the leading HQ,
+the counties hit; service.plan.addressees), once per unit; one that follows another (``after``)
+waits until that one is done, and one with a circumstance (``when``) until it holds.
+
+Each dispatch is a fixed number of statements whatever the number of items: one read of the
+actions the event already has (none for an event not written yet), at most one bulk UPDATE, one
+bump of the agencies' poll counters; the new actions and timeline entries go in the transaction's
+write batch (service.store.batch), written with its other new rows in one round trip.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any
 
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import case, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Action, Event
+from models import Action, Event, EventGrid
 from models.base import table_of
 from service.plan.actor import Actor
-from service.plan.duties import RESPONSE_PHASES, Phase
+from service.plan.addressees import Scene, hit_counties, holds, link_ready, local_regions
+from service.plan.clauses import clause_label
+from service.plan.duties import PHASES, RESPONSE_PHASES
+from service.plan.leadership import CITY_HQ
 from service.plan.levels import Level
 from service.playbooks.agencies import LEADING_HQ
 from service.playbooks.bundle import Playbooks
@@ -27,18 +35,81 @@ from service.playbooks.checklists import ChecklistItem
 from service.store import feeds, timeline
 from service.store.batch import WriteBatch
 
-PHASE_CLAUSE: Final[dict[Phase, str]] = {
-    "warning": "3.2.2.2",
-    "first_response": "5.2",
-    "response": "5.2",
-    "post_event": "6",
-}
+Held = dict[str, dict[str, str]]
+"""An event's actions: key → agency → state."""
+
+
+def started_items(playbooks: Playbooks, level: Level) -> list[ChecklistItem]:
+    """What a response at ``level`` owes from its start: the first-response and response items
+    and the post-event ones that begin with it (plan 4, 5.2, 2.2–2.5, 6.2)."""
+    return playbooks.checklists.items_at("started", level)
 
 
 def response_items(playbooks: Playbooks, level: Level) -> list[ChecklistItem]:
     """The first-response and response items of ``level`` (plan 4, 5.2, 5.3, 5.4)."""
+    return [item for item in started_items(playbooks, level) if item.phase in RESPONSE_PHASES]
+
+
+async def scene_of(
+    session: AsyncSession, event: Event, *, lead: str | None = None, reconstruction: bool = False
+) -> Scene:
+    """The event as it stands, read from its grids: who leads (``lead``, when it is about to
+    change), which counties are hit."""
+    rows = await session.execute(
+        select(
+            EventGrid.scope,
+            EventGrid.region,
+            EventGrid.peak_load_lost_mw,
+            EventGrid.peak_customers_out,
+        ).where(EventGrid.event_id == event.id)
+    )
+    counties = hit_counties((scope, region, lost, out) for scope, region, lost, out in rows)
+    return Scene(lead or event.leading_hq or CITY_HQ, local_regions(counties), reconstruction)
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    item: ChecklistItem
+    agency: str
+    reopen: bool
+
+
+def _plan(
+    playbooks: Playbooks,
+    items: Sequence[ChecklistItem],
+    scene: Scene,
+    held: Held,
+    reopen: bool,
+) -> list[_Planned]:
+    """The actions to create or reopen: every unit each item names at ``scene`` that has no
+    open or done action of it yet (nor a cancelled one, unless ``reopen``), whose circumstance
+    holds and whose link before it is done.
+
+    A ``leading-hq`` item is one duty whoever holds it (a hand-over moves it): any action of its
+    key counts. Any other is one duty per unit.
+    """
+    candidates: list[_Planned] = []
+    for item in items:
+        if item.when is not None and not holds(item.when, scene):
+            continue
+        for agency in playbooks.agencies.addressees(item.agency, scene):
+            states = held.get(item.key, {})
+            if item.agency == LEADING_HQ and states:
+                holder, state = next(iter(states.items()))
+                agency = holder
+            else:
+                state = states.get(agency, "")
+            if state == "" or (reopen and state == "cancelled"):
+                candidates.append(_Planned(item, agency, reopen=state == "cancelled"))
+    # What would go out now, waiting or not, counts as pending for the links that follow it.
+    seen: Held = {key: dict(states) for key, states in held.items()}
+    for planned in candidates:
+        seen.setdefault(planned.item.key, {})[planned.agency] = "pending"
+    after = playbooks.checklists.after
     return [
-        item for phase in RESPONSE_PHASES for item in playbooks.checklists.items_for(phase, level)
+        p
+        for p in candidates
+        if p.item.after is None or link_ready(p.item.key, p.agency, after, seen)
     ]
 
 
@@ -50,86 +121,158 @@ async def dispatch(
     items: Sequence[ChecklistItem],
     actor: Actor,
     now: datetime,
-    lead_hq: str,
+    scene: Scene,
+    *,
+    reopen: bool = True,
 ) -> int:
-    """Dispatch the items this event does not have yet (by key); reopen cancelled ones.
+    """Dispatch what of ``items`` the event does not have yet, and (``reopen``) bring back its
+    cancelled duties: a moment that sets duties going (a level, a warning published) brings back
+    what an earlier lowering or lifting cancelled; one that only fills in (a link released, a
+    county hit anew, a lead taken) leaves a commander's cancellation alone.
 
-    Returns how many actions were created or reopened. ``leading-hq`` items go to the agency of
-    ``lead_hq``: the HQ leading the response, or the one that published a warning.
+    Returns how many actions were created or reopened. Each phase's dispatch is one timeline
+    entry citing the clauses of its items.
     """
     if not items:
         return 0
-    have: dict[str, str] = {}
+    held: Held = {}
     if not batch.holds(event):  # an event not written yet has no actions
         found = await session.execute(
-            select(Action.key, Action.state).where(Action.event_id == event.id)
+            select(Action.key, Action.agency, Action.state).where(Action.event_id == event.id)
         )
-        have = {key: state for key, state in found}
-    fresh = [item for item in items if item.key not in have]
-    reopen = {item.key: item for item in items if have.get(item.key) == "cancelled"}
+        for key, agency, state in found:
+            held.setdefault(key, {})[agency] = state
+    planned = _plan(playbooks, items, scene, held, reopen)
+    fresh = [p for p in planned if not p.reopen]
+    reopened = [p for p in planned if p.reopen]
     version = playbooks.checklists.version
     rows: list[dict[str, Any]] = [
         {
             "id": uuid.uuid4(),
             "event_id": event.id,
-            "key": item.key,
-            "agency": _agency_of(playbooks, item, lead_hq),
-            "phase": item.phase,
-            "level": event.response_level if item.phase != "warning" else None,
-            "clause": item.clause,
-            "title": item.title,
-            "detail": item.detail,
+            "key": p.item.key,
+            "agency": p.agency,
+            "phase": p.item.phase,
+            "level": event.response_level if p.item.phase in LEVELLED else None,
+            "clause": p.item.clause,
+            "title": p.item.title,
+            "detail": p.item.detail,
             "state": "pending",
             "playbook_version": version,
             "dispatched_at": now,
-            "due_at": now + timedelta(minutes=item.due_minutes),
+            "due_at": now + timedelta(minutes=p.item.due_minutes),
             "updated_at": now,
         }
-        for item in fresh
+        for p in fresh
     ]
     batch.add(table_of(Action), rows)
     touched: set[str] = {row["agency"] for row in rows}
-    if reopen:
-        # A level that comes back brings its duties back as new: pending, due the item's minutes
-        # from now, not yet acknowledged or escalated. The cancellation stays in the timeline.
-        due = {
-            key: literal(now + timedelta(minutes=item.due_minutes), table_of(Action).c.due_at.type)
-            for key, item in reopen.items()
-        }
-        reopened = await session.scalars(
-            update(Action)
-            .where(Action.event_id == event.id, Action.key.in_(list(reopen)))
-            .values(
-                state="pending",
-                cancelled_at=None,
-                cancel_reason=None,
-                acknowledged_at=None,
-                completed_at=None,
-                escalated_at=None,
-                dispatched_at=now,
-                due_at=case(due, value=Action.key),
-                updated_at=now,
-            )
-            .returning(Action.agency)
-            .execution_options(synchronize_session=False)
-        )
-        touched.update(reopened)
+    if reopened:
+        await _reopen(session, event, reopened, now)
+        touched.update(p.agency for p in reopened)
     await feeds.touch(session, touched, now)
-    count = len(fresh) + len(reopen)
-    if count:
-        phases = sorted({item.phase for item in items})
-        timeline.record(
-            batch,
-            event,
-            "actions_dispatched",
-            actor,
-            f"{count} action(s) dispatched ({', '.join(phases)})",
-            clause=PHASE_CLAUSE[phases[0]],
-            at=now,
-            keys=[item.key for item in fresh] + list(reopen),
-            playbook_version=version,
+    for phase in PHASES:
+        group = [p for p in planned if p.item.phase == phase]
+        if group:
+            _record(batch, event, actor, now, phase, group, version)
+    return len(planned)
+
+
+# Phases whose actions carry the response level they were dispatched at.
+LEVELLED: frozenset[str] = frozenset({"first_response", "response", "post_event"})
+
+
+async def _reopen(
+    session: AsyncSession, event: Event, reopen: Sequence[_Planned], now: datetime
+) -> None:
+    # A level that comes back brings its duties back as new: pending, due the item's minutes
+    # from now, not yet acknowledged or escalated. The cancellation stays in the timeline.
+    due = {
+        p.item.key: literal(
+            now + timedelta(minutes=p.item.due_minutes), table_of(Action).c.due_at.type
         )
-    return count
+        for p in reopen
+    }
+    await session.execute(
+        update(Action)
+        .where(
+            Action.event_id == event.id,
+            tuple_(Action.key, Action.agency).in_([(p.item.key, p.agency) for p in reopen]),
+        )
+        .values(
+            state="pending",
+            cancelled_at=None,
+            cancel_reason=None,
+            acknowledged_at=None,
+            completed_at=None,
+            escalated_at=None,
+            dispatched_at=now,
+            due_at=case(due, value=Action.key),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _record(
+    batch: WriteBatch,
+    event: Event,
+    actor: Actor,
+    now: datetime,
+    phase: str,
+    group: Sequence[_Planned],
+    version: str,
+) -> None:
+    keys = list(dict.fromkeys(p.item.key for p in group))
+    timeline.record(
+        batch,
+        event,
+        "actions_dispatched",
+        actor,
+        f"{len(group)} action(s) dispatched ({phase})",
+        clause=clause_label(p.item.clause for p in group),
+        at=now,
+        keys=keys,
+        agencies=sorted({p.agency for p in group}),
+        phase=phase,
+        playbook_version=version,
+    )
+
+
+async def open_monitoring(
+    session: AsyncSession,
+    batch: WriteBatch,
+    playbooks: Playbooks,
+    event: Event,
+    actor: Actor,
+    now: datetime,
+    lead: str = CITY_HQ,
+) -> int:
+    """Plan 3.2.1: an event opened in monitoring sets the power company's monitoring going."""
+    items = playbooks.checklists.items_at("opened")
+    return await dispatch(session, batch, playbooks, event, items, actor, now, Scene(lead))
+
+
+async def release_links(
+    session: AsyncSession,
+    batch: WriteBatch,
+    playbooks: Playbooks,
+    event: Event,
+    key: str,
+    actor: Actor,
+    now: datetime,
+) -> int:
+    """An action of ``key`` was done or cancelled: dispatch the links of the running response
+    that were waiting for it (plan 4: each report's clock starts when the one before it is done).
+    Returns how many went out."""
+    if key not in playbooks.checklists.links or event.state != "response":
+        return 0
+    if event.response_level is None:
+        return 0
+    items = started_items(playbooks, event.response_level)
+    scene = await scene_of(session, event)
+    await session.flush()  # the action's new state, for the read of what the event holds
+    return await dispatch(session, batch, playbooks, event, items, actor, now, scene, reopen=False)
 
 
 async def cancel_open(
@@ -139,7 +282,7 @@ async def cancel_open(
     *,
     phases: Sequence[str],
     states: Sequence[str],
-    keep_keys: Sequence[str] | None,
+    keep_keys: Iterable[str] | None,
     reason: str,
     actor: Actor,
     now: datetime,
@@ -158,23 +301,23 @@ async def cancel_open(
         .execution_options(synchronize_session=False)
     )
     if keep_keys is not None:
-        query = query.where(Action.key.not_in(keep_keys))
+        query = query.where(Action.key.not_in(list(keep_keys)))
     rows = (await session.execute(query)).all()
-    cancelled = [key for key, _agency in rows]
+    cancelled = sorted({key for key, _agency in rows})
     await feeds.touch(session, {agency for _key, agency in rows}, now)
-    if cancelled:
+    if rows:
         timeline.record(
             batch,
             event,
             "actions_cancelled",
             actor,
-            f"{len(cancelled)} action(s) cancelled: {reason}",
+            f"{len(rows)} action(s) cancelled: {reason}",
             clause=clause,
             at=now,
-            keys=sorted(cancelled),
+            keys=cancelled,
             reason=reason,
         )
-    return len(cancelled)
+    return len(rows)
 
 
 async def hand_over(
@@ -185,12 +328,20 @@ async def hand_over(
     lead_hq: str,
     actor: Actor,
     now: datetime,
+    clause: str,
 ) -> int:
-    """Give the pending ``leading-hq`` duties to the HQ that now leads at the same level
-    (plan 2.2: across districts the city organises); acknowledged ones stay with whoever took
-    them up. A change of level does not hand over: a county keeps its own area's duties under
-    the city's command (plan 2.2), and the new level brings the new lead's items."""
-    keys = [key for key, item in playbooks.checklists.by_key.items() if item.agency == LEADING_HQ]
+    """Give the pending ``leading-hq`` duties of the response's level to the HQ that now leads;
+    acknowledged ones stay with whoever took them up, and so do duties of another level the
+    event still holds (the city's 会商 of a III risen to II stays the city's, plan 5.2.2: it
+    responds under the province). A county keeps its own area's duties (``county-hq``)
+    whoever leads."""
+    level = event.response_level
+    in_level = {item.key for item in started_items(playbooks, level)} if level else set()
+    keys = [
+        key
+        for key, item in playbooks.checklists.by_key.items()
+        if item.agency == LEADING_HQ and key in in_level
+    ]
     agency = playbooks.agencies.hq_for_region(lead_hq)
     moving = (
         await session.execute(
@@ -206,7 +357,11 @@ async def hand_over(
         return 0
     await session.execute(
         update(Action)
-        .where(Action.event_id == event.id, Action.key.in_([key for key, _ in moving]))
+        .where(
+            Action.event_id == event.id,
+            Action.state == "pending",
+            Action.key.in_([key for key, _ in moving]),
+        )
         .values(agency=agency, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -217,15 +372,9 @@ async def hand_over(
         "actions_handed_over",
         actor,
         f"{len(moving)} pending duty(ies) of the leading HQ handed to {agency}",
-        clause="2.2",
+        clause=clause,
         at=now,
         keys=sorted(key for key, _ in moving),
         agency=agency,
     )
     return len(moving)
-
-
-def _agency_of(playbooks: Playbooks, item: ChecklistItem, lead_hq: str) -> str:
-    if item.agency != LEADING_HQ:
-        return item.agency
-    return playbooks.agencies.hq_for_region(lead_hq)

@@ -1,8 +1,13 @@
 """预警 (plan 3.2.2): the grid side proposes, a government HQ publishes, only it lifts.
 
-Plan 3.2.2.1: the power company reports and proposes, the power authority judges, the government
-approves and publishes; 3.2.2.2: publishing sets the warning actions going; 3.2.2.3: 谁发布、
-谁解除, and lifting ends the related measures.
+Plan 3.2.2.1: the power company reports and proposes (and tells the important users as the case
+needs), the power authority judges, the government approves and publishes, and the authority
+tells the other departments of its level; 3.2.2.2: publishing sets the warning actions going;
+3.2.2.3: 谁发布、谁解除, and lifting ends the related measures.
+
+The power authority (电力运行主管部门) is the one of the government concerned: at a proposal, of
+the lowest HQ whose grid covers the whole area (the one that may publish it); once published, of
+the HQ that published it (service.plan.addressees, ``local-power-authority``).
 """
 
 from __future__ import annotations
@@ -17,14 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EarlyWarning, Event
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.flows.dispatch import cancel_open, dispatch
+from service.flows.dispatch import cancel_open, dispatch, open_monitoring
 from service.flows.schemas import Moment, RegionCode, Text
 from service.plan.actor import Actor
+from service.plan.addressees import Scene
 from service.plan.duties import OPEN_STATES
 from service.plan.early_warning import WarningState
 from service.plan.jurisdiction import require_area
 from service.plan.leadership import CITY_HQ
 from service.plan.lifecycle import fire
+from service.plan.releases import covering_hq
 from service.playbooks.bundle import Playbooks
 from service.store import timeline
 from service.store.batch import WriteBatch
@@ -121,6 +128,7 @@ async def propose(
             opened_by="a warning proposal",
             clause="3.2.2.1",
         )
+        opened = batch.holds(event)
         fire(event, "propose_warning")
         warning = EarlyWarning(
             id=uuid.uuid4(),
@@ -147,6 +155,12 @@ async def propose(
             area=list(body.area),
         )
         event.updated_at = now
+        covering = covering_hq(body.area, playbooks.grids)
+        if opened:
+            await open_monitoring(session, batch, playbooks, event, actor, now, covering)
+        items = playbooks.checklists.items_at("proposed")
+        scene = Scene(covering, (covering,))
+        await dispatch(session, batch, playbooks, event, items, actor, now, scene)
         return warning
 
 
@@ -202,8 +216,10 @@ async def publish(
             warning_id=str(warning.id),
         )
         event.updated_at = now
-        items = playbooks.checklists.items_for("warning", None)
-        await dispatch(session, batch, playbooks, event, items, actor, now, actor.region or CITY_HQ)
+        items = playbooks.checklists.items_at("published")
+        publisher = actor.region or CITY_HQ
+        scene = Scene(publisher, (publisher,))
+        await dispatch(session, batch, playbooks, event, items, actor, now, scene)
         return warning
 
 

@@ -7,8 +7,10 @@ One transaction per report. The event row is locked first (``FOR UPDATE`` on Pos
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +20,7 @@ from models import Snapshot as SnapshotRow
 from models.base import table_of, utcnow
 from service.errors import InvalidInput
 from service.flows.context import AppContext
-from service.flows.dispatch import hand_over
+from service.flows.dispatch import dispatch, hand_over, open_monitoring, started_items
 from service.flows.report_models import (
     ReportAccepted,
     ReportCreate,
@@ -29,6 +31,7 @@ from service.flows.report_models import (
 from service.flows.response import begin_response, change_level
 from service.flows.schemas import HQ, BasisRead
 from service.plan.actor import Actor
+from service.plan.addressees import Scene, hit_counties, local_regions
 from service.plan.classification import (
     Basis,
     Classification,
@@ -36,7 +39,7 @@ from service.plan.classification import (
     Snapshot,
     classify,
 )
-from service.plan.leadership import CITY_HQ, hq_rank, leading_hq
+from service.plan.leadership import CITY_HQ, higher_lead, hq_rank, leading_hq
 from service.plan.levels import level_rank, max_level
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
@@ -98,7 +101,7 @@ async def submit_report(
     event_grids = {} if batch.holds(event) else await grids_of(session, event)
     report_class = classify(body.snapshots, context.playbooks.rules)
     report_id = uuid.uuid4()
-    event_class, new_grids = _merge_grids(event_grids, event, body, context.playbooks.rules)
+    event_class, new_grids, hit = _merge_grids(event_grids, event, body, context.playbooks.rules)
     timeline.record(
         batch,
         event,
@@ -114,7 +117,9 @@ async def submit_report(
     if body.etr is not None:
         event.etr = body.etr
     event.updated_at = now
-    await _advance(session, batch, context.playbooks, event, actor, report_class, event_class, now)
+    await _advance(
+        session, batch, context.playbooks, event, actor, report_class, event_class, hit, now
+    )
     # The report's own rows are new by definition: they go in with the event's other new rows
     # in one round trip, with none of the unit of work's bookkeeping.
     batch.add(
@@ -163,14 +168,16 @@ async def submit_report(
 
 def _merge_grids(
     rows: dict[str, EventGrid], event: Event, body: ReportCreate, rules: ClassificationRules
-) -> tuple[Classification, list[dict[str, Any]]]:
+) -> tuple[Classification, list[dict[str, Any]], _Hit]:
     """Fold the report into the event's grids (``rows``, by code); classify the grids as they
     now stand.
 
     A snapshot replaces a grid's latest figures only if it is not older than them (reports may
     arrive out of order); the peak loss of each grid is kept for restoration (plan 5.5). Grids
-    the event did not have yet are returned as rows for the caller to insert.
+    the event did not have yet are returned as rows for the caller to insert, with the counties
+    the event's reports showed hit before this one and now.
     """
+    before = hit_counties(_peaks(rows.values()))
     new: list[dict[str, Any]] = []
     for s in body.snapshots:
         row = rows.get(s.region)
@@ -199,7 +206,23 @@ def _merge_grids(
             row.observed_at = body.observed_at
     standing = [Snapshot(**{f: getattr(r, f) for f in MEASURES}) for r in rows.values()]
     standing += [Snapshot(**{f: g[f] for f in MEASURES}) for g in new]
-    return classify(standing, rules), new
+    after = hit_counties(_peaks(rows.values())) | hit_counties(
+        (g["scope"], g["region"], g["peak_load_lost_mw"], g["peak_customers_out"]) for g in new
+    )
+    return classify(standing, rules), new, _Hit(before, after)
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """The counties the event's reports showed hit, before the report and with it."""
+
+    before: set[str]
+    after: set[str]
+
+
+def _peaks(rows: Iterable[EventGrid]) -> Iterator[tuple[str, str, Decimal, int | None]]:
+    for row in rows:
+        yield row.scope, row.region, row.peak_load_lost_mw, row.peak_customers_out
 
 
 async def _advance(
@@ -210,30 +233,41 @@ async def _advance(
     actor: Actor,
     report_class: Classification,
     event_class: Classification,
+    hit: _Hit,
     now: datetime,
 ) -> None:
     """Plan 5.1: a level reaching IV starts the response; a higher one raises it at once.
 
     The level a report "reached" is the higher of its own and the event's as it now stands, so a
-    late report that shows a worse moment still counts. Levels are never lowered here.
+    late report that shows a worse moment still counts. Levels are never lowered here, nor is
+    the lead handed down. An event that opens in monitoring sets its monitoring going (plan
+    3.2.1); a report naming a county hit anew during a response gives that county's HQ its
+    duties (plan 2.2).
     """
     reached = max_level(report_class.level, event_class.level)
     event.level = event_class.level
     event.basis = basis_json(event_class.basis)
     event.peak_level = max_level(event.peak_level, reached)
     before = event.state
+    opened = batch.holds(event)
     fire(event, "report", reaches_response=level_rank(reached) > 0)
     if event.state != "response" or reached is None:
+        if opened:
+            await open_monitoring(session, batch, playbooks, event, actor, now)
         return
     basis = event_class.basis + report_class.basis
-    lead = leading_hq(reached, basis) or CITY_HQ
+    local = local_regions(hit.after)
     if before != "response":
+        lead = leading_hq(reached, basis) or CITY_HQ
         summary = f"level {reached} response started by the system on the report"
-        await begin_response(session, batch, playbooks, event, reached, lead, actor, now, summary)
+        scene = Scene(lead, local)
+        await begin_response(session, batch, playbooks, event, reached, scene, actor, now, summary)
         return
     if level_rank(reached) > level_rank(event.response_level):
+        lead = higher_lead(event.leading_hq, leading_hq(reached, basis) or CITY_HQ)
         reason = f"a report reached level {reached}"
-        await change_level(session, batch, playbooks, event, reached, lead, actor, now, reason)
+        scene = Scene(lead, local)
+        await change_level(session, batch, playbooks, event, reached, scene, actor, now, reason)
         return
     candidate = leading_hq(event.response_level, basis)
     if candidate is not None and hq_rank(candidate) > hq_rank(event.leading_hq):
@@ -244,13 +278,19 @@ async def _advance(
             event,
             "leading_hq_changed",
             actor,
-            f"several grids now reach {event.response_level}: {candidate} leads (plan 2.2)",
-            clause="2.2",
+            f"several grids now reach {event.response_level}: {candidate} leads "
+            "(the service's rule, design.md; plan 2.2 says the city leads 必要时)",
+            clause="5.1",
             at=now,
             leading_hq=candidate,
             previous=previous_hq,
         )
-        await hand_over(session, batch, playbooks, event, candidate, actor, now)
+        await hand_over(session, batch, playbooks, event, candidate, actor, now, clause="5.1")
+    if hit.after - hit.before and event.response_level is not None:
+        # A county hit anew: its HQ's duties (plan 2.2), and the cross-region ones now due.
+        items = started_items(playbooks, event.response_level)
+        scene = Scene(event.leading_hq or CITY_HQ, local)
+        await dispatch(session, batch, playbooks, event, items, actor, now, scene, reopen=False)
 
 
 def _report_summary(result: Classification, grid_count: int) -> str:

@@ -11,11 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
 from service.errors import Conflict
-from service.flows.dispatch import cancel_open, dispatch, response_items
+from service.flows.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
 from service.flows.schemas import Text
 from service.plan.actor import Actor
-from service.plan.duties import OPEN_STATES, RESPONSE_PHASES
-from service.plan.leadership import CITY_HQ
+from service.plan.addressees import Scene
+from service.plan.duties import ENDED_PHASES, LEVELLED_PHASES, OPEN_STATES
 from service.plan.levels import Level, level_rank
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
@@ -50,15 +50,23 @@ async def begin_response(
     playbooks: Playbooks,
     event: Event,
     level: Level,
-    lead: str,
+    scene: Scene,
     actor: Actor,
     now: datetime,
     summary: str,
     **data: object,
 ) -> None:
-    """Record the start (plan 5.1) and dispatch the first-response and response items."""
+    """Record the start (plan 5.1) and dispatch what the response owes from its start.
+
+    The first-response items go out first, on the timeline before the start itself: plan 4's
+    first reports and 5.2.1's 先期处置 come "应急响应启动前", as soon as the event is known to be
+    one. Then the response's own items, and the post-event ones that begin with it (plan 6.2).
+    """
     event.response_level = level
-    event.leading_hq = lead
+    event.leading_hq = scene.leading_hq
+    items = started_items(playbooks, level)
+    first = [item for item in items if item.phase == "first_response"]
+    await dispatch(session, batch, playbooks, event, first, actor, now, scene)
     timeline.record(
         batch,
         event,
@@ -68,12 +76,11 @@ async def begin_response(
         clause="5.1",
         at=now,
         level=level,
-        leading_hq=lead,
+        leading_hq=scene.leading_hq,
         **data,
     )
-    await dispatch(
-        session, batch, playbooks, event, response_items(playbooks, level), actor, now, lead
-    )
+    rest = [item for item in items if item.phase != "first_response"]
+    await dispatch(session, batch, playbooks, event, rest, actor, now, scene)
 
 
 async def change_level(
@@ -82,17 +89,19 @@ async def change_level(
     playbooks: Playbooks,
     event: Event,
     level: Level,
-    lead: str,
+    scene: Scene,
     actor: Actor,
     now: datetime,
     reason: str,
 ) -> None:
-    """Plan 5.1 "可视…调整响应级别": a rise dispatches the new items at once; a lowering cancels
-    the pending items the new level lacks, with the reason."""
-    previous = event.response_level
+    """Plan 5.1 "可视…调整响应级别": the new level's items the event lacks go out at once; a
+    lowering also cancels the pending items the new level lacks, with the reason. When the lead
+    changes with the level, the pending duties of the lead at the new level go to the new lead
+    (``hand_over``)."""
+    previous, previous_hq = event.response_level, event.leading_hq
     rising = level_rank(level) > level_rank(previous)
     event.response_level = level
-    event.leading_hq = lead
+    event.leading_hq = scene.leading_hq
     timeline.record(
         batch,
         event,
@@ -103,25 +112,26 @@ async def change_level(
         at=now,
         level=level,
         previous=previous,
-        leading_hq=lead,
+        leading_hq=scene.leading_hq,
         reason=reason,
     )
-    items = response_items(playbooks, level)
-    if rising:
-        await dispatch(session, batch, playbooks, event, items, actor, now, lead)
-        return
-    await cancel_open(
-        session,
-        batch,
-        event,
-        phases=RESPONSE_PHASES,
-        states=("pending",),
-        keep_keys=[item.key for item in items],
-        reason=f"response lowered to {level}: {reason}",
-        actor=actor,
-        now=now,
-        clause="5.1",
-    )
+    items = started_items(playbooks, level)
+    if not rising:
+        await cancel_open(
+            session,
+            batch,
+            event,
+            phases=LEVELLED_PHASES,
+            states=("pending",),
+            keep_keys=[item.key for item in items],
+            reason=f"response lowered to {level}: {reason}",
+            actor=actor,
+            now=now,
+            clause="5.1",
+        )
+    if previous_hq is not None and previous_hq != scene.leading_hq:
+        await hand_over(session, batch, playbooks, event, scene.leading_hq, actor, now, "5.1")
+    await dispatch(session, batch, playbooks, event, items, actor, now, scene)
 
 
 async def terminate(
@@ -131,7 +141,7 @@ async def terminate(
     event: Event,
     actor: Actor,
     now: datetime,
-    reason: str | None,
+    request: Termination,
     can_terminate: bool,
     unmet: list[dict[str, object]],
 ) -> None:
@@ -143,6 +153,7 @@ async def terminate(
             refused.detail = "the plan 5.5 conditions are not all met"
             refused.extra.update(unmet=unmet, rule="plan 5.5", guard="terminate")
         raise
+    reason = request.reason
     timeline.record(
         batch,
         event,
@@ -153,12 +164,13 @@ async def terminate(
         at=now,
         level=event.response_level,
         leading_hq=event.leading_hq,
+        reconstruction=request.reconstruction,
     )
     await cancel_open(
         session,
         batch,
         event,
-        phases=RESPONSE_PHASES,
+        phases=ENDED_PHASES,
         states=OPEN_STATES,
         keep_keys=None,
         reason="response terminated",
@@ -166,8 +178,11 @@ async def terminate(
         now=now,
         clause="5.5",
     )
-    items = playbooks.checklists.items_for("post_event", event.response_level)
-    await dispatch(session, batch, playbooks, event, items, actor, now, event.leading_hq or CITY_HQ)
+    if event.response_level is None:
+        return
+    items = playbooks.checklists.items_at("terminated", event.response_level)
+    scene = await scene_of(session, event, reconstruction=request.reconstruction)
+    await dispatch(session, batch, playbooks, event, items, actor, now, scene)
 
 
 async def post_event_open(session: AsyncSession, event: Event) -> list[str]:
@@ -180,4 +195,18 @@ async def post_event_open(session: AsyncSession, event: Event) -> list[str]:
                 Action.state.in_(OPEN_STATES),
             )
         )
+    )
+
+
+class Termination(BaseModel):
+    """Ending a response (plan 5.5), and whether the grid needs repair or rebuilding (plan 6.4
+    "需对电网网架结构和设施设备进行修复或重建的"): only then do the reconstruction duties go
+    out. The commander who ends the response says so; left out, none is needed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[Text, Field(max_length=2000)] | None = None
+    reconstruction: bool = Field(
+        default=False,
+        description="the grid's structure or facilities need repair or rebuilding (plan 6.4)",
     )

@@ -96,4 +96,8 @@ def as_agency_sees(
         agency=entry.data.get("agency") or agency,
         reason=entry.data.get("reason") or "",
     )
-    return entry.model_copy(update={"summary": summary, "data": {**entry.data, "keys": own}})
+    # The entry's own list of the agencies it reached names the others: the viewer sees itself.
+    data = {**entry.data, "keys": own} | (
+        {"agencies": [agency]} if "agencies" in entry.data else {}
+    )
+    return entry.model_copy(update={"summary": summary, "data": data})

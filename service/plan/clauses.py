@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 # Every numbered clause of the plan (绍政办发〔2018〕41号), read off its headings: the chapters
@@ -18,3 +19,18 @@ PLAN_CLAUSES: Final[frozenset[str]] = frozenset(
     | {"7", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6"}
     | {"8", "8.1", "8.2"}
 )
+
+
+def clause_order(clause: str) -> tuple[int, ...]:
+    """A clause as numbers, for sorting in the plan's order: "5.2.3" → (5, 2, 3)."""
+    return tuple(int(part) for part in clause.split("."))
+
+
+def clause_label(clauses: Iterable[str], limit: int = 40) -> str:
+    """The clauses a group of duties cites, in the plan's order: "4, 5.2.1". Longer than
+    ``limit`` characters (what a timeline entry's clause holds), their chapters: "2, 5"."""
+    distinct = sorted(set(clauses), key=clause_order)
+    label = ", ".join(distinct)
+    if len(label) <= limit:
+        return label
+    return ", ".join(sorted({c.split(".")[0] for c in distinct}, key=int))

@@ -1,4 +1,11 @@
-"""Who may act on an event: the leading HQ or a higher one; never a lower one (plan 5.1, 5.5)."""
+"""Who may act on an event: the leading HQ or a higher one; never a lower one.
+
+Plan 5.5 says "由启动响应的政府终止应急响应": the government that started the response ends it,
+and plan 5.1 has the HQ of each level command its response. That a higher HQ may act for the one
+that leads is the service's choice (design.md "General rules"): the higher HQ could take the lead
+anyway (plan 2.2, 5.1), and a command centre should not wait for a county's commander to do what
+the city's may order.
+"""
 
 from __future__ import annotations
 
@@ -24,7 +31,7 @@ def require_hq(actor: Actor, hq: str | None, grids: GridRegistry, what: str, cla
     if hq is not None and not at_or_above(actor.region, hq, grids):
         raise Forbidden(
             f"{what}: the HQ of {actor.region} is neither {hq} nor above it",
-            rule=f"plan {clause}: only the leading HQ or a higher one",
+            rule=f"plan {clause}: the leading HQ (or, the service's choice, a higher one)",
             leading_hq=hq,
         )
 

@@ -1,4 +1,14 @@
-"""Who leads a response (plan 5.1, 2.2, 2.3), decided from the level and the grids that set it."""
+"""Who leads a response (plan 5.1, 2.2), decided from the level and the grids that set it.
+
+Plan 5.1 gives I/II to the province HQ, III to the city HQ and IV to the district/county HQ.
+Where the plan leaves it open, the service chooses (design.md "Who leads"):
+
+* IV reached by several counties together, or by the city or province grid, is led by the city
+  HQ. Plan 2.2 says only that across districts the counties cooperate and "必要时由市政府组织
+  指挥应对工作": the service makes that 必要时 the rule whenever no single county set the level.
+* A higher HQ may take the lead of a III or IV at the same level (plan 2.2 必要时 the city, plan
+  5.1 "跨设区市的较大、一般大面积停电事件，必要时由省政府组织指挥"): ``may_take_lead``.
+"""
 
 from __future__ import annotations
 
@@ -36,9 +46,9 @@ def leading_hq(level: str | None, basis: Iterable[FiredRule]) -> str | None:
     """The HQ that leads a response at ``level``, given the rules that fired.
 
     Plan 5.1: I and II are commanded by the province HQ (省应急指挥部), III by the city HQ
-    (市应急指挥部), IV by the district/county HQ. Plan 2.2: across districts the city organises,
-    so IV reached by several counties together, or by the city or province grid, is led by the
-    city HQ. A discretionary response (no rule at its level fired) is led by the city HQ.
+    (市应急指挥部), IV by the district/county HQ. The service's choice (see the module): IV
+    reached by several counties together, or by the city or province grid, is led by the city
+    HQ. A discretionary response (no rule at its level fired) is led by the city HQ.
     """
     if level is None:
         return None
@@ -64,6 +74,30 @@ def commanded_lead(level: str, commander_hq: str, basis: Iterable[FiredRule]) ->
     if level == "IV" and not any(rule.level == "IV" for rule in rules):
         return commander_hq if commander_hq not in (PROVINCE_HQ, CITY_HQ) else CITY_HQ
     return leading_hq(level, rules) or CITY_HQ
+
+
+def higher_lead(current: str | None, candidate: str) -> str:
+    """The higher-ranked of the HQ leading now and the one the rules give: a rise by report
+    never hands the lead down (an HQ that took the lead keeps it)."""
+    return current if current is not None and hq_rank(current) > hq_rank(candidate) else candidate
+
+
+# The levels whose lead a higher HQ may take (plan 2.2, 5.1: 较大 and 一般); I and II are the
+# province's already.
+TAKEN_LEVELS: Final = ("III", "IV")
+
+
+def may_take_lead(level: str | None, current: str | None, taker: str) -> str | None:
+    """Why ``taker`` may not take the lead of a response at ``level`` led by ``current``, or
+    None when it may: only of a III or IV, and only upward (a lead is handed down by lowering
+    the level, plan 5.1)."""
+    if level not in TAKEN_LEVELS:
+        return f"a level {level} response is the province HQ's already (plan 5.1)"
+    if current == taker:
+        return f"{taker} leads already"
+    if hq_rank(taker) <= hq_rank(current):
+        return f"{taker} does not rank above {current}, which leads"
+    return None
 
 
 def hq_rank(region: str | None) -> int:

@@ -46,6 +46,8 @@ class EventLifecycle(StateMachine):
     # Plan 5.1 last paragraphs: a discretionary start, and level adjustment during a response.
     start_response = monitoring.to(response) | warning.to(response)
     set_level = response.to.itself(internal=True)
+    # Plan 2.2, 5.1: a higher HQ takes the lead of a III or IV, the level kept.
+    take_lead = response.to.itself(internal=True)
     # Plan 5.5: all four conditions at once; plan 6: post-event work before closing.
     terminate = response.to(terminated, cond="termination_conditions_met")
     dismiss = monitoring.to(closed)
@@ -71,6 +73,7 @@ Trigger = Literal[
     "lift_warning",
     "start_response",
     "set_level",
+    "take_lead",
     "terminate",
     "dismiss",
     "close",
@@ -86,6 +89,7 @@ TRIGGER_ROLES: Final[dict[Trigger, tuple[Role, ...]]] = {
     "lift_warning": ("commander",),
     "start_response": ("commander",),
     "set_level": ("commander",),
+    "take_lead": ("commander",),
     "terminate": ("commander",),
     "dismiss": ("commander",),
     "close": ("commander",),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Final, Literal, get_args
@@ -40,16 +40,20 @@ class Condition:
     figures: dict[str, object] | None = None
 
 
-def load_restored(restored: Restoration, key_areas: Sequence[str]) -> Condition:
+def load_restored(
+    restored: Restoration, key_areas: Sequence[str], unreported: Sequence[str] = ()
+) -> Condition:
     """Plan 5.5 (2): overall ≥ 80 % over the widest scope reported, each key area ≥ 90 %.
 
-    ``key_areas`` are the grids flagged ``key_area`` that any report of the event names.
+    ``key_areas`` are the grids flagged ``key_area`` that any report of the event names;
+    ``unreported`` those that lie inside a grid a report names but that no report names
+    themselves (``unreported_key_areas``): the condition is unmet until their figures come in.
     """
     if restored.overall is None:
         return Condition("load_restored", False, "no report of this event gives load figures")
     areas = {code: restored.grids[code] for code in key_areas if code in restored.grids}
     short = {code: f for code, f in areas.items() if f < KEY_AREA_RESTORED}
-    met = restored.overall >= OVERALL_RESTORED and not short
+    met = restored.overall >= OVERALL_RESTORED and not short and not unreported
     parts = [
         f"overall {_pct(restored.overall)} restored over the {restored.scope} grids "
         f"({'≥' if restored.overall >= OVERALL_RESTORED else '<'} 80%)"
@@ -57,6 +61,10 @@ def load_restored(restored: Restoration, key_areas: Sequence[str]) -> Condition:
     parts += [
         f"key area {code} {_pct(f)} ({'≥' if f >= KEY_AREA_RESTORED else '<'} 90%)"
         for code, f in sorted(areas.items())
+    ]
+    parts += [
+        f"key area {code} not reported (its figures decide, not those of the grid around it)"
+        for code in sorted(unreported)
     ]
     return Condition(
         "load_restored",
@@ -77,13 +85,34 @@ def attested(key: AttestedKey, attestations: Iterable[Attested]) -> Condition:
     return Condition(key, True, f"attested by {latest.actor} at {latest.at}: {latest.evidence}")
 
 
+def unreported_key_areas(
+    named: Iterable[str], key_areas: Iterable[str], within: Callable[[str, str], bool]
+) -> list[str]:
+    """The key areas inside a grid the event's reports name that no report names itself.
+
+    Plan 5.5 asks the 重点地区 to be 90 % restored. An event reported only at city scope says
+    nothing of 越城区 (choice): its condition is unmet until 越城区's own figures are reported,
+    rather than the city's figure standing for it, as a city back to 90 % may still leave its
+    centre dark. A report of 越城区 that lost nothing reads as wholly restored.
+    """
+    reported = set(named)
+    return sorted(
+        area
+        for area in key_areas
+        if area not in reported and any(within(area, grid) for grid in reported)
+    )
+
+
 def termination_check(
-    restored: Restoration, key_areas: Sequence[str], attestations: Sequence[Attested]
+    restored: Restoration,
+    key_areas: Sequence[str],
+    attestations: Sequence[Attested],
+    unreported: Sequence[str] = (),
 ) -> list[Condition]:
     """The four conditions of plan 5.5, in the plan's order."""
     return [
         attested("grid_stable", attestations),
-        load_restored(restored, key_areas),
+        load_restored(restored, key_areas, unreported),
         attested("hazard_removed", attestations),
         attested("secondary_handled", attestations),
     ]

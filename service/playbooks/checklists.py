@@ -1,5 +1,9 @@
 """`playbooks/checklists/*.yaml`: the duties of the plan as items, each owed by one agency at one
-phase for some levels (plan 3.2.2.2, 4, 5.2.1–5.2.3, 5.3, 5.4, 6).
+phase for some levels (plan 2.2–2.5, 3.2.1, 3.2.2, 4, 5.2.1–5.2.3, 5.3, 5.4, 6).
+
+An item goes out at its phase's moment (service.plan.duties) unless it names another
+(``moment:``); one that follows another (``after:``) goes out when that one is done; one with a
+circumstance (``when:``) only where it holds (service.plan.addressees).
 
 `playbook_version` hashes every playbook file, so each dispatched action can record the playbook
 version it came from (plan 8.1).
@@ -13,10 +17,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from service.errors import PlaybookError
-from service.plan.duties import Phase
+from service.plan.addressees import Condition
+from service.plan.duties import (
+    OTHER_MOMENTS,
+    PHASE_MOMENT,
+    UNLEVELLED_MOMENTS,
+    Moment,
+    Phase,
+)
 from service.plan.levels import Level
 from service.playbooks.agencies import AgencyRegistry
 from service.playbooks.files import Clause, Entry, Text, entries, validated
@@ -26,18 +37,26 @@ CHECKLIST_DIR: Final = "checklists"
 PLAYBOOK_GLOBS: Final = ("*.yaml", f"{CHECKLIST_DIR}/*.yaml")
 
 
+KEY_PATTERN: Final = r"^[a-z0-9][a-z0-9._-]*$"
+
+
 class ChecklistItem(Entry):
     """One duty of the plan: owed by `agency` in `phase` at `levels`, due `due_minutes` after
-    dispatch. `agency` may be `leading-hq`, resolved when the item is dispatched."""
+    dispatch. `agency` may be symbolic (`leading-hq`, `county-hq`, `local-power-authority`),
+    resolved when the item is dispatched. `moment` moves it off its phase's moment, `after`
+    makes it wait for another item to be done, `when` for a circumstance."""
 
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    key: str = Field(pattern=KEY_PATTERN)
     agency: str = Field(min_length=1)
     phase: Phase
+    moment: Moment | None = None
     levels: list[Level] = Field(min_length=1)
     clause: Clause
     title: Text
     detail: Text
     due_minutes: int = Field(gt=0)
+    after: str | None = Field(default=None, pattern=KEY_PATTERN)
+    when: Condition | None = None
 
     @field_validator("levels")
     @classmethod
@@ -45,6 +64,22 @@ class ChecklistItem(Entry):
         if twice := sorted({level for level in levels if levels.count(level) > 1}):
             raise ValueError(f"level {twice[0]} is listed twice")
         return levels
+
+    @model_validator(mode="after")
+    def _moment_of_phase(self) -> ChecklistItem:
+        allowed = (PHASE_MOMENT[self.phase], *OTHER_MOMENTS.get(self.phase, ()))
+        if self.moment is not None and self.moment not in allowed:
+            raise ValueError(
+                f"moment: a {self.phase} item goes out at {' or '.join(allowed)}, not {self.moment}"
+            )
+        if self.after == self.key:
+            raise ValueError("after: an item cannot follow itself")
+        return self
+
+    @property
+    def dispatched_at(self) -> Moment:
+        """The moment the item goes out at: its own ``moment``, else its phase's."""
+        return self.moment or PHASE_MOMENT[self.phase]
 
 
 class Checklists:
@@ -56,6 +91,11 @@ class Checklists:
             {item.key: item for item in self._items}
         )
         self.version = version
+        self.after: Mapping[str, str | None] = MappingProxyType(
+            {item.key: item.after for item in self._items}
+        )
+        # Keys another item follows: completing (or cancelling) one of these may release a link.
+        self.links: frozenset[str] = frozenset(item.after for item in self._items if item.after)
 
     def __iter__(self) -> Iterator[ChecklistItem]:
         return iter(self._items)
@@ -66,12 +106,27 @@ class Checklists:
     def items_for(self, phase: Phase, level: Level | None) -> list[ChecklistItem]:
         """The items of `phase` that apply at `level`, in file order.
 
-        A warning comes before any level is known (plan 3.2.2.2), so `level` None with the
-        warning phase gives every warning item; every other phase needs a level (ValueError).
+        Monitoring and warnings come before any level is known (plan 3.2.1, 3.2.2), so `level`
+        None with those phases gives all their items; every other phase needs a level
+        (ValueError).
         """
-        if level is None and phase != "warning":
+        if level is None and PHASE_MOMENT[phase] not in UNLEVELLED_MOMENTS:
             raise ValueError(f"the {phase} phase needs a level")
         return [i for i in self._items if i.phase == phase and (level is None or level in i.levels)]
+
+    def items_at(self, moment: Moment, level: Level | None = None) -> list[ChecklistItem]:
+        """The items that go out at ``moment`` and apply at ``level``, in file order.
+
+        The moments before any level is known (an event opened, a warning proposed or
+        published) give every item of theirs; the others need a level (ValueError).
+        """
+        if level is None and moment not in UNLEVELLED_MOMENTS:
+            raise ValueError(f"the {moment} moment needs a level")
+        return [
+            item
+            for item in self._items
+            if item.dispatched_at == moment and (level is None or level in item.levels)
+        ]
 
 
 def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
@@ -79,9 +134,11 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
 
     Each file is `{items: [...]}`. Raises PlaybookError naming the file, the entry (the item's key,
     or `items[i]`) and the reason: malformed YAML, a file of another shape, unknown or missing
-    field, unknown phase or level, a repeated level, a clause the plan lacks (PLAN_CLAUSES), an
-    empty title, due_minutes ≤ 0, an agency not in `agencies`, or a key used twice (naming both
-    files). The result carries `playbook_version(folder)`.
+    field, unknown phase, moment, level or circumstance, a moment its phase cannot have, a
+    repeated level, a clause the plan lacks (PLAN_CLAUSES), an empty title, due_minutes ≤ 0, an
+    agency not in `agencies`, a key used twice (naming both files), or an `after` naming no item,
+    an item of another moment, or an item that comes back to it. The result carries
+    `playbook_version(folder)`.
     """
     directory = folder / CHECKLIST_DIR
     paths = sorted(directory.glob("*.yaml"))
@@ -99,7 +156,33 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
                 raise PlaybookError(file, item.key, f"agency: unknown agency {item.agency!r}")
             seen[item.key] = f"{file} {label}"
             items.append(item)
+    _check_links(items, {item.key: seen[item.key].rsplit(" ", 1)[0] for item in items})
     return Checklists(items, playbook_version(folder))
+
+
+def _check_links(items: list[ChecklistItem], files: Mapping[str, str]) -> None:
+    """Every ``after`` names an item of the same moment, and no chain comes back on itself."""
+    by_key = {item.key: item for item in items}
+    for item in items:
+        if item.after is None:
+            continue
+        before = by_key.get(item.after)
+        if before is None:
+            raise PlaybookError(files[item.key], item.key, f"after: no item {item.after!r}")
+        if before.dispatched_at != item.dispatched_at:
+            raise PlaybookError(
+                files[item.key],
+                item.key,
+                f"after: {item.after} goes out at {before.dispatched_at}, "
+                f"this item at {item.dispatched_at}",
+            )
+        chain = [item.key]
+        while before is not None:
+            if before.key in chain:
+                loop = " → ".join([*chain, before.key])
+                raise PlaybookError(files[item.key], item.key, f"after: a loop ({loop})")
+            chain.append(before.key)
+            before = by_key.get(before.after) if before.after else None
 
 
 def playbook_version(folder: Path) -> str:

@@ -27,8 +27,9 @@ NOW = datetime.now(UTC)
 
 
 async def event_in(context: AppContext, state: str) -> dict[str, uuid.UUID]:
-    """An event in ``state`` (led by the city HQ at III once it has had a response), whose plan
-    5.5 conditions all hold, with a proposed warning and one published by the city HQ."""
+    """An event in ``state`` (led by 柯桥区's HQ at IV once it has had a response, so that the
+    city HQ may take the lead), whose plan 5.5 conditions all hold, with a proposed warning and
+    one published by the city HQ."""
     event_id = uuid.uuid4()
     responded = state in ("response", "terminated", "closed")
     async with context.sessions() as session:
@@ -38,8 +39,8 @@ async def event_in(context: AppContext, state: str) -> dict[str, uuid.UUID]:
                 state=state,
                 level="III",
                 peak_level="III",
-                response_level="III" if responded else None,
-                leading_hq="330600" if responded else None,
+                response_level="IV" if responded else None,
+                leading_hq="330603" if responded else None,
                 opened_at=NOW,
                 updated_at=NOW,
                 basis=[],
@@ -113,7 +114,8 @@ def request_for(trigger: str, ids: dict[str, uuid.UUID]) -> tuple[str, dict[str,
             f"/api/v1/events/{event}/response",
             {"level": "III", "reason": "社会影响较大"},
         ),
-        "set_level": (f"/api/v1/events/{event}/level", {"level": "IV", "reason": "态势缓和"}),
+        "set_level": (f"/api/v1/events/{event}/level", {"level": "III", "reason": "态势恶化"}),
+        "take_lead": (f"/api/v1/events/{event}/lead", {"region": "330600", "reason": "跨区协调"}),
         "terminate": (f"/api/v1/events/{event}/terminate", {}),
         "dismiss": (f"/api/v1/events/{event}/dismiss", {"reason": "误报"}),
         "close": (f"/api/v1/events/{event}/close", {}),

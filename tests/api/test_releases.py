@@ -279,10 +279,11 @@ async def test_an_agency_reads_published_releases_and_its_own(
 async def test_an_agency_that_does_not_see_the_event_gets_404(
     client: httpx.AsyncClient, make_token: MakeToken
 ) -> None:
-    event_id = await open_event(client, make_token, BELOW)  # monitoring: no actions dispatched
-    power = await make_token("agency", agency="power-company")
-    assert (await propose(client, power, event_id, release())).status_code == 404
-    answer = await client.get(f"/api/v1/events/{event_id}/releases", headers=power)
+    # monitoring: only the power company's monitoring duties (plan 3.2.1), none of publicity's
+    event_id = await open_event(client, make_token, BELOW)
+    publicity = await make_token("agency", agency="publicity")
+    assert (await propose(client, publicity, event_id, release())).status_code == 404
+    answer = await client.get(f"/api/v1/events/{event_id}/releases", headers=publicity)
     assert answer.status_code == 404
     dispatcher = await make_token("dispatcher")
     unknown = str(uuid.uuid4())

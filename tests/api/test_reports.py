@@ -48,10 +48,17 @@ async def test_two_county_outage_rises_to_city_lead(
     assert second["response_level"] == "IV"
     assert second["leading_hq"]["region"] == "330600"
 
-    # the leading HQ's pending duties go with the lead (plan 2.2)
+    # the leading HQ's pending duties go with the lead; the counties keep their own (plan 2.2)
     actions = (await client.get(f"/api/v1/events/{event_id}/actions", headers=dispatcher)).json()
     lead_duties = [a for a in actions["items"] if ".leading-hq." in a["key"]]
     assert lead_duties and {a["agency"] for a in lead_duties} == {"hq-city"}
+    own = [a for a in actions["items"] if a["key"] == "response.county-hq.command"]
+    assert {a["agency"] for a in own} == {"hq-330603", "hq-330604"}
+    # the city leading when several counties reach IV is the service's rule, cited as such:
+    # plan 2.2 has the city organise only "必要时"
+    timeline = (await client.get(f"/api/v1/events/{event_id}/timeline", headers=dispatcher)).json()
+    [changed] = [e for e in timeline["items"] if e["kind"] == "leading_hq_changed"]
+    assert changed["clause"] == "5.1" and "the service's rule" in changed["summary"]
     detail = (await client.get(f"/api/v1/events/{event_id}", headers=dispatcher)).json()
     assert detail["level"] == "IV"
     assert detail["peak_level"] == "IV"
@@ -100,7 +107,14 @@ async def test_level_rises_at_once_and_never_falls_by_report(
         ).json()["items"]
     ]
     assert kinds.count("response_raised") == 2
-    assert kinds[:3] == ["event_opened", "report", "response_started"]
+    # plan 4 and 5.2.1: the first reports and first measures go out before the response starts
+    assert kinds[:5] == [
+        "event_opened",
+        "report",
+        "actions_dispatched",
+        "response_started",
+        "actions_dispatched",
+    ]
 
 
 async def test_below_threshold_stays_monitoring(

@@ -59,8 +59,9 @@ async def test_typhoon_over_keqiao(client: httpx.AsyncClient, make_token: MakeTo
     detail = await ok(await client.get(f"{API}/events/{event}", headers=observer))
     assert detail["state"] == "warning"
     warning_actions = await actions_of(client, observer, event)
-    assert warning_actions and {a["phase"] for a in warning_actions} == {"warning"}
-    assert all(a["clause"].startswith("3.2.2") for a in warning_actions)
+    # the proposal opened the event in monitoring (plan 3.2.1) and set the warning's steps going
+    assert warning_actions and {a["phase"] for a in warning_actions} == {"monitoring", "warning"}
+    assert all(a["clause"].startswith("3.2.2") for a in warning_actions if a["phase"] == "warning")
     cap = await client.get(f"{API}/warnings/{warning['id']}/cap", headers=observer)
     assert cap.headers["content-type"].startswith("application/cap+xml")
     assert b"<status>Actual</status>" in cap.content and b"330603" in cap.content
@@ -92,7 +93,7 @@ async def test_typhoon_over_keqiao(client: httpx.AsyncClient, make_token: MakeTo
     assert (second["response_level"], second["leading_hq"]["region"]) == ("III", "330600")
     at_three = await actions_of(client, observer, event)
     keys = [a["key"] for a in at_three]
-    assert len(keys) == len(set(keys))
+    assert len(keys) == len(set(keys))  # one county hit: no item goes to two units
     assert at_four < set(keys)
     assert {a["level"] for a in at_three if a["key"] not in at_four} == {"III"}
     # the agency sees its checklist change with the level

@@ -105,3 +105,31 @@ async def test_an_event_that_never_named_yuecheng_is_not_held_to_it(
     assert "key area" not in load["evidence"]
     ended = await client.post(f"{API}/events/{event_id}/terminate", json={}, headers=keqiao)
     assert ended.status_code == 200, ended.text
+
+
+async def test_a_city_wide_event_waits_for_yuechengs_own_figures(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    """Reported at city scope only, the event says nothing of 越城区: the key-area condition is
+    unmet until a report names it (the service's choice; plan 5.5 重点地区 90%)."""
+    dispatcher = await make_token("dispatcher")
+    city = await make_token("commander", region="330600")
+    grid = {"scope": "city", "region": "330600", "load_mw": 1000, "load_lost_mw": 300}
+    event_id = (await post(client, dispatcher, report(grid)))["event_id"]
+    await attest_all_but_load(client, city, event_id)
+    back = {**grid, "load_lost_mw": 15}  # 95% back over the city
+    await post(client, dispatcher, report(back, minutes=60) | {"event_id": event_id})
+
+    can_terminate, load = await load_condition(client, city, event_id)
+    assert (can_terminate, load["met"]) == (False, False)
+    assert f"key area {YUECHENG} not reported" in load["evidence"]
+    refused = await client.post(f"{API}/events/{event_id}/terminate", json={}, headers=city)
+    assert refused.status_code == 409
+
+    # 越城区 reported: a late report of its worst moment (10 of 100 MW lost), then 90% back
+    worst = report(county(YUECHENG, 100, 10), minutes=0) | {"event_id": event_id}
+    await post(client, dispatcher, worst)
+    now = report(back, county(YUECHENG, 100, 1), minutes=90) | {"event_id": event_id}
+    await post(client, dispatcher, now)
+    can_terminate, load = await load_condition(client, city, event_id)
+    assert (can_terminate, load["met"]) == (True, True), load

@@ -21,6 +21,7 @@ from service.flows.context import AppContext
 from service.flows.dispatch import dispatch, response_items
 from service.flows.escalation import escalate_overdue
 from service.plan.actor import Actor
+from service.plan.addressees import Scene
 from service.playbooks.bundle import Playbooks
 from service.store.batch import WriteBatch
 from tests.helpers import PLAYBOOKS_DIR, MakeToken, county, post, report
@@ -70,7 +71,12 @@ async def test_dispatch_statements_do_not_grow_with_items(
     actor = await system_actor(make_token, context)
     counts = {}
     for level in ("I", "IV"):
-        items = response_items(context.playbooks, level)
+        # one action per item: no link waiting for another, no circumstance, one county hit
+        items = [
+            item
+            for item in response_items(context.playbooks, level)
+            if item.after is None and item.when is None
+        ]
         for size in (1, len(items)):
             event = await new_event(context, level)
             async with context.sessions() as session:
@@ -85,7 +91,7 @@ async def test_dispatch_statements_do_not_grow_with_items(
                             items[:size],
                             actor,
                             NOW,
-                            "330600",
+                            Scene("330600", ("330603",)),
                         )
                     await session.commit()
             assert created == size
@@ -243,3 +249,22 @@ async def test_the_scheduler_escalates_on_its_own(
                 break
             await asyncio.sleep(0.05)
     assert open_escalated is None, "the scheduler did not escalate every overdue action"
+
+
+async def test_each_dispatch_cites_its_items_clauses(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    """Plan 4's reports and 5.2.1's first measures go out before the response starts, cited as
+    what they are (not "5.2"); then the response's own duties and plan 6.2's group."""
+    dispatcher = await make_token("dispatcher")
+    event_id = (await post(client, dispatcher, report(county("330603", 151, 70))))["event_id"]
+    entries = (await client.get(f"/api/v1/events/{event_id}/timeline", headers=dispatcher)).json()[
+        "items"
+    ]
+    moves = [(e["kind"], e["clause"], e["data"].get("phase")) for e in entries[2:]]
+    assert moves == [
+        ("actions_dispatched", "4, 5.2.1", "first_response"),
+        ("response_started", "5.1", None),
+        ("actions_dispatched", "2.2, 2.3, 2.4, 2.5, 5.2.3, 5.3, 5.4", "response"),
+        ("actions_dispatched", "6.2", "post_event"),
+    ]

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 import pytest
 
-from service.plan.jurisdiction import at_or_above
-from service.plan.leadership import CITY_HQ, PROVINCE_HQ, commanded_lead, hq_rank, leading_hq
+from service.errors import Forbidden
+from service.plan.actor import Actor
+from service.plan.jurisdiction import at_or_above, require_hq
+from service.plan.leadership import (
+    CITY_HQ,
+    PROVINCE_HQ,
+    commanded_lead,
+    higher_lead,
+    hq_rank,
+    leading_hq,
+    may_take_lead,
+)
 from service.playbooks.grids import load_regions
 from tests.helpers import PLAYBOOKS_DIR
 
@@ -66,3 +77,49 @@ def test_hq_ranks_and_jurisdiction() -> None:
 )
 def test_commanded_lead(level: str, commander: str, basis: list[Fired], lead: str) -> None:
     assert commanded_lead(level, commander, basis) == lead
+
+
+@pytest.mark.parametrize(
+    ("level", "current", "taker", "refusal"),
+    [
+        ("III", CITY_HQ, PROVINCE_HQ, None),  # plan 5.1: 跨设区市的较大 → the province
+        ("IV", "330603", PROVINCE_HQ, None),  # … and 一般
+        ("IV", "330603", CITY_HQ, None),  # plan 2.2: 必要时由市政府组织指挥
+        ("IV", CITY_HQ, PROVINCE_HQ, None),
+        ("II", PROVINCE_HQ, PROVINCE_HQ, "the province HQ's already"),
+        ("I", PROVINCE_HQ, CITY_HQ, "the province HQ's already"),
+        ("III", CITY_HQ, CITY_HQ, "330600 leads already"),
+        ("III", PROVINCE_HQ, CITY_HQ, "does not rank above 330000"),  # handed down: by lowering
+        ("IV", "330603", "330604", "does not rank above 330603"),
+        (None, None, PROVINCE_HQ, "the province HQ's already"),
+    ],
+)
+def test_may_take_lead(
+    level: str | None, current: str | None, taker: str, refusal: str | None
+) -> None:
+    found = may_take_lead(level, current, taker)
+    if refusal is None:
+        assert found is None
+    else:
+        assert found is not None and refusal in found
+
+
+def test_a_rise_never_hands_the_lead_down() -> None:
+    assert higher_lead(PROVINCE_HQ, CITY_HQ) == PROVINCE_HQ  # the province took a IV; it rises
+    assert higher_lead("330603", CITY_HQ) == CITY_HQ
+    assert higher_lead(None, "330603") == "330603"
+
+
+def test_a_higher_hq_acting_is_cited_as_the_services_choice() -> None:
+    """Plan 5.5 has the government that started the response end it; that a higher HQ may act
+    for the leading one is the service's choice (design.md), and the refusal says so."""
+    grids = load_regions(PLAYBOOKS_DIR / "regions.yaml")
+    keqiao = Actor(uuid.uuid4(), "柯桥区指挥长", "commander", region="330603")
+    with pytest.raises(Forbidden) as refused:
+        require_hq(keqiao, CITY_HQ, grids, "terminate the response", "5.5")
+    assert refused.value.extra["rule"] == (
+        "plan 5.5: the leading HQ (or, the service's choice, a higher one)"
+    )
+    require_hq(
+        Actor(uuid.uuid4(), "省", "commander", region=PROVINCE_HQ), CITY_HQ, grids, "x", "5.5"
+    )

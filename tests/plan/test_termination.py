@@ -9,7 +9,12 @@ from decimal import Decimal
 import pytest
 
 from service.plan.restoration import GridLoss, restoration
-from service.plan.termination import Attested, load_restored, termination_check
+from service.plan.termination import (
+    Attested,
+    load_restored,
+    termination_check,
+    unreported_key_areas,
+)
 from service.playbooks.grids import load_regions
 from tests.helpers import PLAYBOOKS_DIR
 
@@ -127,3 +132,31 @@ def test_the_key_area_alone_decides_the_termination_check(yuecheng_latest: str, 
         "secondary_handled",
     ]
     assert [c.key for c in conditions if not c.met] == ([] if met else ["load_restored"])
+
+
+def test_a_key_area_inside_a_reported_grid_must_be_reported_itself() -> None:
+    """Issue 10 item 10 (choice): an event reported only at city scope holds 越城区 to 90% on its
+    own figures, so the condition is unmet until they come in; the city's 95% does not stand
+    for it."""
+    grids = load_regions(PLAYBOOKS_DIR / "regions.yaml")
+    areas = [g.code for g in grids if g.key_area]
+    restored = restoration([GridLoss("330600", "city", Decimal(50), Decimal(1000))])
+
+    unreported = unreported_key_areas(["330600"], areas, grids.is_within)
+    condition = load_restored(restored, [], unreported)
+
+    assert unreported == [YUECHENG]
+    assert condition.met is False
+    assert f"key area {YUECHENG} not reported" in condition.evidence
+    # the province grid contains it too; a county report elsewhere does not
+    assert unreported_key_areas(["330000"], areas, grids.is_within) == [YUECHENG]
+    assert unreported_key_areas(["330603"], areas, grids.is_within) == []
+    # once named (a report that it lost nothing reads as restored), its own figures decide
+    assert unreported_key_areas(["330600", YUECHENG], areas, grids.is_within) == []
+    with_it = restoration(
+        [
+            GridLoss("330600", "city", Decimal(50), Decimal(1000)),
+            GridLoss(YUECHENG, "county", Decimal(0), Decimal(0)),
+        ]
+    )
+    assert load_restored(with_it, [YUECHENG]).met is True

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from service.errors import PlaybookError
+from service.plan.addressees import Scene
 from service.playbooks.agencies import AgencyRegistry, load_agencies
 from service.playbooks.grids import load_regions
 from tests.helpers import MEMBER_UNITS, OTHER_UNITS, PLAYBOOKS_DIR
@@ -41,6 +42,23 @@ def test_each_grid_has_its_hq_agency() -> None:
     assert AGENCIES.hq_for_region("330600") == "hq-city"
     with pytest.raises(KeyError):
         AGENCIES.hq_for_region("330699")
+
+
+def test_a_role_names_the_units_of_the_scene() -> None:
+    """The symbolic agencies resolve against the event (service.plan.addressees): the counties
+    hit by their HQs, the 事发地 power authority by the county HQ or 市经信委."""
+    two = Scene("330600", ("330603", "330604"))
+    city_only = Scene("330600")
+    assert AGENCIES.addressees("leading-hq", two) == ["hq-city"]
+    assert AGENCIES.addressees("county-hq", two) == ["hq-330603", "hq-330604"]
+    assert AGENCIES.addressees("county-hq", city_only) == []
+    assert AGENCIES.addressees("local-power-authority", two) == ["hq-330603", "hq-330604"]
+    assert AGENCIES.addressees("local-power-authority", city_only) == ["economy-it"]
+    assert AGENCIES.addressees("local-power-authority", Scene("330000", ("330000",))) == [
+        "provincial-drc"
+    ]
+    assert AGENCIES.addressees("police-anything", two) == ["police-anything"]
+    assert AGENCIES.addressees("finance", two) == ["finance"]
 
 
 def test_registry_lookup() -> None:
@@ -91,6 +109,24 @@ BROKEN_AGENCIES = [
         id="region-int",
     ),
     pytest.param(_agencies({}, {}), "finance", "duplicate code (also agencies[0])", id="dup"),
+    pytest.param(
+        _agencies({"code": "mayor", "kind": "symbolic"}),
+        "mayor",
+        "no rule resolves the symbolic agency 'mayor'",
+        id="symbolic-unknown",
+    ),
+    pytest.param(
+        _agencies({"authority_for": "3306"}), "finance", "authority_for must be a 6-digit", id="af"
+    ),
+    pytest.param(
+        _agencies(
+            {"authority_for": "330600"},
+            {"code": "water", "name": "市水利局", "authority_for": "330600"},
+        ),
+        "water",
+        "authority_for 330600 already has one (finance)",
+        id="two-authorities",
+    ),
     pytest.param(
         _agencies(HQ, {**HQ, "code": "hq-other"}),
         "hq-other",

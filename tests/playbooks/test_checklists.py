@@ -38,10 +38,12 @@ def _keys(items: list[Any]) -> set[str]:
 def test_every_playbook_file_loads() -> None:
     grids = load_regions(PLAYBOOKS / "regions.yaml")
     load_rules(PLAYBOOKS / "classification.yaml")
-    assert len(AGENCIES) == 32
-    assert len(ITEMS) == 95
+    assert len(AGENCIES) == 34
+    assert len(ITEMS) == 109
     assert sorted(p.name for p in CHECKLISTS.glob("*.yaml")) == [
         "first_response.yaml",
+        "monitoring.yaml",
+        "organisation.yaml",
         "post_event.yaml",
         "reporting.yaml",
         "response_i_ii.yaml",
@@ -79,6 +81,60 @@ def test_clause_set_is_the_plans_headings() -> None:
     assert {item.clause for item in ITEMS} <= found
 
 
+# The print's own slips, read as the plan means them (the page header between two pages, a phrase
+# printed twice): the checklists quote the plan as read, not as misprinted.
+PAGE_HEADER = re.compile(r"绍兴市人民政府公报\(2018\)7")
+MISPRINTS = {"生活困难群众、生活困难群众": "生活困难群众"}
+# Full-width and half-width punctuation are one (the print mixes them).
+WIDTHS = str.maketrans({",": "，", ":": "：", ";": "；", "(": "（", ")": "）"})
+HEADING = re.compile(r"^(\d+(?:\.\d+)*)(?:\.\s*|\s+)(?=[^\d\s.])", re.MULTILINE)
+
+
+def _without_notes(text: str) -> str:
+    """``text`` without anything in brackets: a checklist's own notes, and the plan's "(市)"
+    alike, so that both sides read the same."""
+    while True:
+        bare = re.sub(r"（[^（）]*）", "", text)
+        if bare == text:
+            return bare
+        text = bare
+
+
+def _normal(text: str) -> str:
+    text = PAGE_HEADER.sub("", text).translate(WIDTHS)
+    text = re.sub(r"\s+", "", text)
+    for misprint, meant in MISPRINTS.items():
+        text = text.replace(misprint, meant)
+    return _without_notes(text)
+
+
+def _sections(text: str) -> dict[str, str]:
+    """Each clause's text, its sub-clauses included, up to the next clause not under it."""
+    found = [(m.group(1), m.start()) for m in HEADING.finditer(text)]
+    sections: dict[str, str] = {}
+    for i, (clause, start) in enumerate(found):
+        end = next(
+            (pos for other, pos in found[i + 1 :] if not other.startswith(clause + ".")),
+            len(text),
+        )
+        sections.setdefault(clause, text[start:end])
+    return sections
+
+
+def test_every_item_quotes_the_clause_it_cites() -> None:
+    """The plan-citation test: every `clause:` is a clause of the plan, and every phrase of the
+    item's `detail` (its notes in brackets aside) is in that clause's text. A unit's name before
+    a colon ("市公安局：") is the plan's too, as 5.2.3 lists the units so."""
+    sections = {c: _normal(t) for c, t in _sections(_plan_text()).items()}
+    wrong = []
+    for item in ITEMS:
+        assert item.clause in sections, f"{item.key}: no clause {item.clause} in the plan"
+        for phrase in re.split(r"[。，；：、]", _normal(item.detail)):
+            if phrase and phrase not in sections[item.clause]:
+                wrong.append(f"{item.key} ({item.clause}): {phrase}")
+    assert not wrong, "\n".join(wrong)
+
+
 def test_member_units_are_the_plans() -> None:
     text = _plan_text()
     start = text.index("做好如下工作") + len("做好如下工作")
@@ -97,24 +153,103 @@ def test_every_member_unit_has_a_response_duty(code: str, level: Level) -> None:
 
 
 def test_level_iii_brings_duties_level_iv_lacks() -> None:
-    """Plan 2.3, 4, 5.2.3: at III the city HQ convenes and leads, sets up the on-site HQ, and
-    市经信委 reports on to 市政府 and 省发改委; at IV the county HQ sets up the on-site HQ."""
-    at_iii = ITEMS.items_for("response", "III") + ITEMS.items_for("first_response", "III")
-    at_iv = ITEMS.items_for("response", "IV") + ITEMS.items_for("first_response", "IV")
-    only_iii = _keys(at_iii) - _keys(at_iv)
-    assert {
-        "response.hq-city.consultation",
-        "response.hq-city.working-group",
+    """Plan 2.3, 4, 5.2.3: at III the city HQ sets up the on-site HQ, the counties report to
+    市经信委 and 市经信委 on to 市政府 and 省发改委, who acknowledge; at IV each county HQ sets up
+    its own on-site HQ, and the local authority reports one level up."""
+    at_iii = _keys(ITEMS.items_at("started", "III"))
+    at_iv = _keys(ITEMS.items_at("started", "IV"))
+    assert at_iii - at_iv == {
         "response.hq-city.on-site-hq",
+        "reporting.county-hq.report-major",
         "reporting.economy-it.report-city-government-and-provincial-drc",
-    } <= only_iii
-    assert all(ITEMS.by_key[key].agency in {"hq-city", "economy-it"} for key in only_iii)
+        "reporting.hq-city.receive-major-report",
+        "reporting.provincial-drc.receive-major-report",
+        "post-event.economy-it.investigation-group",
+    }
+    assert at_iv - at_iii == {
+        "response.county-hq.on-site-hq",
+        "reporting.local-power-authority.report-general",
+        "reporting.economy-it.receive-general-report",
+        "reporting.provincial-drc.receive-general-report",
+        "reporting.hq-city.receive-general-report",
+        "post-event.local-power-authority.investigation-group",
+    }
     report = ITEMS.by_key["reporting.economy-it.report-city-government-and-provincial-drc"]
     assert "市政府" in report.title and "省发改委" in report.title
     assert (report.agency, report.clause, report.levels) == ("economy-it", "4", ["I", "II", "III"])
-    on_site = ITEMS.by_key["response.leading-hq.on-site-hq"]
-    assert (on_site.agency, on_site.clause, on_site.levels) == (LEADING_HQ, "2.3", ["IV"])
-    assert "response.leading-hq.on-site-hq" in _keys(at_iv) - _keys(at_iii)
+    on_site = ITEMS.by_key["response.county-hq.on-site-hq"]
+    assert (on_site.agency, on_site.clause, on_site.levels) == ("county-hq", "2.3", ["IV"])
+
+
+def test_the_hqs_5_2_3_duties_go_to_the_leading_hq_at_iii_and_iv() -> None:
+    """Issue 10 item 2: 5.2.3's heading is III级、IV级响应; its HQ duties are the leading HQ's
+    at both (the city HQ at III), not the city HQ's at III only."""
+    hq_duties = {
+        "response.leading-hq.consultation",
+        "response.leading-hq.working-group",
+        "response.leading-hq.coordinate-requests",
+        "response.leading-hq.information-release",
+    }
+    for key in hq_duties:
+        item = ITEMS.by_key[key]
+        assert (item.agency, item.clause, item.levels) == (LEADING_HQ, "5.2.3", ["III", "IV"])
+    assert hq_duties <= _keys(ITEMS.items_at("started", "IV"))
+
+
+def test_the_plans_organisation_is_dispatched() -> None:
+    """Issue 10 items 1, 3, 4, 8: the county HQs at every level (2.2), their cooperation across
+    counties (2.2), the on-site HQ at IV by the counties (2.3), the power company's own command
+    (2.4) and the expert group (2.5)."""
+    by_key = ITEMS.by_key
+    assert by_key["response.county-hq.command"].levels == LEVELS
+    cooperation = by_key["response.county-hq.cross-region-cooperation"]
+    assert (cooperation.agency, cooperation.when, cooperation.clause) == (
+        "county-hq",
+        "several_counties",
+        "2.2",
+    )
+    own = by_key["response.power-company.own-command"]
+    assert (own.agency, own.clause, own.levels) == ("power-company", "2.4", LEVELS)
+    experts = by_key["response.leading-hq.expert-group"]
+    assert (experts.agency, experts.clause, experts.levels) == (LEADING_HQ, "2.5", LEVELS)
+    assert "response.leading-hq.command" not in by_key
+    assert "response.leading-hq.on-site-hq" not in by_key
+
+
+def test_the_timing_follows_the_plan() -> None:
+    """Issue 10 item 9: plan 6.2's investigation group is set up when the event happens, not at
+    termination; 市应急办's standing duties are no incident tasks; plan 6.4 waits for a need."""
+    for key in (
+        "post-event.economy-it.investigation-group",
+        "post-event.local-power-authority.investigation-group",
+    ):
+        assert ITEMS.by_key[key].dispatched_at == "started"
+    for key in (
+        "post-event.emergency-office.plan-implementation",
+        "post-event.emergency-office.command-platform",
+    ):
+        item = ITEMS.by_key[key]
+        assert (item.phase, item.dispatched_at) == ("post_event", "terminated")
+        assert item.due_minutes >= 14 * 24 * 60
+    rebuilding = [item for item in ITEMS if item.clause == "6.4"]
+    assert rebuilding and all(item.when == "reconstruction" for item in rebuilding)
+
+
+def test_the_reporting_chain_links() -> None:
+    """Issue 10 item 7: every link after the first waits for the one before it; the chain ends
+    with the receivers acknowledging what they received."""
+    chain = [item for item in ITEMS if item.key.startswith("reporting.")]
+    first = ITEMS.by_key["reporting.power-company.report-local-authority"]
+    assert first.after is None
+    assert all(item.after is not None for item in chain if item is not first)
+    assert {item.agency for item in chain if ".receive-" in item.key} == {
+        "hq-city",
+        "provincial-drc",
+        "economy-it",
+    }
+    # no unit reports to itself: 市经信委 no longer reports "向市经信委"
+    assert "reporting.economy-it.verify-and-report-major" not in ITEMS.by_key
+    assert ITEMS.by_key["reporting.county-hq.report-major"].agency == "county-hq"
 
 
 def test_levels_i_and_ii_bring_the_5_2_2_duties() -> None:
@@ -129,7 +264,9 @@ def test_levels_i_and_ii_bring_the_5_2_2_duties() -> None:
 
 def test_phases_follow_the_plan_parts() -> None:
     for item in ITEMS:
-        if item.clause == "3.2.2.2":
+        if item.clause == "3.2.1":
+            assert (item.phase, item.levels) == ("monitoring", LEVELS)
+        if item.clause in {"3.2.2.1", "3.2.2.2"}:
             assert (item.phase, item.levels) == ("warning", LEVELS)
         if item.clause in {"4", "5.2.1"}:
             assert item.phase == "first_response"
@@ -139,14 +276,36 @@ def test_phases_follow_the_plan_parts() -> None:
             assert item.phase == "post_event"
 
 
+def test_items_at() -> None:
+    """Each item goes out at one moment: its phase's, or the one it names."""
+    assert _keys(ITEMS.items_at("opened")) == _keys(ITEMS.items_for("monitoring", None))
+    proposed = _keys(ITEMS.items_at("proposed"))
+    assert proposed == {
+        "warning.local-power-authority.assess-proposal",
+        "warning.power-company.notify-important-users",
+    }
+    assert proposed | _keys(ITEMS.items_at("published")) == _keys(ITEMS.items_for("warning", None))
+    with pytest.raises(ValueError, match="needs a level"):
+        ITEMS.items_at("started")
+    for level in LEVELS:
+        started, ended = (
+            _keys(ITEMS.items_at("started", level)),
+            _keys(ITEMS.items_at("terminated", level)),
+        )
+        levelled = [
+            i for i in ITEMS if level in i.levels and i.phase not in ("monitoring", "warning")
+        ]
+        assert not started & ended and started | ended == _keys(levelled)
+
+
 def test_items_for() -> None:
     warning = ITEMS.items_for("warning", None)
     assert warning == [item for item in ITEMS if item.phase == "warning"]
-    assert len(warning) == 9
+    assert len(warning) == 12
     assert ITEMS.items_for("warning", "IV") == warning
     with pytest.raises(ValueError, match="needs a level"):
         ITEMS.items_for("response", None)
-    assert [len(ITEMS.items_for("response", level)) for level in LEVELS] == [53, 53, 51, 48]
+    assert [len(ITEMS.items_for("response", level)) for level in LEVELS] == [55, 55, 53, 53]
     assert ITEMS.by_key["response.public-security.social-order"].agency == "public-security"
 
 
@@ -162,8 +321,12 @@ def test_each_file_documents_its_choices(path: Path) -> None:
     assert "due_minutes" in header
     for minutes in {item["due_minutes"] for item in items}:
         assert re.search(rf"(?<!\d){minutes}(?!\d)", header), f"{minutes} not explained"
-    if any(item["agency"] == LEADING_HQ for item in items):
-        assert LEADING_HQ in header
+    symbolic = {a.code for a in AGENCIES if a.kind == "symbolic"}
+    for code in {item["agency"] for item in items} & symbolic:
+        assert code in header, f"{code} is used and not explained"
+    for key in ("after", "when", "moment"):
+        if any(key in item for item in items):
+            assert f"{key}:" in header or f"`{key}:`" in header, f"{key} is used and not explained"
 
 
 # --- the version --------------------------------------------------------------------------------
@@ -253,7 +416,8 @@ BROKEN_CHECKLISTS = [
     pytest.param(
         _items({"phase": "recovery"}),
         KEY,
-        "phase: Input should be 'warning', 'first_response', 'response' or 'post_event'",
+        "phase: Input should be 'monitoring', 'warning', 'first_response', 'response' or "
+        "'post_event'",
         id="phase",
     ),
     pytest.param(
@@ -289,6 +453,33 @@ BROKEN_CHECKLISTS = [
     ),
     pytest.param(
         _items({"due_minutes": True}), KEY, "due_minutes: Input should be a valid integer", id="b"
+    ),
+    pytest.param(
+        _items({"moment": "terminated"}),
+        KEY,
+        "moment: a response item goes out at started, not terminated",
+        id="moment-of-another-phase",
+    ),
+    pytest.param(_items({"moment": "later"}), KEY, "moment: Input should be 'opened'", id="moment"),
+    pytest.param(
+        _items({"when": "raining"}), KEY, "when: Input should be 'county_named'", id="when"
+    ),
+    pytest.param(_items({"after": KEY}), KEY, "an item cannot follow itself", id="after-self"),
+    pytest.param(_items({"after": "no.such.item"}), KEY, "after: no item 'no.such.item'", id="a"),
+    pytest.param(
+        _items({"after": "post-event.economy-it.evaluation"}),
+        KEY,
+        "after: post-event.economy-it.evaluation goes out at terminated, this item at started",
+        id="after-another-moment",
+    ),
+    pytest.param(
+        _items(
+            {"key": "response.test.a", "after": "response.test.b"},
+            {"key": "response.test.b", "after": "response.test.a"},
+        ),
+        "response.test.a",
+        "after: a loop (response.test.a → response.test.b → response.test.a)",
+        id="after-loop",
     ),
     pytest.param(_items({"title": ""}), KEY, "title: must not be empty", id="title-empty"),
     pytest.param(_items({"title": "  "}), KEY, "title: must not be empty", id="title-blank"),
@@ -334,7 +525,7 @@ def test_duplicate_key_across_files_names_both(tmp_path: Path) -> None:
         str(path),
         "warning.grid-dispatch.operation-mode",
     )
-    assert caught.value.reason == f"duplicate key (also in {first} items[0])"
+    assert caught.value.reason == f"duplicate key (also in {first} items[3])"
 
 
 def test_agency_missing_from_registry(tmp_path: Path) -> None:

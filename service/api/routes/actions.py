@@ -91,7 +91,9 @@ async def _progress(
     context: AppContext = request.app.state.context
 
     async def work(session: AsyncSession, batch: WriteBatch) -> bytes:
-        action = await actions.progress(session, batch, actor, action_id, to, body.note, utcnow())
+        action = await actions.progress(
+            session, batch, context.playbooks, actor, action_id, to, body.note, utcnow()
+        )
         return actions.read(action).model_dump_json().encode()
 
     digest = fingerprint("POST", request.url.path, body) if idempotency_key else ""

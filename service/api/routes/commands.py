@@ -22,10 +22,10 @@ from service.api.deps import (
 from service.api.openapi import problems
 from service.errors import Conflict
 from service.flows import commands, events
-from service.flows.commands import AttestationCreate, AttestationRead
+from service.flows.commands import AttestationCreate, AttestationRead, LeadTaking
 from service.flows.context import AppContext
 from service.flows.events import EventRead
-from service.flows.response import LevelChange, ReasonOptional, ReasonRequired
+from service.flows.response import LevelChange, ReasonOptional, ReasonRequired, Termination
 from service.flows.schemas import Number
 from service.plan.actor import Actor
 from service.store.events import get_event
@@ -91,6 +91,23 @@ async def post_level(
     )
 
 
+@router.post("/events/{event_id}/lead")
+async def post_lead(
+    event_id: uuid.UUID,
+    body: LeadTaking,
+    actor: Annotated[Actor, fires("take_lead")],
+    context: ContextDep,
+) -> EventRead:
+    """A higher HQ takes the lead of a III or IV response, the level kept (plan 5.1: the
+    province for an outage across cities; plan 2.2: the city across its counties)."""
+    return await _answer(
+        context,
+        lambda session: commands.take_lead(
+            session, context.playbooks, actor, event_id, body.region, body.reason, utcnow()
+        ),
+    )
+
+
 @router.post("/events/{event_id}/dismiss")
 async def post_dismiss(
     event_id: uuid.UUID,
@@ -109,17 +126,18 @@ async def post_dismiss(
 @router.post("/events/{event_id}/terminate")
 async def post_terminate(
     event_id: uuid.UUID,
-    body: ReasonOptional,
+    body: Termination,
     actor: Annotated[Actor, fires("terminate")],
     context: ContextDep,
 ) -> EventRead:
-    """End the response when all four plan 5.5 conditions hold (409 lists the unmet ones)."""
+    """End the response when all four plan 5.5 conditions hold (409 lists the unmet ones);
+    ``reconstruction: true`` sends out plan 6.4's reconstruction duties with the rest of plan 6."""
     return await _guarded(
         context,
         actor,
         event_id,
         lambda session: commands.terminate(
-            session, context.playbooks, actor, event_id, body.reason, utcnow()
+            session, context.playbooks, actor, event_id, body, utcnow()
         ),
     )
 
