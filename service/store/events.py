@@ -19,10 +19,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select, text, type_coerce
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import (
+    ARRAY,
+    BindParameter,
+    ColumnElement,
+    Select,
+    String,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,20 +151,35 @@ async def open_events_locked(
 
     Ordered by id, so that two transactions locking the same events lock them in one order.
     """
-    dialect = session.get_bind().dialect.name
+    query = _open_events_naming(session.get_bind().dialect.name)
+    params = {"regions": list(regions), "region_array": list(regions), "drill": drill}
+    return list(await session.scalars(query, params))
+
+
+@cache
+def _open_events_naming(dialect: str) -> Select[Event]:
+    """The statement of ``open_events_locked``, built once per dialect: its warning clause alone
+    (a JSON array operator, or SQLite's json_each) costs more to build than to run."""
+    regions: BindParameter[list[str]] = bindparam("regions", expanding=True)
+    if dialect == "postgresql":
+        area: ColumnElement[Any] = type_coerce(EarlyWarning.area, JSONB)
+        array = bindparam("region_array", type_=ARRAY(String))
+        area_names: ColumnElement[bool] = area.has_any(array)
+    else:
+        codes = func.json_each(EarlyWarning.area).table_valued("value")
+        area_names = exists(select(literal(1)).select_from(codes).where(codes.c.value.in_(regions)))
     named_by_reports = select(EventGrid.event_id).where(EventGrid.region.in_(regions))
-    named_by_warnings = select(EarlyWarning.event_id).where(_area_names(regions, dialect))
-    query = (
+    named_by_warnings = select(EarlyWarning.event_id).where(area_names)
+    return (
         select(Event)
         .where(
             Event.state.in_(OPEN_EVENT_STATES),
-            Event.drill == drill,
+            Event.drill == bindparam("drill"),
             or_(Event.id.in_(named_by_reports), Event.id.in_(named_by_warnings)),
         )
         .order_by(Event.id)
         .with_for_update(key_share=True)
     )
-    return list(await session.scalars(query))
 
 
 async def grids_of(session: AsyncSession, event: Event) -> dict[str, EventGrid]:
@@ -159,16 +188,6 @@ async def grids_of(session: AsyncSession, event: Event) -> dict[str, EventGrid]:
     which would miss grids the transaction it waited for added."""
     found = await session.scalars(select(EventGrid).where(EventGrid.event_id == event.id))
     return {grid.region: grid for grid in found}
-
-
-def _area_names(regions: Sequence[str], dialect: str) -> ColumnElement[bool]:
-    """A warning's ``area`` (a JSON list of codes) names one of ``regions``."""
-    if dialect == "postgresql":
-        area: ColumnElement[Any] = type_coerce(EarlyWarning.area, JSONB)
-        named: ColumnElement[bool] = area.has_any(postgresql.array(list(regions)))
-        return named
-    codes = func.json_each(EarlyWarning.area).table_valued("value")
-    return exists(select(literal(1)).select_from(codes).where(codes.c.value.in_(regions)))
 
 
 def _check_drill(event: Event, drill: bool | None) -> None:
