@@ -1,13 +1,14 @@
 """The floor to measure the service against: a FastAPI app that does only the unavoidable work.
 
-``POST /insert`` stores a report-shaped JSON body as one row; ``GET /rows/{id}`` reads one row
-back by primary key in a read-only transaction (the floor for an agency's ETag poll: one indexed
-SELECT); ``POST /echo`` parses a ``{snapshots: [...]}`` body with a pydantic model and returns
-it. The engines come from ``service.store.engine.make_engine`` as the service's do, so the
-driver, the pools (on SQLite one writer connection and a separate read pool) and on SQLite the
-pragmas,
-``BEGIN IMMEDIATE`` for writes and ``BEGIN DEFERRED`` for reads are the service's own: the two
-apps differ only in what a request does.
+``POST /insert`` stores a report-shaped JSON body as one row; ``POST /join`` does so under the
+lock of one shared event's row, which it updates (the floor for reports joining one event, every
+writer taking its turn on the row); ``GET /rows/{id}`` reads one row back by primary key in a
+read-only transaction (the floor for an agency's ETag poll: one indexed SELECT); ``POST /echo``
+parses a ``{snapshots: [...]}`` body with a pydantic model and returns it. The engines come from
+``service.store.engine.make_engine`` as the service's do, so the driver, the pools (on SQLite one
+writer connection and a separate read pool) and on SQLite the pragmas, ``BEGIN IMMEDIATE`` for
+writes and ``BEGIN DEFERRED`` for reads are the service's own: the two apps differ only in what a
+request does.
 
 Run it as ``uvicorn --factory benchmarks.bare_app:create_app``; ``BENCH_DATABASE_URL`` names the
 database (default ``sqlite+aiosqlite:///var/bench-bare.db``). Its one table is made at start-up:
@@ -27,7 +28,19 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import JSON, Column, DateTime, MetaData, Table, Uuid, insert, select, text
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    Uuid,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -44,6 +57,15 @@ bare_reports = Table(
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("body", JSON, nullable=False),
 )
+# One shared event: what ``POST /join`` adds every report to, under its row's lock.
+bare_events = Table(
+    "bare_events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("reports", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+SHARED_EVENT = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 
 class SnapshotEcho(BaseModel):
@@ -70,6 +92,12 @@ def create_app() -> FastAPI:
         engine = make_engine(settings)
         async with engine.begin() as connection:
             await connection.run_sync(metadata.create_all)
+            if not (await connection.execute(select(bare_events.c.id))).first():
+                await connection.execute(
+                    insert(bare_events).values(
+                        id=SHARED_EVENT, reports=0, updated_at=datetime.now(UTC)
+                    )
+                )
         app.state.engine = engine
         # Reads as the service's read sessions: on SQLite a pool of their own beside the one
         # writer connection, and a deferred transaction.
@@ -98,6 +126,28 @@ def create_app() -> FastAPI:
         async with engine.begin() as connection:
             await connection.execute(
                 insert(bare_reports).values(id=row_id, received_at=datetime.now(UTC), body=body)
+            )
+        return JSONResponse({"id": str(row_id)}, status_code=201)
+
+    @app.post("/join", status_code=201)
+    async def join_event(request: Request, body: dict[str, Any]) -> JSONResponse:
+        """The least a report joining one shared event takes: lock the event's row, update it,
+        insert the report, commit; every writer of the event waits its turn on the row."""
+        engine: AsyncEngine = request.app.state.engine
+        row_id, now = uuid.uuid4(), datetime.now(UTC)
+        async with engine.begin() as connection:
+            await connection.execute(
+                select(bare_events.c.reports)
+                .where(bare_events.c.id == SHARED_EVENT)
+                .with_for_update()
+            )
+            await connection.execute(
+                update(bare_events)
+                .where(bare_events.c.id == SHARED_EVENT)
+                .values(reports=bare_events.c.reports + 1, updated_at=now)
+            )
+            await connection.execute(
+                insert(bare_reports).values(id=row_id, received_at=now, body=body)
             )
         return JSONResponse({"id": str(row_id)}, status_code=201)
 

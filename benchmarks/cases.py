@@ -40,14 +40,14 @@ class Pair:
 def build_pairs(tokens: dict[str, str], etag: str, row_id: str) -> list[Pair]:
     dispatcher = {"Authorization": f"Bearer {tokens['dispatcher']}"}
     agency = {"Authorization": f"Bearer {tokens['agency']}", "If-None-Match": etag}
-    insert = Target("POST", "/insert", 201, QUIET)
+    join = Target("POST", "/join", 201, QUIET)
     reports = "/api/v1/reports"
     return [
         Pair(
             "reports",
             "POST /api/v1/reports (no level, joins the event)",
             Target("POST", reports, 201, QUIET, dispatcher, {"level": None, "state": "response"}),
-            insert,
+            join,
             0.5,
         ),
         Pair(
@@ -56,7 +56,7 @@ def build_pairs(tokens: dict[str, str], etag: str, row_id: str) -> list[Pair]:
             Target(
                 "POST", reports, 201, RESPONSE, dispatcher, {"level": "IV", "state": "response"}
             ),
-            insert,
+            join,
             None,
         ),
         Pair(

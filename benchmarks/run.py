@@ -11,8 +11,8 @@ round:
 =====================================================  ==============  ====
 service                                                bare app        goal
 =====================================================  ==============  ====
-POST /api/v1/reports, below every threshold            POST /insert    0.5×
-POST /api/v1/reports at IV                             POST /insert    none
+POST /api/v1/reports, below every threshold            POST /join      0.5×
+POST /api/v1/reports at IV                             POST /join      none
 POST /api/v1/classify                                  POST /echo      0.7×
 GET /api/v1/agencies/power-company/actions → 304       GET /rows/{id}  0.8×
 =====================================================  ==============  ====
@@ -20,9 +20,11 @@ GET /api/v1/agencies/power-company/actions → 304       GET /rows/{id}  0.8×
 The reports name no ``event_id`` and join the one open event of 柯桥区 (one outage, one event),
 which the preparation opened at IV: every report locks that event, merges its figures into the
 event's grid, reclassifies and records itself, all the writers of one event taking turns on it,
-as in a storm. The below-threshold one (151 MW, 30 MW lost) is held to the goal; the level-IV
-one (60.4 MW lost) reaches the level the response already has, so it dispatches nothing new, and
-is shown for information. What dispatching costs is measured in process (below).
+as in a storm. Their floor is the bare app's ``POST /join``: lock one shared event's row, update
+it, insert the report, commit, with every writer waiting its turn on the row as the service's
+do. The below-threshold one (151 MW, 30 MW lost) is held to the goal; the level-IV one (60.4 MW
+lost) reaches the level the response already has, so it dispatches nothing new, and is shown for
+information. What dispatching costs is measured in process (below).
 The poll is an agency sending back the ETag of its action list (``If-None-Match``), every answer
 a 304; it runs first, while the agency holds one event's actions (the ETag aggregates over the
 agency's rows, which the report runs multiply). A response with another status is an error.

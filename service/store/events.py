@@ -129,6 +129,12 @@ async def open_event(
         _check_drill(named, drill)
         return named
     regions = sorted(set(regions))
+    settled = await _settled_event(session, regions, bool(drill))
+    if settled is not None:
+        # One open event already names every grid: joining it adds none, so no grid is taken.
+        event = await lock_event(session, settled)
+        if event.state in OPEN_EVENT_STATES:
+            return event
     await lock_grids(session, regions)
     found = await open_events_locked(session, regions, drill=bool(drill))
     if len(found) > 1:
@@ -151,16 +157,40 @@ async def open_events_locked(
 
     Ordered by id, so that two transactions locking the same events lock them in one order.
     """
-    query = _open_events_naming(session.get_bind().dialect.name)
-    params = {"regions": list(regions), "region_array": list(regions), "drill": drill}
-    return list(await session.scalars(query, params))
+    query = _open_events_naming(session.get_bind().dialect.name).with_for_update(key_share=True)
+    return list(await session.scalars(query, _naming_params(regions, drill)))
+
+
+async def _settled_event(
+    session: AsyncSession, regions: Sequence[str], drill: bool
+) -> uuid.UUID | None:
+    """The one open event naming any of ``regions`` when it names every one of them by its
+    reports, read without a lock; else None. PostgreSQL only: it spares taking the grids, and on
+    SQLite taking them costs nothing (the writer lock stands for them)."""
+    dialect = session.get_bind().dialect.name
+    if dialect != "postgresql":
+        return None
+    probe = _covering(dialect)
+    rows = (await session.execute(probe, _naming_params(regions, drill))).all()
+    if len(rows) == 1 and rows[0][1] == len(regions):
+        found: uuid.UUID = rows[0][0]
+        return found
+    return None
+
+
+def _naming_params(regions: Sequence[str], drill: bool) -> dict[str, object]:
+    return {"regions": list(regions), "region_array": list(regions), "drill": drill}
+
+
+_REGIONS: BindParameter[list[str]] = bindparam("regions", expanding=True)
 
 
 @cache
 def _open_events_naming(dialect: str) -> Select[Event]:
-    """The statement of ``open_events_locked``, built once per dialect: its warning clause alone
-    (a JSON array operator, or SQLite's json_each) costs more to build than to run."""
-    regions: BindParameter[list[str]] = bindparam("regions", expanding=True)
+    """The open events of one drill kind naming some of the bound grids, in id order: built once
+    per dialect, as its warning clause alone (a JSON array operator, or SQLite's json_each)
+    costs more to build than to run."""
+    regions = _REGIONS
     if dialect == "postgresql":
         area: ColumnElement[Any] = type_coerce(EarlyWarning.area, JSONB)
         array = bindparam("region_array", type_=ARRAY(String))
@@ -178,8 +208,19 @@ def _open_events_naming(dialect: str) -> Select[Event]:
             or_(Event.id.in_(named_by_reports), Event.id.in_(named_by_warnings)),
         )
         .order_by(Event.id)
-        .with_for_update(key_share=True)
     )
+
+
+@cache
+def _covering(dialect: str) -> Select[uuid.UUID, int]:
+    """The open events naming some of the bound grids, each with how many of them its reports
+    name."""
+    covered = (
+        select(func.count())
+        .where(EventGrid.event_id == Event.id, EventGrid.region.in_(_REGIONS))
+        .scalar_subquery()
+    )
+    return _open_events_naming(dialect).with_only_columns(Event.id, covered)
 
 
 async def grids_of(session: AsyncSession, event: Event) -> dict[str, EventGrid]:
