@@ -86,6 +86,11 @@ async def submit_report(
             f"observed_at {body.observed_at.isoformat()} lies more than "
             f"{context.settings.future_tolerance_seconds} s in the future",
         )
+    # What the report says alone is worked out before its event is locked: the lock is held
+    # only for what depends on the event.
+    report_class = classify(body.snapshots, context.playbooks.rules)
+    report_id = uuid.uuid4()
+    measured = [s.model_dump() for s in body.snapshots]
 
     event = await open_event(
         session,
@@ -99,8 +104,6 @@ async def submit_report(
         clause="4",
     )
     event_grids = {} if batch.holds(event) else await grids_of(session, event)
-    report_class = classify(body.snapshots, context.playbooks.rules)
-    report_id = uuid.uuid4()
     event_class, new_grids, hit = _merge_grids(event_grids, event, body, context.playbooks.rules)
     timeline.record(
         batch,
@@ -146,9 +149,9 @@ async def submit_report(
                 "report_id": report_id,
                 "event_id": event.id,
                 "observed_at": body.observed_at,
-                **s.model_dump(),
+                **snapshot,
             }
-            for s in body.snapshots
+            for snapshot in measured
         ],
     )
     batch.add(table_of(EventGrid), new_grids)
