@@ -452,3 +452,13 @@ def logged_exceptions(log: str) -> Counter[str]:
         inner = _INNER.search(raised["rest"])
         found[raised["name"] + (f" ({inner['inner']})" if inner else "")] += 1
     return found
+
+
+async def event_actions(
+    client: httpx.AsyncClient, headers: dict[str, str], event_id: str
+) -> list[dict[str, Any]]:
+    """GET /events/{id}/actions as ``headers`` see it: the items."""
+    answer = await client.get(f"/api/v1/events/{event_id}/actions", headers=headers)
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()["items"]
+    return found

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import MakeToken, county, post, report
+from tests.helpers import MakeToken, county, event_actions, post, report
 
 API = "/api/v1"
 
@@ -20,15 +20,6 @@ async def take(
     return await client.post(f"{API}/events/{event_id}/lead", json=body, headers=headers)
 
 
-async def actions(
-    client: httpx.AsyncClient, headers: dict[str, str], event_id: str
-) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = (
-        await client.get(f"{API}/events/{event_id}/actions", headers=headers)
-    ).json()["items"]
-    return found
-
-
 async def test_the_province_takes_a_iii_from_the_city(
     client: httpx.AsyncClient, make_token: MakeToken
 ) -> None:
@@ -37,7 +28,9 @@ async def test_the_province_takes_a_iii_from_the_city(
     city = await make_token("commander", region="330600")
     hq_city = await make_token("agency", agency="hq-city")
     event_id = (await post(client, dispatcher, report(county("330603", 200, 130))))["event_id"]
-    before = [a for a in await actions(client, dispatcher, event_id) if ".leading-hq." in a["key"]]
+    before = [
+        a for a in await event_actions(client, dispatcher, event_id) if ".leading-hq." in a["key"]
+    ]
     assert before and {a["agency"] for a in before} == {"hq-city"}
     kept = before[0]
     acked = await client.post(f"{API}/actions/{kept['id']}/ack", json={}, headers=hq_city)
@@ -49,7 +42,7 @@ async def test_the_province_takes_a_iii_from_the_city(
     taken = answer.json()
     assert (taken["response_level"], taken["level"]) == ("III", "III")  # the level is kept
     assert taken["leading_hq"] == {"region": "330000", "name": "浙江省大面积停电事件应急指挥部"}
-    after = {a["key"]: a for a in await actions(client, dispatcher, event_id)}
+    after = {a["key"]: a for a in await event_actions(client, dispatcher, event_id)}
     # the pending duties of the leading HQ go to the province; one taken up stays with the city
     assert after[kept["key"]]["agency"] == "hq-city"
     moved = [after[a["key"]] for a in before if a["key"] != kept["key"]]
@@ -96,7 +89,7 @@ async def test_the_city_takes_a_countys_iv(
     answer = await take(client, city, event_id, {"region": "330600", "reason": "需市级协调"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["leading_hq"]["region"] == "330600"
-    held = {a["key"]: a["agency"] for a in await actions(client, dispatcher, event_id)}
+    held = {a["key"]: a["agency"] for a in await event_actions(client, dispatcher, event_id)}
     assert held["response.leading-hq.consultation"] == "hq-city"
     # 柯桥区's HQ keeps its own area's duties (plan 2.2, 2.3)
     assert held["response.county-hq.command"] == "hq-330603"

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import MakeToken, county, post, report
+from tests.helpers import MakeToken, county, event_actions, post, report
 
 API = "/api/v1"
 MONITORING = {
@@ -16,15 +16,6 @@ MONITORING = {
     "monitoring.power-company.share-information",
     "monitoring.power-company.assess-impact",
 }
-
-
-async def actions(
-    client: httpx.AsyncClient, headers: dict[str, str], event_id: str
-) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = (
-        await client.get(f"{API}/events/{event_id}/actions", headers=headers)
-    ).json()["items"]
-    return found
 
 
 def pairs(found: list[dict[str, Any]], prefix: str = "") -> set[tuple[str, str]]:
@@ -40,7 +31,7 @@ async def test_an_event_opened_in_monitoring_sets_the_monitoring_going(
     city = await make_token("commander", region="330600")
     quiet = await post(client, dispatcher, report(county("330603", 200, 30)))
     assert quiet["state"] == "monitoring"
-    found = await actions(client, dispatcher, quiet["event_id"])
+    found = await event_actions(client, dispatcher, quiet["event_id"])
     assert pairs(found) == {(key, "power-company") for key in MONITORING}
     assert {(a["phase"], a["clause"], a["level"]) for a in found} == {("monitoring", "3.2.1", None)}
     # a report at IV: the response starts, the monitoring goes on
@@ -51,7 +42,7 @@ async def test_an_event_opened_in_monitoring_sets_the_monitoring_going(
     )
     watching = [
         a
-        for a in await actions(client, dispatcher, quiet["event_id"])
+        for a in await event_actions(client, dispatcher, quiet["event_id"])
         if a["phase"] == "monitoring"
     ]
     assert {a["state"] for a in watching} == {"pending"}
@@ -62,13 +53,13 @@ async def test_an_event_opened_in_monitoring_sets_the_monitoring_going(
         f"{API}/events/{other['event_id']}/dismiss", json={"reason": "误报"}, headers=city
     )
     assert dismissed.status_code == 200
-    ended = await actions(client, dispatcher, other["event_id"])
+    ended = await event_actions(client, dispatcher, other["event_id"])
     assert ended and {(a["state"], a["cancel_reason"]) for a in ended} == {
         ("cancelled", "event dismissed: 误报")
     }
     # an event that opens straight into a response gets the response's duties, no monitoring
     straight = await post(client, dispatcher, report(county("330604", 200, 90)))
-    assert not pairs(await actions(client, dispatcher, straight["event_id"]), "monitoring.")
+    assert not pairs(await event_actions(client, dispatcher, straight["event_id"]), "monitoring.")
 
 
 async def test_a_warnings_own_steps(client: httpx.AsyncClient, make_token: MakeToken) -> None:
@@ -85,7 +76,7 @@ async def test_a_warnings_own_steps(client: httpx.AsyncClient, make_token: MakeT
             headers=dispatcher,
         )
     ).json()
-    assert pairs(await actions(client, dispatcher, one["event_id"]), "warning.") == {
+    assert pairs(await event_actions(client, dispatcher, one["event_id"]), "warning.") == {
         ("warning.local-power-authority.assess-proposal", "hq-330624"),
         ("warning.power-company.notify-important-users", "power-company"),
     }
@@ -101,12 +92,12 @@ async def test_a_warnings_own_steps(client: httpx.AsyncClient, make_token: MakeT
     assert two["event_id"] == one["event_id"]  # 新昌县 is in the open event: one outage, one event
     published = await client.post(f"{API}/warnings/{two['id']}/publish", json={}, headers=city)
     assert published.status_code == 200
-    warned = pairs(await actions(client, dispatcher, two["event_id"]), "warning.")
+    warned = pairs(await event_actions(client, dispatcher, two["event_id"]), "warning.")
     assert ("warning.local-power-authority.notify-departments", "economy-it") in warned
     assert ("warning.leading-hq.linkage-mechanism", "hq-city") in warned
     # 新昌县's own warning, published by its HQ, brings no second set of the same duties
     await client.post(f"{API}/warnings/{one['id']}/publish", json={}, headers=xinchang)
-    assert pairs(await actions(client, dispatcher, two["event_id"]), "warning.") == warned
+    assert pairs(await event_actions(client, dispatcher, two["event_id"]), "warning.") == warned
 
 
 async def test_a_county_hit_anew_gets_its_duties(
@@ -116,12 +107,12 @@ async def test_a_county_hit_anew_gets_its_duties(
     counties cooperate across their border."""
     dispatcher = await make_token("dispatcher")
     event_id = (await post(client, dispatcher, report(county("330603", 200, 130))))["event_id"]
-    before = pairs(await actions(client, dispatcher, event_id), "response.county-hq.")
+    before = pairs(await event_actions(client, dispatcher, event_id), "response.county-hq.")
     assert before == {("response.county-hq.command", "hq-330603")}
     await post(
         client, dispatcher, report(county("330604", 180, 20), minutes=10) | {"event_id": event_id}
     )
-    after = pairs(await actions(client, dispatcher, event_id), "response.county-hq.")
+    after = pairs(await event_actions(client, dispatcher, event_id), "response.county-hq.")
     assert after == {
         ("response.county-hq.command", "hq-330603"),
         ("response.county-hq.command", "hq-330604"),
@@ -146,10 +137,10 @@ async def test_the_receiving_unit_sees_the_report_it_received(
         ("economy-it", "reporting.economy-it.report-city-government-and-provincial-drc"),
     ):
         unit = await make_token("agency", agency=agency)
-        [link] = [a for a in await actions(client, unit, event_id) if a["key"] == key]
+        [link] = [a for a in await event_actions(client, unit, event_id) if a["key"] == key]
         done = await client.post(f"{API}/actions/{link['id']}/complete", json={}, headers=unit)
         assert done.status_code == 200, done.text
-    [received] = await actions(client, drc, event_id)
+    [received] = await event_actions(client, drc, event_id)
     assert received["key"] == "reporting.provincial-drc.receive-major-report"
     assert received["dispatched_at"] >= done.json()["completed_at"]
     assert (await client.get(f"{API}/events/{event_id}", headers=drc)).status_code == 200
@@ -179,7 +170,9 @@ async def test_reconstruction_only_when_the_grid_needs_it(
         answer = await client.post(f"{API}/events/{event_id}/terminate", json=body, headers=keqiao)
         assert answer.status_code == 200, answer.text
         ended[needed] = {
-            a["key"] for a in await actions(client, dispatcher, event_id) if a["clause"] == "6.4"
+            a["key"]
+            for a in await event_actions(client, dispatcher, event_id)
+            if a["clause"] == "6.4"
         }
     assert ended[False] == set()
     assert ended[True] == {

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import MEMBER_UNITS, MakeToken, county, post, report
+from tests.helpers import MEMBER_UNITS, MakeToken, county, event_actions, post, report
 
 API = "/api/v1"
 LEVELS = ["I", "II", "III", "IV"]
@@ -225,15 +225,6 @@ async def start(
     return answer["event_id"], tokens
 
 
-async def held(
-    client: httpx.AsyncClient, headers: dict[str, str], event_id: str
-) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = (
-        await client.get(f"{API}/events/{event_id}/actions", headers=headers)
-    ).json()["items"]
-    return found
-
-
 TABLE = [(level, place) for level in LEVELS for place in PLACES]
 
 
@@ -243,7 +234,9 @@ async def test_who_gets_what_when_the_response_starts(
 ) -> None:
     event_id, tokens = await start(client, make_token, level, place)
     actions = [
-        a for a in await held(client, tokens["observer"], event_id) if a["state"] != "cancelled"
+        a
+        for a in await event_actions(client, tokens["observer"], event_id)
+        if a["state"] != "cancelled"
     ]
     by_agency: dict[str, set[str]] = {}
     for action in actions:
@@ -270,7 +263,7 @@ async def test_each_report_goes_out_when_the_one_before_is_done(
     for wave in chain(level, place):
         now = {
             (a["key"], a["agency"]): a
-            for a in await held(client, tokens["observer"], event_id)
+            for a in await event_actions(client, tokens["observer"], event_id)
             if a["key"].startswith("reporting.")
         }
         assert set(now) - seen == wave
@@ -284,7 +277,7 @@ async def test_each_report_goes_out_when_the_one_before_is_done(
             assert done.status_code == 200, done.text
     after = {
         (a["key"], a["agency"])
-        for a in await held(client, tokens["observer"], event_id)
+        for a in await event_actions(client, tokens["observer"], event_id)
         if a["key"].startswith("reporting.")
     }
     assert after == seen
@@ -308,12 +301,14 @@ async def test_what_the_end_of_the_response_sends(
             headers=tokens["province"],
         )
         assert attested.status_code == 201, attested.text
-    before = {(a["key"], a["agency"]) for a in await held(client, tokens["observer"], event_id)}
+    before = {
+        (a["key"], a["agency"]) for a in await event_actions(client, tokens["observer"], event_id)
+    }
     ended = await client.post(
         f"{API}/events/{event_id}/terminate", json={}, headers=tokens["province"]
     )
     assert ended.status_code == 200, ended.text
-    actions = await held(client, tokens["observer"], event_id)
+    actions = await event_actions(client, tokens["observer"], event_id)
     sent = {(a["key"], a["agency"]) for a in actions if a["phase"] == "post_event"} - before
     assert sent == at_the_end(level, place)
     # plan 6.2's group, set up at the start, goes on; the response's own duties end
