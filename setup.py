@@ -16,7 +16,7 @@ setup(
     # (setuptools reads it back) must not slip in or hide a missing glob.
     include_package_data=False,
     package_data={
-        "service.api": ["static/*"],
+        "service.api": ["static/*", "static/board/*", "templates/board/*"],
         "service.bundled.playbooks": ["*.yaml", "checklists/*.yaml"],
         "service.bundled.migrations": ["script.py.mako", "versions/*.py"],
     },

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from service.api import problems
 from service.api.auth import BearerAuth
+from service.api.board import install_board
 from service.api.docs import install_docs
 from service.api.limits import BodyLimit
 from service.api.openapi import complete_openapi
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(commands.router, prefix="/api/v1")
     app.include_router(releases.router, prefix="/api/v1")
     app.include_router(health.router)
+    install_board(app, playbooks)
     install_docs(app)
     complete_openapi(app)
     return app

@@ -462,3 +462,22 @@ async def event_actions(
     assert answer.status_code == 200, answer.text
     found: list[dict[str, Any]] = answer.json()["items"]
     return found
+
+
+# --- the situation board ----------------------------------------------------------------------
+
+BOARD_COOKIE = "outage_board"
+
+
+def bearer_token_of(headers: dict[str, str]) -> str:
+    """The token of ``make_token``'s Authorization headers."""
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+async def board_sign_in(
+    client: httpx.AsyncClient, token: str, base: str | None = None
+) -> httpx.Response:
+    """POST the sign-in form as the board's own page does; the client keeps the cookie. ``base``
+    (e.g. ``https://test``) posts to another scheme or host than the client's."""
+    url = f"{base or ''}/board/login"
+    return await client.post(url, data={"token": token}, headers={"Sec-Fetch-Site": "same-origin"})

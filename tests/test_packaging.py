@@ -1,6 +1,7 @@
 """The service as it is installed: the wheel, its bundled files, and the locked versions.
 
-- the wheel holds the service, its playbooks and migrations, and no tests or benchmarks;
+- the wheel holds the service (the board's templates and static files too), its playbooks and
+  migrations, and no tests or benchmarks;
 - installed from the wheel and uv.lock into a fresh venv outside the checkout, the command
   migrates, checks the playbooks and serves, with no OUTAGE_PLAYBOOKS_DIR;
 - the editable install of the checkout reads the checkout's own playbooks and migrations;
@@ -95,6 +96,13 @@ def test_wheel_ships_the_service_playbooks_and_migrations_only(wheel: Path) -> N
         for p in (CHECKOUT / "migrations").glob(pattern)
     }
     assert migrations <= names, sorted(migrations - names)
+    api = CHECKOUT / "service" / "api"
+    board = {
+        f"service/api/{path.relative_to(api).as_posix()}"
+        for folder in ("templates/board", "static/board")
+        for path in (api / folder).iterdir()
+    }
+    assert board and board <= names, sorted(board - names)
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +149,10 @@ def test_installed_wheel_runs_outside_the_checkout(
 
     with serving(installed, cwd=tmp_path, env=outside) as url:
         assert httpx.get(url, timeout=5).status_code == 200
+        base = url.removesuffix("/healthz")
+        sign_in = httpx.get(f"{base}/board/login", timeout=5)  # the board's templates
+        assert sign_in.status_code == 200 and 'name="token"' in sign_in.text
+        assert httpx.get(f"{base}/board/static/board.js", timeout=5).status_code == 200
 
 
 def test_installed_packages_are_the_locked_ones(installed: Path) -> None:

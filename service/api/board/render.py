@@ -1,0 +1,160 @@
+"""The board as HTML: Jinja2 templates (``service/api/templates/board/``), Chinese labels, and
+the rendered events kept per version.
+
+The events' part of the page depends only on what is stored and on which open actions are past
+due, which is what the board's version names (``service.flows.board.version``): it holds no
+clock reading of its own. How long an action has left is counted down in the browser from its
+``data-due`` time (``static/board/board.js``); the page shows the due time itself. So one render
+serves every viewer of the same scope until the version moves: twenty wall displays and phones
+polling cost one render per change per worker, not one per poll.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from service.flows.board import Board, is_overdue
+from service.plan.actor import Actor
+from service.plan.levels import Level
+from service.playbooks.bundle import Playbooks
+
+TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
+# Where people read times (style.md: UTC inside, Asia/Shanghai where people read it).
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+
+STATE_LABELS: Final = {
+    "monitoring": "监测",
+    "warning": "预警",
+    "response": "应急响应",
+    "terminated": "响应已终止",
+    "closed": "已关闭",
+}
+ACTION_STATE_LABELS: Final = {
+    "pending": "待接收",
+    "acknowledged": "已接收",
+    "done": "已完成",
+    "cancelled": "已取消",
+}
+PHASE_LABELS: Final = {
+    "monitoring": "监测",
+    "warning": "预警",
+    "first_response": "先期处置",
+    "response": "应急响应",
+    "post_event": "后期处置",
+}
+TIMELINE_LABELS: Final = {
+    "event_opened": "事件开启",
+    "report": "情况报告",
+    "leading_hq_changed": "牵头指挥部变更",
+    "warning_proposed": "预警建议",
+    "warning_published": "预警发布",
+    "warning_lifted": "预警解除",
+    "response_started": "启动响应",
+    "response_raised": "响应升级",
+    "response_lowered": "响应降级",
+    "response_terminated": "响应终止",
+    "event_dismissed": "事件撤销",
+    "event_closed": "事件关闭",
+    "release_proposed": "信息发布送审",
+    "release_published": "信息发布",
+    "release_rejected": "信息发布退回",
+    "actions_dispatched": "任务派发",
+    "actions_cancelled": "任务取消",
+    "actions_handed_over": "任务移交",
+    "action_acknowledged": "任务接收",
+    "action_noted": "任务备注",
+    "action_completed": "任务完成",
+    "action_cancelled": "任务取消",
+    "action_overdue": "任务超时",
+    "attestation": "终止条件确认",
+}
+ROLE_LABELS: Final = {
+    "admin": "系统管理员",
+    "dispatcher": "调度",
+    "commander": "指挥部",
+    "observer": "观察员",
+    "agency": "单位",
+}
+# Rendered events kept per worker: one per version and scope seen lately.
+CACHED_RENDERS: Final = 64
+
+
+def shanghai(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
+    return "—" if moment is None else moment.astimezone(SHANGHAI).strftime(pattern)
+
+
+def percent(fraction: Any) -> str:
+    return "—" if fraction is None else f"{float(fraction) * 100:.0f}%"
+
+
+class BoardPages:
+    """The board's templates with the playbooks' names (levels, agencies, grids) at hand."""
+
+    def __init__(self, playbooks: Playbooks) -> None:
+        self.playbooks = playbooks
+        self.environment = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.environment.filters.update(shanghai=shanghai, percent=percent)
+        self.environment.globals.update(
+            level_label=self.level_label,
+            agency_name=self.agency_name,
+            grid_name=self.grid_name,
+            viewer_label=self.viewer_label,
+            states=STATE_LABELS,
+            action_states=ACTION_STATE_LABELS,
+            phases=PHASE_LABELS,
+            timeline_kinds=TIMELINE_LABELS,
+        )
+        self._renders: OrderedDict[str, Markup] = OrderedDict()
+
+    def level_label(self, level: Level | None) -> str:
+        """ "IV级 一般" … "I级 特别重大" (the names are classification.yaml's); "未达分级" below
+        every threshold."""
+        if level is None:
+            return "未达分级"
+        return f"{level}级 {self.playbooks.rules.levels[level]}"
+
+    def agency_name(self, code: str) -> str:
+        agency = self.playbooks.agencies.get(code)
+        return agency.name if agency is not None else code
+
+    def grid_name(self, code: str) -> str:
+        grid = self.playbooks.grids.get(code)
+        return grid.name if grid is not None else code
+
+    def viewer_label(self, actor: Actor) -> str:
+        """Who is signed in, as the masthead shows it: "绍兴电力局 · 值班", say."""
+        if actor.role == "agency" and actor.agency:
+            return f"{self.agency_name(actor.agency)} · {actor.name}"
+        if actor.role == "commander" and actor.region:
+            return f"{self.playbooks.grids.hq_name(actor.region)} · {actor.name}"
+        return f"{ROLE_LABELS[actor.role]} · {actor.name}"
+
+    def events(self, tag: str, board: Board) -> Markup:
+        """The events' part of the page for ``board`` at version ``tag``, rendered once."""
+        html = Markup(
+            self.environment.get_template("board/events.html").render(
+                board=board, overdue=lambda action: is_overdue(action, board.at)
+            )
+        )
+        self._renders[tag] = html
+        while len(self._renders) > CACHED_RENDERS:
+            self._renders.popitem(last=False)
+        return html
+
+    def cached_events(self, tag: str) -> Markup | None:
+        return self._renders.get(tag)
+
+    def page(self, name: str, **values: Any) -> str:
+        return self.environment.get_template(f"board/{name}").render(**values)

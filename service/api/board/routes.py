@@ -1,0 +1,153 @@
+"""The board's pages: /board, /board/updates (polled), /board/login, /board/logout.
+
+Updates by polling with ETags rather than server-sent events. The service runs several workers
+on PostgreSQL, and a change made by one must reach a board served by another: an in-process
+notification would not, so any worker's stream would have to ask the database every few seconds
+anyway, which is what a poll does, without holding a connection and a task per viewer for
+hours, and without anything a proxy may buffer or cut. The poll is cheap where it matters: the
+page sends back the version it shows (``If-None-Match``); while nothing changed the answer is a
+bodiless 304 after one statement (``service.flows.board.version``), and a change is rendered
+once per worker and served to every viewer of the same scope from there
+(``service.api.board.render``). The page polls every ``POLL_MS`` (board.js), so a change shows
+within that plus one answer: well within 5 s.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from models.base import utcnow
+from service.api.board.render import BoardPages
+from service.api.board.session import from_this_origin, sign_in, sign_out, signed_in, verified
+from service.flows import board
+from service.flows.context import AppContext
+from service.plan.actor import Actor
+
+router = APIRouter(include_in_schema=False)
+
+POLL_MS: Final = 2000
+# The board's pages load nothing from another host and run no inline script or style.
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+# A page carries who is signed in: no cache keeps it.
+PAGE_HEADERS: Final = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
+# The events' part: kept by the browser only to be asked about again (If-None-Match).
+UPDATE_HEADERS: Final = {**SECURITY_HEADERS, "Cache-Control": "private, no-cache", "Vary": "Cookie"}
+
+
+def _root(request: Request) -> str:
+    root: str = request.scope.get("root_path", "")
+    return root.rstrip("/")
+
+
+def _pages(request: Request) -> BoardPages:
+    pages: BoardPages = request.app.state.board_pages
+    return pages
+
+
+def _etag(tag: str) -> str:
+    return f'W/"{tag}"'
+
+
+async def _events(request: Request, actor: Actor) -> tuple[str, Markup]:
+    """The board's version for ``actor`` now, and its events rendered (once per version)."""
+    context: AppContext = request.app.state.context
+    pages = _pages(request)
+    now = utcnow()
+    async with context.read_engine.connect() as connection:
+        tag = await board.version(connection, actor, now)
+    cached = pages.cached_events(tag)
+    if cached is not None:
+        return tag, cached
+    # Read after the version: a change in between is shown under the older version, which
+    # costs the next poll one more answer; never an older board under a newer version.
+    async with context.read_sessions() as session:
+        found = await board.read_board(session, actor, context.playbooks.grids, now)
+    return tag, pages.events(tag, found)
+
+
+@router.get("/board")
+async def board_page(request: Request) -> Response:
+    actor = await signed_in(request)
+    if actor is None:
+        return RedirectResponse(f"{_root(request)}/board/login", status_code=303)
+    tag, events = await _events(request, actor)
+    page = _pages(request).page(
+        "board.html",
+        root=_root(request),
+        viewer=actor,
+        events=events,
+        etag=_etag(tag),
+        poll_ms=POLL_MS,
+    )
+    return HTMLResponse(page, headers=PAGE_HEADERS)
+
+
+@router.get("/board/updates")
+async def board_updates(
+    request: Request, if_none_match: Annotated[str | None, Header()] = None
+) -> Response:
+    """The events' part of the board, or 304 while the version sent back is current; 401 once
+    the cookie no longer signs anyone in (the page then goes to the sign-in form)."""
+    actor = await signed_in(request)
+    if actor is None:
+        return Response("未登录", status_code=401, media_type="text/plain; charset=utf-8")
+    tag, events = await _events(request, actor)
+    etag = _etag(tag)
+    headers = {**UPDATE_HEADERS, "ETag": etag}
+    if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
+        return Response(status_code=304, headers=headers)
+    return HTMLResponse(events, headers=headers)
+
+
+def _login_form(request: Request, status: int = 200, error: str | None = None) -> Response:
+    page = _pages(request).page("login.html", root=_root(request), error=error)
+    return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+
+
+def _cross_site(request: Request) -> Response:
+    page = _pages(request).page("login.html", root=_root(request), error="请从本站的登录页面提交。")
+    return HTMLResponse(page, status_code=403, headers=PAGE_HEADERS)
+
+
+@router.get("/board/login")
+async def login_form(request: Request) -> Response:
+    return _login_form(request)
+
+
+@router.post("/board/login")
+async def login(request: Request) -> Response:
+    """The form's field ``token``: a valid token is kept in the board's cookie (see
+    ``service.api.board.session``) and the board shown; anything else is the form again, 401."""
+    if not from_this_origin(request):
+        return _cross_site(request)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fields: dict[str, list[str]] = {}
+    if content_type == "application/x-www-form-urlencoded":
+        fields = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    token = (fields.get("token") or [""])[0].strip()
+    if await verified(request, token) is None:
+        return _login_form(request, 401, "令牌无效或已被撤销，请核对后重新输入。")
+    response = RedirectResponse(f"{_root(request)}/board", status_code=303)
+    sign_in(request, response, token)
+    return response
+
+
+@router.post("/board/logout")
+async def logout(request: Request) -> Response:
+    if not from_this_origin(request):
+        return _cross_site(request)
+    response = RedirectResponse(f"{_root(request)}/board/login", status_code=303)
+    sign_out(request, response)
+    return response

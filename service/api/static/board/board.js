@@ -1,0 +1,97 @@
+// The situation board polls /board/updates with the version it shows (If-None-Match): 304
+// while nothing changed, else the events' part anew, swapped in whole. It counts down each
+// open action's time left from its due time, on the server's clock (the Date of each answer),
+// since a wall display's own clock is not to be trusted.
+(function () {
+  "use strict";
+  var board = document.getElementById("board");
+  var status = document.getElementById("status");
+  if (!board) { return; }
+  var etag = board.dataset.etag;
+  var every = Number(board.dataset.pollMs) || 2000;
+  var skew = 0; // server clock minus this one, ms
+  var timer = null;
+  var asking = false;
+
+  function clock(date) {
+    return date.toLocaleTimeString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
+  }
+
+  function countDown() {
+    var now = Date.now() + skew;
+    board.querySelectorAll("[data-due]").forEach(function (span) {
+      var left = Date.parse(span.dataset.due) - now;
+      var minutes = Math.ceil(Math.abs(left) / 60000);
+      span.textContent = (left >= 0 ? "剩余 " : "超时 ") + minutes + " 分钟";
+      span.classList.toggle("late", left < 0);
+    });
+  }
+
+  // Agencies a viewer folded or unfolded stay so across updates.
+  function foldings() {
+    var kept = {};
+    board.querySelectorAll("details.agency").forEach(function (d) {
+      var event = d.closest("[data-event]");
+      kept[(event ? event.dataset.event : "") + "/" + d.dataset.agency] = d.open;
+    });
+    return kept;
+  }
+  var folded = {};
+  board.addEventListener("toggle", function () { folded = foldings(); }, true);
+
+  function swap(html) {
+    board.innerHTML = html;
+    board.querySelectorAll("details.agency").forEach(function (d) {
+      var event = d.closest("[data-event]");
+      var key = (event ? event.dataset.event : "") + "/" + d.dataset.agency;
+      if (key in folded) { d.open = folded[key]; }
+    });
+    countDown();
+  }
+
+  function poll() {
+    timer = null;
+    asking = true;
+    fetch(board.dataset.updates, {
+      headers: { "If-None-Match": etag },
+      cache: "no-store",
+      credentials: "same-origin",
+    }).then(function (answer) {
+      var date = answer.headers.get("Date");
+      if (date) { skew = Date.parse(date) - Date.now(); }
+      if (answer.status === 401) {
+        window.location.assign(board.dataset.login);
+        return null;
+      }
+      if (answer.status === 200) {
+        etag = answer.headers.get("ETag") || etag;
+        return answer.text().then(swap);
+      }
+      if (answer.status !== 304) { throw new Error("HTTP " + answer.status); }
+      return null;
+    }).then(function () {
+      status.textContent = "实时 · " + clock(new Date(Date.now() + skew)) + " 已更新";
+      status.classList.remove("stale");
+    }, function () {
+      status.textContent = "连接中断，正在重试 · 显示的可能不是最新情况";
+      status.classList.add("stale");
+    }).then(function () {
+      asking = false;
+      schedule();
+    });
+  }
+
+  function schedule() {
+    if (timer === null && !asking && !document.hidden) {
+      timer = window.setTimeout(poll, every);
+    }
+  }
+
+  // A phone in a pocket does not poll; shown again, it asks at once.
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && timer === null && !asking) { poll(); }
+  });
+  countDown();
+  window.setInterval(countDown, 15000);
+  schedule();
+})();

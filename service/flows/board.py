@@ -1,0 +1,224 @@
+"""The command centre's situation board (design.md "The command centre's view"): what it shows,
+read as the API reads it, and the version that tells a polling board whether anything changed.
+
+The board shows the events not yet closed (a terminated event still has its plan 6 work under
+way), each with its actions by agency, its latest timeline entries and its published warnings.
+What a caller sees is what the API shows it: ``visible_events`` (an agency: the events it has
+actions in), its own actions only, and the timeline as ``service.flows.timeline_view`` cuts it.
+
+``version`` is the board's validator. Every change to an event, its actions, its warnings or
+its figures writes a timeline entry, which moves ``events.timeline_seq`` under the event's lock
+(``service.store.timeline.record``); a new event brings a new row. So the rows (id, timeline
+seq) of the events on the board name the stored state the board shows, whichever worker wrote
+it. The one thing that changes with no write is an action running past its due time: the count
+of open actions past due, per event, is in the version too, so the mark appears at the next
+poll rather than when the escalation job gets to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from models import Action, EarlyWarning, Event, EventGrid, TimelineEntry
+from service.flows.actions import ActionRead, read
+from service.flows.early_warnings import WarningRead
+from service.flows.events import EventRead, event_read
+from service.flows.timeline_view import AGENCY_KINDS, TimelineRead, as_agency_sees
+from service.plan.actor import Actor
+from service.plan.duties import OPEN_STATES
+from service.plan.grids import GridRegistry
+from service.plan.levels import level_rank, max_level
+from service.plan.lifecycle import STATES
+from service.store.events import visible_events
+
+# On the board until closed: a terminated event's post-event work (plan 6) is still followed.
+BOARD_STATES: Final = tuple(state for state in STATES if state != "closed")
+# The newest timeline entries shown per event.
+TIMELINE_SHOWN: Final = 12
+# Timeline rows read at a time for an agency, which sees only some of them.
+TIMELINE_CHUNK: Final = 100
+
+
+@dataclass(frozen=True)
+class AgencyActions:
+    """One agency's actions on one event: the open ones, soonest due first, and the others
+    counted."""
+
+    agency: str
+    open: list[ActionRead]
+    done: int
+    cancelled: int
+
+    def overdue(self, now: datetime) -> int:
+        return sum(1 for action in self.open if is_overdue(action, now))
+
+
+@dataclass(frozen=True)
+class BoardEvent:
+    event: EventRead
+    agencies: list[AgencyActions]
+    timeline: list[TimelineRead]  # newest first
+    warnings: list[WarningRead]  # published, oldest first
+
+
+@dataclass(frozen=True)
+class Board:
+    events: list[BoardEvent]  # real events, the highest level first
+    drills: list[BoardEvent]  # shown apart, under their banner
+    at: datetime
+
+
+def is_overdue(action: ActionRead, now: datetime) -> bool:
+    """Open and past its due time, as the escalation job judges it (``due_at < now``)."""
+    return action.state in OPEN_STATES and action.due_at < now
+
+
+def _scope(actor: Actor) -> str:
+    """Who sees the same board: every role but an agency sees everything."""
+    return f"agency:{actor.agency}" if actor.role == "agency" else "all"
+
+
+async def version(reader: AsyncConnection | AsyncSession, actor: Actor, now: datetime) -> str:
+    """The board's validator for ``actor`` at ``now`` (see the module's docstring): one
+    statement over the events on the board."""
+    past_due = (
+        select(func.count())
+        .where(
+            Action.event_id == Event.id,
+            Action.state.in_(OPEN_STATES),
+            Action.due_at < now,
+            *([Action.agency == actor.agency] if actor.role == "agency" else []),
+        )
+        .scalar_subquery()
+    )
+    query = (
+        visible_events(actor)
+        .where(Event.state.in_(BOARD_STATES))
+        .with_only_columns(Event.id, Event.timeline_seq, past_due)
+        .order_by(Event.id)
+    )
+    rows = (await reader.execute(query)).all()
+    seed = _scope(actor) + "".join(f"|{row[0]}:{row[1]}:{row[2]}" for row in rows)
+    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+async def read_board(
+    session: AsyncSession, actor: Actor, grids: GridRegistry, now: datetime
+) -> Board:
+    """Everything the board shows ``actor``: a handful of statements, plus one per event for
+    its timeline, all in one snapshot of the database (on PostgreSQL a repeatable read: the
+    board is rendered once per version and shown to every viewer, so it must not mix two)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    events = list(
+        await session.scalars(
+            visible_events(actor).where(Event.state.in_(BOARD_STATES)).order_by(Event.opened_at)
+        )
+    )
+    ids = [event.id for event in events]
+    grid_rows: dict[uuid.UUID, list[EventGrid]] = defaultdict(list)
+    actions: dict[uuid.UUID, list[ActionRead]] = defaultdict(list)
+    warnings: dict[uuid.UUID, list[WarningRead]] = defaultdict(list)
+    if ids:
+        for grid in await session.scalars(select(EventGrid).where(EventGrid.event_id.in_(ids))):
+            grid_rows[grid.event_id].append(grid)
+        action_query = select(Action).where(Action.event_id.in_(ids))
+        if actor.role == "agency":
+            action_query = action_query.where(Action.agency == actor.agency)
+        for action in await session.scalars(action_query.order_by(Action.due_at, Action.key)):
+            actions[action.event_id].append(read(action))
+        published = (
+            select(EarlyWarning)
+            .where(EarlyWarning.event_id.in_(ids), EarlyWarning.state == "published")
+            .order_by(EarlyWarning.published_at)
+        )
+        for warning in await session.scalars(published):
+            warnings[warning.event_id].append(WarningRead.of(warning))
+    shown = [
+        BoardEvent(
+            event=event_read(event, grid_rows[event.id], grids),
+            agencies=by_agency(actions[event.id]),
+            timeline=await latest_timeline(session, actor, event.id, actions[event.id]),
+            warnings=warnings[event.id],
+        )
+        for event in events
+    ]
+    shown.sort(key=_precedence)
+    return Board(
+        events=[e for e in shown if not e.event.drill],
+        drills=[e for e in shown if e.event.drill],
+        at=now,
+    )
+
+
+def _precedence(shown: BoardEvent) -> tuple[int, int, datetime]:
+    """Responses first, the highest level first, then the oldest."""
+    event = shown.event
+    rank = level_rank(max_level(event.response_level, event.level))
+    return (event.state != "response", -rank, event.opened_at)
+
+
+def by_agency(actions: list[ActionRead]) -> list[AgencyActions]:
+    """The actions grouped by agency: agencies with open actions first, the one whose next
+    action is due soonest first; then the rest by code."""
+    grouped: dict[str, list[ActionRead]] = defaultdict(list)
+    for action in actions:
+        grouped[action.agency].append(action)
+    found = [
+        AgencyActions(
+            agency=agency,
+            open=sorted(
+                (a for a in held if a.state in OPEN_STATES), key=lambda a: (a.due_at, a.key)
+            ),
+            done=sum(1 for a in held if a.state == "done"),
+            cancelled=sum(1 for a in held if a.state == "cancelled"),
+        )
+        for agency, held in grouped.items()
+    ]
+    return sorted(found, key=_soonest_first)
+
+
+def _soonest_first(group: AgencyActions) -> tuple[int, float, str]:
+    if group.open:
+        return (0, group.open[0].due_at.timestamp(), group.agency)
+    return (1, 0.0, group.agency)
+
+
+async def latest_timeline(
+    session: AsyncSession, actor: Actor, event_id: uuid.UUID, own: list[ActionRead]
+) -> list[TimelineRead]:
+    """The event's newest ``TIMELINE_SHOWN`` entries that ``actor`` sees, newest first; for an
+    agency (``own``: its actions on the event) cut as ``GET /events/{id}/timeline`` cuts them,
+    read back a chunk at a time."""
+    query = select(TimelineEntry).where(TimelineEntry.event_id == event_id)
+    if actor.role != "agency":
+        newest = await session.scalars(
+            query.order_by(TimelineEntry.event_seq.desc()).limit(TIMELINE_SHOWN)
+        )
+        return [TimelineRead.model_validate(row, from_attributes=True) for row in newest]
+    agency = actor.agency or ""
+    action_ids = {str(action.id) for action in own}
+    keys = {action.key for action in own}
+    query = query.where(TimelineEntry.kind.in_(sorted(AGENCY_KINDS))).order_by(
+        TimelineEntry.event_seq.desc()
+    )
+    seen: list[TimelineRead] = []
+    rest = query
+    while len(seen) < TIMELINE_SHOWN:
+        rows = list(await session.scalars(rest.limit(TIMELINE_CHUNK)))
+        for row in rows:
+            entry = TimelineRead.model_validate(row, from_attributes=True)
+            if (shown := as_agency_sees(entry, agency, action_ids, keys)) is not None:
+                seen.append(shown)
+        if len(rows) < TIMELINE_CHUNK:
+            break
+        rest = query.where(TimelineEntry.event_seq < rows[-1].event_seq)
+    return seen[:TIMELINE_SHOWN]

@@ -1,0 +1,237 @@
+"""The situation board over plain HTTP, on SQLite and PostgreSQL (design.md "The command centre's
+view"): signing in and out, the cookie's flags, the refusals of forged forms, that the cookie
+opens no part of the JSON API, the update endpoint's ETag and 304, what an agency sees, drills
+under their banner. The board in a real browser: tests/api/test_board_browser.py."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from models import Action, ApiToken
+from models.base import utcnow
+from service.flows.context import AppContext
+from service.store.tokens import revoke_token
+from tests.helpers import (
+    BOARD_COOKIE,
+    MakeToken,
+    bearer_token_of,
+    board_sign_in,
+    county,
+    event_actions,
+    post,
+    report,
+)
+
+LEVEL_LABELS = {"I": "I级 特别重大", "II": "II级 重大", "III": "III级 较大", "IV": "IV级 一般"}
+
+
+def cookie_header(response: httpx.Response) -> str:
+    (found,) = [v for k, v in response.headers.multi_items() if k == "set-cookie"]
+    return found
+
+
+async def test_a_bad_token_gets_the_form_again_and_no_cookie(client: httpx.AsyncClient) -> None:
+    answer = await client.post("/board/login", data={"token": "not-a-token"})
+    assert answer.status_code == 401
+    assert "令牌无效" in answer.text and 'name="token"' in answer.text
+    assert "set-cookie" not in answer.headers
+    empty = await client.post("/board/login", data={})
+    assert empty.status_code == 401
+    assert (await client.get("/board")).status_code == 303
+
+
+async def test_sign_in_keeps_the_token_in_a_strict_http_only_cookie(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    token = bearer_token_of(await make_token("observer", name="值班员"))
+    answer = await board_sign_in(client, token)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/board"  # no token in any URL
+    flags = [part.strip().lower() for part in cookie_header(answer).split(";")]
+    assert flags[0] == f"{BOARD_COOKIE}={token}".lower()
+    assert {"httponly", "samesite=strict", "path=/board"} <= set(flags)
+    assert "secure" not in flags  # served over plain http here
+    assert any(flag.startswith("max-age=") for flag in flags)
+
+    page = await client.get("/board")
+    assert page.status_code == 200
+    assert "值班员" in page.text and token not in page.text
+    assert page.headers["cache-control"] == "no-store"
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+async def test_over_https_the_cookie_is_secure(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    token = bearer_token_of(await make_token("observer"))
+    answer = await board_sign_in(client, token, base="https://test")
+    assert answer.status_code == 303
+    flags = [part.strip().lower() for part in cookie_header(answer).split(";")]
+    assert "secure" in flags and "samesite=strict" in flags
+
+
+async def test_the_cookie_opens_no_part_of_the_api(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    token = bearer_token_of(await make_token("admin"))
+    assert (await board_sign_in(client, token)).status_code == 303
+    cookie = {"Cookie": f"{BOARD_COOKIE}={token}"}
+    for path in ("/api/v1/events", "/api/v1/agencies/power-company/actions"):
+        refused = await client.get(path, headers=cookie)
+        assert refused.status_code == 401, path
+    posted = await client.post("/api/v1/reports", json=report(county("330603", 151, 61)))
+    assert posted.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}, {"Origin": "http://evil"}],
+    ids=["cross-site", "same-site", "foreign-origin"],
+)
+async def test_forms_posted_from_another_site_are_refused(
+    client: httpx.AsyncClient, make_token: MakeToken, forged: dict[str, str]
+) -> None:
+    token = bearer_token_of(await make_token("observer"))
+    refused = await client.post("/board/login", data={"token": token}, headers=forged)
+    assert refused.status_code == 403 and "set-cookie" not in refused.headers
+    assert (await board_sign_in(client, token)).status_code == 303
+    kept = await client.post("/board/logout", headers=forged)
+    assert kept.status_code == 403 and "set-cookie" not in kept.headers
+    assert (await client.get("/board")).status_code == 200  # still signed in
+
+
+async def test_the_boards_own_page_may_post(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    token = bearer_token_of(await make_token("observer"))
+    for headers in ({"Sec-Fetch-Site": "same-origin"}, {"Origin": "http://test"}):
+        answer = await client.post("/board/login", data={"token": token}, headers=headers)
+        assert answer.status_code == 303, headers
+
+
+async def test_sign_out_ends_the_session(client: httpx.AsyncClient, make_token: MakeToken) -> None:
+    token = bearer_token_of(await make_token("observer"))
+    await board_sign_in(client, token)
+    answer = await client.post("/board/logout", headers={"Sec-Fetch-Site": "same-origin"})
+    assert (answer.status_code, answer.headers["location"]) == (303, "/board/login")
+    flags = [part.strip().lower() for part in cookie_header(answer).split(";")]
+    assert flags[0] in (f"{BOARD_COOKIE}=", f'{BOARD_COOKIE}=""') and "max-age=0" in flags
+    assert (await client.get("/board")).headers["location"] == "/board/login"
+    assert (await client.get("/board/updates")).status_code == 401
+
+
+async def test_updates_are_304_until_the_board_changes(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    await board_sign_in(client, bearer_token_of(await make_token("commander", region="330600")))
+    first = await client.get("/board/updates")
+    assert first.status_code == 200 and "当前没有进行中" in first.text
+    etag = first.headers["etag"]
+    assert etag.startswith('W/"') and first.headers["cache-control"] == "private, no-cache"
+    same = await client.get("/board/updates", headers={"If-None-Match": etag})
+    assert (same.status_code, same.content, same.headers["etag"]) == (304, b"", etag)
+
+    await post(client, dispatcher, report(county("330603", 151, 60.4)))
+    changed = await client.get("/board/updates", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert LEVEL_LABELS["IV"] in changed.text and 'class="event level-IV' in changed.text
+    assert "柯桥区大面积停电事件应急指挥部" in changed.text  # the leading HQ
+    again = await client.get("/board/updates", headers={"If-None-Match": changed.headers["etag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize(("level", "lost"), [("I", 350), ("II", 200), ("III", 110), ("IV", 60)])
+async def test_levels_read_as_the_plan_names_them(
+    client: httpx.AsyncClient, make_token: MakeToken, level: str, lost: int
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    province = {"scope": "province", "region": "330000", "load_mw": 1000, "load_lost_mw": lost}
+    answer = await post(client, dispatcher, report(province))
+    assert answer["level"] == level
+    await board_sign_in(client, bearer_token_of(await make_token("observer")))
+    board = (await client.get("/board")).text
+    assert f'<span class="level" data-level="{level}">{LEVEL_LABELS[level]}</span>' in board
+
+
+async def test_an_overdue_action_is_marked_at_the_next_poll(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    event_id = (await post(client, dispatcher, report(county("330603", 151, 60.4))))["event_id"]
+    await board_sign_in(client, bearer_token_of(await make_token("observer")))
+    before = await client.get("/board/updates")
+    assert "overdue" not in re.findall(r'class="action( overdue)?"', before.text)
+    late = (await event_actions(client, dispatcher, event_id))[0]
+    async with context.sessions() as session:
+        past = utcnow() - timedelta(minutes=5)
+        late_id = uuid.UUID(late["id"])
+        await session.execute(update(Action).where(Action.id == late_id).values(due_at=past))
+        await session.commit()
+    # No write touched the event: its version moves because one more action is past due.
+    after = await client.get("/board/updates", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    marked = re.findall(r'<li class="action overdue" data-action="([^"]+)"', after.text)
+    assert marked == [late["id"]]
+    assert "已超时" in after.text and "超时 1" in after.text
+
+
+async def test_an_agency_sees_only_its_own_actions(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    police = await make_token("agency", agency="public-security", name="指挥中心")
+    mine = (await post(client, dispatcher, report(county("330603", 151, 60.4))))["event_id"]
+    # below every threshold: monitoring, the power company's alone (plan 3.2.1)
+    other = (await post(client, dispatcher, report(county("330624", 100, 10))))["event_id"]
+    own = await event_actions(client, police, mine)
+    assert own
+
+    await board_sign_in(client, bearer_token_of(police))
+    page = await client.get("/board")
+    assert "市公安局 · 指挥中心" in page.text
+    assert set(re.findall(r'data-event="([^"]+)"', page.text)) == {mine}
+    assert other not in page.text
+    assert set(re.findall(r'data-agency="([^"]+)"', page.text)) == {"public-security"}
+    shown = set(re.findall(r'data-action="([^"]+)"', page.text))
+    assert shown == {a["id"] for a in own if a["state"] in ("pending", "acknowledged")}
+    # another agency's key appears nowhere, the timeline's dispatch entries included
+    observer = await make_token("observer")
+    others = {a["key"] for a in await event_actions(client, observer, mine)} - {
+        a["key"] for a in own
+    }
+    assert others and not [key for key in others if key in page.text]
+    assert "任务派发" in page.text  # the dispatch entry, cut down to its own keys
+
+
+async def test_drills_are_shown_apart_under_their_banner(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    real = (await post(client, dispatcher, report(county("330603", 151, 60.4))))["event_id"]
+    drill = await post(client, dispatcher, report(county("330604", 180, 80), drill=True))
+    await board_sign_in(client, bearer_token_of(await make_token("observer")))
+    page = (await client.get("/board")).text
+    banner = page.index('class="drill-banner"')
+    assert page.index(f'data-event="{real}"') < banner < page.index(drill["event_id"])
+    assert "不是真实停电" in page
+
+
+async def test_a_revoked_token_is_signed_out_at_the_next_poll(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    await board_sign_in(client, bearer_token_of(await make_token("observer", name="revoked")))
+    assert (await client.get("/board/updates")).status_code == 200
+    async with context.sessions() as session:
+        token = await session.scalar(select(ApiToken).where(ApiToken.name == "revoked"))
+        assert token is not None
+        await revoke_token(session, token.id)
+        await session.commit()
+    assert (await client.get("/board/updates")).status_code == 401  # the page then signs in
+    assert (await client.get("/board")).headers["location"] == "/board/login"

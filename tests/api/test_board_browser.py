@@ -1,0 +1,181 @@
+"""The situation board in a real browser: Debian's headless Chromium, driven by Playwright,
+against the service running as a subprocess (``serving``, SQLite; the HTTP tests in
+tests/api/test_board.py cover both databases).
+
+A commander signs in with the form, sees an event posted through the API appear with its level
+within 5 s, then one of its actions marked overdue within 5 s of passing its due time; signs
+out; the agency's token then shows that agency's actions only, on a phone-sized screen. The
+screenshots stay as artifacts: in the test's tmp dir, copied to ``var/test-artifacts/`` in the
+checkout (both printed).
+
+Playwright drives ``/usr/bin/chromium`` (``apt-get install -y chromium``), never a browser of
+its own. Without it the test skips naming that command; under CI (``CI`` set) it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, update
+from sqlalchemy.engine import make_url
+
+from models import Action
+from models.base import utcnow
+from service.config import Settings
+from service.store.migrate import upgrade
+from tests.helpers import REPO, cli_tokens, county, report, service_env, serving
+
+CHROMIUM = Path("/usr/bin/chromium")
+INSTALL = "apt-get install -y chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+ARTIFACTS = REPO / "var" / "test-artifacts"
+# design.md: the board updates by itself within 5 s of a change.
+WITHIN_MS = 5000
+IV_BLUE = "rgb(31, 111, 209)"  # --level-IV in board.css
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing under CI: .ci/run must `{INSTALL}`")
+        pytest.skip(f"Debian's chromium is not installed: {INSTALL}")
+    return CHROMIUM
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, dict[str, str]], str]]:
+    """The service on a fresh SQLite file: its URL, tokens by name, the database URL."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'board.db'}"
+    upgrade(Settings(database_url=url))
+    tokens = cli_tokens(
+        service_env(url, tmp_path / "var"),
+        {
+            "城调 值班": ["--role", "dispatcher"],
+            "市指挥部 值班": ["--role", "commander", "--region", "330600"],
+            "公安 指挥中心": ["--role", "agency", "--agency", "public-security"],
+        },
+    )
+    with serving(url, tmp_path / "var", tmp_path / "server.log") as server:
+        yield server.url, tokens, url
+
+
+def token_of(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+def due_now(database_url: str, action_id: str) -> None:
+    """Move the action's due time into the past, as time would (the escalation job is off).
+    Synchronously: Playwright's sync API holds this thread's event loop."""
+    engine = create_engine(make_url(database_url).set(drivername="sqlite"))
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(Action)
+                .where(Action.id == uuid.UUID(action_id))
+                .values(due_at=utcnow() - timedelta(seconds=30))
+            )
+    finally:
+        engine.dispose()
+
+
+def keep(shot: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    kept = ARTIFACTS / shot.name
+    shutil.copyfile(shot, kept)
+    with capsys.disabled():
+        print(f"\nboard screenshot: {shot}\n                  {kept}")
+    return kept
+
+
+def test_the_board_follows_an_outage_in_a_browser(
+    chromium: Path,
+    service: tuple[str, dict[str, dict[str, str]], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, tokens, database_url = service
+    dispatcher = tokens["城调 值班"]
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "profile",  # a fresh user-data-dir
+            executable_path=str(chromium),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1600, "height": 1000},
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/board")
+            assert page.url == f"{base}/board/login"
+            page.fill("input[name=token]", token_of(tokens["市指挥部 值班"]))
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/board")
+            expect(page.locator(".quiet")).to_contain_text("当前没有进行中")
+            assert "token" not in page.url
+
+            posted = httpx.post(
+                f"{base}/api/v1/reports",
+                json=report(county("330603", 151, 60.4)),
+                headers=dispatcher,
+                timeout=10,
+            )
+            assert posted.status_code == 201, posted.text
+            started = time.monotonic()
+            event = page.locator(f"article[data-event='{posted.json()['event_id']}']")
+            level = event.locator(".level")
+            expect(level).to_have_text("IV级 一般", timeout=WITHIN_MS)
+            assert time.monotonic() - started < WITHIN_MS / 1000
+            expect(level).to_have_css("background-color", IV_BLUE)
+            expect(event.locator("h2")).to_have_text("柯桥区大面积停电事件应急指挥部")
+
+            actions = httpx.get(
+                f"{base}/api/v1/events/{posted.json()['event_id']}/actions",
+                headers=dispatcher,
+                timeout=10,
+            ).json()["items"]
+            late = next(a for a in actions if a["agency"] == "public-security")
+            due_now(database_url, late["id"])
+            marked = page.locator(f"li.action.overdue[data-action='{late['id']}']")
+            expect(marked.locator(".overdue-mark")).to_have_text("已超时", timeout=WITHIN_MS)
+            expect(marked.locator(".left")).to_contain_text("超时")
+            shot = tmp_path / "board-wall.png"
+            page.screenshot(path=str(shot), full_page=True)
+            keep(shot, capsys)
+
+            page.click(".sign-out button")
+            page.wait_for_url(f"{base}/board/login")
+            page.set_viewport_size({"width": 390, "height": 844})
+            page.fill("input[name=token]", token_of(tokens["公安 指挥中心"]))
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/board")
+            agencies = page.locator("details.agency")
+            expect(agencies.first).to_be_visible()
+            shown = {agencies.nth(i).get_attribute("data-agency") for i in range(agencies.count())}
+            assert shown == {"public-security"}
+            own = {a["id"] for a in actions if a["agency"] == "public-security"}
+            listed = page.locator("li.action")
+            ids = {listed.nth(i).get_attribute("data-action") for i in range(listed.count())}
+            assert ids and ids <= own
+            expect(page.locator(".viewer")).to_have_text("市公安局 · 公安 指挥中心")
+            phone = tmp_path / "board-phone.png"
+            page.screenshot(path=str(phone), full_page=True)
+            keep(phone, capsys)
+        finally:
+            context.close()
