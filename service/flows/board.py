@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, EarlyWarning, Event, EventGrid, TimelineEntry
@@ -89,25 +89,37 @@ def _scope(actor: Actor) -> str:
 async def version(reader: AsyncConnection | AsyncSession, actor: Actor, now: datetime) -> str:
     """The board's validator for ``actor`` at ``now`` (see the module's docstring): one
     statement over the events on the board."""
-    past_due = (
-        select(func.count())
-        .where(
-            Action.event_id == Event.id,
-            Action.state.in_(OPEN_STATES),
-            Action.due_at < now,
-            *([Action.agency == actor.agency] if actor.role == "agency" else []),
-        )
-        .scalar_subquery()
-    )
-    query = (
-        visible_events(actor)
-        .where(Event.state.in_(BOARD_STATES))
-        .with_only_columns(Event.id, Event.timeline_seq, past_due)
-        .order_by(Event.id)
-    )
-    rows = (await reader.execute(query)).all()
+    rows = (await reader.execute(_version_statement(actor), {"now": now})).all()
     seed = _scope(actor) + "".join(f"|{row[0]}:{row[1]}:{row[2]}" for row in rows)
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
+
+
+# The version's statement per scope, built once: it is asked on every poll, and building it
+# costs about as much as running it. The scopes are "all" and the playbook's agencies.
+_VERSION_STATEMENTS: dict[str, Select[uuid.UUID, int, int]] = {}
+
+
+def _version_statement(actor: Actor) -> Select[uuid.UUID, int, int]:
+    scope = _scope(actor)
+    statement = _VERSION_STATEMENTS.get(scope)
+    if statement is None:
+        past_due = (
+            select(func.count())
+            .where(
+                Action.event_id == Event.id,
+                Action.state.in_(OPEN_STATES),
+                Action.due_at < bindparam("now"),
+                *([Action.agency == actor.agency] if actor.role == "agency" else []),
+            )
+            .scalar_subquery()
+        )
+        statement = _VERSION_STATEMENTS[scope] = (
+            visible_events(actor)
+            .where(Event.state.in_(BOARD_STATES))
+            .with_only_columns(Event.id, Event.timeline_seq, past_due)
+            .order_by(Event.id)
+        )
+    return statement
 
 
 async def read_board(
