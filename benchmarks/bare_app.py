@@ -3,7 +3,10 @@
 ``POST /insert`` stores a report-shaped JSON body as one row; ``POST /join`` does so under the
 lock of one shared event's row, which it updates (the floor for reports joining one event, every
 writer taking its turn on the row); ``GET /rows/{id}`` reads one row back by primary key in a
-read-only transaction (the floor for an agency's ETag poll: one indexed SELECT); ``POST /echo``
+read-only transaction (the floor for an agency's ETag poll: one indexed SELECT); ``GET
+/page/{size}?row={id}`` reads that row too and answers an HTML page of ``size`` bytes with an
+ETag, or 304 to ``If-None-Match`` (the floor for the situation board's page and its poll, at the
+board's own size); ``POST /echo``
 parses a ``{snapshots: [...]}`` body with a pydantic model and returns it. The engines come from
 ``service.store.engine.make_engine`` as the service's do, so the driver, the pools (on SQLite one
 writer connection and a separate read pool) and on SQLite the pragmas, ``BEGIN IMMEDIATE`` for
@@ -22,11 +25,12 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import (
     JSON,
@@ -79,6 +83,13 @@ class SnapshotEcho(BaseModel):
 
 class EchoBody(BaseModel):
     snapshots: list[SnapshotEcho]
+
+
+@cache
+def filler_page(size: int) -> bytes:
+    """An HTML page of exactly ``size`` bytes (at least the tags' own)."""
+    head, tail = b"<!doctype html><html><body><p>", b"</p></body></html>"
+    return head + b"x" * max(0, size - len(head) - len(tail)) + tail
 
 
 def create_app() -> FastAPI:
@@ -162,6 +173,21 @@ def create_app() -> FastAPI:
         if row is None:
             raise HTTPException(404, f"no row {row_id}")
         return {"id": str(row.id), "received_at": row.received_at.isoformat()}
+
+    @app.get("/page/{size}")
+    async def page(request: Request, size: int, row: uuid.UUID) -> Response:
+        """One indexed SELECT for the version, then 304 when the client has it, else ``size``
+        bytes of HTML made once."""
+        reader: AsyncEngine = request.app.state.reader
+        query = select(bare_reports.c.received_at).where(bare_reports.c.id == row)
+        async with reader.connect() as connection:
+            found = (await connection.execute(query)).scalar()
+        if found is None:
+            raise HTTPException(404, f"no row {row}")
+        etag = f'W/"{found.timestamp()}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        return HTMLResponse(filler_page(size), headers={"ETag": etag})
 
     @app.post("/echo")
     async def echo(body: EchoBody) -> EchoBody:

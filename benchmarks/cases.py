@@ -35,6 +35,7 @@ class Pair:
     bare: Target
     goal: float | None  # None: shown for information
     before_writes: bool = False  # run before the report pairs fill the database
+    connections: int | None = None  # None: --concurrency
 
 
 def build_pairs(tokens: dict[str, str], etag: str, row_id: str) -> list[Pair]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks.board import viewers_served
 from benchmarks.cases import AGENCY
 
 
@@ -22,7 +23,8 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             continue
         for pair in found["pairs"]:
             s, b = pair["service"], pair["bare"]
-            bare = "GET /rows/{id}" if b["endpoint"].startswith("GET /rows/") else b["endpoint"]
+            bare = b["endpoint"].split("?")[0]
+            bare = "GET /rows/{id}" if bare.startswith("GET /rows/") else bare
             errors = s["errors"] + b["errors"]
             goal = "—" if pair["goal"] is None else f"≥{pair['goal']:.1f}"
             verdict = {None: "info", True: "ok", False: "MISSED"}[pair["meets_goal"]]
@@ -36,7 +38,24 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             f"(bare app {found['bare_peak_rss_kib'] / 1024:.1f} MiB); the poll ran while "
             f"{AGENCY} held {found['poll_agency_actions']} actions"
         )
+        if board := board_note(found):
+            lines.append(f"{'':<9}{board}")
     return "\n".join(lines)
+
+
+def board_note(found: dict[str, Any]) -> str:
+    """The board's sizes, and how many viewers its 304 answers keep up with."""
+    board = found.get("board")
+    poll = next((p for p in found.get("pairs", []) if p["name"] == "board_poll"), None)
+    if board is None or poll is None:
+        return ""
+    served = viewers_served(poll["service"]["rps"], board["poll_seconds"])
+    return (
+        f"board: page {board['page_bytes'] / 1024:.0f} KiB, its events' part "
+        f"{board['updates_bytes'] / 1024:.0f} KiB ({board['actions_shown']} actions), "
+        f"{board['viewers']} connections; the 304s keep up with ~{served} viewers polling every "
+        f"{board['poll_seconds']:g} s"
+    )
 
 
 def dispatch_table(results: dict[str, dict[str, Any]]) -> str:

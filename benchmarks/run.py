@@ -29,6 +29,11 @@ The poll is an agency sending back the ETag of its action list (``If-None-Match`
 a 304; it runs first, while the agency holds one event's actions (the ETag aggregates over the
 agency's rows, which the report runs multiply). A response with another status is an error.
 
+The situation board (``benchmarks.board``): its page, its poll answered 304 and its poll
+answered anew, each over 20 connections (the viewers) against the bare app's ``GET
+/page/{size}`` at the board's own size, goal 0.5×; run before the report pairs, while the board
+holds still.
+
 Besides, in process and with no HTTP (``benchmarks.dispatch_cost``): the time and the SQL
 statements to dispatch a level-I response's whole checklist, the median of ``--dispatch-runs``;
 and a report's new rows written one statement per table against the write batch
@@ -72,6 +77,7 @@ from typing import Any
 
 from benchmarks import servers
 from benchmarks.batch_cost import measure_batch
+from benchmarks.board import prepare_board
 from benchmarks.cases import AGENCY, Pair, pair_json, prepare
 from benchmarks.dispatch_cost import measure_dispatch
 from benchmarks.load import BenchError, Load, check, driver
@@ -112,6 +118,7 @@ def bench_backend(
     tokens = {
         "dispatcher": servers.new_token(env, "dispatcher"),
         "agency": servers.new_token(env, "agency", "--agency", AGENCY),
+        "observer": servers.new_token(env, "observer"),
     }
     service_port, bare_port = servers.free_port(), servers.free_port()
     base = {
@@ -131,6 +138,8 @@ def bench_backend(
             servers.wait_ready(base["service"] + "/healthz", service, logs["service"])
             servers.wait_ready(base["bare"] + "/ready", bare, logs["bare"])
             pairs, found["poll_agency_actions"] = prepare(base, tokens)
+            board_pairs, found["board"] = prepare_board(base, tokens["observer"])
+            pairs += board_pairs
             measured = measure(base, pairs, args)
             found["pairs"] = [pair_json(pair, measured[pair.name]) for pair in pairs]
             found["service_peak_rss_kib"] = servers.peak_rss_kib(service.pid)
@@ -150,8 +159,12 @@ def measure(
     bare_runs: dict[str, list[Load]] = {}
     measured: dict[str, dict[str, list[Load]]] = {}
     for pair in sorted(pairs, key=lambda p: not p.before_writes):
+        load = args if pair.connections is None else _with(args, concurrency=pair.connections)
         sides = {"service": pair.service, "bare": pair.bare}
-        bare_key = json.dumps([pair.bare.method, pair.bare.path, pair.bare.body])
+        bare = pair.bare
+        bare_key = json.dumps(
+            [bare.method, bare.path, bare.body, bare.status, dict(bare.headers), pair.connections]
+        )
         runs: dict[str, list[Load]] = {"service": []}
         if bare_key in bare_runs:
             del sides["bare"]
@@ -160,12 +173,16 @@ def measure(
         for side, target in sides.items():
             check(base[side], target)
             if args.warmup > 0:
-                drive(base[side], target, args, args.warmup)
+                drive(base[side], target, load, args.warmup)
         for _round in range(args.rounds):
             for side, target in sides.items():
-                runs[side].append(drive(base[side], target, args, args.duration))
+                runs[side].append(drive(base[side], target, load, args.duration))
         measured[pair.name] = {"service": runs["service"], "bare": bare_runs[bare_key]}
     return measured
+
+
+def _with(args: argparse.Namespace, **changed: Any) -> argparse.Namespace:
+    return argparse.Namespace(**{**vars(args), **changed})
 
 
 def bench_sqlite(args: argparse.Namespace) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """The benchmark's arithmetic: the median round and the ratios it compares, the storm's counts,
-the goals missed; and the wrk script that sends bodies in turn."""
+the goals missed; the viewers the board's polls keep up with; and the wrk script that sends
+bodies in turn."""
 
 from __future__ import annotations
 
+from benchmarks.board import viewers_served
 from benchmarks.cases import Pair, median_round, pair_json
 from benchmarks.load import Load, Target, wrk_script
-from benchmarks.output import missed_goals
+from benchmarks.output import board_note, missed_goals
 from benchmarks.scaling import cpu_shares, scaling_json
 from benchmarks.storm import kind_figures, storm_verdict
 
@@ -97,3 +99,22 @@ def test_wrk_sends_a_targets_bodies_in_turn() -> None:
     assert '[==[{"n": 1}]==], [==[{"n": 2}]==]' in script
     assert "wrk.headers[ [==[Content-Type]==] ] = [==[application/json]==]" in script
     assert "[[" not in script.replace("[ [", "")  # "[[" would open a Lua long string
+
+
+def test_the_board_counts_the_viewers_its_polls_keep_up_with() -> None:
+    assert viewers_served(1124.0, 2.0) == 2248  # each viewer asks once every 2 s
+    assert viewers_served(9.9, 2.0) == 19  # a viewer short of a whole is not kept up with
+    found = {
+        "board": {
+            "viewers": 20,
+            "poll_seconds": 2.0,
+            "page_bytes": 40 * 1024,
+            "updates_bytes": 38 * 1024,
+            "actions_shown": 58,
+        },
+        "pairs": [{"name": "board_poll", "service": {"rps": 500.4}}],
+    }
+    note = board_note(found)
+    assert "page 40 KiB" in note and "(58 actions)" in note
+    assert "~1000 viewers polling every 2 s" in note
+    assert board_note({"pairs": []}) == ""
