@@ -143,6 +143,9 @@ async def test_updates_are_304_until_the_board_changes(
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert LEVEL_LABELS["IV"] in changed.text and 'class="event level-IV' in changed.text
     assert "柯桥区大面积停电事件应急指挥部" in changed.text  # the leading HQ
+    # due times in Shanghai; with the day when later than the day the action went out (1440 min)
+    assert re.search(r'class="due">时限 \d\d:\d\d<', changed.text)
+    assert re.search(r'class="due">时限 \d\d-\d\d \d\d:\d\d<', changed.text)
     again = await client.get("/board/updates", headers={"If-None-Match": changed.headers["etag"]})
     assert again.status_code == 304
 
