@@ -16,7 +16,13 @@ setup(
     # (setuptools reads it back) must not slip in or hide a missing glob.
     include_package_data=False,
     package_data={
-        "service.api": ["static/*", "static/board/*", "templates/board/*"],
+        "service.api": [
+            "static/*",
+            "static/board/*",
+            "static/fonts/*",
+            "templates/board/*",
+            "templates/evaluation/*",
+        ],
         "service.bundled.playbooks": ["*.yaml", "checklists/*.yaml"],
         "service.bundled.migrations": ["script.py.mako", "versions/*.py"],
     },

@@ -7,17 +7,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from service.api import problems
 from service.api.auth import BearerAuth
 from service.api.board import install_board
 from service.api.docs import install_docs
+from service.api.evaluation_report import FONTS_PATH, fonts_dir
 from service.api.limits import BodyLimit
 from service.api.openapi import complete_openapi
 from service.api.routes import (
     actions,
     commands,
     early_warnings,
+    evaluation,
     events,
     health,
     releases,
@@ -74,8 +77,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(early_warnings.router, prefix="/api/v1")
     app.include_router(commands.router, prefix="/api/v1")
     app.include_router(releases.router, prefix="/api/v1")
+    app.include_router(evaluation.router, prefix="/api/v1")
     app.include_router(health.router)
     install_board(app, playbooks)
+    # The CJK font the evaluation page loads (no token: it is public, like the docs' assets).
+    app.mount(FONTS_PATH, StaticFiles(directory=fonts_dir()), name="fonts")
     install_docs(app)
     complete_openapi(app)
     return app

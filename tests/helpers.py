@@ -31,6 +31,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from models import base
 from service.cli import main
 from service.flows.context import AppContext
 
@@ -96,6 +97,28 @@ def report(*snapshots: dict[str, Any], minutes: int = 0, **extra: Any) -> dict[s
         "snapshots": list(snapshots),
         **extra,
     }
+
+
+class Clock:
+    """The service's clock in a test: ``clock.set(minutes)`` puts it ``minutes`` after T0."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, minutes: float) -> datetime:
+        self.now = T0 + timedelta(minutes=minutes)
+        return self.now
+
+
+def hold_clock(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    """Every service module that reads the time through ``models.base.utcnow`` reads ``clock``
+    until the test ends: a scripted event happens at the minutes its script gives."""
+    for name, module in list(sys.modules.items()):
+        if name.startswith("service.") and getattr(module, "utcnow", None) is base.utcnow:
+            monkeypatch.setattr(module, "utcnow", clock)
 
 
 class Boundary(NamedTuple):

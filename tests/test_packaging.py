@@ -103,6 +103,15 @@ def test_wheel_ships_the_service_playbooks_and_migrations_only(wheel: Path) -> N
         for path in (api / folder).iterdir()
     }
     assert board and board <= names, sorted(board - names)
+    # the evaluation report's templates and its CJK font, with the font's licence
+    assert {
+        "service/api/templates/evaluation/report.html",
+        "service/api/templates/evaluation/report.css",
+        "service/api/static/fonts/OutageSansSC-Regular.woff2",
+        "service/api/static/fonts/OFL.txt",
+    } <= names
+    # the font is most of it (about 1.1 MB: tools/subset_font.py says what it keeps)
+    assert wheel.stat().st_size < 2_000_000, wheel.stat().st_size
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +162,9 @@ def test_installed_wheel_runs_outside_the_checkout(
         sign_in = httpx.get(f"{base}/board/login", timeout=5)  # the board's templates
         assert sign_in.status_code == 200 and 'name="token"' in sign_in.text
         assert httpx.get(f"{base}/board/static/board.js", timeout=5).status_code == 200
+        # the evaluation page's font comes from the installed package
+        font = httpx.get(url.replace("/healthz", "/fonts/OutageSansSC-Regular.woff2"), timeout=5)
+        assert font.status_code == 200 and font.content[:4] == b"wOF2"
 
 
 def test_installed_packages_are_the_locked_ones(installed: Path) -> None:

@@ -39,6 +39,7 @@ ANSWERS = (
     "PUBLISHED",
     "CHECK",
     "TERMINATED",
+    "EVALUATION",
     "EVENTS",
 )
 # curl as the blocks call it: silent but for errors, failing on 4xx and 5xx with the body shown.
@@ -163,6 +164,11 @@ def test_readme_runs_as_written(server: tuple[str, dict[str, str]], tmp_path: Pa
     assert check["can_terminate"] is True
     assert all(condition["met"] for condition in check["conditions"])
     assert json.loads(answer["TERMINATED"])["state"] == "terminated"
+    evaluation = json.loads(answer["EVALUATION"])
+    assert [lead["region"] for lead in evaluation["leading_hqs"]] == ["330603", "330600"]
+    assert [(x["level"], x["by"]) for x in evaluation["levels"]] == [("IV", "report")]
+    assert evaluation["partial"] is False
+    assert (tmp_path / "evaluation.pdf").read_bytes().startswith(b"%PDF-")
     assert second["event_id"] == first["event_id"]
     warned = json.loads(answer["WARNING"])["event_id"]
     states = {e["id"]: e["state"] for e in json.loads(answer["EVENTS"])["items"]}

@@ -1,28 +1,47 @@
-"""A warning as an OASIS CAP 1.2 alert (plan 3.2.2.1: 通过预警信息发布系统向社会公众发布)."""
+"""A warning's messages as OASIS CAP 1.2 alerts (plan 3.2.2.1: 通过预警信息发布系统向社会公众发布).
+
+Which messages a warning has sent, with their identifiers, times, types and severities, is
+``service.plan.alerts``; this module writes one of them as the CAP 1.2 XML document.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Final
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 from models import EarlyWarning
+from service.plan.alerts import AlertMessage
 from service.plan.grids import GridRegistry
 
-CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
-SENDER = "outage-coordinator@shaoxing.gov.cn"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+CAP_NS: Final = "urn:oasis:names:tc:emergency:cap:1.2"
+# No spaces or commas: CAP 1.2 names a message by "sender,identifier,sent" in references.
+SENDER: Final = "outage-coordinator@shaoxing.gov.cn"
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+# CAP's note, "primarily intended for use with status Exercise": what kind of message this is.
+NOTES: Final = {
+    "Exercise": "演练信息，非真实事件 (drill: not a real event)",
+    "Draft": "预警发布建议，尚未发布 (a proposal, not published)",
+}
 
 
-def _time(value: datetime) -> str:
+def cap_time(value: datetime) -> str:
     """CAP times: an explicit offset, never "Z", no fractions; shown in Shaoxing's own time."""
     return value.astimezone(SHANGHAI).replace(microsecond=0).isoformat()
 
 
-def cap_alert(warning: EarlyWarning, grids: GridRegistry, drill: bool) -> bytes:
-    """The CAP document: ``Alert`` while proposed or published, ``Cancel`` once lifted.
+def reference(message: AlertMessage) -> str:
+    """CAP 1.2's extended message identifier: ``sender,identifier,sent``."""
+    return f"{SENDER},{message.identifier},{cap_time(message.sent)}"
 
-    A proposed warning is ``Draft`` (not for the public yet); a drill's is ``Exercise``.
+
+def cap_alert(warning: EarlyWarning, message: AlertMessage, grids: GridRegistry) -> bytes:
+    """``message`` of ``warning`` as a CAP 1.2 ``alert`` document.
+
+    Its ``info``: before any response level the warning is a forecast (urgency Expected,
+    certainty Likely); once a level is declared the outage is under way (Immediate, Observed);
+    a cancellation is all clear (AllClear, urgency Past).
     """
     ET.register_namespace("", CAP_NS)
     alert = ET.Element(f"{{{CAP_NS}}}alert")
@@ -32,34 +51,33 @@ def cap_alert(warning: EarlyWarning, grids: GridRegistry, drill: bool) -> bytes:
         child.text = text
         return child
 
-    status = "Exercise" if drill else ("Draft" if warning.state == "proposed" else "Actual")
-    add(alert, "identifier", f"urn:uuid:{warning.id}")
+    add(alert, "identifier", message.identifier)
     add(alert, "sender", SENDER)
-    add(alert, "sent", _time(warning.lifted_at or warning.published_at or warning.proposed_at))
-    add(alert, "status", status)
-    add(alert, "msgType", "Cancel" if warning.state == "lifted" else "Alert")
+    add(alert, "sent", cap_time(message.sent))
+    add(alert, "status", message.status)
+    add(alert, "msgType", message.msg_type)
     add(alert, "scope", "Public")
-    if warning.state == "lifted":
-        add(
-            alert,
-            "references",
-            f"{SENDER},urn:uuid:{warning.id},{_time(warning.published_at or warning.proposed_at)}",
-        )
+    if message.status in NOTES:
+        add(alert, "note", NOTES[message.status])
+    if message.references:
+        add(alert, "references", " ".join(reference(m) for m in message.references))
+    cancel = message.msg_type == "Cancel"
+    declared = message.level is not None
     info = ET.SubElement(alert, f"{{{CAP_NS}}}info")
     add(info, "language", "zh-CN")
     add(info, "category", "Infra")
     add(info, "event", "大面积停电事件预警")
-    add(info, "responseType", "Prepare")
-    add(info, "urgency", "Expected")
-    add(info, "severity", "Severe")
-    add(info, "certainty", "Likely")
+    add(info, "responseType", "AllClear" if cancel else "Prepare")
+    add(info, "urgency", "Past" if cancel else ("Immediate" if declared else "Expected"))
+    add(info, "severity", message.severity)
+    add(info, "certainty", "Observed" if cancel or declared else "Likely")
     if warning.onset:
-        add(info, "onset", _time(warning.onset))
+        add(info, "onset", cap_time(warning.onset))
     if warning.expires:
-        add(info, "expires", _time(warning.expires))
+        add(info, "expires", cap_time(warning.expires))
     if warning.published_hq:
         add(info, "senderName", grids.hq_name(warning.published_hq))
-    add(info, "headline", warning.headline)
+    add(info, "headline", ("解除：" if cancel else "") + warning.headline)
     add(info, "description", warning.description)
     for code in warning.area:
         area = ET.SubElement(info, f"{{{CAP_NS}}}area")

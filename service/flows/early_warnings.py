@@ -23,9 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import EarlyWarning, Event
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.flows.dispatch import cancel_open, dispatch, open_monitoring
+from service.flows.history import response_levels
 from service.flows.schemas import Moment, RegionCode, Text
 from service.plan.actor import Actor
 from service.plan.addressees import Scene
+from service.plan.alerts import AlertMessage, WarningMoments, warning_messages
 from service.plan.duties import OPEN_STATES
 from service.plan.early_warning import WarningState
 from service.plan.jurisdiction import require_area
@@ -280,3 +282,12 @@ async def read_warning(session: AsyncSession, warning_id: uuid.UUID) -> EarlyWar
     if warning is None:
         raise NotFound(f"warning {warning_id} does not exist")
     return warning
+
+
+async def messages(session: AsyncSession, warning: EarlyWarning, drill: bool) -> list[AlertMessage]:
+    """The CAP messages the warning has sent, oldest first (service.plan.alerts): derived from
+    its moments and the event's response levels, so nothing is stored for them."""
+    moments = WarningMoments(
+        warning.id, drill, warning.proposed_at, warning.published_at, warning.lifted_at
+    )
+    return warning_messages(moments, await response_levels(session, warning.event_id))

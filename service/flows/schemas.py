@@ -12,6 +12,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, PlainSeria
 from service.plan.classification import Basis, Metric
 from service.plan.grids import GridRegistry, Scope
 from service.plan.levels import Level
+from service.plan.termination import Condition
 
 # A six-digit GB/T 2260 code, as playbooks/regions.yaml lists the grids.
 REGION_PATTERN: Final = r"^[0-9]{6}$"
@@ -120,3 +121,29 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next: str | None = None
+
+
+class LoadFigures(BaseModel):
+    """The numbers behind plan 5.5 condition 2: overall and each key area, fractions 0–1."""
+
+    overall: Number | None
+    key_areas: dict[str, Number]
+
+
+class ConditionRead(BaseModel):
+    """One plan 5.5 condition as the termination check and the evaluation report give it."""
+
+    key: str
+    met: bool
+    evidence: str
+    figures: LoadFigures | None = None
+
+    @classmethod
+    def of(cls, condition: Condition) -> ConditionRead:
+        figures = condition.figures
+        return cls(
+            key=condition.key,
+            met=condition.met,
+            evidence=condition.evidence,
+            figures=LoadFigures.model_validate(figures) if figures else None,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -26,7 +26,7 @@ from service.flows.commands import AttestationCreate, AttestationRead, LeadTakin
 from service.flows.context import AppContext
 from service.flows.events import EventRead
 from service.flows.response import LevelChange, ReasonOptional, ReasonRequired, Termination
-from service.flows.schemas import Number
+from service.flows.schemas import ConditionRead
 from service.plan.actor import Actor
 from service.store.events import get_event
 from service.store.transactions import in_transaction
@@ -160,18 +160,6 @@ async def post_close(
     )
 
 
-class ConditionRead(BaseModel):
-    key: str
-    met: bool
-    evidence: str
-    figures: dict[str, Any] | None = None
-
-
-class LoadFigures(BaseModel):
-    overall: Number | None
-    key_areas: dict[str, Number]
-
-
 class TerminationCheck(BaseModel):
     can_terminate: bool
     conditions: list[ConditionRead]
@@ -186,17 +174,7 @@ async def get_termination_check(
     conditions = await commands.check(session, context.playbooks, event)
     return TerminationCheck(
         can_terminate=all(c.met for c in conditions),
-        conditions=[
-            ConditionRead(
-                key=c.key,
-                met=c.met,
-                evidence=c.evidence,
-                figures=LoadFigures.model_validate(c.figures).model_dump(mode="json")
-                if c.figures
-                else None,
-            )
-            for c in conditions
-        ],
+        conditions=[ConditionRead.of(c) for c in conditions],
     )
 
 

@@ -100,7 +100,10 @@ async def post_lift(
 async def get_cap(
     warning_id: uuid.UUID, actor: ActorDep, session: ReadSessionDep, context: ContextDep
 ) -> Response:
-    """The warning as an OASIS CAP 1.2 alert.
+    """The warning's latest message as an OASIS CAP 1.2 alert: the proposal (``Draft``), the
+    publication (``Alert``), a change of the response level while it stands (``Update``, its
+    severity the new level's), the lifting (``Cancel``); each its own identifier, an update or
+    cancellation naming the messages before it in ``references``. A drill's are ``Exercise``.
 
     Any role reads a published or lifted warning (it was published to the public, plan
     3.2.2.1); a proposal is not public yet, and an agency sees it only within its own events.
@@ -110,5 +113,6 @@ async def get_cap(
         event = await get_event(session, actor, warning.event_id)
     else:
         event = await get_event(session, None, warning.event_id)
-    body = cap_alert(warning, context.playbooks.grids, event.drill)
+    sent = await warnings.messages(session, warning, event.drill)
+    body = cap_alert(warning, sent[-1], context.playbooks.grids)
     return Response(body, media_type="application/cap+xml")

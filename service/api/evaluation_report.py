@@ -1,0 +1,243 @@
+"""The evaluation report (plan 6.1) as a page and as a PDF, with its restoration curve drawn.
+
+The page is a Jinja2 template (``templates/evaluation/``); the curve is drawn by pygal as SVG,
+inline in the page, its text in the page's font; the PDF is that page printed by WeasyPrint.
+Chinese renders on any machine because the service ships its font: "Outage Sans SC", a
+subset of Noto Sans CJK SC under the SIL Open Font License (``static/fonts/``, cut by
+``tools/subset_font.py``). The page loads it from ``/fonts/``; the PDF embeds the glyphs it
+uses.
+
+WeasyPrint needs the Pango library of the system (Debian: ``libpango-1.0-0``,
+``libpangoft2-1.0-0``); without it the PDF is refused (503) and the page still served.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from zoneinfo import ZoneInfo
+
+from service.errors import Unavailable
+from service.flows.evaluation import EvaluationRead, RestorationPoint
+from service.plan.levels import Level
+from service.plan.termination import OVERALL_RESTORED, PLAN_WORDS
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+FONT_FAMILY: Final = "Outage Sans SC"
+FONT_FILE: Final = "OutageSansSC-Regular.woff2"
+FONTS_PATH: Final = "/fonts"  # where the page finds the font (service.main mounts it)
+PANGO: Final = "apt-get install libpango-1.0-0 libpangoft2-1.0-0"
+
+KIND_NAMES: Final = {
+    "event_opened": "事件开启",
+    "warning_proposed": "提出预警建议",
+    "warning_published": "发布预警",
+    "warning_lifted": "解除预警",
+    "response_started": "启动应急响应",
+    "response_raised": "提升响应级别",
+    "response_lowered": "降低响应级别",
+    "leading_hq_changed": "牵头指挥部变更",
+    "attestation": "终止条件确认",
+    "release_published": "信息发布",
+    "response_terminated": "终止应急响应",
+    "event_dismissed": "事件撤销",
+    "event_closed": "事件关闭",
+}
+STATE_NAMES: Final = {
+    "monitoring": "监测",
+    "warning": "预警",
+    "response": "应急响应中",
+    "terminated": "响应已终止",
+    "closed": "已关闭",
+}
+# Chart steps between labelled times: the first that leaves at most MAX_TICKS labels.
+TICK_STEPS: Final = tuple(
+    timedelta(minutes=m) for m in (10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)
+)
+MAX_TICKS: Final = 8
+
+
+def font_path() -> Path:
+    """The shipped font file (a real file: the package is installed unzipped)."""
+    path = resources.files("service.api") / "static" / "fonts" / FONT_FILE
+    if not isinstance(path, Path):
+        raise RuntimeError(f"the font {FONT_FILE} is not a file on disk ({path!r})")
+    return path
+
+
+def fonts_dir() -> Path:
+    return font_path().parent
+
+
+def local(moment: datetime | None) -> str:
+    """A time as people in Shaoxing read it."""
+    return "—" if moment is None else moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def duration(minutes: Decimal | None) -> str:
+    if minutes is None:
+        return "—"
+    hours, rest = divmod(int(minutes), 60)
+    return (f"{hours} 小时 " if hours else "") + f"{rest} 分钟（共 {minutes} 分钟）"
+
+
+def percent(fraction: Decimal | float | None) -> str:
+    return "—" if fraction is None else f"{Decimal(str(fraction)) * 100:.1f}%"
+
+
+def _ticks(start: datetime, end: datetime) -> list[datetime]:
+    span = max(end - start, timedelta(minutes=1))
+    step = next((s for s in TICK_STEPS if span / s <= MAX_TICKS), TICK_STEPS[-1])
+    local_start = start.astimezone(SHANGHAI)
+    midnight = local_start.replace(hour=0, minute=0, second=0, microsecond=0)
+    tick = midnight + step * ((local_start - midnight) // step)
+    ticks = []
+    while tick <= end + step:
+        ticks.append(tick)
+        tick += step
+    return ticks
+
+
+def _tick_label(moment: datetime, long_span: bool) -> str:
+    """ "14:30" on the curve's time axis; "07-21 06:00" when it spans days."""
+    shown = moment.astimezone(SHANGHAI)
+    return shown.strftime("%m-%d %H:%M" if long_span else "%H:%M")
+
+
+@cache
+def _pygal() -> Any:
+    """pygal, imported on the first chart (it and Jinja2 would add a tenth to every start).
+
+    pygal puts a finder for its map plugins (pygal.maps.*) on sys.meta_path as it is imported,
+    of the old kind (find_module) that Python 3.11 warns about at every import asked of it
+    after; the service draws no maps, so the finder goes.
+    """
+    import pygal
+    import pygal.style
+
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, pygal.PluginImportFixer)]
+    return pygal
+
+
+def restoration_chart(points: list[RestorationPoint], until: datetime) -> str | None:
+    """The restoration curve as inline SVG: the overall figure holds from one report to the next
+    (a step, not a slope: nothing is known between reports), a dot at each report, and the 80%
+    that plan 5.5 condition 2 asks. None when no report gave figures."""
+    if not points:
+        return None
+    end = max(until, points[-1].at)
+    steps: list[tuple[datetime, float]] = []
+    for point in points:
+        if steps:
+            steps.append((point.at, steps[-1][1]))
+        steps.append((point.at, float(point.overall)))
+    steps.append((end, steps[-1][1]))
+    ticks = _ticks(points[0].at, end)
+    long_span = end - points[0].at > timedelta(hours=20)
+    pygal = _pygal()
+    chart = pygal.DateTimeLine(
+        js=[],
+        width=760,
+        height=300,
+        style=pygal.style.Style(
+            font_family=f"'{FONT_FAMILY}', sans-serif",
+            background="white",
+            plot_background="white",
+            colors=("#1f5fa8", "#1f5fa8", "#c0392b"),
+            foreground="#333",
+            foreground_subtle="#555",
+            guide_stroke_color="#c8d0d8",
+            major_guide_stroke_color="#c8d0d8",
+            guide_stroke_dasharray="2,3",
+            major_guide_stroke_dasharray="2,3",
+            label_font_size=11,
+            major_label_font_size=11,
+            legend_font_size=12,
+        ),
+        legend_at_bottom=True,
+        legend_at_bottom_columns=3,
+        range=(0, 1),
+        y_labels=[0, 0.2, 0.4, 0.6, 0.8, 1],
+        value_formatter=lambda value: f"{value:.0%}",
+        x_labels=ticks,
+        x_label_rotation=0,
+        # pygal hands the formatter naive UTC times
+        x_value_formatter=lambda moment: _tick_label(moment.replace(tzinfo=UTC), long_span),
+        show_x_guides=False,
+        show_y_guides=True,
+        truncate_legend=-1,
+    )
+    chart.add("整体负荷恢复率", steps, show_dots=False, stroke_style={"width": 2})
+    chart.add("调度报告", [(p.at, float(p.overall)) for p in points], stroke=False, dots_size=3)
+    threshold = float(OVERALL_RESTORED)
+    chart.add(
+        "终止条件（预案5.5：恢复80%以上）",
+        [(ticks[0], threshold), (ticks[-1], threshold)],
+        show_dots=False,
+        stroke_style={"width": 1, "dasharray": "6, 4"},
+    )
+    svg: str = chart.render(is_unicode=True, disable_xml_declaration=True)
+    return svg
+
+
+@cache
+def _templates() -> Environment:
+    """The templates, Jinja2 imported on first use."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    environment = Environment(
+        loader=PackageLoader("service.api", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(local=local, duration=duration, percent=percent)
+    return environment
+
+
+def render_html(report: EvaluationRead, level_names: Mapping[Level, str], font_url: str) -> str:
+    """The report as one HTML page; ``font_url`` is where the page's reader finds the font."""
+    template = _templates().get_template("evaluation/report.html")
+    until = report.response_ended_at or report.generated_at
+    return template.render(
+        report=report,
+        chart=restoration_chart(report.restoration, until),
+        level_names=level_names,
+        kind_names=KIND_NAMES,
+        state_names=STATE_NAMES,
+        plan_words=PLAN_WORDS,
+        font_family=FONT_FAMILY,
+        font_url=font_url,
+        threshold=percent(OVERALL_RESTORED),
+    )
+
+
+def render_pdf(html: str) -> bytes:
+    """The page printed by WeasyPrint, the font's glyphs embedded. Fetches nothing but the
+    font: the page's text is escaped, yet a renderer that follows any URL is one to close."""
+    try:
+        import weasyprint
+    except OSError as missing:  # cffi could not load Pango
+        raise Unavailable(f"the PDF needs the Pango library ({PANGO}): {missing}") from None
+
+    font = font_path().as_uri()
+
+    class OnlyTheFont(weasyprint.urls.URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if url != font:
+                raise ValueError(f"the report loads nothing but its font, not {url}")
+            return super().fetch(url, headers)
+
+    document = weasyprint.HTML(string=html, url_fetcher=OnlyTheFont(fail_on_errors=True))
+    pdf: bytes = document.write_pdf()
+    return pdf

@@ -1,0 +1,201 @@
+"""Plan 6.1's evaluation report (处置评估) of one event, read from its own records.
+
+Readable at any time: a running event's report is partial (``partial``), its response counted
+to now. The figures are computed by ``service.plan.evaluation``; this module reads the event's
+timeline, reports, actions and attestations into it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Final
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Action, Event, Report, Snapshot
+from service.flows import history
+from service.flows.commands import check
+from service.flows.schemas import ConditionRead, Number
+from service.plan.evaluation import (
+    ActionRecord,
+    GridFigure,
+    ReportFigures,
+    agency_figures,
+    leads,
+    response_minutes,
+    restoration_curve,
+)
+from service.plan.levels import Level
+from service.plan.lifecycle import EventState
+from service.playbooks.bundle import Playbooks
+
+# States in which the response is over for good: the report is whole.
+FINISHED: Final = ("terminated", "closed")
+
+
+class LevelRead(BaseModel):
+    level: Level
+    at: datetime
+    by: str = Field(description='"report" when a report reached it, else the commander\'s name')
+
+
+class LeadRead(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    region: str
+    name: str
+    since: datetime = Field(alias="from", description="when this HQ took the lead")
+
+
+class RestorationPoint(BaseModel):
+    at: datetime = Field(description="the time the report observed the grids")
+    overall: Number = Field(description="plan 5.5 condition 2's overall figure then, 0–1")
+
+
+class AgencyRead(BaseModel):
+    agency: str
+    name: str
+    dispatched: int = Field(description="every action of the agency on the event, cancelled too")
+    on_time: int = Field(description="acknowledged at or before the due time")
+    late: int = Field(
+        description="acknowledged after the due time, or never acknowledged while past it"
+    )
+    open: int = Field(description="pending or acknowledged")
+    cancelled: int
+    median_ack_minutes: Number | None = Field(
+        description="median minutes from dispatch to acknowledgement; null if none"
+    )
+
+
+class TerminationRead(BaseModel):
+    conditions: list[ConditionRead]
+
+
+class ChronologyEntry(BaseModel):
+    seq: int
+    at: datetime
+    kind: str
+    actor: str
+    summary: str
+
+
+class EvaluationRead(BaseModel):
+    """Plan 6.1: the facts an evaluation of the handling starts from."""
+
+    event_id: uuid.UUID
+    drill: bool
+    state: EventState
+    partial: bool = Field(description="true while the response is not over: figures run to now")
+    generated_at: datetime
+    opened_at: datetime
+    closed_at: datetime | None
+    peak_level: Level | None
+    levels: list[LevelRead]
+    leading_hqs: list[LeadRead]
+    response_started_at: datetime | None
+    response_ended_at: datetime | None
+    response_minutes: Number | None = Field(
+        description="from the response's start to its termination (or now); null without one"
+    )
+    restoration: list[RestorationPoint]
+    agencies: list[AgencyRead]
+    termination: TerminationRead
+    chronology: list[ChronologyEntry]
+
+
+async def evaluate(
+    session: AsyncSession, playbooks: Playbooks, event: Event, now: datetime
+) -> EvaluationRead:
+    """The evaluation report of ``event`` as its records stand at ``now``."""
+    found = await history.entries(session, event.id, history.CHRONOLOGY_KINDS)
+    started = next((e.at for e in found if e.kind == "response_started"), None)
+    ended = next((e.at for e in found if e.kind == "response_terminated"), None)
+    grids, agencies = playbooks.grids, playbooks.agencies
+    order = {agency.code: place for place, agency in enumerate(agencies)}
+    return EvaluationRead(
+        event_id=event.id,
+        drill=event.drill,
+        state=event.state,
+        partial=event.state not in FINISHED,
+        generated_at=now,
+        opened_at=event.opened_at,
+        closed_at=event.closed_at,
+        peak_level=event.peak_level,
+        levels=[LevelRead(level=s.level, at=s.at, by=s.by) for s in history.level_sets(found)],
+        leading_hqs=[
+            LeadRead(region=lead.region, name=grids.hq_name(lead.region), since=lead.at)
+            for lead in leads(history.lead_changes(found))
+        ],
+        response_started_at=started,
+        response_ended_at=ended,
+        response_minutes=response_minutes(started, ended, now),
+        restoration=[
+            RestorationPoint(at=p.at, overall=p.overall)
+            for p in restoration_curve(await _reports(session, event.id))
+        ],
+        agencies=[
+            AgencyRead(
+                agency=f.agency,
+                name=known.name if (known := agencies.get(f.agency)) else f.agency,
+                dispatched=f.dispatched,
+                on_time=f.on_time,
+                late=f.late,
+                open=f.open,
+                cancelled=f.cancelled,
+                median_ack_minutes=f.median_ack_minutes,
+            )
+            for f in sorted(
+                agency_figures(await _actions(session, event.id), now),
+                key=lambda f: order.get(f.agency, len(order)),
+            )
+        ],
+        termination=TerminationRead(
+            conditions=[ConditionRead.of(c) for c in await check(session, playbooks, event)]
+        ),
+        chronology=[
+            ChronologyEntry(seq=e.seq, at=e.at, kind=e.kind, actor=e.actor, summary=e.summary)
+            for e in found
+        ],
+    )
+
+
+async def _reports(session: AsyncSession, event_id: uuid.UUID) -> list[ReportFigures]:
+    rows = await session.execute(
+        select(
+            Snapshot.report_id,
+            Snapshot.observed_at,
+            Report.received_at,
+            Snapshot.region,
+            Snapshot.scope,
+            Snapshot.load_lost_mw,
+        )
+        .join(Report, Report.id == Snapshot.report_id)
+        .where(Snapshot.event_id == event_id)
+        .order_by(Snapshot.seq)
+    )
+    by_report: dict[uuid.UUID, tuple[datetime, datetime, list[GridFigure]]] = {}
+    for report_id, observed_at, received_at, region, scope, lost in rows:
+        by_report.setdefault(report_id, (observed_at, received_at, []))[2].append(
+            GridFigure(region, scope, lost)
+        )
+    return [
+        ReportFigures(observed, received, tuple(figures))
+        for observed, received, figures in by_report.values()
+    ]
+
+
+async def _actions(session: AsyncSession, event_id: uuid.UUID) -> list[ActionRecord]:
+    rows = await session.execute(
+        select(
+            Action.agency,
+            Action.state,
+            Action.dispatched_at,
+            Action.due_at,
+            Action.acknowledged_at,
+            Action.cancelled_at,
+        ).where(Action.event_id == event_id)
+    )
+    return [ActionRecord(*row) for row in rows]

@@ -1,0 +1,211 @@
+"""Every CAP document the service writes is CAP 1.2: valid against OASIS's schema
+(tests/data/CAP-v1.2.xsd) and by the rules the schema cannot say (identifiers without spaces or
+commas, references as ``sender,identifier,sent``). A warning's life, on SQLite and PostgreSQL,
+the service's clock held at the script's minutes after T0 (14:00 in Shaoxing):
+
+    0   proposed for 柯桥区 and 上虞区                       Draft
+    10  published by the city HQ                           Alert    severity Unknown
+    20  a report: 柯桥区 at level IV, the response starts    Update   Minor
+    40  a report: level III                                Update   Moderate
+    60  lifted by the city HQ                              Cancel   Moderate
+
+and a drill's warning, Exercise from proposal to lifting.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import xmlschema
+
+from tests.helpers import REPO, T0, Clock, MakeToken, county, hold_clock, post, report
+
+API = "/api/v1"
+CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+SENDER = "outage-coordinator@shaoxing.gov.cn"
+# CAP 1.2 3.2.1: an identifier (and a sender) "MUST NOT include spaces, commas or restricted
+# characters (< and &)"; references: "sender,identifier,sent" triples separated by whitespace.
+RESTRICTED = re.compile(r"[\s,<&]")
+
+
+@cache
+def cap_schema() -> xmlschema.XMLSchema10:
+    return xmlschema.XMLSchema10(str(REPO / "tests" / "data" / "CAP-v1.2.xsd"))
+
+
+def cap_faults(document: bytes) -> list[str]:
+    """What makes ``document`` no CAP 1.2 alert, in words (nothing: it is one)."""
+    root = ET.fromstring(document)
+    faults = [str(error.reason or error) for error in cap_schema().iter_errors(root)]
+    for tag in ("identifier", "sender"):
+        if RESTRICTED.search(root.findtext(f"{CAP}{tag}") or ""):
+            faults.append(f"{tag} holds a space, comma, < or &")
+    for triple in (root.findtext(f"{CAP}references") or "").split():
+        if len(triple.split(",")) != 3:
+            faults.append(f"reference {triple!r} is not sender,identifier,sent")
+    return faults
+
+
+class Message:
+    """One CAP document as the tests read it."""
+
+    def __init__(self, document: bytes) -> None:
+        assert cap_faults(document) == [], document.decode()
+        self.root = ET.fromstring(document)
+
+    def __getitem__(self, tag: str) -> str:
+        return self.root.findtext(f"{CAP}{tag}") or ""
+
+    @property
+    def severity(self) -> str:
+        return self.root.findtext(f"{CAP}info/{CAP}severity") or ""
+
+    @property
+    def references(self) -> list[str]:
+        return self["references"].split()
+
+    def reference(self) -> str:
+        """How a later message names this one."""
+        return f"{self['sender']},{self['identifier']},{self['sent']}"
+
+
+def shaoxing(minutes: float) -> str:
+    """T0 + ``minutes`` as a CAP time in Shaoxing's zone."""
+    return (T0 + timedelta(minutes=minutes)).astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    held = Clock()
+    hold_clock(monkeypatch, held)
+    return held
+
+
+async def read_cap(client: httpx.AsyncClient, headers: dict[str, str], warning_id: str) -> Message:
+    answer = await client.get(f"{API}/warnings/{warning_id}/cap", headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/cap+xml")
+    return Message(answer.content)
+
+
+async def call(client: httpx.AsyncClient, path: str, headers: dict[str, str], **body: Any) -> Any:
+    answer = await client.post(f"{API}{path}", json=body, headers=headers)
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()
+
+
+async def test_every_message_of_a_warnings_life_is_valid_cap(
+    client: httpx.AsyncClient, make_token: MakeToken, clock: Clock
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    city = await make_token("commander", region="330600")
+    observer = await make_token("observer")
+    area = ["330603", "330604"]
+    clock.set(0)
+    warning = await call(
+        client, "/warnings", dispatcher, area=area, headline="台风预警", description="预计停电"
+    )
+    wid, event_id = warning["id"], warning["event_id"]
+    messages = [await read_cap(client, dispatcher, wid)]
+    clock.set(10)
+    await call(client, f"/warnings/{wid}/publish", city)
+    messages.append(await read_cap(client, observer, wid))
+    for minute, lost in ((20, 90), (40, 130)):  # 柯桥区 (200 MW) at IV, then at III
+        clock.set(minute)
+        body = report(county("330603", 200, lost), minutes=minute) | {"event_id": event_id}
+        await post(client, dispatcher, body)
+        messages.append(await read_cap(client, observer, wid))
+    clock.set(60)
+    await call(client, f"/warnings/{wid}/lift", city, reason="台风已过境")
+    messages.append(await read_cap(client, observer, wid))
+
+    draft, alert, rise, rise_again, cancel = messages
+    assert [(m["status"], m["msgType"], m.severity, m["sent"]) for m in messages] == [
+        ("Draft", "Alert", "Unknown", shaoxing(0)),
+        ("Actual", "Alert", "Unknown", shaoxing(10)),
+        ("Actual", "Update", "Minor", shaoxing(20)),
+        ("Actual", "Update", "Moderate", shaoxing(40)),
+        ("Actual", "Cancel", "Moderate", shaoxing(60)),
+    ]
+    identifiers = [m["identifier"] for m in messages]
+    assert len(set(identifiers)) == 5, identifiers  # a cancel never reuses its alert's
+    assert all(i.startswith("urn:uuid:") for i in identifiers)
+    assert draft.references == [] and alert.references == []
+    assert rise.references == [alert.reference()]
+    assert rise_again.references == [alert.reference(), rise.reference()]
+    # the lifting cancels the alert, naming every message of its chain
+    assert cancel.references == [alert.reference(), rise.reference(), rise_again.reference()]
+    assert cancel.root.findtext(f"{CAP}info/{CAP}responseType") == "AllClear"
+    geocodes = cancel.root.findall(f"{CAP}info/{CAP}area/{CAP}geocode")
+    assert [(g.findtext(f"{CAP}valueName"), g.findtext(f"{CAP}value")) for g in geocodes] == [
+        ("GB/T 2260", "330603"),
+        ("GB/T 2260", "330604"),
+    ]
+    # asked again, the same message: identifiers are derived, not drawn
+    again = await client.get(f"{API}/warnings/{wid}/cap", headers=observer)
+    assert Message(again.content)["identifier"] == cancel["identifier"]
+
+
+async def test_a_drills_messages_are_exercises_and_valid_cap(
+    client: httpx.AsyncClient, make_token: MakeToken, clock: Clock
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    xinchang = await make_token("commander", region="330624")
+    clock.set(0)
+    warning = await call(
+        client,
+        "/warnings",
+        dispatcher,
+        area=["330624"],
+        headline="演练：台风预警",
+        description="演练",
+        drill=True,
+        onset=(T0 + timedelta(hours=2)).isoformat(),
+        expires=(T0 + timedelta(hours=12)).isoformat(),
+    )
+    wid = warning["id"]
+    messages = [await read_cap(client, dispatcher, wid)]
+    clock.set(5)
+    await call(client, f"/warnings/{wid}/publish", xinchang)
+    messages.append(await read_cap(client, dispatcher, wid))
+    clock.set(30)
+    await call(client, f"/warnings/{wid}/lift", xinchang)
+    messages.append(await read_cap(client, dispatcher, wid))
+
+    assert [(m["status"], m["msgType"]) for m in messages] == [
+        ("Exercise", "Alert"),
+        ("Exercise", "Alert"),
+        ("Exercise", "Cancel"),
+    ]
+    assert all("演练" in m["note"] for m in messages)  # CAP: note is for Exercise messages
+    assert messages[2].references == [messages[1].reference()]
+    assert messages[1].root.findtext(f"{CAP}info/{CAP}onset") == shaoxing(120)
+
+
+def test_the_schema_check_can_fail() -> None:
+    """The checks above would see a document that breaks CAP 1.2."""
+    valid = (
+        f'<alert xmlns="{CAP[1:-1]}"><identifier>urn:uuid:1</identifier>'
+        f"<sender>{SENDER}</sender><sent>2026-07-20T14:00:00+08:00</sent>"
+        "<status>Actual</status><msgType>Alert</msgType><scope>Public</scope></alert>"
+    )
+    assert cap_faults(valid.encode()) == []
+    for broken in (
+        valid.replace("+08:00", "Z"),  # CAP times carry an offset, never Z
+        valid.replace("Alert</msgType>", "Lift</msgType>"),
+        valid.replace("urn:uuid:1", "two words"),
+        valid.replace("<scope>Public</scope>", "<scope>Public</scope><references>x</references>"),
+    ):
+        assert cap_faults(broken.encode()), broken
+
+
+def test_shaoxing_time() -> None:
+    assert shaoxing(0) == "2026-07-20T14:00:00+08:00"
+    assert datetime.fromisoformat(shaoxing(61)) == T0 + timedelta(minutes=61)
