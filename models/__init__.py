@@ -2,6 +2,7 @@
 
 from models.base import Base
 from models.event import Event, EventGrid, IdempotencyRecord, Report, Snapshot, TimelineEntry
+from models.notify import Delivery, OutboxMessage, Subscription
 from models.plan import Action, AgencyFeed, Attestation, EarlyWarning
 from models.release import Release
 from models.token import ApiToken
@@ -12,12 +13,15 @@ __all__ = [
     "ApiToken",
     "Attestation",
     "Base",
+    "Delivery",
     "EarlyWarning",
     "Event",
     "EventGrid",
     "IdempotencyRecord",
+    "OutboxMessage",
     "Release",
     "Report",
     "Snapshot",
+    "Subscription",
     "TimelineEntry",
 ]
