@@ -25,6 +25,7 @@ from service.api.routes import (
     health,
     releases,
     reports,
+    tokens,
 )
 from service.config import Settings
 from service.flows.context import AppContext
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(commands.router, prefix="/api/v1")
     app.include_router(releases.router, prefix="/api/v1")
     app.include_router(evaluation.router, prefix="/api/v1")
+    app.include_router(tokens.router, prefix="/api/v1")
     app.include_router(health.router)
     install_board(app, playbooks)
     # The CJK font the evaluation page loads (no token: it is public, like the docs' assets).

@@ -86,17 +86,17 @@ async def create_token(
     if not name.strip():
         raise InvalidInput("name", "a token needs a name saying whose it is")
     if role == "agency" and not agency:
-        raise InvalidInput("agency", "an agency token needs --agency CODE")
+        raise InvalidInput("agency", "an agency token needs an agency: its unit's code (--agency)")
     if role != "agency" and agency:
-        raise InvalidInput("agency", "--agency is only for agency tokens")
+        raise InvalidInput("agency", "an agency (--agency) is only for agency tokens")
     if agency and not agencies.is_real(agency):
         raise InvalidInput("agency", f"unknown agency {agency!r} (see agencies.yaml)")
     if role == "commander" and not region:
-        raise InvalidInput("region", "a commander token needs --region: its HQ's code")
+        raise InvalidInput("region", "a commander token needs a region: its HQ's code (--region)")
     if region is not None and region not in grids:
         raise InvalidInput("region", f"unknown region {region} (see regions.yaml)")
     if region is not None and role not in ("dispatcher", "commander"):
-        raise InvalidInput("region", "--region is only for dispatchers and commanders")
+        raise InvalidInput("region", "a region (--region) is only for dispatchers and commanders")
     token, digest = new_token()
     row = ApiToken(
         id=uuid.uuid4(), name=name, role=role, agency=agency, region=region, token_hash=digest
