@@ -23,7 +23,7 @@ setup(
             "templates/board/*",
             "templates/evaluation/*",
         ],
-        "service.bundled.playbooks": ["*.yaml", "checklists/*.yaml"],
+        "service.bundled.playbooks": ["*.yaml", "checklists/*.yaml", "drills/*.yaml"],
         "service.bundled.migrations": ["script.py.mako", "versions/*.py"],
     },
 )

@@ -1,4 +1,4 @@
-"""The ``outage-coordinator`` command: serve, db upgrade, tokens, playbooks check."""
+"""The ``outage-coordinator`` command: serve, db upgrade, tokens, playbooks check, drill run."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from service.config import Settings
 from service.errors import CoordinatorError, PlaybookError
 from service.plan.actor import ROLES
 from service.playbooks.bundle import Playbooks
+from service.playbooks.drills import load_drills, load_scenario
 from service.store.engine import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
@@ -129,7 +130,63 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the playbooks folder (default: OUTAGE_PLAYBOOKS_DIR, or playbooks/ of the checkout)",
     )
+    _drill_parser(commands)
     return parser
+
+
+SPEED_HELP = (
+    "scenario minutes played per real minute (default: %(default)s, a scenario minute each "
+    "second; 1 plays in real time, 6000 runs a ten-hour scenario in six seconds). The service "
+    "stamps everything with its own clock: acknowledgements count as late only when real time "
+    "passed their due time"
+)
+
+
+def _drill_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    drill = commands.add_parser(
+        "drill", help="drills (plan 7.1, 8.1)", description="Drills (plan 7.1, 8.1)."
+    )
+    drill_commands = drill.add_subparsers(dest="drill_command", required=True, metavar="COMMAND")
+    run = drill_commands.add_parser(
+        "run",
+        help="replay a scripted scenario against a running service",
+        description="Replay a drill scenario (playbooks/drills/*.yaml) against a running "
+        "service over its HTTP API, with a progress bar on stderr. The admin token mints a "
+        "token for each of the scenario's actors (named 'drill: …'), revoked at the end. "
+        "Every report and warning is sent with drill: true. Exit 1 on a scenario that does "
+        "not validate, or at the first answer the scenario did not expect, naming the step.",
+    )
+    run.add_argument("file", type=Path, metavar="FILE", help="the scenario's YAML file")
+    run.add_argument(
+        "--url",
+        required=True,
+        help="the service's address, e.g. http://127.0.0.1:8000",
+    )
+    run.add_argument(
+        "--token",
+        required=True,
+        metavar="T",
+        help="an admin token (make run writes the bootstrap one to var/admin-token)",
+    )
+    run.add_argument("--speed", type=_positive, default=60.0, metavar="X", help=SPEED_HELP)
+    run.add_argument(
+        "--out",
+        type=Path,
+        default=Path("var/drills"),
+        metavar="DIR",
+        help="where the evaluate step saves the evaluation report (JSON, PDF) and each "
+        "warning's CAP alert, in a folder named after the event (default: %(default)s)",
+    )
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,9 +195,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "playbooks":
             folder = args.dir or settings.playbooks_dir
-            Playbooks.load(folder)
-            print(f"playbooks in {folder} are valid")
+            books = Playbooks.load(folder)
+            drills = load_drills(folder, books.grids, books.agencies)
+            names = ", ".join(path.name for path in drills) or "none"
+            print(f"playbooks in {folder} are valid; drill scenarios: {names}")
             return 0
+        if args.command == "drill":
+            return _drill(args, settings)
         if args.command == "db":
             from service.store.migrate import upgrade
 
@@ -212,6 +273,56 @@ def _tokens(args: argparse.Namespace, settings: Settings) -> int:
 
     _in_session(settings, revoke)
     print(f"revoked {args.id}")
+    return 0
+
+
+def _drill(args: argparse.Namespace, settings: Settings) -> int:
+    import httpx
+    from tqdm import tqdm
+
+    from service.flows.drill import DrillRun, DrillStopped, run_drill
+    from service.playbooks.drills import Step
+
+    books = Playbooks.load(settings.playbooks_dir)
+    try:
+        scenario = load_scenario(args.file, books.grids, books.agencies)
+    except PlaybookError as exc:
+        print(f"error: the scenario does not validate: {exc}", file=sys.stderr)
+        return 1
+    bar = tqdm(
+        total=float(scenario.minutes),
+        unit="min",
+        desc=scenario.title,
+        file=sys.stderr,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} scenario min "
+        "[{elapsed}<{remaining}]",
+    )
+
+    def progress(index: int, step: Step, said: str) -> None:
+        bar.update(float(step.at) - bar.n)
+        bar.write(f"{step.at:>6} min  {step.do:<9} {step.actor:<12} {said}", file=sys.stderr)
+
+    async def play() -> DrillRun:
+        url = args.url.rstrip("/")
+        async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+            return await run_drill(
+                scenario,
+                client,
+                args.token,
+                speed=args.speed,
+                out=args.out,
+                progress=progress,
+            )
+
+    try:
+        with bar:
+            done = asyncio.run(play())
+    except DrillStopped as exc:
+        print(f"drill stopped: {exc}", file=sys.stderr)
+        return 1
+    print(f"drill event {done.event_id}: {args.url.rstrip('/')}/board")
+    for path in done.files:
+        print(f"saved {path}")
     return 0
 
 

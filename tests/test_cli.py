@@ -131,6 +131,7 @@ def test_db_upgrade_says_what_it_applied(
 
 def test_playbooks_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["playbooks", "check"]) == 0
+    assert capsys.readouterr().out.strip().endswith("; drill scenarios: typhoon.yaml")
     broken = tmp_path / "playbooks"
     shutil.copytree(PLAYBOOKS_DIR, broken)
     regions = broken / "regions.yaml"
@@ -139,6 +140,12 @@ def test_playbooks_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["playbooks", "check", str(broken)]) == 1
     err = capsys.readouterr().err
     assert "regions.yaml: 330602: scope:" in err
+
+    shutil.copytree(PLAYBOOKS_DIR, broken, dirs_exist_ok=True)  # regions.yaml mended
+    drill = broken / "drills" / "typhoon.yaml"
+    drill.write_text(drill.read_text().replace("do: lift", "do: lower", 1))
+    assert main(["playbooks", "check", str(broken)]) == 1
+    assert f"{drill}: steps[27] (at 200, lower): " in capsys.readouterr().err
 
 
 def test_serve_first_start_prints_bootstrap_token_once(database: str, tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ import service
 from service.bundled import migrations_dir, playbooks_dir
 from service.config import Settings
 from service.playbooks.checklists import PLAYBOOK_GLOBS
+from service.playbooks.drills import SCENARIO_GLOB
 from tests.helpers import REPO, free_port
 
 CHECKOUT = REPO
@@ -81,7 +82,7 @@ def test_wheel_ships_the_service_playbooks_and_migrations_only(wheel: Path) -> N
     assert sources <= names, sorted(sources - names)
     checkout_playbooks = {
         p.relative_to(CHECKOUT / "playbooks").as_posix()
-        for pattern in PLAYBOOK_GLOBS
+        for pattern in (*PLAYBOOK_GLOBS, SCENARIO_GLOB)
         for p in (CHECKOUT / "playbooks").glob(pattern)
     }
     shipped_playbooks = {
@@ -155,6 +156,7 @@ def test_installed_wheel_runs_outside_the_checkout(
     assert "applied 0001 foundation" in upgraded and "(head)" in upgraded
     checked = run("playbooks", "check")
     assert str(site) in checked and str(CHECKOUT) not in checked, checked
+    assert "drill scenarios: typhoon.yaml" in checked, checked
 
     with serving(installed, cwd=tmp_path, env=outside) as url:
         assert httpx.get(url, timeout=5).status_code == 200
