@@ -1,0 +1,228 @@
+"""``drill run``'s player (service.flows.drill) against the app, on SQLite and PostgreSQL: the
+shipped typhoon ends closed, a drill, at III, with the evaluation its scenario gives (worked out
+here by hand from the scenario's own numbers); a drill stops at the first unexpected answer,
+naming the step, and never leaves its tokens behind."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from service.flows.drill import DrillStopped, run_drill
+from service.playbooks.bundle import Playbooks
+from service.playbooks.drills import AttestStep, ReportStep, Scenario, Step, load_scenario
+from tests.helpers import PLAYBOOKS_DIR, MakeToken, bearer_token_of, county, post, report
+
+API = "/api/v1"
+PLAYBOOKS = Playbooks.load(PLAYBOOKS_DIR)
+TYPHOON = load_scenario(
+    PLAYBOOKS_DIR / "drills" / "typhoon.yaml", PLAYBOOKS.grids, PLAYBOOKS.agencies
+)
+FAST = 1e6  # scenario minutes per real minute: ten hours in well under a second of waiting
+CITY = "330600"
+
+# Per agency, what the typhoon leaves (dispatched, on_time, late, open, cancelled), counted from
+# the checklists as the scenario meets them. Every agency that answers acknowledges within
+# seconds of dispatch (nothing late at this speed); termination cancels the open response
+# duties and the acknowledged ones not done; the post-event duties are all done before closing.
+# - power-company: 3 monitoring (opened by the warning's event) + 1 at the proposal (notify
+#   important users) + 3 at publication + plan 4's first report + 7 response duties = 15, all
+#   acknowledged; 5 cancelled at termination (the 3 monitoring, 2 warning duties never done:
+#   lifting ends the warning, termination its measures).
+# - hq-330603: led at IV for 30 minutes and acknowledged its 14 leading duties then; at III the
+#   city leads, but acknowledged duties stay where they are; + plan 4's verification and
+#   report (done at once) + 6.2's investigation group (IV, at the start) = 17.
+# - the member units that never answer: every duty cancelled at termination.
+ANSWERING = {
+    "economy-it": (9, 9, 0, 0, 4),
+    "public-security": (3, 3, 0, 0, 3),
+    "power-company": (15, 15, 0, 0, 5),
+    "emergency-office": (5, 5, 0, 0, 2),
+    "grid-dispatch": (4, 4, 0, 0, 2),
+    "provincial-drc": (1, 1, 0, 0, 1),
+    "hq-city": (8, 8, 0, 0, 4),
+    "hq-330603": (17, 16, 0, 0, 14),
+    "hq-330604": (6, 6, 0, 0, 3),
+}
+
+
+def county_level(load: Decimal, lost: Decimal) -> str | None:
+    """Plan 1.5 for a county grid, by hand: III at 60% of a grid of 150 MW or more, IV at 40%."""
+    share = lost / load
+    if load >= 150 and share >= Decimal("0.6"):
+        return "III"
+    return "IV" if share >= Decimal("0.4") else None
+
+
+def by_hand(scenario: Scenario) -> dict[str, Any]:
+    """The levels, leads and restoration curve the scenario's reports give (design.md: levels
+    never fall by report; IV in one county → its HQ, in several → the city; III → the city)."""
+    rank = {None: 0, "IV": 1, "III": 2}
+    levels: list[str] = []
+    leads: list[str] = []
+    counties_at_iv: set[str] = set()
+    peak_lost: dict[str, Decimal] = {}
+    latest_lost: dict[str, Decimal] = {}
+    curve: list[float] = []
+    for step in scenario.steps:
+        if not isinstance(step, ReportStep):
+            continue
+        for snap in step.snapshots:
+            level = county_level(snap.load_mw, snap.load_lost_mw)
+            if level is not None:
+                counties_at_iv.add(snap.region)
+            if rank[level] > rank[levels[-1] if levels else None]:
+                levels.append(str(level))
+            peak_lost[snap.region] = max(peak_lost.get(snap.region, Decimal(0)), snap.load_lost_mw)
+            latest_lost[snap.region] = snap.load_lost_mw
+        if levels:
+            lead = CITY if levels[-1] == "III" or len(counties_at_iv) > 1 else min(counties_at_iv)
+            if not leads or leads[-1] != lead:
+                leads.append(lead)
+        curve.append(float(1 - sum(latest_lost.values()) / sum(peak_lost.values())))
+    return {"levels": levels, "leads": leads, "curve": curve}
+
+
+async def test_the_typhoon_drill_ends_closed_with_the_evaluation_its_scenario_gives(
+    client: httpx.AsyncClient, make_token: MakeToken, tmp_path: Path
+) -> None:
+    admin = await make_token("admin")
+    played: list[tuple[int, str]] = []
+
+    def progress(index: int, step: Step, said: str) -> None:
+        played.append((index, step.do))
+
+    done = await run_drill(
+        TYPHOON, client, bearer_token_of(admin), speed=FAST, out=tmp_path, progress=progress
+    )
+    assert played == [(n, step.do) for n, step in enumerate(TYPHOON.steps)]
+
+    event = (await client.get(f"{API}/events/{done.event_id}", headers=admin)).json()
+    assert (event["state"], event["drill"], event["peak_level"]) == ("closed", True, "III")
+    assert event["leading_hq"]["region"] == CITY
+    # every token it made is revoked
+    tokens = (await client.get(f"{API}/tokens", headers=admin)).json()["items"]
+    drill_tokens = [t for t in tokens if t["name"].startswith("drill: ")]
+    assert len(drill_tokens) == len(TYPHOON.actors)
+    assert all(t["revoked_at"] is not None for t in drill_tokens)
+
+    folder = tmp_path / str(done.event_id)
+    assert sorted(p.name for p in done.files) == [
+        "evaluation.json",
+        "evaluation.pdf",
+        "warning-landfall.cap.xml",
+    ]
+    assert (folder / "evaluation.pdf").read_bytes().startswith(b"%PDF-")
+    cap = (folder / "warning-landfall.cap.xml").read_text(encoding="utf-8")
+    assert "<status>Exercise</status>" in cap and "<msgType>Cancel</msgType>" in cap
+
+    evaluation = yaml.safe_load((folder / "evaluation.json").read_text(encoding="utf-8"))
+    expected = by_hand(TYPHOON)
+    assert expected["levels"] == ["IV", "III"] and expected["leads"] == ["330603", CITY]
+    assert (evaluation["drill"], evaluation["state"], evaluation["partial"]) == (
+        True,
+        "closed",
+        False,
+    )
+    assert [(x["level"], x["by"]) for x in evaluation["levels"]] == [
+        (level, "report") for level in expected["levels"]
+    ]
+    assert [lead["region"] for lead in evaluation["leading_hqs"]] == expected["leads"]
+    assert [point["overall"] for point in evaluation["restoration"]] == pytest.approx(
+        expected["curve"]
+    )
+    assert evaluation["restoration"][-1]["overall"] >= 0.8
+    assert evaluation["response_minutes"] >= 0
+
+    figures = {
+        a["agency"]: (a["dispatched"], a["on_time"], a["late"], a["open"], a["cancelled"])
+        for a in evaluation["agencies"]
+    }
+    assert {code: figures[code] for code in ANSWERING} == ANSWERING
+    answering = {TYPHOON.actors[s.actor].agency for s in TYPHOON.steps if s.do == "ack"}
+    assert answering == set(ANSWERING)
+    silent = {code: f for code, f in figures.items() if code not in ANSWERING}
+    assert silent and all(
+        (on_time, late, still_open, cancelled) == (0, 0, 0, dispatched)
+        for dispatched, on_time, late, still_open, cancelled in silent.values()
+    ), silent
+
+    conditions = {c["key"]: c for c in evaluation["termination"]["conditions"]}
+    assert all(c["met"] for c in conditions.values()) and len(conditions) == 4
+    for step in TYPHOON.steps:
+        if isinstance(step, AttestStep):
+            assert step.evidence in conditions[step.condition]["evidence"]
+
+
+def scenario_of(tmp_path: Path, steps: list[dict[str, Any]]) -> Scenario:
+    path = tmp_path / "drill.yaml"
+    actors = {
+        "dispatcher": {"role": "dispatcher", "name": "调度"},
+        "city": {"role": "commander", "region": CITY, "name": "市指挥部"},
+    }
+    body = {"version": 1, "title": "t", "cause": "typhoon", "actors": actors, "steps": steps}
+    path.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
+    return load_scenario(path, PLAYBOOKS.grids, PLAYBOOKS.agencies)
+
+
+def at_iv(at: int, **expect: Any) -> dict[str, Any]:
+    snapshot = {"scope": "county", "region": "330603", "load_mw": 151, "load_lost_mw": 64}
+    return {"at": at, "do": "report", "as": "dispatcher", "snapshots": [snapshot], "expect": expect}
+
+
+@pytest.mark.parametrize(
+    ("steps", "stopped"),
+    [
+        (
+            [at_iv(0, **{"leading_hq.region": CITY})],
+            "steps[0] (at 0, report): expected leading_hq.region = '330600', "
+            "the service answered '330603'",
+        ),
+        (
+            [at_iv(0), {"at": 5, "do": "close", "as": "city"}],
+            "steps[1] (at 5, close): POST /events/",
+        ),
+    ],
+    ids=["expect", "refused"],
+)
+async def test_a_drill_stops_at_the_first_unexpected_answer_and_revokes_its_tokens(
+    client: httpx.AsyncClient,
+    make_token: MakeToken,
+    tmp_path: Path,
+    steps: list[dict[str, Any]],
+    stopped: str,
+) -> None:
+    admin = await make_token("admin")
+    with pytest.raises(DrillStopped) as caught:
+        await run_drill(
+            scenario_of(tmp_path, steps), client, bearer_token_of(admin), speed=FAST, out=tmp_path
+        )
+    assert str(caught.value).startswith(stopped), caught.value
+    if "close" in stopped:  # the problem+json's detail, as the service worded it
+        assert "answered 409: " in str(caught.value) and "'close'" in str(caught.value)
+    tokens = (await client.get(f"{API}/tokens", headers=admin)).json()["items"]
+    made = [t for t in tokens if t["name"].startswith("drill: ")]
+    assert len(made) == 2 and all(t["revoked_at"] for t in made)
+
+
+async def test_a_drill_needs_an_admin_token_and_its_own_event(
+    client: httpx.AsyncClient, make_token: MakeToken, tmp_path: Path
+) -> None:
+    scenario = scenario_of(tmp_path, [at_iv(0)])
+    observer = bearer_token_of(await make_token("observer"))
+    with pytest.raises(
+        DrillStopped, match=r"making \w+'s token: POST /tokens answered 403: role 'observer'"
+    ):
+        await run_drill(scenario, client, observer, speed=FAST, out=tmp_path)
+
+    # an open drill event of the same grids would be joined (one outage, one event): refused
+    dispatcher = await make_token("dispatcher")
+    open_drill = await post(client, dispatcher, report(county("330603", 151, 64), drill=True))
+    admin = bearer_token_of(await make_token("admin"))
+    with pytest.raises(DrillStopped, match=f"joined the open drill event {open_drill['event_id']}"):
+        await run_drill(scenario, client, admin, speed=FAST, out=tmp_path)
