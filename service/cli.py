@@ -130,7 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the playbooks folder (default: OUTAGE_PLAYBOOKS_DIR, or playbooks/ of the checkout)",
     )
-    _drill_parser(commands)
+    _drill_parser(
+        commands.add_parser(
+            "drill", help="drills (plan 7.1, 8.1)", description="Drills (plan 7.1, 8.1)."
+        )
+    )
     return parser
 
 
@@ -142,10 +146,7 @@ SPEED_HELP = (
 )
 
 
-def _drill_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    drill = commands.add_parser(
-        "drill", help="drills (plan 7.1, 8.1)", description="Drills (plan 7.1, 8.1)."
-    )
+def _drill_parser(drill: argparse.ArgumentParser) -> None:
     drill_commands = drill.add_subparsers(dest="drill_command", required=True, metavar="COMMAND")
     run = drill_commands.add_parser(
         "run",

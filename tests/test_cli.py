@@ -1,4 +1,4 @@
-"""The console script: db upgrade, tokens, playbooks check, and serve's first start."""
+"""The console script: db upgrade, tokens, playbooks check, serve's first start, drill run."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 
 from service.cli import build_parser, main
 from service.plan.actor import ROLES
-from tests.helpers import PLAYBOOKS_DIR, REPO, free_port
+from tests.helpers import PLAYBOOKS_DIR, REPO, free_port, serving
 
 
 @pytest.fixture
@@ -215,3 +215,53 @@ def test_make_run_passes_host_and_port_to_serve(variables: list[str], address: s
         timeout=30,
     )
     assert f"outage-coordinator serve {address}" in dry_run.stdout
+
+
+TYPHOON = PLAYBOOKS_DIR / "drills" / "typhoon.yaml"
+
+
+def test_drill_run_plays_the_typhoon_against_a_running_service(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole command, against ``serve`` in a process of its own (its first start writes
+    the bootstrap admin token the drill runs with)."""
+    var = tmp_path / "var"
+    with serving(database, var, tmp_path / "serve.log") as server:
+        token = (var / "admin-token").read_text().strip()
+        out = tmp_path / "drills"
+        argv = ["drill", "run", str(TYPHOON), "--url", server.url, "--token", token]
+        assert main([*argv, "--speed", "1000000", "--out", str(out)]) == 0
+        printed = capsys.readouterr()
+        event_id = printed.out.split()[2].rstrip(":")
+        assert printed.out.splitlines()[0] == f"drill event {event_id}: {server.url}/board"
+        assert f"saved {out / event_id / 'evaluation.pdf'}" in printed.out
+        assert "600/600 scenario min" in printed.err  # the progress bar, on stderr
+        assert "480 min  terminate city" in printed.err
+        admin = {"Authorization": f"Bearer {token}"}
+        event = httpx.get(f"{server.url}/api/v1/events/{event_id}", headers=admin).json()
+        assert (event["state"], event["drill"], event["peak_level"]) == ("closed", True, "III")
+
+        # a wrong token: exit 1, the service's problem+json detail shown
+        assert main(["drill", "run", str(TYPHOON), "--url", server.url, "--token", "oc_x"]) == 1
+        err = capsys.readouterr().err
+        assert "drill stopped: making " in err
+        assert "POST /tokens answered 401: the bearer token is unknown or revoked" in err
+
+
+def test_drill_run_refuses_a_scenario_that_does_not_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "typhoon.yaml"
+    broken.write_text(
+        TYPHOON.read_text().replace("warning: landfall, expect", "warning: x, expect")
+    )
+    argv = ["drill", "run", str(broken), "--url", "http://127.0.0.1:9", "--token", "t"]
+    assert main(argv) == 1
+    assert (
+        f"error: the scenario does not validate: {broken}: steps[3] (at 20, publish): "
+        "warning: 'x' is not proposed by a step before"
+    ) in capsys.readouterr().err
+    for speed in ("0", "-1", "fast", "inf"):
+        with pytest.raises(SystemExit) as refused:
+            main([*argv, "--speed", speed])
+        assert refused.value.code == 2
