@@ -41,6 +41,7 @@ ANSWERS = (
     "TERMINATED",
     "EVALUATION",
     "EVENTS",
+    "DRILLED",
 )
 # curl as the blocks call it: silent but for errors, failing on 4xx and 5xx with the body shown.
 PRELUDE = """set -euo pipefail
@@ -133,6 +134,9 @@ def test_readme_runs_as_written(server: tuple[str, dict[str, str]], tmp_path: Pa
     cli = f"{shlex.quote(sys.executable)} -m service.cli"
     script = script.replace(".venv/bin/outage-coordinator", cli)
     (tmp_path / "readme.sh").write_text(script, encoding="utf-8")
+    (tmp_path / "playbooks").symlink_to(
+        REPO / "playbooks"
+    )  # the drill's scenario, as in a checkout
 
     ran = subprocess.run(
         ["bash", "readme.sh"],
@@ -140,7 +144,7 @@ def test_readme_runs_as_written(server: tuple[str, dict[str, str]], tmp_path: Pa
         env=env,
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=60,
     )
     assert ran.returncode == 0, f"{ran.stdout[-3000:]}\n--- stderr ---\n{ran.stderr[-3000:]}"
 
@@ -173,5 +177,9 @@ def test_readme_runs_as_written(server: tuple[str, dict[str, str]], tmp_path: Pa
     warned = json.loads(answer["WARNING"])["event_id"]
     states = {e["id"]: e["state"] for e in json.loads(answer["EVENTS"])["items"]}
     assert states == {first["event_id"]: "terminated", warned: "warning"}
+    assert answer["DRILLED"] == "closed"
+    drills = list((tmp_path / "drills").iterdir())
+    assert len(drills) == 1 and (drills[0] / "evaluation.json").is_file()
+    assert (tmp_path / "drill-evaluation.pdf").read_bytes().startswith(b"%PDF-")
     printed = set(ran.stdout.splitlines())
     assert {"published", "acknowledged", "done", "true", "terminated"} <= printed
