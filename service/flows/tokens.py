@@ -47,15 +47,7 @@ class TokenRead(BaseModel):
 
     @classmethod
     def of(cls, row: ApiToken) -> TokenRead:
-        return cls(
-            id=row.id,
-            role=row.role,
-            name=row.name,
-            agency=row.agency,
-            region=row.region,
-            created_at=row.created_at,
-            revoked_at=row.revoked_at,
-        )
+        return cls.model_validate(row, from_attributes=True)
 
 
 class TokenCreated(TokenRead):
