@@ -7,9 +7,10 @@ it sends carries ``drill: true``, so the event is a drill (the service keeps its
 actions, releases and notifications drills too, and pages nobody real).
 
 Time: ``speed`` is scenario minutes per real minute (60: a scenario minute each second). The
-service stamps every answer with its own clock, so what the evaluation report counts (minutes
-to acknowledge, on time or late against ``due_at``) is the real time the drill took; a report's
-``observed_at`` is the moment it is sent.
+service stamps everything with its own clock, so what the evaluation report counts (minutes to
+acknowledge, on time or late against ``due_at``) is the real time the drill took; a report's
+``observed_at`` is the moment it is sent. ``Pace`` is that time: the wall clock (``RealTime``),
+or in a test the service's own held clock, which then follows the scenario minute by minute.
 
 The first answer the scenario did not expect (a refusal, or an ``expect`` that does not hold)
 stops the drill with ``DrillStopped``, naming the step and giving the service's problem+json.
@@ -20,12 +21,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import httpx
 
@@ -66,6 +67,31 @@ class DrillRun:
 Progress = Callable[[int, Step, str], None]
 
 
+class Pace(Protocol):
+    """The drill's sense of time: how far it is, how it waits, what time a report is observed."""
+
+    def elapsed(self) -> float:
+        """Seconds from an arbitrary origin, never going back."""
+        ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+    def now(self) -> datetime: ...
+
+
+class RealTime:
+    """The wall clock: a drill against a service that runs on the same time."""
+
+    def elapsed(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
 async def run_drill(
     scenario: Scenario,
     client: httpx.AsyncClient,
@@ -74,25 +100,27 @@ async def run_drill(
     speed: float,
     out: Path,
     progress: Progress | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    pace: Pace | None = None,
 ) -> DrillRun:
     """Play ``scenario`` against the service ``client`` reaches; the evaluate step's files go
     to ``out``/the event's id."""
     if speed <= 0:
         raise ValueError("speed must be positive")
+    pace = pace or RealTime()
     admin = _bearer(admin_token)
     tokens: dict[str, tuple[str, dict[str, str]]] = {}
     done = DrillRun()
     try:
         for name, actor in scenario.actors.items():
             tokens[name] = await _mint(client, admin, name, actor)
-        player = _Player(client, scenario, {n: h for n, (_id, h) in tokens.items()}, out, done)
+        actors = {name: headers for name, (_id, headers) in tokens.items()}
+        player = _Player(client, scenario, actors, out, done, pace)
         running = await _open_drills(client, admin)
-        started = time.monotonic()
+        started = pace.elapsed()
         for index, step in enumerate(scenario.steps):
-            wait = started + float(step.at) * 60 / speed - time.monotonic()
+            wait = started + float(step.at) * 60 / speed - pace.elapsed()
             if wait > 0:
-                await sleep(wait)
+                await pace.sleep(wait)
             said = await player.play(index, step)
             if index == 0 and done.event_id in running:
                 raise DrillStopped(
@@ -215,7 +243,9 @@ class _Player:
         actors: dict[str, dict[str, str]],
         out: Path,
         run: DrillRun,
+        pace: Pace,
     ) -> None:
+        self.pace = pace
         self.client = client
         self.scenario = scenario
         self.actors = actors
@@ -278,7 +308,7 @@ class _Player:
         ]
         body: dict[str, Any] = {
             "snapshots": snapshots,
-            "observed_at": datetime.now(UTC).isoformat(),
+            "observed_at": self.pace.now().isoformat(),
             "cause": step.cause or self.scenario.cause,
             "drill": True,
         }

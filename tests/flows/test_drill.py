@@ -5,6 +5,7 @@ naming the step, and never leaves its tokens behind."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,17 @@ import yaml
 from service.flows.drill import DrillStopped, run_drill
 from service.playbooks.bundle import Playbooks
 from service.playbooks.drills import AttestStep, ReportStep, Scenario, Step, load_scenario
-from tests.helpers import PLAYBOOKS_DIR, MakeToken, bearer_token_of, county, post, report
+from tests.helpers import (
+    PLAYBOOKS_DIR,
+    T0,
+    Clock,
+    MakeToken,
+    bearer_token_of,
+    county,
+    hold_clock,
+    post,
+    report,
+)
 
 API = "/api/v1"
 PLAYBOOKS = Playbooks.load(PLAYBOOKS_DIR)
@@ -26,29 +37,43 @@ TYPHOON = load_scenario(
 FAST = 1e6  # scenario minutes per real minute: ten hours in well under a second of waiting
 CITY = "330600"
 
-# Per agency, what the typhoon leaves (dispatched, on_time, late, open, cancelled), counted from
-# the checklists as the scenario meets them. Every agency that answers acknowledges within
-# seconds of dispatch (nothing late at this speed); termination cancels the open response
-# duties and the acknowledged ones not done; the post-event duties are all done before closing.
-# - power-company: 3 monitoring (opened by the warning's event) + 1 at the proposal (notify
-#   important users) + 3 at publication + plan 4's first report + 7 response duties = 15, all
-#   acknowledged; 5 cancelled at termination (the 3 monitoring, 2 warning duties never done:
-#   lifting ends the warning, termination its measures).
-# - hq-330603: led at IV for 30 minutes and acknowledged its 14 leading duties then; at III the
-#   city leads, but acknowledged duties stay where they are; + plan 4's verification and
-#   report (done at once) + 6.2's investigation group (IV, at the start) = 17.
-# - the member units that never answer: every duty cancelled at termination.
+# Per agency, what the typhoon leaves at speed 1 on the service's held clock (dispatched,
+# on_time, late, open, cancelled, median minutes to acknowledge), worked out from the scenario's
+# minutes and the checklists' due_minutes. Termination (minute 480) cancels the open response
+# duties, acknowledged or not; every post-event duty is done before closing; a completion
+# without an acknowledgement acknowledges too. For example:
+# - power-company: 3 monitoring duties and the proposal's notice to important users at minute
+#   0, 3 warning duties at 20, all acknowledged at 25 (after 25 and 5 minutes); plan 4's first
+#   report and 7 response duties at 90, acknowledged at 95 (5): 15, all on time, median 5.
+#   Cancelled: the 3 monitoring duties and the 2 warning duties never done.
+# - public-security: 3 duties of 5.2.3 at the response's start (90), due in 60 minutes,
+#   acknowledged at 170: 3 late, median 80, cancelled at termination.
+# - economy-it: the proposal's assessment (0, acknowledged at 5); the notice to the other
+#   departments (20, due in 30, acknowledged at 160: late); 3 response duties and 6.2's
+#   investigation group at IV (90, acknowledged at 160: the coordination, due in 60, late);
+#   plan 4's report (180, done at 182); 2 post-event duties at termination (done at 520).
+#   9 dispatched, 7 on time, 2 late; minutes 5, 140, 70, 70, 70, 10, 2, 40, 40: median 40.
+#   Cancelled: the notice and the 3 response duties.
+# - hq-330603: led at IV and acknowledged its 14 duties at 100; the cooperation across the
+#   border came at 120 (a second county), never acknowledged, due at 240: late. 17, 16 on time.
+# The member units that never answer are checked against the event's own action records.
 ANSWERING = {
-    "economy-it": (9, 9, 0, 0, 4),
-    "public-security": (3, 3, 0, 0, 3),
-    "power-company": (15, 15, 0, 0, 5),
-    "emergency-office": (5, 5, 0, 0, 2),
-    "grid-dispatch": (4, 4, 0, 0, 2),
-    "provincial-drc": (1, 1, 0, 0, 1),
-    "hq-city": (8, 8, 0, 0, 4),
-    "hq-330603": (17, 16, 0, 0, 14),
-    "hq-330604": (6, 6, 0, 0, 3),
+    "economy-it": (9, 7, 2, 0, 4, 40.0),
+    "public-security": (3, 0, 3, 0, 3, 80.0),
+    "power-company": (15, 15, 0, 0, 5, 5.0),
+    "emergency-office": (5, 3, 2, 0, 2, 60.0),
+    "grid-dispatch": (4, 2, 2, 0, 2, 47.5),
+    "provincial-drc": (1, 1, 0, 0, 1, 3.0),
+    "hq-city": (8, 8, 0, 0, 4, 20.0),
+    "hq-330603": (17, 16, 1, 0, 14, 10.0),
+    "hq-330604": (6, 6, 0, 0, 3, 5.0),
 }
+TERMINATED_AT = T0 + timedelta(minutes=480)
+
+
+def stamp(minute: int) -> str:
+    """How the API writes the time of scenario minute ``minute`` on the held clock."""
+    return (T0 + timedelta(minutes=minute)).isoformat().replace("+00:00", "Z")
 
 
 def county_level(load: Decimal, lost: Decimal) -> str | None:
@@ -88,17 +113,45 @@ def by_hand(scenario: Scenario) -> dict[str, Any]:
     return {"levels": levels, "leads": leads, "curve": curve}
 
 
+class HeldTime:
+    """The service's held clock as the drill's time: each wait moves it on, so at speed 1 the
+    service lives the scenario minute by minute (and instantly)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def elapsed(self) -> float:
+        return (self.clock.now - T0).total_seconds()
+
+    async def sleep(self, seconds: float) -> None:
+        self.clock.now += timedelta(seconds=seconds)
+
+    def now(self) -> datetime:
+        return self.clock.now
+
+
 async def test_the_typhoon_drill_ends_closed_with_the_evaluation_its_scenario_gives(
-    client: httpx.AsyncClient, make_token: MakeToken, tmp_path: Path
+    client: httpx.AsyncClient,
+    make_token: MakeToken,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     admin = await make_token("admin")
+    held = Clock()
+    hold_clock(monkeypatch, held)
     played: list[tuple[int, str]] = []
 
     def progress(index: int, step: Step, said: str) -> None:
         played.append((index, step.do))
 
     done = await run_drill(
-        TYPHOON, client, bearer_token_of(admin), speed=FAST, out=tmp_path, progress=progress
+        TYPHOON,
+        client,
+        bearer_token_of(admin),
+        speed=1,
+        out=tmp_path,
+        progress=progress,
+        pace=HeldTime(held),
     )
     assert played == [(n, step.do) for n, step in enumerate(TYPHOON.steps)]
 
@@ -136,21 +189,43 @@ async def test_the_typhoon_drill_ends_closed_with_the_evaluation_its_scenario_gi
     assert [point["overall"] for point in evaluation["restoration"]] == pytest.approx(
         expected["curve"]
     )
+    reported = [int(step.at) for step in TYPHOON.steps if isinstance(step, ReportStep)]
+    assert [point["at"] for point in evaluation["restoration"]] == list(map(stamp, reported))
     assert evaluation["restoration"][-1]["overall"] >= 0.8
-    assert evaluation["response_minutes"] >= 0
+    # from the first report at IV (minute 90) to the termination (480)
+    assert evaluation["response_minutes"] == 390
+    assert [x["at"] for x in evaluation["levels"]] == [stamp(90), stamp(150)]
+    assert [lead["from"] for lead in evaluation["leading_hqs"]] == [stamp(90), stamp(120)]
 
     figures = {
-        a["agency"]: (a["dispatched"], a["on_time"], a["late"], a["open"], a["cancelled"])
+        a["agency"]: (
+            a["dispatched"],
+            a["on_time"],
+            a["late"],
+            a["open"],
+            a["cancelled"],
+            a["median_ack_minutes"],
+        )
         for a in evaluation["agencies"]
     }
     assert {code: figures[code] for code in ANSWERING} == ANSWERING
     answering = {TYPHOON.actors[s.actor].agency for s in TYPHOON.steps if s.do == "ack"}
     assert answering == set(ANSWERING)
-    silent = {code: f for code, f in figures.items() if code not in ANSWERING}
-    assert silent and all(
-        (on_time, late, still_open, cancelled) == (0, 0, 0, dispatched)
-        for dispatched, on_time, late, still_open, cancelled in silent.values()
-    ), silent
+    # the units that never answer: every duty cancelled at termination, late when its due time
+    # had passed by then
+    actions = (await client.get(f"{API}/events/{done.event_id}/actions", headers=admin)).json()
+    silent: dict[str, list[int]] = {}
+    for action in actions["items"]:
+        if action["agency"] not in ANSWERING:
+            assert action["state"] == "cancelled" and action["acknowledged_at"] is None
+            counts = silent.setdefault(action["agency"], [0, 0])
+            counts[0] += 1
+            counts[1] += datetime.fromisoformat(action["due_at"]) < TERMINATED_AT
+    assert len(silent) == 17
+    assert {code: figures[code] for code in silent} == {
+        code: (dispatched, 0, late, 0, dispatched, None)
+        for code, (dispatched, late) in silent.items()
+    }
 
     conditions = {c["key"]: c for c in evaluation["termination"]["conditions"]}
     assert all(c["met"] for c in conditions.values()) and len(conditions) == 4
