@@ -321,6 +321,9 @@ def _drill(args: argparse.Namespace, settings: Settings) -> int:
     except DrillStopped as exc:
         print(f"drill stopped: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # asyncio.run cancelled the drill, which revoked its tokens
+        print("drill interrupted; its tokens are revoked", file=sys.stderr)
+        return 130
     print(f"drill event {done.event_id}: {args.url.rstrip('/')}/board")
     for path in done.files:
         print(f"saved {path}")
