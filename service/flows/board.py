@@ -28,7 +28,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, EarlyWarning, Event, EventGrid, TimelineEntry
-from service.flows.actions import ActionRead, read
+from service.flows.actions import ActionRead, read, with_drill
 from service.flows.early_warnings import WarningRead
 from service.flows.events import EventRead, event_read
 from service.flows.timeline_view import AGENCY_KINDS, TimelineRead, as_agency_sees
@@ -142,11 +142,12 @@ async def read_board(
     if ids:
         for grid in await session.scalars(select(EventGrid).where(EventGrid.event_id.in_(ids))):
             grid_rows[grid.event_id].append(grid)
-        action_query = select(Action).where(Action.event_id.in_(ids))
+        action_query = with_drill().where(Action.event_id.in_(ids))
         if actor.role == "agency":
             action_query = action_query.where(Action.agency == actor.agency)
-        for action in await session.scalars(action_query.order_by(Action.due_at, Action.key)):
-            actions[action.event_id].append(read(action))
+        rows = await session.execute(action_query.order_by(Action.due_at, Action.key))
+        for action, drill in rows:
+            actions[action.event_id].append(read(action, drill))
         published = (
             select(EarlyWarning)
             .where(EarlyWarning.event_id.in_(ids), EarlyWarning.state == "published")
@@ -158,7 +159,7 @@ async def read_board(
         BoardEvent(
             event=event_read(event, grid_rows[event.id], grids),
             agencies=by_agency(actions[event.id]),
-            timeline=await latest_timeline(session, actor, event.id, actions[event.id]),
+            timeline=await latest_timeline(session, actor, event, actions[event.id]),
             warnings=warnings[event.id],
         )
         for event in events
@@ -205,17 +206,17 @@ def _soonest_first(group: AgencyActions) -> tuple[int, float, str]:
 
 
 async def latest_timeline(
-    session: AsyncSession, actor: Actor, event_id: uuid.UUID, own: list[ActionRead]
+    session: AsyncSession, actor: Actor, event: Event, own: list[ActionRead]
 ) -> list[TimelineRead]:
     """The event's newest ``TIMELINE_SHOWN`` entries that ``actor`` sees, newest first; for an
     agency (``own``: its actions on the event) cut as ``GET /events/{id}/timeline`` cuts them,
     read back a chunk at a time."""
-    query = select(TimelineEntry).where(TimelineEntry.event_id == event_id)
+    query = select(TimelineEntry).where(TimelineEntry.event_id == event.id)
     if actor.role != "agency":
         newest = await session.scalars(
             query.order_by(TimelineEntry.event_seq.desc()).limit(TIMELINE_SHOWN)
         )
-        return [TimelineRead.model_validate(row, from_attributes=True) for row in newest]
+        return [TimelineRead.of(row, event.drill) for row in newest]
     agency = actor.agency or ""
     action_ids = {str(action.id) for action in own}
     keys = {action.key for action in own}
@@ -227,7 +228,7 @@ async def latest_timeline(
     while len(seen) < TIMELINE_SHOWN:
         rows = list(await session.scalars(rest.limit(TIMELINE_CHUNK)))
         for row in rows:
-            entry = TimelineRead.model_validate(row, from_attributes=True)
+            entry = TimelineRead.of(row, event.drill)
             if (shown := as_agency_sees(entry, agency, action_ids, keys)) is not None:
                 seen.append(shown)
         if len(rows) < TIMELINE_CHUNK:

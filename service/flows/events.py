@@ -170,15 +170,15 @@ async def list_timeline(
 ) -> Page[TimelineRead]:
     """Everything that happened to the event, newest last; an agency sees what
     ``service.flows.timeline_view`` shows it. The cursor is the ``seq`` of the last entry given."""
-    await get_event(session, actor, event_id)
+    event = await get_event(session, actor, event_id)
     query = select(TimelineEntry).where(TimelineEntry.event_id == event_id)
     if cursor is not None:
         query = query.where(TimelineEntry.event_seq > decode_seq_cursor(cursor))
     if actor.role == "agency":
-        entries = await _agency_timeline(session, actor, event_id, query, limit)
+        entries = await _agency_timeline(session, actor, event, query, limit)
     else:
         rows = await session.scalars(query.order_by(TimelineEntry.event_seq).limit(limit + 1))
-        entries = [TimelineRead.model_validate(e, from_attributes=True) for e in rows]
+        entries = [TimelineRead.of(e, event.drill) for e in rows]
     more = len(entries) > limit
     entries = entries[:limit]
     return Page(items=entries, next=encode_cursor(entries[-1].seq) if more else None)
@@ -187,7 +187,7 @@ async def list_timeline(
 async def _agency_timeline(
     session: AsyncSession,
     actor: Actor,
-    event_id: uuid.UUID,
+    event: Event,
     query: Select[TimelineEntry],
     limit: int,
 ) -> list[TimelineRead]:
@@ -197,7 +197,7 @@ async def _agency_timeline(
     owned = (
         await session.execute(
             select(Action.id, Action.key).where(
-                Action.event_id == event_id, Action.agency == agency
+                Action.event_id == event.id, Action.agency == agency
             )
         )
     ).all()
@@ -212,7 +212,7 @@ async def _agency_timeline(
     while len(seen) <= limit:
         rows = list(await session.scalars(rest.limit(chunk)))
         for row in rows:
-            entry = TimelineRead.model_validate(row, from_attributes=True)
+            entry = TimelineRead.of(row, event.drill)
             if (shown := as_agency_sees(entry, agency, action_ids, keys)) is not None:
                 seen.append(shown)
         if len(rows) < chunk:

@@ -33,6 +33,23 @@ class TimelineRead(BaseModel):
     clause: str | None
     summary: str
     data: dict[str, Any]
+    drill: bool = Field(description="the entry belongs to a drill event (design.md)")
+
+    @classmethod
+    def of(cls, entry: Any, drill: bool) -> TimelineRead:
+        """A stored entry (models.TimelineEntry) as the API shows it; ``drill`` is its event's."""
+        return cls.model_validate(
+            {
+                "event_seq": entry.event_seq,
+                "at": entry.at,
+                "kind": entry.kind,
+                "actor": entry.actor,
+                "clause": entry.clause,
+                "summary": entry.summary,
+                "data": entry.data,
+                "drill": drill,
+            }
+        )
 
 
 # Shown whole: what happened to the event itself.
