@@ -33,7 +33,7 @@ from service.flows.early_warnings import WarningRead
 from service.flows.events import EventRead, event_read
 from service.flows.timeline_view import AGENCY_KINDS, TimelineRead, as_agency_sees
 from service.plan.actor import Actor
-from service.plan.duties import OPEN_STATES
+from service.plan.duties import OPEN_STATES, OVERDUE_STATES
 from service.plan.grids import GridRegistry
 from service.plan.levels import level_rank, max_level
 from service.plan.lifecycle import STATES
@@ -77,8 +77,8 @@ class Board:
 
 
 def is_overdue(action: ActionRead, now: datetime) -> bool:
-    """Open and past its due time, as the escalation job judges it (``due_at < now``)."""
-    return action.state in OPEN_STATES and action.due_at < now
+    """Not yet acknowledged and past its due time, as the escalation job judges it."""
+    return action.state in OVERDUE_STATES and action.due_at < now
 
 
 def _scope(actor: Actor) -> str:
@@ -107,7 +107,7 @@ def _version_statement(actor: Actor) -> Select[uuid.UUID, int, int]:
             select(func.count())
             .where(
                 Action.event_id == Event.id,
-                Action.state.in_(OPEN_STATES),
+                Action.state.in_(OVERDUE_STATES),
                 Action.due_at < bindparam("now"),
                 *([Action.agency == actor.agency] if actor.role == "agency" else []),
             )

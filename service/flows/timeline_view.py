@@ -78,6 +78,7 @@ ACTION_KINDS: Final = frozenset(
         "action_completed",
         "action_cancelled",
         "action_overdue",
+        "action_reminder",
     }
 )
 # About several actions, named by ``data.keys``: shown cut down to the agency's keys, with a
