@@ -161,6 +161,7 @@ async def dispatch(
             "playbook_version": version,
             "dispatched_at": now,
             "due_at": now + timedelta(minutes=p.item.due_minutes),
+            "escalate_to": p.item.escalate_to,
             "updated_at": now,
         }
         for p in fresh

@@ -98,12 +98,15 @@ async def test_the_overdue_notice_names_the_agency_the_leading_hq_and_escalate_t
     _event_id, actions = await overdue_event(client, make_token, context)
     await chase(context, 1)
     by_action = {m.data["action"]["id"]: m for m in await told(context)}
+    async with context.sessions() as session:
+        rows = await session.execute(select(Action.id, Action.escalate_to))
+        chasers = {action_id: escalate_to for action_id, escalate_to in rows}
+    # the playbook's escalate_to is copied onto each action at dispatch
+    power = [a for a in actions if a["agency"] == "power-company"]
+    assert power and {chasers[uuid.UUID(a["id"])] for a in power} == {"emergency-office"}
     for action in actions:
         message = by_action[action["id"]]
-        async with context.sessions() as session:
-            escalate_to = await session.scalar(
-                select(Action.escalate_to).where(Action.id == uuid.UUID(action["id"]))
-            )
+        escalate_to = chasers[uuid.UUID(action["id"])]
         expected = {action["agency"], "hq-330603"} | ({escalate_to} if escalate_to else set())
         assert set(message.audience or ()) == expected, action["key"]
         assert message.data["action"]["state"] == "pending"
