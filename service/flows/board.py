@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from models import Action, EarlyWarning, Event, EventGrid, TimelineEntry
 from service.flows.actions import ActionRead, read, with_drill
 from service.flows.early_warnings import WarningRead
-from service.flows.events import EventRead, event_read
+from service.flows.events import EventRead, event_read, received_reports
 from service.flows.timeline_view import AGENCY_KINDS, TimelineRead, as_agency_sees
 from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES, OVERDUE_STATES
@@ -123,11 +124,16 @@ def _version_statement(actor: Actor) -> Select[uuid.UUID, int, int]:
 
 
 async def read_board(
-    session: AsyncSession, actor: Actor, grids: GridRegistry, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    grids: GridRegistry,
+    after: Mapping[str, str | None],
+    now: datetime,
 ) -> Board:
-    """Everything the board shows ``actor``: a handful of statements, plus one per event for
-    its timeline, all in one snapshot of the database (on PostgreSQL a repeatable read: the
-    board is rendered once per version and shown to every viewer, so it must not mix two)."""
+    """Everything the board shows ``actor`` (``after``: the checklists' links, for the reports
+    an agency received): a handful of statements, plus one or two per event for its timeline,
+    all in one snapshot of the database (on PostgreSQL a repeatable read: the board is rendered
+    once per version and shown to every viewer, so it must not mix two)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     events = list(
@@ -159,7 +165,7 @@ async def read_board(
         BoardEvent(
             event=event_read(event, grid_rows[event.id], grids),
             agencies=by_agency(actions[event.id]),
-            timeline=await latest_timeline(session, actor, event, actions[event.id]),
+            timeline=await latest_timeline(session, actor, event, actions[event.id], after),
             warnings=warnings[event.id],
         )
         for event in events
@@ -206,7 +212,11 @@ def _soonest_first(group: AgencyActions) -> tuple[int, float, str]:
 
 
 async def latest_timeline(
-    session: AsyncSession, actor: Actor, event: Event, own: list[ActionRead]
+    session: AsyncSession,
+    actor: Actor,
+    event: Event,
+    own: list[ActionRead],
+    after: Mapping[str, str | None],
 ) -> list[TimelineRead]:
     """The event's newest ``TIMELINE_SHOWN`` entries that ``actor`` sees, newest first; for an
     agency (``own``: its actions on the event) cut as ``GET /events/{id}/timeline`` cuts them,
@@ -220,6 +230,7 @@ async def latest_timeline(
     agency = actor.agency or ""
     action_ids = {str(action.id) for action in own}
     keys = {action.key for action in own}
+    received = await received_reports(session, event.id, agency, keys, after)
     query = query.where(TimelineEntry.kind.in_(sorted(AGENCY_KINDS))).order_by(
         TimelineEntry.event_seq.desc()
     )
@@ -229,7 +240,7 @@ async def latest_timeline(
         rows = list(await session.scalars(rest.limit(TIMELINE_CHUNK)))
         for row in rows:
             entry = TimelineRead.of(row, event.drill)
-            if (shown := as_agency_sees(entry, agency, action_ids, keys)) is not None:
+            if (shown := as_agency_sees(entry, agency, action_ids, keys, received)) is not None:
                 seen.append(shown)
         if len(rows) < TIMELINE_CHUNK:
             break

@@ -214,3 +214,37 @@ async def test_the_lifespan_scheduler_escalates_and_reminds_on_its_own(
     assert reminded == {a["id"] for a in actions}, "the scheduler did not remind every action"
     flagged = Counter(e.data["action_id"] for e in await entries(context, "action_overdue"))
     assert set(flagged.values()) == {1}
+
+
+async def test_a_reporting_link_escalates_from_its_own_dispatch(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    """Plan 4: the county's verification goes out when power-company's report is done, and is
+    escalated and reminded counting from then, to the county's HQ (which holds and leads)."""
+    dispatcher = await make_token("dispatcher")
+    event_id = (await post(client, dispatcher, report(county("330603", 151, 70))))["event_id"]
+    power = await make_token("agency", agency="power-company")
+    [first] = [
+        a
+        for a in await event_actions(client, power, event_id)
+        if a["key"] == "reporting.power-company.report-local-authority"
+    ]
+    done = await client.post(f"/api/v1/actions/{first['id']}/complete", json={}, headers=power)
+    assert done.status_code == 200
+    county_hq = await make_token("agency", agency="hq-330603")
+    [link] = [
+        a
+        for a in await event_actions(client, county_hq, event_id)
+        if a["key"] == "reporting.local-power-authority.verify"
+    ]
+    due = datetime.fromisoformat(link["due_at"])
+    assert due - datetime.fromisoformat(done.json()["completed_at"]) == timedelta(minutes=30)
+    agencies = context.playbooks.agencies
+    for seconds, notice in ((1, "action.overdue"), (61, "action.reminder")):
+        await escalate_overdue(context.sessions, agencies, due + timedelta(seconds=seconds), PERIOD)
+        [message] = [
+            m
+            for m in await told(context)
+            if m.type == notice and m.data["action"]["id"] == link["id"]
+        ]
+        assert message.audience == ["hq-330603"]
