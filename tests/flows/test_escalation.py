@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select, update
 
 from models import Action, OutboxMessage, TimelineEntry
@@ -20,6 +21,7 @@ from service.flows.escalation import Chased, escalate_overdue
 from service.main import create_app
 from service.plan.notifications import hears
 from service.store.engine import make_engine, make_sessionmaker
+from service.store.events import lock_event
 from tests.helpers import MakeToken, county, event_actions, post, report
 
 PERIOD = timedelta(minutes=1)
@@ -248,3 +250,38 @@ async def test_a_reporting_link_escalates_from_its_own_dispatch(
             if m.type == notice and m.data["action"]["id"] == link["id"]
         ]
         assert message.audience == ["hq-330603"]
+
+
+async def test_an_event_a_writer_holds_is_escalated_once_the_writer_is_done(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    """PostgreSQL: the job passes over an event whose row another transaction holds (SKIP
+    LOCKED), then at the end of its run waits for it in the lock order, holding nothing else,
+    and escalates it once the holder commits."""
+    if context.settings.is_sqlite:
+        pytest.skip("SQLite admits one writer at a time: no event is ever passed over")
+    event_id, actions = await overdue_event(client, make_token, context)
+    async with context.sessions() as holder:
+        await lock_event(holder, uuid.UUID(event_id))
+        run = asyncio.create_task(chase(context, 1))
+        await asyncio.sleep(0.3)
+        assert not run.done(), "the job went past an event it could not lock"
+        await holder.commit()
+    assert await asyncio.wait_for(run, 5) == Chased(escalated=len(actions))
+
+
+async def test_a_restarted_service_catches_up_at_once(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    """Everything the job needs is in the database: a service started with an hour between
+    runs escalates what fell due while it was down at its start, not an hour later."""
+    _event_id, actions = await overdue_event(client, make_token, context)
+    app = create_app(context.settings.model_copy(update={"escalation_interval_seconds": 3600}))
+    flagged: set[str] = set()
+    async with app.router.lifespan_context(app):
+        for _ in range(100):
+            flagged = {e.data["action_id"] for e in await entries(context, "action_overdue")}
+            if len(flagged) == len(actions):
+                break
+            await asyncio.sleep(0.05)
+    assert flagged == {a["id"] for a in actions}
