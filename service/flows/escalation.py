@@ -87,23 +87,28 @@ async def escalate_overdue(
         )
         event_ids = sorted(set(due))
         await session.rollback()
+
+    async def chase(event_id: uuid.UUID, wait: bool) -> Chased | None:
+        work = partial(
+            _chase_event,
+            agencies=agencies,
+            event_id=event_id,
+            now=now,
+            remind_every=remind_every,
+            wait=wait,
+        )
+        return await in_transaction(sessions, work)
+
     done = Chased()
     busy: list[uuid.UUID] = []
-    for wait in (False, True):
-        for event_id in busy if wait else event_ids:
-            work = partial(
-                _chase_event,
-                agencies=agencies,
-                event_id=event_id,
-                now=now,
-                remind_every=remind_every,
-                wait=wait,
-            )
-            chased = await in_transaction(sessions, work)
-            if chased is None:
-                busy.append(event_id)
-            else:
-                done = done.plus(chased)
+    for event_id in event_ids:
+        chased = await chase(event_id, wait=False)
+        if chased is None:
+            busy.append(event_id)
+        else:
+            done = done.plus(chased)
+    for event_id in busy:
+        done = done.plus(await chase(event_id, wait=True) or Chased())
     return done
 
 
