@@ -256,18 +256,35 @@ async def test_an_event_a_writer_holds_is_escalated_once_the_writer_is_done(
     client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
 ) -> None:
     """PostgreSQL: the job passes over an event whose row another transaction holds (SKIP
-    LOCKED), then at the end of its run waits for it in the lock order, holding nothing else,
-    and escalates it once the holder commits."""
+    LOCKED) and escalates the others meanwhile; at the end of its run it waits for the held
+    one in the lock order, holding nothing else, and escalates it once the holder commits."""
     if context.settings.is_sqlite:
         pytest.skip("SQLite admits one writer at a time: no event is ever passed over")
-    event_id, actions = await overdue_event(client, make_token, context)
+    first, _actions = await overdue_event(client, make_token, context)
+    dispatcher = await make_token("dispatcher")
+    second = (await post(client, dispatcher, report(county("330604", 180, 80))))["event_id"]
+    async with context.sessions() as session:
+        await session.execute(update(Action).values(due_at=DUE))
+        await session.commit()
+    # the job takes events in order: hold the first, so that the second is reached only past it
+    held, free = sorted((first, second), key=uuid.UUID)
+    observer = await make_token("observer")
+    actions = await event_actions(client, observer, held)
     async with context.sessions() as holder:
-        await lock_event(holder, uuid.UUID(event_id))
+        await lock_event(holder, uuid.UUID(held))
         run = asyncio.create_task(chase(context, 1))
-        await asyncio.sleep(0.3)
+        for _ in range(60):
+            flagged = {e.event_id for e in await entries(context, "action_overdue")}
+            if flagged:
+                break
+            await asyncio.sleep(0.05)
+        assert flagged == {uuid.UUID(free)}, "the free event waited behind the held one"
         assert not run.done(), "the job went past an event it could not lock"
         await holder.commit()
-    assert await asyncio.wait_for(run, 5) == Chased(escalated=len(actions))
+    chased = await asyncio.wait_for(run, 5)
+    flagged_by_event = Counter(e.event_id for e in await entries(context, "action_overdue"))
+    assert flagged_by_event[uuid.UUID(held)] == len(actions)
+    assert chased.escalated == sum(flagged_by_event.values())
 
 
 async def test_a_restarted_service_catches_up_at_once(
