@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How often overdue actions are looked for and escalated; 0 turns it off",
     )
+    remind_minutes: float = Field(
+        default=30,
+        gt=0,
+        description="How long after an overdue action's escalation (or its last reminder) it "
+        "is reminded again while still not acknowledged; fractions of a minute are allowed",
+    )
 
     idempotency_ttl_seconds: int = Field(
         default=86_400,
@@ -70,6 +76,10 @@ class Settings(BaseSettings):
     @property
     def idempotency_ttl(self) -> timedelta:
         return timedelta(seconds=self.idempotency_ttl_seconds)
+
+    @property
+    def remind_every(self) -> timedelta:
+        return timedelta(minutes=self.remind_minutes)
 
     @property
     def future_tolerance(self) -> timedelta:

@@ -47,7 +47,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.collect()
         gc.freeze()
         scheduler = start_scheduler(
-            context.sessions, settings.escalation_interval_seconds, settings.idempotency_ttl
+            context.sessions,
+            playbooks.agencies,
+            settings.escalation_interval_seconds,
+            settings.remind_every,
+            settings.idempotency_ttl,
         )
         try:
             yield

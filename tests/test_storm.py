@@ -42,7 +42,7 @@ from sqlalchemy import func, select, update
 
 from models import Action
 from service.config import Settings
-from service.plan.duties import OPEN_STATES
+from service.plan.duties import OPEN_STATES, OVERDUE_STATES
 from service.plan.levels import Level, max_level
 from service.store.engine import make_engine
 from tests.helpers import (
@@ -443,7 +443,7 @@ def _storm_loops(
 
 
 async def _clock(database_url: str, events: list[str], stop: asyncio.Event) -> int:
-    """Until ``stop``: every ``CLOCK_SECONDS`` move up to three open, unescalated actions of
+    """Until ``stop``: every ``CLOCK_SECONDS`` move up to three pending, unescalated actions of
     ``events`` a minute past their due time, as if the clock had run on; how many it moved.
 
     Each row is its own transaction (one row lock, taken while holding none), so the clock
@@ -456,7 +456,7 @@ async def _clock(database_url: str, events: list[str], stop: asyncio.Event) -> i
         while not stop.is_set():
             now = datetime.now(UTC)
             still_open = (
-                Action.state.in_(OPEN_STATES),
+                Action.state.in_(OVERDUE_STATES),
                 Action.escalated_at.is_(None),
                 Action.due_at > now,
             )

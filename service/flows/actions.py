@@ -47,6 +47,7 @@ class ActionRead(BaseModel):
     cancel_reason: str | None
     escalated_at: datetime | None
     note: str | None
+    drill: bool = Field(description="the action belongs to a drill event (design.md)")
 
 
 class ActionNote(BaseModel):
@@ -61,16 +62,30 @@ class ActionCancel(BaseModel):
     reason: Annotated[Text, Field(min_length=1, max_length=2000)]
 
 
-def read(action: Action) -> ActionRead:
-    return ActionRead.model_validate(action, from_attributes=True)
+# What ActionRead takes from the action's own columns (all but its event's drill flag).
+_COLUMNS: Final = tuple(name for name in ActionRead.model_fields if name != "drill")
 
 
-def agency_actions(agency: str, state: str | None, event_id: uuid.UUID | None) -> Select[Action]:
-    query = select(Action).where(Action.agency == agency)
+def read(action: Action, drill: bool) -> ActionRead:
+    """The action as the API shows it; ``drill`` is its event's (an action has none of its own)."""
+    return ActionRead.model_validate({**{n: getattr(action, n) for n in _COLUMNS}, "drill": drill})
+
+
+def with_drill() -> Select[Action, bool]:
+    """Actions with their event's drill flag, for ``read``."""
+    return select(Action, Event.drill).join(Event, Event.id == Action.event_id)
+
+
+def agency_actions(
+    agency: str, state: str | None, event_id: uuid.UUID | None, drill: bool | None
+) -> Select[Action, bool]:
+    query = with_drill().where(Action.agency == agency)
     if state is not None:
         query = query.where(Action.state == state)
     if event_id is not None:
         query = query.where(Action.event_id == event_id)
+    if drill is not None:
+        query = query.where(Event.drill == drill)
     return query
 
 
@@ -79,11 +94,13 @@ async def etag(
     agency: str,
     state: str | None,
     event_id: uuid.UUID | None,
+    drill: bool | None,
 ) -> str:
     """A weak validator of the agency's listing: its change counter (service.store.feeds) and the
     filters. Any change to any of its actions moves the counter, so an unchanged tag means an
-    unchanged answer; one read by primary key."""
-    seed = f"{agency}|{await feeds.version(reader, agency)}|{state}|{event_id}"
+    unchanged answer; one read by primary key. An event's drill flag never changes, so the
+    ``drill`` filter is part of the tag like the others."""
+    seed = f"{agency}|{await feeds.version(reader, agency)}|{state}|{event_id}|{drill}"
     return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
 
 
@@ -101,10 +118,15 @@ def may_read_agency(actor: Actor, agency: str, agencies: AgencyRegistry) -> None
 
 
 async def list_for_agency(
-    session: AsyncSession, agency: str, state: str | None, event_id: uuid.UUID | None
+    session: AsyncSession,
+    agency: str,
+    state: str | None,
+    event_id: uuid.UUID | None,
+    drill: bool | None,
 ) -> list[ActionRead]:
-    query = agency_actions(agency, state, event_id).order_by(Action.dispatched_at, Action.key)
-    return [read(a) for a in await session.scalars(query)]
+    query = agency_actions(agency, state, event_id, drill)
+    rows = await session.execute(query.order_by(Action.dispatched_at, Action.key))
+    return [read(action, in_drill) for action, in_drill in rows]
 
 
 async def _locked_action(
@@ -153,7 +175,7 @@ async def progress(
     to: Literal["acknowledged", "done"],
     note: str | None,
     now: datetime,
-) -> Action:
+) -> ActionRead:
     """Acknowledge or complete an action of the caller's agency.
 
     Repeating it, or acknowledging a done action, changes nothing but a new note, which is kept
@@ -172,7 +194,7 @@ async def progress(
         if to == "done":
             action.completed_at = now
     elif not note or note == action.note:
-        return action
+        return read(action, event.drill)
     else:
         verb = "noted"
     if note:
@@ -192,7 +214,7 @@ async def progress(
     )
     if verb == "completed":
         await release_links(session, batch, playbooks, event, action.key, actor, now)
-    return action
+    return read(action, event.drill)
 
 
 async def cancel(
@@ -202,7 +224,7 @@ async def cancel(
     action_id: uuid.UUID,
     reason: str,
     now: datetime,
-) -> Action:
+) -> ActionRead:
     """A commander of the leading HQ (or above) cancels an open action, with the reason."""
     async with WriteBatch(session) as batch:
         actor.require("commander")
@@ -229,15 +251,15 @@ async def cancel(
             )
             # A link cancelled as not needed does not hold up the ones after it.
             await release_links(session, batch, playbooks, event, action.key, actor, now)
-        return action
+        return read(action, event.drill)
 
 
 async def list_for_event(
     session: AsyncSession, actor: Actor, event_id: uuid.UUID
 ) -> list[ActionRead]:
     """An event's actions; an agency sees only its own."""
-    query = select(Action).where(Action.event_id == event_id)
+    query = with_drill().where(Action.event_id == event_id)
     if actor.role == "agency":
         query = query.where(Action.agency == actor.agency)
-    query = query.order_by(Action.dispatched_at, Action.key)
-    return [read(a) for a in await session.scalars(query)]
+    rows = await session.execute(query.order_by(Action.dispatched_at, Action.key))
+    return [read(action, in_drill) for action, in_drill in rows]

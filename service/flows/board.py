@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -28,12 +29,12 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, EarlyWarning, Event, EventGrid, TimelineEntry
-from service.flows.actions import ActionRead, read
+from service.flows.actions import ActionRead, read, with_drill
 from service.flows.early_warnings import WarningRead
-from service.flows.events import EventRead, event_read
+from service.flows.events import EventRead, event_read, received_reports
 from service.flows.timeline_view import AGENCY_KINDS, TimelineRead, as_agency_sees
 from service.plan.actor import Actor
-from service.plan.duties import OPEN_STATES
+from service.plan.duties import OPEN_STATES, OVERDUE_STATES
 from service.plan.grids import GridRegistry
 from service.plan.levels import level_rank, max_level
 from service.plan.lifecycle import STATES
@@ -77,8 +78,8 @@ class Board:
 
 
 def is_overdue(action: ActionRead, now: datetime) -> bool:
-    """Open and past its due time, as the escalation job judges it (``due_at < now``)."""
-    return action.state in OPEN_STATES and action.due_at < now
+    """Not yet acknowledged and past its due time, as the escalation job judges it."""
+    return action.state in OVERDUE_STATES and action.due_at < now
 
 
 def _scope(actor: Actor) -> str:
@@ -107,7 +108,7 @@ def _version_statement(actor: Actor) -> Select[uuid.UUID, int, int]:
             select(func.count())
             .where(
                 Action.event_id == Event.id,
-                Action.state.in_(OPEN_STATES),
+                Action.state.in_(OVERDUE_STATES),
                 Action.due_at < bindparam("now"),
                 *([Action.agency == actor.agency] if actor.role == "agency" else []),
             )
@@ -123,11 +124,16 @@ def _version_statement(actor: Actor) -> Select[uuid.UUID, int, int]:
 
 
 async def read_board(
-    session: AsyncSession, actor: Actor, grids: GridRegistry, now: datetime
+    session: AsyncSession,
+    actor: Actor,
+    grids: GridRegistry,
+    after: Mapping[str, str | None],
+    now: datetime,
 ) -> Board:
-    """Everything the board shows ``actor``: a handful of statements, plus one per event for
-    its timeline, all in one snapshot of the database (on PostgreSQL a repeatable read: the
-    board is rendered once per version and shown to every viewer, so it must not mix two)."""
+    """Everything the board shows ``actor`` (``after``: the checklists' links, for the reports
+    an agency received): a handful of statements, plus one or two per event for its timeline,
+    all in one snapshot of the database (on PostgreSQL a repeatable read: the board is rendered
+    once per version and shown to every viewer, so it must not mix two)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     events = list(
@@ -142,11 +148,12 @@ async def read_board(
     if ids:
         for grid in await session.scalars(select(EventGrid).where(EventGrid.event_id.in_(ids))):
             grid_rows[grid.event_id].append(grid)
-        action_query = select(Action).where(Action.event_id.in_(ids))
+        action_query = with_drill().where(Action.event_id.in_(ids))
         if actor.role == "agency":
             action_query = action_query.where(Action.agency == actor.agency)
-        for action in await session.scalars(action_query.order_by(Action.due_at, Action.key)):
-            actions[action.event_id].append(read(action))
+        rows = await session.execute(action_query.order_by(Action.due_at, Action.key))
+        for action, drill in rows:
+            actions[action.event_id].append(read(action, drill))
         published = (
             select(EarlyWarning)
             .where(EarlyWarning.event_id.in_(ids), EarlyWarning.state == "published")
@@ -158,7 +165,7 @@ async def read_board(
         BoardEvent(
             event=event_read(event, grid_rows[event.id], grids),
             agencies=by_agency(actions[event.id]),
-            timeline=await latest_timeline(session, actor, event.id, actions[event.id]),
+            timeline=await latest_timeline(session, actor, event, actions[event.id], after),
             warnings=warnings[event.id],
         )
         for event in events
@@ -205,20 +212,25 @@ def _soonest_first(group: AgencyActions) -> tuple[int, float, str]:
 
 
 async def latest_timeline(
-    session: AsyncSession, actor: Actor, event_id: uuid.UUID, own: list[ActionRead]
+    session: AsyncSession,
+    actor: Actor,
+    event: Event,
+    own: list[ActionRead],
+    after: Mapping[str, str | None],
 ) -> list[TimelineRead]:
     """The event's newest ``TIMELINE_SHOWN`` entries that ``actor`` sees, newest first; for an
     agency (``own``: its actions on the event) cut as ``GET /events/{id}/timeline`` cuts them,
     read back a chunk at a time."""
-    query = select(TimelineEntry).where(TimelineEntry.event_id == event_id)
+    query = select(TimelineEntry).where(TimelineEntry.event_id == event.id)
     if actor.role != "agency":
         newest = await session.scalars(
             query.order_by(TimelineEntry.event_seq.desc()).limit(TIMELINE_SHOWN)
         )
-        return [TimelineRead.model_validate(row, from_attributes=True) for row in newest]
+        return [TimelineRead.of(row, event.drill) for row in newest]
     agency = actor.agency or ""
     action_ids = {str(action.id) for action in own}
     keys = {action.key for action in own}
+    received = await received_reports(session, event.id, agency, keys, after)
     query = query.where(TimelineEntry.kind.in_(sorted(AGENCY_KINDS))).order_by(
         TimelineEntry.event_seq.desc()
     )
@@ -227,8 +239,8 @@ async def latest_timeline(
     while len(seen) < TIMELINE_SHOWN:
         rows = list(await session.scalars(rest.limit(TIMELINE_CHUNK)))
         for row in rows:
-            entry = TimelineRead.model_validate(row, from_attributes=True)
-            if (shown := as_agency_sees(entry, agency, action_ids, keys)) is not None:
+            entry = TimelineRead.of(row, event.drill)
+            if (shown := as_agency_sees(entry, agency, action_ids, keys, received)) is not None:
                 seen.append(shown)
         if len(rows) < TIMELINE_CHUNK:
             break

@@ -40,7 +40,7 @@ from service.plan.termination import (
     unreported_key_areas,
 )
 from service.playbooks.bundle import Playbooks
-from service.store import timeline
+from service.store import outbox, timeline
 from service.store.batch import WriteBatch
 from service.store.events import event_area, lock_event
 from service.store.transactions import in_transaction
@@ -202,6 +202,9 @@ async def dismiss(
             at=now,
             reason=reason,
         )
+        # A dismissal closes the event too (monitoring → closed): the same notice, saying so.
+        extra = {"reason": reason, "dismissed": True}
+        outbox.emit(batch, event, "event.closed", extra=extra, at=now)
         return event
 
 
@@ -277,6 +280,7 @@ async def close(
             clause="6",
             at=now,
         )
+        outbox.emit(batch, event, "event.closed", extra={"reason": reason}, at=now)
         return event
 
 

@@ -161,6 +161,7 @@ async def dispatch(
             "playbook_version": version,
             "dispatched_at": now,
             "due_at": now + timedelta(minutes=p.item.due_minutes),
+            "escalate_to": p.item.escalate_to,
             "updated_at": now,
         }
         for p in fresh
@@ -186,7 +187,7 @@ async def _reopen(
     session: AsyncSession, event: Event, reopen: Sequence[_Planned], now: datetime
 ) -> None:
     # A level that comes back brings its duties back as new: pending, due the item's minutes
-    # from now, not yet acknowledged or escalated. The cancellation stays in the timeline.
+    # from now, not yet acknowledged, escalated or reminded. The cancellation stays in the timeline.
     due = {
         p.item.key: literal(
             now + timedelta(minutes=p.item.due_minutes), table_of(Action).c.due_at.type
@@ -206,6 +207,7 @@ async def _reopen(
             acknowledged_at=None,
             completed_at=None,
             escalated_at=None,
+            reminded_at=None,
             dispatched_at=now,
             due_at=case(due, value=Action.key),
             updated_at=now,

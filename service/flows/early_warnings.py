@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
@@ -35,7 +35,7 @@ from service.plan.leadership import CITY_HQ
 from service.plan.lifecycle import fire
 from service.plan.releases import covering_hq
 from service.playbooks.bundle import Playbooks
-from service.store import timeline
+from service.store import outbox, timeline
 from service.store.batch import WriteBatch
 from service.store.events import lock_event, open_event
 
@@ -218,6 +218,7 @@ async def publish(
             warning_id=str(warning.id),
         )
         event.updated_at = now
+        outbox.emit(batch, event, "warning.published", extra=_notice(warning), at=now)
         items = playbooks.checklists.items_at("published")
         publisher = actor.region or CITY_HQ
         scene = Scene(publisher, (publisher,))
@@ -274,7 +275,20 @@ async def lift(
             warning_id=str(warning.id),
         )
         event.updated_at = now
+        outbox.emit(batch, event, "warning.lifted", extra=_notice(warning), at=now)
         return warning
+
+
+def _notice(warning: EarlyWarning) -> dict[str, Any]:
+    """What a warning's notice says of it, beside the event (everyone hears it: audience None)."""
+    return {
+        "warning": {
+            "id": str(warning.id),
+            "headline": warning.headline,
+            "area": list(warning.area),
+            "state": warning.state,
+        }
+    }
 
 
 async def read_warning(session: AsyncSession, warning_id: uuid.UUID) -> EarlyWarning:

@@ -1,83 +1,210 @@
-"""Overdue actions escalate: an open action past its due time is flagged once, on the timeline,
-for the leading HQ to chase. Run by the scheduler every ``escalation_interval_seconds``."""
+"""Overdue actions escalate, then are reminded (design.md "Deadlines, escalation and
+notifications").
+
+An action still pending past its due time (service.plan.duties.OVERDUE_STATES) is escalated once
+(``escalated_at``, timeline ``action_overdue``, notice ``action.overdue``), then reminded every
+``remind_minutes`` from its escalation or its last reminder (``reminded_at``, timeline
+``action_reminder``, notice ``action.reminder``) until it is acknowledged, done or cancelled. Each
+notice goes to the action's agency, the HQ leading the event (the city HQ's before any response,
+whose authority applies then) and the item's ``escalate_to`` agency; a drill's notices are marked
+drill (service.store.outbox.emit), so that only subscriptions asking for drills hear them.
+
+The scheduler runs this every ``escalation_interval_seconds`` in every worker, first at start.
+Everything it needs is in the database (``due_at``, ``escalated_at``, ``reminded_at``), so a
+restart loses nothing: the first run catches up, with one escalation or one reminder per action
+however long the service was down (missed reminders are not sent one after another).
+
+How work is claimed, in the one lock order (the event row, then its actions):
+
+1. a plain read lists the events with due work;
+2. each event in a transaction of its own: its row locked ``FOR NO KEY UPDATE SKIP LOCKED``
+   (service.store.events.try_lock_event). An event another worker or a writer holds is passed
+   over for now, so two workers share the events out instead of queueing on each one;
+3. under that lock its due actions are read again, ``FOR NO KEY UPDATE SKIP LOCKED``, and
+   changed. The condition read under the lock (``escalated_at`` unset; the last notice older
+   than the period) is the claim: no action is escalated or reminded twice for one time;
+4. the events passed over are taken at the end of the run, waiting for their lock as every
+   writer does, so that an event a storm of reports keeps busy is not starved. Another worker may
+   have done their work meanwhile, which step 3 then finds done.
+
+A transaction of the job holds one event and waits for nothing else while holding it but the
+agencies' poll counters, in sorted order as every writer takes them: it cannot close a circle
+with the report path (grids, then the event, then its children). On SQLite a write transaction
+holds the database's one writer lock, so work is claimed one transaction at a time.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Final
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import Action
+from models import Action, Event
 from models.base import utcnow
-from service.plan.duties import OPEN_STATES
-from service.store import feeds, idempotency, timeline
+from service.errors import NotFound
+from service.flows.actions import read
+from service.plan.duties import OVERDUE_STATES
+from service.plan.leadership import CITY_HQ
+from service.plan.notifications import NoticeType
+from service.playbooks.agencies import AgencyRegistry
+from service.store import feeds, idempotency, outbox, timeline
 from service.store.batch import WriteBatch
-from service.store.events import lock_event
+from service.store.events import lock_event, try_lock_event
 from service.store.transactions import in_transaction
 
+log = logging.getLogger(__name__)
 
-async def escalate_overdue(sessions: async_sessionmaker[AsyncSession], now: datetime) -> int:
-    """Flag every open action past due and not yet escalated; returns how many.
 
-    Event by event, each in a transaction of its own that takes the one lock order (the event,
-    then its actions): the job never holds one event while waiting for another, and a storm's
-    writers on an event wait for it, or it for them, but never in a circle. The UPDATE's
-    ``escalated_at IS NULL`` makes the claim: two workers running this at once escalate each
-    action exactly once.
-    """
+@dataclass(frozen=True, slots=True)
+class Chased:
+    """What a run (or one event's transaction) did: actions escalated, actions reminded."""
+
+    escalated: int = 0
+    reminded: int = 0
+
+    def plus(self, other: Chased) -> Chased:
+        return Chased(self.escalated + other.escalated, self.reminded + other.reminded)
+
+
+async def escalate_overdue(
+    sessions: async_sessionmaker[AsyncSession],
+    agencies: AgencyRegistry,
+    now: datetime,
+    remind_every: timedelta,
+) -> Chased:
+    """Escalate every overdue action not yet escalated, and remind those whose last notice is
+    ``remind_every`` old; the module's docstring says how the work is claimed."""
     async with sessions() as session:
-        overdue = sorted(
-            set(await session.scalars(select(Action.event_id).where(*_overdue(now)).distinct()))
+        due = await session.scalars(
+            select(Action.event_id).where(_due(now, remind_every)).distinct()
         )
+        event_ids = sorted(set(due))
         await session.rollback()
-    escalated = 0
-    for event_id in overdue:
 
-        async def escalate(session: AsyncSession, event_id: uuid.UUID = event_id) -> int:
-            return await _escalate_event(session, event_id, now)
+    async def chase(event_id: uuid.UUID, wait: bool) -> Chased | None:
+        work = partial(
+            _chase_event,
+            agencies=agencies,
+            event_id=event_id,
+            now=now,
+            remind_every=remind_every,
+            wait=wait,
+        )
+        return await in_transaction(sessions, work)
 
-        escalated += await in_transaction(sessions, escalate)
-    return escalated
+    done = Chased()
+    busy: list[uuid.UUID] = []
+    for event_id in event_ids:
+        chased = await chase(event_id, wait=False)
+        if chased is None:
+            busy.append(event_id)
+        else:
+            done = done.plus(chased)
+    for event_id in busy:
+        done = done.plus(await chase(event_id, wait=True) or Chased())
+    return done
 
 
-def _overdue(now: datetime) -> tuple[ColumnElement[bool], ...]:
-    return (
-        Action.state.in_(OPEN_STATES),
-        Action.due_at < now,
-        Action.escalated_at.is_(None),
+def _overdue(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        Action.state.in_(OVERDUE_STATES), Action.due_at < now, Action.escalated_at.is_(None)
     )
 
 
-async def _escalate_event(session: AsyncSession, event_id: uuid.UUID, now: datetime) -> int:
-    event = await lock_event(session, event_id)
-    claimed = (
-        await session.execute(
-            update(Action)
-            .where(Action.event_id == event_id, *_overdue(now))
-            .values(escalated_at=now, updated_at=now)
-            .returning(Action.id, Action.key, Action.agency, Action.clause, Action.due_at)
-            .execution_options(synchronize_session=False)
+def _reminder_due(now: datetime, remind_every: timedelta) -> ColumnElement[bool]:
+    since = now - remind_every
+    return and_(
+        Action.state.in_(OVERDUE_STATES),
+        Action.escalated_at.is_not(None),
+        or_(
+            Action.reminded_at <= since,
+            and_(Action.reminded_at.is_(None), Action.escalated_at <= since),
+        ),
+    )
+
+
+def _due(now: datetime, remind_every: timedelta) -> ColumnElement[bool]:
+    return or_(_overdue(now), _reminder_due(now, remind_every))
+
+
+async def _chase_event(
+    session: AsyncSession,
+    *,
+    agencies: AgencyRegistry,
+    event_id: uuid.UUID,
+    now: datetime,
+    remind_every: timedelta,
+    wait: bool,
+) -> Chased | None:
+    """One event's due actions, escalated or reminded; None when ``wait`` is false and another
+    transaction holds the event."""
+    if wait:
+        try:
+            event = await lock_event(session, event_id)
+        except NotFound:  # gone since the read (a test emptying its tables)
+            return Chased()
+    else:
+        found = await try_lock_event(session, event_id)
+        if found is None:
+            return None
+        event = found
+    claimed = list(
+        await session.scalars(
+            select(Action)
+            .where(Action.event_id == event_id, _due(now, remind_every))
+            .order_by(Action.key, Action.agency)
+            .with_for_update(key_share=True, skip_locked=True)
         )
-    ).all()
-    await feeds.touch(session, {row.agency for row in claimed}, now)
+    )
+    escalating = [action for action in claimed if action.escalated_at is None]
+    await feeds.touch(session, {action.agency for action in escalating}, now)
+    lead = agencies.hq_for_region(event.leading_hq or CITY_HQ)
     async with WriteBatch(session) as batch:
-        for action_id, key, agency, clause, due_at in sorted(claimed, key=lambda row: row.key):
-            timeline.record(
-                batch,
-                event,
-                "action_overdue",
-                None,
-                f"{agency} has not completed {key}, due {due_at.isoformat()}: escalated",
-                clause=clause,
-                at=now,
-                action_id=str(action_id),
-                agency=agency,
-            )
-    return len(claimed)
+        for action in claimed:
+            first = action.escalated_at is None
+            if first:
+                action.escalated_at = now
+            else:
+                action.reminded_at = now
+            action.updated_at = now
+            _tell(batch, event, action, lead, now, first=first)
+    return Chased(len(escalating), len(claimed) - len(escalating))
+
+
+def _tell(
+    batch: WriteBatch, event: Event, action: Action, lead: str, now: datetime, *, first: bool
+) -> None:
+    """The timeline entry and the notice of one escalation (``first``) or reminder."""
+    audience = sorted({action.agency, lead, *([action.escalate_to] if action.escalate_to else [])})
+    kind, still, done = (
+        ("action_overdue", "", "escalated") if first else ("action_reminder", "still ", "reminded")
+    )
+    summary = (
+        f"{action.agency} has {still}not acknowledged {action.key}, due "
+        f"{action.due_at.isoformat()}: {done}"
+    )
+    timeline.record(
+        batch,
+        event,
+        kind,
+        None,
+        summary,
+        clause=action.clause,
+        at=now,
+        action_id=str(action.id),
+        agency=action.agency,
+        notified=audience,
+    )
+    shown = read(action, event.drill).model_dump(mode="json")
+    notice: NoticeType = "action.overdue" if first else "action.reminder"
+    outbox.emit(batch, event, notice, audience=audience, extra={"action": shown}, at=now)
 
 
 # How often answers kept for an Idempotency-Key are looked at for expiry.
@@ -85,22 +212,37 @@ PRUNE_SECONDS: Final = 600
 
 
 def start_scheduler(
-    sessions: async_sessionmaker[AsyncSession], interval: float, idempotency_ttl: timedelta
+    sessions: async_sessionmaker[AsyncSession],
+    agencies: AgencyRegistry,
+    interval: float,
+    remind_every: timedelta,
+    idempotency_ttl: timedelta,
 ) -> AsyncIOScheduler:
-    """An asyncio scheduler running the escalation job every ``interval`` seconds (0: never), and
-    deleting expired Idempotency-Key answers every ``PRUNE_SECONDS``."""
+    """An asyncio scheduler running the escalation job every ``interval`` seconds (0: never),
+    first at once (a restart catches up), and deleting expired Idempotency-Key answers every
+    ``PRUNE_SECONDS``."""
     scheduler = AsyncIOScheduler(timezone="UTC")
 
     async def escalate() -> None:
-        await escalate_overdue(sessions, utcnow())
+        chased = await escalate_overdue(sessions, agencies, utcnow(), remind_every)
+        if chased.escalated or chased.reminded:
+            log.info("escalated %d action(s), reminded %d", chased.escalated, chased.reminded)
 
     async def prune() -> None:
         await in_transaction(sessions, lambda s: idempotency.prune(s, utcnow(), idempotency_ttl))
 
-    jobs = {"escalate-overdue": (escalate, interval), "prune-idempotency": (prune, PRUNE_SECONDS)}
-    for name, (job, seconds) in jobs.items():
-        if seconds <= 0:
-            continue
-        scheduler.add_job(job, "interval", seconds=seconds, id=name, max_instances=1, coalesce=True)
+    if interval > 0:
+        scheduler.add_job(
+            escalate,
+            "interval",
+            seconds=interval,
+            id="escalate-overdue",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+    scheduler.add_job(
+        prune, "interval", seconds=PRUNE_SECONDS, id="prune-idempotency", max_instances=1
+    )
     scheduler.start()
     return scheduler

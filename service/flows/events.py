@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Final
 
@@ -17,6 +18,7 @@ from service.flows.report_models import ReportRead
 from service.flows.schemas import HQ, BasisRead, Number, Page
 from service.flows.timeline_view import AGENCY_KINDS, TimelineRead, as_agency_sees
 from service.plan.actor import Actor
+from service.plan.addressees import reports_received
 from service.plan.grids import GridRegistry
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
@@ -166,19 +168,25 @@ async def list_reports(
 
 
 async def list_timeline(
-    session: AsyncSession, actor: Actor, event_id: uuid.UUID, limit: int, cursor: str | None
+    session: AsyncSession,
+    actor: Actor,
+    event_id: uuid.UUID,
+    limit: int,
+    cursor: str | None,
+    after: Mapping[str, str | None],
 ) -> Page[TimelineRead]:
     """Everything that happened to the event, newest last; an agency sees what
-    ``service.flows.timeline_view`` shows it. The cursor is the ``seq`` of the last entry given."""
-    await get_event(session, actor, event_id)
+    ``service.flows.timeline_view`` shows it (``after``: the checklists' links, for the reports
+    it received). The cursor is the ``seq`` of the last entry given."""
+    event = await get_event(session, actor, event_id)
     query = select(TimelineEntry).where(TimelineEntry.event_id == event_id)
     if cursor is not None:
         query = query.where(TimelineEntry.event_seq > decode_seq_cursor(cursor))
     if actor.role == "agency":
-        entries = await _agency_timeline(session, actor, event_id, query, limit)
+        entries = await _agency_timeline(session, actor, event, query, limit, after)
     else:
         rows = await session.scalars(query.order_by(TimelineEntry.event_seq).limit(limit + 1))
-        entries = [TimelineRead.model_validate(e, from_attributes=True) for e in rows]
+        entries = [TimelineRead.of(e, event.drill) for e in rows]
     more = len(entries) > limit
     entries = entries[:limit]
     return Page(items=entries, next=encode_cursor(entries[-1].seq) if more else None)
@@ -187,9 +195,10 @@ async def list_timeline(
 async def _agency_timeline(
     session: AsyncSession,
     actor: Actor,
-    event_id: uuid.UUID,
+    event: Event,
     query: Select[TimelineEntry],
     limit: int,
+    after: Mapping[str, str | None],
 ) -> list[TimelineRead]:
     """Up to ``limit + 1`` of the entries of ``query`` that the agency sees, read a chunk at a
     time: the entries it does not see are skipped, so a page of it may span many more rows."""
@@ -197,12 +206,13 @@ async def _agency_timeline(
     owned = (
         await session.execute(
             select(Action.id, Action.key).where(
-                Action.event_id == event_id, Action.agency == agency
+                Action.event_id == event.id, Action.agency == agency
             )
         )
     ).all()
     action_ids = {str(action_id) for action_id, _key in owned}
     keys = {key for _action_id, key in owned}
+    received = await received_reports(session, event.id, agency, keys, after)
     query = query.where(TimelineEntry.kind.in_(sorted(AGENCY_KINDS))).order_by(
         TimelineEntry.event_seq
     )
@@ -212,10 +222,41 @@ async def _agency_timeline(
     while len(seen) <= limit:
         rows = list(await session.scalars(rest.limit(chunk)))
         for row in rows:
-            entry = TimelineRead.model_validate(row, from_attributes=True)
-            if (shown := as_agency_sees(entry, agency, action_ids, keys)) is not None:
+            entry = TimelineRead.of(row, event.drill)
+            if (shown := as_agency_sees(entry, agency, action_ids, keys, received)) is not None:
                 seen.append(shown)
         if len(rows) < chunk:
             break
         rest = query.where(TimelineEntry.event_seq > rows[-1].event_seq)
     return seen
+
+
+async def received_reports(
+    session: AsyncSession,
+    event_id: uuid.UUID,
+    agency: str,
+    keys: Collection[str],
+    after: Mapping[str, str | None],
+) -> set[str]:
+    """The ids of the plan 4 report links whose report ``agency`` (holding ``keys`` on the
+    event) received (service.plan.addressees.reports_received); no read unless one of its
+    actions follows a link."""
+    if not any(after.get(key) for key in keys):
+        return set()
+    links = sorted({before for before in after.values() if before})
+    rows = await session.execute(
+        select(Action.id, Action.key, Action.agency, Action.state).where(
+            Action.event_id == event_id, Action.key.in_(links)
+        )
+    )
+    held: dict[str, dict[str, str]] = {}
+    ids: dict[tuple[str, str], str] = {}
+    for action_id, key, holder, state in rows:
+        held.setdefault(key, {})[holder] = state
+        ids[(key, holder)] = str(action_id)
+    return {
+        ids[link]
+        for key in keys
+        for link in reports_received(key, agency, after, held)
+        if link in ids
+    }

@@ -19,7 +19,7 @@ from service.plan.duties import ENDED_PHASES, LEVELLED_PHASES, OPEN_STATES
 from service.plan.levels import Level, level_rank
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
-from service.store import timeline
+from service.store import outbox, timeline
 from service.store.batch import WriteBatch
 
 Reason = Annotated[Text, Field(min_length=1, max_length=2000)]
@@ -166,6 +166,8 @@ async def terminate(
         leading_hq=event.leading_hq,
         reconstruction=request.reconstruction,
     )
+    extra = {"reason": reason, "reconstruction": request.reconstruction}
+    outbox.emit(batch, event, "response.terminated", extra=extra, at=now)
     await cancel_open(
         session,
         batch,

@@ -4,7 +4,10 @@
 The event-level entries (state, level, leading HQ, warnings, termination) whole; the entries
 about its own actions; never another agency's actions, notes or keys. An action is the agency's
 when it holds it now, as ``GET /events/{id}/actions`` shows it: a pending duty handed over to
-another HQ (plan 2.2) leaves the old holder's view with the rest of that action.
+another HQ (plan 2.2) leaves the old holder's view with the rest of that action. One exception:
+the receiving unit of a plan 4 report sees the report it received (design.md "Deadlines"): the
+completion of the link its own link follows, and the notes on it, when another unit holds that
+link (service.plan.addressees.reports_received).
 
 Entries about several actions at once (a dispatch, a cancellation by level or termination, a
 hand-over) list the keys of many agencies: the agency sees its own keys only, with a summary
@@ -33,6 +36,23 @@ class TimelineRead(BaseModel):
     clause: str | None
     summary: str
     data: dict[str, Any]
+    drill: bool = Field(description="the entry belongs to a drill event (design.md)")
+
+    @classmethod
+    def of(cls, entry: Any, drill: bool) -> TimelineRead:
+        """A stored entry (models.TimelineEntry) as the API shows it; ``drill`` is its event's."""
+        return cls.model_validate(
+            {
+                "event_seq": entry.event_seq,
+                "at": entry.at,
+                "kind": entry.kind,
+                "actor": entry.actor,
+                "clause": entry.clause,
+                "summary": entry.summary,
+                "data": entry.data,
+                "drill": drill,
+            }
+        )
 
 
 # Shown whole: what happened to the event itself.
@@ -61,6 +81,7 @@ ACTION_KINDS: Final = frozenset(
         "action_completed",
         "action_cancelled",
         "action_overdue",
+        "action_reminder",
     }
 )
 # About several actions, named by ``data.keys``: shown cut down to the agency's keys, with a
@@ -71,20 +92,29 @@ BATCH_SUMMARIES: Final = {
     "actions_handed_over": "{count} pending duty(ies) of the leading HQ handed to {agency}",
 }
 AGENCY_KINDS: Final = EVENT_KINDS | ACTION_KINDS | frozenset(BATCH_SUMMARIES)
+# About a report another unit sent the agency (plan 4): the report itself and notes on it.
+RECEIVED_KINDS: Final = frozenset({"action_completed", "action_noted"})
 
 
 def as_agency_sees(
-    entry: TimelineRead, agency: str, action_ids: Collection[str], keys: Collection[str]
+    entry: TimelineRead,
+    agency: str,
+    action_ids: Collection[str],
+    keys: Collection[str],
+    received: Collection[str] = (),
 ) -> TimelineRead | None:
     """``entry`` as ``agency`` sees it, or None when it does not see it at all.
 
     ``action_ids`` and ``keys`` are the ids (as strings) and keys of the agency's actions on
-    the entry's event.
+    the entry's event; ``received`` the ids of the report links whose report it received.
     """
     if entry.kind in EVENT_KINDS:
         return entry
     if entry.kind in ACTION_KINDS:
-        return entry if entry.data.get("action_id") in action_ids else None
+        action_id = entry.data.get("action_id")
+        if action_id in action_ids or (entry.kind in RECEIVED_KINDS and action_id in received):
+            return entry
+        return None
     template = BATCH_SUMMARIES.get(entry.kind)
     if template is None:
         return None

@@ -111,12 +111,41 @@ def link_ready(key: str, agency: str, after: Mapping[str, str | None], held: Act
     nobody, or its circumstance does not hold) is passed over, and so is a cancelled one: the
     chain does not stop at a step nobody owes.
     """
+    before = _link_before(key, after, held)
+    if before is None:
+        return True
+    _previous, states = before
+    if agency in states:
+        return states[agency] == "done"
+    return "done" in states.values()
+
+
+def reports_received(
+    key: str, agency: str, after: Mapping[str, str | None], held: ActionStates
+) -> list[tuple[str, str]]:
+    """The links (key, agency) whose report ``agency``'s action of item ``key`` receives: the
+    holders of the link it follows (as ``link_ready`` finds it), when that link is another
+    unit's; none when ``agency`` holds it itself (a county verifies, then reports on: its own
+    work) or the item follows none. Design.md: the receiving unit sees the report it received.
+    """
+    before = _link_before(key, after, held)
+    if before is None:
+        return []
+    previous, states = before
+    if agency in states:
+        return []
+    return [(previous, holder) for holder in sorted(states)]
+
+
+def _link_before(
+    key: str, after: Mapping[str, str | None], held: ActionStates
+) -> tuple[str, dict[str, str]] | None:
+    """The nearest link before ``key`` the event has an action of that is not cancelled, and
+    those actions' states by agency; None when there is none."""
     previous = after.get(key)
     while previous is not None:
         states = {a: s for a, s in held.get(previous, {}).items() if s != "cancelled"}
         if states:
-            if agency in states:
-                return states[agency] == "done"
-            return "done" in states.values()
+            return previous, states
         previous = after.get(previous)
-    return True
+    return None

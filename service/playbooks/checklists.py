@@ -3,7 +3,9 @@ phase for some levels (plan 2.2–2.5, 3.2.1, 3.2.2, 4, 5.2.1–5.2.3, 5.3, 5.4,
 
 An item goes out at its phase's moment (service.plan.duties) unless it names another
 (``moment:``); one that follows another (``after:``) goes out when that one is done; one with a
-circumstance (``when:``) only where it holds (service.plan.addressees).
+circumstance (``when:``) only where it holds (service.plan.addressees). ``escalate_to:`` names the
+unit told, besides the agency and the leading HQ, when its action is overdue (design.md
+"Deadlines"): a real unit other than the item's own agency.
 
 `playbook_version` hashes every playbook file, so each dispatched action can record the playbook
 version it came from (plan 8.1).
@@ -44,7 +46,8 @@ class ChecklistItem(Entry):
     """One duty of the plan: owed by `agency` in `phase` at `levels`, due `due_minutes` after
     dispatch. `agency` may be symbolic (`leading-hq`, `county-hq`, `local-power-authority`),
     resolved when the item is dispatched. `moment` moves it off its phase's moment, `after`
-    makes it wait for another item to be done, `when` for a circumstance."""
+    makes it wait for another item to be done, `when` for a circumstance. `escalate_to` is the
+    agency also told when its action is overdue."""
 
     key: str = Field(pattern=KEY_PATTERN)
     agency: str = Field(min_length=1)
@@ -57,6 +60,7 @@ class ChecklistItem(Entry):
     due_minutes: int = Field(gt=0)
     after: str | None = Field(default=None, pattern=KEY_PATTERN)
     when: Condition | None = None
+    escalate_to: str | None = Field(default=None, min_length=1)
 
     @field_validator("levels")
     @classmethod
@@ -74,6 +78,8 @@ class ChecklistItem(Entry):
             )
         if self.after == self.key:
             raise ValueError("after: an item cannot follow itself")
+        if self.escalate_to == self.agency:
+            raise ValueError("escalate_to: the item's own agency; name the unit that chases it")
         return self
 
     @property
@@ -136,7 +142,8 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
     or `items[i]`) and the reason: malformed YAML, a file of another shape, unknown or missing
     field, unknown phase, moment, level or circumstance, a moment its phase cannot have, a
     repeated level, a clause the plan lacks (PLAN_CLAUSES), an empty title, due_minutes ≤ 0, an
-    agency not in `agencies`, a key used twice (naming both files), or an `after` naming no item,
+    agency not in `agencies`, an `escalate_to` that is no real unit or is the item's own
+    agency, a key used twice (naming both files), or an `after` naming no item,
     an item of another moment, or an item that comes back to it. The result carries
     `playbook_version(folder)`.
     """
@@ -154,6 +161,13 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
                 raise PlaybookError(file, item.key, f"duplicate key (also in {seen[item.key]})")
             if item.agency not in agencies:
                 raise PlaybookError(file, item.key, f"agency: unknown agency {item.agency!r}")
+            if item.escalate_to is not None and not agencies.is_real(item.escalate_to):
+                raise PlaybookError(
+                    file,
+                    item.key,
+                    f"escalate_to: {item.escalate_to!r} is no unit of agencies.yaml that can be "
+                    "told (a symbolic code names none)",
+                )
             seen[item.key] = f"{file} {label}"
             items.append(item)
     _check_links(items, {item.key: seen[item.key].rsplit(" ", 1)[0] for item in items})

@@ -101,6 +101,16 @@ async def lock_event(session: AsyncSession, event_id: uuid.UUID, field: str | No
     return event
 
 
+async def try_lock_event(session: AsyncSession, event_id: uuid.UUID) -> Event | None:
+    """The event, locked for this transaction as ``lock_event`` locks it, or None at once when
+    another transaction holds that lock (``SKIP LOCKED``) or the event is gone. For background
+    work that may take another event meanwhile; on SQLite the writer lock already excludes
+    everyone else, so this is ``lock_event``."""
+    return await session.scalar(
+        select(Event).where(Event.id == event_id).with_for_update(key_share=True, skip_locked=True)
+    )
+
+
 async def open_event(
     session: AsyncSession,
     batch: WriteBatch,

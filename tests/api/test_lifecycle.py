@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
-from models import Attestation, EarlyWarning, Event, EventGrid
+from models import Attestation, EarlyWarning, Event, EventGrid, OutboxMessage
 from service.flows.context import AppContext
 from tests.helpers import (
     DESIGN_ROLES,
@@ -166,3 +167,57 @@ async def test_the_state_decides_for_the_right_role(
     problem = response.json()
     assert problem["state"] == state
     assert problem["allowed"] == design_allowed(state)
+
+
+# The notice each of these moves writes in its own transaction (design.md "Deadlines, escalation
+# and notifications"), for every subscription (audience None), and in what state it leaves the
+# event.
+NOTICES = {
+    "publish_warning": ("monitoring", "warning.published", "warning"),
+    "lift_warning": ("warning", "warning.lifted", "monitoring"),
+    "terminate": ("response", "response.terminated", "terminated"),
+    "close": ("terminated", "event.closed", "closed"),
+    "dismiss": ("monitoring", "event.closed", "closed"),
+}
+
+
+@pytest.mark.parametrize("trigger", sorted(NOTICES))
+async def test_a_move_writes_its_notice_with_it(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext, trigger: str
+) -> None:
+    state, notice, after = NOTICES[trigger]
+    headers = await make_token("commander", region="330600")
+    ids = await event_in(context, state)
+    path, body = request_for(trigger, ids)
+    response = await client.post(path, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    async with context.sessions() as session:
+        found = list(
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.type == notice))
+        )
+    assert len(found) == 1
+    message = found[0]
+    assert (message.event_id, message.audience, message.drill) == (ids["event"], None, False)
+    assert message.data["event_id"] == str(ids["event"])
+    assert (message.data["state"], message.data["drill"]) == (after, False)
+    if trigger.endswith("_warning"):
+        warning = ids["proposed" if trigger == "publish_warning" else "published"]
+        expected = "published" if trigger == "publish_warning" else "lifted"
+        assert message.data["warning"] == {
+            "id": str(warning),
+            "headline": "台风",
+            "area": ["330603"],
+            "state": expected,
+        }
+    if trigger == "dismiss":
+        assert (message.data["dismissed"], message.data["reason"]) == (True, "误报")
+
+
+async def test_a_refused_move_writes_no_notice(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    headers = await make_token("commander", region="330600")
+    path, body = request_for("close", await event_in(context, "response"))
+    assert (await client.post(path, json=body, headers=headers)).status_code == 409
+    async with context.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0

@@ -181,13 +181,15 @@ async def test_a_reopened_action_is_due_afresh(
     city = await make_token("commander", region="330600")
     event_id = (await post(client, dispatcher, report(county("330603", 200, 130))))["event_id"]
     event = uuid.UUID(event_id)
-    # the III duties were dispatched long ago and have escalated
+    # the III duties were dispatched long ago, have escalated and been reminded
     long_ago = utcnow() - timedelta(days=1)
     async with context.sessions() as session:
         await session.execute(
             update(Action)
             .where(Action.event_id == event)
-            .values(dispatched_at=long_ago, due_at=long_ago, escalated_at=long_ago)
+            .values(
+                dispatched_at=long_ago, due_at=long_ago, escalated_at=long_ago, reminded_at=long_ago
+            )
         )
         await session.commit()
     for level in ("IV", "III"):
@@ -208,7 +210,7 @@ async def test_a_reopened_action_is_due_afresh(
     for action in reopened:
         assert action.state == "pending"
         assert action.due_at > now, action.key
-        assert action.escalated_at is None
+        assert action.escalated_at is None and action.reminded_at is None
 
 
 async def test_a_repeated_acknowledgement_keeps_its_new_note(

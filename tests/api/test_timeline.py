@@ -217,3 +217,41 @@ async def test_a_handed_over_duty_is_seen_by_the_hq_that_holds_it(
     }
     assert dispatched == {a["key"] for a in after["items"]}
     assert kept["key"] in dispatched
+
+
+async def test_the_receiving_unit_sees_the_report_it_received(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    """Plan 4 at IV in 柯桥区: power-company reports to the county (its HQ verifies), the county
+    reports on to 市经信委. Each receiver sees the report it received, with its note; nobody
+    else does, and 市经信委 does not see the county's own verification."""
+    dispatcher = await make_token("dispatcher")
+    event_id = (await post(client, dispatcher, report(county("330603", 200, 90))))["event_id"]
+    power = await make_token("agency", agency="power-company")
+    county_hq = await make_token("agency", agency="hq-330603")
+    economy = await make_token("agency", agency="economy-it")
+    police = await make_token("agency", agency="public-security")
+
+    async def complete(headers: dict[str, str], key: str, note: str) -> str:
+        items = await ok(await client.get(f"{API}/events/{event_id}/actions", headers=headers))
+        [action] = [a for a in items["items"] if a["key"] == key]
+        path = f"{API}/actions/{action['id']}/complete"
+        await ok(await client.post(path, json={"note": note}, headers=headers))
+        return str(action["id"])
+
+    def reports(seen: list[dict[str, Any]]) -> dict[str, str]:
+        return {
+            e["data"]["action_id"]: e["data"]["note"]
+            for e in seen
+            if e["kind"] == "action_completed"
+        }
+
+    first = await complete(power, "reporting.power-company.report-local-authority", "10kV 线路跳闸")
+    assert reports(await timeline(client, county_hq, event_id)) == {first: "10kV 线路跳闸"}
+    verified = await complete(county_hq, "reporting.local-power-authority.verify", "核实为一般")
+    onward = await complete(
+        county_hq, "reporting.local-power-authority.report-general", "柯桥区一般停电事件"
+    )
+    assert reports(await timeline(client, economy, event_id)) == {onward: "柯桥区一般停电事件"}
+    assert set(reports(await timeline(client, county_hq, event_id))) == {first, verified, onward}
+    assert reports(await timeline(client, police, event_id)) == {}

@@ -1,13 +1,12 @@
-"""Dispatching checklists: bulk statements, playbook versions, lowering, ETags, escalation."""
+"""Dispatching checklists: bulk statements, playbook versions, lowering, ETags."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,9 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
-from models import Action, Event, TimelineEntry
+from models import Action, Event
 from service.flows.context import AppContext
 from service.flows.dispatch import dispatch, response_items
-from service.flows.escalation import escalate_overdue
 from service.plan.actor import Actor
 from service.plan.addressees import Scene
 from service.playbooks.bundle import Playbooks
@@ -197,26 +195,6 @@ async def test_agency_poll_etag_and_304(client: httpx.AsyncClient, make_token: M
         assert missing.status_code == 404
 
 
-async def test_overdue_actions_escalate_once(
-    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
-) -> None:
-    dispatcher = await make_token("dispatcher")
-    event_id = (await post(client, dispatcher, report(county("330603", 151, 70))))["event_id"]
-    later = datetime.now(UTC) + timedelta(days=30)
-    first = await escalate_overdue(context.sessions, later)
-    assert first > 0
-    assert await escalate_overdue(context.sessions, later) == 0
-    async with context.sessions() as session:
-        entries = list(
-            await session.scalars(
-                select(TimelineEntry).where(TimelineEntry.kind == "action_overdue")
-            )
-        )
-    assert len(entries) == first
-    assert {e.actor for e in entries} == {"system"}
-    assert all(str(e.event_id) == event_id for e in entries)
-
-
 @pytest.mark.parametrize("role", ["dispatcher", "observer"])
 async def test_only_agencies_ack(
     client: httpx.AsyncClient, make_token: MakeToken, role: str
@@ -224,31 +202,6 @@ async def test_only_agencies_ack(
     headers = await make_token(role)
     response = await client.post(f"/api/v1/actions/{uuid.uuid4()}/ack", json={}, headers=headers)
     assert response.status_code == 403
-
-
-async def test_the_scheduler_escalates_on_its_own(
-    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
-) -> None:
-    from sqlalchemy import update
-
-    from service.main import create_app
-
-    dispatcher = await make_token("dispatcher")
-    await post(client, dispatcher, report(county("330603", 151, 70)))
-    async with context.sessions() as session:
-        await session.execute(update(Action).values(due_at=datetime.now(UTC) - timedelta(hours=1)))
-        await session.commit()
-    app = create_app(context.settings.model_copy(update={"escalation_interval_seconds": 0.1}))
-    async with app.router.lifespan_context(app):
-        for _ in range(100):
-            async with context.sessions() as session:
-                open_escalated = await session.scalar(
-                    select(Action.id).where(Action.escalated_at.is_(None)).limit(1)
-                )
-            if open_escalated is None:
-                break
-            await asyncio.sleep(0.05)
-    assert open_escalated is None, "the scheduler did not escalate every overdue action"
 
 
 async def test_each_dispatch_cites_its_items_clauses(

@@ -14,6 +14,7 @@ from service.plan.addressees import (
     link_ready,
     local_regions,
     offices,
+    reports_received,
 )
 from service.plan.leadership import CITY_HQ
 
@@ -82,3 +83,33 @@ AFTER = {"report": None, "verify": "report", "up": "verify", "on": "up", "receiv
 )
 def test_link_ready(key: str, agency: str, held: dict[str, dict[str, str]], ready: bool) -> None:
     assert link_ready(key, agency, AFTER, held) is ready
+
+
+@pytest.mark.parametrize(
+    ("key", "agency", "held", "received"),
+    [
+        ("report", "power", {}, []),  # the first link receives nothing
+        ("verify", "hq-a", {"report": {"power": "done"}}, [("report", "power")]),
+        # a county's own link before it is its own work, not a report it received
+        ("up", "hq-a", {"verify": {"hq-a": "done", "hq-b": "done"}}, []),
+        # a unit with no link of its own before it receives every unit's report
+        (
+            "on",
+            "city",
+            {"up": {"hq-a": "pending", "hq-b": "done"}},
+            [("up", "hq-a"), ("up", "hq-b")],
+        ),
+        # a link with no action, or cancelled, is passed over
+        ("receive", "province", {"up": {"hq-a": "done"}}, [("up", "hq-a")]),
+        (
+            "receive",
+            "province",
+            {"on": {"city": "cancelled"}, "up": {"hq-a": "done"}},
+            [("up", "hq-a")],
+        ),
+    ],
+)
+def test_reports_received(
+    key: str, agency: str, held: dict[str, dict[str, str]], received: list[tuple[str, str]]
+) -> None:
+    assert reports_received(key, agency, AFTER, held) == received

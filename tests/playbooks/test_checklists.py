@@ -324,9 +324,19 @@ def test_each_file_documents_its_choices(path: Path) -> None:
     symbolic = {a.code for a in AGENCIES if a.kind == "symbolic"}
     for code in {item["agency"] for item in items} & symbolic:
         assert code in header, f"{code} is used and not explained"
-    for key in ("after", "when", "moment"):
+    for key in ("after", "when", "moment", "escalate_to"):
         if any(key in item for item in items):
             assert f"{key}:" in header or f"`{key}:`" in header, f"{key} is used and not explained"
+
+
+def test_member_units_duties_escalate_to_the_emergency_office() -> None:
+    """Plan 5.2.3: 市应急办 coordinates the handling and checks that the plan is carried out, so a
+    member unit's overdue duty is told to it; no other item names a unit to escalate to."""
+    for item in ITEMS:
+        agency = AGENCIES.get(item.agency)
+        chased = agency is not None and agency.kind == "member-unit"
+        expected = "emergency-office" if chased and item.agency != "emergency-office" else None
+        assert item.escalate_to == expected, item.key
 
 
 # --- the version --------------------------------------------------------------------------------
@@ -480,6 +490,30 @@ BROKEN_CHECKLISTS = [
         "response.test.a",
         "after: a loop (response.test.a → response.test.b → response.test.a)",
         id="after-loop",
+    ),
+    pytest.param(
+        _items({"escalate_to": "mayor"}),
+        KEY,
+        "escalate_to: 'mayor' is no unit of agencies.yaml",
+        id="escalate-to-unknown",
+    ),
+    pytest.param(
+        _items({"escalate_to": "leading-hq"}),
+        KEY,
+        "escalate_to: 'leading-hq' is no unit of agencies.yaml that can be told",
+        id="escalate-to-symbolic",
+    ),
+    pytest.param(
+        _items({"escalate_to": "finance"}),
+        KEY,
+        "escalate_to: the item's own agency",
+        id="escalate-to-itself",
+    ),
+    pytest.param(
+        _items({"escalate_to": ""}),
+        KEY,
+        "escalate_to: String should have at least 1 character",
+        id="escalate-to-empty",
     ),
     pytest.param(_items({"title": ""}), KEY, "title: must not be empty", id="title-empty"),
     pytest.param(_items({"title": "  "}), KEY, "title: must not be empty", id="title-blank"),

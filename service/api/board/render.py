@@ -73,6 +73,7 @@ TIMELINE_LABELS: Final = {
     "action_completed": "任务完成",
     "action_cancelled": "任务取消",
     "action_overdue": "任务超时",
+    "action_reminder": "任务催办",
     "attestation": "终止条件确认",
 }
 ROLE_LABELS: Final = {

@@ -73,7 +73,10 @@ async def _events(request: Request, actor: Actor) -> tuple[str, Markup]:
     # Read after the version: a change in between is shown under the older version, which
     # costs the next poll one more answer; never an older board under a newer version.
     async with context.read_sessions() as session:
-        found = await board.read_board(session, actor, context.playbooks.grids, now)
+        playbooks = context.playbooks
+        found = await board.read_board(
+            session, actor, playbooks.grids, playbooks.checklists.after, now
+        )
     return tag, pages.events(tag, found)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,6 +44,9 @@ async def get_agency_actions(
     response: Response,
     state: ActionState | None = None,
     event_id: uuid.UUID | None = None,
+    drill: Annotated[
+        bool | None, Query(description="only drills (true) or only real events (false)")
+    ] = None,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     """An agency's actions, for polling: send the ETag back as If-None-Match to get 304.
@@ -56,13 +59,13 @@ async def get_agency_actions(
     context: AppContext = request.app.state.context
     actions.may_read_agency(actor, code, context.playbooks.agencies)
     async with context.read_engine.connect() as connection:
-        tag = await actions.etag(connection, code, state, event_id)
+        tag = await actions.etag(connection, code, state, event_id, drill)
     if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
         return Response(status_code=304, headers={"ETag": tag})
     # Read after the tag: a change in between sends newer items under an older tag, which only
     # costs the next poll a full answer; never the reverse.
     async with context.read_sessions() as session:
-        items = await actions.list_for_agency(session, code, state, event_id)
+        items = await actions.list_for_agency(session, code, state, event_id, drill)
     response.headers["ETag"] = tag
     return ActionList(items=items)
 
@@ -94,7 +97,7 @@ async def _progress(
         action = await actions.progress(
             session, batch, context.playbooks, actor, action_id, to, body.note, utcnow()
         )
-        return actions.read(action).model_dump_json().encode()
+        return action.model_dump_json().encode()
 
     digest = fingerprint("POST", request.url.path, body) if idempotency_key else ""
     answer = await answer_once(context, actor, idempotency_key, digest, 200, work)
@@ -135,9 +138,8 @@ async def post_cancel(
     context: ContextDep,
 ) -> ActionRead:
     async def work(session: AsyncSession) -> ActionRead:
-        action = await actions.cancel(
+        return await actions.cancel(
             session, context.playbooks, actor, action_id, body.reason, utcnow()
         )
-        return actions.read(action)
 
     return await in_transaction(context.sessions, work)

@@ -72,7 +72,9 @@ async def get_event_timeline(
     event_id: uuid.UUID,
     actor: ActorDep,
     session: ReadSessionDep,
+    context: ContextDep,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[TimelineRead]:
-    return await events.list_timeline(session, actor, event_id, limit, cursor)
+    after = context.playbooks.checklists.after
+    return await events.list_timeline(session, actor, event_id, limit, cursor, after)
