@@ -66,6 +66,8 @@ class Action(Base):
         CheckConstraint(one_of("phase", PHASES), name="phase"),
         CheckConstraint(one_of("level", LEVELS), name="level"),
         Index("ix_actions_agency_state", "agency", "state"),
+        # The escalation job's look for due work (pending actions past due_at) each period.
+        Index("ix_actions_state_due", "state", "due_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()

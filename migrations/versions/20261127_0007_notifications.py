@@ -7,7 +7,8 @@ Create Date: 2026-11-27 13:48:20
 Outbound notifications (design.md "Deadlines, escalation and notifications"): subscriptions, the
 outbox written in the transaction of each change, and a delivery per subscription that hears a
 notice. Actions keep when they were last reminded and the agency their overdue notice also goes
-to (the playbook item's ``escalate_to``). The CHECK constraints are the vocabulary of
+to (the playbook item's ``escalate_to``), and an index for the escalation job's look for pending
+actions past due. The CHECK constraints are the vocabulary of
 service.plan.notifications as it stood when this migration was written.
 """
 
@@ -127,10 +128,12 @@ def upgrade() -> None:
             sa.Column("reminded_at", models.base.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("escalate_to", sa.String(length=40), nullable=True))
+        batch_op.create_index("ix_actions_state_due", ["state", "due_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("actions", schema=None) as batch_op:
+        batch_op.drop_index("ix_actions_state_due")
         batch_op.drop_column("escalate_to")
         batch_op.drop_column("reminded_at")
 
