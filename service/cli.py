@@ -1,4 +1,4 @@
-"""The ``outage-coordinator`` command: serve, db upgrade, tokens, playbooks check."""
+"""The ``outage-coordinator`` command: serve, db upgrade, tokens, playbooks check, audit verify."""
 
 from __future__ import annotations
 
@@ -129,6 +129,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="the playbooks folder (default: OUTAGE_PLAYBOOKS_DIR, or playbooks/ of the checkout)",
     )
+    audit = commands.add_parser(
+        "audit", help="the timeline's hash chain", description="The timeline's hash chain."
+    )
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    verify = audit_commands.add_parser(
+        "verify",
+        help="recompute the hash chains; exit 1 naming the first entry edited, removed or inserted",
+        description="Recompute every event's timeline hash chain (or one event's) from the "
+        "stored entries; exit 0 with a summary when all hold, 1 naming per event the first "
+        "entry edited, removed or inserted.",
+    )
+    verify.add_argument(
+        "event", nargs="?", type=uuid.UUID, metavar="EVENT_ID", help="only this event's timeline"
+    )
     return parser
 
 
@@ -148,6 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "tokens":
             return _tokens(args, settings)
+        if args.command == "audit":
+            return _audit(args, settings)
         return _serve(args, settings)
     except PlaybookError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -212,6 +228,20 @@ def _tokens(args: argparse.Namespace, settings: Settings) -> int:
 
     _in_session(settings, revoke)
     print(f"revoked {args.id}")
+    return 0
+
+
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from service.flows.audit import verify_timelines
+
+    audit = _in_session(settings, lambda session: verify_timelines(session, args.event))
+    for event, found in audit.breaks.items():
+        print(f"event {event}: entry #{found.event_seq} {found.fault}: {found.detail}")
+    events = f"{audit.events} event{'s' if audit.events != 1 else ''}"
+    if audit.breaks:
+        print(f"{len(audit.breaks)} of {events} failed the check", file=sys.stderr)
+        return 1
+    print(f"{events}, {audit.entries} timeline entries: every hash chain holds")
     return 0
 
 
