@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -248,8 +250,12 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from service.api.logs import configure
     from service.api.server import PROTOCOL
     from service.store import tokens
+
+    _metrics_folder(settings)
+    configure(settings)
 
     playbooks = Playbooks.load(settings.playbooks_dir)
     admin_file = settings.var_dir / "admin-token"
@@ -274,9 +280,24 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         http=PROTOCOL,  # httptools, with the head limit (431) and problem+json for a bad request
         log_level="info",
+        log_config=None,  # uvicorn's lines go through service.api.logs's handler, as JSON too
         access_log=settings.access_log,
     )
     return 0
+
+
+def _metrics_folder(settings: Settings) -> None:
+    """prometheus-client's multiprocess mode for every worker (service.api.metrics): an empty
+    folder under OUTAGE_VAR_DIR, named before the library is first imported (it reads the
+    variable then), and inherited by the workers uvicorn starts."""
+    if not settings.metrics:
+        return
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before its multiprocess folder was set")
+    folder = (settings.var_dir / "metrics").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,144 @@
+"""Structured logs (structlog): one JSON line per request, every line of a request with its id.
+
+``configure`` sets structlog up once per process, on top of the standard library's logging, so
+that the service's own lines, the request lines and those of other libraries (uvicorn, the
+unhandled errors of service.api.problems) come out through one handler in one format: JSON by
+default, or structlog's console renderer for a person at a terminal. ``RequestLog`` is a pure
+ASGI middleware: it takes the request's id from ``X-Request-ID`` when the client sent a sane one
+(or makes one), binds it in contextvars for every line logged while the request runs, echoes it
+in the answer's headers and, when ``OUTAGE_REQUEST_LOG`` is on, writes the request's line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Final, TextIO
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.contextvars import bind_contextvars, reset_contextvars
+from structlog.typing import Processor
+
+from service.config import Settings
+
+REQUEST_ID_HEADER: Final = b"x-request-id"
+# What a proxy or client may send as the id: a UUID, a trace id, anything short and printable
+# that cannot break a log line or a header. Anything else is replaced, not trusted.
+SANE_ID: Final = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
+HANDLER_NAME: Final = "outage-coordinator"
+
+request_log = structlog.stdlib.get_logger("service.requests")
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to whatever ``sys.stderr`` is when a line is written (a test runner
+    may swap it), rather than the stream it was when the handler was made."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
+def _shared() -> list[Processor]:
+    """What every line gets, a library's or the service's: the request's bound id, the
+    level, the logger's name and the time (UTC, ISO 8601)."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def configure(settings: Settings, *, handler: bool = True) -> None:
+    """Set structlog up on the standard library's logging; with ``handler``, also give the root
+    logger the one handler (replacing its own from an earlier call) at INFO.
+
+    The app factory calls it without the handler, so that an app built in a test leaves the
+    test runner's logging alone; ``serve`` and each of its workers with it.
+    """
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_shared(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    if not handler:
+        return
+    renderer: list[Processor] = (
+        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+        if settings.log_format == "json"
+        else [structlog.dev.ConsoleRenderer()]
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_shared(),
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
+    )
+    out = _Stderr()
+    out.set_name(HANDLER_NAME)
+    out.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(out)
+    root.setLevel(logging.INFO)
+
+
+def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
+    """The client's ``X-Request-ID`` when it is sane, else a new one (32 hex digits)."""
+    for name, value in headers:
+        if name == REQUEST_ID_HEADER:
+            if SANE_ID.fullmatch(value):
+                return value.decode("ascii")
+            break
+    return uuid.uuid4().hex
+
+
+class RequestLog:
+    """Pure ASGI, outermost: the request's id around everything else, and its line after."""
+
+    def __init__(self, app: ASGIApp, *, log_requests: bool) -> None:
+        self.app = app
+        self.log_requests = log_requests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_of(scope["headers"])
+        echoed = (REQUEST_ID_HEADER, request_id.encode("ascii"))
+        status = 500  # what the client gets when the app fails before it answers
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message = {**message, "headers": [*message.get("headers", ()), echoed]}
+            await send(message)
+
+        bound = bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if self.log_requests:
+                request_log.info(
+                    "request",
+                    method=scope["method"],
+                    path=scope["path"],
+                    status=status,
+                    duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                )
+            reset_contextvars(**bound)
