@@ -6,6 +6,7 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -50,7 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Playbooks are validated here: a bad file stops the service at start."""
     settings = settings or Settings()
     playbooks = Playbooks.load(settings.playbooks_dir)
-    configure(settings, handler=False)
+    if not structlog.is_configured():
+        configure(settings, output=False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -16,7 +16,7 @@ import re
 import sys
 import time
 import uuid
-from typing import Final, TextIO
+from typing import Final
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -31,68 +31,72 @@ REQUEST_ID_HEADER: Final = b"x-request-id"
 SANE_ID: Final = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
 HANDLER_NAME: Final = "outage-coordinator"
 
-request_log = structlog.stdlib.get_logger("service.requests")
+# Made anew by each configure(): a logger caches the configuration it first logged with.
+request_log = structlog.get_logger()
+REQUEST_LOGGER: Final = "service.requests"  # the "logger" of a request line
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """A handler writing to whatever ``sys.stderr`` is when a line is written (a test runner
-    may swap it), rather than the stream it was when the handler was made."""
+class _Stderr:
+    """Whatever ``sys.stderr`` is when a line is written (a test runner may swap it), rather
+    than the stream it was when the logger or handler was made."""
 
-    @property
-    def stream(self) -> TextIO:
-        return sys.stderr
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
 
-    @stream.setter
-    def stream(self, _value: TextIO) -> None:
-        pass
+    def flush(self) -> None:
+        sys.stderr.flush()
 
 
-def _shared() -> list[Processor]:
-    """What every line gets, a library's or the service's: the request's bound id, the
-    level, the logger's name and the time (UTC, ISO 8601)."""
+STDERR: Final = _Stderr()
+
+
+def _stamped() -> list[Processor]:
+    """What every line gets: the request's bound id, the level and the time (UTC, ISO 8601)."""
     return [
         structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
+        structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
 
 
-def configure(settings: Settings, *, handler: bool = True) -> None:
-    """Set structlog up on the standard library's logging; with ``handler``, also give the root
-    logger the one handler (replacing its own from an earlier call) at INFO.
+def configure(settings: Settings, *, output: bool = True) -> None:
+    """Set logging up for this process: structlog's own lines (the request lines) straight to
+    stderr, rendered as ``OUTAGE_LOG_FORMAT`` says, without the standard library's machinery
+    (a record, a caller lookup and a copy per line cost several times the rest); and, with
+    ``output``, one handler on the root logger rendering every library's lines the same way.
 
-    The app factory calls it without the handler, so that an app built in a test leaves the
-    test runner's logging alone; ``serve`` and each of its workers with it.
+    Without ``output`` (an app made in a test, which calls it only when nothing has configured
+    structlog yet) info lines are dropped and the test runner's logging is left alone; ``serve``
+    and each of its workers configure with it.
     """
-    structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *_shared(),
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
-    if not handler:
-        return
     renderer: list[Processor] = (
         [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
         if settings.log_format == "json"
         else [structlog.dev.ConsoleRenderer()]
     )
+    global request_log
+    structlog.configure(
+        processors=[*_stamped(), *renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.INFO if output else logging.WARNING
+        ),
+        logger_factory=structlog.WriteLoggerFactory(file=STDERR),  # type: ignore[arg-type]
+        cache_logger_on_first_use=True,
+    )
+    request_log = structlog.get_logger()
+    if not output:
+        return
     formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=_shared(),
+        foreign_pre_chain=[*_stamped(), structlog.stdlib.add_logger_name],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
     )
-    out = _Stderr()
-    out.set_name(HANDLER_NAME)
-    out.setFormatter(formatter)
+    handler = logging.StreamHandler(STDERR)
+    handler.set_name(HANDLER_NAME)
+    handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
-    root.addHandler(out)
+    root.addHandler(handler)
     root.setLevel(logging.INFO)
 
 
@@ -136,6 +140,7 @@ class RequestLog:
             if self.log_requests:
                 request_log.info(
                     "request",
+                    logger=REQUEST_LOGGER,
                     method=scope["method"],
                     path=scope["path"],
                     status=status,

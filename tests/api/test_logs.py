@@ -31,6 +31,7 @@ def logging_as_served(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    configure(Settings(), output=False)
 
 
 def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
@@ -118,7 +119,7 @@ def test_the_console_format_is_for_people(capsys: pytest.CaptureFixture[str]) ->
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
-        configure(Settings(), handler=False)
+        configure(Settings(), output=False)
 
     err = capsys.readouterr().err
     assert "hello 柯桥" in err and not err.lstrip().startswith("{")
