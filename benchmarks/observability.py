@@ -102,16 +102,10 @@ def measure_observability(
                 "OUTAGE_VAR_DIR": str(work / side),
                 **settings,
             }
-            servers.cli("db", "upgrade", env=env)
-            token = servers.new_token(env, "dispatcher")
-            port = servers.free_port()
-            log = work / f"service-{side}.log"
-            service = running.enter_context(servers.server(servers.service_command(port), env, log))
-            base[side] = f"http://127.0.0.1:{port}"
-            servers.wait_ready(base[side] + "/healthz", service, log)
-            pids[side] = service.pid
-            auth = {"Authorization": f"Bearer {token}"}
-            side_targets[side] = targets(base[side], auth)["reports_six_events"]
+            started = servers.start_service(running, env, work / f"service-{side}.log")
+            base[side] = started.url
+            pids[side] = started.pid
+            side_targets[side] = targets(started.url, started.dispatcher)["reports_six_events"]
         loads: dict[str, list[Load]] = {side: [] for side in SIDES}
         cpu: dict[str, list[float]] = {side: [] for side in SIDES}
         for side in SIDES:
