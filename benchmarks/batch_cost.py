@@ -30,6 +30,7 @@ from models.base import table_of
 from service.config import Settings
 from service.flows.context import AppContext
 from service.flows.dispatch import response_items
+from service.plan.chain import entry_hash
 from service.store.batch import WriteBatch
 
 WARMUP_RUNS = 3
@@ -75,7 +76,12 @@ def report_rows(actor_id: uuid.UUID, actions: int, version: str) -> Rows:
     entry = {"event_id": event_id, "at": now, "actor_id": actor_id, "actor": "bench"}
     entry |= {"clause": "4", "data": {}}
     kinds = ["event_opened", "report"] + (["actions_dispatched"] if actions else [])
-    timeline = [{**entry, "kind": kind, "summary": kind} for kind in kinds]
+    timeline: list[dict[str, Any]] = []
+    for seq, kind in enumerate(kinds, start=1):
+        row = {**entry, "event_seq": seq, "kind": kind, "summary": kind}
+        row["prev_hash"] = timeline[-1]["hash"] if timeline else None
+        row["hash"] = entry_hash(row["prev_hash"], row)
+        timeline.append(row)
     rows: Rows = [
         (table_of(Event), [event]),
         (table_of(Report), [report]),

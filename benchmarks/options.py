@@ -55,6 +55,13 @@ def parse(argv: list[str] | None, description: str) -> argparse.Namespace:
         default=True,
         help="on PostgreSQL, one worker against two for classify and reports (default: on)",
     )
+    parser.add_argument(
+        "--observability",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="on each backend, reports with /metrics and the JSON request log on against off "
+        "(default: on)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args(argv)

@@ -174,6 +174,33 @@ def scaling_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def observability_table(results: dict[str, dict[str, Any]]) -> str:
+    runs = {b: r["observability"] for b, r in results.items() if "observability" in r}
+    if not runs:
+        return ""
+    lines = [
+        "/metrics and the JSON request log on against both off, one worker each, alternating "
+        "rounds; CPU: the service's ms per request; cost: CPU per request on ÷ off − 1",
+        f"{'backend':<9}{'endpoint':<44}{'on req/s':>9}{'off':>6}{'ratio':>7}"
+        f"{'on CPU':>8}{'off':>7}{'cost':>8}{'goal':>7}  result",
+    ]
+    for backend, found in runs.items():
+        if found["status"] != "ok":
+            lines.append(f"{backend:<9}{found['status']}: {found['reason'].splitlines()[0]}")
+            continue
+        for pair in found["pairs"]:
+            on, off = pair["observed"], pair["quiet"]
+            errors = on["errors"] + off["errors"]
+            lines.append(
+                f"{backend:<9}{pair['label']:<44}{on['rps']:>9.0f}{off['rps']:>6.0f}"
+                f"{pair['ratio']:>7.2f}{on['cpu_ms_per_request']:>8.2f}"
+                f"{off['cpu_ms_per_request']:>7.2f}{pair['cost_percent']:>7.1f}%{'≤10%':>7}  "
+                + ("ok" if pair["meets_goal"] else "MISSED")
+                + (f" ({errors} errors)" if errors else "")
+            )
+    return "\n".join(lines)
+
+
 def _cores(cpu: dict[str, float]) -> str:
     """``service+postgres+generator/machine`` in cores."""
     return f"{cpu['service']:.1f}+{cpu['postgres']:.1f}+{cpu['generator']:.1f}/{cpu['machine']:.1f}"
@@ -183,7 +210,8 @@ def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
     """What missed its goal: a pair's ratio, a scaling ratio, a storm with a 5xx."""
     missed = []
     for backend, found in results.items():
-        for pair in found.get("pairs", []) + found.get("scaling", {}).get("pairs", []):
+        measures = [found.get(name, {}).get("pairs", []) for name in ("scaling", "observability")]
+        for pair in found.get("pairs", []) + [p for pairs in measures for p in pairs]:
             if pair["meets_goal"] is False:
                 missed.append(f"{backend} {pair['name']}")
         if found.get("storm", {}).get("meets_goal") is False:

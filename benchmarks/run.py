@@ -45,6 +45,8 @@ seconds, one wrk per kind; per kind req/s, p99 and answers by class; goal: no 5x
 escalation run), on both backends; and on PostgreSQL one uvicorn worker against two for classify
 and for reports spread over six events (``benchmarks.scaling``: goals 1.3× and 1.0×, with the CPU
 each round took from the service, PostgreSQL, the load generator and the whole machine).
+Last, on each backend, what /metrics and the JSON request log cost on reports: the service as it
+ships against the same with both off, side by side (``benchmarks.observability``, goal ≤ 10%).
 
 The tables show requests/s, p99 latency, the service/bare ratio and the service's peak RSS
 (VmHWM, summed over its processes); the same figures go to ``benchmarks/results/latest.json``.
@@ -81,11 +83,13 @@ from benchmarks.board import prepare_board
 from benchmarks.cases import AGENCY, Pair, pair_json, prepare
 from benchmarks.dispatch_cost import measure_dispatch
 from benchmarks.load import BenchError, Load, check, driver
+from benchmarks.observability import SIDES, measure_observability
 from benchmarks.options import parse
 from benchmarks.output import (
     batch_table,
     dispatch_table,
     missed_goals,
+    observability_table,
     scaling_table,
     storm_table,
     table,
@@ -194,6 +198,9 @@ def bench_sqlite(args: argparse.Namespace) -> dict[str, Any]:
         if args.storm_duration > 0:
             storm_url = f"sqlite+aiosqlite:///{work / 'storm'}.db"
             found["storm"] = guarded(lambda: measure_storm("sqlite", storm_url, args))
+        if args.observability:
+            sides = {side: f"sqlite+aiosqlite:///{work / side}-obs.db" for side in SIDES}
+            found["observability"] = guarded(lambda: measure_observability(sides, args))
         return found
 
 
@@ -207,6 +214,10 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 w: stack.enter_context(servers.postgres_database(args.postgres_url))
                 for w in WORKERS
             }
+            observed = {
+                side: stack.enter_context(servers.postgres_database(args.postgres_url))
+                for side in SIDES
+            }
         except PG_UNREACHABLE as exc:
             return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outage-bench-")))
@@ -217,6 +228,8 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
             found["storm"] = guarded(lambda: measure_storm("postgres", storm, args))
         if args.scaling:
             found["scaling"] = guarded(lambda: measure_scaling(scaling, args))
+        if args.observability:
+            found["observability"] = guarded(lambda: measure_observability(observed, args))
         return found
     raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
 
@@ -284,8 +297,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + storm)
     if scaling := scaling_table(results):
         print("\n" + scaling)
+    if observability := observability_table(results):
+        print("\n" + observability)
     for backend, found in results.items():
-        for part in (found, found.get("storm", {}), found.get("scaling", {})):
+        extra = ("storm", "scaling", "observability")
+        for part in (found, *(found.get(name, {}) for name in extra)):
             if part.get("status") == "failed":
                 print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
     report = {
@@ -303,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             "batch_runs": args.batch_runs,
             "storm_duration_s": args.storm_duration,
             "scaling": args.scaling,
+            "observability": args.observability,
             "outage_env": {
                 k: v for k, v in os.environ.items() if k.startswith("OUTAGE_") and "URL" not in k
             },
@@ -322,7 +339,12 @@ def main(argv: list[str] | None = None) -> int:
         f"load average (1, 5, 15 min) before {_loads(before)}, after {_loads(os.getloadavg())}; "
         f"results: {args.output}"
     )
-    parts = [p for r in results.values() for p in (r, r.get("storm"), r.get("scaling")) if p]
+    parts = [
+        p
+        for r in results.values()
+        for p in (r, r.get("storm"), r.get("scaling"), r.get("observability"))
+        if p
+    ]
     if any(p["status"] == "failed" for p in parts):
         return 2
     if missed := missed_goals(results):

@@ -124,16 +124,10 @@ def measure_scaling(database_urls: dict[int, str], args: argparse.Namespace) -> 
                 "OUTAGE_DATABASE_URL": database_urls[workers],
                 "OUTAGE_VAR_DIR": str(work / str(workers)),
             }
-            servers.cli("db", "upgrade", env=env)
-            token = servers.new_token(env, "dispatcher")
-            port = servers.free_port()
-            log = work / f"service-{workers}.log"
-            command = servers.service_command(port, workers)
-            service = running.enter_context(servers.server(command, env, log))
-            base[workers] = f"http://127.0.0.1:{port}"
-            servers.wait_ready(base[workers] + "/healthz", service, log)
-            pids[workers] = service.pid
-            side_targets[workers] = targets(base[workers], {"Authorization": f"Bearer {token}"})
+            started = servers.start_service(running, env, work / f"service-{workers}.log", workers)
+            base[workers] = started.url
+            pids[workers] = started.pid
+            side_targets[workers] = targets(started.url, started.dispatcher)
         found = []
         for name in GOALS:
             loads: dict[int, list[Load]] = {w: [] for w in WORKERS}

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -62,6 +63,30 @@ def service_command(port: int, workers: int = 1) -> list[str]:
     """``outage-coordinator serve``; as it ships, with one uvicorn worker."""
     script = str(Path(sys.executable).with_name("outage-coordinator"))
     return [script, "serve", "--port", str(port), "--workers", str(workers)]
+
+
+@dataclass(frozen=True)
+class Started:
+    """A migrated service serving at ``url``, its supervisor's ``pid`` and a dispatcher's
+    Authorization header."""
+
+    url: str
+    pid: int
+    dispatcher: dict[str, str]
+
+
+def start_service(
+    running: contextlib.ExitStack, env: dict[str, str], log: Path, workers: int = 1
+) -> Started:
+    """``db upgrade``, a dispatcher token, then ``serve`` on a free port until ``running``
+    closes; returns once /healthz answers."""
+    cli("db", "upgrade", env=env)
+    token = new_token(env, "dispatcher")
+    port = free_port()
+    process = running.enter_context(server(service_command(port, workers), env, log))
+    url = f"http://127.0.0.1:{port}"
+    wait_ready(url + "/healthz", process, log)
+    return Started(url, process.pid, {"Authorization": f"Bearer {token}"})
 
 
 def bare_command(port: int) -> list[str]:

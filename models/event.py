@@ -61,6 +61,8 @@ class Event(Base):
     # reading first).
     timeline_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     timeline_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # ... and its hash, the head of the chain (service.plan.chain) the next entry links to.
+    timeline_hash: Mapped[str | None] = mapped_column(String(64))
 
     reports: Mapped[list[Report]] = relationship(back_populates="event", lazy="raise")
 
@@ -139,7 +141,9 @@ class TimelineEntry(Base):
     """Append-only: one row for everything that happens to an event, with actor and clause.
 
     ``event_seq`` numbers an event's entries 1, 2, 3 … without gaps (what the API calls
-    ``seq``); ``seq`` is the table's own key, shared by all events.
+    ``seq``); ``seq`` is the table's own key, shared by all events. ``hash`` is the SHA-256 of
+    the entry's content and ``prev_hash``, the hash of the event's entry before (none for its
+    first): a hash chain, ``service.plan.chain``.
     """
 
     __tablename__ = "timeline"
@@ -157,6 +161,8 @@ class TimelineEntry(Base):
     clause: Mapped[str | None] = mapped_column(String(40))
     summary: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 class IdempotencyRecord(Base):

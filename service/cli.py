@@ -1,9 +1,12 @@
-"""The ``outage-coordinator`` command: serve, db upgrade, tokens, playbooks check, drill run."""
+"""The ``outage-coordinator`` command: serve, db upgrade, tokens, playbooks check, drill run,
+audit verify."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shutil
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -135,6 +138,20 @@ def build_parser() -> argparse.ArgumentParser:
             "drill", help="drills (plan 7.1, 8.1)", description="Drills (plan 7.1, 8.1)."
         )
     )
+    audit = commands.add_parser(
+        "audit", help="the timeline's hash chain", description="The timeline's hash chain."
+    )
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
+    verify = audit_commands.add_parser(
+        "verify",
+        help="recompute the hash chains; exit 1 naming the first entry edited, removed or inserted",
+        description="Recompute every event's timeline hash chain (or one event's) from the "
+        "stored entries; exit 0 with a summary when all hold, 1 naming per event the first "
+        "entry edited, removed or inserted.",
+    )
+    verify.add_argument(
+        "event", nargs="?", type=uuid.UUID, metavar="EVENT_ID", help="only this event's timeline"
+    )
     return parser
 
 
@@ -210,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "tokens":
             return _tokens(args, settings)
+        if args.command == "audit":
+            return _audit(args, settings)
         return _serve(args, settings)
     except PlaybookError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -330,11 +349,29 @@ def _drill(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    from service.flows.audit import verify_timelines
+
+    audit = _in_session(settings, lambda session: verify_timelines(session, args.event))
+    for event, found in audit.breaks.items():
+        print(f"event {event}: entry #{found.event_seq} {found.fault}: {found.detail}")
+    events = f"{audit.events} event{'s' if audit.events != 1 else ''}"
+    if audit.breaks:
+        print(f"{len(audit.breaks)} of {events} failed the check", file=sys.stderr)
+        return 1
+    print(f"{events}, {audit.entries} timeline entries: every hash chain holds")
+    return 0
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from service.api.logs import configure
     from service.api.server import PROTOCOL
     from service.store import tokens
+
+    _metrics_folder(settings)
+    configure(settings)
 
     playbooks = Playbooks.load(settings.playbooks_dir)
     admin_file = settings.var_dir / "admin-token"
@@ -359,9 +396,24 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         http=PROTOCOL,  # httptools, with the head limit (431) and problem+json for a bad request
         log_level="info",
+        log_config=None,  # uvicorn's lines go through service.api.logs's handler, as JSON too
         access_log=settings.access_log,
     )
     return 0
+
+
+def _metrics_folder(settings: Settings) -> None:
+    """prometheus-client's multiprocess mode for every worker (service.api.metrics): an empty
+    folder under OUTAGE_VAR_DIR, named before the library is first imported (it reads the
+    variable then), and inherited by the workers uvicorn starts."""
+    if not settings.metrics:
+        return
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before its multiprocess folder was set")
+    folder = (settings.var_dir / "metrics").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 if __name__ == "__main__":

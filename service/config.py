@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,6 +42,20 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size")
     access_log: bool = Field(
         default=False, description="Log every request (uvicorn's access log); costs throughput"
+    )
+    request_log: bool = Field(
+        default=True,
+        description="Log one structured line per request: method, path, status, duration_ms "
+        "and the request's id",
+    )
+    log_format: Literal["json", "console"] = Field(
+        default="json",
+        description="How log lines are written: one JSON object a line, or structlog's console "
+        "format for a person at a terminal",
+    )
+    metrics: bool = Field(
+        default=True,
+        description="Serve GET /metrics (Prometheus) and time every request for it",
     )
     max_body_bytes: int = Field(
         default=1024 * 1024,

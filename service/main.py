@@ -6,7 +6,9 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from service.api import problems
@@ -15,6 +17,8 @@ from service.api.board import install_board
 from service.api.docs import install_docs
 from service.api.evaluation_report import FONTS_PATH, fonts_dir
 from service.api.limits import BodyLimit
+from service.api.logs import RequestLog, configure
+from service.api.metrics import RequestMetrics, install_metrics
 from service.api.openapi import complete_openapi
 from service.api.routes import (
     actions,
@@ -32,11 +36,25 @@ from service.flows.context import AppContext
 from service.flows.escalation import start_scheduler
 from service.playbooks.bundle import Playbooks
 
+API_PREFIX = "/api/v1"
+API_ROUTERS = (
+    reports.router,
+    actions.router,
+    events.router,
+    early_warnings.router,
+    commands.router,
+    releases.router,
+    evaluation.router,
+    tokens.router,
+)
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Playbooks are validated here: a bad file stops the service at start."""
     settings = settings or Settings()
     playbooks = Playbooks.load(settings.playbooks_dir)
+    if not structlog.is_configured():
+        configure(settings, output=False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,21 +88,29 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     # Middleware, innermost first (each one added wraps those before it): the token check, the
     # body's size around it (a body declared too large is refused before any token is looked
-    # up), and outermost the answer to an error nothing else handled.
+    # up), the answer to an error nothing else handled, the request's timing for /metrics, and
+    # outermost the request's id and log line (so the error's log line carries the id).
     app.add_middleware(BearerAuth)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(problems.CatchUnexpected)
+    if settings.metrics:
+        # An included router's route knows its path without the prefix: give the timer each
+        # API route's whole template.
+        templates = {
+            id(route): API_PREFIX + route.path
+            for router in API_ROUTERS
+            for route in router.routes
+            if isinstance(route, APIRoute)
+        }
+        app.add_middleware(RequestMetrics, templates=templates)
+    app.add_middleware(RequestLog, log_requests=settings.request_log)
     # FastAPI tries routes in order, at a cost per route: the hot paths first (dispatchers'
     # reports and classifications, agencies' polls). No two paths overlap, so order is free.
-    app.include_router(reports.router, prefix="/api/v1")
-    app.include_router(actions.router, prefix="/api/v1")
-    app.include_router(events.router, prefix="/api/v1")
-    app.include_router(early_warnings.router, prefix="/api/v1")
-    app.include_router(commands.router, prefix="/api/v1")
-    app.include_router(releases.router, prefix="/api/v1")
-    app.include_router(evaluation.router, prefix="/api/v1")
-    app.include_router(tokens.router, prefix="/api/v1")
+    for router in API_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    if settings.metrics:
+        install_metrics(app)
     install_board(app, playbooks)
     # The CJK font the evaluation page loads (no token: it is public, like the docs' assets).
     app.mount(FONTS_PATH, StaticFiles(directory=fonts_dir()), name="fonts")
@@ -94,5 +120,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def app_factory() -> FastAPI:
-    """For ``uvicorn --factory``: settings come from the environment of each worker."""
-    return create_app()
+    """For ``uvicorn --factory``: settings come from the environment of each worker, which
+    also logs through the one handler of service.api.logs."""
+    settings = Settings()
+    configure(settings)
+    return create_app(settings)

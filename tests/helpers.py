@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import re
 import signal
@@ -464,11 +465,20 @@ _RAISED = re.compile(r"^(?P<name>[A-Za-z_][\w.]*(?:Error|Exception|Exit|Timeout)
 _INNER = re.compile(r"<class '(?P<inner>[\w.]+)'>")
 
 
+def _traceback_lines(log: str) -> Iterator[str]:
+    for line in log.splitlines():
+        if line.startswith("{"):
+            with suppress(ValueError):
+                yield from str(json.loads(line).get("exception", "")).splitlines()
+                continue
+        yield line
+
+
 def logged_exceptions(log: str) -> Counter[str]:
     """The exceptions whose tracebacks a server log holds, by name (with the driver's own
-    exception where SQLAlchemy wraps one)."""
+    exception where SQLAlchemy wraps one); in a JSON line, its ``exception`` member."""
     found: Counter[str] = Counter()
-    for line in log.splitlines():
+    for line in _traceback_lines(log):
         raised = _RAISED.match(line)
         if raised is None:
             continue

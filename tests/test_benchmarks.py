@@ -7,7 +7,8 @@ from __future__ import annotations
 from benchmarks.board import viewers_served
 from benchmarks.cases import Pair, median_round, pair_json
 from benchmarks.load import Load, Target, wrk_script
-from benchmarks.output import board_note, missed_goals
+from benchmarks.observability import observability_json
+from benchmarks.output import board_note, missed_goals, observability_table
 from benchmarks.scaling import cpu_shares, scaling_json
 from benchmarks.storm import kind_figures, storm_verdict
 
@@ -50,6 +51,25 @@ def test_two_workers_are_compared_with_one_round_by_round() -> None:
     assert found["one_worker"]["rps"] == 100.0  # the median round (of 100, 100, 200)
     assert found["two_workers"]["rounds"] == [150.0, 220.0, 90.0]
     assert found["one_worker"]["cpu_cores"]["service"] == 1.0  # median of 1.0, 1.0, 0.5
+
+
+def test_observability_is_judged_on_cpu_per_request_round_by_round() -> None:
+    found = observability_json(
+        {"observed": [load(100), load(90), load(120)], "quiet": [load(100), load(100), load(100)]},
+        {"observed": [5.5, 5.0, 6.6], "quiet": [5.0, 5.0, 5.0]},
+        received=310,
+    )
+    # CPU per request: the rounds' on/off ratios are 1.1, 1.0 and 1.32, median 1.1: at the goal
+    assert (found["cpu_ratio"], found["cost_percent"], found["meets_goal"]) == (1.1, 10.0, True)
+    assert found["ratio"] == 1.0  # req/s: 1.0, 0.9 and 1.2
+    assert found["observed"]["cpu_ms_per_request"] == 5.5
+    table = observability_table({"sqlite": {"observability": {"status": "ok", "pairs": [found]}}})
+    assert "10.0%" in table.splitlines()[-1] and table.endswith("ok")
+    worse = observability_json(
+        {"observed": [load(100)], "quiet": [load(100)]}, {"observed": [5.6], "quiet": [5.0]}, 1
+    )
+    results = {"sqlite": {"status": "ok", "observability": {"status": "ok", "pairs": [worse]}}}
+    assert missed_goals(results) == ["sqlite reports_observed"]
 
 
 def test_cpu_shares_are_cores_busy_over_the_round() -> None:

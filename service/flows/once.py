@@ -31,14 +31,15 @@ Work = Callable[[AsyncSession, WriteBatch], Awaitable[bytes]]
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """A status and a JSON body: given the first time, or replayed."""
+    """A status and a JSON body: given the first time (``fresh``), or replayed."""
 
     status: int
     body: bytes
+    fresh: bool = True
 
     @classmethod
     def replayed(cls, record: IdempotencyRecord) -> Answer:
-        return cls(record.status, to_json(record.response))
+        return cls(record.status, to_json(record.response), fresh=False)
 
 
 async def answer_once(

@@ -359,6 +359,7 @@ async def test_5_python_side_defaults_are_applied(
                         "kind": "note",
                         "actor": "system",
                         "summary": "s",
+                        "hash": "0" * 64,  # what timeline.record computes, beside the point here
                     }
                 ],
             )

@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,13 +28,16 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, MetaData, String, inspect, text
+from sqlalchemy import Column, Connection, MetaData, String, insert, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 import models
+from models.base import table_of
 from service.config import Settings
-from service.store.engine import make_engine
+from service.flows.audit import verify_timelines
+from service.store import timeline
+from service.store.engine import make_engine, make_sessionmaker
 from service.store.migrate import MIGRATION_LOCK_KEY, Migration, Upgraded, alembic_config, upgrade
 from tests.helpers import BACKENDS, scratch_postgres
 
@@ -121,8 +125,11 @@ def test_upgrade_reports_the_migrations_it_applied(empty_settings: Settings) -> 
     again = upgrade(empty_settings)
 
     assert first == Upgraded((Migration("0001", "foundation"),), "0001", head)
-    # the revisions are numbered in order, so the rest is 0002 … head, oldest first
-    assert [m.revision for m in rest.applied] == [f"{n:04d}" for n in range(2, int(head) + 1)]
+    # the rest is every revision after 0001 up to head, oldest first (numbered in order)
+    script = ScriptDirectory.from_config(alembic_config(empty_settings))
+    after_first = [r.revision for r in script.walk_revisions("0001", "head")][-2::-1]
+    assert [m.revision for m in rest.applied] == after_first
+    assert after_first == sorted(after_first) and after_first[-1] == head
     assert all(m.message for m in rest.applied)
     assert rest.current == head
     assert again == Upgraded((), head, head)
@@ -162,6 +169,63 @@ def test_downgrade_to_base_and_upgrade_again(empty_settings: Settings) -> None:
 
     assert on_connection(empty_settings, current_revision) == head_revision(empty_settings)
     assert on_connection(empty_settings, schema_diff(models.Base.metadata)) == []
+
+
+def test_the_timelines_there_are_get_chained(empty_settings: Settings) -> None:
+    """0008 hashes the entries written before it, each event's in order, so that the chain
+    holds from the first entry on and the next entry links to the event's head."""
+    upgrade(empty_settings, "0007")
+    events = [uuid.uuid4() for _ in range(2)]
+    at = datetime(2026, 7, 20, 6, 0, 0, 123456, tzinfo=UTC)
+
+    def fill(connection: Connection) -> None:
+        # Through the models' tables, naming only the columns 0007 has.
+        actor = uuid.uuid4()
+        connection.execute(
+            insert(table_of(models.ApiToken)).values(
+                id=actor, token_hash="x" * 64, role="dispatcher", name="城调", created_at=at
+            )
+        )
+        for event in events:
+            connection.execute(
+                insert(table_of(models.Event)).values(
+                    id=event, opened_at=at, updated_at=at, basis=[], timeline_seq=3
+                )
+            )
+            for seq in (3, 1, 2):  # not in order of insertion
+                connection.execute(
+                    insert(table_of(models.TimelineEntry)).values(
+                        event_id=event,
+                        event_seq=seq,
+                        at=at + timedelta(minutes=seq),
+                        kind="note",
+                        actor_id=actor,
+                        actor="dispatcher:城调",
+                        clause="4",
+                        summary=f"第{seq}条",
+                        data={"b": [1.5, None], "a": "柯桥"},
+                    )
+                )
+
+    on_connection(empty_settings, lambda connection: (fill(connection), connection.commit()))
+    upgrade(empty_settings)
+
+    async def check() -> None:
+        engine = make_engine(empty_settings)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                audit = await verify_timelines(session)
+                heads = await timeline.chain_heads(session)
+                chains = [await timeline.chain(session, event) for event in sorted(events)]
+        finally:
+            await engine.dispose()
+        assert (audit.events, audit.entries, audit.breaks) == (2, 6, {})
+        assert [head[2] for head in heads] == [chain[-1]["hash"] for chain in chains]
+        assert [[e["prev_hash"] is None for e in chain] for chain in chains] == [
+            [True, False, False]
+        ] * 2
+
+    asyncio.run(check())
 
 
 @pytest.mark.parametrize("empty_settings", ["sqlite"], indirect=True)

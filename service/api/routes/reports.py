@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from service.api.deps import fires
 from service.api.exact_json import ExactNumbersRoute
+from service.api.metrics import REPORTS_RECEIVED
 from service.api.openapi import problems
 from service.flows.context import AppContext
 from service.flows.once import answer_once
@@ -63,4 +64,6 @@ async def post_report(
         201,
         lambda session, batch: report_answer(session, batch, context, actor, body),
     )
+    if answer.fresh:
+        REPORTS_RECEIVED.inc()
     return Response(answer.body, status_code=answer.status, media_type="application/json")
