@@ -504,3 +504,17 @@ async def board_sign_in(
     (e.g. ``https://test``) posts to another scheme or host than the client's."""
     url = f"{base or ''}/board/login"
     return await client.post(url, data={"token": token}, headers={"Sec-Fetch-Site": "same-origin"})
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+async def outbox_rows(context: AppContext, event_id: str | None = None) -> list[Any]:
+    """The outbox's notices (of ``event_id``, when given), as written: oldest first."""
+    from models import OutboxMessage
+
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at)
+    if event_id is not None:
+        query = query.where(OutboxMessage.event_id == uuid.UUID(event_id))
+    async with context.sessions() as session:
+        return list(await session.scalars(query))

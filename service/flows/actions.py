@@ -13,40 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, Event
 from service.errors import Conflict, Forbidden, NotFound
+from service.flows.action_models import ActionRead, read
 from service.flows.dispatch import release_links
 from service.flows.schemas import Text
 from service.plan.actor import Actor
-from service.plan.duties import ActionState, Phase
 from service.plan.jurisdiction import require_hq
 from service.plan.leadership import CITY_HQ
-from service.plan.levels import Level
 from service.playbooks.agencies import AgencyRegistry
 from service.playbooks.bundle import Playbooks
 from service.store import feeds, timeline
 from service.store.batch import WriteBatch
 from service.store.events import lock_event
-
-
-class ActionRead(BaseModel):
-    id: uuid.UUID
-    event_id: uuid.UUID
-    key: str
-    agency: str
-    phase: Phase
-    level: Level | None
-    clause: str
-    title: str
-    detail: str
-    state: ActionState
-    due_at: datetime
-    dispatched_at: datetime
-    playbook_version: str
-    acknowledged_at: datetime | None
-    completed_at: datetime | None
-    cancelled_at: datetime | None
-    cancel_reason: str | None
-    escalated_at: datetime | None
-    note: str | None
 
 
 class ActionNote(BaseModel):
@@ -59,10 +36,6 @@ class ActionCancel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[Text, Field(min_length=1, max_length=2000)]
-
-
-def read(action: Action) -> ActionRead:
-    return ActionRead.model_validate(action, from_attributes=True)
 
 
 def agency_actions(agency: str, state: str | None, event_id: uuid.UUID | None) -> Select[Action]:

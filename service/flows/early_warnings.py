@@ -35,7 +35,7 @@ from service.plan.leadership import CITY_HQ
 from service.plan.lifecycle import fire
 from service.plan.releases import covering_hq
 from service.playbooks.bundle import Playbooks
-from service.store import timeline
+from service.store import outbox, timeline
 from service.store.batch import WriteBatch
 from service.store.events import lock_event, open_event
 
@@ -159,6 +159,7 @@ async def propose(
         event.updated_at = now
         covering = covering_hq(body.area, playbooks.grids)
         if opened:
+            outbox.emit(batch, event, "event.opened", at=now)
             await open_monitoring(session, batch, playbooks, event, actor, now, covering)
         items = playbooks.checklists.items_at("proposed")
         scene = Scene(covering, (covering,))

@@ -19,7 +19,7 @@ from service.plan.duties import ENDED_PHASES, LEVELLED_PHASES, OPEN_STATES
 from service.plan.levels import Level, level_rank
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
-from service.store import timeline
+from service.store import outbox, timeline
 from service.store.batch import WriteBatch
 
 Reason = Annotated[Text, Field(min_length=1, max_length=2000)]
@@ -42,6 +42,29 @@ class ReasonOptional(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[Text, Field(max_length=2000)] | None = None
+
+
+def level_notice(
+    batch: WriteBatch,
+    event: Event,
+    before: tuple[Level | None, Level | None],
+    now: datetime,
+) -> None:
+    """``event.level_changed`` when the event's level or its response's level moved from
+    ``before`` (level, response level), with what they were."""
+    if (event.level, event.response_level) == before:
+        return
+    previous_level, previous_response_level = before
+    outbox.emit(
+        batch,
+        event,
+        "event.level_changed",
+        extra={
+            "previous_level": previous_level,
+            "previous_response_level": previous_response_level,
+        },
+        at=now,
+    )
 
 
 async def begin_response(

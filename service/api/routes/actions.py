@@ -19,8 +19,9 @@ from service.api.deps import (
     ReadSessionDep,
 )
 from service.api.openapi import problems
-from service.flows import actions
-from service.flows.actions import ActionCancel, ActionNote, ActionRead
+from service.flows import action_models, actions
+from service.flows.action_models import ActionRead
+from service.flows.actions import ActionCancel, ActionNote
 from service.flows.context import AppContext
 from service.flows.once import answer_once
 from service.plan.actor import Actor
@@ -94,7 +95,7 @@ async def _progress(
         action = await actions.progress(
             session, batch, context.playbooks, actor, action_id, to, body.note, utcnow()
         )
-        return actions.read(action).model_dump_json().encode()
+        return action_models.read(action).model_dump_json().encode()
 
     digest = fingerprint("POST", request.url.path, body) if idempotency_key else ""
     answer = await answer_once(context, actor, idempotency_key, digest, 200, work)
@@ -138,6 +139,6 @@ async def post_cancel(
         action = await actions.cancel(
             session, context.playbooks, actor, action_id, body.reason, utcnow()
         )
-        return actions.read(action)
+        return action_models.read(action)
 
     return await in_transaction(context.sessions, work)

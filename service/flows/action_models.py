@@ -1,0 +1,61 @@
+"""An action as the API shows it (``ActionRead``), shared by the agencies' endpoints and the
+``action.*`` notices, which carry the same shape (design.md "Deadlines, escalation and
+notifications": ``data`` holds the action as the API shows it)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from pydantic import BaseModel
+
+from models import Action
+from service.plan.duties import ActionState, Phase
+from service.plan.levels import Level
+
+
+class ActionRead(BaseModel):
+    id: uuid.UUID
+    event_id: uuid.UUID
+    key: str
+    agency: str
+    phase: Phase
+    level: Level | None
+    clause: str
+    title: str
+    detail: str
+    state: ActionState
+    due_at: datetime
+    dispatched_at: datetime
+    playbook_version: str
+    acknowledged_at: datetime | None
+    completed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    escalated_at: datetime | None
+    note: str | None
+
+
+def read(action: Action) -> ActionRead:
+    return ActionRead.model_validate(action, from_attributes=True)
+
+
+# What a row of a newly dispatched action leaves out: nothing has happened to it yet.
+UNTOUCHED: Final[Mapping[str, None]] = dict.fromkeys(
+    (
+        "acknowledged_at",
+        "completed_at",
+        "cancelled_at",
+        "cancel_reason",
+        "escalated_at",
+        "note",
+    )
+)
+
+
+def action_json(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The action of an ``actions`` row (column → value) as the API shows it, JSON-ready: what
+    an ``action.*`` notice carries as ``data.action``."""
+    return ActionRead.model_validate({**UNTOUCHED, **row}).model_dump(mode="json")
