@@ -25,9 +25,11 @@ from service.api.routes import (
     health,
     releases,
     reports,
+    subscriptions,
 )
 from service.config import Settings
 from service.flows.context import AppContext
+from service.flows.delivery import Deliverer
 from service.flows.escalation import start_scheduler
 from service.playbooks.bundle import Playbooks
 
@@ -48,9 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         scheduler = start_scheduler(
             context.sessions, settings.escalation_interval_seconds, settings.idempotency_ttl
         )
+        # Every worker delivers: claims keep two from sending one delivery.
+        deliverer = Deliverer(context.sessions, settings, context.playbooks)
+        app.state.deliverer = deliverer
+        deliverer.start()
         try:
             yield
         finally:
+            await deliverer.stop()
             scheduler.shutdown(wait=False)
             await context.close()
 
@@ -78,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(commands.router, prefix="/api/v1")
     app.include_router(releases.router, prefix="/api/v1")
     app.include_router(evaluation.router, prefix="/api/v1")
+    app.include_router(subscriptions.router, prefix="/api/v1")
     app.include_router(health.router)
     install_board(app, playbooks)
     # The CJK font the evaluation page loads (no token: it is public, like the docs' assets).

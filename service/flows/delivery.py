@@ -1,0 +1,182 @@
+"""The deliverer: each worker fans the outbox out into deliveries and posts the deliveries due,
+outside any request (design.md "Deadlines, escalation and notifications").
+
+Every ``delivery_interval_seconds`` (sooner while there is more to do) it
+
+1. fans out notices not yet fanned out (``service.store.deliveries.fan_out``);
+2. claims as many due deliveries as it has free slots (``delivery_concurrency``), each counted
+   as attempted and leased past the attempt's timeout, and commits;
+3. posts them with one shared ``httpx.AsyncClient``, each attempt bounded by
+   ``delivery_timeout_seconds``, then records in one transaction what each came to: delivered;
+   dead (``max_attempts`` reached, or a 4xx other than 408/429); or pending again after an
+   exponential backoff with jitter, or after the receiver's ``Retry-After``.
+
+So a slow or dead receiver holds a slot for at most the timeout, never a request; a worker
+killed mid-attempt leaves its leased deliveries due again (at least once; receivers drop repeats
+by ``webhook-id``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from datetime import datetime, timedelta
+from typing import Final
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models.base import utcnow
+from service.config import Settings
+from service.flows.webhook_formats import Notice, NoticeText, Outcome, failed, judge, outgoing
+from service.playbooks.bundle import Playbooks
+from service.store.deliveries import Attempted, Claimed, claim_due, fan_out, record
+from service.store.transactions import in_transaction
+
+# Notices fanned out per transaction.
+FAN_OUT_BATCH: Final = 200
+# A claim's lease outlasts the attempt's timeout by this much: time to record the outcome.
+LEASE_GRACE: Final = timedelta(seconds=5)
+# Backoff's spread, so that deliveries failed together are not retried in step.
+JITTER: Final = (0.8, 1.2)
+
+log = logging.getLogger(__name__)
+
+
+def backoff(settings: Settings, attempts: int) -> float:
+    """Seconds before the attempt after attempt number ``attempts``: attempts fall at about 0,
+    b, 2b, 4b, 8b … s (b = ``delivery_backoff_seconds``), with jitter."""
+    delay = settings.delivery_backoff_seconds * 2.0 ** min(max(attempts - 2, 0), 20)
+    return delay * random.uniform(*JITTER)
+
+
+class Deliverer:
+    """One worker's deliverer. ``start()`` runs it every ``delivery_interval_seconds``;
+    ``drain()`` does by hand all that is due now (tests, benchmarks); ``stop()`` ends it."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        playbooks: Playbooks,
+    ) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.text = NoticeText(playbooks, settings.public_url)
+        slots = settings.delivery_concurrency
+        self.client = httpx.AsyncClient(
+            timeout=settings.delivery_timeout_seconds,
+            limits=httpx.Limits(max_connections=slots, max_keepalive_connections=slots),
+        )
+        self._busy = 0  # deliveries claimed and not yet recorded
+        self._batches: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._loop: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self.settings.delivery_interval_seconds > 0:
+            self._loop = asyncio.create_task(self._run(), name="deliverer")
+
+    async def stop(self) -> None:
+        """Stop looking and cancel the attempts in flight: their leases run out and they are
+        due again (the next start, or another worker, sends them)."""
+        tasks = [t for t in (self._loop, *self._batches) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.client.aclose()
+
+    async def drain(self) -> None:
+        """Fan out, attempt and record everything due now, and wait for it."""
+        while await self.tick() or self._batches:
+            await asyncio.gather(*self._batches)
+
+    async def tick(self) -> bool:
+        """Fan out, then claim and start what is due, as slots allow; whether there may be
+        more to do at once."""
+        now = utcnow()
+
+        async def spread(session: AsyncSession) -> int:
+            return await fan_out(session, now, FAN_OUT_BATCH)
+
+        fanned = await in_transaction(self.sessions, spread)
+        free = self.settings.delivery_concurrency - self._busy
+        if free <= 0:
+            return False
+        lease = now + timedelta(seconds=self.settings.delivery_timeout_seconds) + LEASE_GRACE
+
+        async def claim(session: AsyncSession) -> list[Claimed]:
+            return await claim_due(session, now, lease, free)
+
+        claimed = await in_transaction(self.sessions, claim)
+        if claimed:
+            self._busy += len(claimed)
+            batch = asyncio.create_task(self._attempt_all(claimed))
+            self._batches.add(batch)
+            batch.add_done_callback(self._batches.discard)
+        return fanned == FAN_OUT_BATCH or len(claimed) == free
+
+    async def _run(self) -> None:
+        interval = self.settings.delivery_interval_seconds
+        while True:
+            try:
+                more = await self.tick()
+            except Exception:  # the loop outlives a database that is away for a while
+                log.exception("deliverer: looking for due work failed")
+                more = False
+            if not more:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), interval)
+
+    async def _attempt_all(self, claimed: list[Claimed]) -> None:
+        try:
+            results = await asyncio.gather(*(self._attempt(c) for c in claimed))
+
+            async def store(session: AsyncSession) -> None:
+                await record(session, results)
+
+            await in_transaction(self.sessions, store)
+        except Exception:  # leased: they are due again once the lease runs out
+            log.exception("deliverer: recording %d attempts failed", len(claimed))
+        finally:
+            self._busy -= len(claimed)
+            self._wake.set()
+
+    async def _attempt(self, claimed: Claimed) -> Attempted:
+        notice = Notice(claimed.type, claimed.drill, claimed.data, claimed.created_at)
+        request = outgoing(
+            claimed.format,
+            claimed.url,
+            claimed.secret,
+            str(claimed.id),
+            notice,
+            self.text,
+            utcnow(),
+        )
+        outcome: Outcome
+        try:
+            async with asyncio.timeout(self.settings.delivery_timeout_seconds):
+                response = await self.client.post(
+                    request.url,
+                    params=request.params,
+                    headers=request.headers,
+                    content=request.content,
+                )
+            outcome = judge(claimed.format, response, utcnow())
+        except (httpx.HTTPError, httpx.InvalidURL, TimeoutError) as error:
+            outcome = failed(error)
+        return self._result(claimed, outcome, utcnow())
+
+    def _result(self, claimed: Claimed, outcome: Outcome, now: datetime) -> Attempted:
+        if outcome.delivered:
+            return Attempted(claimed.id, "delivered", outcome.status, None, now, now)
+        if not outcome.retry or claimed.attempts >= self.settings.max_attempts:
+            return Attempted(claimed.id, "dead", outcome.status, outcome.error, now, None)
+        delay = outcome.retry_after
+        if delay is None:
+            delay = backoff(self.settings, claimed.attempts)
+        due = now + timedelta(seconds=delay)
+        return Attempted(claimed.id, "pending", outcome.status, outcome.error, due, None)
