@@ -569,6 +569,9 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver
+            # The answer in one write, sent at once (not 40 ms later behind a delayed ACK).
+            wbufsize = -1
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)

@@ -254,3 +254,33 @@ async def test_a_receiver_that_sleeps_does_not_hold_up_reports(
 
 async def _hit(receiver: Receiver) -> bool:
     return bool(receiver.hits)
+
+
+async def test_two_deliverers_on_one_postgresql_database_never_send_one_delivery_twice(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    if not context.settings.database_url.startswith("postgresql"):
+        pytest.skip("workers side by side are PostgreSQL's case; SQLite has one writer")
+    admin = await make_token("admin")
+    dispatcher = await make_token("dispatcher")
+    with Receiver() as receiver:
+        for _ in range(4):
+            await subscribe(client, admin, url=receiver.url)
+        for region in ("330603", "330604", "330624"):
+            await post(client, dispatcher, report(county(region, 200, 90)))
+        workers = [AppContext.open(context.settings, context.playbooks) for _ in range(2)]
+        try:
+            async with (
+                delivering(workers[0], delivery_concurrency=4) as one,
+                delivering(workers[1], delivery_concurrency=4) as other,
+            ):
+                await asyncio.gather(one.drain(), other.drain(), one.drain(), other.drain())
+        finally:
+            for worker in workers:
+                await worker.close()
+    rows = await deliveries(context)
+    assert len(rows) >= 4 * 3 * 10
+    assert {row.state for row in rows} == {"delivered"}
+    assert sum(row.attempts for row in rows) == len(rows), "a delivery was claimed twice"
+    sent = receiver.by_webhook_id()
+    assert len(sent) == len(rows) and set(sent.values()) == {1}
