@@ -37,8 +37,6 @@ from service.store.transactions import in_transaction
 
 # Notices fanned out per transaction.
 FAN_OUT_BATCH: Final = 200
-# A claim's lease outlasts the attempt's timeout by this much: time to record the outcome.
-LEASE_GRACE: Final = timedelta(seconds=5)
 # Backoff's spread, so that deliveries failed together are not retried in step.
 JITTER: Final = (0.8, 1.2)
 
@@ -105,7 +103,8 @@ class Deliverer:
         free = self.settings.delivery_concurrency - self._busy
         if free <= 0:
             return False
-        lease = now + timedelta(seconds=self.settings.delivery_timeout_seconds) + LEASE_GRACE
+        # The lease is twice the attempt's timeout: the attempt, then time to record it.
+        lease = now + timedelta(seconds=2 * self.settings.delivery_timeout_seconds)
 
         async def claim(session: AsyncSession) -> list[Claimed]:
             return await claim_due(session, now, lease, free)
