@@ -87,9 +87,14 @@ class Deliverer:
         await self.client.aclose()
 
     async def drain(self) -> None:
-        """Fan out, attempt and record everything due now, and wait for it."""
-        while await self.tick() or self._batches:
-            await asyncio.gather(*self._batches)
+        """Fan out, attempt and record everything due now, and wait for it: each batch that
+        ends frees slots for the next claim."""
+        while True:
+            if await self.tick():
+                continue
+            if not self._batches:
+                return
+            await asyncio.wait(set(self._batches), return_when=asyncio.FIRST_COMPLETED)
 
     async def tick(self) -> bool:
         """Fan out, then claim and start what is due, as slots allow; whether there may be

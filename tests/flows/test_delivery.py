@@ -122,12 +122,12 @@ async def test_a_robots_nonzero_errcode_is_a_failed_attempt(
     with Receiver(robot) as receiver:
         await subscribe(client, admin, url=receiver.url, format=fmt, types=OPENED)
         await post(client, dispatcher, report(IV))
-        async with delivering(context, **TINY) as deliverer:
+        async with delivering(context, delivery_backoff_seconds=0.5) as deliverer:
             await deliverer.drain()
             (row,) = await deliveries(context)
             assert (row.state, row.attempts, row.last_status) == ("pending", 1, 200)
             assert "api freq out of limit" in (row.last_error or "")
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.6)
             await deliverer.drain()
     (row,) = await deliveries(context)
     assert (row.state, row.attempts) == ("delivered", 2)
