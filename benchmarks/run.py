@@ -79,11 +79,13 @@ from benchmarks import servers
 from benchmarks.batch_cost import measure_batch
 from benchmarks.board import prepare_board
 from benchmarks.cases import AGENCY, Pair, pair_json, prepare
+from benchmarks.delivery import DATABASES, measure_delivery
 from benchmarks.dispatch_cost import measure_dispatch
 from benchmarks.load import BenchError, Load, check, driver
 from benchmarks.options import parse
 from benchmarks.output import (
     batch_table,
+    delivery_table,
     dispatch_table,
     missed_goals,
     scaling_table,
@@ -191,6 +193,9 @@ def bench_sqlite(args: argparse.Namespace) -> dict[str, Any]:
         urls = {side: f"sqlite+aiosqlite:///{work / side}.db" for side in ("service", "bare")}
         urls["dispatch"] = f"sqlite+aiosqlite:///{work / 'dispatch'}.db"
         found = bench_backend("sqlite", urls, work, args)
+        if args.delivery_messages > 0:
+            delivery = {s: f"sqlite+aiosqlite:///{work / s}.db" for s in DATABASES}
+            found["delivery"] = guarded(lambda: measure_delivery(delivery, work, args))
         if args.storm_duration > 0:
             storm_url = f"sqlite+aiosqlite:///{work / 'storm'}.db"
             found["storm"] = guarded(lambda: measure_storm("sqlite", storm_url, args))
@@ -207,12 +212,18 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 w: stack.enter_context(servers.postgres_database(args.postgres_url))
                 for w in WORKERS
             }
+            delivery = {
+                s: stack.enter_context(servers.postgres_database(args.postgres_url))
+                for s in (DATABASES if args.delivery_messages > 0 else ())
+            }
         except PG_UNREACHABLE as exc:
             return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outage-bench-")))
         # One database for both apps: the bare app's one table stands beside the service's.
         urls = {"service": shared, "bare": shared, "dispatch": dispatch}
         found = bench_backend("postgres", urls, work, args)
+        if delivery:
+            found["delivery"] = guarded(lambda: measure_delivery(delivery, work, args))
         if args.storm_duration > 0:
             found["storm"] = guarded(lambda: measure_storm("postgres", storm, args))
         if args.scaling:
@@ -280,12 +291,15 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + dispatched)
     if batch := batch_table(results):
         print("\n" + batch)
+    if delivered := delivery_table(results):
+        print("\n" + delivered)
     if storm := storm_table(results):
         print("\n" + storm)
     if scaling := scaling_table(results):
         print("\n" + scaling)
     for backend, found in results.items():
-        for part in (found, found.get("storm", {}), found.get("scaling", {})):
+        parts = ("storm", "scaling", "delivery")
+        for part in (found, *(found.get(p, {}) for p in parts)):
             if part.get("status") == "failed":
                 print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
     report = {
@@ -302,6 +316,7 @@ def main(argv: list[str] | None = None) -> int:
             "dispatch_runs": args.dispatch_runs,
             "batch_runs": args.batch_runs,
             "storm_duration_s": args.storm_duration,
+            "delivery_messages": args.delivery_messages,
             "scaling": args.scaling,
             "outage_env": {
                 k: v for k, v in os.environ.items() if k.startswith("OUTAGE_") and "URL" not in k
@@ -322,8 +337,13 @@ def main(argv: list[str] | None = None) -> int:
         f"load average (1, 5, 15 min) before {_loads(before)}, after {_loads(os.getloadavg())}; "
         f"results: {args.output}"
     )
-    parts = [p for r in results.values() for p in (r, r.get("storm"), r.get("scaling")) if p]
-    if any(p["status"] == "failed" for p in parts):
+    checked = [
+        part
+        for r in results.values()
+        for part in (r, r.get("storm"), r.get("scaling"), r.get("delivery"))
+        if part
+    ]
+    if any(part["status"] == "failed" for part in checked):
         return 2
     if missed := missed_goals(results):
         print(f"goals missed: {', '.join(missed)}")

@@ -52,7 +52,13 @@ def backoff(settings: Settings, attempts: int) -> float:
 
 class Deliverer:
     """One worker's deliverer. ``start()`` runs it every ``delivery_interval_seconds``;
-    ``drain()`` does by hand all that is due now (tests, benchmarks); ``stop()`` ends it."""
+    ``drain()`` does by hand all that is due now (tests, benchmarks); ``stop()`` ends it.
+
+    Each ``tick`` is one transaction: it records what the attempts finished since the last one
+    came to, fans out, and claims as many due deliveries as there are free slots. An attempt
+    that ends wakes the loop once half the slots are free, so that under load a tick serves
+    several attempts (on SQLite every transaction takes the one writer the requests need).
+    """
 
     def __init__(
         self,
@@ -63,13 +69,13 @@ class Deliverer:
         self.sessions = sessions
         self.settings = settings
         self.text = NoticeText(playbooks, settings.public_url)
-        slots = settings.delivery_concurrency
+        self.slots = settings.delivery_concurrency
         self.client = httpx.AsyncClient(
             timeout=settings.delivery_timeout_seconds,
-            limits=httpx.Limits(max_connections=slots, max_keepalive_connections=slots),
+            limits=httpx.Limits(max_connections=self.slots, max_keepalive_connections=self.slots),
         )
-        self._busy = 0  # deliveries claimed and not yet recorded
-        self._batches: set[asyncio.Task[None]] = set()
+        self._attempts: set[asyncio.Task[None]] = set()
+        self._done: list[Attempted] = []  # finished attempts, to record at the next tick
         self._wake = asyncio.Event()
         self._loop: asyncio.Task[None] | None = None
 
@@ -78,75 +84,66 @@ class Deliverer:
             self._loop = asyncio.create_task(self._run(), name="deliverer")
 
     async def stop(self) -> None:
-        """Stop looking and cancel the attempts in flight: their leases run out and they are
-        due again (the next start, or another worker, sends them)."""
-        tasks = [t for t in (self._loop, *self._batches) if t is not None]
+        """Stop looking and cancel the attempts in flight (their leases run out and they are
+        due again: the next start, or another worker, sends them); record what ended."""
+        tasks = [t for t in (self._loop, *self._attempts) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self._done:
+            with contextlib.suppress(Exception):  # unrecorded ones are sent again, at least once
+                await self.tick(claim=False)
         await self.client.aclose()
 
     async def drain(self) -> None:
-        """Fan out, attempt and record everything due now, and wait for it: each batch that
-        ends frees slots for the next claim."""
-        while True:
-            if await self.tick():
-                continue
-            if not self._batches:
-                return
-            await asyncio.wait(set(self._batches), return_when=asyncio.FIRST_COMPLETED)
+        """Fan out, attempt and record everything due now, and wait for it."""
+        while await self.tick() or self._attempts or self._done:
+            if self._attempts:
+                await asyncio.wait(set(self._attempts), return_when=asyncio.FIRST_COMPLETED)
 
-    async def tick(self) -> bool:
-        """Fan out, then claim and start what is due, as slots allow; whether there may be
-        more to do at once."""
+    async def tick(self, *, claim: bool = True) -> bool:
+        """Record, fan out, claim and start what is due, as slots allow, in one transaction;
+        whether there may be more to do at once."""
         now = utcnow()
-
-        async def spread(session: AsyncSession) -> int:
-            return await fan_out(session, now, FAN_OUT_BATCH)
-
-        fanned = await in_transaction(self.sessions, spread)
-        free = self.settings.delivery_concurrency - self._busy
-        if free <= 0:
-            return False
+        done, self._done = self._done, []
+        free = self.slots - len(self._attempts) if claim else 0
         # The lease is twice the attempt's timeout: the attempt, then time to record it.
         lease = now + timedelta(seconds=2 * self.settings.delivery_timeout_seconds)
 
-        async def claim(session: AsyncSession) -> list[Claimed]:
-            return await claim_due(session, now, lease, free)
+        async def work(session: AsyncSession) -> tuple[int, list[Claimed]]:
+            await record(session, done)
+            fanned = await fan_out(session, now, FAN_OUT_BATCH) if claim else 0
+            return fanned, (await claim_due(session, now, lease, free) if free > 0 else [])
 
-        claimed = await in_transaction(self.sessions, claim)
-        if claimed:
-            self._busy += len(claimed)
-            batch = asyncio.create_task(self._attempt_all(claimed))
-            self._batches.add(batch)
-            batch.add_done_callback(self._batches.discard)
-        return fanned == FAN_OUT_BATCH or len(claimed) == free
+        try:
+            fanned, claimed = await in_transaction(self.sessions, work)
+        except BaseException:
+            self._done[:0] = done  # recorded next time (or, lost with the worker, sent again)
+            raise
+        for one in claimed:
+            attempt = asyncio.create_task(self._attempt_one(one))
+            self._attempts.add(attempt)
+            attempt.add_done_callback(self._attempts.discard)
+        return fanned == FAN_OUT_BATCH or (free > 0 and len(claimed) == free)
 
     async def _run(self) -> None:
         interval = self.settings.delivery_interval_seconds
         while True:
+            self._wake.clear()  # before the tick: an attempt ending during it wakes the next
             try:
                 more = await self.tick()
             except Exception:  # the loop outlives a database that is away for a while
                 log.exception("deliverer: looking for due work failed")
                 more = False
             if not more:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), interval)
 
-    async def _attempt_all(self, claimed: list[Claimed]) -> None:
-        try:
-            results = await asyncio.gather(*(self._attempt(c) for c in claimed))
-
-            async def store(session: AsyncSession) -> None:
-                await record(session, results)
-
-            await in_transaction(self.sessions, store)
-        except Exception:  # leased: they are due again once the lease runs out
-            log.exception("deliverer: recording %d attempts failed", len(claimed))
-        finally:
-            self._busy -= len(claimed)
+    async def _attempt_one(self, claimed: Claimed) -> None:
+        result = await self._attempt(claimed)
+        self._done.append(result)  # the list of now, not of when the attempt began
+        # The task leaves the in-flight set only after this returns: count it as free already.
+        if self.slots - len(self._attempts) + 1 >= self.slots / 2:
             self._wake.set()
 
     async def _attempt(self, claimed: Claimed) -> Attempted:
