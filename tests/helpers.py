@@ -20,7 +20,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager, redirect_stdout, suppress
+from contextlib import ExitStack, asynccontextmanager, contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -316,6 +316,19 @@ OTHER_UNITS = {
 
 
 # --- the service as a subprocess (storm, crash) -----------------------------------------------
+
+
+# The service as a subprocess runs as it ships: two workers on PostgreSQL, one on SQLite.
+SERVED_BACKENDS = [pytest.param(("postgres", 2), marks=pytest.mark.postgres), ("sqlite", 1)]
+SERVED_IDS = ["postgres-2-workers", "sqlite-1-worker"]
+
+
+def served_database(stack: ExitStack, backend: str, folder: Path, prefix: str) -> str:
+    """A fresh database of ``backend`` for a service subprocess: a scratch PostgreSQL database
+    (dropped when ``stack`` closes) or a SQLite file in ``folder``."""
+    if backend == "postgres":
+        return stack.enter_context(scratch_postgres(prefix))
+    return f"sqlite+aiosqlite:///{folder / f'{prefix}.db'}"
 
 
 def service_env(database_url: str, var_dir: Path, **settings: str) -> dict[str, str]:
