@@ -78,7 +78,7 @@ class Settings(BaseSettings):
         default=10, gt=0, description="How long one attempt waits for the receiver's answer"
     )
     delivery_concurrency: int = Field(
-        default=16, ge=1, description="Attempts in flight at once in each worker"
+        default=8, ge=1, description="Attempts in flight at once in each worker"
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",

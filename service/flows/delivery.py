@@ -4,8 +4,8 @@ outside any request (design.md "Deadlines, escalation and notifications").
 Every ``delivery_interval_seconds`` (sooner while there is more to do) it
 
 1. fans out notices not yet fanned out (``service.store.deliveries.fan_out``);
-2. claims as many due deliveries as it has free slots (``delivery_concurrency``), each counted
-   as attempted and leased past the attempt's timeout, and commits;
+2. claims due deliveries, up to ``CLAIM_DEPTH`` for each of its ``delivery_concurrency`` slots,
+   each counted as attempted and leased past the attempts queued before it, and commits;
 3. posts them with one shared ``httpx.AsyncClient``, each attempt bounded by
    ``delivery_timeout_seconds``, then records in one transaction what each came to: delivered;
    dead (``max_attempts`` reached, or a 4xx other than 408/429); or pending again after an
@@ -37,6 +37,9 @@ from service.store.transactions import in_transaction
 
 # Notices fanned out per transaction.
 FAN_OUT_BATCH: Final = 200
+# Deliveries claimed per slot: a tick claims for several rounds of posts, so that one
+# transaction serves many; an attempt waits for a slot behind at most this many.
+CLAIM_DEPTH: Final = 4
 # Backoff's spread, so that deliveries failed together are not retried in step.
 JITTER: Final = (0.8, 1.2)
 
@@ -55,9 +58,11 @@ class Deliverer:
     ``drain()`` does by hand all that is due now (tests, benchmarks); ``stop()`` ends it.
 
     Each ``tick`` is one transaction: it records what the attempts finished since the last one
-    came to, fans out, and claims as many due deliveries as there are free slots. An attempt
-    that ends wakes the loop once half the slots are free, so that under load a tick serves
-    several attempts (on SQLite every transaction takes the one writer the requests need).
+    came to, fans out, and claims due deliveries up to ``CLAIM_DEPTH`` per slot; at most
+    ``delivery_concurrency`` posts are in flight (each slot is a connection: httpx's pool costs
+    more CPU a request the more connections it holds). An attempt that ends wakes the loop once
+    half the claimed room is free, so that under load a tick serves many attempts (on SQLite
+    every transaction takes the one writer the requests need).
     """
 
     def __init__(
@@ -70,6 +75,8 @@ class Deliverer:
         self.settings = settings
         self.text = NoticeText(playbooks, settings.public_url)
         self.slots = settings.delivery_concurrency
+        self.room = self.slots * CLAIM_DEPTH  # deliveries claimed and not yet ended, at most
+        self._gate = asyncio.Semaphore(self.slots)
         self.client = httpx.AsyncClient(
             timeout=settings.delivery_timeout_seconds,
             limits=httpx.Limits(max_connections=self.slots, max_keepalive_connections=self.slots),
@@ -106,9 +113,9 @@ class Deliverer:
         whether there may be more to do at once."""
         now = utcnow()
         done, self._done = self._done, []
-        free = self.slots - len(self._attempts) if claim else 0
-        # The lease is twice the attempt's timeout: the attempt, then time to record it.
-        lease = now + timedelta(seconds=2 * self.settings.delivery_timeout_seconds)
+        free = self.room - len(self._attempts) if claim else 0
+        # The lease covers the attempts queued before this one on its slot, then time to record.
+        lease = now + timedelta(seconds=(CLAIM_DEPTH + 1) * self.settings.delivery_timeout_seconds)
 
         async def work(session: AsyncSession) -> tuple[int, list[Claimed]]:
             await record(session, done)
@@ -143,10 +150,14 @@ class Deliverer:
         result = await self._attempt(claimed)
         self._done.append(result)  # the list of now, not of when the attempt began
         # The task leaves the in-flight set only after this returns: count it as free already.
-        if self.slots - len(self._attempts) + 1 >= self.slots / 2:
+        if self.room - len(self._attempts) + 1 >= self.room / 2:
             self._wake.set()
 
     async def _attempt(self, claimed: Claimed) -> Attempted:
+        async with self._gate:
+            return await self._post(claimed)
+
+    async def _post(self, claimed: Claimed) -> Attempted:
         notice = Notice(claimed.type, claimed.drill, claimed.data, claimed.created_at)
         request = outgoing(
             claimed.format,
