@@ -7,9 +7,9 @@ Every ``delivery_interval_seconds`` (sooner while there is more to do) it
 2. claims due deliveries, up to ``CLAIM_DEPTH`` for each of its ``delivery_concurrency`` slots,
    each counted as attempted and leased past the attempts queued before it, and commits;
 3. posts them with one shared ``httpx.AsyncClient``, each attempt bounded by
-   ``delivery_timeout_seconds``, then records in one transaction what each came to: delivered;
-   dead (``max_attempts`` reached, or a 4xx other than 408/429); or pending again after an
-   exponential backoff with jitter, or after the receiver's ``Retry-After``.
+   ``delivery_timeout_seconds``; the next tick's transaction records what each came to:
+   delivered; dead (``max_attempts`` reached, or a 4xx other than 408/429); or pending again
+   after an exponential backoff with jitter, or after the receiver's ``Retry-After``.
 
 So a slow or dead receiver holds a slot for at most the timeout, never a request; a worker
 killed mid-attempt leaves its leased deliveries due again (at least once; receivers drop repeats
@@ -114,8 +114,9 @@ class Deliverer:
         now = utcnow()
         done, self._done = self._done, []
         free = self.room - len(self._attempts) if claim else 0
-        # The lease covers the attempts queued before this one on its slot, then time to record.
-        lease = now + timedelta(seconds=(CLAIM_DEPTH + 1) * self.settings.delivery_timeout_seconds)
+        # The lease covers the attempts queued before this one on its slot, its own, and as long
+        # again to record it.
+        lease = now + timedelta(seconds=(CLAIM_DEPTH + 2) * self.settings.delivery_timeout_seconds)
 
         async def work(session: AsyncSession) -> tuple[int, list[Claimed]]:
             await record(session, done)
