@@ -208,7 +208,8 @@ def _robot_refusal(response: httpx.Response) -> str | None:
     except ValueError:
         return None
     if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
-        return f"errcode {answer['errcode']}: {answer.get('errmsg', '')}"[:500]
+        # design.md: the errmsg is kept as last_error (the code, when it says nothing)
+        return str(answer.get("errmsg") or f"errcode {answer['errcode']}")[:500]
     return None
 
 

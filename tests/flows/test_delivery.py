@@ -126,7 +126,7 @@ async def test_a_robots_nonzero_errcode_is_a_failed_attempt(
             await deliverer.drain()
             (row,) = await deliveries(context)
             assert (row.state, row.attempts, row.last_status) == ("pending", 1, 200)
-            assert "api freq out of limit" in (row.last_error or "")
+            assert row.last_error == "api freq out of limit"
             await asyncio.sleep(0.6)
             await deliverer.drain()
     (row,) = await deliveries(context)
