@@ -149,7 +149,8 @@ def _event() -> Event:
 def _action(event: Event, n: int) -> dict[str, Any]:
     now = datetime.now(UTC)
     return action_json(
-        {
+        drill=False,
+        row={
             "id": uuid.uuid4(),
             "event_id": event.id,
             "key": f"bench-{n}",
@@ -163,7 +164,7 @@ def _action(event: Event, n: int) -> dict[str, Any]:
             "due_at": now + timedelta(minutes=30),
             "dispatched_at": now,
             "playbook_version": "bench",
-        }
+        },
     )
 
 

@@ -55,7 +55,9 @@ UNTOUCHED: Final[Mapping[str, None]] = dict.fromkeys(
 )
 
 
-def action_json(row: Mapping[str, Any]) -> dict[str, Any]:
-    """The action of an ``actions`` row (column → value) as the API shows it, JSON-ready: what
-    an ``action.*`` notice carries as ``data.action``."""
-    return ActionRead.model_validate({**UNTOUCHED, **row}).model_dump(mode="json")
+def action_json(row: Mapping[str, Any], *, drill: bool) -> dict[str, Any]:
+    """The action of an ``actions`` row (column → value) of an event that is a ``drill`` or
+    not, as the API shows it, JSON-ready: what an ``action.*`` notice carries as
+    ``data.action``. (The event's drill flag is passed for the API's shape of an action; a field
+    the shape lacks is ignored.)"""
+    return ActionRead.model_validate({**UNTOUCHED, "drill": drill, **row}).model_dump(mode="json")

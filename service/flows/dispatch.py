@@ -179,7 +179,7 @@ async def dispatch(
             event,
             "action.dispatched",
             audience=[row["agency"]],
-            extra={"action": action_json(row)},
+            extra={"action": action_json(row, drill=bool(event.drill))},
             at=now,
         )
     await feeds.touch(session, touched, now)
