@@ -62,6 +62,12 @@ def parse(argv: list[str] | None, description: str) -> argparse.Namespace:
         help="on each backend, reports with /metrics and the JSON request log on against off "
         "(default: on)",
     )
+    parser.add_argument(
+        "--delivery-messages",
+        type=int,
+        default=1000,
+        help="notices per round of the webhook delivery measure (1000; 0: no delivery measures)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args(argv)

@@ -206,6 +206,37 @@ def _cores(cpu: dict[str, float]) -> str:
     return f"{cpu['service']:.1f}+{cpu['postgres']:.1f}+{cpu['generator']:.1f}/{cpu['machine']:.1f}"
 
 
+def delivery_table(results: dict[str, dict[str, Any]]) -> str:
+    """(a) the deliverer against bare httpx, messages/s; (b) reports with 10 subscriptions
+    against none, req/s (benchmarks.delivery)."""
+    found = {b: r["delivery"] for b, r in results.items() if "delivery" in r}
+    if not found:
+        return ""
+    lines = [
+        "webhook delivery: (a) outbox → local receiver, messages/s, the deliverer vs bare httpx "
+        "posting the same bodies; (b) POST /reports at IV on the IV event, then IV and below in "
+        "turn (each a notice: 10 deliveries), with 10 subscriptions vs none, req/s",
+        f"{'backend':<9}{'measure':<14}{'service':>10}{'baseline':>10}{'ratio':>8}{'goal':>7}",
+    ]
+    for backend, d in found.items():
+        if d["status"] != "ok":
+            lines.append(f"{backend:<9}{d['status']}: {d['reason'].splitlines()[0]}")
+            continue
+        a = d["delivery"]
+        lines.append(
+            f"{backend:<9}{'(a) delivery':<14}{a['service_per_s']:>10.1f}{a['bare_per_s']:>10.1f}"
+            f"{a['ratio']:>7.2f}x{a['goal']:>6.1f}x"
+        )
+        for label, key in (("(b) reports", "reports"), ("(b) notifying", "reports_notifying")):
+            b = d[key]
+            goal = f"{b['goal']:>6.1f}x" if b["goal"] is not None else f"{'—':>7}"
+            lines.append(
+                f"{backend:<9}{label:<14}{b['service']['rps']:>10.1f}{b['bare']['rps']:>10.1f}"
+                f"{b['ratio']:>7.2f}x{goal}  deliveries {b['deliveries']}"
+            )
+    return "\n".join(lines)
+
+
 def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
     """What missed its goal: a pair's ratio, a scaling ratio, a storm with a 5xx."""
     missed = []
@@ -214,6 +245,10 @@ def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
         for pair in found.get("pairs", []) + [p for pairs in measures for p in pairs]:
             if pair["meets_goal"] is False:
                 missed.append(f"{backend} {pair['name']}")
+        delivery = found.get("delivery", {})
+        for part in ("delivery", "reports"):
+            if delivery.get(part, {}).get("meets_goal") is False:
+                missed.append(f"{backend} {part} (webhooks)")
         if found.get("storm", {}).get("meets_goal") is False:
             missed.append(f"{backend} storm")
     return missed

@@ -81,12 +81,14 @@ from benchmarks import servers
 from benchmarks.batch_cost import measure_batch
 from benchmarks.board import prepare_board
 from benchmarks.cases import AGENCY, Pair, pair_json, prepare
+from benchmarks.delivery import DATABASES, measure_delivery
 from benchmarks.dispatch_cost import measure_dispatch
 from benchmarks.load import BenchError, Load, check, driver
 from benchmarks.observability import SIDES, measure_observability
 from benchmarks.options import parse
 from benchmarks.output import (
     batch_table,
+    delivery_table,
     dispatch_table,
     missed_goals,
     observability_table,
@@ -195,6 +197,9 @@ def bench_sqlite(args: argparse.Namespace) -> dict[str, Any]:
         urls = {side: f"sqlite+aiosqlite:///{work / side}.db" for side in ("service", "bare")}
         urls["dispatch"] = f"sqlite+aiosqlite:///{work / 'dispatch'}.db"
         found = bench_backend("sqlite", urls, work, args)
+        if args.delivery_messages > 0:
+            delivery = {s: f"sqlite+aiosqlite:///{work / s}.db" for s in DATABASES}
+            found["delivery"] = guarded(lambda: measure_delivery(delivery, work, args))
         if args.storm_duration > 0:
             storm_url = f"sqlite+aiosqlite:///{work / 'storm'}.db"
             found["storm"] = guarded(lambda: measure_storm("sqlite", storm_url, args))
@@ -218,12 +223,18 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 side: stack.enter_context(servers.postgres_database(args.postgres_url))
                 for side in SIDES
             }
+            delivery = {
+                s: stack.enter_context(servers.postgres_database(args.postgres_url))
+                for s in (DATABASES if args.delivery_messages > 0 else ())
+            }
         except PG_UNREACHABLE as exc:
             return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outage-bench-")))
         # One database for both apps: the bare app's one table stands beside the service's.
         urls = {"service": shared, "bare": shared, "dispatch": dispatch}
         found = bench_backend("postgres", urls, work, args)
+        if delivery:
+            found["delivery"] = guarded(lambda: measure_delivery(delivery, work, args))
         if args.storm_duration > 0:
             found["storm"] = guarded(lambda: measure_storm("postgres", storm, args))
         if args.scaling:
@@ -293,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + dispatched)
     if batch := batch_table(results):
         print("\n" + batch)
+    if delivered := delivery_table(results):
+        print("\n" + delivered)
     if storm := storm_table(results):
         print("\n" + storm)
     if scaling := scaling_table(results):
@@ -300,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
     if observability := observability_table(results):
         print("\n" + observability)
     for backend, found in results.items():
-        extra = ("storm", "scaling", "observability")
+        extra = ("storm", "scaling", "observability", "delivery")
         for part in (found, *(found.get(name, {}) for name in extra)):
             if part.get("status") == "failed":
                 print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
@@ -318,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             "dispatch_runs": args.dispatch_runs,
             "batch_runs": args.batch_runs,
             "storm_duration_s": args.storm_duration,
+            "delivery_messages": args.delivery_messages,
             "scaling": args.scaling,
             "observability": args.observability,
             "outage_env": {
@@ -342,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
     parts = [
         p
         for r in results.values()
-        for p in (r, r.get("storm"), r.get("scaling"), r.get("observability"))
+        for p in (r, r.get("storm"), r.get("scaling"), r.get("observability"), r.get("delivery"))
         if p
     ]
     if any(p["status"] == "failed" for p in parts):

@@ -1,5 +1,5 @@
-"""The ``outage-coordinator`` command: serve, db upgrade, tokens, playbooks check, drill run,
-audit verify."""
+"""The ``outage-coordinator`` command: serve, db upgrade, tokens, subscriptions, playbooks
+check, drill run, audit verify."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.config import Settings
 from service.errors import CoordinatorError, PlaybookError
 from service.plan.actor import ROLES
+from service.plan.notifications import FORMATS, NOTICE_TYPES
 from service.playbooks.bundle import Playbooks
 from service.playbooks.drills import load_drills, load_scenario
 from service.store.engine import make_engine, make_sessionmaker
@@ -114,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="the token's id, as 'tokens create' and 'tokens list' show it",
     )
 
+    _subscription_commands(commands)
+
     playbooks = commands.add_parser(
         "playbooks", help="playbook files", description="The playbook YAML files."
     )
@@ -207,6 +210,69 @@ def _positive(text: str) -> float:
     return value
 
 
+def _subscription_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    subscriptions = commands.add_parser(
+        "subscriptions",
+        help="webhook subscriptions",
+        description="Receivers of the service's notifications, as the subscriptions API "
+        "manages them (README, Notifications).",
+    )
+    subscription_commands = subscriptions.add_subparsers(
+        dest="subscriptions_command", required=True, metavar="COMMAND"
+    )
+    add = subscription_commands.add_parser(
+        "add",
+        help="register a receiver; its secret printed once, on the last line",
+        description="Register a receiver, checked as POST /api/v1/subscriptions checks it. "
+        "The secret (generated whsec_… for standard when --secret is left out) is printed "
+        "once, alone on the last line of stdout.",
+    )
+    add.add_argument("--url", required=True, help="the http(s) URL notifications are posted to")
+    add.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="standard",
+        help="standard (Standard Webhooks, signed), wecom (企业微信群机器人) or dingtalk "
+        "(钉钉群机器人) (default: %(default)s)",
+    )
+    add.add_argument(
+        "--secret",
+        help="standard: whsec_ and the base64 of 24–64 bytes (generated when left out); "
+        "dingtalk: the robot's SEC… secret, to sign its messages; wecom: none",
+    )
+    add.add_argument(
+        "--agency",
+        action="append",
+        dest="agencies",
+        metavar="CODE",
+        help="hear only notices concerning this agency (agencies.yaml code); repeat for more; "
+        "all agencies when left out",
+    )
+    add.add_argument(
+        "--type",
+        action="append",
+        dest="types",
+        choices=NOTICE_TYPES,
+        metavar="TYPE",
+        help=f"hear only this notice type, one of {', '.join(NOTICE_TYPES)}; repeat for more; "
+        "all types when left out",
+    )
+    add.add_argument("--drills", action="store_true", help="hear drills as well as real events")
+    subscription_commands.add_parser(
+        "list",
+        help="list subscriptions (never their secrets)",
+        description="List the subscriptions: id, format, url, agencies, types, drills.",
+    )
+    remove = subscription_commands.add_parser(
+        "remove",
+        help="remove a subscription by id, with its deliveries",
+        description="Remove a subscription and its deliveries.",
+    )
+    remove.add_argument(
+        "id", type=uuid.UUID, metavar="ID", help="the subscription's id, as 'list' shows it"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
@@ -229,6 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _tokens(args, settings)
         if args.command == "audit":
             return _audit(args, settings)
+        if args.command == "subscriptions":
+            return _subscriptions(args, settings)
         return _serve(args, settings)
     except PlaybookError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -360,6 +428,46 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{len(audit.breaks)} of {events} failed the check", file=sys.stderr)
         return 1
     print(f"{events}, {audit.entries} timeline entries: every hash chain holds")
+    return 0
+
+
+def _subscriptions(args: argparse.Namespace, settings: Settings) -> int:
+    from pydantic import ValidationError
+
+    from service.flows import subscriptions
+
+    if args.subscriptions_command == "add":
+        playbooks = Playbooks.load(settings.playbooks_dir)
+        fields = ("url", "format", "secret", "agencies", "types", "drills")
+        try:
+            body = subscriptions.SubscriptionCreate(**{f: getattr(args, f) for f in fields})
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = ".".join(str(part) for part in error["loc"])
+                print(f"error: {where}: {error['msg']}", file=sys.stderr)
+            return 2
+
+        async def add(session: AsyncSession) -> subscriptions.SubscriptionCreated:
+            return await subscriptions.create(session, playbooks.agencies, body)
+
+        created = _in_session(settings, add)
+        print(f"created {created.format} subscription {created.id} posting to {created.url}")
+        if created.secret:
+            print(created.secret)
+        return 0
+    if args.subscriptions_command == "list":
+        for row in _in_session(settings, subscriptions.list_all):
+            agencies = ",".join(row.agencies) if row.agencies is not None else "*"
+            types = ",".join(row.types) if row.types is not None else "*"
+            drills = "drills" if row.drills else "real only"
+            print(f"{row.id}\t{row.format}\t{row.url}\t{agencies}\t{types}\t{drills}")
+        return 0
+
+    async def remove(session: AsyncSession) -> None:
+        await subscriptions.remove(session, args.id)
+
+    _in_session(settings, remove)
+    print(f"removed {args.id}")
     return 0
 
 

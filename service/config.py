@@ -80,6 +80,31 @@ class Settings(BaseSettings):
         description="How long after an overdue action's escalation (or its last reminder) it "
         "is reminded again while still not acknowledged; fractions of a minute are allowed",
     )
+    delivery_interval_seconds: float = Field(
+        default=1,
+        ge=0,
+        description="How often each worker looks for notices to fan out and deliveries due; "
+        "0 turns the deliverer off",
+    )
+    delivery_backoff_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="The first retry's delay; each later one doubles it (attempts at about 0, "
+        "10, 20, 40 … s), with jitter",
+    )
+    max_attempts: int = Field(
+        default=8, ge=1, description="Attempts at a delivery, the first included, before 'dead'"
+    )
+    delivery_timeout_seconds: float = Field(
+        default=10, gt=0, description="How long one attempt waits for the receiver's answer"
+    )
+    delivery_concurrency: int = Field(
+        default=8, ge=1, description="Attempts in flight at once in each worker"
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where people reach the service; the robots' messages link to its /board",
+    )
 
     idempotency_ttl_seconds: int = Field(
         default=86_400,

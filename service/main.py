@@ -29,10 +29,12 @@ from service.api.routes import (
     health,
     releases,
     reports,
+    subscriptions,
     tokens,
 )
 from service.config import Settings
 from service.flows.context import AppContext
+from service.flows.delivery import Deliverer
 from service.flows.escalation import start_scheduler
 from service.playbooks.bundle import Playbooks
 
@@ -46,6 +48,7 @@ API_ROUTERS = (
     releases.router,
     evaluation.router,
     tokens.router,
+    subscriptions.router,
 )
 
 
@@ -71,9 +74,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.remind_every,
             settings.idempotency_ttl,
         )
+        # Every worker delivers: claims keep two from sending one delivery.
+        deliverer = Deliverer(context.sessions, settings, context.playbooks)
+        app.state.deliverer = deliverer
+        deliverer.start()
         try:
             yield
         finally:
+            await deliverer.stop()
             scheduler.shutdown(wait=False)
             await context.close()
 

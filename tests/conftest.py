@@ -50,6 +50,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         database_url=database_url,
         token_cache_seconds=0,
         escalation_interval_seconds=0,
+        delivery_interval_seconds=0,  # tests deliver by hand (tests.helpers.delivering)
         var_dir=tmp_path_factory.mktemp("var"),
     )
 

@@ -15,13 +15,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, redirect_stdout, suppress
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import ExitStack, asynccontextmanager, contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -35,6 +37,7 @@ from sqlalchemy.engine import make_url
 from models import base
 from service.cli import main
 from service.flows.context import AppContext
+from service.flows.delivery import Deliverer
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", "postgres"]
@@ -315,6 +318,19 @@ OTHER_UNITS = {
 # --- the service as a subprocess (storm, crash) -----------------------------------------------
 
 
+# The service as a subprocess runs as it ships: two workers on PostgreSQL, one on SQLite.
+SERVED_BACKENDS = [pytest.param(("postgres", 2), marks=pytest.mark.postgres), ("sqlite", 1)]
+SERVED_IDS = ["postgres-2-workers", "sqlite-1-worker"]
+
+
+def served_database(stack: ExitStack, backend: str, folder: Path, prefix: str) -> str:
+    """A fresh database of ``backend`` for a service subprocess: a scratch PostgreSQL database
+    (dropped when ``stack`` closes) or a SQLite file in ``folder``."""
+    if backend == "postgres":
+        return stack.enter_context(scratch_postgres(prefix))
+    return f"sqlite+aiosqlite:///{folder / f'{prefix}.db'}"
+
+
 def service_env(database_url: str, var_dir: Path, **settings: str) -> dict[str, str]:
     """The environment a service subprocess runs with: this one's without any ``OUTAGE_``
     setting, then ``database_url``, ``var_dir`` and ``settings`` (``escalation_interval_seconds
@@ -514,3 +530,149 @@ async def board_sign_in(
     (e.g. ``https://test``) posts to another scheme or host than the client's."""
     url = f"{base or ''}/board/login"
     return await client.post(url, data={"token": token}, headers={"Sec-Fetch-Site": "same-origin"})
+
+
+# --- notifications ------------------------------------------------------------------------------
+
+
+async def outbox_rows(context: AppContext, event_id: str | None = None) -> list[Any]:
+    """The outbox's notices (of ``event_id``, when given), as written: oldest first."""
+    from models import OutboxMessage
+
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at)
+    if event_id is not None:
+        query = query.where(OutboxMessage.event_id == uuid.UUID(event_id))
+    async with context.sessions() as session:
+        return list(await session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One request a ``Receiver`` got."""
+
+    path: str  # with the query string
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+    @property
+    def webhook_id(self) -> str:
+        return self.headers.get("webhook-id", "")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a ``Receiver`` answers, after ``delay`` seconds."""
+
+    status: int = 200
+    body: bytes = b"{}"
+    headers: tuple[tuple[str, str], ...] = ()
+    delay: float = 0.0
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the deliverer opens many connections at once
+
+
+class Receiver:
+    """A real HTTP receiver on 127.0.0.1 (an ephemeral port unless given), served by a thread:
+    it records every request (``hits``) and answers what ``answer(hit, n)`` says (``n`` counts
+    the hits so far with the same webhook-id, from 1; a 200 ``{}`` by default)."""
+
+    def __init__(self, answer: Callable[[Hit, int], Reply] | None = None, port: int = 0) -> None:
+        self.answer = answer or (lambda _hit, _n: Reply())
+        self.hits: list[Hit] = []
+        self.answered = 0
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver
+            # The answer in one write, sent at once (not 40 ms later behind a delayed ACK).
+            wbufsize = -1
+            disable_nagle_algorithm = True
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                hit = Hit(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    self.rfile.read(length),
+                )
+                with receiver._lock:
+                    receiver.hits.append(hit)
+                    n = sum(1 for h in receiver.hits if h.webhook_id == hit.webhook_id)
+                reply = receiver.answer(hit, n)
+                if reply.delay:
+                    receiver._closing.wait(reply.delay)
+                self.send_response(reply.status)
+                for name, value in reply.headers:
+                    self.send_header(name, value)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(reply.body)))
+                self.end_headers()
+                self.wfile.write(reply.body)
+                with receiver._lock:
+                    receiver.answered += 1
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = _Server(("127.0.0.1", port), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._closing.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def by_webhook_id(self) -> Counter[str]:
+        with self._lock:
+            return Counter(hit.webhook_id for hit in self.hits)
+
+
+@asynccontextmanager
+async def delivering(context: AppContext, **settings: Any) -> AsyncIterator[Deliverer]:
+    """A deliverer on the test's database with ``settings`` changed (e.g. a tiny
+    ``delivery_backoff_seconds``), driven by hand with ``drain()`` unless
+    ``delivery_interval_seconds`` is given."""
+    changed = context.settings.model_copy(update=settings)
+    deliverer = Deliverer(context.sessions, changed, context.playbooks)
+    deliverer.start()
+    try:
+        yield deliverer
+    finally:
+        await deliverer.stop()
+
+
+async def deliveries(context: AppContext) -> list[Any]:
+    """Every delivery row, oldest first."""
+    from models import Delivery
+
+    async with context.sessions() as session:
+        return list(await session.scalars(select(Delivery).order_by(Delivery.created_at)))
+
+
+async def subscribe(client: httpx.AsyncClient, admin: dict[str, str], **body: Any) -> Any:
+    """POST /subscriptions, which must answer 201; its JSON (with the secret)."""
+    answer = await client.post("/api/v1/subscriptions", json=body, headers=admin)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], seconds: float = 5.0) -> None:
+    """Poll ``condition`` every 20 ms until it holds; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not await condition():
+        assert time.monotonic() < deadline, f"still not so after {seconds} s"
+        await asyncio.sleep(0.02)

@@ -265,3 +265,49 @@ def test_drill_run_refuses_a_scenario_that_does_not_validate(
         with pytest.raises(SystemExit) as refused:
             main([*argv, "--speed", speed])
         assert refused.value.code == 2
+
+
+def test_subscriptions_add_list_remove(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    url = "http://127.0.0.1:9/hook"
+    add = ["subscriptions", "add", "--url", url, "--agency", "power-company"]
+    assert main([*add, "--type", "action.dispatched", "--type", "action.overdue", "--drills"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    secret = lines[-1]
+    assert secret.startswith("whsec_")
+    subscription_id = lines[0].split()[3]
+    robot = "https://oapi.dingtalk.com/robot/send?access_token=x"
+    assert main(["subscriptions", "add", "--url", robot, "--format", "dingtalk"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1  # no secret to show
+
+    assert main(["subscriptions", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert subscription_id in listing and "action.dispatched,action.overdue" in listing
+    assert "power-company" in listing and "drills" in listing and robot in listing
+    assert secret not in listing
+
+    assert main(["subscriptions", "remove", subscription_id]) == 0
+    assert capsys.readouterr().out == f"removed {subscription_id}\n"
+    assert main(["subscriptions", "list"]) == 0
+    assert subscription_id not in capsys.readouterr().out
+    assert main(["subscriptions", "remove", subscription_id]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--url", "ftp://x/hook"], "url"),
+        (["--url", "http://x/hook", "--agency", "nobody"], "unknown agency nobody"),
+        (["--url", "http://x/hook", "--secret", "whsec_c2hvcnQ="], "24–64 bytes"),
+        (["--url", "http://x/hook", "--format", "wecom", "--secret", "s"], "not signed"),
+    ],
+)
+def test_subscriptions_add_refuses_what_the_api_refuses(
+    database: str, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    capsys.readouterr()
+    assert main(["subscriptions", "add", *args]) == 2
+    assert message in capsys.readouterr().err
+    assert main(["subscriptions", "list"]) == 0
+    assert capsys.readouterr().out == ""

@@ -22,13 +22,15 @@ import httpx
 import pytest
 
 from tests.helpers import (
+    SERVED_BACKENDS,
+    SERVED_IDS,
     cli,
     cli_tokens,
     county,
     every_item,
     report,
-    scratch_postgres,
     serve,
+    served_database,
     service_env,
 )
 
@@ -47,17 +49,11 @@ class Crash:
     work: Path
 
 
-@pytest.fixture(
-    params=[pytest.param(("postgres", 2), marks=pytest.mark.postgres), ("sqlite", 1)],
-    ids=["postgres-2-workers", "sqlite-1-worker"],
-)
+@pytest.fixture(params=SERVED_BACKENDS, ids=SERVED_IDS)
 def crash(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Crash]:
     backend, workers = request.param
     with ExitStack() as stack:
-        if backend == "postgres":
-            url = stack.enter_context(scratch_postgres("outage_crash"))
-        else:
-            url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
+        url = served_database(stack, backend, tmp_path, "outage_crash")
         env = service_env(url, tmp_path / "var", escalation_interval_seconds="1")
         cli(env, "db", "upgrade")
         token = cli_tokens(env, {"dispatcher": ["--role", "dispatcher"]})["dispatcher"]

@@ -13,41 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, Event
 from service.errors import Conflict, Forbidden, NotFound
+from service.flows.action_models import ActionRead, read, with_drill
 from service.flows.dispatch import release_links
 from service.flows.schemas import Text
 from service.plan.actor import Actor
-from service.plan.duties import ActionState, Phase
 from service.plan.jurisdiction import require_hq
 from service.plan.leadership import CITY_HQ
-from service.plan.levels import Level
 from service.playbooks.agencies import AgencyRegistry
 from service.playbooks.bundle import Playbooks
 from service.store import feeds, timeline
 from service.store.batch import WriteBatch
 from service.store.events import lock_event
-
-
-class ActionRead(BaseModel):
-    id: uuid.UUID
-    event_id: uuid.UUID
-    key: str
-    agency: str
-    phase: Phase
-    level: Level | None
-    clause: str
-    title: str
-    detail: str
-    state: ActionState
-    due_at: datetime
-    dispatched_at: datetime
-    playbook_version: str
-    acknowledged_at: datetime | None
-    completed_at: datetime | None
-    cancelled_at: datetime | None
-    cancel_reason: str | None
-    escalated_at: datetime | None
-    note: str | None
-    drill: bool = Field(description="the action belongs to a drill event (design.md)")
 
 
 class ActionNote(BaseModel):
@@ -60,20 +36,6 @@ class ActionCancel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[Text, Field(min_length=1, max_length=2000)]
-
-
-# What ActionRead takes from the action's own columns (all but its event's drill flag).
-_COLUMNS: Final = tuple(name for name in ActionRead.model_fields if name != "drill")
-
-
-def read(action: Action, drill: bool) -> ActionRead:
-    """The action as the API shows it; ``drill`` is its event's (an action has none of its own)."""
-    return ActionRead.model_validate({**{n: getattr(action, n) for n in _COLUMNS}, "drill": drill})
-
-
-def with_drill() -> Select[Action, bool]:
-    """Actions with their event's drill flag, for ``read``."""
-    return select(Action, Event.drill).join(Event, Event.id == Action.event_id)
 
 
 def agency_actions(

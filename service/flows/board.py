@@ -29,7 +29,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, EarlyWarning, Event, EventGrid, TimelineEntry
-from service.flows.actions import ActionRead, read, with_drill
+from service.flows.action_models import ActionRead, read, with_drill
 from service.flows.early_warnings import WarningRead
 from service.flows.events import EventRead, event_read, received_reports
 from service.flows.timeline_view import AGENCY_KINDS, TimelineRead, as_agency_sees

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import Attestation, Event, EventGrid
 from service.errors import Conflict, InvalidInput
 from service.flows.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
-from service.flows.response import Termination, begin_response, change_level, post_event_open
+from service.flows.response import (
+    Termination,
+    begin_response,
+    change_level,
+    level_notice,
+    post_event_open,
+)
 from service.flows.response import terminate as end_response
 from service.flows.schemas import RegionCode, Text
 from service.plan.actor import Actor
@@ -64,6 +70,7 @@ async def start_response(
         require_hq(actor, lead, playbooks.grids, f"start a level {level} response", "5.1")
         fire(event, "start_response")
         event.updated_at = now
+        before = (event.level, event.response_level)
         await begin_response(
             session,
             batch,
@@ -77,6 +84,7 @@ async def start_response(
             reason=reason,
             discretionary=True,
         )
+        level_notice(batch, event, before, now)
         return event
 
 
@@ -105,7 +113,9 @@ async def set_level(
             raise Conflict(f"the response is already at level {level}", rule="plan 5.1")
         event.updated_at = now
         scene = await scene_of(session, event, lead=lead)
+        before = (event.level, event.response_level)
         await change_level(session, batch, playbooks, event, level, scene, actor, now, reason)
+        level_notice(batch, event, before, now)
         return event
 
 

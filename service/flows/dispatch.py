@@ -6,8 +6,9 @@ waits until that one is done, and one with a circumstance (``when``) until it ho
 
 Each dispatch is a fixed number of statements whatever the number of items: one read of the
 actions the event already has (none for an event not written yet), at most one bulk UPDATE, one
-bump of the agencies' poll counters; the new actions and timeline entries go in the transaction's
-write batch (service.store.batch), written with its other new rows in one round trip.
+bump of the agencies' poll counters; the new actions, their ``action.dispatched`` notices and the
+timeline entries go in the transaction's write batch (service.store.batch), written with its
+other new rows in one round trip.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event, EventGrid
 from models.base import table_of
+from service.flows.action_models import action_json
 from service.plan.actor import Actor
 from service.plan.addressees import Scene, hit_counties, holds, link_ready, local_regions
 from service.plan.clauses import clause_label
@@ -32,7 +34,7 @@ from service.plan.levels import Level
 from service.playbooks.agencies import LEADING_HQ
 from service.playbooks.bundle import Playbooks
 from service.playbooks.checklists import ChecklistItem
-from service.store import feeds, timeline
+from service.store import feeds, outbox, timeline
 from service.store.batch import WriteBatch
 
 Held = dict[str, dict[str, str]]
@@ -169,8 +171,18 @@ async def dispatch(
     batch.add(table_of(Action), rows)
     touched: set[str] = {row["agency"] for row in rows}
     if reopened:
-        await _reopen(session, event, reopened, now)
+        rows += await _reopen(session, event, reopened, now)
         touched.update(p.agency for p in reopened)
+    for row in rows:
+        # One notice per action, heard by its agency's subscriptions (design.md).
+        outbox.emit(
+            batch,
+            event,
+            "action.dispatched",
+            audience=[row["agency"]],
+            extra={"action": action_json(row, drill=bool(event.drill))},
+            at=now,
+        )
     await feeds.touch(session, touched, now)
     for phase in PHASES:
         group = [p for p in planned if p.item.phase == phase]
@@ -185,7 +197,7 @@ LEVELLED: frozenset[str] = frozenset({"first_response", "response", "post_event"
 
 async def _reopen(
     session: AsyncSession, event: Event, reopen: Sequence[_Planned], now: datetime
-) -> None:
+) -> list[dict[str, Any]]:
     # A level that comes back brings its duties back as new: pending, due the item's minutes
     # from now, not yet acknowledged, escalated or reminded. The cancellation stays in the timeline.
     due = {
@@ -194,7 +206,7 @@ async def _reopen(
         )
         for p in reopen
     }
-    await session.execute(
+    reopened = await session.execute(
         update(Action)
         .where(
             Action.event_id == event.id,
@@ -212,8 +224,10 @@ async def _reopen(
             due_at=case(due, value=Action.key),
             updated_at=now,
         )
+        .returning(*table_of(Action).c)
         .execution_options(synchronize_session=False)
     )
+    return [dict(row._mapping) for row in reopened]
 
 
 def _record(

@@ -159,6 +159,7 @@ async def propose(
         event.updated_at = now
         covering = covering_hq(body.area, playbooks.grids)
         if opened:
+            outbox.emit(batch, event, "event.opened", at=now)
             await open_monitoring(session, batch, playbooks, event, actor, now, covering)
         items = playbooks.checklists.items_at("proposed")
         scene = Scene(covering, (covering,))

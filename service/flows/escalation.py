@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import Action, Event
 from models.base import utcnow
 from service.errors import NotFound
-from service.flows.actions import read
+from service.flows.action_models import read
 from service.plan.duties import OVERDUE_STATES
 from service.plan.leadership import CITY_HQ
 from service.plan.notifications import NoticeType

@@ -28,7 +28,7 @@ from service.flows.report_models import (
     check_grids,
     check_jurisdiction,
 )
-from service.flows.response import begin_response, change_level
+from service.flows.response import begin_response, change_level, level_notice
 from service.flows.schemas import HQ, BasisRead
 from service.plan.actor import Actor
 from service.plan.addressees import Scene, hit_counties, local_regions
@@ -43,7 +43,7 @@ from service.plan.leadership import CITY_HQ, higher_lead, hq_rank, leading_hq
 from service.plan.levels import level_rank, max_level
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
-from service.store import timeline
+from service.store import outbox, timeline
 from service.store.batch import WriteBatch
 from service.store.events import grids_of, open_event
 
@@ -103,7 +103,9 @@ async def submit_report(
         opened_by="a report",
         clause="4",
     )
-    event_grids = {} if batch.holds(event) else await grids_of(session, event)
+    opened = batch.holds(event)
+    before = (event.level, event.response_level)
+    event_grids = {} if opened else await grids_of(session, event)
     event_class, new_grids, hit = _merge_grids(event_grids, event, body, context.playbooks.rules)
     timeline.record(
         batch,
@@ -123,6 +125,8 @@ async def submit_report(
     await _advance(
         session, batch, context.playbooks, event, actor, report_class, event_class, hit, now
     )
+    if not opened:
+        level_notice(batch, event, before, now)
     # The report's own rows are new by definition: they go in with the event's other new rows
     # in one round trip, with none of the unit of work's bookkeeping.
     batch.add(
@@ -254,6 +258,9 @@ async def _advance(
     before = event.state
     opened = batch.holds(event)
     fire(event, "report", reaches_response=level_rank(reached) > 0)
+    if opened:
+        # Told before the duties it brings: its level and state as the report leaves them.
+        outbox.emit(batch, event, "event.opened", at=now)
     if event.state != "response" or reached is None:
         if opened:
             await open_monitoring(session, batch, playbooks, event, actor, now)

@@ -44,6 +44,29 @@ class ReasonOptional(BaseModel):
     reason: Annotated[Text, Field(max_length=2000)] | None = None
 
 
+def level_notice(
+    batch: WriteBatch,
+    event: Event,
+    before: tuple[Level | None, Level | None],
+    now: datetime,
+) -> None:
+    """``event.level_changed`` when the event's level or its response's level moved from
+    ``before`` (level, response level), with what they were."""
+    if (event.level, event.response_level) == before:
+        return
+    previous_level, previous_response_level = before
+    outbox.emit(
+        batch,
+        event,
+        "event.level_changed",
+        extra={
+            "previous_level": previous_level,
+            "previous_response_level": previous_response_level,
+        },
+        at=now,
+    )
+
+
 async def begin_response(
     session: AsyncSession,
     batch: WriteBatch,

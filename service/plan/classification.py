@@ -133,6 +133,11 @@ class ClassificationRules(_Frozen):
     levels: dict[Level, str]
     rules: tuple[Rule, ...] = Field(min_length=1)
 
+    def label(self, level: Level | None) -> str:
+        """ "IV级 一般" … "I级 特别重大", as people read a level; "未达分级" below every
+        threshold."""
+        return "未达分级" if level is None else f"{level}级 {self.levels[level]}"
+
     @cached_property
     def by_scope(self) -> dict[str, tuple[Rule, ...]]:
         """The rules of each grid scope, in file order."""

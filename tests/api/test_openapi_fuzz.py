@@ -1,12 +1,13 @@
 """Schemathesis against the app's own OpenAPI, in process (ASGI), on a migrated SQLite file.
 
 Every operation gets schemathesis' generated cases (examples, coverage and fuzzing phases,
-positive and negative data) three times: as a dispatcher, as the city HQ's commander and as the
-agency power-company, so that every operation is reached past the role check by the role it is
-for (a single role's token stops the others' operations at 403). About half the cases with path
-parameters are aimed at real resources made first (an event in response with power-company's
-actions and a proposed release, a proposed warning), so that commands, cancellations,
-acknowledgements, reviews and reads get past the 404 of a random id to the states behind it.
+positive and negative data) four times: as an admin, as a dispatcher, as the city HQ's
+commander and as the agency power-company, so that every operation is reached past the role
+check by the role it is for (a single role's token stops the others' operations at 403). About
+half the cases with path parameters are aimed at real resources made first (an event in response
+with power-company's actions and a proposed release, a proposed warning), so that commands,
+cancellations, acknowledgements, reviews and reads get past the 404 of a random id to the states
+behind it.
 Every response must not be a 5xx and must have a documented status code, content type and
 headers and a body matching the documented schema.
 
@@ -60,7 +61,7 @@ from service.store.tokens import create_token
 from tests.helpers import county, report
 
 MAX_EXAMPLES = 30
-ROLE_EXAMPLES = 15  # per operation and role: three roles' runs stay within the module's budget
+ROLE_EXAMPLES = 15  # per operation and role: four roles' runs stay within the module's budget
 SEED = 20181125
 BOUNDED = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None)
 
@@ -94,6 +95,7 @@ def fuzz_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{folder / 'coordinator.db'}",
         var_dir=folder / "var",
+        delivery_interval_seconds=0,  # fuzzed subscriptions are never posted to
     )
     upgrade(settings)
     return settings
@@ -102,8 +104,9 @@ def fuzz_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 # Who the generated cases are sent as. Each role's operations answer the others 403 at the door, so
 # each is fuzzed as its own role: the dispatcher (reports, warnings, attestations), the city HQ's
 # commander (commands on every event of the city, cancelling actions) and power-company (its own
-# actions). The reads are open to all three.
+# actions), and the admin (subscriptions and deliveries). The reads are open to all.
 ROLES: dict[str, dict[str, str]] = {
+    "admin": {},
     "dispatcher": {},
     "commander": {"region": "330600"},
     "agency": {"agency": "power-company"},

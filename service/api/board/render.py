@@ -122,9 +122,7 @@ class BoardPages:
     def level_label(self, level: Level | None) -> str:
         """ "IV级 一般" … "I级 特别重大" (the names are classification.yaml's); "未达分级" below
         every threshold."""
-        if level is None:
-            return "未达分级"
-        return f"{level}级 {self.playbooks.rules.levels[level]}"
+        return self.playbooks.rules.label(level)
 
     def agency_name(self, code: str) -> str:
         agency = self.playbooks.agencies.get(code)

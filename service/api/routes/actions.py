@@ -20,7 +20,8 @@ from service.api.deps import (
 )
 from service.api.openapi import problems
 from service.flows import actions
-from service.flows.actions import ActionCancel, ActionNote, ActionRead
+from service.flows.action_models import ActionRead
+from service.flows.actions import ActionCancel, ActionNote
 from service.flows.context import AppContext
 from service.flows.once import answer_once
 from service.plan.actor import Actor

@@ -1,0 +1,217 @@
+"""What one delivery posts, in each subscription format, and what its answer means (design.md
+"Deadlines, escalation and notifications").
+
+- ``standard``: the Standard Webhooks convention, body ``{type, timestamp, data}``, signed by the
+  ``standardwebhooks`` package; ``webhook-id`` is the delivery's id, the same on every attempt.
+- ``wecom``: a WeCom group robot's markdown message (企业微信群机器人).
+- ``dingtalk``: a DingTalk group robot's markdown message (钉钉自定义机器人), signed with its
+  ``timestamp`` and ``sign`` query parameters when the subscription has a secret.
+
+The robots' text is Chinese, for a duty officer's phone: the event, its level, the action, its
+agency and due time in Beijing time, and a link to the board.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from service.plan.notifications import Format
+from service.playbooks.bundle import Playbooks
+
+SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
+
+# What each notice is called in the group chat.
+HEADINGS: Final[Mapping[str, str]] = {
+    "event.opened": "停电事件开启",
+    "event.level_changed": "事件级别调整",
+    "warning.published": "停电预警发布",
+    "warning.lifted": "停电预警解除",
+    "action.dispatched": "任务下达",
+    "action.overdue": "任务超时未完成",
+    "action.reminder": "任务催办",
+    "response.terminated": "应急响应终止",
+    "event.closed": "事件关闭",
+}
+DRILL_MARK: Final = "【演练】"
+# A 4xx answer other than these says the request itself is wrong: trying again cannot help.
+RETRYABLE_4XX: Final = frozenset({408, 429})
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One outbox message as the deliverer reads it."""
+
+    type: str
+    drill: bool
+    data: Mapping[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One attempt's request: a POST of ``content`` to ``url`` with ``params`` and ``headers``."""
+
+    url: str
+    params: Mapping[str, str]
+    headers: Mapping[str, str]
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an attempt came to: ``delivered``; otherwise whether trying again may help
+    (``retry``), and after how long at least the receiver asked (``retry_after``, seconds)."""
+
+    delivered: bool
+    status: int | None = None
+    error: str | None = None
+    retry: bool = True
+    retry_after: float | None = None
+
+
+class NoticeText:
+    """The Chinese markdown of a notice, with the playbooks' names for levels, agencies and HQs."""
+
+    def __init__(self, playbooks: Playbooks, public_url: str) -> None:
+        self.playbooks = playbooks
+        self.board_url = public_url.rstrip("/") + "/board"
+
+    def title(self, notice: Notice) -> str:
+        heading = HEADINGS.get(notice.type, notice.type)
+        return (DRILL_MARK if notice.drill else "") + heading
+
+    def markdown(self, notice: Notice) -> str:
+        data = notice.data
+        event_id = str(data.get("event_id", ""))
+        rules = self.playbooks.rules
+        lines = [f"### {self.title(notice)}", f"- 事件：{event_id[:8]}（{event_id}）"]
+        lines.append(f"- 事件级别：{rules.label(data.get('level'))}")
+        if data.get("response_level") is not None:
+            lines.append(f"- 响应级别：{rules.label(data['response_level'])}")
+        if notice.type == "event.level_changed":
+            before = data.get("previous_response_level") or data.get("previous_level")
+            lines.append(f"- 调整前：{rules.label(before)}")
+        if (hq := data.get("leading_hq")) is not None:
+            lines.append(f"- 牵头指挥部：{self._hq_name(str(hq))}")
+        if isinstance(warning := data.get("warning"), Mapping):
+            lines.append(f"- 预警：{warning.get('headline', '')}")
+        if isinstance(action := data.get("action"), Mapping):
+            lines += self._action_lines(action)
+        lines.append(f"\n[查看指挥看板]({self.board_url})")
+        return "\n".join(lines)
+
+    def _action_lines(self, action: Mapping[str, Any]) -> list[str]:
+        agency = self.playbooks.agencies.get(str(action.get("agency", "")))
+        lines = [
+            f"- 任务：{action.get('title', '')}",
+            f"- 承办单位：{agency.name if agency else action.get('agency', '')}",
+        ]
+        if due := action.get("due_at"):
+            at = datetime.fromisoformat(str(due)).astimezone(SHANGHAI)
+            lines.append(f"- 完成时限：{at:%Y-%m-%d %H:%M}（北京时间）")
+        return lines
+
+    def _hq_name(self, region: str) -> str:
+        hq = self.playbooks.agencies.get(self.playbooks.agencies.hq_for_region(region))
+        return hq.name if hq is not None else region
+
+
+def outgoing(
+    fmt: Format,
+    url: str,
+    secret: str | None,
+    webhook_id: str,
+    notice: Notice,
+    text: NoticeText,
+    now: datetime,
+) -> Outgoing:
+    """The request of one attempt at ``now`` in format ``fmt``."""
+    json_headers = {"content-type": "application/json"}
+    if fmt == "standard":
+        body = _json(
+            {"type": notice.type, "timestamp": notice.created_at.isoformat(), "data": notice.data}
+        )
+        headers = {**json_headers, "webhook-id": webhook_id}
+        headers["webhook-timestamp"] = str(int(now.timestamp()))
+        if secret:
+            signature = Webhook(secret).sign(webhook_id, now, body.decode())
+            headers["webhook-signature"] = signature
+        return Outgoing(url, {}, headers, body)
+    if fmt == "wecom":
+        message = {"msgtype": "markdown", "markdown": {"content": text.markdown(notice)}}
+        return Outgoing(url, {}, json_headers, _json(message))
+    markdown = {"title": text.title(notice), "text": text.markdown(notice)}
+    params = dingtalk_signature(secret, now) if secret else {}
+    return Outgoing(url, params, json_headers, _json({"msgtype": "markdown", "markdown": markdown}))
+
+
+def dingtalk_signature(secret: str, now: datetime) -> dict[str, str]:
+    """DingTalk's 加签: ``timestamp`` in milliseconds and ``sign``, the base64 HMAC-SHA256 of
+    ``f"{timestamp}\\n{secret}"`` keyed by the secret (httpx URL-encodes it as a parameter)."""
+    timestamp = str(int(now.timestamp() * 1000))
+    digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256)
+    return {"timestamp": timestamp, "sign": base64.b64encode(digest.digest()).decode()}
+
+
+def judge(fmt: Format, response: httpx.Response, now: datetime) -> Outcome:
+    """What an answer means. 2xx delivers, except a robot's nonzero ``errcode`` (they answer
+    200 with it); a 4xx other than 408 and 429 is final; the rest is tried again, no sooner than
+    a ``Retry-After`` says."""
+    status = response.status_code
+    if 200 <= status < 300:
+        if fmt != "standard" and (refusal := _robot_refusal(response)) is not None:
+            return Outcome(False, status, refusal)
+        return Outcome(True, status)
+    error = f"HTTP {status}: {response.text[:200]}"
+    if 400 <= status < 500 and status not in RETRYABLE_4XX:
+        return Outcome(False, status, error, retry=False)
+    return Outcome(False, status, error, retry_after=retry_after(response, now))
+
+
+def failed(error: Exception) -> Outcome:
+    """An attempt that got no answer: refused, reset, timed out."""
+    return Outcome(False, None, f"{type(error).__name__}: {error}"[:500])
+
+
+def retry_after(response: httpx.Response, now: datetime) -> float | None:
+    """``Retry-After`` in seconds: given as seconds, or as an HTTP date."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - now).total_seconds(), 0.0)
+
+
+def _robot_refusal(response: httpx.Response) -> str | None:
+    try:
+        answer = response.json()
+    except ValueError:
+        return None
+    if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
+        # design.md: the errmsg is kept as last_error (the code, when it says nothing)
+        return str(answer.get("errmsg") or f"errcode {answer['errcode']}")[:500]
+    return None
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()

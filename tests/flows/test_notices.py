@@ -1,0 +1,81 @@
+"""The notices the request path writes to the outbox, in the transaction of the change
+(design.md "Deadlines, escalation and notifications"): ``event.opened``,
+``event.level_changed`` and one ``action.dispatched`` per action, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import httpx
+
+from service.flows.context import AppContext
+from tests.helpers import MakeToken, county, outbox_rows, post, report
+
+
+async def test_a_report_opening_an_event_at_iv_tells_of_it_and_of_every_action(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    event_id = (await post(client, dispatcher, report(county("330603", 200, 90))))["event_id"]
+    rows = await outbox_rows(context, event_id)
+    types = Counter(row.type for row in rows)
+    assert types["event.opened"] == 1 and "event.level_changed" not in types
+    opened = next(row for row in rows if row.type == "event.opened")
+    assert opened.audience is None and opened.drill is False
+    assert opened.data["event_id"] == event_id and opened.data["level"] == "IV"
+
+    observer = await make_token("observer")
+    shown = await client.get(f"/api/v1/events/{event_id}/actions", headers=observer)
+    actions = {a["id"]: a for a in shown.json()["items"]}
+    dispatched = [row for row in rows if row.type == "action.dispatched"]
+    assert len(dispatched) == len(actions) == types["action.dispatched"]
+    for row in dispatched:
+        action = row.data["action"]
+        assert action == actions[action["id"]], "the notice carries the action as the API shows it"
+        assert row.audience == [action["agency"]]
+
+
+async def test_a_level_raised_by_report_or_by_command_is_told(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    city = await make_token("commander", region="330600")
+    event_id = (await post(client, dispatcher, report(county("330603", 200, 90))))["event_id"]
+    await post(client, dispatcher, report(county("330603", 200, 130), minutes=5, event_id=event_id))
+    changed = [r for r in await outbox_rows(context, event_id) if r.type == "event.level_changed"]
+    assert [(r.data["previous_response_level"], r.data["response_level"]) for r in changed] == [
+        ("IV", "III")
+    ]
+    # a report that changes neither level tells nothing of the level
+    await post(client, dispatcher, report(county("330603", 200, 130), minutes=9, event_id=event_id))
+    lowered = await client.post(
+        f"/api/v1/events/{event_id}/level",
+        json={"level": "IV", "reason": "负荷快速恢复"},
+        headers=city,
+    )
+    assert lowered.status_code == 200, lowered.text
+    changed = [r for r in await outbox_rows(context, event_id) if r.type == "event.level_changed"]
+    assert [r.data["response_level"] for r in changed] == ["III", "IV"]
+
+
+async def test_a_warning_opening_a_monitoring_event_tells_of_it(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    body = {"area": ["330683"], "headline": "冰冻", "description": "线路覆冰", "drill": True}
+    proposed = await client.post("/api/v1/warnings", json=body, headers=dispatcher)
+    assert proposed.status_code == 201, proposed.text
+    rows = await outbox_rows(context, proposed.json()["event_id"])
+    assert rows[0].type == "event.opened" and rows[0].drill is True
+    assert rows[0].data["state"] == "monitoring" and rows[0].data["drill"] is True
+    assert all(r.drill for r in rows)
+
+
+async def test_a_refused_report_leaves_no_notice(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    bad = report(county("330603", 200, 90), event_id="00000000-0000-4000-8000-000000000000")
+    refused = await client.post("/api/v1/reports", json=bad, headers=dispatcher)
+    assert refused.status_code == 404
+    assert await outbox_rows(context) == []
