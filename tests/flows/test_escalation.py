@@ -51,9 +51,10 @@ async def chase(context: AppContext, seconds: float) -> Chased:
 
 
 async def told(context: AppContext) -> list[OutboxMessage]:
-    """The action notices in the outbox, oldest first."""
+    """The escalation job's notices in the outbox (overdue, reminder), oldest first."""
     async with context.sessions() as session:
-        query = select(OutboxMessage).where(OutboxMessage.type.like("action.%"))
+        chased = ("action.overdue", "action.reminder")
+        query = select(OutboxMessage).where(OutboxMessage.type.in_(chased))
         return list(await session.scalars(query.order_by(OutboxMessage.created_at)))
 
 
