@@ -35,8 +35,9 @@ run: $(STAMP)
 	$(BIN)/outage-coordinator db upgrade
 	$(BIN)/outage-coordinator serve --host $(HOST) --port $(PORT)
 
+# The suite spread over the machine's cores (pytest-xdist); `.venv/bin/pytest FILE` runs a part alone.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
