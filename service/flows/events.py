@@ -23,7 +23,7 @@ from service.plan.grids import GridRegistry
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
 from service.plan.restoration import GridLoss, restoration
-from service.store.cursors import decode_seq_cursor, decode_time_cursor, encode_cursor
+from service.store.cursors import after_time_cursor, decode_seq_cursor, encode_cursor, time_page
 from service.store.events import get_event, visible_events
 
 # Timeline rows read at a time for an agency, which sees only some of them.
@@ -116,14 +116,10 @@ async def list_events(
         query = query.where(
             exists().where(EventGrid.event_id == Event.id, EventGrid.region.in_(within))
         )
-    if cursor is not None:
-        after = decode_time_cursor(cursor)
-        query = query.where(
-            (Event.opened_at > after[0]) | ((Event.opened_at == after[0]) & (Event.id > after[1]))
-        )
-    events = list(await session.scalars(query.order_by(Event.opened_at, Event.id).limit(limit + 1)))
-    more = len(events) > limit
-    events = events[:limit]
+    query = after_time_cursor(query, Event.opened_at, Event.id, cursor, limit)
+    events, following = time_page(
+        list(await session.scalars(query)), limit, lambda e: (e.opened_at, e.id)
+    )
     by_event: dict[uuid.UUID, list[EventGrid]] = {e.id: [] for e in events}
     if events:
         rows = await session.scalars(
@@ -131,11 +127,7 @@ async def list_events(
         )
         for row in rows:
             by_event[row.event_id].append(row)
-    last = events[-1] if events else None
-    return Page(
-        items=[event_read(e, by_event[e.id], grids) for e in events],
-        next=encode_cursor(last.opened_at.isoformat(), str(last.id)) if more and last else None,
-    )
+    return Page(items=[event_read(e, by_event[e.id], grids) for e in events], next=following)
 
 
 async def list_reports(
@@ -149,22 +141,11 @@ async def list_reports(
         .where(Report.event_id == event_id)
         .options(selectinload(Report.snapshots))
     )
-    if cursor is not None:
-        after = decode_time_cursor(cursor)
-        query = query.where(
-            (Report.received_at > after[0])
-            | ((Report.received_at == after[0]) & (Report.id > after[1]))
-        )
-    rows = list(
-        await session.execute(query.order_by(Report.received_at, Report.id).limit(limit + 1))
+    query = after_time_cursor(query, Report.received_at, Report.id, cursor, limit)
+    rows, following = time_page(
+        list(await session.execute(query)), limit, lambda row: (row[0].received_at, row[0].id)
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1][0] if rows else None
-    return Page(
-        items=[ReportRead.of(report, name) for report, name in rows],
-        next=encode_cursor(last.received_at.isoformat(), str(last.id)) if more and last else None,
-    )
+    return Page(items=[ReportRead.of(report, name) for report, name in rows], next=following)
 
 
 async def list_timeline(

@@ -43,7 +43,7 @@ from service.plan.releases import (
 from service.playbooks.bundle import Playbooks
 from service.store import timeline
 from service.store.batch import WriteBatch
-from service.store.cursors import decode_time_cursor, encode_cursor
+from service.store.cursors import after_time_cursor, time_page
 from service.store.events import event_area, get_event, lock_event
 
 ReviewerRule = Callable[[Iterable[Topic]], str]
@@ -253,19 +253,8 @@ async def list_releases(
         query = query.where(
             or_(Release.state == "published", Release.proposer_agency == actor.agency)
         )
-    if cursor is not None:
-        after = decode_time_cursor(cursor)
-        query = query.where(
-            (Release.proposed_at > after[0])
-            | ((Release.proposed_at == after[0]) & (Release.id > after[1]))
-        )
-    found = list(
-        await session.scalars(query.order_by(Release.proposed_at, Release.id).limit(limit + 1))
+    query = after_time_cursor(query, Release.proposed_at, Release.id, cursor, limit)
+    found, following = time_page(
+        list(await session.scalars(query)), limit, lambda r: (r.proposed_at, r.id)
     )
-    more = len(found) > limit
-    found = found[:limit]
-    last = found[-1] if found else None
-    return Page(
-        items=await read(session, grids, event, found),
-        next=encode_cursor(last.proposed_at.isoformat(), str(last.id)) if more and last else None,
-    )
+    return Page(items=await read(session, grids, event, found), next=following)

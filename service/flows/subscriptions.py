@@ -21,7 +21,7 @@ from service.errors import InvalidInput, NotFound
 from service.flows.schemas import Page, Text
 from service.plan.notifications import DeliveryState, Format, NoticeType
 from service.playbooks.agencies import AgencyRegistry
-from service.store.cursors import decode_time_cursor, encode_cursor
+from service.store.cursors import after_time_cursor, time_page
 
 SECRET_PREFIX: Final = "whsec_"
 SECRET_BYTES: Final = (24, 64)  # design.md: whsec_ and the base64 of 24–64 random bytes
@@ -169,22 +169,13 @@ async def list_deliveries(
         query = query.where(Delivery.state == state)
     if subscription_id is not None:
         query = query.where(Delivery.subscription_id == subscription_id)
-    if cursor is not None:
-        at, last = decode_time_cursor(cursor)
-        query = query.where(
-            (Delivery.created_at > at) | ((Delivery.created_at == at) & (Delivery.id > last))
-        )
-    rows = list(
-        await session.scalars(query.order_by(Delivery.created_at, Delivery.id).limit(limit + 1))
+    query = after_time_cursor(query, Delivery.created_at, Delivery.id, cursor, limit)
+    rows, following = time_page(
+        list(await session.scalars(query)), limit, lambda d: (d.created_at, d.id)
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    last_row = rows[-1] if rows else None
     return Page(
         items=[DeliveryRead.model_validate(row, from_attributes=True) for row in rows],
-        next=encode_cursor(last_row.created_at.isoformat(), str(last_row.id))
-        if more and last_row
-        else None,
+        next=following,
     )
 
 

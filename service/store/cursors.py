@@ -5,13 +5,20 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any, Final, TypeVar, TypeVarTuple
+
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from service.errors import InvalidInput
 
 NOT_OURS: Final = "not a cursor this service gave out"
 MAX_SEQ: Final = 2**63 - 1  # the largest BIGINT: a larger number would fail in the driver
+
+Ts = TypeVarTuple("Ts")
+R = TypeVar("R")
 
 
 def encode_cursor(*key: Any) -> str:
@@ -51,3 +58,30 @@ def decode_seq_cursor(cursor: str) -> int:
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_SEQ:
         raise InvalidInput("cursor", NOT_OURS)
     return seq
+
+
+def after_time_cursor(
+    query: Select[*Ts],
+    at: InstrumentedAttribute[datetime],
+    key: InstrumentedAttribute[uuid.UUID],
+    cursor: str | None,
+    limit: int,
+) -> Select[*Ts]:
+    """``query`` in (``at``, ``key``) order from just after the row ``cursor`` names, one row
+    beyond ``limit``: ``time_page`` cuts it there and tells whether a next page exists."""
+    if cursor is not None:
+        after, last = decode_time_cursor(cursor)
+        query = query.where((at > after) | ((at == after) & (key > last)))
+    return query.order_by(at, key).limit(limit + 1)
+
+
+def time_page(
+    rows: Sequence[R], limit: int, key: Callable[[R], tuple[datetime, uuid.UUID]]
+) -> tuple[list[R], str | None]:
+    """The page of ``rows`` read by ``after_time_cursor``, and the cursor of the page after it
+    (None on the last); ``key`` gives a row's (time, id)."""
+    page = list(rows[:limit])
+    if len(rows) <= limit or not page:
+        return page, None
+    at, last = key(page[-1])
+    return page, encode_cursor(at.isoformat(), str(last))
