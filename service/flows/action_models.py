@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any, Final
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, select
 
 from models import Action, Event
-from service.plan.duties import ActionState, Phase
+from service.plan.duties import OVERDUE_STATES, ActionState, Phase
 from service.plan.levels import Level
 
 
@@ -47,6 +47,12 @@ _COLUMNS: Final = tuple(name for name in ActionRead.model_fields if name != "dri
 def read(action: Action, drill: bool) -> ActionRead:
     """The action as the API shows it; ``drill`` is its event's (an action has none of its own)."""
     return ActionRead.model_validate({**{n: getattr(action, n) for n in _COLUMNS}, "drill": drill})
+
+
+def past_due(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """The action is overdue at ``now``: still in ``OVERDUE_STATES`` (pending) past its
+    ``due_at``. As the escalation job, the board and /metrics all judge it."""
+    return and_(Action.state.in_(OVERDUE_STATES), Action.due_at < now)
 
 
 def with_drill() -> Select[Action, bool]:

@@ -29,7 +29,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, EarlyWarning, Event, EventGrid, TimelineEntry
-from service.flows.action_models import ActionRead, read, with_drill
+from service.flows.action_models import ActionRead, past_due, read, with_drill
 from service.flows.early_warnings import WarningRead
 from service.flows.events import EventRead, event_read, received_reports
 from service.flows.timeline_view import AGENCY_KINDS, TimelineRead, as_agency_sees
@@ -104,12 +104,11 @@ def _version_statement(actor: Actor) -> Select[uuid.UUID, int, int]:
     scope = _scope(actor)
     statement = _VERSION_STATEMENTS.get(scope)
     if statement is None:
-        past_due = (
+        overdue = (
             select(func.count())
             .where(
                 Action.event_id == Event.id,
-                Action.state.in_(OVERDUE_STATES),
-                Action.due_at < bindparam("now"),
+                past_due(bindparam("now")),
                 *([Action.agency == actor.agency] if actor.role == "agency" else []),
             )
             .scalar_subquery()
@@ -117,7 +116,7 @@ def _version_statement(actor: Actor) -> Select[uuid.UUID, int, int]:
         statement = _VERSION_STATEMENTS[scope] = (
             visible_events(actor)
             .where(Event.state.in_(BOARD_STATES))
-            .with_only_columns(Event.id, Event.timeline_seq, past_due)
+            .with_only_columns(Event.id, Event.timeline_seq, overdue)
             .order_by(Event.id)
         )
     return statement

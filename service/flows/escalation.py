@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import Action, Event
 from models.base import utcnow
 from service.errors import NotFound
-from service.flows.action_models import read
+from service.flows.action_models import past_due, read
 from service.plan.duties import OVERDUE_STATES
 from service.plan.leadership import CITY_HQ
 from service.plan.notifications import NoticeType
@@ -113,9 +113,7 @@ async def escalate_overdue(
 
 
 def _overdue(now: datetime) -> ColumnElement[bool]:
-    return and_(
-        Action.state.in_(OVERDUE_STATES), Action.due_at < now, Action.escalated_at.is_(None)
-    )
+    return and_(past_due(now), Action.escalated_at.is_(None))
 
 
 def _reminder_due(now: datetime, remind_every: timedelta) -> ColumnElement[bool]:

@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Delivery, Event
+from service.flows.action_models import past_due
 from service.plan.duties import OPEN_STATES
 from service.plan.levels import LEVELS
 from service.plan.lifecycle import STATES
@@ -33,7 +34,7 @@ class Figures:
 
 async def read_figures(session: AsyncSession, agencies: Iterable[str], now: datetime) -> Figures:
     """Three GROUP BY queries: events, the open actions (only those, by the state they are in),
-    deliveries. An action is overdue when it is open past its ``due_at``."""
+    deliveries. An open action is overdue as the escalation job judges it (``past_due``)."""
     events: dict[tuple[str, str], int] = {
         (state, level): 0 for state in STATES for level in (*LEVELS, NO_LEVEL)
     }
@@ -43,7 +44,7 @@ async def read_figures(session: AsyncSession, agencies: Iterable[str], now: date
 
     actions_open = dict.fromkeys(agencies, 0)
     actions_overdue = dict.fromkeys(agencies, 0)
-    overdue = func.sum(case((Action.due_at < now, 1), else_=0))
+    overdue = func.sum(case((past_due(now), 1), else_=0))
     by_agency = (
         select(Action.agency, func.count(), overdue)
         .where(Action.state.in_(OPEN_STATES))

@@ -73,6 +73,16 @@ async def test_the_databases_counts_as_they_stand(
     assert series.keys() == agencies  # every agency, those without an open action at zero
     assert sum(series.values()) == pending
 
+    # acknowledged, an action stays open but is no longer overdue (as the escalation job judges)
+    agency = await make_token("agency", agency="power-company")
+    feed = await client.get("/api/v1/agencies/power-company/actions", headers=agency)
+    first = feed.json()["items"][0]["id"]
+    acked = await client.post(f"/api/v1/actions/{first}/ack", headers=agency, json={})
+    assert acked.status_code == 200, acked.text
+    after = await scrape(client)
+    assert value(after, "outage_actions_open", agency="power-company") == power
+    assert value(after, "outage_actions_overdue", agency="power-company") == power - 1
+
 
 async def test_deliveries_by_state(
     client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
