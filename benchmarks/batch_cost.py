@@ -27,9 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from benchmarks.dispatch_cost import bench_actor
 from models import Action, Event, EventGrid, Report, Snapshot, TimelineEntry
 from models.base import table_of
+from service.app import open_context
 from service.config import Settings
-from service.flows.context import AppContext
-from service.flows.dispatch import response_items
+from service.flows.actions.dispatch import response_items
 from service.plan.chain import entry_hash
 from service.store.batch import WriteBatch
 
@@ -118,7 +118,7 @@ async def _measure(database_url: str, runs: int) -> dict[str, Any]:
     settings = Settings(
         database_url=database_url, token_cache_seconds=0, escalation_interval_seconds=0
     )
-    context = AppContext.open(settings)
+    context = open_context(settings)
     sides: dict[str, Callable[[AsyncSession, Rows], Any]] = {
         "one_per_table": one_statement_per_table,
         "batched": batched,

@@ -41,12 +41,13 @@ from benchmarks.load import BenchError, Load, Target, check, driver
 from benchmarks.options import parse
 from benchmarks.output import delivery_table
 from models import Delivery, Event
+from service.app import open_context
 from service.config import Settings
-from service.flows.action_models import action_json
+from service.flows.actions.schemas import action_json
+from service.flows.admin.subscriptions import SubscriptionCreate, create
 from service.flows.context import AppContext
-from service.flows.delivery import Deliverer
-from service.flows.subscriptions import SubscriptionCreate, create
-from service.flows.webhook_formats import Notice, NoticeText, outgoing
+from service.notify.deliverer import Deliverer
+from service.notify.formats import Notice, NoticeText, outgoing
 from service.store import outbox
 from service.store.batch import WriteBatch
 
@@ -97,7 +98,7 @@ async def _delivery(database_url: str, hook: str, messages: int, rounds: int) ->
     settings = Settings(
         database_url=database_url, delivery_interval_seconds=1, escalation_interval_seconds=0
     )
-    context = AppContext.open(settings)
+    context = open_context(settings)
     try:
         async with context.sessions() as session:
             created = await create(
@@ -315,7 +316,7 @@ def _alternate(
 
 async def _deliveries_made(database_url: str) -> dict[str, int]:
     """The subscribed service's deliveries by state when the load ended."""
-    context = AppContext.open(Settings(database_url=database_url))
+    context = open_context(Settings(database_url=database_url))
     try:
         async with context.read_sessions() as session:
             rows = await session.execute(

@@ -1,10 +1,10 @@
 """In process, no HTTP: what dispatching a level-I response's whole checklist costs.
 
 On a migrated scratch database the service's own ``AppContext`` is opened; each run makes a fresh
-event at level I (outside the measurement), then times ``service.flows.dispatch.dispatch`` of
-every first-response and response item of level I that goes out at once (``immediate``: plan 4's
-later links wait for the one before them) to an event hitting one county, then the write batch's
-write and the commit,
+event at level I (outside the measurement), then times ``service.flows.actions.dispatch.dispatch``
+of every first-response and response item of level I that goes out at once (``immediate``: plan
+4's later links wait for the one before them) to an event hitting one county, then the write
+batch's write and the commit,
 and counts the SQL statements sent in that time with a ``before_cursor_execute`` listener.
 SQLite's count includes its ``BEGIN IMMEDIATE``, which asyncpg sends outside the cursor. The new
 rows (actions, timeline) are written together by the write batch (``service.store.batch``): on
@@ -26,9 +26,10 @@ from sqlalchemy import event as sa_event
 
 from benchmarks.load import BenchError
 from models import Event
+from service.app import open_context
 from service.config import Settings
+from service.flows.actions.dispatch import dispatch, response_items
 from service.flows.context import AppContext
-from service.flows.dispatch import dispatch, response_items
 from service.plan.actor import Actor, Role
 from service.plan.addressees import Scene
 from service.plan.levels import Level
@@ -92,7 +93,7 @@ async def _measure(database_url: str, runs: int) -> dict[str, Any]:
     settings = Settings(
         database_url=database_url, token_cache_seconds=0, escalation_interval_seconds=0
     )
-    context = AppContext.open(settings)
+    context = open_context(settings)
     statements: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:

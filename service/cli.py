@@ -368,7 +368,7 @@ def _drill(args: argparse.Namespace, settings: Settings) -> int:
     import httpx
     from tqdm import tqdm
 
-    from service.flows.drill import DrillRun, DrillStopped, run_drill
+    from service.drill.runner import DrillRun, DrillStopped, run_drill
     from service.playbooks.drills import Step
 
     books = Playbooks.load(settings.playbooks_dir)
@@ -418,7 +418,7 @@ def _drill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _audit(args: argparse.Namespace, settings: Settings) -> int:
-    from service.flows.audit import verify_timelines
+    from service.flows.events.audit import verify_timelines
 
     audit = _in_session(settings, lambda session: verify_timelines(session, args.event))
     for event, found in audit.breaks.items():
@@ -434,7 +434,7 @@ def _audit(args: argparse.Namespace, settings: Settings) -> int:
 def _subscriptions(args: argparse.Namespace, settings: Settings) -> int:
     from pydantic import ValidationError
 
-    from service.flows import subscriptions
+    from service.flows.admin import subscriptions
 
     if args.subscriptions_command == "add":
         playbooks = Playbooks.load(settings.playbooks_dir)
@@ -497,7 +497,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             flush=True,
         )
     uvicorn.run(
-        "service.main:app_factory",
+        "service.app:app_factory",
         factory=True,
         host=args.host,
         port=args.port,

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import delete
 
 import models
+from service.app import create_app
 from service.config import Settings
 from service.flows.context import AppContext
-from service.main import create_app
 from service.store.migrate import upgrade
 from service.store.tokens import create_token
 from tests.helpers import BACKENDS, MakeToken, scratch_postgres

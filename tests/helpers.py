@@ -37,7 +37,7 @@ from sqlalchemy.engine import make_url
 from models import base
 from service.cli import main
 from service.flows.context import AppContext
-from service.flows.delivery import Deliverer
+from service.notify.deliverer import Deliverer
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", "postgres"]

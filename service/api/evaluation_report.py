@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from service.errors import Unavailable
-from service.flows.evaluation import EvaluationRead, RestorationPoint
+from service.flows.events.evaluation import EvaluationRead, RestorationPoint
 from service.plan.levels import Level
 from service.plan.termination import OVERALL_RESTORED, PLAN_WORDS
 
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 FONT_FAMILY: Final = "Outage Sans SC"
 FONT_FILE: Final = "OutageSansSC-Regular.woff2"
-FONTS_PATH: Final = "/fonts"  # where the page finds the font (service.main mounts it)
+FONTS_PATH: Final = "/fonts"  # where the page finds the font (service.app mounts it)
 PANGO: Final = "apt-get install libpango-1.0-0 libpangoft2-1.0-0"
 
 KIND_NAMES: Final = {

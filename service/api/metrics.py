@@ -3,9 +3,9 @@
 Two kinds of figure, each from where it is right:
 
 * What the database holds (events by state and level, open and overdue actions by agency,
-  deliveries by state) is read at each scrape (service.flows.figures), awaited in the endpoint
-  like any query, and only then handed to a collector that yields it: the same whichever worker
-  answers, and no blocking database call inside prometheus-client's synchronous ``collect()``.
+  deliveries by state) is read at each scrape (service.flows.events.figures), awaited in the
+  endpoint like any query, and only then handed to a collector that yields it: the same whichever
+  worker answers, and no blocking database call inside prometheus-client's ``collect()``.
 * What a process sees (reports received, request latency by route template, method and status
   class) is counted where it happens, by prometheus-client's metrics. Under ``serve`` they run
   in prometheus-client's multiprocess mode: ``serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` (a folder
@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from models.base import utcnow
 from service.flows.context import AppContext
-from service.flows.figures import Figures, read_figures
+from service.flows.events.figures import Figures, read_figures
 
 MULTIPROCESS_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own variable
 METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

@@ -24,7 +24,7 @@ A head is counted from the first read after the request before it; a pipelined r
 in the same read as the end of the one before it is counted from the next read (HTTP clients
 rarely pipeline).
 
-Like the app (``service.main.app_factory``), each worker reads its limit from the environment.
+Like the app (``service.app.app_factory``), each worker reads its limit from the environment.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""What the app holds while it runs, built once by the lifespan."""
+"""What every flow runs with: settings, playbooks, the write and read sessions, the token
+verifier. Built once per process by the app's wiring (``service.app.open_context``)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.config import Settings
 from service.playbooks.bundle import Playbooks
-from service.store.engine import READ_ONLY, make_engine, make_sessionmaker
 from service.store.tokens import TokenVerifier
 
 
 @dataclass(frozen=True)
 class AppContext:
+    """``sessions`` write; ``read_sessions`` only read (a separate pool on SQLite, every
+    transaction deferred)."""
+
     settings: Settings
     playbooks: Playbooks
     engine: AsyncEngine
@@ -21,24 +24,6 @@ class AppContext:
     sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
     tokens: TokenVerifier
-
-    @classmethod
-    def open(cls, settings: Settings, playbooks: Playbooks | None = None) -> AppContext:
-        """``sessions`` write; ``read_sessions`` only read (a separate pool on SQLite, every
-        transaction deferred)."""
-        engine = make_engine(settings)
-        reader = make_engine(settings, writer=False) if settings.is_sqlite else engine
-        read_engine = reader.execution_options(**READ_ONLY)
-        read_sessions = make_sessionmaker(read_engine)
-        return cls(
-            settings=settings,
-            playbooks=playbooks or Playbooks.load(settings.playbooks_dir),
-            engine=engine,
-            read_engine=read_engine,
-            sessions=make_sessionmaker(engine),
-            read_sessions=read_sessions,
-            tokens=TokenVerifier(read_sessions, settings.token_cache_seconds),
-        )
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -13,6 +13,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from pydantic import BaseModel
 from pydantic_core import to_json
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,9 +25,25 @@ from service.flows.context import AppContext
 from service.plan.actor import Actor
 from service.store import idempotency
 from service.store.batch import WriteBatch
+from service.store.idempotency import fingerprint
 from service.store.transactions import in_transaction
 
 Work = Callable[[AsyncSession, WriteBatch], Awaitable[bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Once:
+    """A POST's ``Idempotency-Key`` (or none) and the fingerprint of what it asked: a repeat with
+    the key gets the first answer, the key with another request is refused."""
+
+    key: str | None
+    fingerprint: str = ""
+
+    @classmethod
+    def of(cls, key: str | None, method: str, path: str, body: BaseModel) -> Once:
+        """The request as it means (``service.store.idempotency.fingerprint``); without a key
+        nothing is fingerprinted, as nothing is stored."""
+        return cls(key, fingerprint(method, path, body) if key else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,24 +62,24 @@ class Answer:
 async def answer_once(
     context: AppContext,
     actor: Actor,
-    key: str | None,
-    fingerprint: str,
+    once: Once,
     status: int,
     work: Work,
 ) -> Answer:
     """Run ``work`` (which writes through the batch it is given and returns the JSON body) in a
-    transaction of its own, retried on conflicts; with ``key``, once per (token, key)."""
+    transaction of its own, retried on conflicts; with a key, once per (token, key)."""
     ttl = context.settings.idempotency_ttl
+    key, request_hash = once.key, once.fingerprint
 
     async def attempt(session: AsyncSession) -> Answer:
         if key:
-            earlier = await idempotency.replay(session, actor, key, fingerprint, utcnow(), ttl)
+            earlier = await idempotency.replay(session, actor, key, request_hash, utcnow(), ttl)
             if earlier is not None:
                 return Answer.replayed(earlier)
         async with WriteBatch(session) as batch:
             body = await work(session, batch)
             if key:
-                idempotency.remember(batch, actor, key, fingerprint, status, json.loads(body))
+                idempotency.remember(batch, actor, key, request_hash, status, json.loads(body))
         return Answer(status, body)
 
     try:
@@ -71,7 +88,7 @@ async def answer_once(
         if key:
             # The same key raced this request and won: its answer is the answer.
             async def first(session: AsyncSession) -> IdempotencyRecord | None:
-                return await idempotency.replay(session, actor, key, fingerprint, utcnow(), ttl)
+                return await idempotency.replay(session, actor, key, request_hash, utcnow(), ttl)
 
             earlier = await in_transaction(context.sessions, first)
             if earlier is not None:

@@ -2,7 +2,7 @@
 
 A scenario (``playbooks/drills/*.yaml``) names its ``actors`` (each a role and its scope, as a
 token is made) and lists ``steps``: at a scenario minute, one actor does one thing to the drill's
-one event. ``outage-coordinator drill run`` (service.flows.drill) replays it over HTTP. Everything
+one event. ``outage-coordinator drill run`` (service.drill.runner) replays it over HTTP. Everything
 that can be known without the service is checked here, up front, so that a drill never stops
 half-way for a typo: each step's fields, its actor's role (who may do it, design.md "HTTP API"),
 the regions and agency codes (the playbooks'), the order of the minutes, the warnings a step

@@ -1,6 +1,6 @@
 """The outbox: a notice of a change, written in the same transaction as the change (design.md
 "Deadlines, escalation and notifications"), so that a notice exists exactly when its change
-committed. The deliverer (service.flows.delivery) fans each out to the subscriptions that hear
+committed. The deliverer (service.notify.deliverer) fans each out to the subscriptions that hear
 it and posts it; nothing here talks to the network."""
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from service.app import create_app
 from service.config import Settings
-from service.main import create_app
 from tests.helpers import free_port
 
 

@@ -74,7 +74,7 @@ class Broken:
     """An ASGI app that logs a line of its own and then fails."""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        logging.getLogger("service.flows.reports").info("working on it")
+        logging.getLogger("service.flows.reports.submit").info("working on it")
         raise RuntimeError("secret: postgresql://admin:hunter2@db")
 
 

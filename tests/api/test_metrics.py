@@ -13,9 +13,9 @@ from sqlalchemy import func, insert, select
 
 from models import Action, Delivery, OutboxMessage, Subscription
 from models.base import table_of
+from service.app import create_app
 from service.config import Settings
 from service.flows.context import AppContext
-from service.main import create_app
 from tests.helpers import T0, Clock, MakeToken, county, hold_clock, post, report
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

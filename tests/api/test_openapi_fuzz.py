@@ -50,10 +50,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from service.app import create_app, open_context
 from service.config import Settings
-from service.flows.context import AppContext
-from service.flows.report_models import MAX_CUSTOMERS, MAX_MW
-from service.main import create_app
+from service.flows.reports.schemas import MAX_CUSTOMERS, MAX_MW
 from service.plan.causes import CAUSE_CLAUSES
 from service.playbooks.bundle import Playbooks
 from service.store.migrate import upgrade
@@ -118,7 +117,7 @@ def tokens(fuzz_settings: Settings) -> dict[str, dict[str, str]]:
     """Each role's Authorization header (a dispatcher with no region may report any grid)."""
 
     async def make() -> dict[str, str]:
-        context = AppContext.open(fuzz_settings)
+        context = open_context(fuzz_settings)
         made: dict[str, str] = {}
         try:
             async with context.sessions() as session:

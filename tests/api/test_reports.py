@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from models import Event, EventGrid, IdempotencyRecord, Report, Snapshot, TimelineEntry
 from service.flows.context import AppContext
-from service.flows.report_models import ClassifyRequest, ClassifyResult
+from service.flows.reports.schemas import ClassifyRequest, ClassifyResult
 from service.flows.schemas import BasisRead
 from service.plan.classification import classify
 from tests.helpers import MakeToken, count, county, post, report

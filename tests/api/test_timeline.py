@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from service.flows import events
-from service.flows.timeline_view import EVENT_KINDS
+from service.flows.events import read as events
+from service.flows.events.timeline import EVENT_KINDS
 from tests.helpers import MakeToken, county, post, report
 
 API = "/api/v1"

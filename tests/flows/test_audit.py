@@ -15,8 +15,8 @@ from sqlalchemy import delete, func, insert, select, update
 from models import Event, TimelineEntry
 from models.base import table_of
 from service.cli import main
-from service.flows.audit import verify_timelines
 from service.flows.context import AppContext
+from service.flows.events.audit import verify_timelines
 from service.plan.chain import entry_hash
 from service.store import timeline
 from service.store.batch import WriteBatch

@@ -19,6 +19,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from models.base import utcnow
+from service.app import open_context
 from service.flows.context import AppContext
 from tests.helpers import (
     MakeToken,
@@ -268,7 +269,7 @@ async def test_two_deliverers_on_one_postgresql_database_never_send_one_delivery
             await subscribe(client, admin, url=receiver.url)
         for region in ("330603", "330604", "330624"):
             await post(client, dispatcher, report(county(region, 200, 90)))
-        workers = [AppContext.open(context.settings, context.playbooks) for _ in range(2)]
+        workers = [open_context(context.settings, context.playbooks) for _ in range(2)]
         try:
             async with (
                 delivering(workers[0], delivery_concurrency=4) as one,

@@ -16,8 +16,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from models import Action, Event
+from service.flows.actions.dispatch import dispatch, response_items
 from service.flows.context import AppContext
-from service.flows.dispatch import dispatch, response_items
 from service.plan.actor import Actor
 from service.plan.addressees import Scene
 from service.playbooks.bundle import Playbooks

@@ -1,4 +1,4 @@
-"""``drill run``'s player (service.flows.drill) against the app, on SQLite and PostgreSQL: the
+"""``drill run``'s player (service.drill.runner) against the app, on SQLite and PostgreSQL: the
 shipped typhoon ends closed, a drill, at III, with the evaluation its scenario gives (worked out
 here by hand from the scenario's own numbers); a drill stops at the first unexpected answer,
 naming the step, and never leaves its tokens behind."""
@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from service.flows.drill import DrillStopped, run_drill
+from service.drill.runner import DrillStopped, run_drill
 from service.playbooks.bundle import Playbooks
 from service.playbooks.drills import AttestStep, ReportStep, Scenario, Step, load_scenario
 from tests.helpers import (

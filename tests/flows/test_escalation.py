@@ -1,4 +1,4 @@
-"""The escalation job (service.flows.escalation), driven with explicit times on SQLite and
+"""The escalation job (service.flows.actions.escalation), driven with explicit times on SQLite and
 PostgreSQL: an overdue action escalates once and is reminded every period until acknowledged;
 drills' notices reach drill subscriptions only; two workers never claim one action twice; the
 lifespan's scheduler runs it on its own."""
@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select, update
 
 from models import Action, OutboxMessage, TimelineEntry
+from service.app import create_app
+from service.flows.actions.escalation import Chased, escalate_overdue
 from service.flows.context import AppContext
-from service.flows.escalation import Chased, escalate_overdue
-from service.main import create_app
 from service.plan.notifications import hears
 from service.store.engine import make_engine, make_sessionmaker
 from service.store.events import lock_event

@@ -1,5 +1,5 @@
-"""What an answer means and when the next attempt falls (service.flows.webhook_formats,
-service.flows.delivery.backoff), without a network."""
+"""What an answer means and when the next attempt falls (service.notify.formats,
+service.notify.deliverer.backoff), without a network."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from service.config import Settings
-from service.flows.delivery import backoff
-from service.flows.webhook_formats import judge, retry_after
+from service.notify.deliverer import backoff
+from service.notify.formats import judge, retry_after
 
 NOW = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
 

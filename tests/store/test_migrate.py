@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 import models
 from models.base import table_of
 from service.config import Settings
-from service.flows.audit import verify_timelines
+from service.flows.events.audit import verify_timelines
 from service.store import timeline
 from service.store.engine import make_engine, make_sessionmaker
 from service.store.migrate import MIGRATION_LOCK_KEY, Migration, Upgraded, alembic_config, upgrade

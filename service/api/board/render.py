@@ -2,7 +2,7 @@
 the rendered events kept per version.
 
 The events' part of the page depends only on what is stored and on which open actions are past
-due, which is what the board's version names (``service.flows.board.version``): it holds no
+due, which is what the board's version names (``service.flows.events.board.version``): it holds no
 clock reading of its own. How long an action has left is counted down in the browser from its
 ``data-due`` time (``static/board/board.js``); the page shows the due time itself. So one render
 serves every viewer of the same scope until the version moves: twenty wall displays and phones
@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from service.flows.board import Board, is_overdue
+from service.flows.events.board import Board, is_overdue
 from service.plan.actor import Actor
 from service.plan.levels import Level
 from service.playbooks.bundle import Playbooks

@@ -19,16 +19,15 @@ from service.api.deps import (
     ReadSessionDep,
 )
 from service.api.openapi import problems
-from service.flows import actions
-from service.flows.action_models import ActionRead
-from service.flows.actions import ActionCancel, ActionNote
+from service.flows.actions import progress as actions
+from service.flows.actions.progress import ActionCancel, ActionNote
+from service.flows.actions.schemas import ActionRead
 from service.flows.context import AppContext
-from service.flows.once import answer_once
+from service.flows.once import Once, answer_once
 from service.plan.actor import Actor
 from service.plan.duties import ActionState
 from service.store.batch import WriteBatch
 from service.store.events import get_event
-from service.store.idempotency import fingerprint
 from service.store.transactions import in_transaction
 
 router = APIRouter(tags=["actions"], responses=problems(401, 403, 404, 422))
@@ -100,8 +99,8 @@ async def _progress(
         )
         return action.model_dump_json().encode()
 
-    digest = fingerprint("POST", request.url.path, body) if idempotency_key else ""
-    answer = await answer_once(context, actor, idempotency_key, digest, 200, work)
+    once = Once.of(idempotency_key, "POST", request.url.path, body)
+    answer = await answer_once(context, actor, once, 200, work)
     return Response(answer.body, status_code=answer.status, media_type="application/json")
 
 

@@ -21,11 +21,12 @@ from service.api.deps import (
 )
 from service.api.openapi import problems
 from service.errors import Conflict
-from service.flows import commands, events
-from service.flows.commands import AttestationCreate, AttestationRead, LeadTaking
 from service.flows.context import AppContext
-from service.flows.events import EventRead
-from service.flows.response import LevelChange, ReasonOptional, ReasonRequired, Termination
+from service.flows.events import read as events
+from service.flows.events.read import EventRead
+from service.flows.response import commands
+from service.flows.response.commands import AttestationCreate, AttestationRead, LeadTaking
+from service.flows.response.levels import LevelChange, ReasonOptional, ReasonRequired, Termination
 from service.flows.schemas import ConditionRead
 from service.plan.actor import Actor
 from service.store.events import get_event

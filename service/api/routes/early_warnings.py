@@ -19,8 +19,8 @@ from service.api.deps import (
     fires,
 )
 from service.api.openapi import problems
-from service.flows import early_warnings as warnings
-from service.flows.early_warnings import WarningCreate, WarningDecision, WarningRead
+from service.flows.warnings import early_warnings as warnings
+from service.flows.warnings.early_warnings import WarningCreate, WarningDecision, WarningRead
 from service.plan.actor import Actor
 from service.store.events import get_event
 from service.store.transactions import in_transaction

@@ -18,7 +18,7 @@ from service.api.deps import ContextDep, NotAgencyDep, ReadSessionDep
 from service.api.evaluation_report import FONT_FILE, FONTS_PATH, font_path, render_html, render_pdf
 from service.api.openapi import problems
 from service.flows.context import AppContext
-from service.flows.evaluation import EvaluationRead, evaluate
+from service.flows.events.evaluation import EvaluationRead, evaluate
 from service.plan.actor import Actor
 from service.store.events import get_event
 

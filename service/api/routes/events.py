@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query
 from service.api.deps import ActorDep, ContextDep, ReadSessionDep
 from service.api.openapi import problems
 from service.api.pagination import Cursor, Limit
-from service.flows import events
-from service.flows.events import EventRead
-from service.flows.report_models import ReportRead
+from service.flows.events import read as events
+from service.flows.events.read import EventRead
+from service.flows.events.timeline import TimelineRead
+from service.flows.reports.schemas import ReportRead
 from service.flows.schemas import Page, RegionCode
-from service.flows.timeline_view import TimelineRead
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
 

@@ -14,8 +14,8 @@ from models.base import utcnow
 from service.api.deps import ActorDep, CommanderDep, ContextDep, ReadSessionDep, role
 from service.api.openapi import problems
 from service.api.pagination import Cursor, Limit
-from service.flows import releases
-from service.flows.release_models import (
+from service.flows.releases import review as releases
+from service.flows.releases.schemas import (
     ReleaseApproval,
     ReleaseCreate,
     ReleaseRead,

@@ -12,17 +12,16 @@ from service.api.exact_json import ExactNumbersRoute
 from service.api.metrics import REPORTS_RECEIVED
 from service.api.openapi import problems
 from service.flows.context import AppContext
-from service.flows.once import answer_once
-from service.flows.report_models import (
+from service.flows.once import Once, answer_once
+from service.flows.reports.schemas import (
     ClassifyRequest,
     ClassifyResult,
     ReportAccepted,
     ReportCreate,
 )
-from service.flows.reports import classify_snapshots, report_answer
+from service.flows.reports.submit import classify_snapshots, report_answer
 from service.flows.schemas import TEXT_PATTERN
 from service.plan.actor import Actor
-from service.store.idempotency import fingerprint
 
 # Snapshots carry the figures plan 1.5 classifies by: their JSON numbers are read exactly.
 router = APIRouter(tags=["reports"], route_class=ExactNumbersRoute)
@@ -55,12 +54,10 @@ async def post_report(
     context: AppContext = request.app.state.context
     # The flow opens its own transaction rather than taking SessionDep: FastAPI runs every
     # generator dependency inside an anyio cancel scope, a cost on the hottest write path.
-    digest = fingerprint("POST", request.url.path, body) if idempotency_key else ""
     answer = await answer_once(
         context,
         actor,
-        idempotency_key,
-        digest,
+        Once.of(idempotency_key, "POST", request.url.path, body),
         201,
         lambda session, batch: report_answer(session, batch, context, actor, body),
     )

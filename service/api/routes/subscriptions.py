@@ -11,14 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.api.deps import ContextDep, ReadSessionDep, role
 from service.api.openapi import problems
 from service.api.pagination import Cursor, Limit
-from service.flows import subscriptions
-from service.flows.schemas import Page
-from service.flows.subscriptions import (
+from service.flows.admin import subscriptions
+from service.flows.admin.subscriptions import (
     DeliveryRead,
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionRead,
 )
+from service.flows.schemas import Page
 from service.plan.notifications import DeliveryState
 from service.store.transactions import in_transaction
 

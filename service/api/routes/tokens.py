@@ -9,9 +9,9 @@ from fastapi import APIRouter
 
 from service.api.deps import ContextDep, ReadSessionDep, role
 from service.api.openapi import problems
-from service.flows import tokens
+from service.flows.admin import tokens
+from service.flows.admin.tokens import TokenCreate, TokenCreated, TokenRead
 from service.flows.schemas import Page
-from service.flows.tokens import TokenCreate, TokenCreated, TokenRead
 from service.plan.actor import Actor
 from service.store.transactions import in_transaction
 

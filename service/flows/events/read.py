@@ -14,9 +14,9 @@ from sqlalchemy.orm import selectinload
 
 from models import Action, ApiToken, Event, EventGrid, Report, TimelineEntry
 from service.errors import InvalidInput
-from service.flows.report_models import ReportRead
+from service.flows.events.timeline import AGENCY_KINDS, TimelineRead, as_agency_sees
+from service.flows.reports.schemas import ReportRead
 from service.flows.schemas import HQ, BasisRead, Number, Page
-from service.flows.timeline_view import AGENCY_KINDS, TimelineRead, as_agency_sees
 from service.plan.actor import Actor
 from service.plan.addressees import reports_received
 from service.plan.grids import GridRegistry
@@ -157,7 +157,7 @@ async def list_timeline(
     after: Mapping[str, str | None],
 ) -> Page[TimelineRead]:
     """Everything that happened to the event, newest last; an agency sees what
-    ``service.flows.timeline_view`` shows it (``after``: the checklists' links, for the reports
+    ``service.flows.events.timeline`` shows it (``after``: the checklists' links, for the reports
     it received). The cursor is the ``seq`` of the last entry given."""
     event = await get_event(session, actor, event_id)
     query = select(TimelineEntry).where(TimelineEntry.event_id == event_id)

@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event, Report, Snapshot
-from service.flows import history
-from service.flows.commands import check
+from service.flows.events import history
+from service.flows.response.commands import check
 from service.flows.schemas import ConditionRead, Number
 from service.plan.evaluation import (
     ActionRecord,

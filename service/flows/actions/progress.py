@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, Event
 from service.errors import Conflict, Forbidden, NotFound
-from service.flows.action_models import ActionRead, read, with_drill
-from service.flows.dispatch import release_links
+from service.flows.actions.dispatch import release_links
+from service.flows.actions.schemas import ActionRead, read, with_drill
 from service.flows.schemas import Text
 from service.plan.actor import Actor
 from service.plan.jurisdiction import require_hq

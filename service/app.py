@@ -1,4 +1,5 @@
-"""The app factory: ``create_app(settings)``; the lifespan owns the engine."""
+"""The app's wiring: ``create_app(settings)`` builds the app, whose lifespan opens the engines
+(``open_context``), starts the escalation job and the deliverer, and closes them at the end."""
 
 from __future__ import annotations
 
@@ -33,10 +34,12 @@ from service.api.routes import (
     tokens,
 )
 from service.config import Settings
+from service.flows.actions.escalation import start_scheduler
 from service.flows.context import AppContext
-from service.flows.delivery import Deliverer
-from service.flows.escalation import start_scheduler
+from service.notify.deliverer import Deliverer
 from service.playbooks.bundle import Playbooks
+from service.store.engine import READ_ONLY, make_engine, make_sessionmaker
+from service.store.tokens import TokenVerifier
 
 API_PREFIX = "/api/v1"
 API_ROUTERS = (
@@ -52,6 +55,24 @@ API_ROUTERS = (
 )
 
 
+def open_context(settings: Settings, playbooks: Playbooks | None = None) -> AppContext:
+    """The engines and sessions one process uses: on SQLite a separate read-only pool beside the
+    one writer, on PostgreSQL one engine for both."""
+    engine = make_engine(settings)
+    reader = make_engine(settings, writer=False) if settings.is_sqlite else engine
+    read_engine = reader.execution_options(**READ_ONLY)
+    read_sessions = make_sessionmaker(read_engine)
+    return AppContext(
+        settings=settings,
+        playbooks=playbooks or Playbooks.load(settings.playbooks_dir),
+        engine=engine,
+        read_engine=read_engine,
+        sessions=make_sessionmaker(engine),
+        read_sessions=read_sessions,
+        tokens=TokenVerifier(read_sessions, settings.token_cache_seconds),
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Playbooks are validated here: a bad file stops the service at start."""
     settings = settings or Settings()
@@ -61,7 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        context = AppContext.open(settings, playbooks)
+        context = open_context(settings, playbooks)
         app.state.context = context
         # Everything built so far lives as long as the process: keep it out of the collector's
         # way, so that collections walk only what requests allocate.

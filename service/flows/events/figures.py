@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Delivery, Event
-from service.flows.action_models import past_due
+from service.flows.actions.schemas import past_due
 from service.plan.duties import OPEN_STATES
 from service.plan.levels import LEVELS
 from service.plan.lifecycle import STATES

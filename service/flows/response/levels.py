@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
 from service.errors import Conflict
-from service.flows.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
+from service.flows.actions.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
 from service.flows.schemas import Text
 from service.plan.actor import Actor
 from service.plan.addressees import Scene

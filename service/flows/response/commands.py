@@ -13,15 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Attestation, Event, EventGrid
 from service.errors import Conflict, InvalidInput
-from service.flows.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
-from service.flows.response import (
+from service.flows.actions.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
+from service.flows.response.levels import (
     Termination,
     begin_response,
     change_level,
     level_notice,
     post_event_open,
 )
-from service.flows.response import terminate as end_response
+from service.flows.response.levels import terminate as end_response
 from service.flows.schemas import RegionCode, Text
 from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES, PHASES

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
 from service.config import Settings
-from service.flows.webhook_formats import Notice, NoticeText, Outcome, failed, judge, outgoing
+from service.notify.formats import Notice, NoticeText, Outcome, failed, judge, outgoing
 from service.playbooks.bundle import Playbooks
 from service.store.deliveries import Attempted, Claimed, claim_due, fan_out, record
 from service.store.transactions import in_transaction

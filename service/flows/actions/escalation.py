@@ -49,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import Action, Event
 from models.base import utcnow
 from service.errors import NotFound
-from service.flows.action_models import past_due, read
+from service.flows.actions.schemas import past_due, read
 from service.plan.duties import OVERDUE_STATES
 from service.plan.leadership import CITY_HQ
 from service.plan.notifications import NoticeType

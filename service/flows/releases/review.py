@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, Release
 from service.errors import Conflict, NotFound
-from service.flows.release_models import ReleaseCreate, ReleaseRead
+from service.flows.releases.schemas import ReleaseCreate, ReleaseRead
 from service.flows.schemas import Page
 from service.plan.actor import Actor
 from service.plan.grids import GridRegistry

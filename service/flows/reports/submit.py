@@ -19,16 +19,16 @@ from models import Event, EventGrid, Report
 from models import Snapshot as SnapshotRow
 from models.base import table_of, utcnow
 from service.errors import InvalidInput
+from service.flows.actions.dispatch import dispatch, hand_over, open_monitoring, started_items
 from service.flows.context import AppContext
-from service.flows.dispatch import dispatch, hand_over, open_monitoring, started_items
-from service.flows.report_models import (
+from service.flows.reports.schemas import (
     ReportAccepted,
     ReportCreate,
     SnapshotIn,
     check_grids,
     check_jurisdiction,
 )
-from service.flows.response import begin_response, change_level, level_notice
+from service.flows.response.levels import begin_response, change_level, level_notice
 from service.flows.schemas import HQ, BasisRead
 from service.plan.actor import Actor
 from service.plan.addressees import Scene, hit_counties, local_regions

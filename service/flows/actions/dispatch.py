@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event, EventGrid
 from models.base import table_of
-from service.flows.action_models import action_json
+from service.flows.actions.schemas import action_json
 from service.plan.actor import Actor
 from service.plan.addressees import Scene, hit_counties, holds, link_ready, local_regions
 from service.plan.clauses import clause_label

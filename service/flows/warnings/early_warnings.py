@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EarlyWarning, Event
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
-from service.flows.dispatch import cancel_open, dispatch, open_monitoring
-from service.flows.history import response_levels
+from service.flows.actions.dispatch import cancel_open, dispatch, open_monitoring
+from service.flows.events.history import response_levels
 from service.flows.schemas import Moment, RegionCode, Text
 from service.plan.actor import Actor
 from service.plan.addressees import Scene

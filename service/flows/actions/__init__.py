@@ -1,0 +1,1 @@
+"""Actions: playbook duties dispatched to agencies, polled, acknowledged, completed, escalated."""

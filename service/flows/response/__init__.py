@@ -1,0 +1,1 @@
+"""The emergency response (plan 5): started, raised or lowered, led, attested and terminated."""
