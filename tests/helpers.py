@@ -79,8 +79,8 @@ def scratch_postgres(prefix: str) -> Iterator[str]:
 
 REPO = Path(__file__).resolve().parents[1]
 PLAYBOOKS_DIR = REPO / "playbooks"
-# The plan itself, beside the checkout (../shared/plan); tests that read it skip without it.
-PLAN_FILE = REPO.parent / "shared" / "plan" / "outage-plan-zh.md"
+# The plan itself, as the gazette printed it, kept in the repository so that every test runs.
+PLAN_FILE = REPO / "docs" / "plan" / "outage-plan-zh.md"
 
 MakeToken = Callable[..., Awaitable[dict[str, str]]]
 """``await make_token("dispatcher", region="330603")`` → Authorization headers (conftest)."""
