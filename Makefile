@@ -9,7 +9,7 @@ UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install lock run test lint bench clean
+.PHONY: install lock run test lint docs bench clean
 
 # uv comes first, from pip, at the version and hashes that uv.lock holds for it.
 $(UV):
@@ -44,6 +44,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# docs/configuration.md, written from service/config.py's Settings (a test fails when they differ).
+docs: $(STAMP)
+	$(BIN)/python -m tools.configuration_doc > docs/configuration.md
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
