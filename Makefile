@@ -1,4 +1,5 @@
-# outage-coordinator: `make run` serves on 127.0.0.1:8000 (SQLite), `make test` runs the tests.
+# outage-coordinator: `make run` serves on 127.0.0.1:8000 (SQLite), `make test` runs the tests,
+# `make check` lints and runs the tests.
 # Everything is installed at the versions in uv.lock; `make lock` refreshes it from pyproject.toml.
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install lock run test lint bench clean
+.PHONY: install lock run test lint check docs bench clean
 
 # uv comes first, from pip, at the version and hashes that uv.lock holds for it.
 $(UV):
@@ -44,6 +45,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# What CI runs (.ci/run, after installing the system packages): the lint, then the tests.
+check: lint test
+
+# docs/configuration.md, written from service/config.py's Settings (a test fails when they differ).
+docs: $(STAMP)
+	$(BIN)/python -m tools.configuration_doc > docs/configuration.md
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

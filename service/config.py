@@ -13,21 +13,27 @@ from service import bundled
 
 
 class Settings(BaseSettings):
-    """Configuration read from the environment (prefix ``OUTAGE_``); see the README's table."""
+    """Configuration read from the environment (prefix ``OUTAGE_``); docs/configuration.md is
+    generated from these fields (``make docs``)."""
 
     model_config = SettingsConfigDict(env_prefix="OUTAGE_", frozen=True)
 
     database_url: str = Field(
         default="sqlite+aiosqlite:///var/coordinator.db",
-        description="SQLAlchemy async URL: sqlite+aiosqlite:///… or postgresql+asyncpg://…",
+        description="The database, as an SQLAlchemy async URL: sqlite+aiosqlite:///FILE (a "
+        "relative FILE is from the working directory) or postgresql+asyncpg://USER@HOST/DB",
     )
     playbooks_dir: Path = Field(
         default_factory=bundled.playbooks_dir,
-        description="Folder holding the playbook YAML files; by default the ones shipped inside "
-        "the package (the checkout's playbooks/ in an editable install)",
+        description="Folder holding the playbook YAML files (grids, thresholds, agencies, "
+        "checklists, drills); by default the ones shipped inside the package, which in an "
+        "editable install are the checkout's playbooks/",
     )
     var_dir: Path = Field(
-        default=Path("var"), description="Where the bootstrap admin token file is written"
+        default=Path("var"),
+        description="Where serve writes the bootstrap admin token (admin-token) and, in metrics/ "
+        "(emptied at each start), the workers' counts for /metrics; two services must not share "
+        "it",
     )
     token_cache_seconds: float = Field(
         default=5.0,
@@ -36,17 +42,32 @@ class Settings(BaseSettings):
         "a revocation takes effect within this time. 0 disables the cache.",
     )
     future_tolerance_seconds: int = Field(
-        default=300, ge=0, description="How far in the future a report's observed_at may lie"
+        default=300,
+        ge=0,
+        description="How far in the future a report's observed_at may lie (the reporter's clock "
+        "may run ahead); a report further ahead is refused with 422",
     )
-    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
-    db_pool_size: int = Field(default=10, ge=1, description="PostgreSQL connection pool size")
+    sqlite_busy_timeout_ms: int = Field(
+        default=5000,
+        ge=0,
+        description="SQLite only: how long a writer waits for another process's write lock "
+        "before the transaction is retried (and, after five tries, answered 503)",
+    )
+    db_pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostgreSQL only: connections each worker keeps open, and as many again "
+        "it may open at a peak",
+    )
     access_log: bool = Field(
-        default=False, description="Log every request (uvicorn's access log); costs throughput"
+        default=False,
+        description="uvicorn's own access log, a line per request beside the request log; it "
+        "costs throughput",
     )
     request_log: bool = Field(
         default=True,
         description="Log one structured line per request: method, path, status, duration_ms "
-        "and the request's id",
+        "and the request's id (X-Request-ID)",
     )
     log_format: Literal["json", "console"] = Field(
         default="json",
@@ -55,7 +76,8 @@ class Settings(BaseSettings):
     )
     metrics: bool = Field(
         default=True,
-        description="Serve GET /metrics (Prometheus) and time every request for it",
+        description="Serve GET /metrics (Prometheus text, no token) and time every request "
+        "for it; false removes both",
     )
     max_body_bytes: int = Field(
         default=1024 * 1024,
@@ -67,12 +89,14 @@ class Settings(BaseSettings):
         default=16 * 1024,
         ge=1024,
         description="The largest request head (request line and headers) accepted; a larger one "
-        "is refused with 431 as soon as the bytes read of it pass this",
+        "is refused with 431 as soon as the bytes read of it pass this (outage-coordinator "
+        "serve only: another server keeps its own limit)",
     )
     escalation_interval_seconds: float = Field(
         default=60,
         ge=0,
-        description="How often overdue actions are looked for and escalated; 0 turns it off",
+        description="How often each worker looks for overdue actions to escalate and remind "
+        "(also once at start); 0 turns it off",
     )
     remind_minutes: float = Field(
         default=30,
@@ -90,27 +114,38 @@ class Settings(BaseSettings):
         default=10,
         gt=0,
         description="The first retry's delay; each later one doubles it (attempts at about 0, "
-        "10, 20, 40 … s), with jitter",
+        "10, 20, 40 ... s, each delay +-20% at random); a receiver's Retry-After takes its place",
     )
     max_attempts: int = Field(
-        default=8, ge=1, description="Attempts at a delivery, the first included, before 'dead'"
+        default=8,
+        ge=1,
+        description="Attempts at a delivery, the first included, before it is dead",
     )
     delivery_timeout_seconds: float = Field(
-        default=10, gt=0, description="How long one attempt waits for the receiver's answer"
+        default=10,
+        gt=0,
+        description="How long one attempt waits for the receiver's answer; a claimed delivery "
+        "is leased for six times this (the attempts queued before it, its own, and recording "
+        "it), after which another worker may try it",
     )
     delivery_concurrency: int = Field(
-        default=8, ge=1, description="Attempts in flight at once in each worker"
+        default=8,
+        ge=1,
+        description="Attempts in flight at once in each worker (connections of its one HTTP "
+        "client); it claims up to 4 due deliveries for each",
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",
-        description="Where people reach the service; the robots' messages link to its /board",
+        description="Where people reach the service; the WeCom and DingTalk messages link to "
+        "its /board",
     )
 
     idempotency_ttl_seconds: int = Field(
         default=86_400,
         ge=1,
         description="How long the answer to a request sent with an Idempotency-Key is kept; "
-        "after that the key is forgotten and may be used again",
+        "after that the key is forgotten and may be used again (expired answers are deleted "
+        "every 10 minutes)",
     )
 
     @property
