@@ -11,7 +11,7 @@ from typing import Final
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
-from models import EarlyWarning
+from service.flows.warnings.schemas import WarningRead
 from service.plan.alerts import AlertMessage
 from service.plan.grids import GridRegistry
 
@@ -36,7 +36,7 @@ def reference(message: AlertMessage) -> str:
     return f"{SENDER},{message.identifier},{cap_time(message.sent)}"
 
 
-def cap_alert(warning: EarlyWarning, message: AlertMessage, grids: GridRegistry) -> bytes:
+def cap_alert(warning: WarningRead, message: AlertMessage, grids: GridRegistry) -> bytes:
     """``message`` of ``warning`` as a CAP 1.2 ``alert`` document.
 
     Its ``info``: before any response level the warning is a forecast (urgency Expected,
@@ -75,8 +75,8 @@ def cap_alert(warning: EarlyWarning, message: AlertMessage, grids: GridRegistry)
         add(info, "onset", cap_time(warning.onset))
     if warning.expires:
         add(info, "expires", cap_time(warning.expires))
-    if warning.published_hq:
-        add(info, "senderName", grids.hq_name(warning.published_hq))
+    if warning.published_by:
+        add(info, "senderName", grids.hq_name(warning.published_by))
     add(info, "headline", ("解除：" if cancel else "") + warning.headline)
     add(info, "description", warning.description)
     for code in warning.area:

@@ -1,47 +1,102 @@
-"""Starting, adjusting and ending a response (plan 5.1, 5.5, 6), and what each dispatches."""
+"""The response's level: the commander starts a response or sets its level (plan 5.1), and the
+moves every starter shares (a report that reaches IV starts one too, service.flows.reports):
+beginning, changing and ending a response, and what each dispatches (plan 5.1, 5.5, 6)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Action, Event
+from models import Event
+from models.base import utcnow
 from service.errors import Conflict
 from service.flows.actions.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
-from service.flows.schemas import Text
+from service.flows.context import AppContext
+from service.flows.events.read import EventRead
+from service.flows.response.running import run_command
+from service.flows.response.schemas import LevelChange, Termination
 from service.plan.actor import Actor
 from service.plan.addressees import Scene
 from service.plan.duties import ENDED_PHASES, LEVELLED_PHASES, OPEN_STATES
+from service.plan.jurisdiction import require_area, require_hq
+from service.plan.leadership import Setter, commanded_lead, higher_lead, hq_rank
 from service.plan.levels import Level, level_rank
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
 from service.store import outbox, timeline
 from service.store.batch import WriteBatch
-
-Reason = Annotated[Text, Field(min_length=1, max_length=2000)]
-
-
-class LevelChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    level: Level
-    reason: Reason
+from service.store.events import event_area, lock_event
 
 
-class ReasonRequired(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+async def start_response(
+    context: AppContext, actor: Actor, event_id: uuid.UUID, change: LevelChange
+) -> EventRead:
+    """Plan 5.1: a commander may start a response, even below 一般, with a reason."""
+    playbooks = context.playbooks
 
-    reason: Reason
+    async def command(session: AsyncSession, batch: WriteBatch) -> Event:
+        now = utcnow()
+        actor.require("commander")
+        event = await lock_event(session, event_id)
+        require_area(actor, await event_area(session, event), playbooks.grids, "start a response")
+        level = change.level
+        lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
+        require_hq(actor, lead, playbooks.grids, f"start a level {level} response", "5.1")
+        fire(event, "start_response")
+        event.updated_at = now
+        before = (event.level, event.response_level)
+        await begin_response(
+            session,
+            batch,
+            playbooks,
+            event,
+            level,
+            await scene_of(session, event, lead=lead),
+            actor,
+            now,
+            f"level {level} response started by {actor.label}: {change.reason}",
+            reason=change.reason,
+            discretionary=True,
+        )
+        level_notice(batch, event, before, now)
+        return event
+
+    return await run_command(context, command)
 
 
-class ReasonOptional(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+async def set_level(
+    context: AppContext, actor: Actor, event_id: uuid.UUID, change: LevelChange
+) -> EventRead:
+    """Plan 5.1: adjust the response level; needs the leading HQ or above, before and after."""
+    playbooks = context.playbooks
 
-    reason: Annotated[Text, Field(max_length=2000)] | None = None
+    async def command(session: AsyncSession, batch: WriteBatch) -> Event:
+        now = utcnow()
+        actor.require("commander")
+        event = await lock_event(session, event_id)
+        require_hq(actor, event.leading_hq, playbooks.grids, "set the response level", "5.1")
+        fire(event, "set_level")
+        level = change.level
+        lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
+        if level_rank(level) > level_rank(event.response_level):
+            # A rise never hands the lead down (an HQ that took the lead keeps it).
+            lead = higher_lead(event.leading_hq, lead)
+        if hq_rank(lead) > hq_rank(event.leading_hq):
+            require_hq(actor, lead, playbooks.grids, f"raise the response to {level}", "5.1")
+        if level == event.response_level:
+            raise Conflict(f"the response is already at level {level}", rule="plan 5.1")
+        event.updated_at = now
+        scene = await scene_of(session, event, lead=lead)
+        before = (event.level, event.response_level)
+        await change_level(
+            session, batch, playbooks, event, level, scene, actor, now, change.reason
+        )
+        level_notice(batch, event, before, now)
+        return event
+
+    return await run_command(context, command)
 
 
 def level_notice(
@@ -157,7 +212,7 @@ async def change_level(
     await dispatch(session, batch, playbooks, event, items, actor, now, scene)
 
 
-async def terminate(
+async def end_response(
     session: AsyncSession,
     batch: WriteBatch,
     playbooks: Playbooks,
@@ -208,30 +263,3 @@ async def terminate(
     items = playbooks.checklists.items_at("terminated", event.response_level)
     scene = await scene_of(session, event, reconstruction=request.reconstruction)
     await dispatch(session, batch, playbooks, event, items, actor, now, scene)
-
-
-async def post_event_open(session: AsyncSession, event: Event) -> list[str]:
-    """Keys of post-event (plan 6) actions neither done nor cancelled."""
-    return list(
-        await session.scalars(
-            select(Action.key).where(
-                Action.event_id == event.id,
-                Action.phase == "post_event",
-                Action.state.in_(OPEN_STATES),
-            )
-        )
-    )
-
-
-class Termination(BaseModel):
-    """Ending a response (plan 5.5), and whether the grid needs repair or rebuilding (plan 6.4
-    "需对电网网架结构和设施设备进行修复或重建的"): only then do the reconstruction duties go
-    out. The commander who ends the response says so; left out, none is needed."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Annotated[Text, Field(max_length=2000)] | None = None
-    reconstruction: bool = Field(
-        default=False,
-        description="the grid's structure or facilities need repair or rebuilding (plan 6.4)",
-    )

@@ -1,0 +1,118 @@
+"""Closing an event: dismissed from monitoring when it never needed a response (plan 1.5), or
+closed once its post-event work is done (plan 6)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Action, Event
+from models.base import utcnow
+from service.errors import Conflict
+from service.flows.actions.dispatch import cancel_open
+from service.flows.context import AppContext
+from service.flows.events.read import EventRead
+from service.flows.response.running import run_command, run_guarded
+from service.flows.response.schemas import Closure, Dismissal
+from service.plan.actor import Actor
+from service.plan.duties import OPEN_STATES, PHASES
+from service.plan.jurisdiction import require_area, require_hq
+from service.plan.lifecycle import fire
+from service.store import outbox, timeline
+from service.store.batch import WriteBatch
+from service.store.events import event_area, lock_event
+
+
+async def dismiss(
+    context: AppContext, actor: Actor, event_id: uuid.UUID, dismissal: Dismissal
+) -> EventRead:
+    """Close an event that never needed a response (design.md: monitoring → closed)."""
+    playbooks, reason = context.playbooks, dismissal.reason
+
+    async def command(session: AsyncSession, batch: WriteBatch) -> Event:
+        now = utcnow()
+        actor.require("commander")
+        event = await lock_event(session, event_id)
+        require_area(actor, await event_area(session, event), playbooks.grids, "dismiss the event")
+        fire(event, "dismiss")
+        event.closed_at = event.updated_at = now
+        await cancel_open(
+            session,
+            batch,
+            event,
+            phases=PHASES,
+            states=OPEN_STATES,
+            keep_keys=None,
+            reason=f"event dismissed: {reason}",
+            actor=actor,
+            now=now,
+            clause="1.5",
+        )
+        # Plan 1.5: it never became a 大面积停电事件 that needed a response.
+        timeline.record(
+            batch,
+            event,
+            "event_dismissed",
+            actor,
+            f"dismissed: {reason}",
+            clause="1.5",
+            at=now,
+            reason=reason,
+        )
+        # A dismissal closes the event too (monitoring → closed): the same notice, saying so.
+        extra = {"reason": reason, "dismissed": True}
+        outbox.emit(batch, event, "event.closed", extra=extra, at=now)
+        return event
+
+    return await run_command(context, command)
+
+
+async def post_event_open(session: AsyncSession, event: Event) -> list[str]:
+    """Keys of post-event (plan 6) actions neither done nor cancelled."""
+    return list(
+        await session.scalars(
+            select(Action.key).where(
+                Action.event_id == event.id,
+                Action.phase == "post_event",
+                Action.state.in_(OPEN_STATES),
+            )
+        )
+    )
+
+
+async def close(
+    context: AppContext, actor: Actor, event_id: uuid.UUID, closure: Closure
+) -> EventRead:
+    """Plan 6: close once every post-event action is done or cancelled with a reason; a refusal
+    names the open ones and is kept on the timeline."""
+    playbooks, reason = context.playbooks, closure.reason
+
+    async def command(session: AsyncSession, batch: WriteBatch) -> Event:
+        now = utcnow()
+        actor.require("commander")
+        event = await lock_event(session, event_id)
+        require_hq(actor, event.leading_hq, playbooks.grids, "close the event", "6")
+        still_open = await post_event_open(session, event) if event.state == "terminated" else []
+        try:
+            fire(event, "close", post_event_work_done=not still_open)
+        except Conflict as refused:
+            if still_open:
+                refused.detail = f"{len(still_open)} post-event action(s) are still open"
+                refused.extra.update(open=sorted(still_open), rule="plan 6", guard="close")
+            raise
+        event.closed_at = event.updated_at = now
+        timeline.record(
+            batch,
+            event,
+            "event_closed",
+            actor,
+            "event closed" + (f": {reason}" if reason else ""),
+            clause="6",
+            at=now,
+        )
+        outbox.emit(batch, event, "event.closed", extra={"reason": reason}, at=now)
+        return event
+
+    return await run_guarded(context, actor, event_id, command)

@@ -1,0 +1,75 @@
+"""How a commander's command runs: in a transaction of its own (retried on conflicts with
+concurrent work), its rows written through one batch, and answered with the event as it then
+stands. A guarded transition's refusal is kept on the timeline."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from models import Event
+from service.errors import Conflict
+from service.flows.context import AppContext
+from service.flows.events.read import EventRead, describe
+from service.plan.actor import Actor
+from service.store import timeline
+from service.store.batch import WriteBatch
+from service.store.events import lock_event
+from service.store.transactions import in_transaction
+
+Command = Callable[[AsyncSession, WriteBatch], Awaitable[Event]]
+
+
+async def run_command(context: AppContext, command: Command) -> EventRead:
+    """Run ``command`` and answer the event it moved, read after its batch is written."""
+
+    async def work(session: AsyncSession) -> EventRead:
+        async with WriteBatch(session) as batch:
+            event = await command(session, batch)
+        return await describe(session, event, context.playbooks.grids)
+
+    return await in_transaction(context.sessions, work)
+
+
+async def run_guarded(
+    context: AppContext, actor: Actor, event_id: uuid.UUID, command: Command
+) -> EventRead:
+    """``run_command`` for a transition with a guard (terminate, close): when the guard refuses,
+    the refusal is recorded on the timeline before the 409 goes out."""
+    try:
+        return await run_command(context, command)
+    except Conflict as refused:
+        await record_refusal(context.sessions, actor, event_id, refused)
+        raise
+
+
+async def record_refusal(
+    sessions: async_sessionmaker[AsyncSession],
+    actor: Actor,
+    event_id: uuid.UUID,
+    refused: Conflict,
+) -> None:
+    """Keep a guarded transition's refusal on the timeline, in a transaction of its own (the
+    refused one is rolled back)."""
+    trigger = refused.extra.get("guard")
+    if trigger is None:
+        return
+
+    async def record(session: AsyncSession) -> None:
+        event = await lock_event(session, event_id)
+        async with WriteBatch(session) as batch:
+            timeline.record(
+                batch,
+                event,
+                "transition_refused",
+                actor,
+                f"{trigger} refused: {refused.detail}",
+                clause=str(refused.extra.get("rule", "")).removeprefix("plan ") or None,
+                trigger=trigger,
+                unmet=refused.extra.get("unmet"),
+                open=refused.extra.get("open"),
+            )
+
+    await in_transaction(sessions, record)

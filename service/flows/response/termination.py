@@ -1,0 +1,89 @@
+"""Ending a response (plan 5.5): its four conditions, read from the event's grids and
+attestations, and the termination itself once they all hold (plan 6's work then goes out)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Attestation, Event, EventGrid
+from models.base import utcnow
+from service.flows.context import AppContext
+from service.flows.events.read import EventRead
+from service.flows.response.levels import end_response
+from service.flows.response.running import run_guarded
+from service.flows.response.schemas import Termination, TerminationCheckRead
+from service.flows.schemas import ConditionRead
+from service.plan.actor import Actor
+from service.plan.jurisdiction import require_hq
+from service.plan.restoration import GridLoss, restoration
+from service.plan.termination import (
+    Attested,
+    Condition,
+    termination_check,
+    unmet,
+    unreported_key_areas,
+)
+from service.playbooks.bundle import Playbooks
+from service.store.batch import WriteBatch
+from service.store.events import get_event, lock_event
+
+
+async def termination_conditions(
+    session: AsyncSession, playbooks: Playbooks, event: Event
+) -> list[Condition]:
+    """Plan 5.5's four conditions for this event, from its grids and attestations."""
+    rows = list(await session.scalars(select(EventGrid).where(EventGrid.event_id == event.id)))
+    restored = restoration(
+        GridLoss(g.region, g.scope, g.load_lost_mw, g.peak_load_lost_mw) for g in rows
+    )
+    grids = playbooks.grids
+    key_areas = [g.region for g in rows if (grid := grids.get(g.region)) and grid.key_area]
+    unreported = unreported_key_areas(
+        (g.region for g in rows), (g.code for g in grids if g.key_area), grids.is_within
+    )
+    statements = await session.scalars(
+        select(Attestation).where(Attestation.event_id == event.id).order_by(Attestation.at)
+    )
+    attested = [Attested(a.condition, a.evidence, a.actor, a.at.isoformat()) for a in statements]
+    return termination_check(restored, key_areas, attested, unreported)
+
+
+async def read_termination_check(
+    context: AppContext, actor: Actor, event_id: uuid.UUID
+) -> TerminationCheckRead:
+    """The event's plan 5.5 conditions as ``actor`` may see them (404 for an event it may not)."""
+    async with context.read_sessions() as session:
+        event = await get_event(session, actor, event_id)
+        conditions = await termination_conditions(session, context.playbooks, event)
+    return TerminationCheckRead(
+        can_terminate=all(c.met for c in conditions),
+        conditions=[ConditionRead.of(c) for c in conditions],
+    )
+
+
+async def terminate(
+    context: AppContext, actor: Actor, event_id: uuid.UUID, termination: Termination
+) -> EventRead:
+    """Plan 5.5: the government that started the response ends it (or, the service's choice, a
+    higher one), when all four conditions hold; a refusal names the unmet ones and is kept on
+    the timeline."""
+    playbooks = context.playbooks
+
+    async def command(session: AsyncSession, batch: WriteBatch) -> Event:
+        now = utcnow()
+        actor.require("commander")
+        event = await lock_event(session, event_id)
+        require_hq(actor, event.leading_hq, playbooks.grids, "terminate the response", "5.5")
+        in_response = event.state == "response"
+        conditions = await termination_conditions(session, playbooks, event) if in_response else []
+        failed = unmet(conditions)
+        event.updated_at = now  # stamped before the move, so the event's row is written once
+        await end_response(
+            session, batch, playbooks, event, actor, now, termination, not failed, failed
+        )
+        return event
+
+    return await run_guarded(context, actor, event_id, command)

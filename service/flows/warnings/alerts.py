@@ -1,0 +1,51 @@
+"""Reading a warning's latest public message (plan 3.2.2.1 通过预警信息发布系统向社会公众发布):
+which messages it has sent is derived from its moments and its event's response levels
+(``service.plan.alerts``), so nothing is stored for them; the API writes the message as CAP 1.2."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import EarlyWarning
+from service.errors import NotFound
+from service.flows.context import AppContext
+from service.flows.events.history import response_levels
+from service.flows.warnings.schemas import WarningRead
+from service.plan.actor import Actor
+from service.plan.alerts import AlertMessage, WarningMoments, warning_messages
+from service.store.events import get_event
+
+
+@dataclass(frozen=True, slots=True)
+class WarningAlert:
+    """A warning and the latest message it has sent."""
+
+    warning: WarningRead
+    message: AlertMessage
+
+
+async def latest_alert(context: AppContext, actor: Actor, warning_id: uuid.UUID) -> WarningAlert:
+    """The warning's latest message. Any role reads a published or lifted warning (it was
+    published to the public, plan 3.2.2.1); a proposal is not public yet, and is read only by
+    those who see its event (an agency: within its own events)."""
+    async with context.read_sessions() as session:
+        warning = await session.get(EarlyWarning, warning_id)
+        if warning is None:
+            raise NotFound(f"warning {warning_id} does not exist")
+        reader = actor if warning.state == "proposed" else None
+        event = await get_event(session, reader, warning.event_id)
+        sent = await _sent_messages(session, warning, event.drill)
+    return WarningAlert(WarningRead.of(warning), sent[-1])
+
+
+async def _sent_messages(
+    session: AsyncSession, warning: EarlyWarning, drill: bool
+) -> list[AlertMessage]:
+    """The messages the warning has sent, oldest first."""
+    moments = WarningMoments(
+        warning.id, drill, warning.proposed_at, warning.published_at, warning.lifted_at
+    )
+    return warning_messages(moments, await response_levels(session, warning.event_id))
