@@ -4,7 +4,7 @@ read as the API reads it, and the version that tells a polling board whether any
 The board shows the events not yet closed (a terminated event still has its plan 6 work under
 way), each with its actions by agency, its latest timeline entries and its published warnings.
 What a caller sees is what the API shows it: ``visible_events`` (an agency: the events it has
-actions in), its own actions only, and the timeline as ``service.flows.events.timeline`` cuts it.
+actions in), its own actions only, and the timeline as ``service.flows.events.agency_view`` cuts it.
 
 ``version`` is the board's validator. Every change to an event, its actions, its warnings or
 its figures writes a timeline entry, which moves ``events.timeline_seq`` under the event's lock
@@ -30,8 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, EarlyWarning, Event, EventGrid, TimelineEntry
 from service.flows.actions.schemas import ActionRead, past_due, read, with_drill
+from service.flows.events.agency_view import AGENCY_KINDS, as_agency_sees
 from service.flows.events.read import EventRead, event_read, received_reports
-from service.flows.events.timeline import AGENCY_KINDS, TimelineRead, as_agency_sees
+from service.flows.events.schemas import TimelineRead
 from service.flows.warnings.early_warnings import WarningRead
 from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES, OVERDUE_STATES
