@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
 from service.errors import Unavailable
-from service.flows.events.evaluation import EvaluationRead, RestorationPoint
+from service.flows.events.schemas import EvaluationRead, RestorationPoint
 from service.plan.levels import Level
 from service.plan.termination import OVERALL_RESTORED, PLAN_WORDS
 

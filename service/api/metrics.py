@@ -31,7 +31,6 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from models.base import utcnow
 from service.flows.context import AppContext
 from service.flows.events.figures import Figures, read_figures
 
@@ -139,9 +138,7 @@ def process_text() -> bytes:
 
 async def metrics(request: Request) -> Response:
     context: AppContext = request.app.state.context
-    agencies = [agency.code for agency in context.playbooks.agencies]
-    async with context.read_sessions() as session:
-        figures = await read_figures(session, agencies, utcnow())
+    figures = await read_figures(context)
     body = process_text() + generate_latest(_Figures(figures))
     # The classic text format (every name here is plain ASCII), which every Prometheus reads.
     return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)

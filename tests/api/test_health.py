@@ -32,7 +32,7 @@ async def test_an_unreachable_database_is_503_without_its_detail(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://test") as client,
     ):
-        with caplog.at_level(logging.ERROR, logger="service.api.routes.health"):
+        with caplog.at_level(logging.ERROR, logger="service.flows.health.probe"):
             response = await client.get("/healthz")
 
     assert response.status_code == 503

@@ -18,8 +18,8 @@ from sqlalchemy.exc import OperationalError
 
 from models import Action, Event, EventGrid, IdempotencyRecord
 from models.base import utcnow
-from service.api.routes import reports as reports_route
 from service.flows.context import AppContext
+from service.flows.reports import submit
 from service.store.transactions import ATTEMPTS
 from tests.helpers import MakeToken, count, county, post, report
 
@@ -293,7 +293,7 @@ async def test_a_conflict_that_outlasts_the_retries_is_a_503_with_retry_after(
             "UPDATE events …", {}, sqlite3.OperationalError("database is locked")
         )
 
-    monkeypatch.setattr(reports_route, "report_answer", deadlocked)
+    monkeypatch.setattr(submit, "report_answer", deadlocked)
     answer = await client.post(
         f"{API}/reports", json=report(county("330603", 151, 5)), headers=dispatcher
     )

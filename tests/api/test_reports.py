@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from models import Event, EventGrid, IdempotencyRecord, Report, Snapshot, TimelineEntry
 from service.flows.context import AppContext
-from service.flows.reports.schemas import ClassifyRequest, ClassifyResult
+from service.flows.reports.schemas import ClassificationQuery, ClassificationRead
 from service.flows.schemas import BasisRead
 from service.plan.classification import classify
 from tests.helpers import MakeToken, count, county, post, report
@@ -320,14 +320,14 @@ async def test_classify_stores_nothing(
 def test_classify_answer_is_the_models_json(
     context: AppContext, snapshots: list[dict[str, Any]]
 ) -> None:
-    request = ClassifyRequest.model_validate({"snapshots": snapshots})
+    request = ClassificationQuery.model_validate({"snapshots": snapshots})
     result = classify(request.snapshots, context.playbooks.rules)
-    model = ClassifyResult(
+    model = ClassificationRead(
         level=result.level,
         level_name=result.level_name,
         basis=[BasisRead.of(b) for b in result.basis],
     )
-    assert json.loads(ClassifyResult.json_of(result)) == json.loads(model.model_dump_json())
+    assert json.loads(ClassificationRead.json_of(result)) == json.loads(model.model_dump_json())
 
 
 async def test_healthz_needs_no_token(client: httpx.AsyncClient) -> None:
@@ -354,3 +354,25 @@ async def test_report_on_ended_event_is_409(
         assert problem["state"] == state
         assert "report" not in problem["allowed"]
     assert await count(context, Report) == 1
+
+
+async def test_the_documented_examples_do_what_the_docs_say(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    """/docs shows these bodies: 柯桥区 and 上虞区 each at level IV; the first report opens an
+    event in response, and the follow-up (sent to that event) brings 柯桥区 back to 16 MW lost."""
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    [query] = schemas["ClassificationQuery"]["examples"]
+    dispatcher = await make_token("dispatcher")
+    classified = await client.post("/api/v1/classify", json=query, headers=dispatcher)
+    assert classified.status_code == 200, classified.text
+    assert classified.json()["level"] == "IV"
+    assert {b["region"] for b in classified.json()["basis"]} == {"330603", "330604"}
+
+    first, follow_up = schemas["ReportCreate"]["examples"]
+    opened = await post(client, dispatcher, first)
+    assert (opened["level"], opened["state"]) == ("IV", "response")
+    later = await post(client, dispatcher, {**follow_up, "event_id": opened["event_id"]})
+    assert later["event_id"] == opened["event_id"]
+    assert later["level"] is None  # 16 of 151 MW lost: below every threshold
+    assert later["peak_level"] == "IV"

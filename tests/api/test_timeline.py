@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from service.flows.events import read as events
-from service.flows.events.timeline import EVENT_KINDS
+from service.flows.events.agency_view import EVENT_KINDS
 from tests.helpers import MakeToken, county, post, report
 
 API = "/api/v1"

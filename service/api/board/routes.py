@@ -19,14 +19,11 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
 
-from models.base import utcnow
 from service.api.board.render import BoardPages
 from service.api.board.session import from_this_origin, sign_in, sign_out, signed_in, verified
 from service.flows.context import AppContext
 from service.flows.events import board
-from service.plan.actor import Actor
 
 router = APIRouter(include_in_schema=False)
 
@@ -60,33 +57,20 @@ def _etag(tag: str) -> str:
     return f'W/"{tag}"'
 
 
-async def _events(request: Request, actor: Actor) -> tuple[str, Markup]:
-    """The board's version for ``actor`` now, and its events rendered (once per version)."""
+def _context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context
-    pages = _pages(request)
-    now = utcnow()
-    async with context.read_engine.connect() as connection:
-        tag = await board.version(connection, actor, now)
-    cached = pages.cached_events(tag)
-    if cached is not None:
-        return tag, cached
-    # Read after the version: a change in between is shown under the older version, which
-    # costs the next poll one more answer; never an older board under a newer version.
-    async with context.read_sessions() as session:
-        playbooks = context.playbooks
-        found = await board.read_board(
-            session, actor, playbooks.grids, playbooks.checklists.after, now
-        )
-    return tag, pages.events(tag, found)
+    return context
 
 
 @router.get("/board")
 async def board_page(request: Request) -> Response:
+    """The whole board for whoever the cookie signs in, or the way to the sign-in form."""
     actor = await signed_in(request)
     if actor is None:
         return RedirectResponse(f"{_root(request)}/board/login", status_code=303)
-    tag, events = await _events(request, actor)
-    page = _pages(request).page(
+    pages = _pages(request)
+    tag, events = await board.current_board(_context(request), actor, pages)
+    page = pages.page(
         "board.html",
         root=_root(request),
         viewer=actor,
@@ -106,7 +90,7 @@ async def board_updates(
     actor = await signed_in(request)
     if actor is None:
         return Response("未登录", status_code=401, media_type="text/plain; charset=utf-8")
-    tag, events = await _events(request, actor)
+    tag, events = await board.current_board(_context(request), actor, _pages(request))
     etag = _etag(tag)
     headers = {**UPDATE_HEADERS, "ETag": etag}
     if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
@@ -126,6 +110,7 @@ def _cross_site(request: Request) -> Response:
 
 @router.get("/board/login")
 async def login_form(request: Request) -> Response:
+    """The sign-in form: one field, the token."""
     return _login_form(request)
 
 
@@ -149,6 +134,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/board/logout")
 async def logout(request: Request) -> Response:
+    """Forget the cookie and show the sign-in form (posted from this site's page only)."""
     if not from_this_origin(request):
         return _cross_site(request)
     response = RedirectResponse(f"{_root(request)}/board/login", status_code=303)

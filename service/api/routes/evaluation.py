@@ -1,7 +1,9 @@
 """Plan 6.1's evaluation report of an event: JSON, a page with the restoration curve, a PDF.
 
 Readable by commanders, dispatchers, observers and admins (not agencies), at any time: a
-running event's report is partial, its figures counted to now.
+running event's report is partial, its figures counted to now. Each operation asks the flow for
+the report (``evaluate_event``); the page and the PDF are drawn from that answer
+(``service.api.evaluation_report``).
 """
 
 from __future__ import annotations
@@ -13,14 +15,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from models.base import utcnow
-from service.api.deps import ContextDep, NotAgencyDep, ReadSessionDep
+from service.api.deps import ContextDep, NotAgencyDep
 from service.api.evaluation_report import FONT_FILE, FONTS_PATH, font_path, render_html, render_pdf
 from service.api.openapi import problems
-from service.flows.context import AppContext
-from service.flows.events.evaluation import EvaluationRead, evaluate
-from service.plan.actor import Actor
-from service.store.events import get_event
+from service.flows.events.evaluation import evaluate_event
+from service.flows.events.schemas import EvaluationRead
 
 router = APIRouter(tags=["evaluation"], responses=problems(401, 403, 404, 422))
 
@@ -30,37 +29,42 @@ PAGE_POLICY: Final = (
 )
 
 
-async def _evaluation(
-    event_id: uuid.UUID, actor: Actor, session: ReadSessionDep, context: AppContext
+@router.get(
+    "/events/{event_id}/evaluation",
+    summary="Read an event's evaluation report (plan 6.1)",
+    operation_id="read_evaluation",
+)
+async def read_evaluation(
+    event_id: uuid.UUID, actor: NotAgencyDep, context: ContextDep
 ) -> EvaluationRead:
-    event = await get_event(session, actor, event_id)
-    return await evaluate(session, context.playbooks, event, utcnow())
+    """The facts plan 6.1's evaluation of the handling (处置评估) starts from, read from the
+    event's own records: the `levels` the response was set to and who set them (a commander by
+    name, or "report"), the `leading_hqs` and from when each led, the response's start, end and
+    `response_minutes`, the `restoration` after each report (plan 5.5 condition 2's overall
+    figure), per agency how its actions were answered (`on_time`, `late`, `open`, the median
+    minutes to acknowledge), plan 5.5's `termination` conditions with their evidence, and the
+    event's `chronology`.
 
-
-@router.get("/events/{event_id}/evaluation")
-async def get_evaluation(
-    event_id: uuid.UUID, actor: NotAgencyDep, session: ReadSessionDep, context: ContextDep
-) -> EvaluationRead:
-    """Plan 6.1: the levels and who set them, who led from when, the response's duration, the
-    restoration after each report, per agency how its actions were answered, and plan 5.5's
-    termination conditions with their evidence."""
-    return await _evaluation(event_id, actor, session, context)
+    Commanders, dispatchers, observers and admins may read it, not agencies. A running event's
+    report is `partial`: its figures run to `generated_at`.
+    """
+    return await evaluate_event(context, actor, event_id)
 
 
 @router.get(
     "/events/{event_id}/evaluation.html",
+    summary="Read an event's evaluation report as a page",
+    operation_id="read_evaluation_page",
     response_class=HTMLResponse,
     responses={200: {"content": {"text/html": {}}, "description": "the report as a page"}},
 )
-async def get_evaluation_page(
-    event_id: uuid.UUID,
-    actor: NotAgencyDep,
-    session: ReadSessionDep,
-    context: ContextDep,
-    request: Request,
+async def read_evaluation_page(
+    event_id: uuid.UUID, actor: NotAgencyDep, context: ContextDep, request: Request
 ) -> HTMLResponse:
-    """The evaluation report as a page, in Chinese, with the restoration curve drawn."""
-    report = await _evaluation(event_id, actor, session, context)
+    """The evaluation report (plan 6.1) as one page in Chinese, the restoration curve drawn as
+    inline SVG and the text in the service's own font (no other host is asked for anything).
+    Readable as the JSON is: not by agencies."""
+    report = await evaluate_event(context, actor, event_id)
     font_url = f"{request.scope.get('root_path', '')}{FONTS_PATH}/{FONT_FILE}"
     html = render_html(report, context.playbooks.rules.levels, font_url)
     return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_POLICY})
@@ -68,17 +72,21 @@ async def get_evaluation_page(
 
 @router.get(
     "/events/{event_id}/evaluation.pdf",
+    summary="Read an event's evaluation report as a PDF",
+    operation_id="read_evaluation_pdf",
     response_class=Response,
     responses={
         200: {"content": {"application/pdf": {}}, "description": "the report as a PDF"},
         **problems(503),
     },
 )
-async def get_evaluation_pdf(
-    event_id: uuid.UUID, actor: NotAgencyDep, session: ReadSessionDep, context: ContextDep
+async def read_evaluation_pdf(
+    event_id: uuid.UUID, actor: NotAgencyDep, context: ContextDep
 ) -> Response:
-    """The page as an A4 PDF, its font embedded (503 when the server lacks Pango)."""
-    report = await _evaluation(event_id, actor, session, context)
+    """The evaluation page printed as an A4 PDF with its font embedded, to file or send on.
+    Readable as the JSON is: not by agencies. 503 when the server lacks the Pango library
+    that printing needs (the page is still served)."""
+    report = await evaluate_event(context, actor, event_id)
     html = render_html(report, context.playbooks.rules.levels, font_path().as_uri())
     # Printing takes a CPU for a while: off the event loop, which other requests share.
     pdf = await run_in_threadpool(render_pdf, html)

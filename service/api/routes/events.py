@@ -7,12 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.api.deps import ActorDep, ContextDep, ReadSessionDep
+from service.api.deps import ActorDep, ContextDep
 from service.api.openapi import problems
 from service.api.pagination import Cursor, Limit
 from service.flows.events import read as events
-from service.flows.events.read import EventRead
-from service.flows.events.timeline import TimelineRead
+from service.flows.events.schemas import EventRead, TimelineRead
 from service.flows.reports.schemas import ReportRead
 from service.flows.schemas import Page, RegionCode
 from service.plan.levels import Level
@@ -21,25 +20,33 @@ from service.plan.lifecycle import EventState
 router = APIRouter(tags=["events"], responses=problems(401, 422))
 
 
-@router.get("/events")
-async def get_events(
+@router.get("/events", summary="List events", operation_id="list_events")
+async def list_events(
     actor: ActorDep,
-    session: ReadSessionDep,
     context: ContextDep,
     state: EventState | None = None,
-    level: Level | None = None,
+    level: Annotated[Level | None, Query(description="the level the event now stands at")] = None,
     region: Annotated[
         RegionCode | None, Query(description="grid code; includes grids within it")
     ] = None,
-    drill: bool | None = None,
+    drill: Annotated[
+        bool | None, Query(description="only drills (true) or only real events (false)")
+    ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[EventRead]:
-    """Events, oldest first, filtered by state, current level, region and drill."""
+    """The outage events the caller may see, oldest first, each with its state, its levels
+    (plan 1.5's `level` now, its `peak_level`, the emergency response's `response_level`),
+    its `leading_hq` and its restoration figures (plan 5.5).
+
+    Any token may list; an agency sees only the events it has actions in. Filter by `state`,
+    current `level`, `region` (a city code takes in its counties: 330600 lists events in 柯桥区
+    330603 too) and `drill`. A page holds up to `limit` events; pass its `next` as `cursor`
+    for the following one.
+    """
     return await events.list_events(
-        session,
+        context,
         actor,
-        context.playbooks.grids,
         state=state,
         level=level,
         region=region,
@@ -49,32 +56,62 @@ async def get_events(
     )
 
 
-@router.get("/events/{event_id}", responses=problems(404))
-async def get_event(
-    event_id: uuid.UUID, actor: ActorDep, session: ReadSessionDep, context: ContextDep
-) -> EventRead:
-    return await events.read_event(session, actor, event_id, context.playbooks.grids)
+@router.get(
+    "/events/{event_id}",
+    summary="Read one event",
+    operation_id="read_event",
+    responses=problems(404),
+)
+async def read_event(event_id: uuid.UUID, actor: ActorDep, context: ContextDep) -> EventRead:
+    """One event as the list shows it: state, levels, leading HQ, the basis of its level (each
+    rule of plan 1.5 that fired for each grid) and its restoration, overall and per grid.
+
+    Any token may read an event it may see (an agency: one it has actions in); 404 otherwise.
+    """
+    return await events.read_event(context, actor, event_id)
 
 
-@router.get("/events/{event_id}/reports", responses=problems(404))
-async def get_event_reports(
+@router.get(
+    "/events/{event_id}/reports",
+    summary="List an event's reports",
+    operation_id="list_event_reports",
+    responses=problems(404),
+)
+async def list_event_reports(
     event_id: uuid.UUID,
     actor: ActorDep,
-    session: ReadSessionDep,
+    context: ContextDep,
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[ReportRead]:
-    return await events.list_reports(session, actor, event_id, limit, cursor)
+    """The dispatchers' reports on the event, in the order they were received: each with its
+    snapshots (plan 1.5's figures per grid), its own level and basis, its cause and estimated
+    time of restoration, and the name of the token that sent it.
+
+    Any token may read the reports of an event it may see; 404 otherwise. Paged as GET /events.
+    """
+    return await events.list_reports(context, actor, event_id, limit, cursor)
 
 
-@router.get("/events/{event_id}/timeline", responses=problems(404))
-async def get_event_timeline(
+@router.get(
+    "/events/{event_id}/timeline",
+    summary="Read an event's timeline",
+    operation_id="list_event_timeline",
+    responses=problems(404),
+)
+async def list_event_timeline(
     event_id: uuid.UUID,
     actor: ActorDep,
-    session: ReadSessionDep,
     context: ContextDep,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[TimelineRead]:
-    after = context.playbooks.checklists.after
-    return await events.list_timeline(session, actor, event_id, limit, cursor, after)
+    """Everything that happened to the event, oldest first, numbered by `seq` without gaps:
+    reports, levels set, leads taken, warnings, actions dispatched, acknowledged and done,
+    attestations, termination; each with who did it and the plan's clause.
+
+    Commanders, dispatchers, observers and admins see every entry. An agency sees the event's
+    own course and the entries about its own actions (and the plan 4 reports it received),
+    never another agency's. Paged by `seq`: pass `next` as `cursor`.
+    """
+    return await events.list_timeline(context, actor, event_id, limit, cursor)

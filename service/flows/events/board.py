@@ -4,7 +4,7 @@ read as the API reads it, and the version that tells a polling board whether any
 The board shows the events not yet closed (a terminated event still has its plan 6 work under
 way), each with its actions by agency, its latest timeline entries and its published warnings.
 What a caller sees is what the API shows it: ``visible_events`` (an agency: the events it has
-actions in), its own actions only, and the timeline as ``service.flows.events.timeline`` cuts it.
+actions in), its own actions only, and the timeline as ``service.flows.events.agency_view`` cuts it.
 
 ``version`` is the board's validator. Every change to an event, its actions, its warnings or
 its figures writes a timeline entry, which moves ``events.timeline_seq`` under the event's lock
@@ -23,15 +23,18 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final
+from typing import Final, Protocol, TypeVar
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, EarlyWarning, Event, EventGrid, TimelineEntry
+from models.base import utcnow
 from service.flows.actions.schemas import ActionRead, past_due, read, with_drill
+from service.flows.context import AppContext
+from service.flows.events.agency_view import AGENCY_KINDS, as_agency_sees
 from service.flows.events.read import EventRead, event_read, received_reports
-from service.flows.events.timeline import AGENCY_KINDS, TimelineRead, as_agency_sees
+from service.flows.events.schemas import TimelineRead
 from service.flows.warnings.early_warnings import WarningRead
 from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES, OVERDUE_STATES
@@ -75,6 +78,38 @@ class Board:
     events: list[BoardEvent]  # real events, the highest level first
     drills: list[BoardEvent]  # shown apart, under their banner
     at: datetime
+
+
+Shown = TypeVar("Shown", covariant=True)
+
+
+class BoardRenderer(Protocol[Shown]):
+    """What draws the board (``service.api.board.render.BoardPages``): the events' part for a
+    version, and the one it drew for a version lately, if it still holds it."""
+
+    def cached_events(self, tag: str) -> Shown | None: ...
+
+    def events(self, tag: str, board: Board) -> Shown: ...
+
+
+async def current_board(
+    context: AppContext, actor: Actor, renderer: BoardRenderer[Shown]
+) -> tuple[str, Shown]:
+    """The board's version for ``actor`` now, and its events drawn by ``renderer``: asked on a
+    bare connection (one statement), and read and drawn only when the renderer holds no drawing
+    of that version."""
+    now = utcnow()
+    async with context.read_engine.connect() as connection:
+        tag = await version(connection, actor, now)
+    cached = renderer.cached_events(tag)
+    if cached is not None:
+        return tag, cached
+    # Read after the version: a change in between is shown under the older version, which
+    # costs the next poll one more answer; never an older board under a newer version.
+    async with context.read_sessions() as session:
+        playbooks = context.playbooks
+        found = await read_board(session, actor, playbooks.grids, playbooks.checklists.after, now)
+    return tag, renderer.events(tag, found)
 
 
 def is_overdue(action: ActionRead, now: datetime) -> bool:

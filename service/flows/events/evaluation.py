@@ -11,14 +11,25 @@ import uuid
 from datetime import datetime
 from typing import Final
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event, Report, Snapshot
+from models.base import utcnow
+from service.flows.context import AppContext
 from service.flows.events import history
+from service.flows.events.schemas import (
+    AgencyRead,
+    ChronologyEntry,
+    EvaluationRead,
+    LeadRead,
+    LevelRead,
+    RestorationPoint,
+    TerminationRead,
+)
 from service.flows.response.commands import check
-from service.flows.schemas import ConditionRead, Number
+from service.flows.schemas import ConditionRead
+from service.plan.actor import Actor
 from service.plan.evaluation import (
     ActionRecord,
     GridFigure,
@@ -28,82 +39,19 @@ from service.plan.evaluation import (
     response_minutes,
     restoration_curve,
 )
-from service.plan.levels import Level
-from service.plan.lifecycle import EventState
 from service.playbooks.bundle import Playbooks
+from service.store.events import get_event
 
 # States in which the response is over for good: the report is whole.
 FINISHED: Final = ("terminated", "closed")
 
 
-class LevelRead(BaseModel):
-    level: Level
-    at: datetime
-    by: str = Field(description='"report" when a report reached it, else the commander\'s name')
-
-
-class LeadRead(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
-
-    region: str
-    name: str
-    since: datetime = Field(alias="from", description="when this HQ took the lead")
-
-
-class RestorationPoint(BaseModel):
-    at: datetime = Field(description="the time the report observed the grids")
-    overall: Number = Field(description="plan 5.5 condition 2's overall figure then, 0–1")
-
-
-class AgencyRead(BaseModel):
-    agency: str
-    name: str
-    dispatched: int = Field(description="every action of the agency on the event, cancelled too")
-    on_time: int = Field(description="acknowledged at or before the due time")
-    late: int = Field(
-        description="acknowledged after the due time, or never acknowledged while past it"
-    )
-    open: int = Field(description="pending or acknowledged")
-    cancelled: int
-    median_ack_minutes: Number | None = Field(
-        description="median minutes from dispatch to acknowledgement; null if none"
-    )
-
-
-class TerminationRead(BaseModel):
-    conditions: list[ConditionRead]
-
-
-class ChronologyEntry(BaseModel):
-    seq: int
-    at: datetime
-    kind: str
-    actor: str
-    summary: str
-
-
-class EvaluationRead(BaseModel):
-    """Plan 6.1: the facts an evaluation of the handling starts from."""
-
-    event_id: uuid.UUID
-    drill: bool
-    state: EventState
-    partial: bool = Field(description="true while the response is not over: figures run to now")
-    generated_at: datetime
-    opened_at: datetime
-    closed_at: datetime | None
-    peak_level: Level | None
-    levels: list[LevelRead]
-    leading_hqs: list[LeadRead]
-    response_started_at: datetime | None
-    response_ended_at: datetime | None
-    response_minutes: Number | None = Field(
-        description="from the response's start to its termination (or now); null without one"
-    )
-    restoration: list[RestorationPoint]
-    agencies: list[AgencyRead]
-    termination: TerminationRead
-    chronology: list[ChronologyEntry]
+async def evaluate_event(context: AppContext, actor: Actor, event_id: uuid.UUID) -> EvaluationRead:
+    """The evaluation report of the event ``actor`` may read, as its records stand now, read in
+    one read-only session."""
+    async with context.read_sessions() as session:
+        event = await get_event(session, actor, event_id)
+        return await evaluate(session, context.playbooks, event, utcnow())
 
 
 async def evaluate(

@@ -11,7 +11,9 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Delivery, Event
+from models.base import utcnow
 from service.flows.actions.schemas import past_due
+from service.flows.context import AppContext
 from service.plan.duties import OPEN_STATES
 from service.plan.levels import LEVELS
 from service.plan.lifecycle import STATES
@@ -32,7 +34,15 @@ class Figures:
     deliveries: dict[str, int]
 
 
-async def read_figures(session: AsyncSession, agencies: Iterable[str], now: datetime) -> Figures:
+async def read_figures(context: AppContext) -> Figures:
+    """The counts as they stand now, in one read-only session, for every agency of the
+    playbooks."""
+    agencies = [agency.code for agency in context.playbooks.agencies]
+    async with context.read_sessions() as session:
+        return await _count(session, agencies, utcnow())
+
+
+async def _count(session: AsyncSession, agencies: Iterable[str], now: datetime) -> Figures:
     """Three GROUP BY queries: events, the open actions (only those, by the state they are in),
     deliveries. An open action is overdue as the escalation job judges it (``past_due``)."""
     events: dict[tuple[str, str], int] = {

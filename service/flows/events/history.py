@@ -43,7 +43,7 @@ BY_REPORT: Final = "report"
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class AttributedEntry:
     """A timeline entry with the role and name of the token that caused it (None: the service)."""
 
     seq: int
@@ -69,7 +69,9 @@ class Entry:
         return BY_REPORT
 
 
-async def entries(session: AsyncSession, event_id: uuid.UUID, kinds: Iterable[str]) -> list[Entry]:
+async def entries(
+    session: AsyncSession, event_id: uuid.UUID, kinds: Iterable[str]
+) -> list[AttributedEntry]:
     """The event's timeline entries of ``kinds``, oldest first, with their actors' tokens."""
     rows = await session.execute(
         select(
@@ -87,12 +89,12 @@ async def entries(session: AsyncSession, event_id: uuid.UUID, kinds: Iterable[st
         .order_by(TimelineEntry.event_seq)
     )
     return [
-        Entry(seq, at, kind, actor, summary, data or {}, role, name)
+        AttributedEntry(seq, at, kind, actor, summary, data or {}, role, name)
         for seq, at, kind, actor, summary, data, role, name in rows
     ]
 
 
-def level_sets(found: Iterable[Entry]) -> list[LevelSet]:
+def level_sets(found: Iterable[AttributedEntry]) -> list[LevelSet]:
     """The levels the response was set to, with who set them and who led then."""
     return [
         LevelSet(level, e.at, e.by, e.data.get("leading_hq"))
@@ -101,7 +103,7 @@ def level_sets(found: Iterable[Entry]) -> list[LevelSet]:
     ]
 
 
-def lead_changes(found: Iterable[Entry]) -> list[LeadChange]:
+def lead_changes(found: Iterable[AttributedEntry]) -> list[LeadChange]:
     """Each moment an HQ was named to lead (the same HQ again included)."""
     return [
         LeadChange(region, e.at)

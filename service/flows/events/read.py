@@ -1,22 +1,28 @@
-"""Reading events: the detail a command centre shows, lists with filters, reports, timeline."""
+"""Reading events: the detail a command centre shows, lists with filters, reports, timeline.
+
+The entry points (``list_events``, ``read_event``, ``list_reports``, ``list_timeline``) each
+open a read-only session of their own; ``describe`` and ``event_read`` give an event already
+read in another flow's session.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping
-from datetime import datetime
 from typing import Final
 
-from pydantic import BaseModel
 from sqlalchemy import Select, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from models import Action, ApiToken, Event, EventGrid, Report, TimelineEntry
 from service.errors import InvalidInput
-from service.flows.events.timeline import AGENCY_KINDS, TimelineRead, as_agency_sees
+from service.flows.context import AppContext
+from service.flows.events.agency_view import AGENCY_KINDS, as_agency_sees
+from service.flows.events.schemas import EventRead as EventRead  # routes/commands.py reads it here
+from service.flows.events.schemas import RestorationRead, TimelineRead
 from service.flows.reports.schemas import ReportRead
-from service.flows.schemas import HQ, BasisRead, Number, Page
+from service.flows.schemas import HQ, BasisRead, Page
 from service.plan.actor import Actor
 from service.plan.addressees import reports_received
 from service.plan.grids import GridRegistry
@@ -28,30 +34,6 @@ from service.store.events import get_event, visible_events
 
 # Timeline rows read at a time for an agency, which sees only some of them.
 TIMELINE_CHUNK: Final = 200
-
-
-class RestorationRead(BaseModel):
-    """Plan 5.5 condition 2's figures: restored = 1 − latest lost ÷ peak lost."""
-
-    overall: Number | None
-    scope: str | None
-    grids: dict[str, Number]
-
-
-class EventRead(BaseModel):
-    id: uuid.UUID
-    state: EventState
-    level: Level | None
-    peak_level: Level | None
-    response_level: Level | None
-    leading_hq: HQ | None
-    drill: bool
-    opened_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None
-    etr: datetime | None
-    basis: list[BasisRead]
-    restoration: RestorationRead
 
 
 def event_read(event: Event, event_grids: list[EventGrid], grids: GridRegistry) -> EventRead:
@@ -77,10 +59,11 @@ def event_read(event: Event, event_grids: list[EventGrid], grids: GridRegistry) 
     )
 
 
-async def read_event(
-    session: AsyncSession, actor: Actor, event_id: uuid.UUID, grids: GridRegistry
-) -> EventRead:
-    return await describe(session, await get_event(session, actor, event_id), grids)
+async def read_event(context: AppContext, actor: Actor, event_id: uuid.UUID) -> EventRead:
+    """The event ``actor`` may see, with its restoration figures."""
+    async with context.read_sessions() as session:
+        event = await get_event(session, actor, event_id)
+        return await describe(session, event, context.playbooks.grids)
 
 
 async def describe(session: AsyncSession, event: Event, grids: GridRegistry) -> EventRead:
@@ -90,18 +73,18 @@ async def describe(session: AsyncSession, event: Event, grids: GridRegistry) -> 
 
 
 async def list_events(
-    session: AsyncSession,
+    context: AppContext,
     actor: Actor,
-    grids: GridRegistry,
     *,
-    state: str | None,
-    level: str | None,
+    state: EventState | None,
+    level: Level | None,
     region: str | None,
     drill: bool | None,
     limit: int,
     cursor: str | None,
 ) -> Page[EventRead]:
-    """Oldest first, keyset-paginated on (opened_at, id)."""
+    """The events ``actor`` may see, oldest first, keyset-paginated on (opened_at, id)."""
+    grids = context.playbooks.grids
     query = visible_events(actor)
     if state is not None:
         query = query.where(Event.state == state)
@@ -117,24 +100,24 @@ async def list_events(
             exists().where(EventGrid.event_id == Event.id, EventGrid.region.in_(within))
         )
     query = after_time_cursor(query, Event.opened_at, Event.id, cursor, limit)
-    events, following = time_page(
-        list(await session.scalars(query)), limit, lambda e: (e.opened_at, e.id)
-    )
-    by_event: dict[uuid.UUID, list[EventGrid]] = {e.id: [] for e in events}
-    if events:
-        rows = await session.scalars(
-            select(EventGrid).where(EventGrid.event_id.in_(list(by_event)))
+    async with context.read_sessions() as session:
+        events, following = time_page(
+            list(await session.scalars(query)), limit, lambda e: (e.opened_at, e.id)
         )
-        for row in rows:
-            by_event[row.event_id].append(row)
+        by_event: dict[uuid.UUID, list[EventGrid]] = {e.id: [] for e in events}
+        if events:
+            rows = await session.scalars(
+                select(EventGrid).where(EventGrid.event_id.in_(list(by_event)))
+            )
+            for row in rows:
+                by_event[row.event_id].append(row)
     return Page(items=[event_read(e, by_event[e.id], grids) for e in events], next=following)
 
 
 async def list_reports(
-    session: AsyncSession, actor: Actor, event_id: uuid.UUID, limit: int, cursor: str | None
+    context: AppContext, actor: Actor, event_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[ReportRead]:
-    """The event's reports in the order they were received."""
-    await get_event(session, actor, event_id)
+    """The reports of the event ``actor`` may see, in the order they were received."""
     query = (
         select(Report, ApiToken.name)
         .join(ApiToken, ApiToken.id == Report.actor_id)
@@ -142,32 +125,31 @@ async def list_reports(
         .options(selectinload(Report.snapshots))
     )
     query = after_time_cursor(query, Report.received_at, Report.id, cursor, limit)
-    rows, following = time_page(
-        list(await session.execute(query)), limit, lambda row: (row[0].received_at, row[0].id)
-    )
+    async with context.read_sessions() as session:
+        await get_event(session, actor, event_id)
+        rows, following = time_page(
+            list(await session.execute(query)), limit, lambda row: (row[0].received_at, row[0].id)
+        )
     return Page(items=[ReportRead.of(report, name) for report, name in rows], next=following)
 
 
 async def list_timeline(
-    session: AsyncSession,
-    actor: Actor,
-    event_id: uuid.UUID,
-    limit: int,
-    cursor: str | None,
-    after: Mapping[str, str | None],
+    context: AppContext, actor: Actor, event_id: uuid.UUID, limit: int, cursor: str | None
 ) -> Page[TimelineRead]:
     """Everything that happened to the event, newest last; an agency sees what
-    ``service.flows.events.timeline`` shows it (``after``: the checklists' links, for the reports
-    it received). The cursor is the ``seq`` of the last entry given."""
-    event = await get_event(session, actor, event_id)
+    ``service.flows.events.agency_view`` shows it (the checklists' links tell it the reports it
+    received). The cursor is the ``seq`` of the last entry given."""
     query = select(TimelineEntry).where(TimelineEntry.event_id == event_id)
     if cursor is not None:
         query = query.where(TimelineEntry.event_seq > decode_seq_cursor(cursor))
-    if actor.role == "agency":
-        entries = await _agency_timeline(session, actor, event, query, limit, after)
-    else:
-        rows = await session.scalars(query.order_by(TimelineEntry.event_seq).limit(limit + 1))
-        entries = [TimelineRead.of(e, event.drill) for e in rows]
+    async with context.read_sessions() as session:
+        event = await get_event(session, actor, event_id)
+        if actor.role == "agency":
+            after = context.playbooks.checklists.after
+            entries = await _agency_timeline(session, actor, event, query, limit, after)
+        else:
+            rows = await session.scalars(query.order_by(TimelineEntry.event_seq).limit(limit + 1))
+            entries = [TimelineRead.of(e, event.drill) for e in rows]
     more = len(entries) > limit
     entries = entries[:limit]
     return Page(items=entries, next=encode_cursor(entries[-1].seq) if more else None)

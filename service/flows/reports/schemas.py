@@ -1,23 +1,21 @@
-"""Outage reports: what a dispatcher posts, checked against the plan before anything is stored."""
+"""Outage reports: what a dispatcher posts (plan 1.5's measures of each grid at one moment), what
+POST /classify and POST /reports answer, and a report as the event's list shows it."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import to_json
 
 from models import Report
-from service.errors import Forbidden, InvalidInput
 from service.flows.schemas import HQ, BasisRead, Moment, Number, RegionCode, Text
-from service.plan.actor import Actor
 from service.plan.causes import Cause
 from service.plan.classification import Classification
-from service.plan.grids import GridRegistry, Scope
+from service.plan.grids import Scope
 from service.plan.levels import Level
 
 MAX_MW: Final = Decimal(10) ** 9
@@ -27,13 +25,34 @@ MAX_JSON: Final = int(MAX_MW)  # documented as a number; a decimal string is acc
 Megawatts = Annotated[Decimal, Field(le=MAX_MW, decimal_places=6, allow_inf_nan=False)]
 
 
-class SnapshotIn(BaseModel):
-    """One grid at one moment (plan 1.5's measures)."""
+# Shaoxing's examples: 柯桥区 (151 MW, 420,000 customers) and 上虞区 (180 MW) as a typhoon comes
+# ashore, the figures of the bundled typhoon drill (playbooks/drills/typhoon.yaml).
+KEQIAO: Final[dict[str, Any]] = {
+    "scope": "county",
+    "region": "330603",
+    "load_mw": 151,
+    "load_lost_mw": 64,
+    "customers": 420000,
+    "customers_out": 160000,
+}
+SHANGYU: Final[dict[str, Any]] = {
+    "scope": "county",
+    "region": "330604",
+    "load_mw": 180,
+    "load_lost_mw": 80,
+    "customers": 380000,
+    "customers_out": 150000,
+}
 
-    model_config = ConfigDict(extra="forbid")
 
-    scope: Scope
-    region: RegionCode
+class SnapshotCreate(BaseModel):
+    """One grid at one moment: plan 1.5's measures, its load and its customers, before the event
+    and out now."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [KEQIAO]})
+
+    scope: Scope = Field(description="the grid's class in plan 1.5, as regions.yaml gives it")
+    region: Annotated[RegionCode, Field(description="the grid's six-digit code (regions.yaml)")]
     load_mw: Annotated[
         Megawatts,
         Field(gt=0, description="load before the event, MW"),
@@ -48,7 +67,7 @@ class SnapshotIn(BaseModel):
     customers_out: Annotated[int | None, Field(ge=0, le=MAX_CUSTOMERS)] = None
 
     @model_validator(mode="after")
-    def _consistent(self) -> SnapshotIn:
+    def _consistent(self) -> SnapshotCreate:
         if self.load_lost_mw > self.load_mw:
             raise ValueError(
                 f"load_lost_mw ({self.load_lost_mw}) must not exceed load_mw ({self.load_mw})"
@@ -64,10 +83,10 @@ class SnapshotIn(BaseModel):
         return self
 
 
-Snapshots = Annotated[list[SnapshotIn], Field(min_length=1, max_length=64)]
+Snapshots = Annotated[list[SnapshotCreate], Field(min_length=1, max_length=64)]
 
 
-def _one_per_grid(snapshots: list[SnapshotIn]) -> list[SnapshotIn]:
+def _one_per_grid(snapshots: list[SnapshotCreate]) -> list[SnapshotCreate]:
     seen: set[str] = set()
     for snapshot in snapshots:
         if snapshot.region in seen:
@@ -76,16 +95,23 @@ def _one_per_grid(snapshots: list[SnapshotIn]) -> list[SnapshotIn]:
     return snapshots
 
 
-class ClassifyRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ClassificationQuery(BaseModel):
+    """POST /classify: snapshots of known grids, one a grid, to classify without storing."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"snapshots": [KEQIAO, SHANGYU]}]}
+    )
 
     snapshots: Snapshots
     _unique = field_validator("snapshots")(_one_per_grid)
 
 
-class ClassifyResult(BaseModel):
+class ClassificationRead(BaseModel):
+    """Plan 1.5's level for the snapshots (null below every threshold), its name in the plan,
+    and each rule that fired for each grid."""
+
     level: Level | None
-    level_name: str | None
+    level_name: str | None = Field(description='"一般" … "特别重大" (classification.yaml)')
     basis: list[BasisRead]
 
     @staticmethod
@@ -104,12 +130,36 @@ class ClassifyResult(BaseModel):
 class ReportCreate(BaseModel):
     """POST /reports: one or more snapshots observed at one moment."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "snapshots": [KEQIAO],
+                    "observed_at": "2026-09-14T09:30:00+08:00",
+                    "cause": "typhoon",
+                    "etr": "2026-09-14T18:00:00+08:00",
+                    "note": "台风登陆，柯桥区多条10千伏线路跳闸",
+                },
+                {
+                    "event_id": "0b9d3c1e-5f2a-4c8e-9a47-2d6f1e8b7c30",
+                    "snapshots": [{**KEQIAO, "load_lost_mw": 16, "customers_out": 30000}],
+                    "observed_at": "2026-09-15T07:00:00+08:00",
+                    "cause": "typhoon",
+                    "note": "抢修恢复供电，剩余16兆瓦",
+                },
+            ]
+        },
+    )
 
-    event_id: uuid.UUID | None = None
+    event_id: uuid.UUID | None = Field(
+        default=None,
+        description="the event the report is about; without it, the open event whose reports "
+        "or warnings name one of its grids, else a new event in monitoring",
+    )
     snapshots: Snapshots
-    observed_at: Moment
-    cause: Cause
+    observed_at: Moment = Field(description="when the figures were true, not when they are sent")
+    cause: Cause = Field(description="what caused the outage (plan 1.3, 3.1.1)")
     etr: Moment | None = Field(default=None, description="estimated time of restoration")
     note: Annotated[Text, Field(max_length=4000)] | None = None
     drill: bool | None = Field(default=None, description="a drill event pages nobody real")
@@ -139,6 +189,8 @@ class ReportAccepted(BaseModel):
 
 
 class SnapshotRead(BaseModel):
+    """One grid's figures as a stored report holds them."""
+
     scope: Scope
     region: str
     load_mw: Number
@@ -148,6 +200,8 @@ class SnapshotRead(BaseModel):
 
 
 class ReportRead(BaseModel):
+    """A stored report: its own level and basis (plan 1.5), its snapshots, and who sent it."""
+
     id: uuid.UUID
     event_id: uuid.UUID
     observed_at: datetime
@@ -157,7 +211,7 @@ class ReportRead(BaseModel):
     note: str | None
     level: Level | None
     basis: list[BasisRead]
-    reporter: str
+    reporter: str = Field(description="the name of the token that sent it")
     snapshots: list[SnapshotRead]
 
     @classmethod
@@ -177,31 +231,3 @@ class ReportRead(BaseModel):
                 SnapshotRead.model_validate(s, from_attributes=True) for s in report.snapshots
             ],
         )
-
-
-def check_grids(snapshots: Sequence[SnapshotIn], grids: GridRegistry) -> None:
-    """Every snapshot names a known grid with its own scope (regions.yaml)."""
-    for i, snapshot in enumerate(snapshots):
-        grid = grids.get(snapshot.region)
-        if grid is None:
-            raise InvalidInput(
-                f"snapshots[{i}].region", f"unknown grid {snapshot.region} (see regions.yaml)"
-            )
-        if grid.scope != snapshot.scope:
-            raise InvalidInput(
-                f"snapshots[{i}].scope",
-                f"grid {grid.code} ({grid.name}) is a {grid.scope} grid, not {snapshot.scope}",
-            )
-
-
-def check_jurisdiction(actor: Actor, snapshots: Sequence[SnapshotIn], grids: GridRegistry) -> None:
-    """A dispatcher limited to a region reports only the grids within it."""
-    if actor.region is None:
-        return
-    for i, snapshot in enumerate(snapshots):
-        if not grids.is_within(snapshot.region, actor.region):
-            raise Forbidden(
-                f"snapshots[{i}].region: this dispatcher may report only grids within "
-                f"{actor.region}, not {snapshot.region}",
-                field=f"snapshots[{i}].region",
-            )

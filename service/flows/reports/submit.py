@@ -1,44 +1,34 @@
 """Taking a report in: store it, reclassify the event, start or raise its response (plan 1.5, 5.1).
 
-One transaction per report. The event row is locked first (``FOR UPDATE`` on PostgreSQL,
-``BEGIN IMMEDIATE`` on SQLite) so that two reports on one event never interleave.
+One transaction per report (``submit_report``). The event row is locked first (``FOR UPDATE`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) so that two reports on one event never interleave.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, EventGrid, Report
 from models import Snapshot as SnapshotRow
 from models.base import table_of, utcnow
-from service.errors import InvalidInput
+from service.errors import Forbidden, InvalidInput
 from service.flows.actions.dispatch import dispatch, hand_over, open_monitoring, started_items
 from service.flows.context import AppContext
-from service.flows.reports.schemas import (
-    ReportAccepted,
-    ReportCreate,
-    SnapshotIn,
-    check_grids,
-    check_jurisdiction,
-)
+from service.flows.once import Answer, Once, answer_once
+from service.flows.reports.classify import check_grids
+from service.flows.reports.event_grids import Hit, merge_grids
+from service.flows.reports.schemas import ReportAccepted, ReportCreate, SnapshotCreate
 from service.flows.response.levels import begin_response, change_level, level_notice
 from service.flows.schemas import HQ, BasisRead
 from service.plan.actor import Actor
-from service.plan.addressees import Scene, hit_counties, local_regions
-from service.plan.classification import (
-    Basis,
-    Classification,
-    ClassificationRules,
-    Snapshot,
-    classify,
-)
+from service.plan.addressees import Scene, local_regions
+from service.plan.classification import Basis, Classification, classify
+from service.plan.grids import GridRegistry
 from service.plan.leadership import CITY_HQ, higher_lead, hq_rank, leading_hq
 from service.plan.levels import level_rank, max_level
 from service.plan.lifecycle import fire
@@ -47,8 +37,43 @@ from service.store import outbox, timeline
 from service.store.batch import WriteBatch
 from service.store.events import grids_of, open_event
 
-# What plan 1.5 classifies a grid by, as Snapshot's fields.
-MEASURES: Final = ("scope", "region", "load_mw", "load_lost_mw", "customers", "customers_out")
+
+async def submit_report(
+    context: AppContext, actor: Actor, once: Once, body: ReportCreate
+) -> Answer:
+    """POST /reports: take ``body`` in, in a transaction of its own (retried on conflicts), once
+    per ``Idempotency-Key`` when ``once`` carries one; the answer is ``ReportAccepted``'s JSON."""
+    return await answer_once(
+        context,
+        actor,
+        once,
+        201,
+        lambda session, batch: report_answer(session, batch, context, actor, body),
+    )
+
+
+async def report_answer(
+    session: AsyncSession, batch: WriteBatch, context: AppContext, actor: Actor, body: ReportCreate
+) -> bytes:
+    """Take the report in (``take_report``) and give the answer's JSON, written by
+    pydantic-core's serializer straight from the model."""
+    accepted = await take_report(session, batch, context, actor, body, utcnow())
+    return accepted.model_dump_json().encode()
+
+
+def check_jurisdiction(
+    actor: Actor, snapshots: Sequence[SnapshotCreate], grids: GridRegistry
+) -> None:
+    """A dispatcher limited to a region reports only the grids within it."""
+    if actor.region is None:
+        return
+    for i, snapshot in enumerate(snapshots):
+        if not grids.is_within(snapshot.region, actor.region):
+            raise Forbidden(
+                f"snapshots[{i}].region: this dispatcher may report only grids within "
+                f"{actor.region}, not {snapshot.region}",
+                field=f"snapshots[{i}].region",
+            )
 
 
 def basis_json(basis: Iterable[Basis]) -> list[dict[str, Any]]:
@@ -67,7 +92,7 @@ def basis_json(basis: Iterable[Basis]) -> list[dict[str, Any]]:
     ]
 
 
-async def submit_report(
+async def take_report(
     session: AsyncSession,
     batch: WriteBatch,
     context: AppContext,
@@ -106,7 +131,7 @@ async def submit_report(
     opened = batch.holds(event)
     before = (event.level, event.response_level)
     event_grids = {} if opened else await grids_of(session, event)
-    event_class, new_grids, hit = _merge_grids(event_grids, event, body, context.playbooks.rules)
+    event_class, new_grids, hit = merge_grids(event_grids, event, body, context.playbooks.rules)
     timeline.record(
         batch,
         event,
@@ -173,65 +198,6 @@ async def submit_report(
     )
 
 
-def _merge_grids(
-    rows: dict[str, EventGrid], event: Event, body: ReportCreate, rules: ClassificationRules
-) -> tuple[Classification, list[dict[str, Any]], _Hit]:
-    """Fold the report into the event's grids (``rows``, by code); classify the grids as they
-    now stand.
-
-    A snapshot replaces a grid's latest figures only if it is not older than them (reports may
-    arrive out of order); the peak loss of each grid is kept for restoration (plan 5.5). Grids
-    the event did not have yet are returned as rows for the caller to insert, with the counties
-    the event's reports showed hit before this one and now.
-    """
-    before = hit_counties(_peaks(rows.values()))
-    new: list[dict[str, Any]] = []
-    for s in body.snapshots:
-        row = rows.get(s.region)
-        if row is None:
-            new.append(
-                {
-                    "event_id": event.id,
-                    "region": s.region,
-                    "scope": s.scope,
-                    "load_mw": s.load_mw,
-                    "load_lost_mw": s.load_lost_mw,
-                    "customers": s.customers,
-                    "customers_out": s.customers_out,
-                    "observed_at": body.observed_at,
-                    "peak_load_lost_mw": s.load_lost_mw,
-                    "peak_customers_out": s.customers_out,
-                }
-            )
-            continue
-        row.peak_load_lost_mw = max(row.peak_load_lost_mw, s.load_lost_mw)
-        if s.customers_out is not None:
-            row.peak_customers_out = max(row.peak_customers_out or 0, s.customers_out)
-        if body.observed_at >= row.observed_at:
-            row.load_mw, row.load_lost_mw = s.load_mw, s.load_lost_mw
-            row.customers, row.customers_out = s.customers, s.customers_out
-            row.observed_at = body.observed_at
-    standing = [Snapshot(**{f: getattr(r, f) for f in MEASURES}) for r in rows.values()]
-    standing += [Snapshot(**{f: g[f] for f in MEASURES}) for g in new]
-    after = hit_counties(_peaks(rows.values())) | hit_counties(
-        (g["scope"], g["region"], g["peak_load_lost_mw"], g["peak_customers_out"]) for g in new
-    )
-    return classify(standing, rules), new, _Hit(before, after)
-
-
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    """The counties the event's reports showed hit, before the report and with it."""
-
-    before: set[str]
-    after: set[str]
-
-
-def _peaks(rows: Iterable[EventGrid]) -> Iterator[tuple[str, str, Decimal, int | None]]:
-    for row in rows:
-        yield row.scope, row.region, row.peak_load_lost_mw, row.peak_customers_out
-
-
 async def _advance(
     session: AsyncSession,
     batch: WriteBatch,
@@ -240,7 +206,7 @@ async def _advance(
     actor: Actor,
     report_class: Classification,
     event_class: Classification,
-    hit: _Hit,
+    hit: Hit,
     now: datetime,
 ) -> None:
     """Plan 5.1: a level reaching IV starts the response; a higher one raises it at once.
@@ -306,18 +272,3 @@ async def _advance(
 def _report_summary(result: Classification, grid_count: int) -> str:
     level = f"level {result.level} ({result.level_name})" if result.level else "below threshold"
     return f"report on {grid_count} grid(s): {level}"
-
-
-def classify_snapshots(playbooks: Playbooks, snapshots: Sequence[SnapshotIn]) -> Classification:
-    """POST /classify: plan 1.5's level for ``snapshots`` of known grids; stores nothing."""
-    check_grids(snapshots, playbooks.grids)
-    return classify(snapshots, playbooks.rules)
-
-
-async def report_answer(
-    session: AsyncSession, batch: WriteBatch, context: AppContext, actor: Actor, body: ReportCreate
-) -> bytes:
-    """Take the report in (``submit_report``) and give the answer's JSON, written by
-    pydantic-core's serializer straight from the model."""
-    accepted = await submit_report(session, batch, context, actor, body, utcnow())
-    return accepted.model_dump_json().encode()

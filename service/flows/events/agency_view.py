@@ -1,5 +1,4 @@
-"""An event's timeline as it is read: ``TimelineRead``, and what an agency sees of it
-(design.md "What each role sees of an event").
+"""What an agency sees of an event's timeline (design.md "What each role sees of an event").
 
 The event-level entries (state, level, leading HQ, warnings, termination) whole; the entries
 about its own actions; never another agency's actions, notes or keys. An action is the agency's
@@ -20,40 +19,9 @@ is named here.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
-from pydantic import BaseModel, Field
-
-
-class TimelineRead(BaseModel):
-    seq: int = Field(
-        validation_alias="event_seq", description="1, 2, 3 … within the event, without gaps"
-    )
-    at: datetime
-    kind: str
-    actor: str
-    clause: str | None
-    summary: str
-    data: dict[str, Any]
-    drill: bool = Field(description="the entry belongs to a drill event (design.md)")
-
-    @classmethod
-    def of(cls, entry: Any, drill: bool) -> TimelineRead:
-        """A stored entry (models.TimelineEntry) as the API shows it; ``drill`` is its event's."""
-        return cls.model_validate(
-            {
-                "event_seq": entry.event_seq,
-                "at": entry.at,
-                "kind": entry.kind,
-                "actor": entry.actor,
-                "clause": entry.clause,
-                "summary": entry.summary,
-                "data": entry.data,
-                "drill": drill,
-            }
-        )
-
+from service.flows.events.schemas import TimelineRead
 
 # Shown whole: what happened to the event itself.
 EVENT_KINDS: Final = frozenset(

@@ -1,0 +1,1 @@
+"""Whether the service can work: its database answers (GET /healthz)."""
