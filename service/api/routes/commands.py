@@ -10,7 +10,7 @@ from fastapi import APIRouter
 
 from service.api.deps import ContextDep, FieldActorDep, NotAgencyDep, fires
 from service.api.openapi import problems
-from service.flows.events.read import EventRead
+from service.flows.events.schemas import EventRead
 from service.flows.response import attestations, closing, lead, levels, termination
 from service.flows.response.schemas import (
     AttestationCreate,

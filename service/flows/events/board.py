@@ -33,9 +33,9 @@ from models.base import utcnow
 from service.flows.actions.schemas import ActionRead, past_due, read, with_drill
 from service.flows.context import AppContext
 from service.flows.events.agency_view import AGENCY_KINDS, as_agency_sees
-from service.flows.events.read import EventRead, event_read, received_reports
-from service.flows.events.schemas import TimelineRead
-from service.flows.warnings.early_warnings import WarningRead
+from service.flows.events.read import event_read, received_reports
+from service.flows.events.schemas import EventRead, TimelineRead
+from service.flows.warnings.schemas import WarningRead
 from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES, OVERDUE_STATES
 from service.plan.grids import GridRegistry

@@ -27,7 +27,7 @@ from service.flows.events.schemas import (
     RestorationPoint,
     TerminationRead,
 )
-from service.flows.response.commands import check
+from service.flows.response.termination import termination_conditions
 from service.flows.schemas import ConditionRead
 from service.plan.actor import Actor
 from service.plan.evaluation import (
@@ -101,7 +101,9 @@ async def evaluate(
             )
         ],
         termination=TerminationRead(
-            conditions=[ConditionRead.of(c) for c in await check(session, playbooks, event)]
+            conditions=[
+                ConditionRead.of(c) for c in await termination_conditions(session, playbooks, event)
+            ]
         ),
         chronology=[
             ChronologyEntry(seq=e.seq, at=e.at, kind=e.kind, actor=e.actor, summary=e.summary)

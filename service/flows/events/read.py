@@ -19,8 +19,7 @@ from models import Action, ApiToken, Event, EventGrid, Report, TimelineEntry
 from service.errors import InvalidInput
 from service.flows.context import AppContext
 from service.flows.events.agency_view import AGENCY_KINDS, as_agency_sees
-from service.flows.events.schemas import EventRead as EventRead  # routes/commands.py reads it here
-from service.flows.events.schemas import RestorationRead, TimelineRead
+from service.flows.events.schemas import EventRead, RestorationRead, TimelineRead
 from service.flows.reports.schemas import ReportRead
 from service.flows.schemas import HQ, BasisRead, Page
 from service.plan.actor import Actor

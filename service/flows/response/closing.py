@@ -13,7 +13,7 @@ from models.base import utcnow
 from service.errors import Conflict
 from service.flows.actions.dispatch import cancel_open
 from service.flows.context import AppContext
-from service.flows.events.read import EventRead
+from service.flows.events.schemas import EventRead
 from service.flows.response.running import run_command, run_guarded
 from service.flows.response.schemas import Closure, Dismissal
 from service.plan.actor import Actor

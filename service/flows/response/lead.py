@@ -11,7 +11,7 @@ from models.base import utcnow
 from service.errors import Conflict, InvalidInput
 from service.flows.actions.dispatch import dispatch, hand_over, scene_of, started_items
 from service.flows.context import AppContext
-from service.flows.events.read import EventRead
+from service.flows.events.schemas import EventRead
 from service.flows.response.running import run_command
 from service.flows.response.schemas import LeadTaking
 from service.plan.actor import Actor

@@ -14,7 +14,7 @@ from models.base import utcnow
 from service.errors import Conflict
 from service.flows.actions.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
 from service.flows.context import AppContext
-from service.flows.events.read import EventRead
+from service.flows.events.schemas import EventRead
 from service.flows.response.running import run_command
 from service.flows.response.schemas import LevelChange, Termination
 from service.plan.actor import Actor

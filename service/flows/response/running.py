@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from models import Event
 from service.errors import Conflict
 from service.flows.context import AppContext
-from service.flows.events.read import EventRead, describe
+from service.flows.events.read import describe
+from service.flows.events.schemas import EventRead
 from service.plan.actor import Actor
 from service.store import timeline
 from service.store.batch import WriteBatch

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Attestation, Event, EventGrid
 from models.base import utcnow
 from service.flows.context import AppContext
-from service.flows.events.read import EventRead
+from service.flows.events.schemas import EventRead
 from service.flows.response.levels import end_response
 from service.flows.response.running import run_guarded
 from service.flows.response.schemas import Termination, TerminationCheckRead

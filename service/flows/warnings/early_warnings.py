@@ -25,8 +25,7 @@ from models.base import utcnow
 from service.errors import Conflict, Forbidden, InvalidInput, NotFound
 from service.flows.actions.dispatch import cancel_open, dispatch, open_monitoring
 from service.flows.context import AppContext
-from service.flows.warnings.schemas import WarningCreate, WarningDecision
-from service.flows.warnings.schemas import WarningRead as WarningRead  # board.py reads it here
+from service.flows.warnings.schemas import WarningCreate, WarningDecision, WarningRead
 from service.plan.actor import Actor
 from service.plan.addressees import Scene
 from service.plan.duties import OPEN_STATES
