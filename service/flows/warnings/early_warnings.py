@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EarlyWarning, Event
@@ -37,7 +36,7 @@ from service.plan.releases import covering_hq
 from service.playbooks.bundle import Playbooks
 from service.store import outbox, timeline
 from service.store.batch import WriteBatch
-from service.store.events import lock_event, open_event
+from service.store.events import lock_child, open_event
 
 
 class WarningCreate(BaseModel):
@@ -171,18 +170,7 @@ async def _locked_warning(
     session: AsyncSession, warning_id: uuid.UUID
 ) -> tuple[Event, EarlyWarning]:
     """The warning and its event, locked in the one lock order: the event, then the warning."""
-    event_id = await session.scalar(
-        select(EarlyWarning.event_id).where(EarlyWarning.id == warning_id)
-    )
-    if event_id is None:
-        raise NotFound(f"warning {warning_id} does not exist")
-    event = await lock_event(session, event_id)
-    warning = await session.scalar(
-        select(EarlyWarning).where(EarlyWarning.id == warning_id).with_for_update()
-    )
-    if warning is None:
-        raise NotFound(f"warning {warning_id} does not exist")
-    return event, warning
+    return await lock_child(session, EarlyWarning, warning_id)
 
 
 async def publish(
