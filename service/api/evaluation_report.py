@@ -27,6 +27,7 @@ from service.errors import Unavailable
 from service.flows.events.evaluation import EvaluationRead, RestorationPoint
 from service.plan.levels import Level
 from service.plan.termination import OVERALL_RESTORED, PLAN_WORDS
+from service.plan.timeline import KIND_LABELS
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -37,21 +38,6 @@ FONT_FILE: Final = "OutageSansSC-Regular.woff2"
 FONTS_PATH: Final = "/fonts"  # where the page finds the font (service.app mounts it)
 PANGO: Final = "apt-get install libpango-1.0-0 libpangoft2-1.0-0"
 
-KIND_NAMES: Final = {
-    "event_opened": "事件开启",
-    "warning_proposed": "提出预警建议",
-    "warning_published": "发布预警",
-    "warning_lifted": "解除预警",
-    "response_started": "启动应急响应",
-    "response_raised": "提升响应级别",
-    "response_lowered": "降低响应级别",
-    "leading_hq_changed": "牵头指挥部变更",
-    "attestation": "终止条件确认",
-    "release_published": "信息发布",
-    "response_terminated": "终止应急响应",
-    "event_dismissed": "事件撤销",
-    "event_closed": "事件关闭",
-}
 STATE_NAMES: Final = {
     "monitoring": "监测",
     "warning": "预警",
@@ -213,7 +199,7 @@ def render_html(report: EvaluationRead, level_names: Mapping[Level, str], font_u
         report=report,
         chart=restoration_chart(report.restoration, until),
         level_names=level_names,
-        kind_names=KIND_NAMES,
+        kind_names=KIND_LABELS,
         state_names=STATE_NAMES,
         plan_words=PLAN_WORDS,
         font_family=FONT_FAMILY,

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from models import Action, ApiToken
 from models.base import utcnow
 from service.flows.context import AppContext
+from service.plan.timeline import KIND_LABELS
 from service.store.tokens import revoke_token
 from tests.helpers import (
     BOARD_COOKIE,
@@ -210,7 +211,7 @@ async def test_an_agency_sees_only_its_own_actions(
         a["key"] for a in own
     }
     assert others and not [key for key in others if key in page.text]
-    assert "任务派发" in page.text  # the dispatch entry, cut down to its own keys
+    assert KIND_LABELS["actions_dispatched"] in page.text  # the dispatch entry, cut to its keys
 
 
 async def test_drills_are_shown_apart_under_their_banner(

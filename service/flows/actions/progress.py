@@ -19,6 +19,7 @@ from service.flows.schemas import Text
 from service.plan.actor import Actor
 from service.plan.jurisdiction import require_hq
 from service.plan.leadership import CITY_HQ
+from service.plan.timeline import TimelineKind
 from service.playbooks.agencies import AgencyRegistry
 from service.playbooks.bundle import Playbooks
 from service.store import feeds, timeline
@@ -116,6 +117,12 @@ PROGRESS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
     "acknowledged": (("pending",), "acknowledged"),
     "done": (("pending", "acknowledged"), "completed"),
 }
+# The timeline's kind for each word.
+VERB_KINDS: Final[dict[str, TimelineKind]] = {
+    "acknowledged": "action_acknowledged",
+    "completed": "action_completed",
+    "noted": "action_noted",
+}
 
 
 async def progress(
@@ -155,7 +162,7 @@ async def progress(
     timeline.record(
         batch,
         event,
-        f"action_{verb}",
+        VERB_KINDS[verb],
         actor,
         f"{action.agency} {verb} {action.key}",
         clause=action.clause,
