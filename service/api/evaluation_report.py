@@ -21,18 +21,17 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
-from zoneinfo import ZoneInfo
 
 from service.errors import Unavailable
 from service.flows.events.evaluation import EvaluationRead, RestorationPoint
 from service.plan.levels import Level
+from service.plan.local_time import SHANGHAI
 from service.plan.termination import OVERALL_RESTORED, PLAN_WORDS
 from service.plan.timeline import KIND_LABELS
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 FONT_FAMILY: Final = "Outage Sans SC"
 FONT_FILE: Final = "OutageSansSC-Regular.woff2"
 FONTS_PATH: Final = "/fonts"  # where the page finds the font (service.app mounts it)

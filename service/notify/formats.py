@@ -22,16 +22,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from service.plan.local_time import SHANGHAI
 from service.plan.notifications import Format, NoticeType
 from service.plan.timeline import KIND_LABELS, TimelineKind
 from service.playbooks.bundle import Playbooks
-
-SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 
 # The timeline entry each notice tells of: the group chat calls it what the board calls it.
 NOTICE_KINDS: Final[Mapping[NoticeType, TimelineKind]] = {

@@ -15,7 +15,6 @@ from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -23,12 +22,11 @@ from markupsafe import Markup
 from service.flows.events.board import Board, is_overdue
 from service.plan.actor import Actor
 from service.plan.levels import Level
+from service.plan.local_time import SHANGHAI
 from service.plan.timeline import KIND_LABELS
 from service.playbooks.bundle import Playbooks
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
-# Where people read times (style.md: UTC inside, Asia/Shanghai where people read it).
-SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 
 STATE_LABELS: Final = {
     "monitoring": "监测",
@@ -90,6 +88,7 @@ class BoardPages:
             action_states=ACTION_STATE_LABELS,
             phases=PHASE_LABELS,
             timeline_kinds=KIND_LABELS,
+            time_zone=SHANGHAI.key,
         )
         self._renders: OrderedDict[str, Markup] = OrderedDict()
 
