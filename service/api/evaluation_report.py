@@ -26,6 +26,7 @@ from service.errors import Unavailable
 from service.flows.events.evaluation import EvaluationRead, RestorationPoint
 from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
+from service.plan.percent import NOTHING, exact_percent, percent
 from service.plan.termination import OVERALL_RESTORED, PLAN_WORDS
 from service.plan.timeline import KIND_LABELS
 
@@ -49,6 +50,8 @@ TICK_STEPS: Final = tuple(
     timedelta(minutes=m) for m in (10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)
 )
 MAX_TICKS: Final = 8
+# The restoration axis's marks, 0 to 100 %.
+Y_MARKS: Final = tuple(Decimal(m) / 10 for m in range(0, 11, 2))
 
 
 def font_path() -> Path:
@@ -65,18 +68,14 @@ def fonts_dir() -> Path:
 
 def local(moment: datetime | None) -> str:
     """A time as people in Shaoxing read it."""
-    return "—" if moment is None else moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return NOTHING if moment is None else moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def duration(minutes: Decimal | None) -> str:
     if minutes is None:
-        return "—"
+        return NOTHING
     hours, rest = divmod(int(minutes), 60)
     return (f"{hours} 小时 " if hours else "") + f"{rest} 分钟（共 {minutes} 分钟）"
-
-
-def percent(fraction: Decimal | float | None) -> str:
-    return "—" if fraction is None else f"{Decimal(str(fraction)) * 100:.1f}%"
 
 
 def _ticks(start: datetime, end: datetime) -> list[datetime]:
@@ -151,8 +150,9 @@ def restoration_chart(points: list[RestorationPoint], until: datetime) -> str | 
         legend_at_bottom=True,
         legend_at_bottom_columns=3,
         range=(0, 1),
-        y_labels=[0, 0.2, 0.4, 0.6, 0.8, 1],
-        value_formatter=lambda value: f"{value:.0%}",
+        # The axis's marks are round numbers, shown as such; a report's figure is rounded down.
+        y_labels=[{"value": float(m), "label": exact_percent(m)} for m in Y_MARKS],
+        value_formatter=percent,
         x_labels=ticks,
         x_label_rotation=0,
         # pygal hands the formatter naive UTC times
@@ -165,7 +165,7 @@ def restoration_chart(points: list[RestorationPoint], until: datetime) -> str | 
     chart.add("调度报告", [(p.at, float(p.overall)) for p in points], stroke=False, dots_size=3)
     threshold = float(OVERALL_RESTORED)
     chart.add(
-        "终止条件（预案5.5：恢复80%以上）",
+        f"终止条件（预案5.5：恢复{exact_percent(OVERALL_RESTORED)}以上）",
         [(ticks[0], threshold), (ticks[-1], threshold)],
         show_dots=False,
         stroke_style={"width": 1, "dasharray": "6, 4"},
@@ -203,7 +203,7 @@ def render_html(report: EvaluationRead, level_names: Mapping[Level, str], font_u
         plan_words=PLAN_WORDS,
         font_family=FONT_FAMILY,
         font_url=font_url,
-        threshold=percent(OVERALL_RESTORED),
+        threshold=exact_percent(OVERALL_RESTORED),
     )
 
 

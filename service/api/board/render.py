@@ -23,6 +23,7 @@ from service.flows.events.board import Board, is_overdue
 from service.plan.actor import Actor
 from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
+from service.plan.percent import NOTHING, percent
 from service.plan.timeline import KIND_LABELS
 from service.playbooks.bundle import Playbooks
 
@@ -60,11 +61,7 @@ CACHED_RENDERS: Final = 64
 
 
 def shanghai(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
-    return "—" if moment is None else moment.astimezone(SHANGHAI).strftime(pattern)
-
-
-def percent(fraction: Any) -> str:
-    return "—" if fraction is None else f"{float(fraction) * 100:.0f}%"
+    return NOTHING if moment is None else moment.astimezone(SHANGHAI).strftime(pattern)
 
 
 class BoardPages:
