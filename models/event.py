@@ -26,6 +26,7 @@ from models.base import Base, ExactDecimal, UTCDateTime, one_of, utcnow, uuid_pk
 from service.plan.grids import SCOPES, Scope
 from service.plan.levels import LEVELS, Level
 from service.plan.lifecycle import STATES, EventState
+from service.plan.timeline import TIMELINE_KINDS, TimelineKind
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a bigint identity.
@@ -147,7 +148,10 @@ class TimelineEntry(Base):
     """
 
     __tablename__ = "timeline"
-    __table_args__ = (UniqueConstraint("event_id", "event_seq"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "event_seq"),
+        CheckConstraint(one_of("kind", TIMELINE_KINDS), name="kind"),
+    )
 
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
     event_id: Mapped[uuid.UUID] = mapped_column(
@@ -155,7 +159,7 @@ class TimelineEntry(Base):
     )
     event_seq: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    kind: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[TimelineKind] = mapped_column(String(40))
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_tokens.id"))
     actor: Mapped[str] = mapped_column(String(240))
     clause: Mapped[str | None] = mapped_column(String(40))

@@ -9,16 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 from xml.etree import ElementTree as ET
-from zoneinfo import ZoneInfo
 
 from service.flows.warnings.schemas import WarningRead
 from service.plan.alerts import AlertMessage
 from service.plan.grids import GridRegistry
+from service.plan.local_time import SHANGHAI
 
 CAP_NS: Final = "urn:oasis:names:tc:emergency:cap:1.2"
 # No spaces or commas: CAP 1.2 names a message by "sender,identifier,sent" in references.
 SENDER: Final = "outage-coordinator@shaoxing.gov.cn"
-SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 # CAP's note, "primarily intended for use with status Exercise": what kind of message this is.
 NOTES: Final = {
     "Exercise": "演练信息，非真实事件 (drill: not a real event)",

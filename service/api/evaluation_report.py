@@ -21,37 +21,23 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
-from zoneinfo import ZoneInfo
 
 from service.errors import Unavailable
 from service.flows.events.schemas import EvaluationRead, RestorationPoint
 from service.plan.levels import Level
+from service.plan.local_time import SHANGHAI
+from service.plan.percent import NOTHING, exact_percent, percent
 from service.plan.termination import OVERALL_RESTORED, PLAN_WORDS
+from service.plan.timeline import KIND_LABELS
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
-SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 FONT_FAMILY: Final = "Outage Sans SC"
 FONT_FILE: Final = "OutageSansSC-Regular.woff2"
 FONTS_PATH: Final = "/fonts"  # where the page finds the font (service.app mounts it)
 PANGO: Final = "apt-get install libpango-1.0-0 libpangoft2-1.0-0"
 
-KIND_NAMES: Final = {
-    "event_opened": "事件开启",
-    "warning_proposed": "提出预警建议",
-    "warning_published": "发布预警",
-    "warning_lifted": "解除预警",
-    "response_started": "启动应急响应",
-    "response_raised": "提升响应级别",
-    "response_lowered": "降低响应级别",
-    "leading_hq_changed": "牵头指挥部变更",
-    "attestation": "终止条件确认",
-    "release_published": "信息发布",
-    "response_terminated": "终止应急响应",
-    "event_dismissed": "事件撤销",
-    "event_closed": "事件关闭",
-}
 STATE_NAMES: Final = {
     "monitoring": "监测",
     "warning": "预警",
@@ -64,6 +50,8 @@ TICK_STEPS: Final = tuple(
     timedelta(minutes=m) for m in (10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)
 )
 MAX_TICKS: Final = 8
+# The restoration axis's marks, 0 to 100 %.
+Y_MARKS: Final = tuple(Decimal(m) / 10 for m in range(0, 11, 2))
 
 
 def font_path() -> Path:
@@ -80,18 +68,14 @@ def fonts_dir() -> Path:
 
 def local(moment: datetime | None) -> str:
     """A time as people in Shaoxing read it."""
-    return "—" if moment is None else moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return NOTHING if moment is None else moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def duration(minutes: Decimal | None) -> str:
     if minutes is None:
-        return "—"
+        return NOTHING
     hours, rest = divmod(int(minutes), 60)
     return (f"{hours} 小时 " if hours else "") + f"{rest} 分钟（共 {minutes} 分钟）"
-
-
-def percent(fraction: Decimal | float | None) -> str:
-    return "—" if fraction is None else f"{Decimal(str(fraction)) * 100:.1f}%"
 
 
 def _ticks(start: datetime, end: datetime) -> list[datetime]:
@@ -166,8 +150,9 @@ def restoration_chart(points: list[RestorationPoint], until: datetime) -> str | 
         legend_at_bottom=True,
         legend_at_bottom_columns=3,
         range=(0, 1),
-        y_labels=[0, 0.2, 0.4, 0.6, 0.8, 1],
-        value_formatter=lambda value: f"{value:.0%}",
+        # The axis's marks are round numbers, shown as such; a report's figure is rounded down.
+        y_labels=[{"value": float(m), "label": exact_percent(m)} for m in Y_MARKS],
+        value_formatter=percent,
         x_labels=ticks,
         x_label_rotation=0,
         # pygal hands the formatter naive UTC times
@@ -180,7 +165,7 @@ def restoration_chart(points: list[RestorationPoint], until: datetime) -> str | 
     chart.add("调度报告", [(p.at, float(p.overall)) for p in points], stroke=False, dots_size=3)
     threshold = float(OVERALL_RESTORED)
     chart.add(
-        "终止条件（预案5.5：恢复80%以上）",
+        f"终止条件（预案5.5：恢复{exact_percent(OVERALL_RESTORED)}以上）",
         [(ticks[0], threshold), (ticks[-1], threshold)],
         show_dots=False,
         stroke_style={"width": 1, "dasharray": "6, 4"},
@@ -213,12 +198,12 @@ def render_html(report: EvaluationRead, level_names: Mapping[Level, str], font_u
         report=report,
         chart=restoration_chart(report.restoration, until),
         level_names=level_names,
-        kind_names=KIND_NAMES,
+        kind_names=KIND_LABELS,
         state_names=STATE_NAMES,
         plan_words=PLAN_WORDS,
         font_family=FONT_FAMILY,
         font_url=font_url,
-        threshold=percent(OVERALL_RESTORED),
+        threshold=exact_percent(OVERALL_RESTORED),
     )
 
 

@@ -22,27 +22,32 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from service.plan.notifications import Format
+from service.plan.local_time import SHANGHAI
+from service.plan.notifications import Format, NoticeType
+from service.plan.timeline import KIND_LABELS, TimelineKind
 from service.playbooks.bundle import Playbooks
 
-SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
-
-# What each notice is called in the group chat.
+# The timeline entry each notice tells of: the group chat calls it what the board calls it.
+NOTICE_KINDS: Final[Mapping[NoticeType, TimelineKind]] = {
+    "event.opened": "event_opened",
+    "warning.published": "warning_published",
+    "warning.lifted": "warning_lifted",
+    "action.dispatched": "actions_dispatched",
+    "action.overdue": "action_overdue",
+    "action.reminder": "action_reminder",
+    "response.terminated": "response_terminated",
+    "event.closed": "event_closed",
+}
+# What each notice is called in the group chat. A change of the event's level or its response
+# level comes of a report's classification as much as of a commander's start, raise or lower:
+# no one entry's name.
 HEADINGS: Final[Mapping[str, str]] = {
-    "event.opened": "停电事件开启",
+    **{notice: KIND_LABELS[kind] for notice, kind in NOTICE_KINDS.items()},
     "event.level_changed": "事件级别调整",
-    "warning.published": "停电预警发布",
-    "warning.lifted": "停电预警解除",
-    "action.dispatched": "任务下达",
-    "action.overdue": "任务超时未完成",
-    "action.reminder": "任务催办",
-    "response.terminated": "应急响应终止",
-    "event.closed": "事件关闭",
 }
 DRILL_MARK: Final = "【演练】"
 # A 4xx answer other than these says the request itself is wrong: trying again cannot help.
@@ -89,7 +94,10 @@ class NoticeText:
         self.board_url = public_url.rstrip("/") + "/board"
 
     def title(self, notice: Notice) -> str:
-        heading = HEADINGS.get(notice.type, notice.type)
+        if notice.type == "event.closed" and notice.data.get("dismissed") is True:
+            heading = KIND_LABELS["event_dismissed"]  # a dismissal closes the event, saying so
+        else:
+            heading = HEADINGS.get(notice.type, notice.type)
         return (DRILL_MARK if notice.drill else "") + heading
 
     def markdown(self, notice: Notice) -> str:

@@ -18,6 +18,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 
 from service.plan.grids import Scope
 from service.plan.levels import Level, level_rank, max_level
+from service.plan.percent import exact_percent
 
 Metric = Literal["load", "customers"]
 
@@ -78,8 +79,8 @@ class FractionBand(_Frozen):
     @cached_property
     def text(self) -> str:
         """E.g. "≥ 40% 且 < 60%" (worked out once per band, not per classification)."""
-        low = f"≥ {_percent(self.min)}"
-        return low if self.below is None else f"{low} 且 < {_percent(self.below)}"
+        low = f"≥ {exact_percent(self.min)}"
+        return low if self.below is None else f"{low} 且 < {exact_percent(self.below)}"
 
 
 class LoadBand(_Frozen):
@@ -260,7 +261,3 @@ def _measures(snapshot: Measured) -> dict[Metric, tuple[Decimal, Decimal, Decima
         served, cut = Decimal(customers), Decimal(out)
         found["customers"] = (cut / served, cut, served)
     return found
-
-
-def _percent(fraction: Decimal) -> str:
-    return f"{(fraction * 100).normalize():f}%"

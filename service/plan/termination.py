@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Final, Literal, get_args
 
+from service.plan.percent import exact_percent, percent
 from service.plan.restoration import Restoration
 
 ConditionKey = Literal["grid_stable", "load_restored", "hazard_removed", "secondary_handled"]
@@ -54,12 +55,14 @@ def load_restored(
     areas = {code: restored.grids[code] for code in key_areas if code in restored.grids}
     short = {code: f for code, f in areas.items() if f < KEY_AREA_RESTORED}
     met = restored.overall >= OVERALL_RESTORED and not short and not unreported
+    overall = "≥" if restored.overall >= OVERALL_RESTORED else "<"
     parts = [
-        f"overall {_pct(restored.overall)} restored over the {restored.scope} grids "
-        f"({'≥' if restored.overall >= OVERALL_RESTORED else '<'} 80%)"
+        f"overall {percent(restored.overall)} restored over the {restored.scope} grids "
+        f"({overall} {exact_percent(OVERALL_RESTORED)})"
     ]
     parts += [
-        f"key area {code} {_pct(f)} ({'≥' if f >= KEY_AREA_RESTORED else '<'} 90%)"
+        f"key area {code} {percent(f)} "
+        f"({'≥' if f >= KEY_AREA_RESTORED else '<'} {exact_percent(KEY_AREA_RESTORED)})"
         for code, f in sorted(areas.items())
     ]
     parts += [
@@ -116,11 +119,6 @@ def termination_check(
         attested("hazard_removed", attestations),
         attested("secondary_handled", attestations),
     ]
-
-
-def _pct(fraction: Decimal) -> str:
-    # Rounded down, so that a figure short of a bound never reads as the bound (89.99…% as 89.9%).
-    return f"{(fraction * 100).quantize(Decimal('0.1'), rounding=ROUND_FLOOR)}%"
 
 
 def unmet(conditions: Iterable[Condition]) -> list[dict[str, object]]:

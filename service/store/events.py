@@ -7,8 +7,8 @@ circle (a deadlock):
    advisory locks, ascending by code);
 2. the event row (``lock_event``: ``FOR NO KEY UPDATE``, which leaves the key-share locks that
    inserting the event's children takes free);
-3. what hangs off the event: its actions, warnings and releases, then the agencies' poll
-   counters (ascending by code, service.store.feeds), then the new rows.
+3. what hangs off the event: its actions, warnings and releases (``lock_child``), then the
+   agencies' poll counters (ascending by code, service.store.feeds), then the new rows.
 
 On SQLite a write transaction begins ``IMMEDIATE`` and holds the database's one writer lock, so
 the order holds trivially there.
@@ -17,10 +17,10 @@ the order holds trivially there.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from sqlalchemy import (
     ARRAY,
@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Action, EarlyWarning, Event, EventGrid
+from models import Action, Base, EarlyWarning, Event, EventGrid, Release
 from service.errors import Conflict, InvalidInput, NotFound
 from service.plan.actor import Actor
 from service.plan.lifecycle import OPEN_EVENT_STATES
@@ -109,6 +109,43 @@ async def try_lock_event(session: AsyncSession, event_id: uuid.UUID) -> Event | 
     return await session.scalar(
         select(Event).where(Event.id == event_id).with_for_update(key_share=True, skip_locked=True)
     )
+
+
+# The rows that hang off an event and are locked after it (step 3), and what a 404 calls each.
+Child = TypeVar("Child", Action, EarlyWarning, Release)
+CHILD_NOUNS: Final[Mapping[type[Base], str]] = {
+    Action: "action",
+    EarlyWarning: "warning",
+    Release: "release",
+}
+
+
+async def lock_child(
+    session: AsyncSession, model: type[Child], child_id: uuid.UUID, *where: ColumnElement[bool]
+) -> tuple[Event, Child]:
+    """A row of ``model`` (an action, a warning, a release) and its event, both locked for this
+    transaction in the one lock order: the event (step 2), then the row (step 3).
+
+    The row's event is found first, without a lock; then the event is locked, and only then the
+    row. Locking the row first would hold it while waiting for the event, against a writer that
+    holds the event and wants the row: a deadlock. As every writer of the row holds its event
+    first, the row read once the event is held is as the last of them left it (an action handed
+    over meanwhile belongs to its new agency).
+
+    ``where`` narrows the rows the caller may know of (an agency: its own actions). A row outside
+    it does not exist for the caller: a 404 worded as for a missing row ("action … does not
+    exist"), not a 403 that would confirm it exists. It is applied again under the lock, as the
+    row may have moved out of it while the event was awaited.
+    """
+    found = await session.scalar(select(model.event_id).where(model.id == child_id, *where))
+    if found is not None:
+        event = await lock_event(session, found)
+        child = await session.scalar(
+            select(model).where(model.id == child_id, *where).with_for_update()
+        )
+        if child is not None:
+            return event, child
+    raise NotFound(f"{CHILD_NOUNS[model]} {child_id} does not exist")
 
 
 async def open_event(

@@ -14,6 +14,7 @@ from models import Event, TimelineEntry
 from models.base import table_of, utcnow
 from service.plan.actor import Actor
 from service.plan.chain import CONTENT, entry_hash
+from service.plan.timeline import TimelineKind
 from service.store.batch import WriteBatch
 
 SYSTEM = "system"
@@ -22,7 +23,7 @@ SYSTEM = "system"
 def record(
     batch: WriteBatch,
     event: Event,
-    kind: str,
+    kind: TimelineKind,
     actor: Actor | None,
     summary: str,
     *,

@@ -7,18 +7,32 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
+from service.flows.events.timeline import TimelineRead
 from sqlalchemy import select, update
 
 from models import Action, ApiToken
 from models.base import utcnow
+from service.api.board.render import BoardPages
+from service.api.evaluation_report import render_html
 from service.flows.context import AppContext
+from service.flows.events.board import Board, BoardEvent
+from service.flows.events.evaluation import EvaluationRead
+from service.flows.events.read import EventRead, RestorationRead
+from service.notify.formats import NOTICE_KINDS, Notice, NoticeText
+from service.plan.restoration import Restoration
+from service.plan.termination import load_restored
+from service.plan.timeline import KIND_LABELS, TIMELINE_KINDS
+from service.playbooks.bundle import Playbooks
 from service.store.tokens import revoke_token
 from tests.helpers import (
     BOARD_COOKIE,
+    PLAYBOOKS_DIR,
     MakeToken,
     bearer_token_of,
     board_sign_in,
@@ -28,6 +42,7 @@ from tests.helpers import (
     report,
 )
 
+API = "/api/v1"
 LEVEL_LABELS = {"I": "I级 特别重大", "II": "II级 重大", "III": "III级 较大", "IV": "IV级 一般"}
 
 
@@ -210,7 +225,7 @@ async def test_an_agency_sees_only_its_own_actions(
         a["key"] for a in own
     }
     assert others and not [key for key in others if key in page.text]
-    assert "任务派发" in page.text  # the dispatch entry, cut down to its own keys
+    assert KIND_LABELS["actions_dispatched"] in page.text  # the dispatch entry, cut to its keys
 
 
 async def test_drills_are_shown_apart_under_their_banner(
@@ -238,3 +253,155 @@ async def test_a_revoked_token_is_signed_out_at_the_next_poll(
         await session.commit()
     assert (await client.get("/board/updates")).status_code == 401  # the page then signs in
     assert (await client.get("/board")).headers["location"] == "/board/login"
+
+
+AT = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
+PLAYBOOKS = Playbooks.load(PLAYBOOKS_DIR)
+
+
+def board_page(overall: Decimal | None, kinds: tuple[str, ...] = ()) -> str:
+    """The board's events part for one event restored ``overall``, its timeline one entry of
+    each of ``kinds``."""
+    event = EventRead(
+        id=uuid.uuid4(),
+        state="response",
+        level="IV",
+        peak_level="IV",
+        response_level="IV",
+        leading_hq=None,
+        drill=False,
+        opened_at=AT,
+        updated_at=AT,
+        closed_at=None,
+        etr=None,
+        basis=[],
+        restoration=RestorationRead(overall=overall, scope="county", grids={}),
+    )
+    entries = [
+        TimelineRead.model_validate(_entry(seq, kind) | {"drill": False})
+        for seq, kind in enumerate(kinds, start=1)
+    ]
+    board = Board([BoardEvent(event, [], entries, [])], [], AT)
+    return str(BoardPages(PLAYBOOKS).events(uuid.uuid4().hex, board))
+
+
+def evaluation_page(overall: Decimal, kinds: tuple[str, ...] = ()) -> str:
+    report = EvaluationRead.model_validate(
+        {
+            "event_id": uuid.uuid4(),
+            "drill": False,
+            "state": "response",
+            "partial": True,
+            "generated_at": AT,
+            "opened_at": AT,
+            "closed_at": None,
+            "peak_level": "IV",
+            "levels": [],
+            "leading_hqs": [],
+            "response_started_at": AT,
+            "response_ended_at": None,
+            "response_minutes": None,
+            "restoration": [{"at": AT, "overall": overall}],
+            "agencies": [],
+            "termination": {"conditions": []},
+            "chronology": [_entry(seq, kind) for seq, kind in enumerate(kinds, start=1)],
+        }
+    )
+    return render_html(report, PLAYBOOKS.rules.levels, "/fonts/font.woff2")
+
+
+def _entry(seq: int, kind: str) -> dict[str, Any]:
+    at = AT + timedelta(minutes=seq)
+    return {"seq": seq, "event_seq": seq, "at": at, "kind": kind, "actor": "system"} | {
+        "clause": None,
+        "summary": f"entry {seq}",
+        "data": {},
+    }
+
+
+def test_a_kind_reads_the_same_on_the_board_in_the_evaluation_and_in_messages() -> None:
+    board = dict(
+        re.findall(
+            r'<li data-kind="(\w+)">\s*<time[^>]*>[^<]*</time>\s*'
+            r'<span class="kind">([^<]*)</span>',
+            board_page(None, TIMELINE_KINDS),
+        )
+    )
+    evaluation = re.findall(
+        r'<td class="state">([^<]*)</td>', evaluation_page(Decimal(0), TIMELINE_KINDS)
+    )
+    text = NoticeText(PLAYBOOKS, "https://board.example")
+    messages = {
+        kind: text.title(Notice(notice, False, {}, AT)) for notice, kind in NOTICE_KINDS.items()
+    }
+
+    assert board == dict(KIND_LABELS)
+    assert evaluation == [KIND_LABELS[kind] for kind in TIMELINE_KINDS]
+    assert messages == {kind: board[kind] for kind in messages}
+    dismissed = Notice("event.closed", False, {"dismissed": True}, AT)
+    assert text.title(dismissed) == board["event_dismissed"]
+
+
+@pytest.mark.parametrize(
+    ("overall", "shown", "met"),
+    [
+        (Decimal("0.79996"), "79.9%", False),
+        (Decimal("0.79999999"), "79.9%", False),
+        (Decimal("0.8"), "80.0%", True),
+        (Decimal("0.80004"), "80.0%", True),
+    ],
+)
+def test_a_restored_figure_reads_the_same_on_the_board_in_the_evaluation_and_the_check(
+    overall: Decimal, shown: str, met: bool
+) -> None:
+    """Plan 5.5 (2), 80% 以上: the board shows 80% only when the check would let the response
+    end; short of it, the same figure below 80 on every page."""
+    check = load_restored(Restoration(overall, "county", {}), [])
+    board = re.findall(r'<dd class="restored">([^<]*)</dd>', board_page(overall))
+    evaluation = evaluation_page(overall)
+
+    assert check.met is met
+    assert f"overall {shown} restored" in check.evidence
+    assert board == [shown]
+    assert f"最新 {shown}" in evaluation
+    assert f">{shown}<" in evaluation or f": {shown}<" in evaluation  # the chart's dot
+
+
+async def test_the_board_never_shows_80_percent_while_termination_is_refused(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    """Over HTTP: 柯桥区 back from 100 MW lost to 20.004 (79.996% restored) reads 79.9% on the
+    board, in the evaluation and in the refusal; at 20 MW (80% exactly) 80.0%, and it ends."""
+    dispatcher = await make_token("dispatcher")
+    city = await make_token("commander", region="330600")
+    first = await post(client, dispatcher, report(county("330603", 200, 100)))
+    event_id = first["event_id"]
+    assert first["state"] == "response"
+    for condition in ("grid_stable", "hazard_removed", "secondary_handled"):
+        body = {"condition": condition, "evidence": "现场核实"}
+        attested = await client.post(
+            f"{API}/events/{event_id}/attestations", json=body, headers=city
+        )
+        assert attested.status_code == 201, attested.text
+    await board_sign_in(client, bearer_token_of(await make_token("observer")))
+
+    async def shown_everywhere(lost: str, minutes: int) -> tuple[list[str], str, str]:
+        body = report(county("330603", 200, lost), minutes=minutes) | {"event_id": event_id}
+        await post(client, dispatcher, body)
+        board = re.findall(r'<dd class="restored">([^<]*)</dd>', (await client.get("/board")).text)
+        page = await client.get(f"{API}/events/{event_id}/evaluation.html", headers=city)
+        check = await client.get(f"{API}/events/{event_id}/termination-check", headers=city)
+        [load] = [c for c in check.json()["conditions"] if c["key"] == "load_restored"]
+        return board, page.text, load["evidence"]
+
+    board, evaluation, evidence = await shown_everywhere("20.004", 60)
+    assert board == ["79.9%"] and "最新 79.9%" in evaluation
+    assert "overall 79.9% restored over the county grids (< 80%)" in evidence
+    refused = await client.post(f"{API}/events/{event_id}/terminate", json={}, headers=city)
+    assert refused.status_code == 409, refused.text
+
+    board, evaluation, evidence = await shown_everywhere("20", 120)
+    assert board == ["80.0%"] and "最新 80.0%" in evaluation
+    assert "overall 80.0% restored over the county grids (≥ 80%)" in evidence
+    ended = await client.post(f"{API}/events/{event_id}/terminate", json={}, headers=city)
+    assert ended.status_code == 200, ended.text

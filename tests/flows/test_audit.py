@@ -41,7 +41,7 @@ async def event_id(
             timeline.record(
                 batch,
                 locked,
-                "note",
+                "report",
                 None,
                 "核对：柯桥区 60.4 MW",
                 clause="4",

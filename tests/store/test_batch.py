@@ -101,7 +101,7 @@ async def test_the_block_writes_the_batch_in_order_and_the_event_joins_the_sessi
         async with WriteBatch(session) as batch:
             batch.add_object(event)
             for n in range(3):
-                timeline.record(batch, event, "note", None, f"entry {n}", at=NOW)
+                timeline.record(batch, event, "report", None, f"entry {n}", at=NOW)
             assert batch.holds(event)
         assert not batch.holds(event)
         # From here the session tracks the event like a loaded one: a change is an UPDATE.
@@ -116,13 +116,13 @@ async def test_a_flow_reads_what_it_wrote_after_an_explicit_write(context: AppCo
     async with context.sessions() as session:
         async with WriteBatch(session) as batch:
             batch.add_object(event)
-            timeline.record(batch, event, "note", None, "first", at=NOW)
+            timeline.record(batch, event, "report", None, "first", at=NOW)
             await batch.write()
             found = await session.scalar(
                 select(TimelineEntry.summary).where(TimelineEntry.event_id == event.id)
             )
             assert found == "first"
-            timeline.record(batch, event, "note", None, "second", at=NOW)
+            timeline.record(batch, event, "report", None, "second", at=NOW)
         event_id = event.id
         await session.rollback()
     assert await stored(context, Event, event_id) is None
@@ -165,7 +165,7 @@ async def test_an_exception_in_the_block_writes_nothing(context: AppContext) -> 
         with pytest.raises(LookupError):
             async with WriteBatch(session) as batch:
                 batch.add_object(event)
-                timeline.record(batch, event, "note", None, "never written", at=NOW)
+                timeline.record(batch, event, "report", None, "never written", at=NOW)
                 raise LookupError("refused")
         await session.commit()
     assert await stored(context, Event, event.id) is None
@@ -207,7 +207,7 @@ async def test_rows_beyond_the_parameter_limit_are_split(
         async with WriteBatch(session) as batch:
             batch.add_object(event)
             for n in range(40):
-                timeline.record(batch, event, "note", None, f"entry {n}", at=NOW)
+                timeline.record(batch, event, "report", None, f"entry {n}", at=NOW)
         await session.commit()
     assert await summaries(context, event.id) == [f"entry {n}" for n in range(40)]
 
@@ -221,7 +221,7 @@ async def test_one_insert_statement_for_a_new_event_on_postgresql(context: AppCo
             async with WriteBatch(session) as batch:
                 batch.add_object(event)
                 batch.add(table_of(EventGrid), [grid_row(event.id, "330603")])
-                timeline.record(batch, event, "note", None, "one", at=NOW)
+                timeline.record(batch, event, "report", None, "one", at=NOW)
             await session.commit()
     inserts = [s for s in sent if "INSERT" in s]
     assert len(inserts) == 1, sent
@@ -249,7 +249,7 @@ async def test_1_inside_session_begin_the_rows_are_committed(context: AppContext
     event = new_event()
     async with context.sessions() as session, session.begin(), WriteBatch(session) as batch:
         batch.add_object(event)
-        timeline.record(batch, event, "note", None, "kept", at=NOW)
+        timeline.record(batch, event, "report", None, "kept", at=NOW)
     assert (await stored(context, Event, event.id)) is not None
     assert await summaries(context, event.id) == ["kept"]
 
@@ -279,7 +279,7 @@ async def test_2_rows_of_a_rolled_back_savepoint_are_not_committed(context: AppC
         savepoint = await session.begin_nested()
         async with WriteBatch(session) as inner:
             inner.add_object(dropped)
-            timeline.record(inner, dropped, "note", None, "in the savepoint", at=NOW)
+            timeline.record(inner, dropped, "report", None, "in the savepoint", at=NOW)
         unwritten = await WriteBatch(session).__aenter__()
         unwritten.add_object(late)
         await savepoint.rollback()
@@ -317,7 +317,7 @@ async def test_4_a_batch_child_of_a_session_added_parent_keeps_its_foreign_key(
     async with context.sessions() as session:
         session.add(event)  # the parent, through the unit of work
         async with WriteBatch(session) as batch:
-            timeline.record(batch, event, "note", None, "child", at=NOW)
+            timeline.record(batch, event, "report", None, "child", at=NOW)
             batch.add_object(
                 Attestation(
                     id=uuid.uuid4(),
@@ -356,7 +356,7 @@ async def test_5_python_side_defaults_are_applied(
                     {
                         "event_id": event.id,
                         "event_seq": 1,
-                        "kind": "note",
+                        "kind": "report",
                         "actor": "system",
                         "summary": "s",
                         "hash": "0" * 64,  # what timeline.record computes, beside the point here

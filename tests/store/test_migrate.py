@@ -17,7 +17,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,7 +28,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, MetaData, String, insert, inspect, text
+from sqlalchemy import Column, Connection, MetaData, String, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -36,6 +36,8 @@ import models
 from models.base import table_of
 from service.config import Settings
 from service.flows.events.audit import verify_timelines
+from service.plan.chain import entry_hash
+from service.plan.timeline import TIMELINE_KINDS
 from service.store import timeline
 from service.store.engine import make_engine, make_sessionmaker
 from service.store.migrate import MIGRATION_LOCK_KEY, Migration, Upgraded, alembic_config, upgrade
@@ -171,43 +173,72 @@ def test_downgrade_to_base_and_upgrade_again(empty_settings: Settings) -> None:
     assert on_connection(empty_settings, schema_diff(models.Base.metadata)) == []
 
 
+AT = datetime(2026, 7, 20, 6, 0, 0, 123456, tzinfo=UTC)
+
+
+def fill_timelines(
+    connection: Connection,
+    events: list[uuid.UUID],
+    kinds: Sequence[str] = ("report",) * 3,
+    *,
+    chained: bool = False,
+) -> None:
+    """An event per id, with an entry of each of ``kinds`` (numbered 1, 2 …, written last to
+    first), through the models' tables, in one transaction: naming only the columns 0007 has,
+    or (``chained``) with the hashes 0008 added, as service.store.timeline writes them."""
+    actor = uuid.uuid4()
+    connection.execute(
+        insert(table_of(models.ApiToken)).values(
+            id=actor, token_hash=actor.hex * 2, role="dispatcher", name="城调", created_at=AT
+        )
+    )
+    for event in events:
+        entries = [
+            {
+                "event_id": event,
+                "event_seq": seq,
+                "at": AT + timedelta(minutes=seq),
+                "kind": kind,
+                "actor_id": actor,
+                "actor": "dispatcher:城调",
+                "clause": "4",
+                "summary": f"第{seq}条",
+                "data": {"b": [1.5, None], "a": "柯桥"},
+            }
+            for seq, kind in enumerate(kinds, start=1)
+        ]
+        head = None
+        for entry in entries if chained else ():
+            entry["prev_hash"] = head
+            entry["hash"] = head = entry_hash(head, entry)
+        connection.execute(
+            insert(table_of(models.Event)).values(
+                id=event,
+                opened_at=AT,
+                updated_at=AT,
+                basis=[],
+                timeline_seq=len(kinds),
+                **({"timeline_hash": head} if chained else {}),
+            )
+        )
+        for entry in reversed(entries):  # not in order of insertion
+            connection.execute(insert(table_of(models.TimelineEntry)).values(**entry))
+    connection.commit()
+
+
+def stored_entries(connection: Connection) -> list[tuple[Any, ...]]:
+    entries = table_of(models.TimelineEntry)
+    query = select(entries.c.event_id, entries.c.event_seq, entries.c.kind, entries.c.hash)
+    return [tuple(row) for row in connection.execute(query.order_by(entries.c.seq))]
+
+
 def test_the_timelines_there_are_get_chained(empty_settings: Settings) -> None:
     """0008 hashes the entries written before it, each event's in order, so that the chain
     holds from the first entry on and the next entry links to the event's head."""
     upgrade(empty_settings, "0007")
     events = [uuid.uuid4() for _ in range(2)]
-    at = datetime(2026, 7, 20, 6, 0, 0, 123456, tzinfo=UTC)
 
-    def fill(connection: Connection) -> None:
-        # Through the models' tables, naming only the columns 0007 has.
-        actor = uuid.uuid4()
-        connection.execute(
-            insert(table_of(models.ApiToken)).values(
-                id=actor, token_hash="x" * 64, role="dispatcher", name="城调", created_at=at
-            )
-        )
-        for event in events:
-            connection.execute(
-                insert(table_of(models.Event)).values(
-                    id=event, opened_at=at, updated_at=at, basis=[], timeline_seq=3
-                )
-            )
-            for seq in (3, 1, 2):  # not in order of insertion
-                connection.execute(
-                    insert(table_of(models.TimelineEntry)).values(
-                        event_id=event,
-                        event_seq=seq,
-                        at=at + timedelta(minutes=seq),
-                        kind="note",
-                        actor_id=actor,
-                        actor="dispatcher:城调",
-                        clause="4",
-                        summary=f"第{seq}条",
-                        data={"b": [1.5, None], "a": "柯桥"},
-                    )
-                )
-
-    on_connection(empty_settings, lambda connection: (fill(connection), connection.commit()))
+    on_connection(empty_settings, lambda connection: fill_timelines(connection, events))
     upgrade(empty_settings)
 
     async def check() -> None:
@@ -226,6 +257,76 @@ def test_the_timelines_there_are_get_chained(empty_settings: Settings) -> None:
         ] * 2
 
     asyncio.run(check())
+
+
+def test_the_timeline_refuses_a_kind_outside_the_vocabulary(empty_settings: Settings) -> None:
+    """0009's CHECK holds every kind of service.plan.timeline, and nothing else: a kind the
+    vocabulary gains without a migration fails here, as does a misspelt one."""
+    upgrade(empty_settings)
+    every_kind = [uuid.uuid4()]
+
+    on_connection(
+        empty_settings, lambda c: fill_timelines(c, every_kind, TIMELINE_KINDS, chained=True)
+    )
+
+    def write_kind(kind: str) -> Callable[[Connection], None]:
+        def write(connection: Connection) -> None:
+            fill_timelines(connection, [uuid.uuid4()], [kind], chained=True)
+
+        return write
+
+    for wrong in ("note", "response_escalated", "Report", ""):
+        with pytest.raises(IntegrityError, match="ck_timeline_kind"):
+            on_connection(empty_settings, write_kind(wrong))
+    assert {row[2] for row in on_connection(empty_settings, stored_entries)} == set(TIMELINE_KINDS)
+
+
+def test_the_kind_check_keeps_the_entries_there_are(empty_settings: Settings) -> None:
+    """0009 leaves every stored entry as it was, kind and hash (the chain still holds), and its
+    downgrade drops the check and nothing else."""
+    upgrade(empty_settings, "0007")
+    events = [uuid.uuid4() for _ in range(2)]
+    on_connection(empty_settings, lambda c: fill_timelines(c, events, TIMELINE_KINDS))
+    upgrade(empty_settings, "0008")
+    before = on_connection(empty_settings, stored_entries)
+
+    assert [m.revision for m in upgrade(empty_settings).applied] == ["0009"]
+
+    assert on_connection(empty_settings, stored_entries) == before
+    assert len(before) == 2 * len(TIMELINE_KINDS)
+
+    async def audit() -> tuple[int, int, dict[uuid.UUID, Any]]:
+        engine = make_engine(empty_settings)
+        try:
+            async with make_sessionmaker(engine)() as session:
+                found = await verify_timelines(session)
+        finally:
+            await engine.dispose()
+        return found.events, found.entries, found.breaks
+
+    assert asyncio.run(audit()) == (2, 2 * len(TIMELINE_KINDS), {})
+
+    command.downgrade(alembic_config(empty_settings), "0008")
+
+    assert on_connection(empty_settings, stored_entries) == before
+    on_connection(
+        empty_settings, lambda c: fill_timelines(c, [uuid.uuid4()], ["note"], chained=True)
+    )
+
+
+def test_an_unknown_stored_kind_stops_the_upgrade_naming_it(empty_settings: Settings) -> None:
+    """An entry of a kind the service never wrote is not rewritten (its kind is in its hash):
+    the upgrade stops before changing anything, and says which kinds and how many."""
+    upgrade(empty_settings, "0007")
+    on_connection(empty_settings, lambda c: fill_timelines(c, [uuid.uuid4()], ["report", "note"]))
+    upgrade(empty_settings, "0008")
+
+    with pytest.raises(RuntimeError, match=r"never wrote: 'note' \(1 entries\)"):
+        upgrade(empty_settings)
+
+    assert on_connection(empty_settings, current_revision) == "0008"
+    kinds = sorted(row[2] for row in on_connection(empty_settings, stored_entries))
+    assert kinds == ["note", "report"]
 
 
 @pytest.mark.parametrize("empty_settings", ["sqlite"], indirect=True)

@@ -15,7 +15,6 @@ from collections import OrderedDict
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -23,11 +22,12 @@ from markupsafe import Markup
 from service.flows.events.board import Board, is_overdue
 from service.plan.actor import Actor
 from service.plan.levels import Level
+from service.plan.local_time import SHANGHAI
+from service.plan.percent import NOTHING, percent
+from service.plan.timeline import KIND_LABELS
 from service.playbooks.bundle import Playbooks
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
-# Where people read times (style.md: UTC inside, Asia/Shanghai where people read it).
-SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 
 STATE_LABELS: Final = {
     "monitoring": "监测",
@@ -49,33 +49,6 @@ PHASE_LABELS: Final = {
     "response": "应急响应",
     "post_event": "后期处置",
 }
-TIMELINE_LABELS: Final = {
-    "event_opened": "事件开启",
-    "report": "情况报告",
-    "leading_hq_changed": "牵头指挥部变更",
-    "warning_proposed": "预警建议",
-    "warning_published": "预警发布",
-    "warning_lifted": "预警解除",
-    "response_started": "启动响应",
-    "response_raised": "响应升级",
-    "response_lowered": "响应降级",
-    "response_terminated": "响应终止",
-    "event_dismissed": "事件撤销",
-    "event_closed": "事件关闭",
-    "release_proposed": "信息发布送审",
-    "release_published": "信息发布",
-    "release_rejected": "信息发布退回",
-    "actions_dispatched": "任务派发",
-    "actions_cancelled": "任务取消",
-    "actions_handed_over": "任务移交",
-    "action_acknowledged": "任务接收",
-    "action_noted": "任务备注",
-    "action_completed": "任务完成",
-    "action_cancelled": "任务取消",
-    "action_overdue": "任务超时",
-    "action_reminder": "任务催办",
-    "attestation": "终止条件确认",
-}
 ROLE_LABELS: Final = {
     "admin": "系统管理员",
     "dispatcher": "调度",
@@ -88,11 +61,7 @@ CACHED_RENDERS: Final = 64
 
 
 def shanghai(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
-    return "—" if moment is None else moment.astimezone(SHANGHAI).strftime(pattern)
-
-
-def percent(fraction: Any) -> str:
-    return "—" if fraction is None else f"{float(fraction) * 100:.0f}%"
+    return NOTHING if moment is None else moment.astimezone(SHANGHAI).strftime(pattern)
 
 
 class BoardPages:
@@ -115,7 +84,8 @@ class BoardPages:
             states=STATE_LABELS,
             action_states=ACTION_STATE_LABELS,
             phases=PHASE_LABELS,
-            timeline_kinds=TIMELINE_LABELS,
+            timeline_kinds=KIND_LABELS,
+            time_zone=SHANGHAI.key,
         )
         self._renders: OrderedDict[str, Markup] = OrderedDict()
 

@@ -181,9 +181,7 @@ def _tell(
 ) -> None:
     """The timeline entry and the notice of one escalation (``first``) or reminder."""
     audience = sorted({action.agency, lead, *([action.escalate_to] if action.escalate_to else [])})
-    kind, still, done = (
-        ("action_overdue", "", "escalated") if first else ("action_reminder", "still ", "reminded")
-    )
+    still, done = ("", "escalated") if first else ("still ", "reminded")
     summary = (
         f"{action.agency} has {still}not acknowledged {action.key}, due "
         f"{action.due_at.isoformat()}: {done}"
@@ -191,7 +189,7 @@ def _tell(
     timeline.record(
         batch,
         event,
-        kind,
+        "action_overdue" if first else "action_reminder",
         None,
         summary,
         clause=action.clause,

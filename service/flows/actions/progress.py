@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, Event
@@ -19,11 +19,12 @@ from service.flows.schemas import Text
 from service.plan.actor import Actor
 from service.plan.jurisdiction import require_hq
 from service.plan.leadership import CITY_HQ
+from service.plan.timeline import TimelineKind
 from service.playbooks.agencies import AgencyRegistry
 from service.playbooks.bundle import Playbooks
 from service.store import feeds, timeline
 from service.store.batch import WriteBatch
-from service.store.events import lock_event
+from service.store.events import lock_child
 
 
 class ActionNote(BaseModel):
@@ -99,18 +100,8 @@ async def _locked_action(
     With ``agency``, another agency's action does not exist for the caller (design.md: 404, not
     403); it is checked again once locked, as a hand-over may have moved it meanwhile.
     """
-    query = select(Action.event_id).where(Action.id == action_id)
-    if agency is not None:
-        query = query.where(Action.agency == agency)
-    event_id = await session.scalar(query)
-    if event_id is not None:
-        event = await lock_event(session, event_id)
-        action = await session.scalar(
-            select(Action).where(Action.id == action_id).with_for_update()
-        )
-        if action is not None and agency in (None, action.agency):
-            return event, action
-    raise NotFound(f"action {action_id} does not exist")
+    own = () if agency is None else (Action.agency == agency,)
+    return await lock_child(session, Action, action_id, *own)
 
 
 async def _own_action(
@@ -125,6 +116,12 @@ async def _own_action(
 PROGRESS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
     "acknowledged": (("pending",), "acknowledged"),
     "done": (("pending", "acknowledged"), "completed"),
+}
+# The timeline's kind for each word.
+VERB_KINDS: Final[dict[str, TimelineKind]] = {
+    "acknowledged": "action_acknowledged",
+    "completed": "action_completed",
+    "noted": "action_noted",
 }
 
 
@@ -165,7 +162,7 @@ async def progress(
     timeline.record(
         batch,
         event,
-        f"action_{verb}",
+        VERB_KINDS[verb],
         actor,
         f"{action.agency} {verb} {action.key}",
         clause=action.clause,

@@ -22,9 +22,10 @@ from collections.abc import Collection
 from typing import Final
 
 from service.flows.events.schemas import TimelineRead
+from service.plan.timeline import TimelineKind
 
 # Shown whole: what happened to the event itself.
-EVENT_KINDS: Final = frozenset(
+EVENT_KINDS: Final[frozenset[TimelineKind]] = frozenset(
     {
         "event_opened",
         "report",
@@ -42,7 +43,7 @@ EVENT_KINDS: Final = frozenset(
     }
 )
 # About one action, named by ``data.action_id``: shown when the action is the agency's.
-ACTION_KINDS: Final = frozenset(
+ACTION_KINDS: Final[frozenset[TimelineKind]] = frozenset(
     {
         "action_acknowledged",
         "action_noted",
@@ -54,14 +55,16 @@ ACTION_KINDS: Final = frozenset(
 )
 # About several actions, named by ``data.keys``: shown cut down to the agency's keys, with a
 # summary that counts only those.
-BATCH_SUMMARIES: Final = {
+BATCH_SUMMARIES: Final[dict[TimelineKind, str]] = {
     "actions_dispatched": "{count} action(s) of {agency} dispatched",
     "actions_cancelled": "{count} action(s) of {agency} cancelled: {reason}",
     "actions_handed_over": "{count} pending duty(ies) of the leading HQ handed to {agency}",
 }
-AGENCY_KINDS: Final = EVENT_KINDS | ACTION_KINDS | frozenset(BATCH_SUMMARIES)
+AGENCY_KINDS: Final[frozenset[TimelineKind]] = (
+    EVENT_KINDS | ACTION_KINDS | frozenset(BATCH_SUMMARIES)
+)
 # About a report another unit sent the agency (plan 4): the report itself and notes on it.
-RECEIVED_KINDS: Final = frozenset({"action_completed", "action_noted"})
+RECEIVED_KINDS: Final[frozenset[TimelineKind]] = frozenset({"action_completed", "action_noted"})
 
 
 def as_agency_sees(

@@ -20,14 +20,19 @@ from models import ApiToken, TimelineEntry
 from service.plan.alerts import LevelAt
 from service.plan.evaluation import LeadChange, LevelSet
 from service.plan.levels import LEVELS, Level
+from service.plan.timeline import TimelineKind
 
 # The entries that set the response level (each carries ``level`` and ``leading_hq``), and the
 # one that hands the lead to a higher HQ at the same level.
-LEVEL_KINDS: Final = ("response_started", "response_raised", "response_lowered")
-LEAD_KINDS: Final = (*LEVEL_KINDS, "leading_hq_changed")
+LEVEL_KINDS: Final[tuple[TimelineKind, ...]] = (
+    "response_started",
+    "response_raised",
+    "response_lowered",
+)
+LEAD_KINDS: Final[tuple[TimelineKind, ...]] = (*LEVEL_KINDS, "leading_hq_changed")
 # The event's own course, as the evaluation report tells it: no reports (the restoration curve
 # shows them), no single actions (the agencies' figures count them).
-CHRONOLOGY_KINDS: Final = (
+CHRONOLOGY_KINDS: Final[tuple[TimelineKind, ...]] = (
     "event_opened",
     "warning_proposed",
     "warning_published",
@@ -39,7 +44,7 @@ CHRONOLOGY_KINDS: Final = (
     "event_dismissed",
     "event_closed",
 )
-BY_REPORT: Final = "report"
+BY_REPORT: Final[TimelineKind] = "report"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +75,7 @@ class AttributedEntry:
 
 
 async def entries(
-    session: AsyncSession, event_id: uuid.UUID, kinds: Iterable[str]
+    session: AsyncSession, event_id: uuid.UUID, kinds: Iterable[TimelineKind]
 ) -> list[AttributedEntry]:
     """The event's timeline entries of ``kinds``, oldest first, with their actors' tokens."""
     rows = await session.execute(

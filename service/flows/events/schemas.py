@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from service.flows.schemas import HQ, BasisRead, ConditionRead, Number
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
+from service.plan.timeline import TimelineKind
 
 
 class RestorationRead(BaseModel):
@@ -50,7 +51,7 @@ class TimelineRead(BaseModel):
         validation_alias="event_seq", description="1, 2, 3 … within the event, without gaps"
     )
     at: datetime
-    kind: str
+    kind: TimelineKind
     actor: str
     clause: str | None
     summary: str

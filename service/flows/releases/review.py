@@ -24,7 +24,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, Release
-from service.errors import Conflict, NotFound
+from service.errors import Conflict
 from service.flows.releases.schemas import ReleaseCreate, ReleaseRead
 from service.flows.schemas import Page
 from service.plan.actor import Actor
@@ -44,7 +44,7 @@ from service.playbooks.bundle import Playbooks
 from service.store import timeline
 from service.store.batch import WriteBatch
 from service.store.cursors import after_time_cursor, time_page
-from service.store.events import event_area, get_event, lock_event
+from service.store.events import event_area, get_event, lock_child, lock_event
 
 ReviewerRule = Callable[[Iterable[Topic]], str]
 
@@ -125,16 +125,7 @@ async def propose(
 
 async def _locked_release(session: AsyncSession, release_id: uuid.UUID) -> tuple[Event, Release]:
     """The release and its event, locked in the one lock order: the event, then the release."""
-    event_id = await session.scalar(select(Release.event_id).where(Release.id == release_id))
-    if event_id is None:
-        raise NotFound(f"release {release_id} does not exist")
-    event = await lock_event(session, event_id)
-    release = await session.scalar(
-        select(Release).where(Release.id == release_id).with_for_update()
-    )
-    if release is None:
-        raise NotFound(f"release {release_id} does not exist")
-    return event, release
+    return await lock_child(session, Release, release_id)
 
 
 async def approve(

@@ -17,12 +17,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EarlyWarning, Event
 from models.base import utcnow
-from service.errors import Conflict, Forbidden, InvalidInput, NotFound
+from service.errors import Conflict, Forbidden, InvalidInput
 from service.flows.actions.dispatch import cancel_open, dispatch, open_monitoring
 from service.flows.context import AppContext
 from service.flows.warnings.schemas import WarningCreate, WarningDecision, WarningRead
@@ -36,7 +35,7 @@ from service.plan.releases import covering_hq
 from service.playbooks.bundle import Playbooks
 from service.store import outbox, timeline
 from service.store.batch import WriteBatch
-from service.store.events import lock_event, open_event
+from service.store.events import lock_child, open_event
 from service.store.transactions import in_transaction
 
 Change = Callable[[AsyncSession, WriteBatch], Awaitable[EarlyWarning]]
@@ -164,18 +163,7 @@ async def _locked_warning(
     session: AsyncSession, warning_id: uuid.UUID
 ) -> tuple[Event, EarlyWarning]:
     """The warning and its event, locked in the one lock order: the event, then the warning."""
-    event_id = await session.scalar(
-        select(EarlyWarning.event_id).where(EarlyWarning.id == warning_id)
-    )
-    if event_id is None:
-        raise NotFound(f"warning {warning_id} does not exist")
-    event = await lock_event(session, event_id)
-    warning = await session.scalar(
-        select(EarlyWarning).where(EarlyWarning.id == warning_id).with_for_update()
-    )
-    if warning is None:
-        raise NotFound(f"warning {warning_id} does not exist")
-    return event, warning
+    return await lock_child(session, EarlyWarning, warning_id)
 
 
 async def _published(

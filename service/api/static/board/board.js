@@ -9,12 +9,13 @@
   if (!board) { return; }
   var etag = board.dataset.etag;
   var every = Number(board.dataset.pollMs) || 2000;
+  var zone = board.dataset.timeZone; // the server's one zone (service.plan.local_time)
   var skew = 0; // server clock minus this one, ms
   var timer = null;
   var asking = false;
 
   function clock(date) {
-    return date.toLocaleTimeString("zh-CN", { hour12: false, timeZone: "Asia/Shanghai" });
+    return date.toLocaleTimeString("zh-CN", { hour12: false, timeZone: zone });
   }
 
   function countDown() {
