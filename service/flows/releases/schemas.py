@@ -41,7 +41,26 @@ ReleaseText = Annotated[str, AfterValidator(_printable)]
 
 
 class ReleaseCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A release proposed for review: nothing is public until an HQ approves it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "headline": "柯桥区停电情况通报",
+                    "body": "7月20日14时起，柯桥区部分区域停电，约15万户受影响。国网绍兴供电公司"
+                    "已组织抢修，预计今晚22时前恢复主要负荷。",
+                    "topics": ["situation", "handling"],
+                },
+                {
+                    "headline": "绍兴市大面积停电事件发展趋势",
+                    "body": "全市损失负荷约600兆瓦，越城区、柯桥区、上虞区受影响较重。",
+                    "topics": ["situation", "trend"],
+                },
+            ]
+        },
+    )
 
     headline: Annotated[ReleaseText, Field(min_length=1, max_length=200)]
     body: Annotated[ReleaseText, Field(min_length=1, max_length=8000)]
@@ -64,13 +83,25 @@ class ReleaseCreate(BaseModel):
 
 
 class ReleaseApproval(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """An approval: the release is published; the note is kept with it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "内容核实无误，同意发布"}, {}]},
+    )
 
     reason: Annotated[ReleaseText | None, Field(max_length=2000)] = None
 
 
 class ReleaseRejection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A rejection: the release is never published; the reason is told to the proposer."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "停电户数与供电公司最新报告不符，请核实后重新提交"}]
+        },
+    )
 
     reason: Annotated[
         ReleaseText, Field(min_length=1, max_length=2000, description="told to the proposer")
