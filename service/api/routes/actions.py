@@ -110,10 +110,9 @@ async def post_ack(
     The answer is the action. Repeating it is harmless: nothing changes but a new ``note``,
     which is kept and put on the event's timeline. A cancelled action is 409.
     """
+    context: AppContext = request.app.state.context
     once = Once.of(idempotency_key, "POST", request.url.path, body)
-    return _json(
-        await progress.acknowledge(request.app.state.context, actor, action_id, body.note, once)
-    )
+    return _json(await progress.acknowledge(context, actor, action_id, body.note, once))
 
 
 @router.post(
@@ -137,10 +136,9 @@ async def post_complete(
     when the one before it is done) is dispatched now. The answer is the action. Repeating it
     is harmless: nothing changes but a new ``note``. A cancelled action is 409.
     """
+    context: AppContext = request.app.state.context
     once = Once.of(idempotency_key, "POST", request.url.path, body)
-    return _json(
-        await progress.complete(request.app.state.context, actor, action_id, body.note, once)
-    )
+    return _json(await progress.complete(context, actor, action_id, body.note, once))
 
 
 @router.post(
