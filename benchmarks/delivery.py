@@ -44,7 +44,8 @@ from models import Delivery, Event
 from service.app import open_context
 from service.config import Settings
 from service.flows.actions.schemas import action_json
-from service.flows.admin.subscriptions import SubscriptionCreate, create
+from service.flows.admin.schemas import SubscriptionCreate
+from service.flows.admin.subscriptions import create_subscription
 from service.flows.context import AppContext
 from service.notify.deliverer import Deliverer
 from service.notify.formats import Notice, NoticeText, outgoing
@@ -100,10 +101,8 @@ async def _delivery(database_url: str, hook: str, messages: int, rounds: int) ->
     )
     context = open_context(settings)
     try:
+        created = await create_subscription(context, SubscriptionCreate(url=hook))
         async with context.sessions() as session:
-            created = await create(
-                session, context.playbooks.agencies, SubscriptionCreate(url=hook)
-            )
             event = _event()
             session.add(event)
             await session.commit()

@@ -4,10 +4,14 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Final
 
 import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -34,12 +38,16 @@ from service.api.routes import (
     tokens,
 )
 from service.config import Settings
-from service.flows.actions.escalation import start_scheduler
+from service.flows.actions.escalation import escalate_overdue
 from service.flows.context import AppContext
 from service.notify.deliverer import Deliverer
 from service.playbooks.bundle import Playbooks
+from service.store import idempotency
 from service.store.engine import READ_ONLY, make_engine, make_sessionmaker
 from service.store.tokens import TokenVerifier
+from service.store.transactions import in_transaction
+
+log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 API_ROUTERS = (
@@ -73,6 +81,45 @@ def open_context(settings: Settings, playbooks: Playbooks | None = None) -> AppC
     )
 
 
+# How often answers kept for an Idempotency-Key are looked at for expiry.
+PRUNE_SECONDS: Final = 600
+
+
+def start_scheduler(context: AppContext) -> AsyncIOScheduler:
+    """An asyncio scheduler running the escalation job (service.flows.actions.escalation) every
+    ``escalation_interval_seconds`` (0: never), first at once (a restart catches up), and
+    deleting expired Idempotency-Key answers every ``PRUNE_SECONDS``."""
+    settings, sessions = context.settings, context.sessions
+    scheduler = AsyncIOScheduler(timezone="UTC")
+
+    async def escalate() -> None:
+        chased = await escalate_overdue(
+            sessions, context.playbooks.agencies, datetime.now(UTC), settings.remind_every
+        )
+        if chased.escalated or chased.reminded:
+            log.info("escalated %d action(s), reminded %d", chased.escalated, chased.reminded)
+
+    async def prune() -> None:
+        ttl = settings.idempotency_ttl
+        await in_transaction(sessions, lambda s: idempotency.prune(s, datetime.now(UTC), ttl))
+
+    if settings.escalation_interval_seconds > 0:
+        scheduler.add_job(
+            escalate,
+            "interval",
+            seconds=settings.escalation_interval_seconds,
+            id="escalate-overdue",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+    scheduler.add_job(
+        prune, "interval", seconds=PRUNE_SECONDS, id="prune-idempotency", max_instances=1
+    )
+    scheduler.start()
+    return scheduler
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app. Playbooks are validated here: a bad file stops the service at start."""
     settings = settings or Settings()
@@ -88,13 +135,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # way, so that collections walk only what requests allocate.
         gc.collect()
         gc.freeze()
-        scheduler = start_scheduler(
-            context.sessions,
-            playbooks.agencies,
-            settings.escalation_interval_seconds,
-            settings.remind_every,
-            settings.idempotency_ttl,
-        )
+        scheduler = start_scheduler(context)
         # Every worker delivers: claims keep two from sending one delivery.
         deliverer = Deliverer(context.sessions, settings, context.playbooks)
         app.state.deliverer = deliverer

@@ -24,6 +24,7 @@ from service.playbooks.drills import load_drills, load_scenario
 from service.store.engine import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
+    from service.flows.context import AppContext
     from service.store.migrate import Upgraded
 
 T = TypeVar("T")
@@ -328,6 +329,21 @@ def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]
     return asyncio.run(run())
 
 
+def _with_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]]) -> T:
+    """``work`` with the context the service's flows run with (its engines opened, then
+    closed)."""
+    from service.app import open_context
+
+    async def run() -> T:
+        context = open_context(settings)
+        try:
+            return await work(context)
+        finally:
+            await context.close()
+
+    return asyncio.run(run())
+
+
 def _tokens(args: argparse.Namespace, settings: Settings) -> int:
     from service.store import tokens
 
@@ -435,38 +451,32 @@ def _subscriptions(args: argparse.Namespace, settings: Settings) -> int:
     from pydantic import ValidationError
 
     from service.flows.admin import subscriptions
+    from service.flows.admin.schemas import SubscriptionCreate
 
     if args.subscriptions_command == "add":
-        playbooks = Playbooks.load(settings.playbooks_dir)
         fields = ("url", "format", "secret", "agencies", "types", "drills")
         try:
-            body = subscriptions.SubscriptionCreate(**{f: getattr(args, f) for f in fields})
+            body = SubscriptionCreate(**{f: getattr(args, f) for f in fields})
         except ValidationError as exc:
             for error in exc.errors():
                 where = ".".join(str(part) for part in error["loc"])
                 print(f"error: {where}: {error['msg']}", file=sys.stderr)
             return 2
-
-        async def add(session: AsyncSession) -> subscriptions.SubscriptionCreated:
-            return await subscriptions.create(session, playbooks.agencies, body)
-
-        created = _in_session(settings, add)
+        created = _with_context(
+            settings, lambda context: subscriptions.create_subscription(context, body)
+        )
         print(f"created {created.format} subscription {created.id} posting to {created.url}")
         if created.secret:
             print(created.secret)
         return 0
     if args.subscriptions_command == "list":
-        for row in _in_session(settings, subscriptions.list_all):
+        for row in _with_context(settings, subscriptions.list_subscriptions).items:
             agencies = ",".join(row.agencies) if row.agencies is not None else "*"
             types = ",".join(row.types) if row.types is not None else "*"
             drills = "drills" if row.drills else "real only"
             print(f"{row.id}\t{row.format}\t{row.url}\t{agencies}\t{types}\t{drills}")
         return 0
-
-    async def remove(session: AsyncSession) -> None:
-        await subscriptions.remove(session, args.id)
-
-    _in_session(settings, remove)
+    _with_context(settings, lambda context: subscriptions.remove_subscription(context, args.id))
     print(f"removed {args.id}")
     return 0
 

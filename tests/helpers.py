@@ -676,3 +676,30 @@ async def wait_until(condition: Callable[[], Awaitable[bool]], seconds: float = 
     while not await condition():
         assert time.monotonic() < deadline, f"still not so after {seconds} s"
         await asyncio.sleep(0.02)
+
+
+def documented_operations(tag: str) -> dict[str, dict[str, Any]]:
+    """The operations the app's OpenAPI files under ``tag``, by ``operationId``, each checked to
+    explain itself in /docs: a summary written for people (not FastAPI's title-cased function
+    name, "Post Ack"), a description, and examples of the JSON body it takes."""
+    from service.app import create_app
+    from service.config import Settings
+
+    # Building the app opens no database (its lifespan would).
+    document = create_app(Settings(database_url="sqlite+aiosqlite:///:memory:")).openapi()
+    schemas = document["components"]["schemas"]
+    found: dict[str, dict[str, Any]] = {}
+    for methods in document["paths"].values():
+        for operation in methods.values():
+            if tag not in operation.get("tags", ()):
+                continue
+            name = operation["operationId"]
+            summary = operation.get("summary", "")
+            assert summary and summary != summary.title(), f"{name}: summary {summary!r}"
+            assert operation.get("description"), f"{name} has no description"
+            body = operation.get("requestBody")
+            if body is not None:
+                model = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+                assert schemas[model].get("examples"), f"{name}: no examples of {model}"
+            found[name] = operation
+    return found

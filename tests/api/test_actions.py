@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import MakeToken, county, post, report
+from tests.helpers import MakeToken, county, documented_operations, post, report
 
 API = "/api/v1"
 POLL = f"{API}/agencies/power-company/actions"
@@ -217,3 +217,13 @@ async def test_a_cancel_without_a_reason_is_422_naming_it(
     assert refused.status_code == 422, refused.text
     assert "reason" in [e["field"] for e in refused.json()["errors"]]
     assert (await action_state(client, make_token, event_id, items[0]["id"]))["state"] == "pending"
+
+
+def test_the_docs_name_and_explain_every_actions_operation() -> None:
+    assert sorted(documented_operations("actions")) == [
+        "acknowledge_action",
+        "cancel_action",
+        "complete_action",
+        "list_event_actions",
+        "poll_agency_actions",
+    ]

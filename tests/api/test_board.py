@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from service.flows.events.timeline import TimelineRead
+from service.flows.events.schemas import TimelineRead
 from sqlalchemy import select, update
 
 from models import Action, ApiToken

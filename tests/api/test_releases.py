@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from models import Event
 from service.flows.context import AppContext
-from tests.helpers import MakeToken, county, post, report
+from tests.helpers import MakeToken, county, documented_operations, post, report
 
 KEQIAO, SHANGYU, CITY, PROVINCE = "330603", "330604", "330600", "330000"
 IV_KEQIAO = county(KEQIAO, 151.0, 60.4)  # 40% of a county grid < 150 MW: IV, 柯桥区 leads
@@ -385,4 +385,20 @@ async def test_tabs_newlines_and_cjk_are_kept_a_lone_surrogate_is_not(
     assert surrogate.status_code == 422 and surrogate.json()["errors"][0]["field"] == "body"
     city = await make_token("commander", region=CITY)
     control = await decide(client, city, made.json()["id"], "reject", {"reason": "理由\x00"})
-    assert control.status_code == 422 and control.json()["errors"][0]["field"] == "reason"
+    assert control.status_code == 422
+    [error] = control.json()["errors"]
+    # worded as for every free-text field (service.flows.schemas.Text)
+    assert error == {
+        "field": "reason",
+        "message": "holds the control character U+0000 at character 3; text may hold any "
+        "character but the control characters other than tab, newline and carriage return",
+    }
+
+
+def test_the_docs_name_and_explain_every_releases_operation() -> None:
+    assert sorted(documented_operations("releases")) == [
+        "approve_release",
+        "list_releases",
+        "propose_release",
+        "reject_release",
+    ]

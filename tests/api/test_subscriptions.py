@@ -16,6 +16,7 @@ from tests.helpers import (
     county,
     deliveries,
     delivering,
+    documented_operations,
     post,
     report,
     subscribe,
@@ -148,3 +149,13 @@ async def test_deliveries_list_filters_and_pages(
         f"{API}/deliveries/00000000-0000-4000-8000-000000000000/replay", headers=admin
     )
     assert missing.status_code == 404
+
+
+def test_the_docs_name_and_explain_every_notifications_operation() -> None:
+    assert sorted(documented_operations("notifications")) == [
+        "create_subscription",
+        "delete_subscription",
+        "list_deliveries",
+        "list_subscriptions",
+        "replay_delivery",
+    ]

@@ -21,7 +21,7 @@ import pytest
 from pydantic import ValidationError
 
 import models
-from service.flows.actions.progress import ActionNote
+from service.flows.actions.schemas import ActionNote
 from service.flows.context import AppContext
 from tests.helpers import MakeToken, count, county, post, report
 

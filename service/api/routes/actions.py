@@ -3,108 +3,100 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.base import utcnow
-from service.api.deps import (
-    ActorDep,
-    AgencyDep,
-    CommanderDep,
-    ContextDep,
-    ReadSessionDep,
-)
+from service.api.deps import ActorDep, AgencyDep, CommanderDep, ContextDep
 from service.api.openapi import problems
-from service.flows.actions import progress as actions
-from service.flows.actions.progress import ActionCancel, ActionNote
-from service.flows.actions.schemas import ActionRead
+from service.flows.actions import listing, progress
+from service.flows.actions.schemas import ActionCancel, ActionList, ActionNote, ActionRead
 from service.flows.context import AppContext
-from service.flows.once import Once, answer_once
+from service.flows.once import Answer, Once
 from service.plan.actor import Actor
 from service.plan.duties import ActionState
-from service.store.batch import WriteBatch
-from service.store.events import get_event
-from service.store.transactions import in_transaction
 
 router = APIRouter(tags=["actions"], responses=problems(401, 403, 404, 422))
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=200,
+        description="any string up to 200 characters: a repeat with the same key and body gets "
+        "the first answer, and changes nothing again",
+    ),
+]
 
-class ActionList(BaseModel):
-    items: list[ActionRead]
 
-
-@router.get("/agencies/{code}/actions", response_model=ActionList, responses=problems(304))
+@router.get(
+    "/agencies/{code}/actions",
+    response_model=ActionList,
+    responses=problems(304),
+    summary="Poll an agency's actions",
+    operation_id="poll_agency_actions",
+)
 async def get_agency_actions(
     code: str,
     request: Request,
     response: Response,
-    state: ActionState | None = None,
-    event_id: uuid.UUID | None = None,
+    state: Annotated[ActionState | None, Query(description="only actions in this state")] = None,
+    event_id: Annotated[uuid.UUID | None, Query(description="only this event's actions")] = None,
     drill: Annotated[
         bool | None, Query(description="only drills (true) or only real events (false)")
     ] = None,
-    if_none_match: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[
+        str | None, Header(description="the ETag of the caller's last answer: 304 if unchanged")
+    ] = None,
 ) -> Any:
-    """An agency's actions, for polling: send the ETag back as If-None-Match to get 304.
+    """The actions dispatched to the agency ``code`` (agencies.yaml), in the order dispatched:
+    what it must do, by when (``due_at``), under which clause of the plan, and how far it got
+    (``state``: pending, acknowledged, done, cancelled).
 
-    The poll is the hottest path an agency has: the caller and the context are read straight
-    from the request (no dependencies to resolve), the tag is checked on a bare connection, and
-    a session is opened only when there is something new to send.
+    Meant for polling. The answer carries an ``ETag``; send it back as ``If-None-Match`` and the
+    answer is 304 with no body until something about the agency's actions changes. The filters
+    (``state``, ``event_id``, ``drill``) are part of the tag.
+
+    The agency itself reads its own (another agency's code is 404); commanders, observers and
+    admins read any agency's.
     """
+    # The hottest path an agency has: the caller and the context are read straight from the
+    # request, with no dependencies to resolve.
     actor: Actor = request.state.actor  # verified at the door (service.api.auth)
     context: AppContext = request.app.state.context
-    actions.may_read_agency(actor, code, context.playbooks.agencies)
-    async with context.read_engine.connect() as connection:
-        tag = await actions.etag(connection, code, state, event_id, drill)
-    if if_none_match is not None and tag in (t.strip() for t in if_none_match.split(",")):
-        return Response(status_code=304, headers={"ETag": tag})
-    # Read after the tag: a change in between sends newer items under an older tag, which only
-    # costs the next poll a full answer; never the reverse.
-    async with context.read_sessions() as session:
-        items = await actions.list_for_agency(session, code, state, event_id, drill)
-    response.headers["ETag"] = tag
-    return ActionList(items=items)
+    held = [tag.strip() for tag in if_none_match.split(",")] if if_none_match else ()
+    poll = await listing.poll_agency(context, actor, code, state, event_id, drill, held)
+    if poll.actions is None:
+        return Response(status_code=304, headers={"ETag": poll.tag})
+    response.headers["ETag"] = poll.tag
+    return poll.actions
 
 
-@router.get("/events/{event_id}/actions")
+@router.get(
+    "/events/{event_id}/actions",
+    summary="List an event's actions",
+    operation_id="list_event_actions",
+)
 async def get_event_actions(
-    event_id: uuid.UUID, actor: ActorDep, session: ReadSessionDep
+    event_id: uuid.UUID, actor: ActorDep, context: ContextDep
 ) -> ActionList:
-    """The event's actions (an agency: only its own)."""
-    await get_event(session, actor, event_id)
-    return ActionList(items=await actions.list_for_event(session, actor, event_id))
+    """Every action dispatched for the event, in the order dispatched, with its state. Anyone who
+    may read the event calls it; an agency sees only its own actions."""
+    return await listing.list_event_actions(context, actor, event_id)
 
 
-IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200)]
-
-
-async def _progress(
-    request: Request,
-    actor: Actor,
-    action_id: uuid.UUID,
-    body: ActionNote,
-    to: Literal["acknowledged", "done"],
-    idempotency_key: str | None,
-) -> Response:
-    """Acknowledge or complete, once per Idempotency-Key."""
-    context: AppContext = request.app.state.context
-
-    async def work(session: AsyncSession, batch: WriteBatch) -> bytes:
-        action = await actions.progress(
-            session, batch, context.playbooks, actor, action_id, to, body.note, utcnow()
-        )
-        return action.model_dump_json().encode()
-
-    once = Once.of(idempotency_key, "POST", request.url.path, body)
-    answer = await answer_once(context, actor, once, 200, work)
+def _json(answer: Answer) -> Response:
     return Response(answer.body, status_code=answer.status, media_type="application/json")
 
 
-@router.post("/actions/{action_id}/ack", response_model=ActionRead, responses=problems(409, 503))
+@router.post(
+    "/actions/{action_id}/ack",
+    response_model=ActionRead,
+    responses=problems(409, 503),
+    summary="Acknowledge an action",
+    operation_id="acknowledge_action",
+)
 async def post_ack(
     action_id: uuid.UUID,
     body: ActionNote,
@@ -112,12 +104,23 @@ async def post_ack(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Acknowledge: the agency has taken the duty up. Repeating it is harmless."""
-    return await _progress(request, actor, action_id, body, "acknowledged", idempotency_key)
+    """The agency has taken the duty up: a pending action becomes ``acknowledged``, which stops
+    its escalation. Only the agency the action was dispatched to (another's action is 404).
+
+    The answer is the action. Repeating it is harmless: nothing changes but a new ``note``,
+    which is kept and put on the event's timeline. A cancelled action is 409.
+    """
+    context: AppContext = request.app.state.context
+    once = Once.of(idempotency_key, "POST", request.url.path, body)
+    return _json(await progress.acknowledge(context, actor, action_id, body.note, once))
 
 
 @router.post(
-    "/actions/{action_id}/complete", response_model=ActionRead, responses=problems(409, 503)
+    "/actions/{action_id}/complete",
+    response_model=ActionRead,
+    responses=problems(409, 503),
+    summary="Complete an action",
+    operation_id="complete_action",
 )
 async def post_complete(
     action_id: uuid.UUID,
@@ -126,20 +129,33 @@ async def post_complete(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """Complete: the duty is done. Repeating it is harmless."""
-    return await _progress(request, actor, action_id, body, "done", idempotency_key)
+    """The duty is done: a pending or acknowledged action becomes ``done``. Only the agency the
+    action was dispatched to (another's action is 404).
+
+    While the response runs, a duty that waited for this one (plan 4: each report's clock starts
+    when the one before it is done) is dispatched now. The answer is the action. Repeating it
+    is harmless: nothing changes but a new ``note``. A cancelled action is 409.
+    """
+    context: AppContext = request.app.state.context
+    once = Once.of(idempotency_key, "POST", request.url.path, body)
+    return _json(await progress.complete(context, actor, action_id, body.note, once))
 
 
-@router.post("/actions/{action_id}/cancel", responses=problems(409, 503))
+@router.post(
+    "/actions/{action_id}/cancel",
+    responses=problems(409, 503),
+    summary="Cancel an action",
+    operation_id="cancel_action",
+)
 async def post_cancel(
-    action_id: uuid.UUID,
-    body: ActionCancel,
-    actor: CommanderDep,
-    context: ContextDep,
+    action_id: uuid.UUID, body: ActionCancel, actor: CommanderDep, context: ContextDep
 ) -> ActionRead:
-    async def work(session: AsyncSession) -> ActionRead:
-        return await actions.cancel(
-            session, context.playbooks, actor, action_id, body.reason, utcnow()
-        )
+    """A commander cancels an open (pending or acknowledged) action that is not needed, saying
+    why in ``reason``: the agency sees it cancelled with the reason, and it is no longer
+    escalated. A commander of the HQ leading the event, or of one above it (before any response:
+    the city HQ or the province's; plan 5.1).
 
-    return await in_transaction(context.sessions, work)
+    The answer is the action. Cancelling again is harmless; a done action is 409. While the
+    response runs, a duty that waited for this one is dispatched now.
+    """
+    return await progress.cancel(context, actor, action_id, body.reason)

@@ -9,7 +9,8 @@ notice goes to the action's agency, the HQ leading the event (the city HQ's befo
 whose authority applies then) and the item's ``escalate_to`` agency; a drill's notices are marked
 drill (service.store.outbox.emit), so that only subscriptions asking for drills hear them.
 
-The scheduler runs this every ``escalation_interval_seconds`` in every worker, first at start.
+The app's scheduler (service.app) runs this every ``escalation_interval_seconds`` in every worker,
+first at start.
 Everything it needs is in the database (``due_at``, ``escalated_at``, ``reminded_at``), so a
 restart loses nothing: the first run catches up, with one escalation or one reminder per action
 however long the service was down (missed reminders are not sent one after another).
@@ -35,31 +36,25 @@ holds the database's one writer lock, so work is claimed one transaction at a ti
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
-from typing import Final
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Action, Event
-from models.base import utcnow
 from service.errors import NotFound
 from service.flows.actions.schemas import past_due, read
 from service.plan.duties import OVERDUE_STATES
 from service.plan.leadership import CITY_HQ
 from service.plan.notifications import NoticeType
 from service.playbooks.agencies import AgencyRegistry
-from service.store import feeds, idempotency, outbox, timeline
+from service.store import feeds, outbox, timeline
 from service.store.batch import WriteBatch
 from service.store.events import lock_event, try_lock_event
 from service.store.transactions import in_transaction
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,44 +196,3 @@ def _tell(
     shown = read(action, event.drill).model_dump(mode="json")
     notice: NoticeType = "action.overdue" if first else "action.reminder"
     outbox.emit(batch, event, notice, audience=audience, extra={"action": shown}, at=now)
-
-
-# How often answers kept for an Idempotency-Key are looked at for expiry.
-PRUNE_SECONDS: Final = 600
-
-
-def start_scheduler(
-    sessions: async_sessionmaker[AsyncSession],
-    agencies: AgencyRegistry,
-    interval: float,
-    remind_every: timedelta,
-    idempotency_ttl: timedelta,
-) -> AsyncIOScheduler:
-    """An asyncio scheduler running the escalation job every ``interval`` seconds (0: never),
-    first at once (a restart catches up), and deleting expired Idempotency-Key answers every
-    ``PRUNE_SECONDS``."""
-    scheduler = AsyncIOScheduler(timezone="UTC")
-
-    async def escalate() -> None:
-        chased = await escalate_overdue(sessions, agencies, utcnow(), remind_every)
-        if chased.escalated or chased.reminded:
-            log.info("escalated %d action(s), reminded %d", chased.escalated, chased.reminded)
-
-    async def prune() -> None:
-        await in_transaction(sessions, lambda s: idempotency.prune(s, utcnow(), idempotency_ttl))
-
-    if interval > 0:
-        scheduler.add_job(
-            escalate,
-            "interval",
-            seconds=interval,
-            id="escalate-overdue",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
-    scheduler.add_job(
-        prune, "interval", seconds=PRUNE_SECONDS, id="prune-idempotency", max_instances=1
-    )
-    scheduler.start()
-    return scheduler

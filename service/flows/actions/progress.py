@@ -1,95 +1,58 @@
-"""Actions as agencies see them: poll with ETag, acknowledge, complete; commanders cancel."""
+"""An action moves on: its agency acknowledges or completes it; a commander cancels it.
+
+Each public function here is one endpoint's use case and owns its transaction: acknowledging and
+completing answer once per Idempotency-Key (service.flows.once), cancelling runs in a
+transaction of its own.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from datetime import datetime
-from typing import Annotated, Final, Literal
+from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
-from service.errors import Conflict, Forbidden, NotFound
+from models.base import utcnow
+from service.errors import Conflict
 from service.flows.actions.dispatch import release_links
-from service.flows.actions.schemas import ActionRead, read, with_drill
-from service.flows.schemas import Text
+from service.flows.actions.schemas import ActionRead, read
+from service.flows.context import AppContext
+from service.flows.once import Answer, Once, answer_once
 from service.plan.actor import Actor
 from service.plan.jurisdiction import require_hq
 from service.plan.leadership import CITY_HQ
 from service.plan.timeline import TimelineKind
-from service.playbooks.agencies import AgencyRegistry
 from service.playbooks.bundle import Playbooks
 from service.store import feeds, timeline
 from service.store.batch import WriteBatch
 from service.store.events import lock_child
+from service.store.transactions import in_transaction
 
 
-class ActionNote(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    note: Annotated[Text, Field(max_length=4000)] | None = None
-
-
-class ActionCancel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+async def acknowledge(
+    context: AppContext, actor: Actor, action_id: uuid.UUID, note: str | None, once: Once
+) -> Answer:
+    """The agency has taken the duty up (pending → acknowledged); the answer is the action."""
+    return await _progress_once(context, actor, action_id, "acknowledged", note, once)
 
 
-def agency_actions(
-    agency: str, state: str | None, event_id: uuid.UUID | None, drill: bool | None
-) -> Select[Action, bool]:
-    query = with_drill().where(Action.agency == agency)
-    if state is not None:
-        query = query.where(Action.state == state)
-    if event_id is not None:
-        query = query.where(Action.event_id == event_id)
-    if drill is not None:
-        query = query.where(Event.drill == drill)
-    return query
+async def complete(
+    context: AppContext, actor: Actor, action_id: uuid.UUID, note: str | None, once: Once
+) -> Answer:
+    """The duty is done (pending or acknowledged → done); the answer is the action."""
+    return await _progress_once(context, actor, action_id, "done", note, once)
 
 
-async def etag(
-    reader: AsyncSession | AsyncConnection,
-    agency: str,
-    state: str | None,
-    event_id: uuid.UUID | None,
-    drill: bool | None,
-) -> str:
-    """A weak validator of the agency's listing: its change counter (service.store.feeds) and the
-    filters. Any change to any of its actions moves the counter, so an unchanged tag means an
-    unchanged answer; one read by primary key. An event's drill flag never changes, so the
-    ``drill`` filter is part of the tag like the others."""
-    seed = f"{agency}|{await feeds.version(reader, agency)}|{state}|{event_id}|{drill}"
-    return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
-
-
-def may_read_agency(actor: Actor, agency: str, agencies: AgencyRegistry) -> None:
-    """That agency itself, commanders and observers (and admins, who see what observers see)."""
-    known = agencies.get(agency)
-    if known is None or known.kind == "symbolic":
-        raise NotFound(f"no agency {agency} (see agencies.yaml)")
-    if actor.role == "agency":
-        if actor.agency != agency:
-            raise NotFound(f"no actions for agency {agency}")
-        return
-    if actor.role not in ("commander", "observer", "admin"):
-        raise Forbidden(f"role '{actor.role}' may not read an agency's actions")
-
-
-async def list_for_agency(
-    session: AsyncSession,
-    agency: str,
-    state: str | None,
-    event_id: uuid.UUID | None,
-    drill: bool | None,
-) -> list[ActionRead]:
-    query = agency_actions(agency, state, event_id, drill)
-    rows = await session.execute(query.order_by(Action.dispatched_at, Action.key))
-    return [read(action, in_drill) for action, in_drill in rows]
+async def cancel(
+    context: AppContext, actor: Actor, action_id: uuid.UUID, reason: str
+) -> ActionRead:
+    """A commander of the leading HQ (or above) cancels an open action, with the reason."""
+    return await in_transaction(
+        context.sessions,
+        lambda session: _cancel(session, context.playbooks, actor, action_id, reason, utcnow()),
+    )
 
 
 async def _locked_action(
@@ -125,7 +88,24 @@ VERB_KINDS: Final[dict[str, TimelineKind]] = {
 }
 
 
-async def progress(
+async def _progress_once(
+    context: AppContext,
+    actor: Actor,
+    action_id: uuid.UUID,
+    to: Literal["acknowledged", "done"],
+    note: str | None,
+    once: Once,
+) -> Answer:
+    async def work(session: AsyncSession, batch: WriteBatch) -> bytes:
+        action = await _progress(
+            session, batch, context.playbooks, actor, action_id, to, note, utcnow()
+        )
+        return action.model_dump_json().encode()
+
+    return await answer_once(context, actor, once, 200, work)
+
+
+async def _progress(
     session: AsyncSession,
     batch: WriteBatch,
     playbooks: Playbooks,
@@ -176,7 +156,7 @@ async def progress(
     return read(action, event.drill)
 
 
-async def cancel(
+async def _cancel(
     session: AsyncSession,
     playbooks: Playbooks,
     actor: Actor,
@@ -184,7 +164,7 @@ async def cancel(
     reason: str,
     now: datetime,
 ) -> ActionRead:
-    """A commander of the leading HQ (or above) cancels an open action, with the reason."""
+    """Cancelling again is harmless; a done action is a 409."""
     async with WriteBatch(session) as batch:
         actor.require("commander")
         event, action = await _locked_action(session, action_id)
@@ -211,14 +191,3 @@ async def cancel(
             # A link cancelled as not needed does not hold up the ones after it.
             await release_links(session, batch, playbooks, event, action.key, actor, now)
         return read(action, event.drill)
-
-
-async def list_for_event(
-    session: AsyncSession, actor: Actor, event_id: uuid.UUID
-) -> list[ActionRead]:
-    """An event's actions; an agency sees only its own."""
-    query = with_drill().where(Action.event_id == event_id)
-    if actor.role == "agency":
-        query = query.where(Action.agency == actor.agency)
-    rows = await session.execute(query.order_by(Action.dispatched_at, Action.key))
-    return [read(action, in_drill) for action, in_drill in rows]

@@ -1,18 +1,20 @@
-"""An action as the API shows it (``ActionRead``), shared by the agencies' endpoints and the
-``action.*`` notices, which carry the same shape (design.md "Deadlines, escalation and
-notifications": ``data`` holds the action as the API shows it)."""
+"""What the actions endpoints take and answer: an action as the API shows it (``ActionRead``),
+shared by the agencies' endpoints and the ``action.*`` notices, which carry the same shape
+(design.md "Deadlines, escalation and notifications": ``data`` holds the action as the API shows
+it); the notes and reasons agencies and commanders send."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import BindParameter, ColumnElement, Select, and_, select
 
 from models import Action, Event
+from service.flows.schemas import Text
 from service.plan.duties import OVERDUE_STATES, ActionState, Phase
 from service.plan.levels import Level
 
@@ -38,6 +40,41 @@ class ActionRead(BaseModel):
     escalated_at: datetime | None
     note: str | None
     drill: bool = Field(description="the action belongs to a drill event (design.md)")
+
+
+class ActionList(BaseModel):
+    """Actions, in the order they were dispatched."""
+
+    items: list[ActionRead]
+
+
+class ActionNote(BaseModel):
+    """What an agency may say as it acknowledges or completes an action: kept on the action (a
+    later note replaces it) and put on the event's timeline."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"note": "抢修队已出发，预计30分钟到达柯桥区现场"},
+                {"note": "柯桥区10千伏线路已恢复送电"},
+                {},
+            ]
+        },
+    )
+
+    note: Annotated[Text, Field(max_length=4000)] | None = None
+
+
+class ActionCancel(BaseModel):
+    """Why a commander cancels an open action: told to the agency and put on the timeline."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "线路已由用户自行恢复，无需抢修"}]},
+    )
+
+    reason: Annotated[Text, Field(min_length=1, max_length=2000)]
 
 
 # What ActionRead takes from the action's own columns (all but its event's drill flag).

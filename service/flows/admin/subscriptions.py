@@ -7,85 +7,30 @@ import base64
 import binascii
 import secrets
 import uuid
-from datetime import datetime
-from typing import Annotated, Final
+from typing import Final
 
-import httpx
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Delivery, Subscription
 from models.base import utcnow
 from service.errors import InvalidInput, NotFound
-from service.flows.schemas import Page, Text
-from service.plan.notifications import DeliveryState, Format, NoticeType
+from service.flows.admin.schemas import (
+    DeliveryRead,
+    SubscriptionCreate,
+    SubscriptionCreated,
+    SubscriptionRead,
+)
+from service.flows.context import AppContext
+from service.flows.schemas import Page
+from service.plan.notifications import DeliveryState
 from service.playbooks.agencies import AgencyRegistry
 from service.store.cursors import after_time_cursor, time_page
+from service.store.transactions import in_transaction
 
 SECRET_PREFIX: Final = "whsec_"
 SECRET_BYTES: Final = (24, 64)  # design.md: whsec_ and the base64 of 24–64 random bytes
 GENERATED_BYTES: Final = 24
-
-
-def _http_url(value: str) -> str:
-    """Any http(s) URL with a host (loopback and private addresses included: a control room's
-    chat gateway sits on its own network); kept as given."""
-    try:
-        url = httpx.URL(value)
-    except httpx.InvalidURL as exc:
-        raise ValueError(f"not a URL: {exc}") from exc
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError("must be an http:// or https:// URL with a host")
-    return value
-
-
-class SubscriptionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    url: Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
-    format: Format = "standard"
-    secret: Annotated[Text, Field(min_length=1, max_length=200)] | None = Field(
-        default=None,
-        description="standard: whsec_ and the base64 of 24–64 random bytes (generated when left "
-        "out); dingtalk: the robot's SEC… secret (its messages are then signed); wecom: none",
-    )
-    agencies: list[str] | None = Field(
-        default=None, description="agency codes it hears of (agencies.yaml); all when left out"
-    )
-    types: list[NoticeType] | None = Field(
-        default=None, description="notice types it hears; all when left out"
-    )
-    drills: bool = Field(default=False, description="hear drills as well as real events")
-
-
-class SubscriptionRead(BaseModel):
-    id: uuid.UUID
-    url: str
-    format: Format
-    agencies: list[str] | None
-    types: list[NoticeType] | None
-    drills: bool
-    created_at: datetime
-
-
-class SubscriptionCreated(SubscriptionRead):
-    """The answer to creating one: the only time its secret is shown."""
-
-    secret: str | None
-
-
-class DeliveryRead(BaseModel):
-    id: uuid.UUID = Field(description="the webhook-id, the same on every attempt and replay")
-    subscription_id: uuid.UUID
-    type: NoticeType
-    event_id: uuid.UUID
-    state: DeliveryState
-    attempts: int
-    last_status: int | None
-    last_error: str | None
-    next_attempt_at: datetime
-    delivered_at: datetime | None
 
 
 def check(body: SubscriptionCreate, agencies: AgencyRegistry) -> str | None:
@@ -121,42 +66,55 @@ def _is_standard_secret(secret: str) -> bool:
     return low <= len(key) <= high
 
 
-async def create(
-    session: AsyncSession, agencies: AgencyRegistry, body: SubscriptionCreate
-) -> SubscriptionCreated:
-    secret = check(body, agencies)
-    row = Subscription(
-        id=uuid.uuid4(),
-        url=body.url,
-        format=body.format,
-        secret=secret,
-        agencies=sorted(set(body.agencies)) if body.agencies is not None else None,
-        types=sorted(set(body.types)) if body.types is not None else None,
-        drills=body.drills,
-        created_at=utcnow(),
-    )
-    session.add(row)
-    await session.flush()
-    read = SubscriptionRead.model_validate(row, from_attributes=True)
-    return SubscriptionCreated(**read.model_dump(), secret=secret)
+async def create_subscription(context: AppContext, body: SubscriptionCreate) -> SubscriptionCreated:
+    """Register a receiver, checked (``check``); the answer shows its secret, this once."""
+    secret = check(body, context.playbooks.agencies)
+
+    async def work(session: AsyncSession) -> SubscriptionCreated:
+        row = Subscription(
+            id=uuid.uuid4(),
+            url=body.url,
+            format=body.format,
+            secret=secret,
+            agencies=sorted(set(body.agencies)) if body.agencies is not None else None,
+            types=sorted(set(body.types)) if body.types is not None else None,
+            drills=body.drills,
+            created_at=utcnow(),
+        )
+        session.add(row)
+        await session.flush()
+        read = SubscriptionRead.model_validate(row, from_attributes=True)
+        return SubscriptionCreated(**read.model_dump(), secret=secret)
+
+    return await in_transaction(context.sessions, work)
 
 
-async def list_all(session: AsyncSession) -> list[SubscriptionRead]:
-    rows = await session.scalars(select(Subscription).order_by(Subscription.created_at))
-    return [SubscriptionRead.model_validate(row, from_attributes=True) for row in rows]
+async def list_subscriptions(context: AppContext) -> Page[SubscriptionRead]:
+    """Every subscription, oldest first; never its secret."""
+    async with context.read_sessions() as session:
+        rows = await session.scalars(select(Subscription).order_by(Subscription.created_at))
+        return Page(
+            items=[SubscriptionRead.model_validate(row, from_attributes=True) for row in rows]
+        )
 
 
-async def remove(session: AsyncSession, subscription_id: uuid.UUID) -> None:
+async def remove_subscription(context: AppContext, subscription_id: uuid.UUID) -> None:
     """Delete it and its deliveries."""
-    deleted = await session.execute(
-        delete(Subscription).where(Subscription.id == subscription_id).returning(Subscription.id)
-    )
-    if deleted.first() is None:
-        raise NotFound(f"subscription {subscription_id} does not exist")
+
+    async def work(session: AsyncSession) -> None:
+        deleted = await session.execute(
+            delete(Subscription)
+            .where(Subscription.id == subscription_id)
+            .returning(Subscription.id)
+        )
+        if deleted.first() is None:
+            raise NotFound(f"subscription {subscription_id} does not exist")
+
+    await in_transaction(context.sessions, work)
 
 
 async def list_deliveries(
-    session: AsyncSession,
+    context: AppContext,
     *,
     state: DeliveryState | None,
     subscription_id: uuid.UUID | None,
@@ -170,23 +128,28 @@ async def list_deliveries(
     if subscription_id is not None:
         query = query.where(Delivery.subscription_id == subscription_id)
     query = after_time_cursor(query, Delivery.created_at, Delivery.id, cursor, limit)
-    rows, following = time_page(
-        list(await session.scalars(query)), limit, lambda d: (d.created_at, d.id)
-    )
-    return Page(
-        items=[DeliveryRead.model_validate(row, from_attributes=True) for row in rows],
-        next=following,
-    )
+    async with context.read_sessions() as session:
+        rows, following = time_page(
+            list(await session.scalars(query)), limit, lambda d: (d.created_at, d.id)
+        )
+        return Page(
+            items=[DeliveryRead.model_validate(row, from_attributes=True) for row in rows],
+            next=following,
+        )
 
 
-async def replay(session: AsyncSession, delivery_id: uuid.UUID) -> DeliveryRead:
+async def replay_delivery(context: AppContext, delivery_id: uuid.UUID) -> DeliveryRead:
     """Send it again as a new attempt, due now, under the same ``webhook-id``."""
-    row = await session.scalar(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(state="pending", next_attempt_at=utcnow(), delivered_at=None)
-        .returning(Delivery)
-    )
-    if row is None:
-        raise NotFound(f"delivery {delivery_id} does not exist")
-    return DeliveryRead.model_validate(row, from_attributes=True)
+
+    async def work(session: AsyncSession) -> DeliveryRead:
+        row = await session.scalar(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(state="pending", next_attempt_at=utcnow(), delivered_at=None)
+            .returning(Delivery)
+        )
+        if row is None:
+            raise NotFound(f"delivery {delivery_id} does not exist")
+        return DeliveryRead.model_validate(row, from_attributes=True)
+
+    return await in_transaction(context.sessions, work)

@@ -17,14 +17,16 @@ where the plan is silent are written there and below:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, Release
+from models.base import utcnow
 from service.errors import Conflict
+from service.flows.context import AppContext
 from service.flows.releases.schemas import ReleaseCreate, ReleaseRead
 from service.flows.schemas import Page
 from service.plan.actor import Actor
@@ -45,8 +47,78 @@ from service.store import timeline
 from service.store.batch import WriteBatch
 from service.store.cursors import after_time_cursor, time_page
 from service.store.events import event_area, get_event, lock_child, lock_event
+from service.store.transactions import in_transaction
 
 ReviewerRule = Callable[[Iterable[Topic]], str]
+
+
+async def propose(
+    context: AppContext, actor: Actor, event_id: uuid.UUID, body: ReleaseCreate
+) -> ReleaseRead:
+    """A release is proposed; it names the HQ that must review it before it is public."""
+    return await _answered(
+        context,
+        lambda session: _propose(session, context.playbooks, actor, event_id, body, utcnow()),
+    )
+
+
+async def approve(
+    context: AppContext, actor: Actor, release_id: uuid.UUID, note: str | None
+) -> ReleaseRead:
+    """The reviewing HQ or a higher one approves: the release is published (plan 5.4)."""
+    return await _answered(
+        context,
+        lambda session: _decide(
+            session, context.playbooks, actor, release_id, True, note, utcnow()
+        ),
+    )
+
+
+async def reject(
+    context: AppContext, actor: Actor, release_id: uuid.UUID, reason: str
+) -> ReleaseRead:
+    """The reviewing HQ or a higher one rejects, saying why: the release is never published."""
+    return await _answered(
+        context,
+        lambda session: _decide(
+            session, context.playbooks, actor, release_id, False, reason, utcnow()
+        ),
+    )
+
+
+async def list_releases(
+    context: AppContext, actor: Actor, event_id: uuid.UUID, limit: int, cursor: str | None
+) -> Page[ReleaseRead]:
+    """The event's releases in the order they were proposed (an agency: the published ones
+    and its own)."""
+    async with context.read_sessions() as session:
+        event = await get_event(session, actor, event_id)
+        query = select(Release).where(Release.event_id == event_id)
+        if actor.role == "agency":
+            query = query.where(
+                or_(Release.state == "published", Release.proposer_agency == actor.agency)
+            )
+        query = after_time_cursor(query, Release.proposed_at, Release.id, cursor, limit)
+        found, following = time_page(
+            list(await session.scalars(query)), limit, lambda r: (r.proposed_at, r.id)
+        )
+        return Page(
+            items=await _shown(session, context.playbooks.grids, event, found), next=following
+        )
+
+
+async def _answered(
+    context: AppContext,
+    change: Callable[[AsyncSession], Awaitable[tuple[Release, Event]]],
+) -> ReleaseRead:
+    """``change`` in a transaction of its own; the release as it then stands."""
+
+    async def work(session: AsyncSession) -> ReleaseRead:
+        release, event = await change(session)
+        (shown,) = await _shown(session, context.playbooks.grids, event, [release])
+        return shown
+
+    return await in_transaction(context.sessions, work)
 
 
 def _rule(event: Event, area: Iterable[str], grids: GridRegistry) -> ReviewerRule:
@@ -72,7 +144,7 @@ def _refuse_unless_publishing(event: Event, what: str) -> None:
         )
 
 
-async def propose(
+async def _propose(
     session: AsyncSession,
     playbooks: Playbooks,
     actor: Actor,
@@ -80,7 +152,6 @@ async def propose(
     body: ReleaseCreate,
     now: datetime,
 ) -> tuple[Release, Event]:
-    """A release is proposed; it names the HQ that must review it before it is public."""
     async with WriteBatch(session) as batch:
         require_proposer(actor)
         await get_event(session, actor, event_id)  # 404 for an event the caller cannot see
@@ -126,30 +197,6 @@ async def propose(
 async def _locked_release(session: AsyncSession, release_id: uuid.UUID) -> tuple[Event, Release]:
     """The release and its event, locked in the one lock order: the event, then the release."""
     return await lock_child(session, Release, release_id)
-
-
-async def approve(
-    session: AsyncSession,
-    playbooks: Playbooks,
-    actor: Actor,
-    release_id: uuid.UUID,
-    note: str | None,
-    now: datetime,
-) -> tuple[Release, Event]:
-    """The reviewing HQ or a higher one approves: the release is published (plan 5.4)."""
-    return await _decide(session, playbooks, actor, release_id, True, note, now)
-
-
-async def reject(
-    session: AsyncSession,
-    playbooks: Playbooks,
-    actor: Actor,
-    release_id: uuid.UUID,
-    reason: str,
-    now: datetime,
-) -> tuple[Release, Event]:
-    """The reviewing HQ or a higher one rejects, saying why: the release is never published."""
-    return await _decide(session, playbooks, actor, release_id, False, reason, now)
 
 
 async def _decide(
@@ -210,7 +257,7 @@ async def _decide(
         return release, event
 
 
-async def read(
+async def _shown(
     session: AsyncSession, grids: GridRegistry, event: Event, releases: Sequence[Release]
 ) -> list[ReleaseRead]:
     """The releases as the API shows them; a proposal names the HQ that must review it now."""
@@ -226,26 +273,3 @@ async def read(
         )
         for release in releases
     ]
-
-
-async def list_releases(
-    session: AsyncSession,
-    grids: GridRegistry,
-    actor: Actor,
-    event_id: uuid.UUID,
-    limit: int,
-    cursor: str | None,
-) -> Page[ReleaseRead]:
-    """The event's releases in the order they were proposed (an agency: the published ones
-    and its own)."""
-    event = await get_event(session, actor, event_id)
-    query = select(Release).where(Release.event_id == event_id)
-    if actor.role == "agency":
-        query = query.where(
-            or_(Release.state == "published", Release.proposer_agency == actor.agency)
-        )
-    query = after_time_cursor(query, Release.proposed_at, Release.id, cursor, limit)
-    found, following = time_page(
-        list(await session.scalars(query)), limit, lambda r: (r.proposed_at, r.id)
-    )
-    return Page(items=await read(session, grids, event, found), next=following)

@@ -1,47 +1,50 @@
-"""What a release request carries and what the API answers (plan 5.4), with the text check
-release fields use until the shared ``Text`` type lands."""
+"""What a release request carries and what the API answers (plan 5.4)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Final
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from models import Release
-from service.flows.schemas import HQ
+from service.flows.schemas import HQ, Text
 from service.plan.grids import GridRegistry
 from service.plan.releases import TOPICS, ReleaseState, Topic
 
-# --- a stand-in for the shared ``Text`` type --------------------------------------------------
-# design.md "Limits": text with characters the database cannot store or a person cannot see is
-# 422 naming the field. A shared ``Text`` type for every free-text field is on its way to
-# service.flows.schemas; until it lands, release texts use this one (swap ``ReleaseText`` for it).
-# Refused: the C0 and C1 control characters and DEL but tab, newline and carriage return, and
-# lone surrogates (JSON may escape one, "\ud800"; neither database can store it).
-_UNPRINTABLE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
-
-def _printable(value: str) -> str:
-    found = _UNPRINTABLE.search(value)
-    if found:
-        raise ValueError(
-            f"character {found.start() + 1} is U+{ord(found.group()):04X}: no control "
-            "characters but tab, newline and carriage return"
-        )
+def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     return value
 
 
-ReleaseText = Annotated[str, AfterValidator(_printable)]
-# ----------------------------------------------------------------------------------------------
+# What a release says is read by the public: any ``Text`` (no control characters) but blank.
+ReleaseText = Annotated[Text, AfterValidator(_not_blank)]
 
 
 class ReleaseCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A release proposed for review: nothing is public until an HQ approves it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "headline": "柯桥区停电情况通报",
+                    "body": "7月20日14时起，柯桥区部分区域停电，约15万户受影响。国网绍兴供电公司"
+                    "已组织抢修，预计今晚22时前恢复主要负荷。",
+                    "topics": ["situation", "handling"],
+                },
+                {
+                    "headline": "绍兴市大面积停电事件发展趋势",
+                    "body": "全市损失负荷约600兆瓦，越城区、柯桥区、上虞区受影响较重。",
+                    "topics": ["situation", "trend"],
+                },
+            ]
+        },
+    )
 
     headline: Annotated[ReleaseText, Field(min_length=1, max_length=200)]
     body: Annotated[ReleaseText, Field(min_length=1, max_length=8000)]
@@ -64,13 +67,25 @@ class ReleaseCreate(BaseModel):
 
 
 class ReleaseApproval(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """An approval: the release is published; the note is kept with it."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"reason": "内容核实无误，同意发布"}, {}]},
+    )
 
     reason: Annotated[ReleaseText | None, Field(max_length=2000)] = None
 
 
 class ReleaseRejection(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A rejection: the release is never published; the reason is told to the proposer."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "停电户数与供电公司最新报告不符，请核实后重新提交"}]
+        },
+    )
 
     reason: Annotated[
         ReleaseText, Field(min_length=1, max_length=2000, description="told to the proposer")
