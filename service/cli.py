@@ -24,6 +24,7 @@ from service.playbooks.drills import load_drills, load_scenario
 from service.store.engine import make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
+    from service.flows.context import AppContext
     from service.store.migrate import Upgraded
 
 T = TypeVar("T")
@@ -328,38 +329,36 @@ def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]
     return asyncio.run(run())
 
 
+def _with_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]]) -> T:
+    from service.flows.context import open_context
+
+    async def run() -> T:
+        context = open_context(settings)
+        try:
+            return await work(context)
+        finally:
+            await context.close()
+
+    return asyncio.run(run())
+
+
 def _tokens(args: argparse.Namespace, settings: Settings) -> int:
-    from service.store import tokens
+    from service.flows.admin import tokens
+    from service.flows.admin.token_schemas import TokenCreate
 
     if args.tokens_command == "create":
-        playbooks = Playbooks.load(settings.playbooks_dir)
-
-        async def create(session: AsyncSession) -> str:
-            row, token = await tokens.create_token(
-                session,
-                playbooks.agencies,
-                playbooks.grids,
-                role=args.role,
-                name=args.name,
-                agency=args.agency,
-                region=args.region,
-            )
-            print(f"created {row.role} token {row.id} for {row.name!r}")
-            return token
-
-        print(_in_session(settings, create))
+        body = TokenCreate(role=args.role, name=args.name, agency=args.agency, region=args.region)
+        made = _with_context(settings, lambda context: tokens.issue_token(context, body))
+        print(f"created {made.role} token {made.id} for {made.name!r}")
+        print(made.token)
         return 0
     if args.tokens_command == "list":
-        for row in _in_session(settings, tokens.list_tokens):
+        for row in _with_context(settings, tokens.list_tokens):
             state = f"revoked {row.revoked_at.isoformat()}" if row.revoked_at else "active"
             scope = row.agency or row.region or "-"
             print(f"{row.id}\t{row.role}\t{scope}\t{row.name}\t{state}")
         return 0
-
-    async def revoke(session: AsyncSession) -> None:
-        await tokens.revoke_token(session, args.id)
-
-    _in_session(settings, revoke)
+    _with_context(settings, lambda context: tokens.revoke_token(context, args.id))
     print(f"revoked {args.id}")
     return 0
 
@@ -476,20 +475,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from service.api.logs import configure
     from service.api.server import PROTOCOL
-    from service.store import tokens
+    from service.flows.admin.tokens import bootstrap_admin
 
     _metrics_folder(settings)
     configure(settings)
 
-    playbooks = Playbooks.load(settings.playbooks_dir)
     admin_file = settings.var_dir / "admin-token"
-
-    async def bootstrap(session: AsyncSession) -> str | None:
-        return await tokens.bootstrap_admin(
-            session, playbooks.agencies, playbooks.grids, admin_file
-        )
-
-    token = _in_session(settings, bootstrap)
+    token = _with_context(settings, lambda context: bootstrap_admin(context, admin_file))
     if token:
         print(
             "No tokens yet: made a bootstrap admin token (shown once; also in "

@@ -30,6 +30,7 @@ from typing import Any, Final, Protocol
 
 import httpx
 
+from service.flows.admin.token_schemas import DRILL_TOKEN_PREFIX
 from service.playbooks.drills import (
     ActionStep,
     AttestStep,
@@ -45,7 +46,6 @@ from service.playbooks.drills import (
 )
 
 API: Final = "/api/v1"
-TOKEN_PREFIX: Final = "drill: "
 OPEN_EVENT_STATES: Final = ("monitoring", "warning", "response")
 OPEN: Final = {"ack": ("pending",), "complete": ("pending", "acknowledged")}
 
@@ -167,7 +167,7 @@ async def _mint(
 ) -> tuple[str, dict[str, str]]:
     body = {
         "role": actor.role,
-        "name": TOKEN_PREFIX + actor.name,
+        "name": DRILL_TOKEN_PREFIX + actor.name,
         "region": actor.region,
         "agency": actor.agency,
     }

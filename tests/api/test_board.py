@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 
 from models import Action, ApiToken
 from models.base import utcnow
+from service.flows.admin.tokens import revoke_token
 from service.flows.context import AppContext
-from service.store.tokens import revoke_token
 from tests.helpers import (
     BOARD_COOKIE,
     MakeToken,
@@ -231,10 +231,9 @@ async def test_a_revoked_token_is_signed_out_at_the_next_poll(
 ) -> None:
     await board_sign_in(client, bearer_token_of(await make_token("observer", name="revoked")))
     assert (await client.get("/board/updates")).status_code == 200
-    async with context.sessions() as session:
+    async with context.read_sessions() as session:
         token = await session.scalar(select(ApiToken).where(ApiToken.name == "revoked"))
-        assert token is not None
-        await revoke_token(session, token.id)
-        await session.commit()
+    assert token is not None
+    await revoke_token(context, token.id)
     assert (await client.get("/board/updates")).status_code == 401  # the page then signs in
     assert (await client.get("/board")).headers["location"] == "/board/login"

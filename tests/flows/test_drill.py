@@ -158,8 +158,8 @@ async def test_the_typhoon_drill_ends_closed_with_the_evaluation_its_scenario_gi
     event = (await client.get(f"{API}/events/{done.event_id}", headers=admin)).json()
     assert (event["state"], event["drill"], event["peak_level"]) == ("closed", True, "III")
     assert event["leading_hq"]["region"] == CITY
-    # every token it made is revoked
-    tokens = (await client.get(f"{API}/tokens", headers=admin)).json()["items"]
+    # every token it made is revoked (and so listed only when all are asked for)
+    tokens = (await client.get(f"{API}/tokens?all=true", headers=admin)).json()["items"]
     drill_tokens = [t for t in tokens if t["name"].startswith("drill: ")]
     assert len(drill_tokens) == len(TYPHOON.actors)
     assert all(t["revoked_at"] is not None for t in drill_tokens)
@@ -280,7 +280,9 @@ async def test_a_drill_stops_at_the_first_unexpected_answer_and_revokes_its_toke
     assert str(caught.value).startswith(stopped), caught.value
     if "close" in stopped:  # the problem+json's detail, as the service worded it
         assert "answered 409: " in str(caught.value) and "'close'" in str(caught.value)
-    tokens = (await client.get(f"{API}/tokens", headers=admin)).json()["items"]
+    listed = (await client.get(f"{API}/tokens", headers=admin)).json()["items"]
+    assert not [t for t in listed if t["name"].startswith("drill: ")]  # revoked, not listed
+    tokens = (await client.get(f"{API}/tokens?all=true", headers=admin)).json()["items"]
     made = [t for t in tokens if t["name"].startswith("drill: ")]
     assert len(made) == 2 and all(t["revoked_at"] for t in made)
 
