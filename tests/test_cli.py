@@ -326,7 +326,10 @@ TYPHOON = PLAYBOOKS_DIR / "drills" / "typhoon.yaml"
 
 
 def test_drill_run_plays_the_typhoon_against_a_running_service(
-    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The whole command, against ``serve`` in a process of its own (its first start writes
     the bootstrap admin token the drill runs with)."""
@@ -334,7 +337,9 @@ def test_drill_run_plays_the_typhoon_against_a_running_service(
     with serving(database, var, tmp_path / "serve.log") as server:
         token = (var / "admin-token").read_text().strip()
         out = tmp_path / "drills"
-        argv = ["drill", "run", str(TYPHOON), "--url", server.url, "--token", token]
+        # by default, the service at OUTAGE_PUBLIC_URL with the token serve wrote to var/
+        monkeypatch.setenv("OUTAGE_PUBLIC_URL", server.url)
+        argv = ["drill", "run", str(TYPHOON)]
         assert main([*argv, "--speed", "1000000", "--out", str(out)]) == 0
         printed = capsys.readouterr()
         event_id = printed.out.split()[2].rstrip(":")
@@ -351,6 +356,17 @@ def test_drill_run_plays_the_typhoon_against_a_running_service(
         err = capsys.readouterr().err
         assert "drill stopped: making " in err
         assert "POST /tokens answered 401: the bearer token is unknown or revoked" in err
+
+
+def test_drill_run_without_a_token_needs_the_one_serve_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OUTAGE_VAR_DIR", str(tmp_path / "var"))
+    assert main(["drill", "run", str(TYPHOON), "--url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"error: no --token given, and no admin token in {tmp_path / 'var' / 'admin-token'}" in err
+    )
 
 
 def test_drill_run_refuses_a_scenario_that_does_not_validate(

@@ -1,4 +1,5 @@
-"""``drill run``: a scripted scenario replayed against a running service (plan 7.1, 8.1)."""
+"""``drill run``: a scripted scenario replayed against a running service (plan 7.1, 8.1), by
+default the one this machine serves, with the admin token its first start wrote."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from service.cli.parsing import Commands, add_group, positive
+from service.cli.parsing import CommandLineError, Commands, add_group, positive
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -32,20 +33,21 @@ def register(commands: Commands) -> None:
         description="Replay a drill scenario (playbooks/drills/*.yaml) against a running "
         "service over its HTTP API, with a progress bar on stderr. The admin token mints a "
         "token for each of the scenario's actors (named 'drill: …'), revoked at the end. "
-        "Every report and warning is sent with drill: true. Exit 1 on a scenario that does "
-        "not validate, or at the first answer the scenario did not expect, naming the step.",
+        "Every report and warning is sent with drill: true. A request the service refuses "
+        "for concurrent work (409, 503) is sent again, a few times. Exit 1 on a scenario that "
+        "does not validate, or at the first answer the scenario did not expect, naming the step.",
     )
     run.add_argument("file", type=Path, metavar="FILE", help="the scenario's YAML file")
     run.add_argument(
         "--url",
-        required=True,
-        help="the service's address, e.g. http://127.0.0.1:8000",
+        help="the service's address (default: OUTAGE_PUBLIC_URL, http://127.0.0.1:8000 unless "
+        "set, where 'make run' serves)",
     )
     run.add_argument(
         "--token",
-        required=True,
         metavar="T",
-        help="an admin token (make run writes the bootstrap one to var/admin-token)",
+        help="an admin token (default: the one in OUTAGE_VAR_DIR/admin-token, var/admin-token "
+        "unless set, which 'serve' writes on its first start)",
     )
     run.add_argument("--speed", type=positive, default=60.0, metavar="X", help=SPEED_HELP)
     run.add_argument(
@@ -76,8 +78,8 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
     except PlaybookError as exc:
         print(f"error: the scenario does not validate: {exc}", file=sys.stderr)
         return 1
-    url = args.url.rstrip("/")
-    token = args.token
+    url = (args.url or settings.public_url).rstrip("/")
+    token = args.token or _admin_token(settings.var_dir / "admin-token")
     bar = tqdm(
         total=float(scenario.minutes),
         unit="min",
@@ -110,3 +112,17 @@ def replay(args: argparse.Namespace, settings: Settings) -> int:
     for path in done.files:
         print(f"saved {path}")
     return 0
+
+
+def _admin_token(path: Path) -> str:
+    """The token in ``path``, as ``serve`` wrote it on its first start."""
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        token = ""
+    if not token:
+        raise CommandLineError(
+            f"no --token given, and no admin token in {path} ('serve' writes one there on its "
+            "first start; 'tokens create --role admin' makes another)"
+        )
+    return token
