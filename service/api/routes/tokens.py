@@ -45,7 +45,9 @@ async def post_token(body: TokenCreate, _admin: AdminDep, context: ContextDep) -
     return await issue_token(context, body)
 
 
-@router.get("/tokens", summary="List the tokens", operation_id="list_tokens")
+@router.get(
+    "/tokens", responses=problems(422), summary="List the tokens", operation_id="list_tokens"
+)
 async def get_tokens(
     _admin: AdminDep,
     context: ContextDep,
