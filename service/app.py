@@ -39,12 +39,10 @@ from service.api.routes import (
 )
 from service.config import Settings
 from service.flows.actions.escalation import escalate_overdue
-from service.flows.context import AppContext
+from service.flows.context import AppContext, open_context
 from service.notify.deliverer import Deliverer
 from service.playbooks.bundle import Playbooks
 from service.store import idempotency
-from service.store.engine import READ_ONLY, make_engine, make_sessionmaker
-from service.store.tokens import TokenVerifier
 from service.store.transactions import in_transaction
 
 log = logging.getLogger(__name__)
@@ -61,24 +59,6 @@ API_ROUTERS = (
     tokens.router,
     subscriptions.router,
 )
-
-
-def open_context(settings: Settings, playbooks: Playbooks | None = None) -> AppContext:
-    """The engines and sessions one process uses: on SQLite a separate read-only pool beside the
-    one writer, on PostgreSQL one engine for both."""
-    engine = make_engine(settings)
-    reader = make_engine(settings, writer=False) if settings.is_sqlite else engine
-    read_engine = reader.execution_options(**READ_ONLY)
-    read_sessions = make_sessionmaker(read_engine)
-    return AppContext(
-        settings=settings,
-        playbooks=playbooks or Playbooks.load(settings.playbooks_dir),
-        engine=engine,
-        read_engine=read_engine,
-        sessions=make_sessionmaker(engine),
-        read_sessions=read_sessions,
-        tokens=TokenVerifier(read_sessions, settings.token_cache_seconds),
-    )
 
 
 # How often answers kept for an Idempotency-Key are looked at for expiry.

@@ -1,9 +1,11 @@
-"""The console script: db upgrade, tokens, playbooks check, serve's first start, drill run."""
+"""The console script: db upgrade, tokens, playbooks check, agencies and regions, serve's first
+start, drill run, and --help without the database or the web."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -16,8 +18,12 @@ import httpx
 import pytest
 
 from service.cli import build_parser, main
+from service.cli.table import width
 from service.plan.actor import ROLES
+from service.playbooks.bundle import Playbooks
 from tests.helpers import PLAYBOOKS_DIR, REPO, free_port, serving
+
+PLAYBOOKS = Playbooks.load(PLAYBOOKS_DIR)
 
 
 @pytest.fixture
@@ -42,6 +48,7 @@ def test_tokens_create_list_revoke(database: str, capsys: pytest.CaptureFixture[
 
     assert main(["tokens", "list"]) == 0
     listing = capsys.readouterr().out
+    assert listing.split()[:7] == ["ID", "ROLE", "SCOPE", "NAME", "CREATED", "(UTC)", "STATE"]
     assert token_id in listing and "dispatcher" in listing and "330603" in listing
     assert token not in listing  # only the hash is kept
 
@@ -50,9 +57,107 @@ def test_tokens_create_list_revoke(database: str, capsys: pytest.CaptureFixture[
     assert "revoked" in capsys.readouterr().out
 
 
+def cells(line: str) -> list[tuple[int, str]]:
+    """The cells of a line of aligned columns (two spaces or more apart), each with the
+    terminal column it starts at (a CJK character is two columns wide)."""
+    found = []
+    for match in re.finditer(r"\S+(?: \S+)*", line):
+        found.append((width(line[: match.start()]), match.group()))
+    return found
+
+
+def aligned(listing: str) -> list[list[str]]:
+    """The rows of ``listing`` under its header, once every cell starts where its header does."""
+    header, *rows = [cells(line) for line in listing.rstrip("\n").split("\n")]
+    for row in rows:
+        assert [start for start, _ in row] == [start for start, _ in header], (header, row)
+    return [[text for _, text in row] for row in [header, *rows]]
+
+
+def test_tokens_list_leaves_out_revoked_drill_tokens_unless_all(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = {}
+    for name in ("城调 值班", "drill: 调度", "drill: 市指挥部"):
+        assert main(["tokens", "create", "--role", "observer", "--name", name]) == 0
+        made[name] = capsys.readouterr().out.split()[3]
+    assert main(["tokens", "revoke", made["drill: 调度"]]) == 0
+    capsys.readouterr()
+
+    assert main(["tokens", "list"]) == 0
+    rows = aligned(capsys.readouterr().out)
+    assert rows[0] == ["ID", "ROLE", "SCOPE", "NAME", "CREATED (UTC)", "STATE"]
+    assert [row[3] for row in rows[1:]] == ["城调 值班", "drill: 市指挥部"]  # one still works
+    assert [row[5] for row in rows[1:]] == ["active", "active"]
+
+    assert main(["tokens", "list", "--all"]) == 0
+    rows = aligned(capsys.readouterr().out)
+    assert [row[3] for row in rows[1:]] == ["城调 值班", "drill: 调度", "drill: 市指挥部"]
+    assert rows[2][0] == made["drill: 调度"] and rows[2][5].startswith("revoked 20")
+
+
+def test_agencies_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["agencies", "list"]) == 0
+    header, *rows = aligned(capsys.readouterr().out)
+    assert header == ["CODE", "NAME", "KIND", "FOR"]
+    by_code = {row[0]: row[1:] for row in rows}
+    assert len(by_code) == len(rows) == len(PLAYBOOKS.agencies)
+    assert by_code["power-company"] == ["绍兴电力局", "member-unit", "-"]
+    assert by_code["hq-330603"] == ["柯桥区应急指挥部", "hq", "HQ of 330603 柯桥区"]
+    assert by_code["economy-it"] == [
+        "市经信委",
+        "member-unit",
+        "power authority of 330600 绍兴市电网",
+    ]
+    assert by_code["leading-hq"][1:] == ["symbolic", "resolved at dispatch"]
+
+
+def test_regions_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["regions", "list"]) == 0
+    listing = capsys.readouterr().out
+    # as a terminal shows it: each 汉字 two columns wide
+    assert listing.splitlines()[:3] == [
+        "CODE    NAME        LEVEL     WITHIN  KEY AREA",
+        "330000  浙江省电网  province  -       no",
+        "330600  绍兴市电网  city      330000  no",
+    ]
+    assert listing.splitlines()[3] == "330602  越城区      county    330600  yes"
+    header, *rows = aligned(listing)
+    assert header == ["CODE", "NAME", "LEVEL", "WITHIN", "KEY AREA"]
+    assert rows[:4] == [
+        ["330000", "浙江省电网", "province", "-", "no"],
+        ["330600", "绍兴市电网", "city", "330000", "no"],
+        ["330602", "越城区", "county", "330600", "yes"],
+        ["330603", "柯桥区", "county", "330600", "no"],
+    ]
+    assert [row[0] for row in rows] == [grid.code for grid in PLAYBOOKS.grids]
+
+
+def test_help_loads_neither_the_database_nor_the_web(tmp_path: Path) -> None:
+    """``--help`` answers without importing what only a command's work needs."""
+    heavy = ("sqlalchemy", "fastapi", "starlette", "uvicorn", "httpx", "pydantic", "yaml")
+    script = (
+        "import sys\n"
+        "from service.cli import main\n"
+        "for words in (['--help'], ['tokens', '--help'], ['drill', 'run', '--help']):\n"
+        "    try:\n"
+        "        main(words)\n"
+        "    except SystemExit as done:\n"
+        "        assert done.code == 0, words\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & {set(heavy)!r}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "usage: outage-coordinator tokens [-h] COMMAND" in done.stdout
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["--role", "commander", "--name", "x", "--region", "33060"], "region: String should"),
         (["--role", "agency", "--name", "x"], "--agency"),
         (["--role", "commander", "--name", "x"], "--region"),
         (["--role", "commander", "--name", "x", "--region", "999999"], "unknown region"),
@@ -221,7 +326,10 @@ TYPHOON = PLAYBOOKS_DIR / "drills" / "typhoon.yaml"
 
 
 def test_drill_run_plays_the_typhoon_against_a_running_service(
-    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The whole command, against ``serve`` in a process of its own (its first start writes
     the bootstrap admin token the drill runs with)."""
@@ -229,7 +337,9 @@ def test_drill_run_plays_the_typhoon_against_a_running_service(
     with serving(database, var, tmp_path / "serve.log") as server:
         token = (var / "admin-token").read_text().strip()
         out = tmp_path / "drills"
-        argv = ["drill", "run", str(TYPHOON), "--url", server.url, "--token", token]
+        # by default, the service at OUTAGE_PUBLIC_URL with the token serve wrote to var/
+        monkeypatch.setenv("OUTAGE_PUBLIC_URL", server.url)
+        argv = ["drill", "run", str(TYPHOON)]
         assert main([*argv, "--speed", "1000000", "--out", str(out)]) == 0
         printed = capsys.readouterr()
         event_id = printed.out.split()[2].rstrip(":")
@@ -246,6 +356,17 @@ def test_drill_run_plays_the_typhoon_against_a_running_service(
         err = capsys.readouterr().err
         assert "drill stopped: making " in err
         assert "POST /tokens answered 401: the bearer token is unknown or revoked" in err
+
+
+def test_drill_run_without_a_token_needs_the_one_serve_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OUTAGE_VAR_DIR", str(tmp_path / "var"))
+    assert main(["drill", "run", str(TYPHOON), "--url", "http://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"error: no --token given, and no admin token in {tmp_path / 'var' / 'admin-token'}" in err
+    )
 
 
 def test_drill_run_refuses_a_scenario_that_does_not_validate(

@@ -13,7 +13,8 @@ acknowledge, on time or late against ``due_at``) is the real time the drill took
 or in a test the service's own held clock, which then follows the scenario minute by minute.
 
 The first answer the scenario did not expect (a refusal, or an ``expect`` that does not hold)
-stops the drill with ``DrillStopped``, naming the step and giving the service's problem+json.
+stops the drill with ``DrillStopped``, naming the step and giving the service's problem+json. A
+refusal for concurrent work (409, 503) is first sent again a few times, as any client should.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any, Final, Protocol
 
 import httpx
 
+from service.flows.admin.token_schemas import DRILL_TOKEN_PREFIX
 from service.playbooks.drills import (
     ActionStep,
     AttestStep,
@@ -45,9 +47,14 @@ from service.playbooks.drills import (
 )
 
 API: Final = "/api/v1"
-TOKEN_PREFIX: Final = "drill: "
 OPEN_EVENT_STATES: Final = ("monitoring", "warning", "response")
 OPEN: Final = {"ack": ("pending",), "complete": ("pending", "acknowledged")}
+# What a client does with a refusal for concurrent work (409 Conflict, 503 with Retry-After):
+# the same request again, a few times, after a short pause.
+RETRIED: Final = frozenset({409, 503})
+ATTEMPTS: Final = 3
+PAUSE: Final = 0.2
+MAX_PAUSE: Final = 1.0
 
 
 class DrillStopped(Exception):
@@ -167,7 +174,7 @@ async def _mint(
 ) -> tuple[str, dict[str, str]]:
     body = {
         "role": actor.role,
-        "name": TOKEN_PREFIX + actor.name,
+        "name": DRILL_TOKEN_PREFIX + actor.name,
         "region": actor.region,
         "agency": actor.agency,
     }
@@ -188,18 +195,40 @@ async def _call(
     body: dict[str, Any] | None = None,
     params: dict[str, str] | None = None,
 ) -> Any:
-    """The JSON answer of one request; DrillStopped naming ``where`` for anything but 2xx."""
-    try:
-        answer = await client.request(method, API + path, headers=headers, json=body, params=params)
-    except httpx.HTTPError as exc:
-        raise DrillStopped(f"{where}: {method} {path}: no answer ({exc!r})") from exc
+    """The JSON answer of one request; DrillStopped naming ``where`` for anything but 2xx.
+
+    A refusal for concurrent work (409, or 503 once the service's own retries ran out) changed
+    nothing, and the same request a moment later usually goes through: it is sent again, up to
+    ``ATTEMPTS`` times in all, after the ``Retry-After`` the service gives (at most
+    ``MAX_PAUSE`` seconds) or a short pause. A conflict of the event's state answers the same
+    each time, and stops the drill with that answer."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            answer = await client.request(
+                method, API + path, headers=headers, json=body, params=params
+            )
+        except httpx.HTTPError as exc:
+            raise DrillStopped(f"{where}: {method} {path}: no answer ({exc!r})") from exc
+        if answer.status_code not in RETRIED or attempt == ATTEMPTS:
+            break
+        await asyncio.sleep(_pause(answer, attempt))
     if not answer.is_success:
+        tries = f" (sent {ATTEMPTS} times)" if answer.status_code in RETRIED else ""
         raise DrillStopped(
-            f"{where}: {method} {path} answered {answer.status_code}: {_problem(answer)}"
+            f"{where}: {method} {path} answered {answer.status_code}: {_problem(answer)}{tries}"
         )
     if "json" not in answer.headers.get("content-type", ""):
         return answer.content
     return answer.json()
+
+
+def _pause(answer: httpx.Response, attempt: int) -> float:
+    """Seconds to wait before sending a refused request again: the service's ``Retry-After``
+    (seconds), capped, or a pause that grows with each attempt."""
+    try:
+        return min(float(answer.headers["retry-after"]), MAX_PAUSE)
+    except (KeyError, ValueError):
+        return min(PAUSE * attempt, MAX_PAUSE)
 
 
 def _problem(answer: httpx.Response) -> str:

@@ -1,4 +1,5 @@
-"""Bearer tokens: making, listing and revoking them, and the actor behind each request.
+"""Bearer tokens: a new token row, checked, and the actor behind each request (the flows in
+service.flows.admin.tokens issue, list and revoke them).
 
 A token is 32 random bytes (URL-safe), shown once and stored only as its SHA-256 hash: with that
 much entropy a fast hash is enough, and lookups stay a single indexed read. Verified tokens are
@@ -9,19 +10,16 @@ effect everywhere within that time.
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 import time
 import uuid
-from pathlib import Path
 from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import ApiToken
-from models.base import utcnow
-from service.errors import InvalidInput, NotFound, Unauthenticated
+from service.errors import InvalidInput, Unauthenticated
 from service.plan.actor import ROLES, Actor
 from service.plan.grids import GridRegistry
 from service.playbooks.agencies import AgencyRegistry
@@ -103,34 +101,3 @@ async def create_token(
     )
     session.add(row)
     return row, token
-
-
-async def list_tokens(session: AsyncSession) -> list[ApiToken]:
-    return list(await session.scalars(select(ApiToken).order_by(ApiToken.created_at)))
-
-
-async def revoke_token(session: AsyncSession, token_id: uuid.UUID) -> ApiToken:
-    row = await session.get(ApiToken, token_id)
-    if row is None:
-        raise NotFound(f"no token {token_id}")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-    return row
-
-
-async def bootstrap_admin(
-    session: AsyncSession, agencies: AgencyRegistry, grids: GridRegistry, path: Path
-) -> str | None:
-    """On the first start with no tokens at all, make an admin token and write it to ``path``.
-
-    Returns the token, or None when tokens exist already. The file is created mode 0600.
-    """
-    if await session.scalar(select(func.count()).select_from(ApiToken)):
-        return None
-    _row, token = await create_token(session, agencies, grids, role="admin", name="bootstrap admin")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(token + "\n")
-    os.chmod(path, 0o600)
-    return token

@@ -13,23 +13,23 @@ from typing import Any
 
 import httpx
 import pytest
-from service.flows.events.schemas import TimelineRead
 from sqlalchemy import select, update
 
 from models import Action, ApiToken
 from models.base import utcnow
 from service.api.board.render import BoardPages
 from service.api.evaluation_report import render_html
+from service.flows.admin.tokens import revoke_token
 from service.flows.context import AppContext
 from service.flows.events.board import Board, BoardEvent
 from service.flows.events.evaluation import EvaluationRead
 from service.flows.events.read import EventRead, RestorationRead
+from service.flows.events.schemas import TimelineRead
 from service.notify.formats import NOTICE_KINDS, Notice, NoticeText
 from service.plan.restoration import Restoration
 from service.plan.termination import load_restored
 from service.plan.timeline import KIND_LABELS, TIMELINE_KINDS
 from service.playbooks.bundle import Playbooks
-from service.store.tokens import revoke_token
 from tests.helpers import (
     BOARD_COOKIE,
     PLAYBOOKS_DIR,
@@ -246,11 +246,10 @@ async def test_a_revoked_token_is_signed_out_at_the_next_poll(
 ) -> None:
     await board_sign_in(client, bearer_token_of(await make_token("observer", name="revoked")))
     assert (await client.get("/board/updates")).status_code == 200
-    async with context.sessions() as session:
+    async with context.read_sessions() as session:
         token = await session.scalar(select(ApiToken).where(ApiToken.name == "revoked"))
-        assert token is not None
-        await revoke_token(session, token.id)
-        await session.commit()
+    assert token is not None
+    await revoke_token(context, token.id)
     assert (await client.get("/board/updates")).status_code == 401  # the page then signs in
     assert (await client.get("/board")).headers["location"] == "/board/login"
 

@@ -156,17 +156,16 @@ async def test_every_endpoint_but_healthz_needs_a_token(client: httpx.AsyncClien
 async def test_revoked_token_is_refused(
     client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
 ) -> None:
-    from service.store.tokens import revoke_token
+    from service.flows.admin.tokens import revoke_token
 
     observer = await make_token("observer")
     assert (await client.get("/api/v1/events", headers=observer)).status_code == 200
-    async with context.sessions() as session:
+    async with context.read_sessions() as session:
         row = await session.scalar(
             select(models.ApiToken).where(models.ApiToken.role == "observer")
         )
-        assert row is not None
-        await revoke_token(session, row.id)
-        await session.commit()
+    assert row is not None
+    await revoke_token(context, row.id)
     assert (await client.get("/api/v1/events", headers=observer)).status_code == 401
 
 

@@ -94,3 +94,28 @@ async def test_revoking_an_unknown_token_is_404(
     admin = await make_token("admin")
     answer = await client.delete(f"{API}/tokens/{uuid.uuid4()}", headers=admin)
     assert answer.status_code == 404 and answer.headers["content-type"] == PROBLEM
+
+
+async def test_revoked_drill_tokens_are_listed_only_when_all_are_asked_for(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    """A drill revokes the token of each of its actors at its end: they stay (the timeline
+    names them) but no longer fill the list; a person's revoked token is still listed."""
+    admin = await make_token("admin")
+    made = {}
+    for name in ("drill: 调度", "drill: 市指挥部", "城调 值班"):
+        body = {"role": "observer", "name": name}
+        made[name] = (await client.post(f"{API}/tokens", json=body, headers=admin)).json()["id"]
+    for name in ("drill: 调度", "城调 值班"):
+        assert (await client.delete(f"{API}/tokens/{made[name]}", headers=admin)).is_success
+
+    async def listed(query: str) -> dict[str, str | None]:
+        answer = await client.get(f"{API}/tokens{query}", headers=admin)
+        return {row["id"]: row["revoked_at"] for row in answer.json()["items"]}
+
+    default = await listed("")
+    assert made["drill: 调度"] not in default
+    assert default[made["drill: 市指挥部"]] is None and default[made["城调 值班"]] is not None
+    everything = await listed("?all=true")
+    assert everything[made["drill: 调度"]] is not None
+    assert set(everything) == {*default, made["drill: 调度"]}

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import yaml
 
-from service.drill.runner import DrillStopped, run_drill
+from service.drill.runner import ATTEMPTS, DrillStopped, run_drill
 from service.playbooks.bundle import Playbooks
 from service.playbooks.drills import AttestStep, ReportStep, Scenario, Step, load_scenario
 from tests.helpers import (
@@ -158,8 +158,8 @@ async def test_the_typhoon_drill_ends_closed_with_the_evaluation_its_scenario_gi
     event = (await client.get(f"{API}/events/{done.event_id}", headers=admin)).json()
     assert (event["state"], event["drill"], event["peak_level"]) == ("closed", True, "III")
     assert event["leading_hq"]["region"] == CITY
-    # every token it made is revoked
-    tokens = (await client.get(f"{API}/tokens", headers=admin)).json()["items"]
+    # every token it made is revoked (and so listed only when all are asked for)
+    tokens = (await client.get(f"{API}/tokens?all=true", headers=admin)).json()["items"]
     drill_tokens = [t for t in tokens if t["name"].startswith("drill: ")]
     assert len(drill_tokens) == len(TYPHOON.actors)
     assert all(t["revoked_at"] is not None for t in drill_tokens)
@@ -280,7 +280,9 @@ async def test_a_drill_stops_at_the_first_unexpected_answer_and_revokes_its_toke
     assert str(caught.value).startswith(stopped), caught.value
     if "close" in stopped:  # the problem+json's detail, as the service worded it
         assert "answered 409: " in str(caught.value) and "'close'" in str(caught.value)
-    tokens = (await client.get(f"{API}/tokens", headers=admin)).json()["items"]
+    listed = (await client.get(f"{API}/tokens", headers=admin)).json()["items"]
+    assert not [t for t in listed if t["name"].startswith("drill: ")]  # revoked, not listed
+    tokens = (await client.get(f"{API}/tokens?all=true", headers=admin)).json()["items"]
     made = [t for t in tokens if t["name"].startswith("drill: ")]
     assert len(made) == 2 and all(t["revoked_at"] for t in made)
 
@@ -301,3 +303,53 @@ async def test_a_drill_needs_an_admin_token_and_its_own_event(
     admin = bearer_token_of(await make_token("admin"))
     with pytest.raises(DrillStopped, match=f"joined the open drill event {open_drill['event_id']}"):
         await run_drill(scenario, client, admin, speed=FAST, out=tmp_path)
+
+
+class Refusing(httpx.AsyncBaseTransport):
+    """The service as ``inner`` reaches it, but the first ``times`` requests matching ``method``
+    and ``path`` are refused with ``status`` as the service refuses concurrent work, before
+    they reach it (so nothing was done)."""
+
+    def __init__(
+        self, inner: httpx.AsyncClient, method: str, path: str, status: int, times: int
+    ) -> None:
+        self.inner, self.method, self.path = inner, method, path
+        self.status, self.left = status, times
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == self.method and request.url.path == self.path and self.left > 0:
+            self.left -= 1
+            self.refused += 1
+            problem = {"title": "Conflict", "status": self.status, "detail": "send it again"}
+            headers = {"Retry-After": "0"} if self.status == 503 else {}
+            return httpx.Response(self.status, json=problem, headers=headers)
+        return await self.inner.send(request)
+
+
+@pytest.mark.parametrize("status", [409, 503])
+async def test_a_refusal_for_concurrent_work_is_sent_again(
+    client: httpx.AsyncClient, make_token: MakeToken, tmp_path: Path, status: int
+) -> None:
+    scenario = scenario_of(tmp_path, [at_iv(0, state="response")])
+    admin = await make_token("admin")
+    refusing = Refusing(client, "POST", f"{API}/reports", status, times=2)
+    async with httpx.AsyncClient(transport=refusing, base_url=client.base_url) as flaky:
+        done = await run_drill(scenario, flaky, bearer_token_of(admin), speed=FAST, out=tmp_path)
+    assert refusing.refused == 2 and done.event_id is not None
+    reports = await client.get(f"{API}/events/{done.event_id}/reports", headers=admin)
+    assert len(reports.json()["items"]) == 1  # the refused attempts did nothing
+
+
+async def test_a_refusal_that_lasts_stops_the_drill_after_a_few_attempts(
+    client: httpx.AsyncClient, make_token: MakeToken, tmp_path: Path
+) -> None:
+    scenario = scenario_of(tmp_path, [at_iv(0)])
+    admin = bearer_token_of(await make_token("admin"))
+    refusing = Refusing(client, "POST", f"{API}/reports", 503, times=100)
+    async with httpx.AsyncClient(transport=refusing, base_url=client.base_url) as flaky:
+        with pytest.raises(DrillStopped) as caught:
+            await run_drill(scenario, flaky, admin, speed=FAST, out=tmp_path)
+    assert refusing.refused == ATTEMPTS
+    said = "POST /reports answered 503: send it again"
+    assert str(caught.value) == f"steps[0] (at 0, report): {said} (sent {ATTEMPTS} times)"

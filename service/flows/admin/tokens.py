@@ -1,76 +1,107 @@
-"""Tokens over the API (design.md "Roles and tokens": the admin manages tokens).
+"""Tokens (design.md "Roles and tokens"): an admin issues, lists and revokes them, over the API
+(service.api.routes.tokens) and the command line (``outage-coordinator tokens``) alike, and the
+service issues the first admin token on its first start.
 
-The same rules as ``outage-coordinator tokens create/list/revoke`` (service.store.tokens): a
-token is shown once, in the answer that made it, and only its hash is stored. An admin's tool
-(``drill run`` mints the role tokens a scenario needs) need not run on the database's host.
+A token is shown once, in the answer that made it; only its hash is stored. Each write owns its
+transaction, run again when concurrent work made the database refuse it (``in_transaction``).
 """
 
 from __future__ import annotations
 
+import os
 import uuid
-from datetime import datetime
-from typing import Annotated
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ApiToken
-from service.flows.schemas import RegionCode, Text
-from service.plan.actor import Role
-from service.playbooks.bundle import Playbooks
+from models.base import utcnow
+from service.errors import NotFound
+from service.flows.admin.token_schemas import (
+    DRILL_TOKEN_PREFIX,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+)
+from service.flows.context import AppContext
 from service.store import tokens
+from service.store.transactions import in_transaction
 
 
-class TokenCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+async def issue_token(context: AppContext, body: TokenCreate) -> TokenCreated:
+    """A new token for ``body``'s role, name and scope, checked against the playbooks."""
 
-    role: Role
-    name: Annotated[Text, Field(min_length=1, max_length=200, description="whose token it is")]
-    agency: str | None = Field(
-        default=None, max_length=40, description="for role agency: the unit's code"
-    )
-    region: RegionCode | None = Field(
-        default=None, description="a commander's HQ (required), or a dispatcher's limit"
-    )
+    async def work(session: AsyncSession) -> TokenCreated:
+        row, token = await _create(session, context, body)
+        await session.flush()  # created_at is the database's default
+        return TokenCreated(**TokenRead.model_validate(row).model_dump(), token=token)
+
+    return await in_transaction(context.sessions, work)
 
 
-class TokenRead(BaseModel):
-    """A token as listed: never the token itself."""
-
-    id: uuid.UUID
-    role: Role
-    name: str
-    agency: str | None
-    region: str | None
-    created_at: datetime
-    revoked_at: datetime | None
-
-    @classmethod
-    def of(cls, row: ApiToken) -> TokenRead:
-        return cls.model_validate(row, from_attributes=True)
-
-
-class TokenCreated(TokenRead):
-    token: str = Field(description="the bearer token, shown this once; only its hash is kept")
+async def list_tokens(context: AppContext, *, revoked_drills: bool = False) -> list[TokenRead]:
+    """Every token, oldest first, but those a finished drill revoked unless ``revoked_drills``."""
+    query = select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)
+    if not revoked_drills:
+        query = query.where(
+            not_(
+                and_(
+                    ApiToken.revoked_at.is_not(None),
+                    ApiToken.name.startswith(DRILL_TOKEN_PREFIX, autoescape=True),
+                )
+            )
+        )
+    async with context.read_sessions() as session:
+        return [TokenRead.model_validate(row) for row in await session.scalars(query)]
 
 
-async def create(session: AsyncSession, playbooks: Playbooks, body: TokenCreate) -> TokenCreated:
-    row, token = await tokens.create_token(
+async def revoke_token(context: AppContext, token_id: uuid.UUID) -> TokenRead:
+    """Revoke a token (again: nothing changes). The row stays: the timeline names its holder."""
+
+    async def work(session: AsyncSession) -> TokenRead:
+        row = await session.get(ApiToken, token_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"no token {token_id}")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+        return TokenRead.model_validate(row)
+
+    return await in_transaction(context.sessions, work)
+
+
+async def bootstrap_admin(context: AppContext, path: Path) -> str | None:
+    """On the first start with no tokens at all, an admin token, also written to ``path`` (mode
+    0600) before it is committed; None when tokens exist already."""
+
+    async def work(session: AsyncSession) -> str | None:
+        if await session.scalar(select(func.count()).select_from(ApiToken)):
+            return None
+        body = TokenCreate(role="admin", name="bootstrap admin")
+        _row, token = await _create(session, context, body)
+        _write_secret(path, token)
+        return token
+
+    return await in_transaction(context.sessions, work)
+
+
+async def _create(
+    session: AsyncSession, context: AppContext, body: TokenCreate
+) -> tuple[ApiToken, str]:
+    return await tokens.create_token(
         session,
-        playbooks.agencies,
-        playbooks.grids,
+        context.playbooks.agencies,
+        context.playbooks.grids,
         role=body.role,
         name=body.name,
         agency=body.agency,
         region=body.region,
     )
-    await session.flush()  # created_at is the database's default
-    return TokenCreated(**TokenRead.of(row).model_dump(), token=token)
 
 
-async def list_all(session: AsyncSession) -> list[TokenRead]:
-    return [TokenRead.of(row) for row in await tokens.list_tokens(session)]
-
-
-async def revoke(session: AsyncSession, token_id: uuid.UUID) -> TokenRead:
-    return TokenRead.of(await tokens.revoke_token(session, token_id))
+def _write_secret(path: Path, token: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(token + "\n")
+    os.chmod(path, 0o600)  # an existing file keeps its mode through os.open

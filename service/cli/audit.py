@@ -1,0 +1,54 @@
+"""``audit verify``: the timeline's hash chains, recomputed from the stored entries."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from typing import TYPE_CHECKING
+
+from service.cli.parsing import Commands, add_group
+
+if TYPE_CHECKING:
+    from service.config import Settings
+    from service.flows.context import AppContext
+    from service.flows.events.audit import Audit
+
+
+def register(commands: Commands) -> None:
+    audit = add_group(
+        commands,
+        "audit",
+        help="the timeline's hash chain",
+        description="The timeline's hash chain.",
+    )
+    verify = audit.add_parser(
+        "verify",
+        help="recompute the hash chains; exit 1 naming the first entry edited, removed or inserted",
+        description="Recompute every event's timeline hash chain (or one event's) from the "
+        "stored entries; exit 0 with a summary when all hold, 1 naming per event the first "
+        "entry edited, removed or inserted.",
+    )
+    verify.add_argument(
+        "event", nargs="?", type=uuid.UUID, metavar="EVENT_ID", help="only this event's timeline"
+    )
+    verify.set_defaults(handler=run_verify)
+
+
+def run_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from service.cli.running import run_flow
+    from service.flows.events.audit import verify_timelines
+
+    async def verify(context: AppContext) -> Audit:
+        async with context.read_sessions() as session:
+            return await verify_timelines(session, args.event)
+
+    audit = run_flow(settings, verify)
+    for event, found in audit.breaks.items():
+        print(f"event {event}: entry #{found.event_seq} {found.fault}: {found.detail}")
+    events = f"{audit.events} event{'s' if audit.events != 1 else ''}"
+    if audit.breaks:
+        print(f"{len(audit.breaks)} of {events} failed the check", file=sys.stderr)
+        return 1
+    print(f"{events}, {audit.entries} timeline entries: every hash chain holds")
+    return 0

@@ -1,0 +1,44 @@
+"""``regions list``: the grids plan 1.5 classifies (playbooks/regions.yaml), as a token's
+``--region`` and the API's region codes name them."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from service.cli.parsing import Commands, add_group
+from service.cli.table import table
+
+if TYPE_CHECKING:
+    from service.config import Settings
+
+
+def register(commands: Commands) -> None:
+    regions = add_group(
+        commands,
+        "regions",
+        help="the grids (regions.yaml)",
+        description="The grids plan 1.5 classifies, keyed by their six-digit GB/T 2260 codes, "
+        "from the playbooks at OUTAGE_PLAYBOOKS_DIR.",
+    )
+    listing = regions.add_parser(
+        "list",
+        help="list the regions: code, name, level, the grid each lies within, key area",
+        description="List the grids in the file's order under a header: the code; the name; "
+        "the level (province, city or county); the grid it lies within; and whether it is a "
+        "重点地区 (key area), whose load must be 90% restored before a response may end "
+        "(plan 5.5).",
+    )
+    listing.set_defaults(handler=run_list)
+
+
+def run_list(args: argparse.Namespace, settings: Settings) -> int:
+    from service.playbooks.bundle import Playbooks
+
+    grids = Playbooks.load(settings.playbooks_dir).grids
+    rows = [
+        (grid.code, grid.name, grid.scope, grid.parent or "-", "yes" if grid.key_area else "no")
+        for grid in grids
+    ]
+    print(table(("CODE", "NAME", "LEVEL", "WITHIN", "KEY AREA"), rows))
+    return 0

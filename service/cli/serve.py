@@ -1,0 +1,84 @@
+"""``serve``: the HTTP API under uvicorn, with the bootstrap admin token on the first start."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from typing import TYPE_CHECKING
+
+from service.cli.parsing import Commands
+
+if TYPE_CHECKING:
+    from service.config import Settings
+
+
+def register(commands: Commands) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the API (uvicorn)",
+        description="Run the HTTP API. On the first start with no tokens, print a bootstrap "
+        "admin token once and write it to OUTAGE_VAR_DIR/admin-token (mode 0600).",
+    )
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=8000, help="TCP port to listen on (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="uvicorn worker processes (default: %(default)s)",
+    )
+    serve.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    _metrics_folder(settings)  # before anything imports prometheus_client
+
+    import uvicorn
+
+    from service.api.logs import configure
+    from service.api.server import PROTOCOL
+    from service.cli.running import run_flow
+    from service.flows.admin.tokens import bootstrap_admin
+
+    configure(settings)
+    admin_file = settings.var_dir / "admin-token"
+    token = run_flow(settings, lambda context: bootstrap_admin(context, admin_file))
+    if token:
+        print(
+            "No tokens yet: made a bootstrap admin token (shown once; also in "
+            f"{admin_file}, mode 0600):\n{token}",
+            flush=True,
+        )
+    uvicorn.run(
+        "service.app:app_factory",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        http=PROTOCOL,  # httptools, with the head limit (431) and problem+json for a bad request
+        log_level="info",
+        log_config=None,  # uvicorn's lines go through service.api.logs's handler, as JSON too
+        access_log=settings.access_log,
+    )
+    return 0
+
+
+def _metrics_folder(settings: Settings) -> None:
+    """prometheus-client's multiprocess mode for every worker (service.api.metrics): an empty
+    folder under OUTAGE_VAR_DIR, named before the library is first imported (it reads the
+    variable then), and inherited by the workers uvicorn starts."""
+    if not settings.metrics:
+        return
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before its multiprocess folder was set")
+    folder = (settings.var_dir / "metrics").resolve()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
