@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         description="PostgreSQL only: connections each worker keeps open, and as many again "
         "it may open at a peak",
     )
+    worker_healthcheck_seconds: int = Field(
+        default=60,
+        ge=1,
+        description="Under serve --workers N, how long a worker may take to answer the "
+        "supervisor's health check before it is killed and replaced; uvicorn's own 5 s kills "
+        "workers that are merely slow to start on a busy machine, over and over",
+    )
     access_log: bool = Field(
         default=False,
         description="uvicorn's own access log, a line per request beside the request log; it "

@@ -66,6 +66,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         log_level="info",
         log_config=None,  # uvicorn's lines go through service.api.logs's handler, as JSON too
         access_log=settings.access_log,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
     )
     return 0
 
