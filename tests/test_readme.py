@@ -11,20 +11,17 @@ the README's ``make run`` starts it: ``db upgrade``, then ``serve``.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.helpers import REPO, free_port
+from tests.helpers import REPO, serve, service_env
 
 README = REPO / "README.md"
 SKIP_MARKER = "<!-- readme-test: skip -->"
@@ -82,40 +79,12 @@ def test_every_variable_the_readme_sets_is_used() -> None:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """A fresh server on a free port; its address and the environment the CLI needs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTAGE_")}
-    env.update(
-        OUTAGE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'readme.db'}",
-        OUTAGE_VAR_DIR=str(tmp_path / "var"),
-        PYTHONPATH=str(REPO),
-    )
-    cli = [sys.executable, "-m", "service.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, cwd=tmp_path, check=True, timeout=30)
-    port = free_port()
-    with (tmp_path / "server.log").open("w") as log:
-        process = subprocess.Popen(
-            [*cli, "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    address = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"http://{address}/healthz", timeout=1).raise_for_status()
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, (tmp_path / "server.log").read_text()
-                assert time.monotonic() < deadline, "the server did not come up"
-                time.sleep(0.1)
-        yield address, env
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'readme.db'}", tmp_path / "var")
+    with serve(env, 1, tmp_path / "server.log", cwd=tmp_path) as service:
+        yield f"127.0.0.1:{service.port}", env
 
 
+@pytest.mark.process
 @pytest.mark.skipif(
     not (shutil.which("bash") and shutil.which("curl")),
     reason="the README's blocks need bash and curl",
