@@ -1,5 +1,5 @@
 # outage-coordinator: `make run` serves on 127.0.0.1:8000 (SQLite), `make test` runs the tests,
-# `make check` lints and runs the tests.
+# `make check` lints and runs the tests that start no process.
 # Everything is installed at the versions in uv.lock; `make lock` refreshes it from pyproject.toml.
 PYTHON ?= python3
 VENV := .venv
@@ -10,7 +10,7 @@ UV := $(BIN)/uv
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: install lock run test lint check docs bench clean
+.PHONY: install lock run test check lint docs bench clean
 
 # uv comes first, from pip, at the version and hashes that uv.lock holds for it.
 $(UV):
@@ -36,18 +36,23 @@ run: $(STAMP)
 	$(BIN)/outage-coordinator db upgrade
 	$(BIN)/outage-coordinator serve --host $(HOST) --port $(PORT)
 
-# The suite spread over the machine's cores (pytest-xdist); `.venv/bin/pytest FILE` runs a part alone.
+# The whole suite, spread over the machine's cores (pytest-xdist): what CI and the README run.
+# loadgroup keeps a module marked xdist_group on one worker, so that its shared server starts
+# once. `.venv/bin/pytest FILE` runs a part alone.
 test: $(STAMP)
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist loadgroup
+
+# Lint, then the tests that start no process: feedback in about a minute while working. A test
+# that starts a subprocess, a served uvicorn or a browser is marked `process` (its module's
+# pytestmark, or the test's own mark where a module mixes both); `make test` runs those too.
+check: lint
+	$(BIN)/pytest -n auto --dist loadgroup -m "not process"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-
-# What CI runs (.ci/run, after installing the system packages): the lint, then the tests.
-check: lint test
 
 # docs/configuration.md, written from service/config.py's Settings (a test fails when they differ).
 docs: $(STAMP)

@@ -3,12 +3,20 @@
 PostgreSQL is found at ``OUTAGE_TEST_DATABASE_URL`` (default: the local server's ``postgres``
 database); each run makes its own database there and drops it after. Without a reachable server
 the PostgreSQL half is skipped, except under CI (``CI`` set), where that fails the run.
+
+A test that starts a process (a subprocess, a served uvicorn, a browser) says so with the
+``process`` marker, in its module's ``pytestmark``: ``make check`` leaves those out. A test
+without it that starts one fails, naming the command, so the marker cannot drift. A failing test
+shows the logs of the servers (``tests.helpers.serve``) running or started while it ran.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import subprocess
+import traceback
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,7 +28,52 @@ from service.config import Settings
 from service.flows.context import AppContext
 from service.store.migrate import upgrade
 from service.store.tokens import create_token
-from tests.helpers import BACKENDS, MakeToken, scratch_postgres
+from tests.helpers import BACKENDS, SERVERS, MakeToken, scratch_postgres
+
+
+def _refusing(item: pytest.Item, start: Callable[..., None]) -> Callable[..., None]:
+    def refuse(popen: subprocess.Popen[Any], args: Any, *rest: Any, **kw: Any) -> None:
+        # ctypes.util.find_library asks ldconfig where a library is (WeasyPrint, loading Pango):
+        # a look-up, not a process of the test's
+        if any(frame.filename.endswith("ctypes/util.py") for frame in traceback.extract_stack()):
+            return start(popen, args, *rest, **kw)
+        raise AssertionError(
+            f"{item.nodeid} starts a process ({args!r}) but is not marked: give its module "
+            "`pytestmark = pytest.mark.process` (make check leaves such tests out)"
+        )
+
+    return refuse
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    """Outside ``process`` tests, starting a process (setup and teardown included) fails."""
+    if item.get_closest_marker("process"):
+        return (yield)
+    with pytest.MonkeyPatch.context() as patch:
+        start = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+        patch.setattr(subprocess.Popen, "_execute_child", _refusing(item, start))
+        return (yield)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Servers stopped before this test have nothing to say about it."""
+    SERVERS[:] = [server for server in SERVERS if not server.stopped]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failure shows the last lines of each server's log running or started during the test
+    (unless the failure message holds them already)."""
+    report = yield
+    if report.failed:
+        for server in SERVERS:
+            if str(server.log) not in str(report.longrepr):
+                report.sections.append((f"server log {server.url}", server.log_tail()))
+    return report
 
 
 @pytest.fixture(scope="session")

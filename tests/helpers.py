@@ -179,59 +179,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextmanager
-def serving(database_url: str, var_dir: Path, log: Path, **env: str) -> Iterator[ServerProcess]:
-    """``outage-coordinator serve`` (one worker, the process itself) on a free port, against a
-    migrated database, until the block ends; its output goes to ``log``. ``env`` adds settings
-    (``OUTAGE_`` variables)."""
-    port = free_port()
-    environment = {
-        **os.environ,
-        "OUTAGE_DATABASE_URL": database_url,
-        "OUTAGE_VAR_DIR": str(var_dir),
-        "OUTAGE_ESCALATION_INTERVAL_SECONDS": "0",
-        **env,
-    }
-    command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)
-    server = ServerProcess(f"http://127.0.0.1:{port}", port, process, log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the server did not come up"
-            time.sleep(0.1)
-        yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-class ServerProcess(NamedTuple):
-    url: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def memory_kib(self, field: str = "VmHWM") -> int:
-        """The server process's ``VmHWM`` (peak resident memory) or ``VmRSS``, in KiB."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        line = next(line for line in status.splitlines() if line.startswith(f"{field}:"))
-        return int(line.split()[1])
-
-    def reset_peak_memory(self) -> int:
-        """Start ``VmHWM`` again from the resident memory now (Linux: ``clear_refs`` 5); the
-        resident memory now, in KiB."""
-        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
-        return self.memory_kib("VmRSS")
-
-
 # design.md "Event lifecycle", written out as the oracle of the lifecycle tests (plan and HTTP):
 # (from, trigger, guards, to) for every allowed move; None is a new event.
 DESIGN_MOVES: list[tuple[str | None, str, dict[str, bool], str]] = [
@@ -374,14 +321,25 @@ def cli_tokens(env: dict[str, str], specs: dict[str, list[str]]) -> dict[str, di
     return made
 
 
+# How long a server may take to answer /healthz: long enough for a 2-core machine that other
+# work keeps busy (a start took over 40 s there), polled often enough that an idle machine,
+# where one starts in about a second, waits for nothing.
+START_SECONDS = 120.0
+POLL_SECONDS = 0.05
+# The part of a server's log a failure shows (the whole file is named beside it).
+LOG_TAIL_LINES = 60
+
+
 @dataclass
 class Service:
     """A running ``serve`` subprocess, the leader of its own process group (its workers are in
-    the group too)."""
+    the group too); its output, standard error included, goes to ``log``."""
 
     url: str
+    port: int
     process: subprocess.Popen[bytes]
     log: Path
+    stopped: bool = False
 
     def kill(self) -> None:
         """``kill -9`` of the whole group: the supervisor and every worker, mid-request."""
@@ -392,45 +350,108 @@ class Service:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def log_tail(self) -> str:
+        """The log's last lines, for a failure message."""
+        lines = self.log_text().splitlines()
+        return f"{self.log} (last {LOG_TAIL_LINES} of {len(lines)} lines):\n" + "\n".join(
+            lines[-LOG_TAIL_LINES:]
+        )
+
+    def worker_pids(self) -> list[int]:
+        """The uvicorn workers of ``serve --workers N`` (N > 1): the supervisor's children
+        that multiprocessing spawned to serve."""
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [
+            int(child)
+            for child in children
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
+        ]
+
+    def memory_kib(self, field: str = "VmHWM") -> int:
+        """The server process's ``VmHWM`` (peak resident memory) or ``VmRSS``, in KiB."""
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        line = next(line for line in status.splitlines() if line.startswith(f"{field}:"))
+        return int(line.split()[1])
+
+    def reset_peak_memory(self) -> int:
+        """Start ``VmHWM`` again from the resident memory now (Linux: ``clear_refs`` 5); the
+        resident memory now, in KiB."""
+        Path(f"/proc/{self.process.pid}/clear_refs").write_text("5")
+        return self.memory_kib("VmRSS")
+
+
+# Every server a test module started in this process, so that a failing test shows the logs of
+# those still running or started during it (tests/conftest.py, pytest_runtest_makereport).
+SERVERS: list[Service] = []
+
+SERVICE_COMMAND = (sys.executable, "-m", "service.cli")
+
 
 @contextmanager
-def serve(env: dict[str, str], workers: int, log: Path, upgrade: bool = True) -> Iterator[Service]:
+def serve(
+    env: dict[str, str],
+    workers: int,
+    log: Path,
+    upgrade: bool = True,
+    *,
+    command: tuple[str, ...] = SERVICE_COMMAND,
+    cwd: Path = REPO,
+) -> Iterator[Service]:
     """``db upgrade`` (unless ``upgrade`` is false: the caller did it) then ``serve --workers
-    N`` on a free port, as the image starts it; yields once /healthz answers 200, and stops the
-    whole process group afterwards. Output goes to ``log`` (appended: a restart keeps the first
-    run's lines)."""
+    N`` on a free port, as the image starts it; yields once /healthz answers 200 and every worker
+    has started its application, and stops the whole process group afterwards. ``command`` is
+    how the console script is run (an installed ``outage-coordinator``, say), from ``cwd``.
+    Output goes to ``log`` (appended: a restart keeps the first run's lines); a start that
+    fails, or takes longer than ``START_SECONDS``, fails the test with the log's last lines."""
     if upgrade:
         cli(env, "db", "upgrade")
     port = free_port()
-    command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [*command, "--workers", str(workers)],
+            [*command, "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
-            cwd=REPO,
+            cwd=cwd,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    service = Service(f"http://127.0.0.1:{port}", process, log)
+    service = Service(f"http://127.0.0.1:{port}", port, process, log)
+    SERVERS.append(service)
+    started = log.stat().st_size  # the lines of this start, after any earlier one's
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, f"serve exited:\n{service.log_text()[-3000:]}"
-            with suppress(httpx.TransportError):
-                if httpx.get(f"{service.url}/healthz", timeout=1).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, f"serve not up:\n{service.log_text()[-3000:]}"
-            time.sleep(0.1)
+        _wait_until_serving(service, workers, started)
         yield service
     finally:
-        for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+        for sig, grace in ((signal.SIGTERM, 20.0), (signal.SIGKILL, 10.0)):
             if process.poll() is not None:
                 break
             with suppress(ProcessLookupError):
                 os.killpg(process.pid, sig)
             with suppress(subprocess.TimeoutExpired):
                 process.wait(grace)
+        service.stopped = True
+
+
+def _wait_until_serving(service: Service, workers: int, log_offset: int) -> None:
+    """Until /healthz answers 200 and the log says each of ``workers`` completed its
+    application's startup (so that no worker is still starting when the test begins)."""
+    deadline = time.monotonic() + START_SECONDS
+    with httpx.Client(base_url=service.url, timeout=5, trust_env=False) as client:
+        while True:
+            if service.process.poll() is not None:
+                pytest.fail(f"serve exited ({service.process.returncode}): {service.log_tail()}")
+            with suppress(httpx.TransportError):
+                if client.get("/healthz").status_code == 200:
+                    with service.log.open("rb") as log:
+                        log.seek(log_offset)
+                        if log.read().count(b"Application startup complete") >= workers:
+                            return
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"serve did not answer within {START_SECONDS:.0f} s: {service.log_tail()}"
+                )
+            time.sleep(POLL_SECONDS)
 
 
 async def every_item(

@@ -4,14 +4,14 @@ start, drill run, and --help without the database or the web."""
 from __future__ import annotations
 
 import argparse
-import os
+import io
 import re
 import shutil
 import stat
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import httpx
@@ -21,7 +21,7 @@ from service.cli import build_parser, main
 from service.cli.table import width
 from service.plan.actor import ROLES
 from service.playbooks.bundle import Playbooks
-from tests.helpers import PLAYBOOKS_DIR, REPO, free_port, serving
+from tests.helpers import PLAYBOOKS_DIR, REPO, Service, serve, service_env
 
 PLAYBOOKS = Playbooks.load(PLAYBOOKS_DIR)
 
@@ -253,55 +253,48 @@ def test_playbooks_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert f"{drill}: steps[27] (at 200, lower): " in capsys.readouterr().err
 
 
-def test_serve_first_start_prints_bootstrap_token_once(database: str, tmp_path: Path) -> None:
-    port = free_port()
-    env = {**os.environ, "OUTAGE_DATABASE_URL": database, "OUTAGE_VAR_DIR": str(tmp_path / "var")}
-    command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+@pytest.fixture(scope="module")
+def first_start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """``serve``'s first start on a new, migrated database (it writes the bootstrap admin token),
+    running for the module's tests that need a service."""
+    folder = tmp_path_factory.mktemp("serve")
+    env = service_env(f"sqlite+aiosqlite:///{folder / 'cli.db'}", folder / "var")
+    env["OUTAGE_ESCALATION_INTERVAL_SECONDS"] = "0"
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("OUTAGE_DATABASE_URL", "OUTAGE_VAR_DIR"):
+            patch.setenv(name, env[name])
+        with redirect_stdout(io.StringIO()):
+            assert main(["db", "upgrade"]) == 0
+    with serve(env, 1, folder / "serve.log", upgrade=False) as server:
+        yield server
+
+
+@pytest.mark.process
+def test_serve_first_start_prints_bootstrap_token_once(first_start: Service) -> None:
+    announced = first_start.log_text().splitlines()
+    assert announced[0].startswith("No tokens yet: made a bootstrap admin token"), announced[:2]
+    token = announced[1].strip()
+    var = first_start.log.parent / "var"
+    token_file = var / "admin-token"
+    assert token_file.read_text().strip() == token
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    health = httpx.get(f"{first_start.url}/healthz", timeout=10)
+    assert health.json()["database"] == "ok"
+    events = httpx.get(
+        f"{first_start.url}/api/v1/events",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
     )
-    try:
-        assert server.stdout is not None
-        announced = [server.stdout.readline() for _ in range(2)]
-        token = announced[1].strip()
-        token_file = tmp_path / "var" / "admin-token"
-        assert token_file.read_text().strip() == token
-        assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the server did not come up"
-                time.sleep(0.2)
-        assert health.json()["database"] == "ok"
-        events = httpx.get(
-            f"http://127.0.0.1:{port}/api/v1/events",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=5,
-        )
-        assert events.status_code == 200
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        if server.stdout:
-            server.stdout.close()
+    assert events.status_code == 200
     # a second start finds a token and prints none
-    again = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        assert again.stdout is not None
-        first_line = again.stdout.readline()
-        assert "bootstrap" not in first_line
-    finally:
-        again.terminate()
-        again.wait(timeout=10)
-        if again.stdout:
-            again.stdout.close()
+    env = service_env(f"sqlite+aiosqlite:///{var.parent / 'cli.db'}", var)
+    with serve(env, 1, var.parent / "again.log", upgrade=False) as again:
+        said = again.log_text()
+    assert "No tokens yet" not in said and token not in said, said[:500]
+    assert token_file.read_text().strip() == token
 
 
+@pytest.mark.process
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 @pytest.mark.parametrize(
     ("variables", "address"),
@@ -325,37 +318,40 @@ def test_make_run_passes_host_and_port_to_serve(variables: list[str], address: s
 TYPHOON = PLAYBOOKS_DIR / "drills" / "typhoon.yaml"
 
 
+@pytest.mark.process
 def test_drill_run_plays_the_typhoon_against_a_running_service(
-    database: str,
+    first_start: Service,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The whole command, against ``serve`` in a process of its own (its first start writes
+    """The whole command, against ``serve`` in a process of its own (its first start wrote
     the bootstrap admin token the drill runs with)."""
-    var = tmp_path / "var"
-    with serving(database, var, tmp_path / "serve.log") as server:
-        token = (var / "admin-token").read_text().strip()
-        out = tmp_path / "drills"
-        # by default, the service at OUTAGE_PUBLIC_URL with the token serve wrote to var/
-        monkeypatch.setenv("OUTAGE_PUBLIC_URL", server.url)
-        argv = ["drill", "run", str(TYPHOON)]
-        assert main([*argv, "--speed", "1000000", "--out", str(out)]) == 0
-        printed = capsys.readouterr()
-        event_id = printed.out.split()[2].rstrip(":")
-        assert printed.out.splitlines()[0] == f"drill event {event_id}: {server.url}/board"
-        assert f"saved {out / event_id / 'evaluation.pdf'}" in printed.out
-        assert "600/600 scenario min" in printed.err  # the progress bar, on stderr
-        assert "480 min  terminate city" in printed.err
-        admin = {"Authorization": f"Bearer {token}"}
-        event = httpx.get(f"{server.url}/api/v1/events/{event_id}", headers=admin).json()
-        assert (event["state"], event["drill"], event["peak_level"]) == ("closed", True, "III")
+    server = first_start
+    var = server.log.parent / "var"
+    token = (var / "admin-token").read_text().strip()
+    out = tmp_path / "drills"
+    # by default, the service at OUTAGE_PUBLIC_URL with the token serve wrote to var/
+    monkeypatch.setenv("OUTAGE_PUBLIC_URL", server.url)
+    monkeypatch.setenv("OUTAGE_VAR_DIR", str(var))
+    argv = ["drill", "run", str(TYPHOON)]
+    assert main([*argv, "--speed", "1000000", "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    event_id = printed.out.split()[2].rstrip(":")
+    assert printed.out.splitlines()[0] == f"drill event {event_id}: {server.url}/board"
+    assert f"saved {out / event_id / 'evaluation.pdf'}" in printed.out
+    assert "600/600 scenario min" in printed.err  # the progress bar, on stderr
+    assert "480 min  terminate city" in printed.err
+    admin = {"Authorization": f"Bearer {token}"}
+    event = httpx.get(f"{server.url}/api/v1/events/{event_id}", headers=admin, timeout=30)
+    event = event.json()
+    assert (event["state"], event["drill"], event["peak_level"]) == ("closed", True, "III")
 
-        # a wrong token: exit 1, the service's problem+json detail shown
-        assert main(["drill", "run", str(TYPHOON), "--url", server.url, "--token", "oc_x"]) == 1
-        err = capsys.readouterr().err
-        assert "drill stopped: making " in err
-        assert "POST /tokens answered 401: the bearer token is unknown or revoked" in err
+    # a wrong token: exit 1, the service's problem+json detail shown
+    assert main(["drill", "run", str(TYPHOON), "--url", server.url, "--token", "oc_x"]) == 1
+    err = capsys.readouterr().err
+    assert "drill stopped: making " in err
+    assert "POST /tokens answered 401: the bearer token is unknown or revoked" in err
 
 
 def test_drill_run_without_a_token_needs_the_one_serve_writes(

@@ -34,6 +34,8 @@ from tests.helpers import (
     service_env,
 )
 
+pytestmark = pytest.mark.process
+
 LOAD_SECONDS = 2.0
 COUNTIES = ["330603", "330604", "330624", "330681"]
 # 200 MW grids losing 20–60%: below threshold, IV and (over 60%) III, so that some reports

@@ -35,6 +35,8 @@ from tests.helpers import (
     wait_until,
 )
 
+pytestmark = pytest.mark.process
+
 COUNTIES = ["330603", "330604", "330624", "330681"]
 
 

@@ -16,11 +16,8 @@ import json
 import os
 import subprocess
 import sys
-import time
 import tomllib
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -33,7 +30,10 @@ from service.bundled import migrations_dir, playbooks_dir
 from service.config import Settings
 from service.playbooks.checklists import PLAYBOOK_GLOBS
 from service.playbooks.drills import SCENARIO_GLOB
-from tests.helpers import REPO, free_port
+from tests.helpers import REPO, serve
+
+# One worker runs the module (make test: --dist loadgroup), so its servers start once.
+pytestmark = [pytest.mark.process, pytest.mark.xdist_group("packaging")]
 
 CHECKOUT = REPO
 UV = find_uv_bin()
@@ -158,14 +158,14 @@ def test_installed_wheel_runs_outside_the_checkout(
     assert str(site) in checked and str(CHECKOUT) not in checked, checked
     assert "drill scenarios: typhoon.yaml" in checked, checked
 
-    with serving(installed, cwd=tmp_path, env=outside) as url:
-        assert httpx.get(url, timeout=5).status_code == 200
-        base = url.removesuffix("/healthz")
+    program = (str(installed / "outage-coordinator"),)
+    with serve(outside, 1, tmp_path / "serve.log", False, command=program, cwd=tmp_path) as server:
+        base = server.url
         sign_in = httpx.get(f"{base}/board/login", timeout=5)  # the board's templates
         assert sign_in.status_code == 200 and 'name="token"' in sign_in.text
         assert httpx.get(f"{base}/board/static/board.js", timeout=5).status_code == 200
         # the evaluation page's font comes from the installed package
-        font = httpx.get(url.replace("/healthz", "/fonts/OutageSansSC-Regular.woff2"), timeout=5)
+        font = httpx.get(f"{base}/fonts/OutageSansSC-Regular.woff2", timeout=5)
         assert font.status_code == 200 and font.content[:4] == b"wOF2"
 
 
@@ -198,26 +198,3 @@ def test_environment_is_the_lock() -> None:
         *("sync", "--locked", "--extra", "dev", "--check"),
         UV_PROJECT_ENVIRONMENT=sys.prefix,
     )
-
-
-@contextmanager
-def serving(bin: Path, cwd: Path, env: dict[str, str]) -> Iterator[str]:
-    """``outage-coordinator serve`` on a free port until /healthz answers; its URL. Then stopped."""
-    port = free_port()
-    command = [bin / "outage-coordinator", "serve", "--port", str(port)]
-    server = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/healthz"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, "the server exited"
-                assert time.monotonic() < deadline, "the server did not come up"
-                time.sleep(0.2)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)

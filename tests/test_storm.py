@@ -58,6 +58,9 @@ from tests.helpers import (
     timeline_faults,
 )
 
+# One worker runs the module (make test: --dist loadgroup), so its servers start once.
+pytestmark = [pytest.mark.process, pytest.mark.xdist_group("storm")]
+
 STORM_SECONDS = 8.0
 ESCALATION_SECONDS = "0.5"
 CLOCK_SECONDS = 0.5

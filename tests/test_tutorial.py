@@ -18,21 +18,18 @@ are checked field by field as well.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-import httpx
 import pytest
 
-from tests.helpers import REPO, free_port
+from tests.helpers import REPO, serve, service_env
 
 TUTORIAL = REPO / "docs" / "tutorial.md"
 README = REPO / "README.md"
@@ -150,41 +147,9 @@ class Server(NamedTuple):
 def server(tmp_path: Path) -> Iterator[Server]:
     """A fresh server on a free port, started as make run starts it; its address and the
     environment the CLI needs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTAGE_")}
-    env.update(
-        OUTAGE_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'tutorial.db'}",
-        OUTAGE_VAR_DIR=str(tmp_path / "var"),
-        PYTHONPATH=str(REPO),
-    )
-    cli = [sys.executable, "-m", "service.cli"]
-    subprocess.run([*cli, "db", "upgrade"], env=env, cwd=tmp_path, check=True, timeout=120)
-    port = free_port()
-    log = tmp_path / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [*cli, "serve", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # Generous: under `make test` every core is busy with the rest of the suite.
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=2).raise_for_status()
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, log.read_text()
-                said = log.read_text()
-                assert time.monotonic() < deadline, f"the server did not come up:\n{said}"
-                time.sleep(0.2)
-        yield Server(base, {**env, "BASE": base})
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'tutorial.db'}", tmp_path / "var")
+    with serve(env, 1, tmp_path / "server.log", cwd=tmp_path) as service:
+        yield Server(service.url, {**env, "BASE": service.url})
 
 
 class Ran(NamedTuple):
@@ -230,11 +195,13 @@ needs_shell = pytest.mark.skipif(
 )
 
 
+@pytest.mark.process
 @needs_shell
 def test_readme_runs_as_written(server: Server, tmp_path: Path) -> None:
     run_document(README, server, tmp_path, ())
 
 
+@pytest.mark.process
 @needs_shell
 def test_tutorial_runs_as_written(server: Server, tmp_path: Path) -> None:
     ran = run_document(TUTORIAL, server, tmp_path, ANSWERS)

@@ -4,11 +4,8 @@ nothing that was acknowledged with a 201."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,39 +14,17 @@ from sqlalchemy import func, select
 from models import EventGrid, Report, TimelineEntry
 from service.config import Settings
 from service.flows.context import AppContext
-from tests.helpers import MakeToken, county, free_port, report
+from tests.helpers import MakeToken, county, report, serve, service_env
+
+pytestmark = pytest.mark.process
 
 
 @pytest.fixture
-def two_workers(settings: Settings, context: AppContext) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "OUTAGE_DATABASE_URL": settings.database_url,
-        "OUTAGE_VAR_DIR": str(settings.var_dir),
-        "OUTAGE_ESCALATION_INTERVAL_SECONDS": "0",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the workers did not come up"
-            time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+def two_workers(settings: Settings, context: AppContext, tmp_path: Path) -> Iterator[str]:
+    """``serve --workers 2`` on the test's own (migrated) database; its URL."""
+    env = service_env(settings.database_url, settings.var_dir, escalation_interval_seconds="0")
+    with serve(env, workers=2, log=tmp_path / "serve.log", upgrade=False) as service:
+        yield service.url
 
 
 async def test_concurrent_reports_across_two_workers(

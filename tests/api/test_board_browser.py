@@ -1,5 +1,5 @@
 """The situation board in a real browser: Debian's headless Chromium, driven by Playwright,
-against the service running as a subprocess (``serving``, SQLite; the HTTP tests in
+against the service running as a subprocess (``serve``, SQLite; the HTTP tests in
 tests/api/test_board.py cover both databases).
 
 A commander signs in with the form, sees an event posted through the API appear with its level
@@ -31,7 +31,9 @@ from models import Action
 from models.base import utcnow
 from service.config import Settings
 from service.store.migrate import upgrade
-from tests.helpers import REPO, cli_tokens, county, report, service_env, serving
+from tests.helpers import REPO, cli_tokens, county, report, serve, service_env
+
+pytestmark = pytest.mark.process
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL = "apt-get install -y chromium"
@@ -62,15 +64,16 @@ def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, dict[str, str]], st
     """The service on a fresh SQLite file: its URL, tokens by name, the database URL."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'board.db'}"
     upgrade(Settings(database_url=url))
+    env = service_env(url, tmp_path / "var", escalation_interval_seconds="0")
     tokens = cli_tokens(
-        service_env(url, tmp_path / "var"),
+        env,
         {
             "城调 值班": ["--role", "dispatcher"],
             "市指挥部 值班": ["--role", "commander", "--region", "330600"],
             "公安 指挥中心": ["--role", "agency", "--agency", "public-security"],
         },
     )
-    with serving(url, tmp_path / "var", tmp_path / "server.log") as server:
+    with serve(env, 1, tmp_path / "server.log", upgrade=False) as server:
         yield server.url, tokens, url
 
 

@@ -285,6 +285,7 @@ def _run(*command: str | Path) -> str:
     return done.stdout
 
 
+@pytest.mark.process  # poppler reads the PDF
 async def test_the_pdf_renders_its_pages_with_the_chinese_font_embedded(
     client: httpx.AsyncClient, make_token: MakeToken, clock: Clock, tmp_path: Path
 ) -> None:

@@ -16,6 +16,7 @@ from service.config import Settings
 from tests.helpers import MakeToken, county
 
 CLASSIFY = "/api/v1/classify"
+MiB = 1024 * 1024
 
 
 def body_of_size(size: int) -> bytes:
@@ -62,8 +63,18 @@ async def test_a_body_at_the_limit_is_read_and_one_byte_more_is_413(
     assert said in problem["detail"]
 
 
-async def test_the_default_limit_is_one_mebibyte(settings: Settings) -> None:
-    assert Settings().max_body_bytes == settings.max_body_bytes == 1024 * 1024
+async def test_the_default_limit_is_one_mebibyte(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    """OUTAGE_MAX_BODY_BYTES unset (the tests' settings leave it): a body of 1 MiB is read, and
+    one of a byte more is refused."""
+    headers = {**await make_token("observer"), "Content-Type": "application/json"}
+
+    read = await client.post(CLASSIFY, content=body_of_size(MiB), headers=headers)
+    refused = await client.post(CLASSIFY, content=body_of_size(MiB + 1), headers=headers)
+
+    assert read.status_code == 200, read.text
+    too_large(refused, MiB)
 
 
 async def test_a_body_declared_too_large_is_413_before_the_token_is_checked(

@@ -21,7 +21,10 @@ import pytest
 
 from service.config import Settings
 from service.store.migrate import upgrade
-from tests.helpers import ServerProcess, serving
+from tests.helpers import Service, serve, service_env
+
+# One worker runs the module (make test: --dist loadgroup), so its servers start once.
+pytestmark = [pytest.mark.process, pytest.mark.xdist_group("server")]
 
 MiB = 1024 * 1024
 # How much the server's peak resident memory may grow while it refuses a body or a head of tens
@@ -31,16 +34,17 @@ FLAT_KIB = 4 * 1024
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     folder = tmp_path_factory.mktemp("server")
     url = f"sqlite+aiosqlite:///{folder / 'coordinator.db'}"
     upgrade(Settings(database_url=url))
-    with serving(url, folder / "var", folder / "server.log") as running:
+    env = service_env(url, folder / "var", escalation_interval_seconds="0")
+    with serve(env, 1, folder / "server.log", upgrade=False) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def admin(server: ServerProcess) -> str:
+def admin(server: Service) -> str:
     """The bootstrap admin token the first start wrote."""
     return (server.log.parent / "var" / "admin-token").read_text().strip()
 
@@ -78,7 +82,7 @@ def exchange(connection: socket.socket, request: Iterable[bytes]) -> Answer:
     return Answer(status, headers, body)
 
 
-def connect(server: ServerProcess) -> socket.socket:
+def connect(server: Service) -> socket.socket:
     connection = socket.create_connection(("127.0.0.1", server.port), timeout=10)
     return connection
 
@@ -110,7 +114,7 @@ def oversized(token: str, declared: bool, megabytes_sent: int) -> tuple[dict[str
 
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
 async def test_64_mb_bodies_are_413_at_once_and_memory_stays_flat(
-    server: ServerProcess, admin: str, declared: bool
+    server: Service, admin: str, declared: bool
 ) -> None:
     """One, then four at once: each client reads its 413 (the connection is not reset under it)
     while the server's peak memory stays within what it reads before refusing."""
@@ -136,7 +140,7 @@ async def test_64_mb_bodies_are_413_at_once_and_memory_stays_flat(
     assert grown_together <= 4 * FLAT_KIB, f"the server's peak memory grew by {grown_together} KiB"
 
 
-async def test_32_mb_headers_are_431_and_memory_stays_flat(server: ServerProcess) -> None:
+async def test_32_mb_headers_are_431_and_memory_stays_flat(server: Service) -> None:
     """uvicorn's httptools protocol read one whole (peak memory +260 MB) and /healthz answered
     200. One over a raw socket, then four at once from httpx, which got a reset instead of its
     answer until the server lingered before closing."""
@@ -166,7 +170,7 @@ async def test_32_mb_headers_are_431_and_memory_stays_flat(server: ServerProcess
     assert server.memory_kib() - before <= FLAT_KIB
 
 
-def test_a_head_at_the_limit_is_read_and_one_byte_more_is_431(server: ServerProcess) -> None:
+def test_a_head_at_the_limit_is_read_and_one_byte_more_is_431(server: Service) -> None:
     limit = Settings().max_head_bytes
     start = b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Pad: "
 
@@ -195,7 +199,7 @@ def test_a_head_at_the_limit_is_read_and_one_byte_more_is_431(server: ServerProc
     ids=["idempotency-key", "authorization", "nul", "name"],
 )
 def test_a_control_character_in_a_header_is_a_problem_json_400(
-    server: ServerProcess, header: bytes
+    server: Service, header: bytes
 ) -> None:
     """The server's parser refuses the request before the app sees it; its answer is problem+json
     (it was text/plain), with the parser's reason."""
@@ -210,7 +214,7 @@ def test_a_control_character_in_a_header_is_a_problem_json_400(
 
 
 @pytest.fixture
-def events_table_gone(server: ServerProcess) -> Iterator[None]:
+def events_table_gone(server: Service) -> Iterator[None]:
     """The database breaks under the running service: the events table is renamed away."""
     database = sqlite3.connect(server.log.parent / "coordinator.db")
     try:
@@ -224,7 +228,7 @@ def events_table_gone(server: ServerProcess) -> Iterator[None]:
 
 
 def test_a_500_keeps_the_connection_and_says_nothing_internal(
-    server: ServerProcess, admin: str, events_table_gone: None
+    server: Service, admin: str, events_table_gone: None
 ) -> None:
     """uvicorn closed the connection after every 500, so the client's next request on it failed
     (a reset: was it received?). The error is logged, not told."""

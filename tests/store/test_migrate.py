@@ -41,7 +41,7 @@ from service.plan.timeline import TIMELINE_KINDS
 from service.store import timeline
 from service.store.engine import make_engine, make_sessionmaker
 from service.store.migrate import MIGRATION_LOCK_KEY, Migration, Upgraded, alembic_config, upgrade
-from tests.helpers import BACKENDS, scratch_postgres
+from tests.helpers import BACKENDS, POLL_SECONDS, START_SECONDS, scratch_postgres
 
 T = TypeVar("T")
 
@@ -367,6 +367,7 @@ WAITING_FOR_LOCK = """
 """
 
 
+@pytest.mark.process
 @pytest.mark.postgres
 @pytest.mark.parametrize("empty_settings", ["postgres"], indirect=True)
 async def test_replicas_upgrading_together_migrate_once(empty_settings: Settings) -> None:
@@ -391,10 +392,11 @@ async def test_replicas_upgrading_together_migrate_once(empty_settings: Settings
                     stderr=asyncio.subprocess.STDOUT,
                 )
             )
-        deadline = time.monotonic() + 30
+        # three interpreters starting on a loaded machine may take a while; an idle one, a second
+        deadline = time.monotonic() + START_SECONDS
         while await holder.fetchval(WAITING_FOR_LOCK) < REPLICAS:
             assert time.monotonic() < deadline, "the replicas did not all wait for the lock"
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(POLL_SECONDS)
         assert await holder.fetchval("SELECT to_regclass('alembic_version')") is None
 
         await holder.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
