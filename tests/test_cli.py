@@ -133,6 +133,7 @@ def test_regions_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert [row[0] for row in rows] == [grid.code for grid in PLAYBOOKS.grids]
 
 
+@pytest.mark.process
 def test_help_loads_neither_the_database_nor_the_web(tmp_path: Path) -> None:
     """``--help`` answers without importing what only a command's work needs."""
     heavy = ("sqlalchemy", "fastapi", "starlette", "uvicorn", "httpx", "pydantic", "yaml")
