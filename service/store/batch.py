@@ -24,6 +24,8 @@ Rules a reader can rely on:
 * ``write()`` flushes the session first, so rows the ORM was told about (``session.add``) are
   in before the batch's rows and may be their parents. A new row whose parent is in the batch
   goes in the batch too (``add_object``): tables are written parents first.
+* A batch takes rows only inside its block: an add before it or after it ended raises
+  ``BatchClosed``, a programming error, rather than the row being lost.
 * A batch belongs to the transaction (or savepoint) that was innermost when it was opened.
   Writing it after that ended (committed, rolled back, ``reset()``) raises ``BatchClosed``
   instead of putting its rows into another transaction; leaving the block with an exception
@@ -41,7 +43,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
 from types import TracebackType
-from typing import Any, Final, cast
+from typing import Any, Final, NoReturn, cast
 
 from sqlalchemy import BindParameter, Column, Dialect, Insert, Table, bindparam, insert, inspect
 from sqlalchemy.exc import DBAPIError
@@ -61,7 +63,8 @@ Slot = tuple[int, int, str, Processor]  # a parameter: part, row, column, type p
 
 
 class BatchClosed(RuntimeError):
-    """The transaction a batch belongs to ended before the batch was written."""
+    """The batch takes nothing more: its block has ended (or not begun), or the transaction it
+    belongs to ended before it was written. A programming error, not the client's."""
 
 
 class WriteBatch:
@@ -69,7 +72,7 @@ class WriteBatch:
 
     Use it as ``async with WriteBatch(session) as batch``: entering binds it to the session's
     innermost transaction (beginning one if none has begun), leaving writes it, or discards it
-    when the block raised.
+    when the block raised. A batch serves one block.
     """
 
     def __init__(self, session: AsyncSession) -> None:
@@ -77,8 +80,11 @@ class WriteBatch:
         self._rows: dict[Table, list[Row]] = {}
         self._objects: list[Base] = []
         self._transaction: SessionTransaction | None = None
+        self._ended = False
 
     async def __aenter__(self) -> WriteBatch:
+        if self._ended:
+            raise BatchClosed("this batch's block has ended; open a new WriteBatch")
         sync = self.session.sync_session
         # Beginning a session's transaction sends nothing (the connection comes with the first
         # statement), so the synchronous call is safe here and spares a hop through a greenlet.
@@ -91,19 +97,26 @@ class WriteBatch:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if exc_type is None:
-            await self.write()
-        else:
-            self.discard()
+        try:
+            if exc_type is None:
+                await self.write()
+            else:
+                self.discard()
+        finally:
+            self._ended = True
 
     def add(self, table: Table, rows: Iterable[Row]) -> None:
         """Insert ``rows`` into ``table`` at the next ``write()``. A column left out gets its
         Python-side default; the rows of a table must otherwise name the same columns."""
+        if self._ended or self._transaction is None:
+            self._refuse()
         self._rows.setdefault(table, []).extend(rows)
 
     def add_object(self, obj: Base) -> None:
         """Insert the new ORM object ``obj`` at the next ``write()``, with its attributes as they
         stand then; it joins the session afterwards, so later changes become UPDATEs."""
+        if self._ended or self._transaction is None:
+            self._refuse()
         self._objects.append(obj)
 
     def holds(self, obj: Base) -> bool:
@@ -117,10 +130,8 @@ class WriteBatch:
 
     async def write(self) -> None:
         """Flush the session, then insert what the batch holds, in its transaction."""
-        if not self._rows and not self._objects:
-            return
-        if self._transaction is None:
-            raise BatchClosed("use the batch as `async with WriteBatch(session)` first")
+        if (not self._rows and not self._objects) or self._transaction is None:
+            return  # nothing is added outside the block
         if not self._transaction.is_active or _innermost(self.session) is not self._transaction:
             self.discard()
             raise BatchClosed("the transaction this batch belongs to has ended; nothing written")
@@ -137,6 +148,12 @@ class WriteBatch:
         for obj in objects:
             make_transient_to_detached(obj)
             self.session.add(obj)
+
+    def _refuse(self) -> NoReturn:
+        raise BatchClosed(
+            "a batch takes rows only inside `async with WriteBatch(session)`; "
+            "this one's block " + ("has ended" if self._ended else "has not begun")
+        )
 
 
 def _innermost(session: AsyncSession) -> SessionTransaction | None:

@@ -1,13 +1,14 @@
 """The write batch (service.store.batch), on SQLite and PostgreSQL: rows stored as the ORM stores
 them, in one round trip, refused whole on a duplicate, split under PostgreSQL's parameter limit;
-and the five ways the old hidden queue lost or misordered rows, each now held."""
+the five ways the old hidden queue lost or misordered rows, each now held; and the batch's own
+sharp edges, each now held: a row added after the block."""
 
 from __future__ import annotations
 
 import inspect
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -387,3 +388,44 @@ def test_the_private_aiosqlite_api_the_sqlite_path_uses_is_still_there() -> None
     assert execute is not None and inspect.iscoroutinefunction(execute)
     assert list(inspect.signature(execute).parameters)[:2] == ["self", "fn"]
     assert "_conn" in inspect.getsource(aiosqlite.Connection.__init__)
+
+
+# --- the batch's sharp edges ----------------------------------------------------------------------
+
+
+def add_one(batch: WriteBatch, adder: str, event: Event) -> None:
+    if adder == "add":
+        batch.add(table_of(EventGrid), [grid_row(event.id, "330602")])
+    else:
+        batch.add_object(new_event())
+
+
+@pytest.mark.parametrize("adder", ["add", "add_object"])
+@pytest.mark.parametrize("ending", ["written", "discarded"])
+async def test_adding_after_the_block_ended_raises_instead_of_dropping_the_row(
+    context: AppContext, adder: str, ending: str
+) -> None:
+    event = new_event()
+    async with context.sessions() as session:
+        with pytest.raises(LookupError) if ending == "discarded" else nullcontext():
+            async with WriteBatch(session) as batch:
+                batch.add_object(event)
+                if ending == "discarded":
+                    raise LookupError("refused")
+        with pytest.raises(BatchClosed, match="block has ended"):
+            add_one(batch, adder, event)
+        with pytest.raises(BatchClosed, match="block has ended"):
+            async with batch:
+                pass
+        await session.commit()
+    async with context.read_sessions() as session:
+        grids = await session.scalar(select(func.count()).select_from(table_of(EventGrid)))
+        events = await session.scalar(select(func.count()).select_from(table_of(Event)))
+    assert (grids, events) == (0, 1 if ending == "written" else 0)
+
+
+@pytest.mark.parametrize("adder", ["add", "add_object"])
+async def test_adding_before_the_block_began_raises(context: AppContext, adder: str) -> None:
+    async with context.sessions() as session:
+        with pytest.raises(BatchClosed, match="has not begun"):
+            add_one(WriteBatch(session), adder, new_event())
