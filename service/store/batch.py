@@ -7,7 +7,7 @@ trip, and each about as much CPU as the whole of a one-row insert. A ``WriteBatc
 instead, and ``write()`` sends:
 
 * on PostgreSQL one INSERT carrying the others as data-modifying CTEs (one round trip);
-* on SQLite one call on the connection's worker thread, one ``executemany`` per table.
+* on SQLite one call on the connection's worker thread, one ``executemany`` per run of a table.
 
 SQLAlchemy still compiles every statement and converts every value with the column's own type
 (``bind_processor``), so a row is stored exactly as the ORM would store it, and a database error
@@ -21,9 +21,14 @@ The batch is an object the flow holds and writes; the session knows nothing of i
 
 Rules a reader can rely on:
 
-* ``write()`` flushes the session first, so rows the ORM was told about (``session.add``) are
-  in before the batch's rows and may be their parents. A new row whose parent is in the batch
-  goes in the batch too (``add_object``): tables are written parents first.
+* Rows go in in the order they were added, across tables and objects (the timeline's ``seq``
+  follows it). Consecutive adds for one table are one run (``Run``: one ``executemany`` on
+  SQLite, one VALUES list on PostgreSQL); a table coming back after another starts a new run.
+  Inside one PostgreSQL statement there is no order across tables to keep, and a table's runs
+  are one INSERT (``_statements`` says why).
+* Add a parent before its children: SQLite checks each foreign key as the row goes in.
+  ``write()`` flushes the session first, so rows the ORM was told about (``session.add``) are
+  in before the batch's rows and may be their parents.
 * A batch takes rows only inside its block: an add before it or after it ended raises
   ``BatchClosed``, a programming error, rather than the row being lost.
 * A batch belongs to the transaction (or savepoint) that was innermost when it was opened.
@@ -32,7 +37,6 @@ Rules a reader can rely on:
   discards them.
 * A column's Python-side ``default=`` fills a row or object that leaves it out, as the ORM
   would.
-* Rows of a table are written in the order added (the timeline's sequence follows it).
 * Reading back what the batch holds needs ``await batch.write()`` first; ``holds(obj)`` says
   whether a new object is still waiting (e.g. an event not written yet has no actions to read).
 """
@@ -40,7 +44,7 @@ Rules a reader can rely on:
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache, lru_cache
 from types import TracebackType
 from typing import Any, Final, NoReturn, cast
@@ -67,6 +71,11 @@ class BatchClosed(RuntimeError):
     belongs to ended before it was written. A programming error, not the client's."""
 
 
+# A run: consecutive adds for one table, written as one INSERT of many rows (the batching). Rows
+# as added, objects read when written. A plain tuple, as a flow adds one row at a time.
+Run = tuple[Table, list[Row | Base]]
+
+
 class WriteBatch:
     """New rows and new ORM objects of one transaction, written by ``write()`` in one round trip.
 
@@ -77,8 +86,9 @@ class WriteBatch:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self._rows: dict[Table, list[Row]] = {}
+        self._runs: list[Run] = []
         self._objects: list[Base] = []
+        self._columns: dict[Table, frozenset[str]] = {}  # what each table's rows name
         self._transaction: SessionTransaction | None = None
         self._ended = False
 
@@ -106,17 +116,37 @@ class WriteBatch:
             self._ended = True
 
     def add(self, table: Table, rows: Iterable[Row]) -> None:
-        """Insert ``rows`` into ``table`` at the next ``write()``. A column left out gets its
-        Python-side default; the rows of a table must otherwise name the same columns."""
+        """Insert ``rows`` into ``table`` at the next ``write()``, after what was added before.
+        A column left out gets its Python-side default; the rows of a table must otherwise name
+        the same columns."""
         if self._ended or self._transaction is None:
             self._refuse()
-        self._rows.setdefault(table, []).extend(rows)
+        defaults = _defaulted(table)
+        named = self._columns.get(table)
+        entries: list[Row | Base] = []
+        for row in rows:
+            completed = _completed(defaults, row)
+            if named is None:
+                named = self._columns[table] = frozenset(completed)
+            elif completed.keys() != named:
+                raise ValueError(f"rows for {table.name} name different columns")
+            entries.append(completed)
+        if entries:
+            self._extend(table, entries)
 
     def add_object(self, obj: Base) -> None:
-        """Insert the new ORM object ``obj`` at the next ``write()``, with its attributes as they
-        stand then; it joins the session afterwards, so later changes become UPDATEs."""
+        """Insert the new ORM object ``obj`` at the next ``write()``, after what was added
+        before, with its attributes as they stand then; it joins the session afterwards, so
+        later changes become UPDATEs."""
         if self._ended or self._transaction is None:
             self._refuse()
+        state = inspect(obj)
+        table = cast(Table, state.mapper.local_table)
+        columns = _column_keys(table)
+        if self._columns.setdefault(table, columns) != columns:
+            raise ValueError(f"rows for {table.name} name different columns")
+        entries: list[Row | Base] = [obj]
+        self._extend(table, entries)
         self._objects.append(obj)
 
     def holds(self, obj: Base) -> bool:
@@ -125,21 +155,25 @@ class WriteBatch:
 
     def discard(self) -> None:
         """Forget everything added and not written."""
-        self._rows.clear()
+        self._runs.clear()
         self._objects.clear()
+        self._columns.clear()
 
     async def write(self) -> None:
         """Flush the session, then insert what the batch holds, in its transaction."""
-        if (not self._rows and not self._objects) or self._transaction is None:
-            return  # nothing is added outside the block
+        if not self._runs or self._transaction is None:  # nothing is added outside the block
+            return
         if not self._transaction.is_active or _innermost(self.session) is not self._transaction:
             self.discard()
             raise BatchClosed("the transaction this batch belongs to has ended; nothing written")
         if self.session.new or self.session.dirty or self.session.deleted:
             await self.session.flush()
-        objects, self._objects = self._objects, []
-        groups = _groups(self._rows, objects)
-        self._rows = {}
+        runs, objects = self._runs, self._objects
+        self._runs, self._objects, self._columns = [], [], {}
+        groups = [
+            (table, [e if isinstance(e, dict) else _row_of(e) for e in entries])
+            for table, entries in runs
+        ]
         connection = await self.session.connection()
         if connection.dialect.name == "sqlite":
             await _write_sqlite(connection, groups)
@@ -155,33 +189,16 @@ class WriteBatch:
             "this one's block " + ("has ended" if self._ended else "has not begun")
         )
 
+    def _extend(self, table: Table, entries: list[Row | Base]) -> None:
+        if self._runs and self._runs[-1][0] is table:
+            self._runs[-1][1].extend(entries)
+        else:
+            self._runs.append((table, entries))
+
 
 def _innermost(session: AsyncSession) -> SessionTransaction | None:
     sync = session.sync_session
     return sync.get_nested_transaction() or sync.get_transaction()
-
-
-def _groups(rows: dict[Table, list[Row]], objects: list[Base]) -> list[tuple[Table, list[Row]]]:
-    """The rows to write per table, parents first; objects are read as they stand now."""
-    by_table = {table: [_completed(table, row) for row in found] for table, found in rows.items()}
-    for obj in objects:
-        table, row = _row_of(obj)
-        by_table.setdefault(table, []).append(row)
-    return [(table, by_table[table]) for table in _table_order() if by_table.get(table)]
-
-
-@cache
-def _table_order() -> list[Table]:
-    return list(Base.metadata.sorted_tables)
-
-
-def _completed(table: Table, row: Row) -> Row:
-    """``row`` with the Python-side default of each column it leaves out that has one; the
-    others are left to the database (NULL, or the next number of an autoincrement key)."""
-    missing = [c for c in _defaulted(table) if c.key not in row]
-    if not missing:
-        return row
-    return {**row, **{column.key: _default_of(column) for column in missing}}
 
 
 @cache
@@ -189,19 +206,32 @@ def _defaulted(table: Table) -> tuple[Column[Any], ...]:
     return tuple(column for column in table.columns if column.default is not None)
 
 
-def _row_of(obj: Base) -> tuple[Table, Row]:
-    """``obj``'s table and column values. Columns never set get their default (or None) on the
-    object first, so that once written it has nothing unloaded (a lazy load would need I/O
-    outside a greenlet)."""
+@cache
+def _column_keys(table: Table) -> frozenset[str]:
+    return frozenset(column.key for column in table.columns)
+
+
+def _completed(defaults: tuple[Column[Any], ...], row: Row) -> Row:
+    """``row`` with the Python-side default of each column it leaves out that has one; the
+    others are left to the database (NULL, or the next number of an autoincrement key)."""
+    missing = [c for c in defaults if c.key not in row]
+    if not missing:
+        return row
+    return {**row, **{column.key: _default_of(column) for column in missing}}
+
+
+def _row_of(obj: Base) -> Row:
+    """``obj``'s column values. Columns never set get their default (or None) on the object
+    first, so that once written it has nothing unloaded (a lazy load would need I/O outside a
+    greenlet)."""
     state = inspect(obj)
-    table = cast(Table, state.mapper.local_table)
     row: Row = {}
-    for column in table.columns:
+    for column in state.mapper.local_table.columns:
         key = state.mapper.get_property_by_column(column).key
         if key not in state.dict:
-            setattr(obj, key, _default_of(column))
+            setattr(obj, key, _default_of(cast(Column[Any], column)))
         row[column.key] = state.dict[key]
-    return table, row
+    return row
 
 
 def _default_of(column: Column[Any]) -> Any:
@@ -217,31 +247,44 @@ def _default_of(column: Column[Any]) -> Any:
     raise ValueError(f"{column} has a default a write batch cannot compute; give it a value")
 
 
-def _keys(table: Table, rows: list[Row]) -> tuple[str, ...]:
-    keys = tuple(rows[0])
-    if any(row.keys() != rows[0].keys() for row in rows):
-        raise ValueError(f"rows for {table.name} name different columns")
-    return keys
-
-
 async def _write_ctes(connection: AsyncConnection, groups: list[tuple[Table, list[Row]]]) -> None:
     """PostgreSQL: one INSERT with the other tables' INSERTs as CTEs; more than one only past
-    ``MAX_PARAMETERS``. Foreign keys are checked at the end of the statement, so the order of the
-    CTEs does not matter."""
-    statement: list[Part] = []
+    ``MAX_PARAMETERS``."""
+    for parts in _statements(groups):
+        await _execute_ctes(connection, parts)
+
+
+def _statements(groups: list[tuple[Table, list[Row]]]) -> Iterator[list[Part]]:
+    """The runs as statements of at most ``MAX_PARAMETERS`` parameters, in call order, with one
+    INSERT per table in each.
+
+    PostgreSQL runs a statement's data-modifying CTEs in an order of its own (the main INSERT
+    first, then the CTEs last to first) and checks foreign keys at the statement's end. Inside
+    one statement there is no order across tables to keep, but two INSERTs into one table would
+    number their rows (the timeline's ``seq``) in reverse: a table's runs there are one INSERT,
+    with their rows in call order. Statements go in call order.
+    """
+    parts: dict[Table, Part] = {}
     budget = 0
     for table, rows in groups:
-        keys = _keys(table, rows)
-        step = max(1, MAX_PARAMETERS // len(keys))
-        for start in range(0, len(rows), step):
-            chunk = rows[start : start + step]
-            if statement and budget + len(keys) * len(chunk) > MAX_PARAMETERS:
-                await _execute_ctes(connection, statement)
-                statement, budget = [], 0
-            statement.append((table, keys, chunk))
-            budget += len(keys) * len(chunk)
-    if statement:
-        await _execute_ctes(connection, statement)
+        width = len(rows[0])
+        done = 0
+        while done < len(rows):
+            room = (MAX_PARAMETERS - budget) // width
+            if room < 1 and parts:
+                yield list(parts.values())
+                parts, budget = {}, 0
+                continue
+            take = max(room, 1)  # a row wider than the limit goes in a statement of its own
+            chunk = rows if done == 0 and take >= len(rows) else rows[done : done + take]
+            part = parts.get(table)
+            if part is None:
+                part = parts[table] = (table, tuple(rows[0]), [])
+            part[2].extend(chunk)
+            budget += width * len(chunk)
+            done += len(chunk)
+    if parts:
+        yield list(parts.values())
 
 
 async def _execute_ctes(connection: AsyncConnection, parts: list[Part]) -> None:
@@ -305,7 +348,7 @@ def _insert_plan(
 
 
 async def _write_sqlite(connection: AsyncConnection, groups: list[tuple[Table, list[Row]]]) -> None:
-    """SQLite: every INSERT in one call on aiosqlite's worker thread.
+    """SQLite: every run's INSERT in one call on aiosqlite's worker thread, in call order.
 
     aiosqlite runs a connection's calls on its own thread, one hop each, and offers no public
     way to run several statements in one hop; its ``_execute`` is what its own methods use (and
@@ -315,7 +358,7 @@ async def _write_sqlite(connection: AsyncConnection, groups: list[tuple[Table, l
     dialect = connection.dialect
     work: list[tuple[str, list[tuple[Any, ...]]]] = []
     for table, rows in groups:
-        sql, processors = _insert_plan(dialect, table, _keys(table, rows))
+        sql, processors = _insert_plan(dialect, table, tuple(rows[0]))
         work.append(
             (
                 sql,

@@ -1,14 +1,15 @@
 """The write batch (service.store.batch), on SQLite and PostgreSQL: rows stored as the ORM stores
 them, in one round trip, refused whole on a duplicate, split under PostgreSQL's parameter limit;
 the five ways the old hidden queue lost or misordered rows, each now held; and the batch's own
-sharp edges, each now held: a row added after the block."""
+sharp edges, each now held: a row added after the block, an order other than the calls'."""
 
 from __future__ import annotations
 
 import inspect
+import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Attestation, EarlyWarning, Event, EventGrid, IdempotencyRecord, TimelineEntry
 from models.base import table_of
@@ -201,7 +203,7 @@ async def test_a_duplicate_refuses_the_whole_transaction(
 async def test_rows_beyond_the_parameter_limit_are_split(
     context: AppContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 6 timeline rows of 8 columns a statement
+    # a statement takes at most 4 timeline rows (11 columns each) beside the event
     monkeypatch.setattr(batch_module, "MAX_PARAMETERS", 50)
     event = new_event()
     async with context.sessions() as session:
@@ -393,6 +395,18 @@ def test_the_private_aiosqlite_api_the_sqlite_path_uses_is_still_there() -> None
 # --- the batch's sharp edges ----------------------------------------------------------------------
 
 
+def attestation_of(event: Event, actor: Actor) -> Attestation:
+    return Attestation(
+        id=uuid.uuid4(),
+        event_id=event.id,
+        condition="grid_stable",
+        evidence="主网架恢复",
+        actor_id=actor.id,
+        actor=actor.label,
+        at=NOW,
+    )
+
+
 def add_one(batch: WriteBatch, adder: str, event: Event) -> None:
     if adder == "add":
         batch.add(table_of(EventGrid), [grid_row(event.id, "330602")])
@@ -429,3 +443,84 @@ async def test_adding_before_the_block_began_raises(context: AppContext, adder: 
     async with context.sessions() as session:
         with pytest.raises(BatchClosed, match="has not begun"):
             add_one(WriteBatch(session), adder, new_event())
+
+
+INSERT_INTO = re.compile(r'INSERT INTO "?(\w+)', re.IGNORECASE)
+
+
+@asynccontextmanager
+async def tables_inserted_into(session: AsyncSession) -> AsyncIterator[list[str]]:
+    """The tables the database inserts rows into, in the order it runs the INSERTs: SQLite's own
+    trace (the batch's one worker-thread call is below SQLAlchemy's events), PostgreSQL's
+    statements as sent. A table's consecutive INSERTs are shown once."""
+    sent: list[str] = []
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, aiosqlite.Connection)
+        await driver.set_trace_callback(sent.append)
+    else:
+
+        def sending(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            sent.append(statement)
+
+        sa_event.listen(connection.sync_engine, "before_cursor_execute", sending)
+    tables: list[str] = []
+    try:
+        yield tables
+    finally:
+        if connection.dialect.name == "sqlite":
+            await driver.set_trace_callback(None)
+        else:
+            sa_event.remove(connection.sync_engine, "before_cursor_execute", sending)
+        for statement in sent:
+            found = INSERT_INTO.search(statement)
+            if found and (not tables or tables[-1] != found.group(1)):
+                tables.append(found.group(1))
+
+
+async def test_interleaved_adds_reach_the_database_in_call_order(
+    context: AppContext, make_token: MakeToken, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects and rows of several tables, interleaved, go in as they were added: never grouped
+    by table, objects never after rows. On PostgreSQL one statement has no order across tables
+    (its foreign keys are checked at its end), so each row is made a statement of its own here,
+    and the statements' order is the one seen."""
+    monkeypatch.setattr(batch_module, "MAX_PARAMETERS", 1)
+    actor = await actor_of(make_token, context)
+    first, second = new_event(), new_event()
+    async with context.sessions() as session:
+        async with WriteBatch(session) as batch, tables_inserted_into(session) as tables:
+            batch.add_object(first)
+            timeline.record(batch, first, "note", None, "first", at=NOW)
+            batch.add_object(attestation_of(first, actor))
+            batch.add(table_of(EventGrid), [grid_row(first.id, "330602")])
+            batch.add_object(second)
+            timeline.record(batch, second, "note", None, "second", at=NOW)
+            await batch.write()
+        await session.commit()
+    assert tables == ["events", "timeline", "attestations", "event_grids", "events", "timeline"]
+    assert await summaries(context, second.id) == ["second"]
+
+
+async def test_a_table_coming_back_after_another_keeps_its_rows_in_call_order(
+    context: AppContext, make_token: MakeToken
+) -> None:
+    """The timeline's rows, separated by other tables' rows, are numbered in the order added.
+    On PostgreSQL they go in one statement, where two INSERTs into the timeline would be run
+    last first: the batch makes them one."""
+    actor = await actor_of(make_token, context)
+    event = new_event()
+    async with context.sessions() as session:
+        with statements_sent(context) as sent:
+            async with WriteBatch(session) as batch:
+                batch.add_object(event)
+                timeline.record(batch, event, "note", None, "1", at=NOW)
+                batch.add_object(attestation_of(event, actor))
+                timeline.record(batch, event, "note", None, "2", at=NOW)
+                batch.add(table_of(EventGrid), [grid_row(event.id, "330602")])
+                timeline.record(batch, event, "note", None, "3", at=NOW)
+        await session.commit()
+    assert await summaries(context, event.id) == ["1", "2", "3"]
+    if not context.settings.is_sqlite:
+        assert len([s for s in sent if "INSERT" in s]) == 1, sent
