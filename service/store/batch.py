@@ -36,7 +36,16 @@ Rules a reader can rely on:
   instead of putting its rows into another transaction; leaving the block with an exception
   discards them.
 * A column's Python-side ``default=`` fills a row or object that leaves it out, as the ORM
-  would.
+  would. A column whose value only the database would give (a ``server_default`` without a
+  Python-side default, a computed column, a SQL-expression default) is refused as this module
+  is imported, by name (``describe``). Honouring it would mean leaving it out of an object's
+  INSERT and reading the value back (RETURNING, or a SELECT per object): several round trips
+  instead of one, or an object left with an unloaded attribute that a lazy load outside a
+  greenlet cannot fill. Sending NULL over it stores what nobody meant. A column with both
+  defaults gets the Python one, as it does from the ORM.
+* The one value left to the database is an autoincrement key (``numbered``, the timeline's
+  ``seq``): rows leave it out, and the database numbers them in the order written. An object
+  of such a table must come with its key.
 * Reading back what the batch holds needs ``await batch.write()`` first; ``holds(obj)`` says
   whether a new object is still waiting (e.g. an event not written yet has no actions to read).
 """
@@ -45,7 +54,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import cache, lru_cache
+from dataclasses import dataclass
+from functools import lru_cache
 from types import TracebackType
 from typing import Any, Final, NoReturn, cast
 
@@ -54,7 +64,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import SessionTransaction, make_transient_to_detached
 
-from models.base import Base
+# From the package, not models.base: importing it registers every table, which TABLES describes.
+from models import Base
 
 # PostgreSQL takes at most 32767 parameters in one statement; stay clear of it.
 MAX_PARAMETERS: Final = 30_000
@@ -69,6 +80,40 @@ Slot = tuple[int, int, str, Processor]  # a parameter: part, row, column, type p
 class BatchClosed(RuntimeError):
     """The batch takes nothing more: its block has ended (or not begun), or the transaction it
     belongs to ended before it was written. A programming error, not the client's."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableDescription:
+    """What the batch needs to know of a table, worked out once (``describe``)."""
+
+    defaults: tuple[Column[Any], ...]  # the columns with a Python-side default
+    columns: frozenset[str]  # every column: what an object's row names
+    numbered: str | None  # the autoincrement key the database numbers, if any
+
+
+def describe(table: Table) -> TableDescription:
+    """``table`` as the batch writes it; a column whose value only the database would give
+    when left out (a server default with no Python one, a computed column, a SQL default) is
+    refused, naming it: the batch reads nothing back (the module docstring says why)."""
+    numbered = table.autoincrement_column
+    for column in table.columns:
+        default = column.default
+        if default is not None and not (default.is_scalar or default.is_callable):
+            raise RuntimeError(f"{column} has a default a write batch cannot compute")
+        if column.server_default is not None and default is None and column is not numbered:
+            raise RuntimeError(
+                f"{column} has a server default and no Python-side one: a write batch would "
+                "store NULL over it; give it a default= of the same value"
+            )
+    return TableDescription(
+        defaults=tuple(c for c in table.columns if c.default is not None),
+        columns=frozenset(c.key for c in table.columns),
+        numbered=numbered.key if numbered is not None else None,
+    )
+
+
+# At import: a model the batch cannot write stops the service here, not at its first write.
+TABLES: Final = {table: describe(table) for table in Base.metadata.sorted_tables}
 
 
 # A run: consecutive adds for one table, written as one INSERT of many rows (the batching). Rows
@@ -121,7 +166,7 @@ class WriteBatch:
         the same columns."""
         if self._ended or self._transaction is None:
             self._refuse()
-        defaults = _defaulted(table)
+        defaults = _description(table).defaults
         named = self._columns.get(table)
         entries: list[Row | Base] = []
         for row in rows:
@@ -142,8 +187,15 @@ class WriteBatch:
             self._refuse()
         state = inspect(obj)
         table = cast(Table, state.mapper.local_table)
-        columns = _column_keys(table)
-        if self._columns.setdefault(table, columns) != columns:
+        description = _description(table)
+        if description.numbered is not None:
+            key = state.mapper.get_property_by_column(table.c[description.numbered]).key
+            if state.dict.get(key) is None:
+                raise ValueError(
+                    f"{table.name}.{description.numbered} is numbered by the database, and a "
+                    "write batch reads nothing back: set it, or add the row with add()"
+                )
+        if self._columns.setdefault(table, description.columns) != description.columns:
             raise ValueError(f"rows for {table.name} name different columns")
         entries: list[Row | Base] = [obj]
         self._extend(table, entries)
@@ -201,14 +253,11 @@ def _innermost(session: AsyncSession) -> SessionTransaction | None:
     return sync.get_nested_transaction() or sync.get_transaction()
 
 
-@cache
-def _defaulted(table: Table) -> tuple[Column[Any], ...]:
-    return tuple(column for column in table.columns if column.default is not None)
-
-
-@cache
-def _column_keys(table: Table) -> frozenset[str]:
-    return frozenset(column.key for column in table.columns)
+def _description(table: Table) -> TableDescription:
+    try:
+        return TABLES[table]
+    except KeyError:
+        raise ValueError(f"{table.name} is not a table of models.Base") from None
 
 
 def _completed(defaults: tuple[Column[Any], ...], row: Row) -> Row:
@@ -236,15 +285,14 @@ def _row_of(obj: Base) -> Row:
 
 def _default_of(column: Column[Any]) -> Any:
     """What the ORM would insert for ``column`` left unset: its scalar or callable ``default``
-    (called as SQLAlchemy calls a context-free default), else None."""
+    (called as SQLAlchemy calls a context-free default), else None. ``describe`` refused every
+    other kind at import."""
     default = column.default
     if default is None:
         return None
     if default.is_scalar:
         return default.arg  # type: ignore[attr-defined]
-    if default.is_callable:
-        return default.arg(None)  # type: ignore[attr-defined]
-    raise ValueError(f"{column} has a default a write batch cannot compute; give it a value")
+    return default.arg(None)  # type: ignore[attr-defined]
 
 
 async def _write_ctes(connection: AsyncConnection, groups: list[tuple[Table, list[Row]]]) -> None:

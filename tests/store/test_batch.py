@@ -1,12 +1,16 @@
 """The write batch (service.store.batch), on SQLite and PostgreSQL: rows stored as the ORM stores
 them, in one round trip, refused whole on a duplicate, split under PostgreSQL's parameter limit;
 the five ways the old hidden queue lost or misordered rows, each now held; and the batch's own
-sharp edges, each now held: a row added after the block, an order other than the calls'."""
+three sharp edges, each now held: a row added after the block, an order other than the calls',
+a server default overwritten with NULL."""
 
 from __future__ import annotations
 
 import inspect
 import re
+import subprocess
+import sys
+import textwrap
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, nullcontext
@@ -16,19 +20,40 @@ from typing import Any
 
 import aiosqlite
 import pytest
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Computed,
+    DateTime,
+    Identity,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    select,
+)
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Attestation, EarlyWarning, Event, EventGrid, IdempotencyRecord, TimelineEntry
+from models import (
+    Attestation,
+    Base,
+    EarlyWarning,
+    Event,
+    EventGrid,
+    IdempotencyRecord,
+    TimelineEntry,
+)
 from models.base import table_of
 from service.flows.context import AppContext
 from service.plan.actor import Actor
 from service.store import batch as batch_module
 from service.store import timeline
-from service.store.batch import BatchClosed, WriteBatch
-from tests.helpers import MakeToken
+from service.store.batch import TABLES, BatchClosed, WriteBatch, describe
+from tests.helpers import REPO, MakeToken
 
 NOW = datetime(2026, 7, 20, 6, 0, 0, 123456, tzinfo=UTC)
 SHANGHAI = timezone(timedelta(hours=8))
@@ -392,7 +417,7 @@ def test_the_private_aiosqlite_api_the_sqlite_path_uses_is_still_there() -> None
     assert "_conn" in inspect.getsource(aiosqlite.Connection.__init__)
 
 
-# --- the batch's sharp edges ----------------------------------------------------------------------
+# --- the batch's three sharp edges ----------------------------------------------------------------
 
 
 def attestation_of(event: Event, actor: Actor) -> Attestation:
@@ -524,3 +549,91 @@ async def test_a_table_coming_back_after_another_keeps_its_rows_in_call_order(
     assert await summaries(context, event.id) == ["1", "2", "3"]
     if not context.settings.is_sqlite:
         assert len([s for s in sent if "INSERT" in s]) == 1, sent
+
+
+@pytest.mark.parametrize(
+    ("column", "refused"),
+    [
+        (Column("state", String(10), server_default="new"), "scratch.state has a server default"),
+        (Column("state", String(10), default="new", server_default="new"), None),
+        (Column("total", Integer, Computed("1 + 1")), "scratch.total has a server default"),
+        (Column("at", DateTime, default=func.now()), "scratch.at has a default a write batch"),
+        (Column("seq", BigInteger, Identity(), primary_key=True), None),
+    ],
+    ids=["server-default", "both-defaults", "computed", "sql-default", "identity-key"],
+)
+def test_a_column_only_the_database_fills_is_refused_naming_it(
+    column: Column[Any], refused: str | None
+) -> None:
+    key = [] if column.primary_key else [Column("id", String(36), primary_key=True)]
+    table = Table("scratch", MetaData(), *key, column)
+    if refused is None:
+        description = describe(table)
+        assert description.numbered == ("seq" if column.primary_key else None)
+    else:
+        with pytest.raises(RuntimeError, match=re.escape(refused)):
+            describe(table)
+
+
+def test_a_model_with_a_server_default_alone_stops_the_import() -> None:
+    """The check runs as service.store.batch is imported, over every model: the service does not
+    start, rather than a first write storing NULL where the database had a default."""
+    model = textwrap.dedent(
+        """
+        import uuid
+        from sqlalchemy import String
+        from sqlalchemy.orm import Mapped, mapped_column
+        from models import Base
+
+        class Scratch(Base):
+            __tablename__ = "scratch"
+            id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+            state: Mapped[str] = mapped_column(String(10), server_default="new")
+
+        import service.store.batch
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", model], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 1
+    assert "RuntimeError: scratch.state has a server default and no Python-side one" in run.stderr
+
+
+async def test_every_default_the_database_holds_is_one_the_batch_writes(
+    context: AppContext,
+) -> None:
+    """The import check reads the models; the database's defaults come from the migrations. Each
+    column with a default in the migrated schema is a table's numbered key, or has a Python-side
+    default in its model that the batch sends instead (as the ORM does): none is overwritten."""
+    async with context.sessions() as session:
+        connection = await session.connection()
+        defaults = await connection.run_sync(
+            lambda sync: {
+                (name, column["name"])
+                for name in Base.metadata.tables
+                for column in sa_inspect(sync).get_columns(name)
+                if column.get("default") is not None
+            }
+        )
+    assert ("events", "timeline_seq") in defaults
+    for name, column in sorted(defaults):
+        table = Base.metadata.tables[name]
+        description = TABLES[table]
+        assert column == description.numbered or table.c[column].default is not None, column
+
+
+async def test_an_object_of_a_numbered_table_needs_its_key(context: AppContext) -> None:
+    """The timeline's ``seq`` is the database's to number, and the batch reads nothing back: an
+    entry as an object, without it, is refused (it would go in as NULL)."""
+    event = new_event()
+    entry = TimelineEntry(
+        event_id=event.id, event_seq=1, kind="note", actor="system", summary="s", hash="0" * 64
+    )
+    async with context.sessions() as session:
+        async with WriteBatch(session) as batch:
+            batch.add_object(event)
+            with pytest.raises(ValueError, match=r"timeline\.seq is numbered by the database"):
+                batch.add_object(entry)
+        await session.commit()
+    assert (await stored(context, Event, event.id)) is not None
