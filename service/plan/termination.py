@@ -10,7 +10,9 @@ from typing import Final, Literal, get_args
 from service.plan.percent import exact_percent, percent
 from service.plan.restoration import Restoration
 
+# In the plan's order. load_restored is measured from the reports; the others are attested.
 ConditionKey = Literal["grid_stable", "load_restored", "hazard_removed", "secondary_handled"]
+CONDITION_KEYS: Final[tuple[ConditionKey, ...]] = get_args(ConditionKey)
 AttestedKey = Literal["grid_stable", "hazard_removed", "secondary_handled"]
 ATTESTED_KEYS: Final[tuple[AttestedKey, ...]] = get_args(AttestedKey)
 
@@ -27,10 +29,20 @@ PLAN_WORDS: Final[dict[ConditionKey, str]] = {
 
 @dataclass(frozen=True, slots=True)
 class Attested:
-    condition: str
+    """A person's statement, with evidence, that one attested condition of plan 5.5 holds."""
+
+    condition: AttestedKey
     evidence: str
     actor: str
     at: str
+
+    def __post_init__(self) -> None:
+        # A statement on anything else (load_restored is measured, never attested) would be
+        # carried along and ignored: refused here instead, where it is made.
+        if self.condition not in ATTESTED_KEYS:
+            raise ValueError(
+                f"{self.condition!r} is not attested; plan 5.5 attests {ATTESTED_KEYS}"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +90,8 @@ def load_restored(
 
 
 def attested(key: AttestedKey, attestations: Iterable[Attested]) -> Condition:
-    """A condition decided by attestation: met by the latest statement on it."""
+    """A condition decided by attestation: met by a statement on it, the latest one its
+    evidence. A statement on another condition says nothing of this one."""
     latest = None
     for statement in attestations:
         if statement.condition == key:

@@ -1,6 +1,9 @@
 """Plan 5.5 condition 2 (load_restored): 减供负荷恢复80%以上, 受停电影响的重点地区、重要城市负荷
 恢复90%以上. 以上 includes the number: exactly 80% and exactly 90% meet it, anything less does not.
-A key area (regions.yaml ``key_area``) is held to 90% only when a report of the event names it."""
+A key area (regions.yaml ``key_area``) is held to 90% only when a report of the event names it.
+
+Conditions 1, 3 and 4 are attested: a statement meets its own condition and no other, never the
+measured one, and three of the four conditions never end the response."""
 
 from __future__ import annotations
 
@@ -8,11 +11,16 @@ from decimal import Decimal
 
 import pytest
 
-from service.plan.restoration import GridLoss, restoration
+from service.plan.restoration import GridLoss, Restoration, restoration
 from service.plan.termination import (
+    ATTESTED_KEYS,
+    CONDITION_KEYS,
     Attested,
+    AttestedKey,
+    ConditionKey,
     load_restored,
     termination_check,
+    unmet,
     unreported_key_areas,
 )
 from service.playbooks.grids import load_regions
@@ -160,3 +168,72 @@ def test_a_key_area_inside_a_reported_grid_must_be_reported_itself() -> None:
         ]
     )
     assert load_restored(with_it, [YUECHENG]).met is True
+
+
+# --- conditions 1, 3 and 4: attested, each by its own statements ----------------------------------
+
+COMMANDER = "commander:市指挥长@330600"
+
+
+def statement(condition: AttestedKey, evidence: str = "现场核实", at: str = "12:00") -> Attested:
+    return Attested(condition, evidence, COMMANDER, f"2026-07-20T{at}:00+00:00")
+
+
+def figures(restored: bool) -> Restoration:
+    """Every load back (condition 2 met), or 越城区 still wholly dark (unmet)."""
+    return restoration(counties("0" if restored else "151.0"))
+
+
+@pytest.mark.parametrize("restored", [True, False], ids=["load-restored", "load-short"])
+@pytest.mark.parametrize("condition", CONDITION_KEYS)
+@pytest.mark.parametrize("given", ATTESTED_KEYS)
+def test_an_attestation_meets_its_own_condition_and_no_other(
+    given: AttestedKey, condition: ConditionKey, restored: bool
+) -> None:
+    conditions = termination_check(figures(restored), KEY_AREAS, [statement(given)])
+
+    [found] = [c for c in conditions if c.key == condition]
+    measured = condition == "load_restored"
+    assert found.met is (restored if measured else condition == given)
+
+
+@pytest.mark.parametrize("missing", [*CONDITION_KEYS, None])
+def test_every_condition_but_one_never_ends_the_response(missing: ConditionKey | None) -> None:
+    """Every attested condition stated (twice) but ``missing``, the load restored unless it is
+    the one missing: exactly that one is unmet, and with none missing the response may end."""
+    attestations = [
+        statement(key, at=at)
+        for at in ("12:00", "13:00")
+        for key in ATTESTED_KEYS
+        if key != missing
+    ]
+
+    conditions = termination_check(figures(missing != "load_restored"), KEY_AREAS, attestations)
+
+    assert [c.key for c in conditions] == list(CONDITION_KEYS)
+    assert [u["key"] for u in unmet(conditions)] == ([] if missing is None else [missing])
+
+
+@pytest.mark.parametrize("given", ATTESTED_KEYS)
+def test_the_evidence_is_the_latest_statement_on_the_condition_itself(given: AttestedKey) -> None:
+    """Statements on the other conditions, made later, neither meet this one nor stand as its
+    evidence."""
+    others = [key for key in ATTESTED_KEYS if key != given]
+    attestations = [
+        statement(given, "第一次核实", "12:00"),
+        statement(given, "复核", "13:00"),
+        *(statement(key, f"{key} 的证据", "14:00") for key in others),
+    ]
+
+    [found] = [
+        c for c in termination_check(figures(False), KEY_AREAS, attestations) if c.key == given
+    ]
+
+    assert found.met is True
+    assert found.evidence == f"attested by {COMMANDER} at 2026-07-20T13:00:00+00:00: 复核"
+
+
+@pytest.mark.parametrize("condition", ["load_restored", "grid-stable", ""])
+def test_a_statement_on_anything_but_an_attested_condition_is_refused(condition: str) -> None:
+    with pytest.raises(ValueError, match="is not attested"):
+        Attested(condition, "现场核实", COMMANDER, "2026-07-20T12:00:00+00:00")  # type: ignore[arg-type]

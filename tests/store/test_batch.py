@@ -1,31 +1,59 @@
 """The write batch (service.store.batch), on SQLite and PostgreSQL: rows stored as the ORM stores
 them, in one round trip, refused whole on a duplicate, split under PostgreSQL's parameter limit;
-and the five ways the old hidden queue lost or misordered rows, each now held."""
+the five ways the old hidden queue lost or misordered rows, each now held; and the batch's own
+three sharp edges, each now held: a row added after the block, an order other than the calls',
+a server default overwritten with NULL."""
 
 from __future__ import annotations
 
 import inspect
+import re
+import subprocess
+import sys
+import textwrap
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import aiosqlite
 import pytest
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Computed,
+    DateTime,
+    Identity,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    select,
+)
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Attestation, EarlyWarning, Event, EventGrid, IdempotencyRecord, TimelineEntry
+from models import (
+    Attestation,
+    Base,
+    EarlyWarning,
+    Event,
+    EventGrid,
+    IdempotencyRecord,
+    TimelineEntry,
+)
 from models.base import table_of
 from service.flows.context import AppContext
 from service.plan.actor import Actor
 from service.store import batch as batch_module
 from service.store import timeline
-from service.store.batch import BatchClosed, WriteBatch
-from tests.helpers import MakeToken
+from service.store.batch import TABLES, BatchClosed, WriteBatch, describe
+from tests.helpers import REPO, MakeToken
 
 NOW = datetime(2026, 7, 20, 6, 0, 0, 123456, tzinfo=UTC)
 SHANGHAI = timezone(timedelta(hours=8))
@@ -200,7 +228,7 @@ async def test_a_duplicate_refuses_the_whole_transaction(
 async def test_rows_beyond_the_parameter_limit_are_split(
     context: AppContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 6 timeline rows of 8 columns a statement
+    # a statement takes at most 4 timeline rows (11 columns each) beside the event
     monkeypatch.setattr(batch_module, "MAX_PARAMETERS", 50)
     event = new_event()
     async with context.sessions() as session:
@@ -387,3 +415,225 @@ def test_the_private_aiosqlite_api_the_sqlite_path_uses_is_still_there() -> None
     assert execute is not None and inspect.iscoroutinefunction(execute)
     assert list(inspect.signature(execute).parameters)[:2] == ["self", "fn"]
     assert "_conn" in inspect.getsource(aiosqlite.Connection.__init__)
+
+
+# --- the batch's three sharp edges ----------------------------------------------------------------
+
+
+def attestation_of(event: Event, actor: Actor) -> Attestation:
+    return Attestation(
+        id=uuid.uuid4(),
+        event_id=event.id,
+        condition="grid_stable",
+        evidence="主网架恢复",
+        actor_id=actor.id,
+        actor=actor.label,
+        at=NOW,
+    )
+
+
+def add_one(batch: WriteBatch, adder: str, event: Event) -> None:
+    if adder == "add":
+        batch.add(table_of(EventGrid), [grid_row(event.id, "330602")])
+    else:
+        batch.add_object(new_event())
+
+
+@pytest.mark.parametrize("adder", ["add", "add_object"])
+@pytest.mark.parametrize("ending", ["written", "discarded"])
+async def test_adding_after_the_block_ended_raises_instead_of_dropping_the_row(
+    context: AppContext, adder: str, ending: str
+) -> None:
+    event = new_event()
+    async with context.sessions() as session:
+        with pytest.raises(LookupError) if ending == "discarded" else nullcontext():
+            async with WriteBatch(session) as batch:
+                batch.add_object(event)
+                if ending == "discarded":
+                    raise LookupError("refused")
+        with pytest.raises(BatchClosed, match="block has ended"):
+            add_one(batch, adder, event)
+        with pytest.raises(BatchClosed, match="block has ended"):
+            async with batch:
+                pass
+        await session.commit()
+    async with context.read_sessions() as session:
+        grids = await session.scalar(select(func.count()).select_from(table_of(EventGrid)))
+        events = await session.scalar(select(func.count()).select_from(table_of(Event)))
+    assert (grids, events) == (0, 1 if ending == "written" else 0)
+
+
+@pytest.mark.parametrize("adder", ["add", "add_object"])
+async def test_adding_before_the_block_began_raises(context: AppContext, adder: str) -> None:
+    async with context.sessions() as session:
+        with pytest.raises(BatchClosed, match="has not begun"):
+            add_one(WriteBatch(session), adder, new_event())
+
+
+INSERT_INTO = re.compile(r'INSERT INTO "?(\w+)', re.IGNORECASE)
+
+
+@asynccontextmanager
+async def tables_inserted_into(session: AsyncSession) -> AsyncIterator[list[str]]:
+    """The tables the database inserts rows into, in the order it runs the INSERTs: SQLite's own
+    trace (the batch's one worker-thread call is below SQLAlchemy's events), PostgreSQL's
+    statements as sent. A table's consecutive INSERTs are shown once."""
+    sent: list[str] = []
+    connection = await session.connection()
+    if connection.dialect.name == "sqlite":
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert isinstance(driver, aiosqlite.Connection)
+        await driver.set_trace_callback(sent.append)
+    else:
+
+        def sending(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            sent.append(statement)
+
+        sa_event.listen(connection.sync_engine, "before_cursor_execute", sending)
+    tables: list[str] = []
+    try:
+        yield tables
+    finally:
+        if connection.dialect.name == "sqlite":
+            await driver.set_trace_callback(None)
+        else:
+            sa_event.remove(connection.sync_engine, "before_cursor_execute", sending)
+        for statement in sent:
+            found = INSERT_INTO.search(statement)
+            if found and (not tables or tables[-1] != found.group(1)):
+                tables.append(found.group(1))
+
+
+async def test_interleaved_adds_reach_the_database_in_call_order(
+    context: AppContext, make_token: MakeToken, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects and rows of several tables, interleaved, go in as they were added: never grouped
+    by table, objects never after rows. On PostgreSQL one statement has no order across tables
+    (its foreign keys are checked at its end), so each row is made a statement of its own here,
+    and the statements' order is the one seen."""
+    monkeypatch.setattr(batch_module, "MAX_PARAMETERS", 1)
+    actor = await actor_of(make_token, context)
+    first, second = new_event(), new_event()
+    async with context.sessions() as session:
+        async with WriteBatch(session) as batch, tables_inserted_into(session) as tables:
+            batch.add_object(first)
+            timeline.record(batch, first, "note", None, "first", at=NOW)
+            batch.add_object(attestation_of(first, actor))
+            batch.add(table_of(EventGrid), [grid_row(first.id, "330602")])
+            batch.add_object(second)
+            timeline.record(batch, second, "note", None, "second", at=NOW)
+            await batch.write()
+        await session.commit()
+    assert tables == ["events", "timeline", "attestations", "event_grids", "events", "timeline"]
+    assert await summaries(context, second.id) == ["second"]
+
+
+async def test_a_table_coming_back_after_another_keeps_its_rows_in_call_order(
+    context: AppContext, make_token: MakeToken
+) -> None:
+    """The timeline's rows, separated by other tables' rows, are numbered in the order added.
+    On PostgreSQL they go in one statement, where two INSERTs into the timeline would be run
+    last first: the batch makes them one."""
+    actor = await actor_of(make_token, context)
+    event = new_event()
+    async with context.sessions() as session:
+        with statements_sent(context) as sent:
+            async with WriteBatch(session) as batch:
+                batch.add_object(event)
+                timeline.record(batch, event, "note", None, "1", at=NOW)
+                batch.add_object(attestation_of(event, actor))
+                timeline.record(batch, event, "note", None, "2", at=NOW)
+                batch.add(table_of(EventGrid), [grid_row(event.id, "330602")])
+                timeline.record(batch, event, "note", None, "3", at=NOW)
+        await session.commit()
+    assert await summaries(context, event.id) == ["1", "2", "3"]
+    if not context.settings.is_sqlite:
+        assert len([s for s in sent if "INSERT" in s]) == 1, sent
+
+
+@pytest.mark.parametrize(
+    ("column", "refused"),
+    [
+        (Column("state", String(10), server_default="new"), "scratch.state has a server default"),
+        (Column("state", String(10), default="new", server_default="new"), None),
+        (Column("total", Integer, Computed("1 + 1")), "scratch.total has a server default"),
+        (Column("at", DateTime, default=func.now()), "scratch.at has a default a write batch"),
+        (Column("seq", BigInteger, Identity(), primary_key=True), None),
+    ],
+    ids=["server-default", "both-defaults", "computed", "sql-default", "identity-key"],
+)
+def test_a_column_only_the_database_fills_is_refused_naming_it(
+    column: Column[Any], refused: str | None
+) -> None:
+    key = [] if column.primary_key else [Column("id", String(36), primary_key=True)]
+    table = Table("scratch", MetaData(), *key, column)
+    if refused is None:
+        description = describe(table)
+        assert description.numbered == ("seq" if column.primary_key else None)
+    else:
+        with pytest.raises(RuntimeError, match=re.escape(refused)):
+            describe(table)
+
+
+def test_a_model_with_a_server_default_alone_stops_the_import() -> None:
+    """The check runs as service.store.batch is imported, over every model: the service does not
+    start, rather than a first write storing NULL where the database had a default."""
+    model = textwrap.dedent(
+        """
+        import uuid
+        from sqlalchemy import String
+        from sqlalchemy.orm import Mapped, mapped_column
+        from models import Base
+
+        class Scratch(Base):
+            __tablename__ = "scratch"
+            id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+            state: Mapped[str] = mapped_column(String(10), server_default="new")
+
+        import service.store.batch
+        """
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", model], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 1
+    assert "RuntimeError: scratch.state has a server default and no Python-side one" in run.stderr
+
+
+async def test_every_default_the_database_holds_is_one_the_batch_writes(
+    context: AppContext,
+) -> None:
+    """The import check reads the models; the database's defaults come from the migrations. Each
+    column with a default in the migrated schema is a table's numbered key, or has a Python-side
+    default in its model that the batch sends instead (as the ORM does): none is overwritten."""
+    async with context.sessions() as session:
+        connection = await session.connection()
+        defaults = await connection.run_sync(
+            lambda sync: {
+                (name, column["name"])
+                for name in Base.metadata.tables
+                for column in sa_inspect(sync).get_columns(name)
+                if column.get("default") is not None
+            }
+        )
+    assert ("events", "timeline_seq") in defaults
+    for name, column in sorted(defaults):
+        table = Base.metadata.tables[name]
+        description = TABLES[table]
+        assert column == description.numbered or table.c[column].default is not None, column
+
+
+async def test_an_object_of_a_numbered_table_needs_its_key(context: AppContext) -> None:
+    """The timeline's ``seq`` is the database's to number, and the batch reads nothing back: an
+    entry as an object, without it, is refused (it would go in as NULL)."""
+    event = new_event()
+    entry = TimelineEntry(
+        event_id=event.id, event_seq=1, kind="note", actor="system", summary="s", hash="0" * 64
+    )
+    async with context.sessions() as session:
+        async with WriteBatch(session) as batch:
+            batch.add_object(event)
+            with pytest.raises(ValueError, match=r"timeline\.seq is numbered by the database"):
+                batch.add_object(entry)
+        await session.commit()
+    assert (await stored(context, Event, event.id)) is not None
