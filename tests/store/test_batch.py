@@ -517,11 +517,11 @@ async def test_interleaved_adds_reach_the_database_in_call_order(
     async with context.sessions() as session:
         async with WriteBatch(session) as batch, tables_inserted_into(session) as tables:
             batch.add_object(first)
-            timeline.record(batch, first, "note", None, "first", at=NOW)
+            timeline.record(batch, first, "report", None, "first", at=NOW)
             batch.add_object(attestation_of(first, actor))
             batch.add(table_of(EventGrid), [grid_row(first.id, "330602")])
             batch.add_object(second)
-            timeline.record(batch, second, "note", None, "second", at=NOW)
+            timeline.record(batch, second, "report", None, "second", at=NOW)
             await batch.write()
         await session.commit()
     assert tables == ["events", "timeline", "attestations", "event_grids", "events", "timeline"]
@@ -540,11 +540,11 @@ async def test_a_table_coming_back_after_another_keeps_its_rows_in_call_order(
         with statements_sent(context) as sent:
             async with WriteBatch(session) as batch:
                 batch.add_object(event)
-                timeline.record(batch, event, "note", None, "1", at=NOW)
+                timeline.record(batch, event, "report", None, "1", at=NOW)
                 batch.add_object(attestation_of(event, actor))
-                timeline.record(batch, event, "note", None, "2", at=NOW)
+                timeline.record(batch, event, "report", None, "2", at=NOW)
                 batch.add(table_of(EventGrid), [grid_row(event.id, "330602")])
-                timeline.record(batch, event, "note", None, "3", at=NOW)
+                timeline.record(batch, event, "report", None, "3", at=NOW)
         await session.commit()
     assert await summaries(context, event.id) == ["1", "2", "3"]
     if not context.settings.is_sqlite:
@@ -575,6 +575,7 @@ def test_a_column_only_the_database_fills_is_refused_naming_it(
             describe(table)
 
 
+@pytest.mark.process
 def test_a_model_with_a_server_default_alone_stops_the_import() -> None:
     """The check runs as service.store.batch is imported, over every model: the service does not
     start, rather than a first write storing NULL where the database had a default."""
@@ -628,7 +629,7 @@ async def test_an_object_of_a_numbered_table_needs_its_key(context: AppContext) 
     entry as an object, without it, is refused (it would go in as NULL)."""
     event = new_event()
     entry = TimelineEntry(
-        event_id=event.id, event_seq=1, kind="note", actor="system", summary="s", hash="0" * 64
+        event_id=event.id, event_seq=1, kind="report", actor="system", summary="s", hash="0" * 64
     )
     async with context.sessions() as session:
         async with WriteBatch(session) as batch:
