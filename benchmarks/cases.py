@@ -13,7 +13,7 @@ POLL = f"/api/v1/agencies/{AGENCY}/actions"
 
 def report(load_lost_mw: float) -> dict[str, Any]:
     """A report on 柯桥区 (151 MW before the event) with no event_id: the first opens an event,
-    every later one joins it (design.md: one outage, one event)."""
+    every later one joins it (design § One outage, one event)."""
     snapshot = {"scope": "county", "region": "330603", "load_mw": 151.0}
     return {
         "observed_at": "2026-07-20T14:05:00+08:00",

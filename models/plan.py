@@ -89,7 +89,8 @@ class Action(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
-    # Overdue (design.md): escalated once, then reminded every REMIND_MINUTES until acknowledged;
+    # Overdue (design § Deadlines): escalated once, then reminded every REMIND_MINUTES until
+    # acknowledged;
     # the overdue notice also goes to the item's escalate_to agency (copied in at dispatch).
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

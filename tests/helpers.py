@@ -179,7 +179,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-# design.md "Event lifecycle", written out as the oracle of the lifecycle tests (plan and HTTP):
+# design § Lifecycle, written out as the oracle of the lifecycle tests (plan and HTTP):
 # (from, trigger, guards, to) for every allowed move; None is a new event.
 DESIGN_MOVES: list[tuple[str | None, str, dict[str, bool], str]] = [
     (None, "report", {}, "monitoring"),
@@ -201,7 +201,7 @@ DESIGN_MOVES: list[tuple[str | None, str, dict[str, bool], str]] = [
     ("monitoring", "start_response", {}, "response"),
     ("warning", "start_response", {}, "response"),
     ("response", "set_level", {}, "response"),
-    # not in design.md's table: a higher HQ takes the lead, the level kept (plan 2.2, 5.1)
+    # a higher HQ takes the lead, the level kept (design § Who leads; plan 2.2, 5.1)
     ("response", "take_lead", {}, "response"),
     ("response", "terminate", {"termination_conditions_met": True}, "terminated"),
     ("monitoring", "dismiss", {}, "closed"),
@@ -225,11 +225,11 @@ DESIGN_WHO = {
 
 
 def design_allowed(state: str) -> list[str]:
-    """The triggers design.md's table lets out of ``state``, sorted."""
+    """The triggers the table of design § Lifecycle lets out of ``state``, sorted."""
     return sorted({t for start, t, _g, _e in DESIGN_MOVES if (start or "monitoring") == state})
 
 
-# design.md "Agency codes", the 5.2.3 member units in the plan's order.
+# design § Agencies, the 5.2.3 member units in the plan's order.
 MEMBER_UNITS = {
     "publicity": "市委宣传部",
     "development-reform": "市发改委",

@@ -1,6 +1,6 @@
 """``kill -9`` of the server under load, then a restart on the same database: every report that
-was answered 201 is there (issue 9; design.md: a 201 is a promise, and "a restart loses none of
-it").
+was answered 201 is there (issue 9; design § Concurrency: "a 201 is a promise", across a crash
+or a restart).
 
 The service runs as it ships (``db upgrade``, then ``serve``), on PostgreSQL with two workers
 and on SQLite with one, in a process group of its own. Dispatchers of four counties post reports
@@ -82,7 +82,7 @@ async def test_reports_answered_201_survive_kill_9(crash: Crash) -> None:
                 unanswered.append(type(exc).__name__)
                 continue
             if answer.status_code in (409, 503) and "retry-after" in answer.headers:
-                continue  # design.md "Errors": a conflict may be answered so; the client retries
+                continue  # design § Concurrency: a conflict may be answered so; the client retries
             assert answer.status_code == 201, answer.text
             event_id = answer.json()["event_id"]
             accepted.setdefault(event_id, set()).add(answer.json()["report_id"])

@@ -1,5 +1,5 @@
 """``kill -9`` before the notices are delivered, then a restart: the receiver gets every one
-(design.md: at least once across crashes; receivers drop repeats by ``webhook-id``).
+(design § Notifications: at least once across crashes; receivers drop repeats by ``webhook-id``).
 
 The service runs as it ships, on PostgreSQL with two workers and on SQLite with one. Its one
 subscription points at a port nothing listens on yet, so while reports at level IV come in, the

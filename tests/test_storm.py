@@ -13,14 +13,14 @@ the city HQ publishes, then a level-IV report; for ``STORM_SECONDS`` at once:
   open actions past their due time every half second (the shortest due time in the playbooks is
   15 minutes), one row per statement so that the clock itself never holds a lock while waiting.
 
-Every response is recorded; afterwards (design.md "Errors", "One outage, one event", and the
-issue's list): no 5xx but a 503 carrying ``Retry-After``, and such refusals rare (< 1%); every
+Every response is recorded; afterwards (design § Concurrency, design § One outage, one event, and
+the issue's list): no 5xx but a 503 carrying ``Retry-After``, and such refusals rare (< 1%); every
 report answered 201 is listed under its event; every action key once per event; the event's
 ``peak_level`` the highest level a 201 report reached; each event's timeline numbered 1, 2, 3 …
 without gaps (``seq`` as the event's timeline shows it), its ``at`` never decreasing; no failed
-escalation run in the server's log, and no action escalated twice for one due time. A failure
-lists everything that broke at once, with the statuses by endpoint and the exceptions the
-server logged. Separately: concurrent first reports for one county open exactly one event.
+escalation run in the server's log, and no action escalated twice for one due time. A failure lists
+everything that broke at once, with the statuses by endpoint and the exceptions the server logged.
+Separately: concurrent first reports for one county open exactly one event.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ pytestmark = [pytest.mark.process, pytest.mark.xdist_group("storm")]
 STORM_SECONDS = 8.0
 ESCALATION_SECONDS = "0.5"
 CLOCK_SECONDS = 0.5
-# design.md "Errors": a conflict between transactions may be answered 409/503 with Retry-After;
+# design § Concurrency: a conflict between transactions may be answered 409/503 with Retry-After;
 # under this storm such refusals must stay rare.
 MAX_REFUSED_SHARE = 0.01
 
@@ -86,7 +86,7 @@ AGENCIES = ["power-company", "public-security", "grid-dispatch", "economy-it"]
 COUNTY_LOST = [40, 90, 130]
 CITY_LOST = [300, 750, 1350, 1950]
 # The second event's warning area: grids no report of the storm names, so that a proposal
-# without event_id opens an event of its own (design.md "One outage, one event").
+# without event_id opens an event of its own (design § One outage, one event).
 WARNED_AREA = ["330624", "330683"]
 FIRST_REPORTS = 30
 
@@ -521,7 +521,7 @@ async def _stored_faults(
     engine = make_engine(Settings(database_url=storm.database_url))
     try:
         async with engine.begin() as connection:
-            # An action is one item for one unit of one event (design.md "Words"): an item owed
+            # An action is one item for one unit of one event (design § Words): an item owed
             # by each county hit is one action per county HQ.
             twice = (
                 await connection.execute(
@@ -560,8 +560,8 @@ async def _stored_faults(
 
 
 async def test_concurrent_first_reports_open_one_event(storm: Storm) -> None:
-    """design.md "One outage, one event": concurrent first reports for one grid (越城区, in no
-    open event) open exactly one event, and each is answered 201 with it."""
+    """design § One outage, one event: concurrent first reports for one grid (越城区, in no open
+    event) open exactly one event, and each is answered 201 with it."""
     dispatcher = storm.tokens["dispatcher-330600"]
     async with httpx.AsyncClient(base_url=storm.service.url, timeout=30) as client:
         answers = await asyncio.gather(

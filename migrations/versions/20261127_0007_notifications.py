@@ -4,7 +4,7 @@ Revision ID: 0007
 Revises: 0006
 Create Date: 2026-11-27 13:48:20
 
-Outbound notifications (design.md "Deadlines, escalation and notifications"): subscriptions, the
+Outbound notifications (design § Notifications): subscriptions, the
 outbox written in the transaction of each change, and a delivery per subscription that hears a
 notice. Actions keep when they were last reminded and the agency their overdue notice also goes
 to (the playbook item's ``escalate_to``), and an index for the escalation job's look for pending

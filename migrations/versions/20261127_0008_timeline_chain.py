@@ -6,7 +6,7 @@ Create Date: 2026-11-27 14:10:00
 
 Each timeline entry stores the SHA-256 of its content and of the entry before it (``prev_hash``),
 and the event its last entry's hash (``timeline_hash``), so that ``audit verify`` can name an
-entry edited, removed or inserted (design.md, "The command centre's view"). The entries there
+entry edited, removed or inserted (design § Timeline). The entries there
 are already are chained here, each event's in ``event_seq`` order, with the hash of
 service.plan.chain.
 """

@@ -57,7 +57,7 @@ def role(*roles: Role) -> Any:
 
 
 def fires(trigger: Trigger) -> Any:
-    """A dependency that admits only the roles design.md gives ``trigger`` (TRIGGER_ROLES)."""
+    """A dependency: only the roles design § Lifecycle gives ``trigger`` (TRIGGER_ROLES) pass."""
     return role(*TRIGGER_ROLES[trigger])
 
 

@@ -1,4 +1,4 @@
-"""``GET /metrics``: Prometheus text, counts only (design.md "The command centre's view").
+"""``GET /metrics``: Prometheus text, counts only (operations § Metrics).
 
 Two kinds of figure, each from where it is right:
 

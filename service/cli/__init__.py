@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="outage-coordinator",
         description="Shaoxing's large-area power outage plan (绍政办发〔2018〕41号) as a service.",
-        epilog="Settings are OUTAGE_* environment variables (README, Configuration); every "
+        epilog="Settings are OUTAGE_* environment variables (docs/configuration.md); every "
         "command uses the database at OUTAGE_DATABASE_URL "
         "(default sqlite+aiosqlite:///var/coordinator.db).",
     )

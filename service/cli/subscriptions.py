@@ -20,7 +20,7 @@ def register(commands: Commands) -> None:
         "subscriptions",
         help="webhook subscriptions",
         description="Receivers of the service's notifications, as the subscriptions API "
-        "manages them (README, Notifications).",
+        "manages them (design § Notifications).",
     )
 
     add = subscriptions.add_parser(

@@ -95,5 +95,5 @@ async def answer_once(
                 return Answer.replayed(earlier)
         raise Conflict(
             "the request conflicted with concurrent work on the same records; send it again",
-            rule="design.md errors",
+            rule="design § Concurrency",
         ) from exc

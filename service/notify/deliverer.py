@@ -1,5 +1,5 @@
 """The deliverer: each worker fans the outbox out into deliveries and posts the deliveries due,
-outside any request (design.md "Deadlines, escalation and notifications").
+outside any request (design § Notifications).
 
 Every ``delivery_interval_seconds`` (sooner while there is more to do) it
 

@@ -1,5 +1,5 @@
-"""What one delivery posts, in each subscription format, and what its answer means (design.md
-"Deadlines, escalation and notifications").
+"""What one delivery posts, in each subscription format, and what its answer means
+(design § Notifications).
 
 - ``standard``: the Standard Webhooks convention, body ``{type, timestamp, data}``, signed by the
   ``standardwebhooks`` package; ``webhook-id`` is the delivery's id, the same on every attempt.
@@ -216,7 +216,7 @@ def _robot_refusal(response: httpx.Response) -> str | None:
     except ValueError:
         return None
     if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
-        # design.md: the errmsg is kept as last_error (the code, when it says nothing)
+        # design § Notifications: the errmsg is kept as last_error (the code, when it says nothing)
         return str(answer.get("errmsg") or f"errcode {answer['errcode']}")[:500]
     return None
 

@@ -1,4 +1,4 @@
-"""Who acts on an event: the roles of design.md and the Actor every rule reasons about.
+"""Who acts on an event: the roles (design § Roles) and the Actor every rule reasons about.
 
 The one definition of the roles: the token model's CHECK constraint, the CLI's choices and the
 API's role checks derive from ``Role``.
@@ -40,5 +40,5 @@ class Actor:
         if self.role not in roles:
             raise Forbidden(
                 f"role '{self.role}' may not do this; allowed: {', '.join(roles)}",
-                rule="design.md roles",
+                rule="design § Roles",
             )

@@ -9,10 +9,10 @@ the moment's time, so asking again gives the same messages, byte for byte.
 
 The chain: the publication is the ``Alert``; each change of the response level while the
 warning stands is an ``Update``; the lifting is the ``Cancel``. An update or cancellation names
-every message of the chain before it in ``references``, the one just before included (design.md
-"an update or cancel names the one before"; receivers that keep only some messages still find
-the chain's start). A proposal is a draft of its own (``Draft``; ``Exercise`` in a drill), not
-part of the public chain: the public never received it.
+every message of the chain before it in ``references``, the one just before included
+(design § Warnings), so that receivers that keep only some messages still find the chain's
+start. A proposal is a draft of its own (``Draft``; ``Exercise`` in a drill), not part of the
+public chain: the public never received it.
 """
 
 from __future__ import annotations

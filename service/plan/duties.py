@@ -21,7 +21,7 @@ LEVELLED_PHASES: Final[tuple[Phase, ...]] = ("first_response", "response", "post
 # event as an outage. The post-event ones go on (plan 6); warnings end by their lifting (3.2.2.3).
 ENDED_PHASES: Final[tuple[Phase, ...]] = ("monitoring", "first_response", "response")
 
-# When a duty is dispatched (design.md "Dispatch moments"), in the order an event meets them:
+# When a duty is dispatched (design § Dispatch), in the order an event meets them:
 #   opened      an event opens in monitoring (plan 3.2.1)
 #   proposed    a warning is proposed (plan 3.2.2.1: the authority judges, users are told)
 #   published   a warning is published (plan 3.2.2.1, 3.2.2.2)
@@ -46,11 +46,11 @@ OTHER_MOMENTS: Final[dict[Phase, tuple[Moment, ...]]] = {
 # Moments that come before any level is known: their items apply at every level.
 UNLEVELLED_MOMENTS: Final[tuple[Moment, ...]] = ("opened", "proposed", "published")
 
-# design.md: pending → acknowledged → done, or cancelled with a reason.
+# design § Actions: pending → acknowledged → done, or cancelled with a reason.
 ActionState = Literal["pending", "acknowledged", "done", "cancelled"]
 ACTION_STATES: Final[tuple[ActionState, ...]] = get_args(ActionState)
 OPEN_STATES: Final[tuple[ActionState, ...]] = ("pending", "acknowledged")
 # What ``due_at`` asks for is an acknowledgement (plan 6.1's evaluation counts an action on time
 # when it was acknowledged by then): an action still pending past it is overdue, escalated and
-# reminded; one taken up is no longer chased (design.md "Deadlines").
+# reminded; one taken up is no longer chased (design § Deadlines).
 OVERDUE_STATES: Final[tuple[ActionState, ...]] = ("pending",)

@@ -2,7 +2,7 @@
 
 Plan 5.5 says "由启动响应的政府终止应急响应": the government that started the response ends it,
 and plan 5.1 has the HQ of each level command its response. That a higher HQ may act for the one
-that leads is the service's choice (design.md "General rules"): the higher HQ could take the lead
+that leads is the service's choice (design § Who leads): the higher HQ could take the lead
 anyway (plan 2.2, 5.1), and a command centre should not wait for a county's commander to do what
 the city's may order.
 """
@@ -44,5 +44,5 @@ def require_area(actor: Actor, regions: Iterable[str], grids: GridRegistry, what
     if outside:
         raise Forbidden(
             f"{what}: {', '.join(outside)} lie(s) outside {actor.region}",
-            rule="a token limited to a region acts only within it",
+            rule="design § Roles: a token limited to a region acts only within it",
         )

@@ -1,7 +1,7 @@
 """Who leads a response (plan 5.1, 2.2), decided from the level and the grids that set it.
 
 Plan 5.1 gives I/II to the province HQ, III to the city HQ and IV to the district/county HQ.
-Where the plan leaves it open, the service chooses (design.md "Who leads"):
+Where the plan leaves it open, the service chooses (design § Who leads):
 
 * IV reached by several counties together, or by the city or province grid, is led by the city
   HQ. Plan 2.2 says only that across districts the counties cooperate and "必要时由市政府组织

@@ -1,4 +1,4 @@
-"""The event lifecycle (design.md "Event lifecycle"; plan 3.2.2, 5, 5.5, 6) as one StateMachine.
+"""The event lifecycle (design § Lifecycle; plan 3.2.2, 5, 5.5, 6) as one StateMachine.
 
 States are nouns, triggers verbs, guards named. The machine only decides whether a trigger may
 move an event and where to; who may fire it is ``TRIGGER_ROLES`` (checked first: a refusal for
@@ -18,7 +18,7 @@ from service.plan.actor import Role
 
 
 class EventLifecycle(StateMachine):
-    """monitoring → warning → response → terminated → closed, as design.md tabulates it."""
+    """monitoring → warning → response → terminated → closed, as design § Lifecycle tabulates."""
 
     monitoring = State("monitoring", initial=True)
     warning = State("warning")
@@ -80,8 +80,9 @@ Trigger = Literal[
 ]
 TRIGGERS: Final[tuple[Trigger, ...]] = get_args(Trigger)
 
-# Who may fire each trigger (design.md, "who" column): the API admits only these roles before it
-# reads a request's body. Jurisdiction (which HQ) is checked by the flows that know the event.
+# Who may fire each trigger (design § Lifecycle, "who" column): the API admits only these roles
+# before it reads a request's body. Jurisdiction (which HQ) is checked by the flows that know
+# the event.
 TRIGGER_ROLES: Final[dict[Trigger, tuple[Role, ...]]] = {
     "report": ("dispatcher",),
     "propose_warning": ("dispatcher",),
@@ -191,7 +192,7 @@ def fire(model: Any, trigger: Trigger, **guard: bool) -> str:
             f"'{trigger}' is not allowed while the event is in '{before}'",
             state=before,
             allowed=allowed_triggers(before),
-            rule="design.md event lifecycle",
+            rule="design § Lifecycle",
         )
     model.state = after
     return after

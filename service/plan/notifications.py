@@ -1,6 +1,6 @@
-"""What the service tells people, and who hears it (design.md "Deadlines, escalation and
-notifications"): the notice types, the subscription formats and delivery states, and the rule
-that decides whether a subscription hears a notice. Pure: the store and the deliverer apply it.
+"""What the service tells people, and who hears it (design § Notifications): the notice types, the
+subscription formats and delivery states, and the rule that decides whether a subscription hears
+a notice. Pure: the store and the deliverer apply it.
 """
 
 from __future__ import annotations

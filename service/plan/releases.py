@@ -3,8 +3,8 @@ HQ reviews it before anything reaches the public.
 
 Plan 5.4: "停电情况及事故处置等信息，由各级应急指挥部审核和发布。有关新闻稿须经县级以上应急
 指挥部核实后…报道。对市内有重大影响的大面积停电事件的发展趋势、人员伤亡、经济损失等消息，
-报请省应急指挥部或省政府审核后…报道。" design.md reads it as: every release is reviewed by the
-leading HQ (every HQ that can lead is a county HQ or above); one that speaks of the trend,
+报请省应急指挥部或省政府审核后…报道。" design § Releases reads it as: every release is reviewed by
+the leading HQ (every HQ that can lead is a county HQ or above); one that speaks of the trend,
 casualties or economic losses of an event at II or above is reviewed by the province HQ.
 
 The one definition of the topics and the states: the release model's CHECK constraints and the
@@ -38,7 +38,7 @@ from service.plan.lifecycle import EventState
 Topic = Literal["situation", "handling", "trend", "casualties", "losses"]
 TOPICS: Final[tuple[Topic, ...]] = get_args(Topic)
 PROVINCE_TOPICS: Final[frozenset[Topic]] = frozenset({"trend", "casualties", "losses"})
-# 重大 (II) and 特别重大 (I): "对市内有重大影响的大面积停电事件", as design.md reads it.
+# 重大 (II) and 特别重大 (I): "对市内有重大影响的大面积停电事件", as design § Releases reads it.
 PROVINCE_LEVEL: Final[Level] = "II"
 
 # proposed → published (approved) or rejected; both final (choice: a rejected release is
@@ -56,25 +56,25 @@ PUBLISHING_STATES: Final[tuple[EventState, ...]] = (
     "terminated",
 )
 
-# design.md "HTTP API": who besides commanders and dispatchers may propose. 市委宣传部 releases
+# design § Roles: who besides commanders and dispatchers may propose. 市委宣传部 releases
 # information (plan 5.2.3) and 绍兴电力局 tells the affected areas first (plan 5.2.3).
 PROPOSING_AGENCIES: Final[tuple[str, ...]] = ("publicity", "power-company")
 
 
 def require_proposer(actor: Actor) -> None:
-    """Refuse (403) anyone design.md does not let propose: commanders, dispatchers and the
+    """Refuse (403) anyone design § Roles does not let propose: commanders, dispatchers and the
     agencies of ``PROPOSING_AGENCIES`` may."""
     actor.require("commander", "dispatcher", "agency")
     if actor.role == "agency" and actor.agency not in PROPOSING_AGENCIES:
         raise Forbidden(
             f"agency '{actor.agency}' may not propose releases; "
             f"allowed: {', '.join(PROPOSING_AGENCIES)}",
-            rule="plan 5.4 (design.md: commander, dispatcher, publicity, power-company)",
+            rule="plan 5.4 (design § Roles: commander, dispatcher, publicity, power-company)",
         )
 
 
 def require_reviewer(actor: Actor, reviewing_hq: str, grids: GridRegistry, what: str) -> None:
-    """Refuse (403) unless ``actor`` commands the reviewing HQ or one above it (design.md)."""
+    """Refuse (403) unless ``actor`` commands the reviewing HQ or one above it (design § Roles)."""
     actor.require("commander")
     if not at_or_above(actor.region, reviewing_hq, grids):
         raise Forbidden(
@@ -116,7 +116,7 @@ def covering_hq(area: Iterable[str], grids: GridRegistry) -> str:
 def reviewer(
     level: Level | None, leading_hq: str | None, topics: Iterable[Topic], covering: str
 ) -> str:
-    """The HQ that reviews a release (plan 5.4, design.md "General rules").
+    """The HQ that reviews a release (plan 5.4, design § Releases).
 
     ``level`` is the event's judged level (``judged_level``), ``leading_hq`` the HQ leading it
     (kept after termination as the record of who led), ``covering`` the HQ that reviews while

@@ -36,7 +36,7 @@ def restored_fraction(latest_lost: Decimal, peak_lost: Decimal) -> Decimal:
 
 
 def restoration(grids: Iterable[GridLoss]) -> Restoration:
-    """Per grid and overall restoration (design.md, termination check ``load_restored``).
+    """Per grid and overall restoration (design § Termination, the condition ``load_restored``).
 
     Overall sums the grids of the widest scope any report named (province > city > county), so a
     city-wide figure is not double counted with its counties.

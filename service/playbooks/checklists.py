@@ -4,8 +4,8 @@ phase for some levels (plan 2.2–2.5, 3.2.1, 3.2.2, 4, 5.2.1–5.2.3, 5.3, 5.4,
 An item goes out at its phase's moment (service.plan.duties) unless it names another
 (``moment:``); one that follows another (``after:``) goes out when that one is done; one with a
 circumstance (``when:``) only where it holds (service.plan.addressees). ``escalate_to:`` names the
-unit told, besides the agency and the leading HQ, when its action is overdue (design.md
-"Deadlines"): a real unit other than the item's own agency.
+unit told, besides the agency and the leading HQ, when its action is overdue
+(design § Deadlines): a real unit other than the item's own agency.
 
 `playbook_version` hashes every playbook file, so each dispatched action can record the playbook
 version it came from (plan 8.1).

@@ -4,7 +4,7 @@ A scenario (``playbooks/drills/*.yaml``) names its ``actors`` (each a role and i
 token is made) and lists ``steps``: at a scenario minute, one actor does one thing to the drill's
 one event. ``outage-coordinator drill run`` (service.drill.runner) replays it over HTTP. Everything
 that can be known without the service is checked here, up front, so that a drill never stops
-half-way for a typo: each step's fields, its actor's role (who may do it, design.md "HTTP API"),
+half-way for a typo: each step's fields, its actor's role (who may do it, design § Roles),
 the regions and agency codes (the playbooks'), the order of the minutes, the warnings a step
 names (proposed by an earlier step), and that the event exists (the first step opens it).
 """
@@ -139,7 +139,7 @@ Step = Annotated[
 ]
 STEP: Final[TypeAdapter[Step]] = TypeAdapter(Step)
 
-# Who may do each step (design.md "HTTP API"); the service decides the rest (which HQ).
+# Who may do each step (design § Roles); the service decides the rest (which HQ).
 STEP_ROLES: Final[dict[str, tuple[Role, ...]]] = {
     "report": ("dispatcher",),
     "warn": ("dispatcher",),

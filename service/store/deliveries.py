@@ -1,6 +1,5 @@
 """The deliverer's claims on the database: fanning notices out into deliveries, claiming the
-deliveries due, recording what their attempts came to (design.md "Deadlines, escalation and
-notifications").
+deliveries due, recording what their attempts came to (design § Notifications).
 
 Every claim is atomic: on PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets workers claim side by side
 without ever taking one row twice; on SQLite the one writer claims alone. A claimed delivery's

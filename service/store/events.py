@@ -74,7 +74,7 @@ async def lock_grids(session: AsyncSession, regions: Iterable[str]) -> None:
     """Lock the grids ``regions`` for this transaction, ascending (step 1 of the lock order).
 
     Held by whoever finds or opens an event by its grids, so that concurrent first reports for
-    one grid open exactly one event (design.md "one outage, one event"). PostgreSQL only: on
+    one grid open exactly one event (design § One outage, one event). PostgreSQL only: on
     SQLite the writer lock already admits one such transaction at a time.
     """
     if session.get_bind().dialect.name != "postgresql":
@@ -189,7 +189,7 @@ async def open_event(
             f"the grids {', '.join(regions)} lie in {len(found)} open events; "
             "name the one this belongs to with event_id",
             events=[str(event.id) for event in found],
-            rule="design.md one outage, one event",
+            rule="design § One outage, one event",
         )
     if found:
         return found[0]

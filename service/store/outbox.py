@@ -1,5 +1,5 @@
-"""The outbox: a notice of a change, written in the same transaction as the change (design.md
-"Deadlines, escalation and notifications"), so that a notice exists exactly when its change
+"""The outbox: a notice of a change, written in the same transaction as the change
+(design § Notifications), so that a notice exists exactly when its change
 committed. The deliverer (service.notify.deliverer) fans each out to the subscriptions that hear
 it and posts it; nothing here talks to the network."""
 

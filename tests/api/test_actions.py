@@ -1,5 +1,6 @@
-"""POST /actions/{id}/cancel (design.md: a commander of the leading HQ cancels an open action,
-with a reason), on SQLite and PostgreSQL: who may, in which states, and what the agency sees."""
+"""POST /actions/{id}/cancel (design § Actions: a commander of the leading HQ cancels an open
+action, with a reason), on SQLite and PostgreSQL: who may, in which states, and what the agency
+sees."""
 
 from __future__ import annotations
 

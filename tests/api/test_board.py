@@ -1,5 +1,5 @@
-"""The situation board over plain HTTP, on SQLite and PostgreSQL (design.md "The command centre's
-view"): signing in and out, the cookie's flags, the refusals of forged forms, that the cookie
+"""The situation board over plain HTTP, on SQLite and PostgreSQL (design § Board):
+signing in and out, the cookie's flags, the refusals of forged forms, that the cookie
 opens no part of the JSON API, the update endpoint's ETag and 304, what an agency sees, drills
 under their banner. The board in a real browser: tests/api/test_board_browser.py."""
 

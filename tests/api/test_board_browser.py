@@ -45,7 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 ARTIFACTS = REPO / "var" / "test-artifacts"
-# design.md: the board updates by itself within 5 s of a change.
+# design § Board: the board updates by itself within 5 s of a change.
 WITHIN_MS = 5000
 IV_BLUE = "rgb(31, 111, 209)"  # --level-IV in board.css
 

@@ -1,4 +1,4 @@
-"""Drills in the API (design.md "Deadlines, escalation and notifications"): a drill event's
+"""Drills in the API (design § Drills): a drill event's
 actions and timeline entries say ``drill``, and an agency's feed filters by it, on SQLite and
 PostgreSQL."""
 

@@ -1,4 +1,4 @@
-"""design.md's lifecycle table through HTTP: who may fire each trigger (403 before anything
+"""The table of design § Lifecycle through HTTP: who may fire each trigger (403 before anything
 else), then what each state allows (409 naming the state and its triggers)."""
 
 from __future__ import annotations
@@ -135,8 +135,8 @@ def success(trigger: str) -> int:
 async def test_only_the_designs_role_fires_a_trigger(
     client: httpx.AsyncClient, make_token: MakeToken, context: AppContext, trigger: str, role: str
 ) -> None:
-    """design.md's "who" column, in a state where the trigger is allowed: 403 for any other
-    role (who the caller is comes first), success for the one named."""
+    """The "who" column of design § Lifecycle, in a state where the trigger is allowed: 403 for
+    any other role (who the caller is comes first), success for the one named."""
     state = next(s for s in DESIGN_STATES if trigger in design_allowed(s))
     headers = await make_token(role, **SCOPE.get(role, {}))
     path, body = request_for(trigger, await event_in(context, state))
@@ -154,8 +154,8 @@ async def test_the_state_decides_for_the_right_role(
     state: str,
     trigger: str,
 ) -> None:
-    """design.md's table through HTTP: allowed moves succeed, the others answer 409 naming the
-    state and the triggers allowed in it."""
+    """The table of design § Lifecycle through HTTP: allowed moves succeed, the others answer 409
+    naming the state and the triggers allowed in it."""
     role = DESIGN_WHO[trigger]
     headers = await make_token(role, **SCOPE.get(role, {}))
     path, body = request_for(trigger, await event_in(context, state))
@@ -169,8 +169,8 @@ async def test_the_state_decides_for_the_right_role(
     assert problem["allowed"] == design_allowed(state)
 
 
-# The notice each of these moves writes in its own transaction (design.md "Deadlines, escalation
-# and notifications"), for every subscription (audience None), and in what state it leaves the
+# The notice each of these moves writes in its own transaction (design § Notifications),
+# for every subscription (audience None), and in what state it leaves the
 # event.
 NOTICES = {
     "publish_warning": ("monitoring", "warning.published", "warning"),

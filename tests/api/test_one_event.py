@@ -86,7 +86,7 @@ async def test_grids_in_two_open_events_are_refused_naming_them(
     assert refused.status_code == 409, refused.text
     problem = refused.json()
     assert sorted(problem["events"]) == sorted([keqiao["event_id"], shangyu["event_id"]])
-    assert problem["rule"] == "design.md one outage, one event"
+    assert problem["rule"] == "design § One outage, one event"
     named = report(county("330603", 151, 11), county("330604", 180, 11))
     chosen = await post(client, dispatcher, {**named, "event_id": keqiao["event_id"]})
     assert chosen["event_id"] == keqiao["event_id"]

@@ -354,10 +354,10 @@ def test_valid_reports_are_taken_as_documented(
     accepted = call_and_validate(post, fuzz_app, auth_headers)
     if accepted.status_code == 409:
         # Follow-ups put grids into several open events; a report naming them without event_id
-        # must then say which (design.md: one outage, one event).
+        # must then say which (design § One outage, one event).
         problem = accepted.json()
         assert "event_id" not in body, accepted.text
-        assert problem["rule"] == "design.md one outage, one event", accepted.text
+        assert problem["rule"] == "design § One outage, one event", accepted.text
         assert len(problem["events"]) > 1
         return
     assert accepted.status_code == 201, accepted.text

@@ -40,7 +40,7 @@ async def test_two_county_outage_rises_to_city_lead(
     ]
     event_id = first["event_id"]
 
-    # 上虞区 also at IV: several counties at IV → the city HQ leads (plan 2.2, design.md)
+    # 上虞区 also at IV: several counties at IV → the city HQ leads (plan 2.2, design § Who leads)
     second = await post(
         client, dispatcher, report(county("330604", 180, 80), minutes=10, event_id=event_id)
     )

@@ -1,5 +1,5 @@
-"""POST/GET/DELETE /subscriptions, GET /deliveries and replay (design.md "Deadlines, escalation
-and notifications"): admins only, the secret shown once, refusals naming the field."""
+"""POST/GET/DELETE /subscriptions, GET /deliveries and replay (design § Notifications):
+admins only, the secret shown once, refusals naming the field."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Text the database cannot store or a person cannot see is refused with 422 naming the field,
-the same on SQLite and PostgreSQL (design.md "Limits"); strings of the query never reach the
+the same on SQLite and PostgreSQL (design § Limits); strings of the query never reach the
 database as something it fails on.
 
 Every free-text field is sent with a NUL to a resource that exists, by the role that may write

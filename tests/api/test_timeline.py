@@ -1,5 +1,5 @@
-"""GET /events/{id}/timeline as each role sees it, on SQLite and PostgreSQL (design.md "What each
-role sees of an event"): an agency sees the event-level entries and those about its own actions,
+"""GET /events/{id}/timeline as each role sees it, on SQLite and PostgreSQL (design § Visibility):
+an agency sees the event-level entries and those about its own actions,
 never another agency's actions, notes or keys; everyone else sees everything. Pages stay whole
 when entries are left out."""
 

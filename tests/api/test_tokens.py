@@ -1,4 +1,4 @@
-"""POST/GET/DELETE /tokens (design.md "Roles and tokens": the admin manages tokens), on SQLite
+"""POST/GET/DELETE /tokens (design § Roles: the admin manages tokens), on SQLite
 and PostgreSQL: admin only, the token shown once and working, revocation, problem+json refusals."""
 
 from __future__ import annotations

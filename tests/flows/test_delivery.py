@@ -1,6 +1,6 @@
-"""The deliverer against real HTTP receivers on 127.0.0.1 (design.md "Deadlines, escalation and
-notifications"): signatures, the robots' formats, retries, dead deliveries and replay, drills,
-and that a slow receiver never holds up a report; on SQLite and PostgreSQL."""
+"""The deliverer against real HTTP receivers on 127.0.0.1 (design § Notifications):
+signatures, the robots' formats, retries, dead deliveries and replay, drills, and that a slow
+receiver never holds up a report; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -124,7 +124,7 @@ async def test_a_county_hit_anew_gets_its_duties(
 async def test_the_receiving_unit_sees_the_report_it_received(
     client: httpx.AsyncClient, make_token: MakeToken
 ) -> None:
-    """Plan 4 (design.md "Deadlines"): 省发改委 sees nothing of a III until 市经信委's report
+    """Plan 4 (design § Reporting chain): 省发改委 sees nothing of a III until 市经信委's report
     reaches it; then it holds the report to acknowledge, due from then, and sees the event."""
     dispatcher = await make_token("dispatcher")
     drc = await make_token("agency", agency="provincial-drc")

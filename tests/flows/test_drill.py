@@ -85,8 +85,9 @@ def county_level(load: Decimal, lost: Decimal) -> str | None:
 
 
 def by_hand(scenario: Scenario) -> dict[str, Any]:
-    """The levels, leads and restoration curve the scenario's reports give (design.md: levels
-    never fall by report; IV in one county → its HQ, in several → the city; III → the city)."""
+    """The levels, leads and restoration curve the scenario's reports give (design § Who leads:
+    levels never fall by report; IV in one county → its HQ, in several → the city; III → the
+    city)."""
     rank = {None: 0, "IV": 1, "III": 2}
     levels: list[str] = []
     leads: list[str] = []

@@ -1,5 +1,5 @@
 """The notices the request path writes to the outbox, in the transaction of the change
-(design.md "Deadlines, escalation and notifications"): ``event.opened``,
+(design § Notifications): ``event.opened``,
 ``event.level_changed`` and one ``action.dispatched`` per action, on SQLite and PostgreSQL."""
 
 from __future__ import annotations

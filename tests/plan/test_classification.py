@@ -24,8 +24,9 @@ RULES = load_rules(RULES_FILE)
 STEP = Decimal("0.0001")
 CUSTOMERS = 10_000  # so that every boundary ± STEP is a whole number of customers
 
-# plan/README.md "1.5 as rules", written out independently of the YAML: per grid scope and load,
-# the boundaries of each metric, each with the level and clause reached at it (≥ boundary).
+# Plan 1.5 as design § Grids and levels tabulates it, written out independently of the YAML: per
+# grid scope and load, the boundaries of each metric, each with the level and clause reached at
+# it (≥ boundary).
 Step = tuple[str, Level, str]
 PROVINCE_LOAD: list[Step] = [
     ("0.05", "IV", "1.5 一般(1)"),

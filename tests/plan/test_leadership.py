@@ -112,7 +112,7 @@ def test_a_rise_never_hands_the_lead_down() -> None:
 
 def test_a_higher_hq_acting_is_cited_as_the_services_choice() -> None:
     """Plan 5.5 has the government that started the response end it; that a higher HQ may act
-    for the leading one is the service's choice (design.md), and the refusal says so."""
+    for the leading one is the service's choice (design § Who leads), and the refusal says so."""
     grids = load_regions(PLAYBOOKS_DIR / "regions.yaml")
     keqiao = Actor(uuid.uuid4(), "柯桥区指挥长", "commander", region="330603")
     with pytest.raises(Forbidden) as refused:

@@ -1,4 +1,4 @@
-"""The event lifecycle against design.md's table (tests.helpers.DESIGN_MOVES is the oracle)."""
+"""The event lifecycle against design § Lifecycle (tests.helpers.DESIGN_MOVES is the oracle)."""
 
 from __future__ import annotations
 

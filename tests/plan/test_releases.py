@@ -1,4 +1,4 @@
-"""Who reviews a public release (plan 5.4, design.md "General rules"), as plain functions."""
+"""Who reviews a public release (plan 5.4, design § Releases), as plain functions."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ LEADS = [None, KEQIAO, CITY_HQ, PROVINCE_HQ]
 
 
 def expected(level: Level | None, lead: str | None, topics: tuple[Topic, ...]) -> str:
-    """design.md written out: trend, casualties or losses at II or above → the province HQ;
+    """design § Releases written out: trend, casualties or losses at II or above → the province HQ;
     anything else → the leading HQ, or the HQ covering the event's grids while none leads."""
     if level in ("I", "II") and set(topics) & {"trend", "casualties", "losses"}:
         return PROVINCE_HQ

@@ -1,4 +1,4 @@
-"""playbooks/agencies.yaml held against design.md's agency codes; the checks on broken files."""
+"""playbooks/agencies.yaml held against design § Agencies; the checks on broken files."""
 
 from __future__ import annotations
 

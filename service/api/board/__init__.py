@@ -1,4 +1,4 @@
-"""The command centre's situation board at /board (design.md "The command centre's view"):
+"""The command centre's situation board at /board (design § Board):
 server-rendered pages in Chinese, signed in with a token kept in a cookie, updated by polling
 with ETags. ``routes`` serves it, ``session`` signs in and out, ``render`` draws it."""
 

@@ -24,7 +24,7 @@ router = APIRouter(tags=["releases"], responses=problems(401, 404, 422))
 # Only the writes refuse for who the caller is (403) or for the state (409).
 DECISIONS = problems(403, 409, 503)
 
-# design.md: commanders, dispatchers and two agencies (publicity, power-company; the flow
+# design § Roles: commanders, dispatchers and two agencies (publicity, power-company; the flow
 # refuses the others with 403 before it looks at the event).
 ProposerDep = Annotated[Actor, role("commander", "dispatcher", "agency")]
 

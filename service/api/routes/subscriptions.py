@@ -1,5 +1,4 @@
-"""Subscriptions and deliveries (design.md "Deadlines, escalation and notifications"): admins
-only."""
+"""Subscriptions and deliveries (design § Notifications): admins only."""
 
 from __future__ import annotations
 

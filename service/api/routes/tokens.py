@@ -1,4 +1,4 @@
-"""Tokens (design.md "Roles and tokens"): an admin issues, lists and revokes them, as
+"""Tokens (design § Roles): an admin issues, lists and revokes them, as
 ``outage-coordinator tokens create/list/revoke`` does; each route is one flow call
 (service.flows.admin.tokens)."""
 

@@ -1,4 +1,4 @@
-"""Dispatching duty checklists as actions (design.md "Dispatch moments").
+"""Dispatching duty checklists as actions (design § Dispatch).
 
 An item goes to the units its agency names at the event as it stands (``Scene``: the leading HQ,
 the counties hit; service.plan.addressees), once per unit; one that follows another (``after``)
@@ -174,7 +174,7 @@ async def dispatch(
         rows += await _reopen(session, event, reopened, now)
         touched.update(p.agency for p in reopened)
     for row in rows:
-        # One notice per action, heard by its agency's subscriptions (design.md).
+        # One notice per action, heard by its agency's subscriptions (design § Notifications).
         outbox.emit(
             batch,
             event,

@@ -1,5 +1,4 @@
-"""Overdue actions escalate, then are reminded (design.md "Deadlines, escalation and
-notifications").
+"""Overdue actions escalate, then are reminded (design § Deadlines).
 
 An action still pending past its due time (service.plan.duties.OVERDUE_STATES) is escalated once
 (``escalated_at``, timeline ``action_overdue``, notice ``action.overdue``), then reminded every

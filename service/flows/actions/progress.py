@@ -60,8 +60,8 @@ async def _locked_action(
 ) -> tuple[Event, Action]:
     """The action and its event, locked in the one lock order: the event, then the action.
 
-    With ``agency``, another agency's action does not exist for the caller (design.md: 404, not
-    403); it is checked again once locked, as a hand-over may have moved it meanwhile.
+    With ``agency``, another agency's action does not exist for the caller (design § Actions: 404,
+    not 403); it is checked again once locked, as a hand-over may have moved it meanwhile.
     """
     own = () if agency is None else (Action.agency == agency,)
     return await lock_child(session, Action, action_id, *own)
@@ -74,7 +74,8 @@ async def _own_action(
     return await _locked_action(session, action_id, actor.agency)
 
 
-# An agency's report moves its action forward only (design.md: pending → acknowledged → done):
+# An agency's report moves its action forward only (design § Actions: pending → acknowledged →
+# done):
 # the target state, the states it may come from, and the word for the timeline.
 PROGRESS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
     "acknowledged": (("pending",), "acknowledged"),

@@ -1,7 +1,7 @@
 """What the actions endpoints take and answer: an action as the API shows it (``ActionRead``),
 shared by the agencies' endpoints and the ``action.*`` notices, which carry the same shape
-(design.md "Deadlines, escalation and notifications": ``data`` holds the action as the API shows
-it); the notes and reasons agencies and commanders send."""
+(design § Notifications: ``data`` holds the action as the API shows it); the notes and
+reasons agencies and commanders send."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ class ActionRead(BaseModel):
     cancel_reason: str | None
     escalated_at: datetime | None
     note: str | None
-    drill: bool = Field(description="the action belongs to a drill event (design.md)")
+    drill: bool = Field(description="the action belongs to a drill event (design § Drills)")
 
 
 class ActionList(BaseModel):

@@ -1,5 +1,5 @@
 """What the admin's endpoints take and answer, by section: subscriptions and their deliveries
-(design.md "Deadlines, escalation and notifications")."""
+(design § Notifications)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Subscriptions and their deliveries, as an admin manages them through the API and the CLI
-(design.md "Deadlines, escalation and notifications"): the same checks for both."""
+(design § Notifications): the same checks for both."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from service.store.cursors import after_time_cursor, time_page
 from service.store.transactions import in_transaction
 
 SECRET_PREFIX: Final = "whsec_"
-SECRET_BYTES: Final = (24, 64)  # design.md: whsec_ and the base64 of 24–64 random bytes
+SECRET_BYTES: Final = (24, 64)  # design § Notifications: whsec_, base64 of 24–64 bytes
 GENERATED_BYTES: Final = 24
 
 

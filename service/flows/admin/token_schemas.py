@@ -1,4 +1,4 @@
-"""What the token flows take and give (design.md "Roles and tokens"): ``TokenCreate`` in,
+"""What the token flows take and give (design § Roles): ``TokenCreate`` in,
 ``TokenRead`` listed, ``TokenCreated`` once with the token itself.
 
 Beside the subscriptions' schemas (``schemas.py`` of this package) rather than in it: the two

@@ -1,4 +1,4 @@
-"""Tokens (design.md "Roles and tokens"): an admin issues, lists and revokes them, over the API
+"""Tokens (design § Roles): an admin issues, lists and revokes them, over the API
 (service.api.routes.tokens) and the command line (``outage-coordinator tokens``) alike, and the
 service issues the first admin token on its first start.
 

@@ -1,10 +1,10 @@
-"""What an agency sees of an event's timeline (design.md "What each role sees of an event").
+"""What an agency sees of an event's timeline (design § Visibility).
 
 The event-level entries (state, level, leading HQ, warnings, termination) whole; the entries
 about its own actions; never another agency's actions, notes or keys. An action is the agency's
 when it holds it now, as ``GET /events/{id}/actions`` shows it: a pending duty handed over to
 another HQ (plan 2.2) leaves the old holder's view with the rest of that action. One exception:
-the receiving unit of a plan 4 report sees the report it received (design.md "Deadlines"): the
+the receiving unit of a plan 4 report sees the report it received (design § Reporting chain): the
 completion of the link its own link follows, and the notes on it, when another unit holds that
 link (service.plan.addressees.reports_received).
 

@@ -1,4 +1,4 @@
-"""The command centre's situation board (design.md "The command centre's view"): what it shows,
+"""The command centre's situation board (design § Board): what it shows,
 read as the API reads it, and the version that tells a polling board whether anything changed.
 
 The board shows the events not yet closed (a terminated event still has its plan 6 work under

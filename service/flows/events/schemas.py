@@ -56,7 +56,7 @@ class TimelineRead(BaseModel):
     clause: str | None
     summary: str
     data: dict[str, Any]
-    drill: bool = Field(description="the entry belongs to a drill event (design.md)")
+    drill: bool = Field(description="the entry belongs to a drill event (design § Drills)")
 
     @classmethod
     def of(cls, entry: Any, drill: bool) -> TimelineRead:

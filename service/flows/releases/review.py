@@ -1,6 +1,6 @@
 """信息发布 (plan 5.4): a release is proposed, reviewed by an HQ, and only then published.
 
-Checked in the order design.md sets: who the caller is (403), the event or release (404),
+Checked in the order design § Errors sets: who the caller is (403), the event or release (404),
 jurisdiction (403), then the state (409). Who reviews is service.plan.releases; the choices made
 where the plan is silent are written there and below:
 

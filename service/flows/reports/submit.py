@@ -255,7 +255,7 @@ async def _advance(
             "leading_hq_changed",
             actor,
             f"several grids now reach {event.response_level}: {candidate} leads "
-            "(the service's rule, design.md; plan 2.2 says the city leads 必要时)",
+            "(the service's rule, design § Who leads; plan 2.2 says the city leads 必要时)",
             clause="5.1",
             at=now,
             leading_hq=candidate,

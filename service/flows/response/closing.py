@@ -28,7 +28,7 @@ from service.store.events import event_area, lock_event
 async def dismiss(
     context: AppContext, actor: Actor, event_id: uuid.UUID, dismissal: Dismissal
 ) -> EventRead:
-    """Close an event that never needed a response (design.md: monitoring → closed)."""
+    """Close an event that never needed a response (design § Lifecycle: monitoring → closed)."""
     playbooks, reason = context.playbooks, dismissal.reason
 
     async def command(session: AsyncSession, batch: WriteBatch) -> Event:
