@@ -1,12 +1,13 @@
-"""FastAPI dependencies with short names: ContextDep, SessionDep, ReadSessionDep, ActorDep."""
+"""FastAPI dependencies with short names: ContextDep, ActorDep and the role checks.
+
+No dependency opens a session: each route calls one flow, which opens its own session and owns
+its transaction (service.flows)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.flows.context import AppContext
 from service.plan.actor import Actor, Role
@@ -20,21 +21,6 @@ async def get_context(request: Request) -> AppContext:
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]
-
-
-async def get_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
-    """A session for a request that writes; the endpoint commits, anything else rolls back."""
-    async with context.sessions() as session:
-        yield session
-
-
-async def get_read_session(context: ContextDep) -> AsyncIterator[AsyncSession]:
-    async with context.read_sessions() as session:
-        yield session
-
-
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
 
 
 async def get_actor(request: Request) -> Actor:
