@@ -178,3 +178,40 @@ async def test_every_openapi_reference_resolves(client: httpx.AsyncClient) -> No
     assert "#/components/schemas/Problem" in refs
     assert "#/components/schemas/FieldError" in refs
     assert sorted(ref for ref in refs if not _resolves(document, ref)) == []
+
+
+# FastAPI's own operation id when none is given: the function's name, the path with every
+# non-word character as "_", then the method ("post_ack_api_v1_actions__action_id__ack_post").
+_GENERATED_ID = re.compile(r"_(get|post|put|patch|delete)$")
+_OPERATION_ID = re.compile(r"^[a-z]+(_[a-z0-9]+)*$")
+
+
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            yield method.upper(), path, operation
+
+
+async def test_every_operation_explains_itself(client: httpx.AsyncClient) -> None:
+    """/docs reads as documentation: every operation has a summary written for people (not
+    FastAPI's title-cased function name, "Post Ack"), a description, a meaningful snake_case
+    operation id of its own, and examples of the JSON body it takes."""
+    document = (await client.get("/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    seen: dict[str, str] = {}
+    for method, path, operation in _operations(document):
+        where = f"{method} {path}"
+        summary = operation.get("summary", "")
+        assert summary and summary != summary.title(), f"{where}: summary {summary!r}"
+        assert len(operation.get("description", "")) >= 40, f"{where}: no description"
+        operation_id = operation.get("operationId", "")
+        assert _OPERATION_ID.match(operation_id), f"{where}: operation id {operation_id!r}"
+        assert not _GENERATED_ID.search(operation_id), f"{where}: generated id {operation_id}"
+        assert operation_id not in seen, f"{where} and {seen.get(operation_id)}: {operation_id}"
+        seen[operation_id] = where
+        body = operation.get("requestBody")
+        if body is not None:
+            reference = body["content"]["application/json"]["schema"]["$ref"]
+            model = reference.rsplit("/", 1)[1]
+            assert schemas[model].get("examples"), f"{where}: no examples of {model}"
+    assert len(seen) >= 40  # every route of the API, the health check among them
