@@ -25,7 +25,7 @@ from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from benchmarks.dispatch_cost import bench_actor
-from models import Action, Event, EventGrid, Report, Snapshot, TimelineEntry
+from models import Action, Event, EventGrid, Report, ReportSnapshot, TimelineEntry
 from models.base import table_of
 from service.app import open_context
 from service.config import Settings
@@ -85,7 +85,7 @@ def report_rows(actor_id: uuid.UUID, actions: int, version: str) -> Rows:
     rows: Rows = [
         (table_of(Event), [event]),
         (table_of(Report), [report]),
-        (table_of(Snapshot), [snapshot]),
+        (table_of(ReportSnapshot), [snapshot]),
         (table_of(EventGrid), [grid]),
     ]
     if actions:

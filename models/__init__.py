@@ -1,7 +1,7 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from models.base import Base
-from models.event import Event, EventGrid, IdempotencyRecord, Report, Snapshot, TimelineEntry
+from models.event import Event, EventGrid, IdempotencyRecord, Report, ReportSnapshot, TimelineEntry
 from models.notify import Delivery, OutboxMessage, Subscription
 from models.plan import Action, AgencyFeed, Attestation, EarlyWarning
 from models.release import Release
@@ -21,7 +21,7 @@ __all__ = [
     "OutboxMessage",
     "Release",
     "Report",
-    "Snapshot",
+    "ReportSnapshot",
     "Subscription",
     "TimelineEntry",
 ]

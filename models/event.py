@@ -86,12 +86,12 @@ class Report(Base):
     actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id"))
 
     event: Mapped[Event] = relationship(back_populates="reports", lazy="raise")
-    snapshots: Mapped[list[Snapshot]] = relationship(
-        back_populates="report", lazy="raise", order_by="Snapshot.seq"
+    snapshots: Mapped[list[ReportSnapshot]] = relationship(
+        back_populates="report", lazy="raise", order_by="ReportSnapshot.seq"
     )
 
 
-class Snapshot(Base):
+class ReportSnapshot(Base):
     """One grid at one moment (plan 1.5's measures), as a report gave it."""
 
     __tablename__ = "snapshots"

@@ -53,7 +53,7 @@ class DrillActor(_Strict):
     agency: str | None = None
 
 
-class Snapshot(_Strict):
+class DrillSnapshot(_Strict):
     scope: Scope
     region: Region
     load_mw: Decimal = Field(gt=0)
@@ -72,7 +72,7 @@ class _Step(_Strict):
 
 class ReportStep(_Step):
     do: Literal["report"]
-    snapshots: Annotated[list[Snapshot], Field(min_length=1, max_length=64)]
+    snapshots: Annotated[list[DrillSnapshot], Field(min_length=1, max_length=64)]
     cause: Cause | None = None
     note: Words | None = None
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from models import Event, EventGrid, IdempotencyRecord, Report, Snapshot, TimelineEntry
+from models import Event, EventGrid, IdempotencyRecord, Report, ReportSnapshot, TimelineEntry
 from service.flows.context import AppContext
 from service.flows.reports.schemas import ClassificationQuery, ClassificationRead
 from service.flows.schemas import BasisRead
@@ -273,7 +273,7 @@ async def test_concurrent_reports_on_one_event_lose_nothing(
     assert set(detail["restoration"]["grids"]) == {"330603", *regions}
     assert (detail["level"], detail["response_level"]) == ("IV", "IV")
     assert detail["leading_hq"]["region"] == "330600"
-    assert await count(context, Snapshot) == 6
+    assert await count(context, ReportSnapshot) == 6
     async with context.sessions() as session:
         started = await session.scalar(
             select(func.count())

@@ -14,7 +14,7 @@ from typing import Final
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Action, Event, Report, Snapshot
+from models import Action, Event, Report, ReportSnapshot
 from models.base import utcnow
 from service.flows.context import AppContext
 from service.flows.events import history
@@ -115,16 +115,16 @@ async def evaluate(
 async def _reports(session: AsyncSession, event_id: uuid.UUID) -> list[ReportFigures]:
     rows = await session.execute(
         select(
-            Snapshot.report_id,
-            Snapshot.observed_at,
+            ReportSnapshot.report_id,
+            ReportSnapshot.observed_at,
             Report.received_at,
-            Snapshot.region,
-            Snapshot.scope,
-            Snapshot.load_lost_mw,
+            ReportSnapshot.region,
+            ReportSnapshot.scope,
+            ReportSnapshot.load_lost_mw,
         )
-        .join(Report, Report.id == Snapshot.report_id)
-        .where(Snapshot.event_id == event_id)
-        .order_by(Snapshot.seq)
+        .join(Report, Report.id == ReportSnapshot.report_id)
+        .where(ReportSnapshot.event_id == event_id)
+        .order_by(ReportSnapshot.seq)
     )
     by_report: dict[uuid.UUID, tuple[datetime, datetime, list[GridFigure]]] = {}
     for report_id, observed_at, received_at, region, scope, lost in rows:

@@ -13,8 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Event, EventGrid, Report
-from models import Snapshot as SnapshotRow
+from models import Event, EventGrid, Report, ReportSnapshot
 from models.base import table_of, utcnow
 from service.errors import Forbidden, InvalidInput
 from service.flows.actions.dispatch import dispatch, hand_over, open_monitoring, started_items
@@ -172,7 +171,7 @@ async def take_report(
         ],
     )
     batch.add(
-        table_of(SnapshotRow),
+        table_of(ReportSnapshot),
         [
             {
                 "report_id": report_id,
