@@ -58,10 +58,10 @@ def register(commands: Commands) -> None:
         help="where the evaluate step saves the evaluation report (JSON, PDF) and each "
         "warning's CAP alert, in a folder named after the event (default: %(default)s)",
     )
-    run.set_defaults(handler=replay)
+    run.set_defaults(handler=play)
 
 
-def replay(args: argparse.Namespace, settings: Settings) -> int:
+def play(args: argparse.Namespace, settings: Settings) -> int:
     import asyncio
 
     import httpx

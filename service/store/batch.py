@@ -91,7 +91,7 @@ class TableDescription:
     numbered: str | None  # the autoincrement key the database numbers, if any
 
 
-def describe(table: Table) -> TableDescription:
+def describe_table(table: Table) -> TableDescription:
     """``table`` as the batch writes it; a column whose value only the database would give
     when left out (a server default with no Python one, a computed column, a SQL default) is
     refused, naming it: the batch reads nothing back (the module docstring says why)."""
@@ -113,7 +113,7 @@ def describe(table: Table) -> TableDescription:
 
 
 # At import: a model the batch cannot write stops the service here, not at its first write.
-TABLES: Final = {table: describe(table) for table in Base.metadata.sorted_tables}
+TABLES: Final = {table: describe_table(table) for table in Base.metadata.sorted_tables}
 
 
 # A run: consecutive adds for one table, written as one INSERT of many rows (the batching). Rows

@@ -52,7 +52,7 @@ from service.flows.context import AppContext
 from service.plan.actor import Actor
 from service.store import batch as batch_module
 from service.store import timeline
-from service.store.batch import TABLES, BatchClosed, WriteBatch, describe
+from service.store.batch import TABLES, BatchClosed, WriteBatch, describe_table
 from tests.helpers import REPO, MakeToken
 
 NOW = datetime(2026, 7, 20, 6, 0, 0, 123456, tzinfo=UTC)
@@ -568,11 +568,11 @@ def test_a_column_only_the_database_fills_is_refused_naming_it(
     key = [] if column.primary_key else [Column("id", String(36), primary_key=True)]
     table = Table("scratch", MetaData(), *key, column)
     if refused is None:
-        description = describe(table)
+        description = describe_table(table)
         assert description.numbered == ("seq" if column.primary_key else None)
     else:
         with pytest.raises(RuntimeError, match=re.escape(refused)):
-            describe(table)
+            describe_table(table)
 
 
 @pytest.mark.process

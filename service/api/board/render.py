@@ -2,11 +2,11 @@
 the rendered events kept per version.
 
 The events' part of the page depends only on what is stored and on which open actions are past
-due, which is what the board's version names (``service.flows.events.board.version``): it holds no
-clock reading of its own. How long an action has left is counted down in the browser from its
-``data-due`` time (``static/board/board.js``); the page shows the due time itself. So one render
-serves every viewer of the same scope until the version moves: twenty wall displays and phones
-polling cost one render per change per worker, not one per poll.
+due, which is what the board's version names (``service.flows.events.board.board_version``): it
+holds no clock reading of its own. How long an action has left is counted down in the browser
+from its ``data-due`` time (``static/board/board.js``); the page shows the due time itself. So
+one render serves every viewer of the same scope until the version moves: twenty wall displays
+and phones polling cost one render per change per worker, not one per poll.
 """
 
 from __future__ import annotations

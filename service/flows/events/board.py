@@ -100,7 +100,7 @@ async def current_board(
     of that version."""
     now = utcnow()
     async with context.read_engine.connect() as connection:
-        tag = await version(connection, actor, now)
+        tag = await board_version(connection, actor, now)
     cached = renderer.cached_events(tag)
     if cached is not None:
         return tag, cached
@@ -122,7 +122,7 @@ def _scope(actor: Actor) -> str:
     return f"agency:{actor.agency}" if actor.role == "agency" else "all"
 
 
-async def version(reader: AsyncConnection | AsyncSession, actor: Actor, now: datetime) -> str:
+async def board_version(reader: AsyncConnection | AsyncSession, actor: Actor, now: datetime) -> str:
     """The board's validator for ``actor`` at ``now`` (see the module's docstring): one
     statement over the events on the board."""
     rows = (await reader.execute(_version_statement(actor), {"now": now})).all()

@@ -58,7 +58,7 @@ async def evaluate(
     session: AsyncSession, playbooks: Playbooks, event: Event, now: datetime
 ) -> EvaluationRead:
     """The evaluation report of ``event`` as its records stand at ``now``."""
-    found = await history.entries(session, event.id, history.CHRONOLOGY_KINDS)
+    found = await history.timeline_entries(session, event.id, history.CHRONOLOGY_KINDS)
     started = next((e.at for e in found if e.kind == "response_started"), None)
     ended = next((e.at for e in found if e.kind == "response_terminated"), None)
     grids, agencies = playbooks.grids, playbooks.agencies

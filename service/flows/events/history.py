@@ -74,7 +74,7 @@ class AttributedEntry:
         return BY_REPORT
 
 
-async def entries(
+async def timeline_entries(
     session: AsyncSession, event_id: uuid.UUID, kinds: Iterable[TimelineKind]
 ) -> list[AttributedEntry]:
     """The event's timeline entries of ``kinds``, oldest first, with their actors' tokens."""
@@ -119,5 +119,5 @@ def lead_changes(found: Iterable[AttributedEntry]) -> list[LeadChange]:
 
 async def response_levels(session: AsyncSession, event_id: uuid.UUID) -> list[LevelAt]:
     """The response levels as they were set, oldest first (for a warning's messages)."""
-    found = await entries(session, event_id, LEVEL_KINDS)
+    found = await timeline_entries(session, event_id, LEVEL_KINDS)
     return [LevelAt(e.level, e.at, e.seq) for e in found]
