@@ -45,6 +45,13 @@ def _refusing(item: pytest.Item, start: Callable[..., None]) -> Callable[..., No
     return refuse
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that start processes first (in their order), then the rest: the longest ones
+    go to the workers while every other test is still waiting, instead of trailing at the end
+    of `make test` with one worker busy and the other idle."""
+    items.sort(key=lambda item: item.get_closest_marker("process") is None)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
     """Outside ``process`` tests, starting a process (setup and teardown included) fails."""
