@@ -19,14 +19,15 @@ registry, event listings with valid filters, and a real event read page by page.
 found (a 400 for an undecodable body, a 500 for times near year 1 or 9999) stay pinned at the end.
 
 The run is bounded and repeatable: at most ``ROLE_EXAMPLES`` generated cases per operation and
-role and ``MAX_EXAMPLES`` per property, derandomized, a fixed schemathesis seed and no example
-database.
+role (15, or ``FUZZ_EXAMPLES``) and ``MAX_EXAMPLES`` per property, derandomized, a fixed
+schemathesis seed and no example database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import uuid
 import zlib
@@ -60,7 +61,9 @@ from service.store.tokens import create_token
 from tests.helpers import county, report
 
 MAX_EXAMPLES = 30
-ROLE_EXAMPLES = 15  # per operation and role: four roles' runs stay within the module's budget
+# Per operation and role: four roles' runs stay within the module's budget. `make check`, the
+# quick loop, asks for fewer (FUZZ_EXAMPLES); `make test` and CI run these.
+ROLE_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 SEED = 20181125
 BOUNDED = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None)
 
