@@ -12,7 +12,7 @@ from service.cli.parsing import CommandLineError, Commands, add_group, positive
 
 if TYPE_CHECKING:
     from service.config import Settings
-    from service.drill.runner import DrillRun
+    from service.drill.player import DrillRun
     from service.playbooks.drills import Step
 
 SPEED_HELP = (
@@ -68,6 +68,7 @@ def play(args: argparse.Namespace, settings: Settings) -> int:
     from tqdm import tqdm
 
     from service.drill import runner
+    from service.drill.calls import DrillStopped
     from service.errors import PlaybookError
     from service.playbooks.bundle import Playbooks
     from service.playbooks.drills import load_scenario
@@ -102,7 +103,7 @@ def play(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with bar:
             done = asyncio.run(play())
-    except runner.DrillStopped as exc:
+    except DrillStopped as exc:
         print(f"drill stopped: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # asyncio.run cancelled the drill, which revoked its tokens

@@ -1,7 +1,7 @@
-"""``drill run``'s player (service.drill.runner) against the app, on SQLite and PostgreSQL: the
-shipped typhoon ends closed, a drill, at III, with the evaluation its scenario gives (worked out
-here by hand from the scenario's own numbers); a drill stops at the first unexpected answer,
-naming the step, and never leaves its tokens behind."""
+"""``drill run``'s player (service.drill: runner, player, calls) against the app, on SQLite and
+PostgreSQL: the shipped typhoon ends closed, a drill, at III, with the evaluation its scenario
+gives (worked out here by hand from the scenario's own numbers); a drill stops at the first
+unexpected answer, naming the step, and never leaves its tokens behind."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import httpx
 import pytest
 import yaml
 
-from service.drill.runner import ATTEMPTS, DrillStopped, run_drill
+from service.drill.calls import ATTEMPTS, DrillStopped
+from service.drill.runner import run_drill
 from service.playbooks.bundle import Playbooks
 from service.playbooks.drills import AttestStep, ReportStep, Scenario, Step, load_scenario
 from tests.helpers import (

@@ -50,9 +50,9 @@ from models import (
 from models.base import table_of
 from service.flows.context import AppContext
 from service.plan.actor import Actor
-from service.store import batch as batch_module
-from service.store import timeline
-from service.store.batch import TABLES, BatchClosed, WriteBatch, describe_table
+from service.store import bulk_insert, timeline
+from service.store.batch import BatchClosed, WriteBatch
+from service.store.tables import TABLES, describe_table
 from tests.helpers import REPO, MakeToken
 
 NOW = datetime(2026, 7, 20, 6, 0, 0, 123456, tzinfo=UTC)
@@ -229,7 +229,7 @@ async def test_rows_beyond_the_parameter_limit_are_split(
     context: AppContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a statement takes at most 4 timeline rows (11 columns each) beside the event
-    monkeypatch.setattr(batch_module, "MAX_PARAMETERS", 50)
+    monkeypatch.setattr(bulk_insert, "MAX_PARAMETERS", 50)
     event = new_event()
     async with context.sessions() as session:
         async with WriteBatch(session) as batch:
@@ -511,7 +511,7 @@ async def test_interleaved_adds_reach_the_database_in_call_order(
     by table, objects never after rows. On PostgreSQL one statement has no order across tables
     (its foreign keys are checked at its end), so each row is made a statement of its own here,
     and the statements' order is the one seen."""
-    monkeypatch.setattr(batch_module, "MAX_PARAMETERS", 1)
+    monkeypatch.setattr(bulk_insert, "MAX_PARAMETERS", 1)
     actor = await actor_of(make_token, context)
     first, second = new_event(), new_event()
     async with context.sessions() as session:
@@ -577,8 +577,9 @@ def test_a_column_only_the_database_fills_is_refused_naming_it(
 
 @pytest.mark.process
 def test_a_model_with_a_server_default_alone_stops_the_import() -> None:
-    """The check runs as service.store.batch is imported, over every model: the service does not
-    start, rather than a first write storing NULL where the database had a default."""
+    """The check runs as service.store.tables is imported (the batch imports it), over every
+    model: the service does not start, rather than a first write storing NULL where the database
+    had a default."""
     model = textwrap.dedent(
         """
         import uuid
@@ -591,7 +592,7 @@ def test_a_model_with_a_server_default_alone_stops_the_import() -> None:
             id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
             state: Mapped[str] = mapped_column(String(10), server_default="new")
 
-        import service.store.batch
+        import service.store.tables
         """
     )
     run = subprocess.run(

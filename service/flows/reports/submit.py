@@ -16,7 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Event, EventGrid, Report, ReportSnapshot
 from models.base import table_of, utcnow
 from service.errors import Forbidden, InvalidInput
-from service.flows.actions.dispatch import dispatch, hand_over, open_monitoring, started_items
+from service.flows.actions.dispatch import dispatch, open_monitoring, started_items
+from service.flows.actions.outstanding import hand_over
 from service.flows.context import AppContext
 from service.flows.once import Answer, Once, answer_once
 from service.flows.reports.classify import check_grids

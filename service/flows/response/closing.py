@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Action, Event
 from models.base import utcnow
 from service.errors import Conflict
-from service.flows.actions.dispatch import cancel_open
+from service.flows.actions.outstanding import cancel_open
 from service.flows.context import AppContext
 from service.flows.events.schemas import EventRead
 from service.flows.response.running import run_command, run_guarded

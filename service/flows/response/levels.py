@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Event
 from models.base import utcnow
 from service.errors import Conflict
-from service.flows.actions.dispatch import cancel_open, dispatch, hand_over, scene_of, started_items
+from service.flows.actions.dispatch import dispatch, scene_of, started_items
+from service.flows.actions.outstanding import cancel_open, hand_over
 from service.flows.context import AppContext
 from service.flows.events.schemas import EventRead
 from service.flows.response.running import run_command

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import EarlyWarning, Event
 from models.base import utcnow
 from service.errors import Conflict, Forbidden, InvalidInput
-from service.flows.actions.dispatch import cancel_open, dispatch, open_monitoring
+from service.flows.actions.dispatch import dispatch, open_monitoring
+from service.flows.actions.outstanding import cancel_open
 from service.flows.context import AppContext
 from service.flows.warnings.schemas import WarningCreate, WarningDecision, WarningRead
 from service.plan.actor import Actor
