@@ -7,7 +7,7 @@
 #
 # PostgreSQL instead: -e OUTAGE_DATABASE_URL=postgresql+asyncpg://user:password@host/db
 # Replicas may start together: each runs `db upgrade`, and a PostgreSQL advisory lock lets one
-# migrate while the others wait (service/migrate.py).
+# migrate while the others wait (service/store/migrate.py).
 
 # The builder: uv.lock's versions and the service's wheel, installed into /opt/venv.
 # Both stages use one image, so the interpreter the venv points at is there in the final one.
