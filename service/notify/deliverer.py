@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
+import ssl
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -44,6 +46,14 @@ CLAIM_DEPTH: Final = 4
 JITTER: Final = (0.8, 1.2)
 
 log = logging.getLogger(__name__)
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """How every deliverer of this process verifies receivers: httpx's defaults (the CA bundle,
+    SSL_CERT_FILE where set), read once. A client given none loads the bundle again, some 20 ms
+    each time a deliverer starts (each app's lifespan, each worker)."""
+    return httpx.create_ssl_context()
 
 
 def backoff(settings: Settings, attempts: int) -> float:
@@ -78,6 +88,7 @@ class Deliverer:
         self.room = self.slots * CLAIM_DEPTH  # deliveries claimed and not yet ended, at most
         self._gate = asyncio.Semaphore(self.slots)
         self.client = httpx.AsyncClient(
+            verify=tls_context(),
             timeout=settings.delivery_timeout_seconds,
             limits=httpx.Limits(max_connections=self.slots, max_keepalive_connections=self.slots),
         )
