@@ -17,6 +17,11 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 from service.errors import PlaybookError
 from service.plan.clauses import PLAN_CLAUSES
 
+# libyaml's parser (PyYAML's wheels carry it) reads the playbooks about six times faster than the
+# pure-Python one, with the same safe subset and the same error marks; the pure one where it is
+# missing.
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def read_yaml(path: Path) -> Any:
     """The parsed content of `path` (None for an empty file).
@@ -27,7 +32,7 @@ def read_yaml(path: Path) -> Any:
     """
     file = str(path)
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except OSError as exc:
         raise PlaybookError(file, "(file)", f"cannot read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
