@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import delete
 
 import models
 from service.app import create_app
@@ -122,15 +121,25 @@ async def app_and_context(settings: Settings) -> AsyncIterator[tuple[object, App
         yield app, app.state.context
 
 
+# Every table emptied, children first, as one script: one round trip after each test, where a
+# statement per table took about as long as the test itself for most tests.
+EMPTY_ALL = "".join(
+    f'DELETE FROM "{table.name}";' for table in reversed(models.Base.metadata.sorted_tables)
+)
+
+
 @pytest.fixture
 async def context(app_and_context: tuple[object, AppContext]) -> AsyncIterator[AppContext]:
     """The running app's context; every table is emptied after each test."""
     ctx = app_and_context[1]
     yield ctx
-    async with ctx.sessions() as session:
-        for table in reversed(models.Base.metadata.sorted_tables):
-            await session.execute(delete(table))
-        await session.commit()
+    async with ctx.engine.connect() as connection:
+        # the driver's own script call: SQLAlchemy's cursor sends one statement at a time
+        driver = (await connection.get_raw_connection()).driver_connection
+        if ctx.settings.is_sqlite:
+            await driver.executescript(f"BEGIN;{EMPTY_ALL}COMMIT;")
+        else:
+            await driver.execute(f"BEGIN;{EMPTY_ALL}COMMIT;")
 
 
 @pytest.fixture
