@@ -66,9 +66,11 @@ async def test_a_warning_opening_a_monitoring_event_tells_of_it(
     proposed = await client.post("/api/v1/warnings", json=body, headers=dispatcher)
     assert proposed.status_code == 201, proposed.text
     rows = await outbox_rows(context, proposed.json()["event_id"])
-    assert rows[0].type == "event.opened" and rows[0].drill is True
-    assert rows[0].data["state"] == "monitoring" and rows[0].data["drill"] is True
+    # the monitoring duties (3.2.1) go out in the same change, at the same moment: no order
+    (opened,) = [r for r in rows if r.type == "event.opened"]
+    assert opened.data["state"] == "monitoring" and opened.data["drill"] is True
     assert all(r.drill for r in rows)
+    assert rows[0].created_at == opened.created_at
 
 
 async def test_a_refused_report_leaves_no_notice(
