@@ -16,7 +16,7 @@ export UV_PYTHON_DOWNLOADS := never
 # default. An empty value is the same as unset for Python.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: install lock run test check lint docs bench clean
+.PHONY: install lock run test check lint docs words bench clean
 
 # uv comes first, from pip, at the version and hashes that uv.lock holds for it.
 $(UV):
@@ -65,6 +65,11 @@ lint: $(STAMP)
 # docs/configuration.md, written from service/config.py's Settings (a test fails when they differ).
 docs: $(STAMP)
 	$(BIN)/python -m tools.configuration_doc > docs/configuration.md
+
+# The message catalogue: every sentence of the code and the templates, extracted; the English
+# catalogue (service/words/locale/en) gains the new ones, untranslated, and loses the unsaid.
+words: $(STAMP)
+	$(BIN)/python -m tools.words
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -28,7 +28,7 @@ from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
 from service.plan.percent import NOTHING, exact_percent, percent
 from service.plan.termination import OVERALL_RESTORED, PLAN_WORDS
-from service.plan.timeline import KIND_LABELS
+from service.words.timeline import KIND_NAMES
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -198,7 +198,7 @@ def render_html(report: EvaluationRead, level_names: Mapping[Level, str], font_u
         report=report,
         chart=restoration_chart(report.restoration, until),
         level_names=level_names,
-        kind_names=KIND_LABELS,
+        kind_names=KIND_NAMES,
         state_names=STATE_NAMES,
         plan_words=PLAN_WORDS,
         font_family=FONT_FAMILY,

@@ -26,10 +26,11 @@ from typing import Any, Final
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from service.plan.local_time import SHANGHAI
 from service.plan.notifications import Format, NoticeType
-from service.plan.timeline import KIND_LABELS, TimelineKind
+from service.plan.timeline import TimelineKind
 from service.playbooks.bundle import Playbooks
+from service.words import _, when
+from service.words.timeline import kind_label, level_words
 
 # The timeline entry each notice tells of: the group chat calls it what the board calls it.
 NOTICE_KINDS: Final[Mapping[NoticeType, TimelineKind]] = {
@@ -42,14 +43,20 @@ NOTICE_KINDS: Final[Mapping[NoticeType, TimelineKind]] = {
     "response.terminated": "response_terminated",
     "event.closed": "event_closed",
 }
-# What each notice is called in the group chat. A change of the event's level or its response
-# level comes of a report's classification as much as of a commander's start, raise or lower:
-# no one entry's name.
-HEADINGS: Final[Mapping[str, str]] = {
-    **{notice: KIND_LABELS[kind] for notice, kind in NOTICE_KINDS.items()},
-    "event.level_changed": "事件级别调整",
-}
-DRILL_MARK: Final = "【演练】"
+
+
+def heading(notice_type: str) -> str:
+    """What a notice is called in the group chat: its timeline entry's name. A change of the
+    event's level or its response level comes of a report's classification as much as of a
+    commander's start, raise or lower: no one entry's name."""
+    if notice_type == "event.level_changed":
+        return _("事件级别调整")
+    for notice, kind in NOTICE_KINDS.items():
+        if notice == notice_type:
+            return kind_label(kind)
+    return notice_type
+
+
 # A 4xx answer other than these says the request itself is wrong: trying again cannot help.
 RETRYABLE_4XX: Final = frozenset({408, 429})
 
@@ -87,7 +94,8 @@ class Outcome:
 
 
 class NoticeText:
-    """The Chinese markdown of a notice, with the playbooks' names for levels, agencies and HQs."""
+    """A notice's markdown for people (Chinese unless told otherwise, service.words), with the
+    playbooks' names for levels, agencies and HQs, and times in Beijing time."""
 
     def __init__(self, playbooks: Playbooks, public_url: str) -> None:
         self.playbooks = playbooks
@@ -95,40 +103,38 @@ class NoticeText:
 
     def title(self, notice: Notice) -> str:
         if notice.type == "event.closed" and notice.data.get("dismissed") is True:
-            heading = KIND_LABELS["event_dismissed"]  # a dismissal closes the event, saying so
+            said = kind_label("event_dismissed")  # a dismissal closes the event, saying so
         else:
-            heading = HEADINGS.get(notice.type, notice.type)
-        return (DRILL_MARK if notice.drill else "") + heading
+            said = heading(notice.type)
+        return (_("【演练】") if notice.drill else "") + said
 
     def markdown(self, notice: Notice) -> str:
         data = notice.data
-        event_id = str(data.get("event_id", ""))
-        rules = self.playbooks.rules
-        lines = [f"### {self.title(notice)}", f"- 事件：{event_id[:8]}（{event_id}）"]
-        lines.append(f"- 事件级别：{rules.label(data.get('level'))}")
+        lines = [f"### {self.title(notice)}"]
+        lines.append(_("- 事件级别：{level}", level=level_words(data.get("level"))))
         if data.get("response_level") is not None:
-            lines.append(f"- 响应级别：{rules.label(data['response_level'])}")
+            lines.append(_("- 响应级别：{level}", level=level_words(data["response_level"])))
         if notice.type == "event.level_changed":
             before = data.get("previous_response_level") or data.get("previous_level")
-            lines.append(f"- 调整前：{rules.label(before)}")
+            lines.append(_("- 调整前：{level}", level=level_words(before)))
         if (hq := data.get("leading_hq")) is not None:
-            lines.append(f"- 牵头指挥部：{self._hq_name(str(hq))}")
+            lines.append(_("- 牵头指挥部：{hq}", hq=self._hq_name(str(hq))))
         if isinstance(warning := data.get("warning"), Mapping):
-            lines.append(f"- 预警：{warning.get('headline', '')}")
+            lines.append(_("- 预警：{headline}", headline=warning.get("headline", "")))
         if isinstance(action := data.get("action"), Mapping):
             lines += self._action_lines(action)
-        lines.append(f"\n[查看指挥看板]({self.board_url})")
+        lines.append("\n" + _("[查看指挥看板]({url})", url=self.board_url))
         return "\n".join(lines)
 
     def _action_lines(self, action: Mapping[str, Any]) -> list[str]:
         agency = self.playbooks.agencies.get(str(action.get("agency", "")))
         lines = [
-            f"- 任务：{action.get('title', '')}",
-            f"- 承办单位：{agency.name if agency else action.get('agency', '')}",
+            _("- 任务：{title}", title=action.get("title", "")),
+            _("- 承办单位：{unit}", unit=agency.name if agency else action.get("agency", "")),
         ]
         if due := action.get("due_at"):
-            at = datetime.fromisoformat(str(due)).astimezone(SHANGHAI)
-            lines.append(f"- 完成时限：{at:%Y-%m-%d %H:%M}（北京时间）")
+            moment = when(datetime.fromisoformat(str(due)))
+            lines.append(_("- 完成时限：{moment}（北京时间）", moment=moment))
         return lines
 
     def _hq_name(self, region: str) -> str:
@@ -202,12 +208,12 @@ def retry_after(response: httpx.Response, now: datetime) -> float | None:
     if value.isdigit():
         return float(value)
     try:
-        when = parsedate_to_datetime(value)
+        date = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - now).total_seconds(), 0.0)
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=UTC)
+    return max((date - now).total_seconds(), 0.0)
 
 
 def _robot_refusal(response: httpx.Response) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from service.plan.classification import ClassificationRules
@@ -11,6 +12,7 @@ from service.playbooks.agencies import AgencyRegistry, load_agencies
 from service.playbooks.checklists import Checklists, load_checklists
 from service.playbooks.classification import load_rules
 from service.playbooks.grids import load_regions
+from service.playbooks.names import PlaybookNames
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,11 @@ class Playbooks:
     rules: ClassificationRules
     agencies: AgencyRegistry
     checklists: Checklists
+
+    @cached_property
+    def names(self) -> PlaybookNames:
+        """Names for the codes: units, HQs, places, duties."""
+        return PlaybookNames(self.grids, self.agencies, self.checklists)
 
     @classmethod
     def load(cls, folder: Path) -> Playbooks:

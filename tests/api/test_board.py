@@ -28,8 +28,9 @@ from service.flows.events.schemas import TimelineRead
 from service.notify.formats import NOTICE_KINDS, Notice, NoticeText
 from service.plan.restoration import Restoration
 from service.plan.termination import load_restored
-from service.plan.timeline import KIND_LABELS, TIMELINE_KINDS
+from service.plan.timeline import TIMELINE_KINDS
 from service.playbooks.bundle import Playbooks
+from service.words.timeline import KIND_NAMES
 from tests.helpers import (
     BOARD_COOKIE,
     PLAYBOOKS_DIR,
@@ -225,7 +226,7 @@ async def test_an_agency_sees_only_its_own_actions(
         a["key"] for a in own
     }
     assert others and not [key for key in others if key in page.text]
-    assert KIND_LABELS["actions_dispatched"] in page.text  # the dispatch entry, cut to its keys
+    assert KIND_NAMES["actions_dispatched"] in page.text  # the dispatch entry, cut to its keys
 
 
 async def test_drills_are_shown_apart_under_their_banner(
@@ -334,8 +335,8 @@ def test_a_kind_reads_the_same_on_the_board_in_the_evaluation_and_in_messages() 
         kind: text.title(Notice(notice, False, {}, AT)) for notice, kind in NOTICE_KINDS.items()
     }
 
-    assert board == dict(KIND_LABELS)
-    assert evaluation == [KIND_LABELS[kind] for kind in TIMELINE_KINDS]
+    assert board == dict(KIND_NAMES)
+    assert evaluation == [KIND_NAMES[kind] for kind in TIMELINE_KINDS]
     assert messages == {kind: board[kind] for kind in messages}
     dismissed = Notice("event.closed", False, {"dismissed": True}, AT)
     assert text.title(dismissed) == board["event_dismissed"]

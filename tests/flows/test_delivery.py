@@ -21,7 +21,7 @@ from standardwebhooks.webhooks import Webhook
 from models.base import utcnow
 from service.app import open_context
 from service.flows.context import AppContext
-from service.plan.timeline import KIND_LABELS
+from service.words.timeline import kind_label
 from tests.helpers import (
     MakeToken,
     Receiver,
@@ -134,7 +134,7 @@ async def test_a_robots_nonzero_errcode_is_a_failed_attempt(
     (row,) = await deliveries(context)
     assert (row.state, row.attempts) == ("delivered", 2)
     content = receiver.hits[0].json()["markdown"]
-    assert KIND_LABELS["event_opened"] in content.get("content", content.get("title", ""))
+    assert kind_label("event_opened") in content.get("content", content.get("title", ""))
 
 
 async def test_500_twice_then_200_delivers_on_the_third_attempt(

@@ -24,8 +24,8 @@ from service.plan.actor import Actor
 from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
 from service.plan.percent import NOTHING, percent
-from service.plan.timeline import KIND_LABELS
 from service.playbooks.bundle import Playbooks
+from service.words.timeline import KIND_NAMES
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
 
@@ -84,7 +84,7 @@ class BoardPages:
             states=STATE_LABELS,
             action_states=ACTION_STATE_LABELS,
             phases=PHASE_LABELS,
-            timeline_kinds=KIND_LABELS,
+            timeline_kinds=KIND_NAMES,
             time_zone=SHANGHAI.key,
         )
         self._renders: OrderedDict[str, Markup] = OrderedDict()

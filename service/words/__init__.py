@@ -1,0 +1,130 @@
+"""Every sentence a person reads, from one gettext catalogue: Chinese, with English on request.
+
+People in Shaoxing's command centre read Chinese, so the sentences are written in Chinese where
+they are used (the plan's own phrasing, next to the clause the code cites), marked for the
+catalogue with ``_`` (and ``ngettext`` where English counts): ``_("{unit}确认任务：{duty}",
+unit=…, duty=…)``. The msgids are extracted with Babel (``make words``) into
+``service/words/messages.pot``; ``locale/en/LC_MESSAGES/messages.po`` holds their English.
+A test fails when a sentence in the code has no English or the catalogue keeps one the code no
+longer says.
+
+The language is a context variable: ``use(locale)`` sets it for a request (the API's
+Accept-Language, service.api.language), a rendering or a message; ``current()`` reads it. Each
+surface picks its own default: pages, the timeline and messages speak Chinese unless asked,
+problem+json speaks English unless asked (``negotiate``).
+
+Parameters are named and filled after translation (``str.format``), so that a translation may
+put them in its own order. Names, never codes: callers pass a unit's name, an HQ's name, a
+duty's text (service.words.names).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+from collections.abc import Iterator
+from contextvars import ContextVar
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final, Literal, get_args
+
+from babel import Locale as BabelLocale
+from babel import UnknownLocaleError
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+
+from service.plan.local_time import SHANGHAI
+
+Locale = Literal["zh", "en"]
+LOCALES: Final[tuple[Locale, ...]] = get_args(Locale)
+DEFAULT: Final[Locale] = "zh"
+
+HERE: Final = Path(__file__).parent
+CATALOGUE_DIR: Final = HERE / "locale"
+DOMAIN: Final = "messages"
+
+_current: ContextVar[Locale] = ContextVar("words_locale", default=DEFAULT)
+
+
+@functools.cache
+def translations(locale: Locale) -> NullTranslations:
+    """The catalogue for ``locale``: Chinese is the source language (the msgids themselves);
+    English is read from its .po file and compiled in memory (no build step, no .mo in git)."""
+    if locale == "zh":
+        return NullTranslations()
+    path = CATALOGUE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with path.open("rb") as po:
+        catalogue = read_po(po, locale=locale, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def current() -> Locale:
+    """The language of what is being said now."""
+    return _current.get()
+
+
+@contextlib.contextmanager
+def use(locale: Locale) -> Iterator[None]:
+    """Say everything within in ``locale``."""
+    token = _current.set(locale)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def _(message: str, /, **params: Any) -> str:
+    """``message`` in the current language, its ``{name}`` parameters filled."""
+    said = translations(current()).gettext(message)
+    return said.format(**params) if params else said
+
+
+def ngettext(singular: str, plural: str, n: int, /, **params: Any) -> str:
+    """As ``_``, choosing by ``n`` where the language counts (English); ``n`` is a parameter
+    too. Chinese has one form: the msgids are the same sentence twice."""
+    said = translations(current()).ngettext(singular, plural, n)
+    return said.format(n=n, **params)
+
+
+def negotiate(header: str | None, default: Locale) -> Locale:
+    """The language an ``Accept-Language`` header asks for among ours, else ``default``."""
+    if not header:
+        return default
+    wanted: list[tuple[float, str]] = []
+    for part in header.split(","):
+        tag, _sep, rest = part.strip().partition(";")
+        quality = 1.0
+        if rest.strip().startswith("q="):
+            try:
+                quality = float(rest.strip()[2:])
+            except ValueError:
+                continue
+        if tag and quality > 0:
+            wanted.append((quality, tag.strip()))
+    for _quality, tag in sorted(wanted, key=lambda pair: -pair[0]):
+        if tag == "*":
+            return default
+        try:
+            language = BabelLocale.parse(tag, sep="-").language
+        except (ValueError, UnknownLocaleError):
+            continue
+        for ours in LOCALES:
+            if language == ours:
+                return ours
+    return default
+
+
+def when(moment: datetime) -> str:
+    """A moment as people read it: Beijing time to the minute (``2026-12-07 08:37``)."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def minutes(count: float) -> str:
+    """A duration in whole minutes: ``390 分钟`` / ``390 minutes``."""
+    whole = int(count)
+    return ngettext("{n} 分钟", "{n} 分钟", whole)
