@@ -23,6 +23,7 @@ setup(
             "templates/board/*",
             "templates/evaluation/*",
         ],
+        "service.words": ["locale/*/LC_MESSAGES/*.po"],
         "service.bundled.playbooks": ["*.yaml", "checklists/*.yaml", "drills/*.yaml"],
         "service.bundled.migrations": ["script.py.mako", "versions/*.py"],
     },
