@@ -9,11 +9,14 @@ Entries written before a field was recorded say what they can without it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from service.plan.timeline import TimelineKind
 from service.words import _, ngettext, when
+
+log = logging.getLogger(__name__)
 
 
 class Names(Protocol):
@@ -168,7 +171,13 @@ def entry_text(
     phrase = PHRASES.get(kind)
     if phrase is None:
         return kind_label(kind)
-    return phrase(data, who, names, clause)
+    try:
+        return phrase(data, who, names, clause)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        # A record is read long after it is written: data of a shape these phrases no longer
+        # expect still reads as what it is, never as a failed page.
+        log.warning("timeline entry of kind %s not phrased: %r", kind, dict(data), exc_info=True)
+        return _("{who}：{kind}", who=who, kind=kind_label(kind))
 
 
 Phrase = Callable[[Mapping[str, Any], str, Names, "str | None"], str]
@@ -290,7 +299,11 @@ def _warning(verb: Callable[[], str]) -> Phrase:
     def phrase(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
         area = d.get("area")
         where = _("（{places}）", places=_("、").join(names.place(a) for a in area)) if area else ""
-        return _("{who}{verb}", who=who, verb=verb()) + where + _reason(d)
+        headline = d.get("headline")
+        said = _("{who}{verb}", who=who, verb=verb())
+        if headline:
+            said = _("{said}：{headline}", said=said, headline=headline)
+        return said + where + _reason(d)
 
     return phrase
 
@@ -339,10 +352,11 @@ def _attestation(d: Mapping[str, Any], who: str, names: Names, clause: str | Non
 
 
 def _refused(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
-    unmet = d.get("unmet") or ()
+    # the conditions of plan 5.5 not met, as the check gave them ({"key": …, "evidence": …})
+    unmet = [c.get("key") if isinstance(c, Mapping) else c for c in d.get("unmet") or ()]
     said = _("{who}的操作未被接受", who=who)
     if unmet:
-        conditions = _("、").join(condition_words(c) for c in unmet)
+        conditions = _("、").join(condition_words(str(c)) for c in unmet)
         said += _("：尚未满足{conditions}", conditions=conditions)
     return said
 

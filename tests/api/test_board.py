@@ -315,6 +315,8 @@ def _entry(seq: int, kind: str) -> dict[str, Any]:
     return {"seq": seq, "event_seq": seq, "at": at, "kind": kind, "actor": "system"} | {
         "clause": None,
         "summary": f"entry {seq}",
+        "by": "系统",
+        "text": f"第 {seq} 条",
         "data": {},
     }
 

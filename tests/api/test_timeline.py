@@ -133,6 +133,7 @@ async def test_an_agency_sees_the_event_and_its_own_actions_only(
     assert acknowledged["data"] == {
         "action_id": storm.police_actions[0]["id"],
         "agency": "public-security",
+        "key": storm.police_actions[0]["key"],
         "note": POLICE_NOTE,
     }
     # nothing of power-company's: no action, note, key or cancellation; no attestation

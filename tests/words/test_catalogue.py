@@ -131,7 +131,7 @@ ENTRIES: list[tuple[str, dict[str, object], str | None]] = [
     ("release_published", {"reviewer": "330600"}, "5.4"),
     ("release_rejected", {"reviewer": "330600", "reason": "措辞不准确"}, "5.4"),
     ("attestation", {"condition": "grid_stable"}, "5.5"),
-    ("transition_refused", {"unmet": ["load_restored", "hazard_removed"]}, "5.5"),
+    ("transition_refused", {"unmet": [{"key": "load_restored", "evidence": "79.9%"}]}, "5.5"),
     ("response_terminated", {"level": "IV", "leading_hq": "330600"}, "5.5"),
     ("event_dismissed", {"reason": "误报"}, "1.5"),
     ("event_closed", {}, "6"),
@@ -157,3 +157,12 @@ def test_an_entry_is_told_in_names_in_either_language(
     without_names = CJK.sub("", english_text)
     assert re.search(r"[a-z]{3,}", without_names), english_text
     assert english_text != chinese
+
+
+def test_an_entry_of_an_unexpected_shape_still_reads() -> None:
+    from service.playbooks.bundle import Playbooks
+
+    names = Playbooks.load(PLAYBOOKS_DIR).names
+    odd = {"keys": 3, "agencies": 5, "unmet": [[1]], "level": {"x": 1}}
+    for kind in TIMELINE_KINDS:
+        assert CJK.search(entry_text(kind, odd, "system", names)), kind

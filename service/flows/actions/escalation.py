@@ -190,6 +190,7 @@ def _tell(
         at=now,
         action_id=str(action.id),
         agency=action.agency,
+        key=action.key,
         notified=audience,
     )
     shown = read(action, event.drill).model_dump(mode="json")

@@ -150,6 +150,7 @@ async def _progress(
         at=now,
         action_id=str(action.id),
         agency=action.agency,
+        key=action.key,
         note=note,
     )
     if verb == "completed":
@@ -187,6 +188,7 @@ async def _cancel(
                 at=now,
                 action_id=str(action.id),
                 agency=action.agency,
+                key=action.key,
                 reason=reason,
             )
             # A link cancelled as not needed does not hold up the ones after it.

@@ -42,6 +42,7 @@ from service.plan.grids import GridRegistry
 from service.plan.levels import level_rank, max_level
 from service.plan.lifecycle import STATES
 from service.store.events import visible_events
+from service.words.timeline import Names
 
 # On the board until closed: a terminated event's post-event work (plan 6) is still followed.
 BOARD_STATES: Final = tuple(state for state in STATES if state != "closed")
@@ -108,7 +109,9 @@ async def current_board(
     # costs the next poll one more answer; never an older board under a newer version.
     async with context.read_sessions() as session:
         playbooks = context.playbooks
-        found = await read_board(session, actor, playbooks.grids, playbooks.checklists.after, now)
+        found = await read_board(
+            session, actor, playbooks.grids, playbooks.checklists.after, now, playbooks.names
+        )
     return tag, renderer.events(tag, found)
 
 
@@ -163,6 +166,7 @@ async def read_board(
     grids: GridRegistry,
     after: Mapping[str, str | None],
     now: datetime,
+    names: Names,
 ) -> Board:
     """Everything the board shows ``actor`` (``after``: the checklists' links, for the reports
     an agency received): a handful of statements, plus one or two per event for its timeline,
@@ -199,7 +203,10 @@ async def read_board(
         BoardEvent(
             event=event_read(event, grid_rows[event.id], grids),
             agencies=by_agency(actions[event.id]),
-            timeline=await latest_timeline(session, actor, event, actions[event.id], after),
+            timeline=[
+                entry.told(names)
+                for entry in await latest_timeline(session, actor, event, actions[event.id], after)
+            ],
             warnings=warnings[event.id],
         )
         for event in events

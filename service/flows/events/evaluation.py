@@ -41,6 +41,7 @@ from service.plan.evaluation import (
 )
 from service.playbooks.bundle import Playbooks
 from service.store.events import get_event
+from service.words.timeline import actor_words, entry_text
 
 # States in which the response is over for good: the report is whole.
 FINISHED: Final = ("terminated", "closed")
@@ -106,7 +107,15 @@ async def evaluate(
             ]
         ),
         chronology=[
-            ChronologyEntry(seq=e.seq, at=e.at, kind=e.kind, actor=e.actor, summary=e.summary)
+            ChronologyEntry(
+                seq=e.seq,
+                at=e.at,
+                kind=e.kind,
+                actor=e.actor,
+                summary=e.summary,
+                by=actor_words(e.actor),
+                text=entry_text(e.kind, e.data, e.actor, playbooks.names),
+            )
             for e in found
         ],
     )

@@ -150,7 +150,8 @@ async def list_timeline(
             rows = await session.scalars(query.order_by(TimelineEntry.event_seq).limit(limit + 1))
             entries = [TimelineRead.of(e, event.drill) for e in rows]
     more = len(entries) > limit
-    entries = entries[:limit]
+    names = context.playbooks.names
+    entries = [entry.told(names) for entry in entries[:limit]]
     return Page(items=entries, next=encode_cursor(entries[-1].seq) if more else None)
 
 

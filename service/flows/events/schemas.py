@@ -13,6 +13,7 @@ from service.flows.schemas import HQ, BasisRead, ConditionRead, Number
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
 from service.plan.timeline import TimelineKind
+from service.words.timeline import Names, entry_text
 
 
 class RestorationRead(BaseModel):
@@ -54,9 +55,19 @@ class TimelineRead(BaseModel):
     kind: TimelineKind
     actor: str
     clause: str | None
-    summary: str
+    summary: str = Field(description="the entry as it was recorded, in the terms of the code")
     data: dict[str, Any]
     drill: bool = Field(description="the entry belongs to a drill event (design § Drills)")
+    text: str = Field(
+        default="",
+        description="the entry as people read it, with names for codes: Chinese, or English "
+        "when the request's Accept-Language asks for it (design § Words)",
+    )
+
+    def told(self, names: Names) -> TimelineRead:
+        """This entry with its ``text``, said in the current language."""
+        text = entry_text(self.kind, self.data, self.actor, names, clause=self.clause)
+        return self.model_copy(update={"text": text})
 
     @classmethod
     def of(cls, entry: Any, drill: bool) -> TimelineRead:
@@ -118,7 +129,9 @@ class ChronologyEntry(BaseModel):
     at: datetime
     kind: str
     actor: str
-    summary: str
+    summary: str = Field(description="the entry as it was recorded, in the terms of the code")
+    by: str = Field(description="who acted, by name (系统: the service itself)")
+    text: str = Field(description="the entry as people read it, with names for codes")
 
 
 class EvaluationRead(BaseModel):

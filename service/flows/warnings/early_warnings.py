@@ -148,6 +148,7 @@ async def _proposed(
         at=now,
         warning_id=str(warning.id),
         area=list(body.area),
+        headline=body.headline,
     )
     event.updated_at = now
     covering = covering_hq(body.area, playbooks.grids)
@@ -200,6 +201,7 @@ async def _published(
         clause="3.2.2.1",
         at=now,
         warning_id=str(warning.id),
+        headline=warning.headline,
     )
     event.updated_at = now
     outbox.emit(batch, event, "warning.published", extra=_notice(warning), at=now)
@@ -257,6 +259,8 @@ async def _lifted(
         clause="3.2.2.3",
         at=now,
         warning_id=str(warning.id),
+        headline=warning.headline,
+        reason=reason,
     )
     event.updated_at = now
     outbox.emit(batch, event, "warning.lifted", extra=_notice(warning), at=now)
