@@ -21,6 +21,7 @@ from service.api.auth import BearerAuth
 from service.api.board import install_board
 from service.api.docs import install_docs
 from service.api.evaluation_report import FONTS_PATH, fonts_dir
+from service.api.language import Language
 from service.api.limits import BodyLimit
 from service.api.logs import RequestLog, configure
 from service.api.metrics import RequestMetrics, install_metrics
@@ -137,10 +138,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     # Middleware, innermost first (each one added wraps those before it): the token check, the
+    # language of the words for people (Accept-Language, service.api.language), the
     # body's size around it (a body declared too large is refused before any token is looked
     # up), the answer to an error nothing else handled, the request's timing for /metrics, and
     # outermost the request's id and log line (so the error's log line carries the id).
     app.add_middleware(BearerAuth)
+    app.add_middleware(Language)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(problems.CatchUnexpected)
     if settings.metrics:

@@ -1,0 +1,34 @@
+"""The language of the API's words for people: the ``text`` of timeline entries and of the
+evaluation's chronology are Chinese unless the request's ``Accept-Language`` asks for English
+(service.words). Pages (the board, the evaluation report) are Chinese: they are made for
+Shaoxing's command centre, and each is drawn once for every viewer."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.words import negotiate, use
+
+API_PREFIX = "/api/"
+
+
+class Language:
+    """Pure ASGI: says everything an API request answers in the language it asks for."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        header = next(
+            (
+                value.decode("latin-1")
+                for name, value in scope["headers"]
+                if name == b"accept-language"
+            ),
+            None,
+        )
+        with use(negotiate(header, "zh")):
+            await self.app(scope, receive, send)
