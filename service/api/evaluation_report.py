@@ -28,6 +28,7 @@ from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
 from service.plan.percent import NOTHING, exact_percent, percent
 from service.plan.termination import OVERALL_RESTORED, PLAN_WORDS
+from service.words import _, ngettext
 from service.words.timeline import KIND_NAMES
 
 if TYPE_CHECKING:
@@ -187,6 +188,8 @@ def _templates() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(local=local, duration=duration, percent=percent)
+    # the words for people (service.words): {{ _("处置经过") }}, extracted by `make words`
+    environment.globals.update(_=_, ngettext=ngettext)
     return environment
 
 

@@ -25,6 +25,7 @@ from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
 from service.plan.percent import NOTHING, percent
 from service.playbooks.bundle import Playbooks
+from service.words import _, ngettext
 from service.words.timeline import KIND_NAMES
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
@@ -76,6 +77,8 @@ class BoardPages:
             lstrip_blocks=True,
         )
         self.environment.filters.update(shanghai=shanghai, percent=percent)
+        # the words for people (service.words): {{ _("事件时间线") }}, extracted by `make words`
+        self.environment.globals.update(_=_, ngettext=ngettext)
         self.environment.globals.update(
             level_label=self.level_label,
             agency_name=self.agency_name,
