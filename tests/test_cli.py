@@ -24,6 +24,14 @@ from service.playbooks.bundle import Playbooks
 from tests.helpers import PLAYBOOKS_DIR, REPO, Service, serve, service_env
 
 PLAYBOOKS = Playbooks.load(PLAYBOOKS_DIR)
+# An id in what a command says: it stands alone between spaces, whatever the language.
+UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+
+
+def said_id(line: str) -> str:
+    (found,) = UUID.findall(line)
+    assert f" {found}" in f" {line} " and f"{found} " in f"{line} ", line
+    return str(found)
 
 
 @pytest.fixture
@@ -44,17 +52,24 @@ def test_tokens_create_list_revoke(database: str, capsys: pytest.CaptureFixture[
     lines = capsys.readouterr().out.strip().splitlines()
     token = lines[-1]
     assert token.startswith("oc_") and len(token) > 40
-    token_id = lines[0].split()[3]
+    token_id = said_id(lines[0])
+    assert lines[0] == f"已为 城调 创建dispatcher令牌 {token_id}"
 
     assert main(["tokens", "list"]) == 0
     listing = capsys.readouterr().out
-    assert listing.split()[:7] == ["ID", "ROLE", "SCOPE", "NAME", "CREATED", "(UTC)", "STATE"]
+    assert listing.split()[:6] == ["编号", "角色", "范围", "名称", "创建时间（北京时间）", "状态"]
     assert token_id in listing and "dispatcher" in listing and "330603" in listing
     assert token not in listing  # only the hash is kept
 
     assert main(["tokens", "revoke", token_id]) == 0
+    assert capsys.readouterr().out == f"已吊销 {token_id}\n"
     assert main(["tokens", "list"]) == 0
-    assert "revoked" in capsys.readouterr().out
+    assert "已吊销" in capsys.readouterr().out
+    assert main(["--lang", "en", "tokens", "list"]) == 0
+    english = capsys.readouterr().out
+    assert (
+        english.startswith("ID") and "CREATED (BEIJING TIME)" in english and "revoked 20" in english
+    )
 
 
 def cells(line: str) -> list[tuple[int, str]]:
@@ -80,40 +95,49 @@ def test_tokens_list_leaves_out_revoked_drill_tokens_unless_all(
     made = {}
     for name in ("城调 值班", "drill: 调度", "drill: 市指挥部"):
         assert main(["tokens", "create", "--role", "observer", "--name", name]) == 0
-        made[name] = capsys.readouterr().out.split()[3]
+        made[name] = said_id(capsys.readouterr().out.splitlines()[0])
     assert main(["tokens", "revoke", made["drill: 调度"]]) == 0
     capsys.readouterr()
 
     assert main(["tokens", "list"]) == 0
     rows = aligned(capsys.readouterr().out)
-    assert rows[0] == ["ID", "ROLE", "SCOPE", "NAME", "CREATED (UTC)", "STATE"]
+    assert rows[0] == ["编号", "角色", "范围", "名称", "创建时间（北京时间）", "状态"]
     assert [row[3] for row in rows[1:]] == ["城调 值班", "drill: 市指挥部"]  # one still works
-    assert [row[5] for row in rows[1:]] == ["active", "active"]
+    assert [row[5] for row in rows[1:]] == ["有效", "有效"]
 
     assert main(["tokens", "list", "--all"]) == 0
     rows = aligned(capsys.readouterr().out)
     assert [row[3] for row in rows[1:]] == ["城调 值班", "drill: 调度", "drill: 市指挥部"]
-    assert rows[2][0] == made["drill: 调度"] and rows[2][5].startswith("revoked 20")
+    assert rows[2][0] == made["drill: 调度"] and rows[2][5].endswith(" 已吊销")
+    assert re.fullmatch(r"20\d\d-\d\d-\d\d \d\d:\d\d 已吊销", rows[2][5])  # to the minute
 
 
 def test_agencies_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["agencies", "list"]) == 0
     header, *rows = aligned(capsys.readouterr().out)
-    assert header == ["CODE", "NAME", "KIND", "FOR"]
+    assert header == ["代码", "名称", "类别", "对应"]
     by_code = {row[0]: row[1:] for row in rows}
     assert len(by_code) == len(rows) == len(PLAYBOOKS.agencies)
-    assert by_code["power-company"] == ["绍兴电力局", "member-unit", "-"]
-    assert by_code["hq-330603"] == ["柯桥区应急指挥部", "hq", "HQ of 330603 柯桥区"]
-    assert by_code["economy-it"] == [
-        "市经信委",
-        "member-unit",
-        "power authority of 330600 绍兴市电网",
+    assert by_code["power-company"] == ["绍兴电力局", "成员单位", "-"]
+    assert by_code["hq-330603"] == ["柯桥区应急指挥部", "指挥部", "330603 柯桥区 的指挥部"]
+    assert by_code["economy-it"] == ["市经信委", "成员单位", "330600 绍兴市电网 的电力运行主管部门"]
+    assert by_code["leading-hq"][1:] == ["按事件确定", "派发时确定"]
+    assert main(["--lang", "en", "agencies", "list"]) == 0
+    header, *rows = aligned(capsys.readouterr().out)
+    assert header == ["CODE", "NAME", "KIND", "FOR"]
+    assert {row[0]: row[1:] for row in rows}["hq-330603"] == [
+        "柯桥区应急指挥部",
+        "hq",
+        "HQ of 330603 柯桥区",
     ]
-    assert by_code["leading-hq"][1:] == ["symbolic", "resolved at dispatch"]
 
 
 def test_regions_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["regions", "list"]) == 0
+    header, *rows = aligned(capsys.readouterr().out)
+    assert header == ["代码", "名称", "层级", "上级", "重点地区"]
+    assert rows[2] == ["330602", "越城区", "县（市、区）", "330600", "是"]
+    assert main(["--lang", "en", "regions", "list"]) == 0
     listing = capsys.readouterr().out
     # as a terminal shows it: each 汉字 two columns wide
     assert listing.splitlines()[:3] == [
@@ -227,17 +251,21 @@ def test_db_upgrade_says_what_it_applied(
     monkeypatch.setenv("OUTAGE_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'new.db'}")
     assert main(["db", "upgrade"]) == 0
     first = capsys.readouterr().out.strip()
-    assert first.startswith("applied 0001 foundation, 0002 warnings actions attestations, "), first
-    head = first.rsplit(" ", 2)[-2]
-    assert first.endswith(f"; now at {head} (head)"), first
+    assert first.startswith("已执行迁移 0001 foundation、0002 warnings actions attestations、"), (
+        first
+    )
+    head = first.rsplit(" ", 1)[-1].removesuffix("（最新）")
+    assert first.endswith(f"；现在在 {head}（最新）"), first
 
     assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.strip() == f"数据库已在 {head}（最新），无需迁移"
+    assert main(["--lang", "en", "db", "upgrade"]) == 0
     assert capsys.readouterr().out.strip() == f"already at {head} (head); nothing to apply"
 
 
 def test_playbooks_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["playbooks", "check"]) == 0
-    assert capsys.readouterr().out.strip().endswith("; drill scenarios: typhoon.yaml")
+    assert capsys.readouterr().out.strip().endswith("中的预案文件全部有效；演练脚本：typhoon.yaml")
     broken = tmp_path / "playbooks"
     shutil.copytree(PLAYBOOKS_DIR, broken)
     regions = broken / "regions.yaml"
@@ -273,7 +301,7 @@ def first_start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 @pytest.mark.process
 def test_serve_first_start_prints_bootstrap_token_once(first_start: Service) -> None:
     announced = first_start.log_text().splitlines()
-    assert announced[0].startswith("No tokens yet: made a bootstrap admin token"), announced[:2]
+    assert announced[0].startswith("尚无令牌：已生成初始管理员令牌"), announced[:2]
     token = announced[1].strip()
     var = first_start.log.parent / "var"
     token_file = var / "admin-token"
@@ -291,7 +319,7 @@ def test_serve_first_start_prints_bootstrap_token_once(first_start: Service) -> 
     env = service_env(f"sqlite+aiosqlite:///{var.parent / 'cli.db'}", var)
     with serve(env, 1, var.parent / "again.log", upgrade=False) as again:
         said = again.log_text()
-    assert "No tokens yet" not in said and token not in said, said[:500]
+    assert "尚无令牌" not in said and token not in said, said[:500]
     assert token_file.read_text().strip() == token
 
 
@@ -338,9 +366,9 @@ def test_drill_run_plays_the_typhoon_against_a_running_service(
     argv = ["drill", "run", str(TYPHOON)]
     assert main([*argv, "--speed", "1000000", "--out", str(out)]) == 0
     printed = capsys.readouterr()
-    event_id = printed.out.split()[2].rstrip(":")
-    assert printed.out.splitlines()[0] == f"drill event {event_id}: {server.url}/board"
-    assert f"saved {out / event_id / 'evaluation.pdf'}" in printed.out
+    event_id = said_id(printed.out.splitlines()[0])
+    assert printed.out.splitlines()[0] == f"演练事件 {event_id} 看板：{server.url}/board"
+    assert f"已保存 {out / event_id / 'evaluation.pdf'}" in printed.out
     assert "600/600 scenario min" in printed.err  # the progress bar, on stderr
     assert "480 min  terminate city" in printed.err
     admin = {"Authorization": f"Bearer {token}"}
@@ -351,7 +379,7 @@ def test_drill_run_plays_the_typhoon_against_a_running_service(
     # a wrong token: exit 1, the service's problem+json detail shown
     assert main(["drill", "run", str(TYPHOON), "--url", server.url, "--token", "oc_x"]) == 1
     err = capsys.readouterr().err
-    assert "drill stopped: making " in err
+    assert "演练中止：making " in err
     assert "POST /tokens answered 401: the bearer token is unknown or revoked" in err
 
 
@@ -362,7 +390,7 @@ def test_drill_run_without_a_token_needs_the_one_serve_writes(
     assert main(["drill", "run", str(TYPHOON), "--url", "http://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
     assert (
-        f"error: no --token given, and no admin token in {tmp_path / 'var' / 'admin-token'}" in err
+        f"错误：no --token given, and no admin token in {tmp_path / 'var' / 'admin-token'}" in err
     )
 
 
@@ -376,7 +404,7 @@ def test_drill_run_refuses_a_scenario_that_does_not_validate(
     argv = ["drill", "run", str(broken), "--url", "http://127.0.0.1:9", "--token", "t"]
     assert main(argv) == 1
     assert (
-        f"error: the scenario does not validate: {broken}: steps[3] (at 20, publish): "
+        f"错误：演练脚本未通过校验：{broken}: steps[3] (at 20, publish): "
         "warning: 'x' is not proposed by a step before"
     ) in capsys.readouterr().err
     for speed in ("0", "-1", "fast", "inf"):
@@ -393,7 +421,8 @@ def test_subscriptions_add_list_remove(database: str, capsys: pytest.CaptureFixt
     lines = capsys.readouterr().out.strip().splitlines()
     secret = lines[-1]
     assert secret.startswith("whsec_")
-    subscription_id = lines[0].split()[3]
+    subscription_id = said_id(lines[0])
+    assert lines[0] == f"standard 订阅 {subscription_id} 已创建，推送至 {url}"
     robot = "https://oapi.dingtalk.com/robot/send?access_token=x"
     assert main(["subscriptions", "add", "--url", robot, "--format", "dingtalk"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 1  # no secret to show
@@ -401,11 +430,11 @@ def test_subscriptions_add_list_remove(database: str, capsys: pytest.CaptureFixt
     assert main(["subscriptions", "list"]) == 0
     listing = capsys.readouterr().out
     assert subscription_id in listing and "action.dispatched,action.overdue" in listing
-    assert "power-company" in listing and "drills" in listing and robot in listing
+    assert "power-company" in listing and "含演练" in listing and robot in listing
     assert secret not in listing
 
     assert main(["subscriptions", "remove", subscription_id]) == 0
-    assert capsys.readouterr().out == f"removed {subscription_id}\n"
+    assert capsys.readouterr().out == f"已删除 {subscription_id}\n"
     assert main(["subscriptions", "list"]) == 0
     assert subscription_id not in capsys.readouterr().out
     assert main(["subscriptions", "remove", subscription_id]) == 2

@@ -22,6 +22,7 @@ that ``--help`` loads none of them.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -38,6 +39,7 @@ from service.cli import (
 )
 from service.cli.parsing import CommandLineError
 from service.errors import CoordinatorError, PlaybookError
+from service.words import LOCALES, _, use
 
 GROUPS = (serve, db, tokens, subscriptions, playbooks, drill, audit, agencies, regions)
 
@@ -51,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         "command uses the database at OUTAGE_DATABASE_URL "
         "(default sqlite+aiosqlite:///var/coordinator.db).",
     )
+    parser.add_argument(
+        "--lang",
+        choices=LOCALES,
+        default=os.environ.get("OUTAGE_LANG") or "zh",
+        help="the language of what the commands say (zh, the default, or en; OUTAGE_LANG)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:
         group.register(commands)
@@ -63,12 +71,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from service.config import Settings  # pydantic-settings: not for --help
 
-    try:
-        status: int = args.handler(args, Settings())
-    except PlaybookError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except (CoordinatorError, CommandLineError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    with use(args.lang):
+        try:
+            status: int = args.handler(args, Settings())
+        except PlaybookError as exc:
+            print(_("错误：{detail}", detail=exc), file=sys.stderr)
+            return 1
+        except (CoordinatorError, CommandLineError) as exc:
+            print(_("错误：{detail}", detail=exc), file=sys.stderr)
+            return 2
     return status

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands, add_group
 from service.cli.table import table
+from service.words import _
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -39,21 +40,34 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
 
     books = Playbooks.load(settings.playbooks_dir)
     rows = [
-        (agency.code, agency.name, agency.kind, _stands_for(agency, books.grids))
+        (agency.code, agency.name, kind_words(agency.kind), _stands_for(agency, books.grids))
         for agency in books.agencies
     ]
-    print(table(("CODE", "NAME", "KIND", "FOR"), rows))
+    print(table((_("代码"), _("名称"), _("类别"), _("对应")), rows))
     return 0
 
 
 def _stands_for(agency: Agency, grids: GridRegistry) -> str:
     if agency.region is not None:
-        return f"HQ of {_grid(agency.region, grids)}"
+        return _("{grid} 的指挥部", grid=_grid(agency.region, grids))
     if agency.authority_for is not None:
-        return f"power authority of {_grid(agency.authority_for, grids)}"
+        return _("{grid} 的电力运行主管部门", grid=_grid(agency.authority_for, grids))
     if agency.kind == "symbolic":
-        return "resolved at dispatch"
+        return _("派发时确定")
     return "-"
+
+
+def kind_words(kind: str) -> str:
+    """What kind of unit: the plan's words (成员单位, 指挥部 …)."""
+    words = {
+        "member-unit": _("成员单位"),
+        "power": _("电力企业"),
+        "hq": _("指挥部"),
+        "province": _("省级单位"),
+        "user": _("重要电力用户"),
+        "symbolic": _("按事件确定"),
+    }
+    return words.get(kind, kind)
 
 
 def _grid(code: str, grids: GridRegistry) -> str:

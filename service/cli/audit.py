@@ -8,6 +8,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands, add_group
+from service.words import _, ngettext
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -45,10 +46,29 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     audit = run_flow(settings, verify)
     for event, found in audit.breaks.items():
-        print(f"event {event}: entry #{found.event_seq} {found.fault}: {found.detail}")
-    events = f"{audit.events} event{'s' if audit.events != 1 else ''}"
+        print(
+            _(
+                "事件 {event}：第 {seq} 条记录{fault}：{detail}",
+                event=event,
+                seq=found.event_seq,
+                fault=found.fault,
+                detail=found.detail,
+            )
+        )
     if audit.breaks:
-        print(f"{len(audit.breaks)} of {events} failed the check", file=sys.stderr)
+        failed = ngettext(
+            "{n} 个事件中 {broken} 个未通过校验",
+            "{n} 个事件中 {broken} 个未通过校验",
+            audit.events,
+            broken=len(audit.breaks),
+        )
+        print(failed, file=sys.stderr)
         return 1
-    print(f"{events}, {audit.entries} timeline entries: every hash chain holds")
+    held = ngettext(
+        "{n} 个事件，{entries} 条时间线记录：哈希链全部完整",
+        "{n} 个事件，{entries} 条时间线记录：哈希链全部完整",
+        audit.events,
+        entries=audit.entries,
+    )
+    print(held)
     return 0

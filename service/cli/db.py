@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands, add_group
+from service.words import _
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -32,7 +33,12 @@ def run_upgrade(args: argparse.Namespace, settings: Settings) -> int:
 
 def said(done: Upgraded) -> str:
     """``applied 0001 foundation, 0002 …; now at 0003 (head)``, or that nothing was needed."""
-    at = f"{done.current} (head)" if done.current == done.head else str(done.current)
+    at = (
+        _("{revision}（最新）", revision=done.current)
+        if done.current == done.head
+        else str(done.current)
+    )
     if not done.applied:
-        return f"already at {at}; nothing to apply"
-    return f"applied {', '.join(f'{m.revision} {m.message}' for m in done.applied)}; now at {at}"
+        return _("数据库已在 {at}，无需迁移", at=at)
+    applied = _("、").join(f"{m.revision} {m.message}" for m in done.applied)
+    return _("已执行迁移 {applied}；现在在 {at}", applied=applied, at=at)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.cli.parsing import CommandLineError, Commands, add_group, positive
+from service.words import _
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -77,7 +78,7 @@ def play(args: argparse.Namespace, settings: Settings) -> int:
     try:
         scenario = load_scenario(args.file, books.grids, books.agencies)
     except PlaybookError as exc:
-        print(f"error: the scenario does not validate: {exc}", file=sys.stderr)
+        print(_("错误：演练脚本未通过校验：{detail}", detail=exc), file=sys.stderr)
         return 1
     url = (args.url or settings.public_url).rstrip("/")
     token = args.token or _admin_token(settings.var_dir / "admin-token")
@@ -104,14 +105,14 @@ def play(args: argparse.Namespace, settings: Settings) -> int:
         with bar:
             done = asyncio.run(play())
     except DrillStopped as exc:
-        print(f"drill stopped: {exc}", file=sys.stderr)
+        print(_("演练中止：{detail}", detail=exc), file=sys.stderr)
         return 1
     except KeyboardInterrupt:  # asyncio.run cancelled the drill, which revoked its tokens
-        print("drill interrupted; its tokens are revoked", file=sys.stderr)
+        print(_("演练被中断，其令牌已吊销"), file=sys.stderr)
         return 130
-    print(f"drill event {done.event_id}: {url}/board")
+    print(_("演练事件 {id} 看板：{url}/board", id=done.event_id, url=url))
     for path in done.files:
-        print(f"saved {path}")
+        print(_("已保存 {path}", path=path))
     return 0
 
 

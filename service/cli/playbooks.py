@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands, add_group
+from service.words import _
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -40,5 +41,5 @@ def run_check(args: argparse.Namespace, settings: Settings) -> int:
     books = Playbooks.load(folder)
     drills = load_drills(folder, books.grids, books.agencies)
     names = ", ".join(path.name for path in drills) or "none"
-    print(f"playbooks in {folder} are valid; drill scenarios: {names}")
+    print(_("{folder} 中的预案文件全部有效；演练脚本：{names}", folder=folder, names=names))
     return 0

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands, add_group
 from service.cli.table import table
+from service.words import _
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -37,8 +38,16 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
 
     grids = Playbooks.load(settings.playbooks_dir).grids
     rows = [
-        (grid.code, grid.name, grid.scope, grid.parent or "-", "yes" if grid.key_area else "no")
+        (
+            grid.code,
+            grid.name,
+            {"province": _("省"), "city": _("市"), "county": _("县（市、区）")}.get(
+                grid.scope, grid.scope
+            ),
+            grid.parent or "-",
+            _("是") if grid.key_area else _("否"),
+        )
         for grid in grids
     ]
-    print(table(("CODE", "NAME", "LEVEL", "WITHIN", "KEY AREA"), rows))
+    print(table((_("代码"), _("名称"), _("层级"), _("上级"), _("重点地区")), rows))
     return 0

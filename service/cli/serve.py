@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands
+from service.words import _
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -52,8 +53,11 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     token = run_flow(settings, lambda context: bootstrap_admin(context, admin_file))
     if token:
         print(
-            "No tokens yet: made a bootstrap admin token (shown once; also in "
-            f"{admin_file}, mode 0600):\n{token}",
+            _(
+                "尚无令牌：已生成初始管理员令牌（仅显示这一次；另存于 {file}，权限 0600）：",
+                file=admin_file,
+            )
+            + f"\n{token}",
             flush=True,
         )
     uvicorn.run(

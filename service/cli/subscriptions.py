@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands, add_group, validated
 from service.plan.notifications import FORMATS, NOTICE_TYPES
+from service.words import _
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -89,7 +90,14 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
     fields = ("url", "format", "secret", "agencies", "types", "drills")
     body = validated(SubscriptionCreate, **{f: getattr(args, f) for f in fields})
     created = run_flow(settings, lambda context: subscriptions.create_subscription(context, body))
-    print(f"created {created.format} subscription {created.id} posting to {created.url}")
+    print(
+        _(
+            "{format} 订阅 {id} 已创建，推送至 {url}",
+            format=created.format,
+            id=created.id,
+            url=created.url,
+        )
+    )
     if created.secret:
         print(created.secret)
     return 0
@@ -102,7 +110,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
     for row in run_flow(settings, subscriptions.list_subscriptions).items:
         agencies = ",".join(row.agencies) if row.agencies is not None else "*"
         types = ",".join(row.types) if row.types is not None else "*"
-        drills = "drills" if row.drills else "real only"
+        drills = _("含演练") if row.drills else _("仅真实事件")
         print(f"{row.id}\t{row.format}\t{row.url}\t{agencies}\t{types}\t{drills}")
     return 0
 
@@ -112,5 +120,5 @@ def run_remove(args: argparse.Namespace, settings: Settings) -> int:
     from service.flows.admin import subscriptions
 
     run_flow(settings, lambda context: subscriptions.remove_subscription(context, args.id))
-    print(f"removed {args.id}")
+    print(_("已删除 {id}", id=args.id))
     return 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import uuid
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands, add_group, validated
 from service.cli.table import table
 from service.plan.actor import ROLES
+from service.words import _, when
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -84,7 +84,7 @@ def run_create(args: argparse.Namespace, settings: Settings) -> int:
         TokenCreate, role=args.role, name=args.name, agency=args.agency, region=args.region
     )
     made = run_flow(settings, lambda context: issue_token(context, body))
-    print(f"created {made.role} token {made.id} for {made.name!r}")
+    print(_("已为 {name} 创建{role}令牌 {id}", name=made.name, role=made.role, id=made.id))
     print(made.token)
     return 0
 
@@ -102,12 +102,13 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
             token.role,
             token.agency or token.region or "-",
             token.name,
-            _when(token.created_at),
-            f"revoked {_when(token.revoked_at)}" if token.revoked_at else "active",
+            when(token.created_at),
+            _("{moment} 已吊销", moment=when(token.revoked_at)) if token.revoked_at else _("有效"),
         )
         for token in listed
     ]
-    print(table(("ID", "ROLE", "SCOPE", "NAME", "CREATED (UTC)", "STATE"), rows))
+    header = (_("编号"), _("角色"), _("范围"), _("名称"), _("创建时间（北京时间）"), _("状态"))
+    print(table(header, rows))
     return 0
 
 
@@ -116,9 +117,5 @@ def run_revoke(args: argparse.Namespace, settings: Settings) -> int:
     from service.flows.admin import tokens
 
     run_flow(settings, lambda context: tokens.revoke_token(context, args.id))
-    print(f"revoked {args.id}")
+    print(_("已吊销 {id}", id=args.id))
     return 0
-
-
-def _when(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -27,15 +27,12 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final, Literal, get_args
-
-from babel import Locale as BabelLocale
-from babel import UnknownLocaleError
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from service.plan.local_time import SHANGHAI
+
+if TYPE_CHECKING:
+    from gettext import NullTranslations
 
 Locale = Literal["zh", "en"]
 LOCALES: Final[tuple[Locale, ...]] = get_args(Locale)
@@ -51,7 +48,13 @@ _current: ContextVar[Locale] = ContextVar("words_locale", default=DEFAULT)
 @functools.cache
 def translations(locale: Locale) -> NullTranslations:
     """The catalogue for ``locale``: Chinese is the source language (the msgids themselves);
-    English is read from its .po file and compiled in memory (no build step, no .mo in git)."""
+    English is read from its .po file and compiled in memory (no build step, no .mo in git).
+    Babel is imported here, on the first English sentence: the command line's ``--help`` and
+    Chinese need none of it."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import NullTranslations, Translations
+
     if locale == "zh":
         return NullTranslations()
     path = CATALOGUE_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
@@ -80,14 +83,16 @@ def use(locale: Locale) -> Iterator[None]:
 
 def _(message: str, /, **params: Any) -> str:
     """``message`` in the current language, its ``{name}`` parameters filled."""
-    said = translations(current()).gettext(message)
+    locale = current()
+    said = message if locale == "zh" else translations(locale).gettext(message)
     return said.format(**params) if params else said
 
 
 def ngettext(singular: str, plural: str, n: int, /, **params: Any) -> str:
     """As ``_``, choosing by ``n`` where the language counts (English); ``n`` is a parameter
     too. Chinese has one form: the msgids are the same sentence twice."""
-    said = translations(current()).ngettext(singular, plural, n)
+    locale = current()
+    said = singular if locale == "zh" else translations(locale).ngettext(singular, plural, n)
     return said.format(n=n, **params)
 
 
@@ -95,6 +100,9 @@ def negotiate(header: str | None, default: Locale) -> Locale:
     """The language an ``Accept-Language`` header asks for among ours, else ``default``."""
     if not header:
         return default
+    from babel import Locale as BabelLocale
+    from babel import UnknownLocaleError
+
     wanted: list[tuple[float, str]] = []
     for part in header.split(","):
         tag, _sep, rest = part.strip().partition(";")
