@@ -36,6 +36,14 @@ def register(commands: Commands) -> None:
     verify.set_defaults(handler=run_verify)
 
 
+# What happened to the first entry that breaks a chain (service.plan.chain.Fault).
+FAULT_WORDS = {
+    "edited": lambda: _("被改动"),
+    "removed": lambda: _("被删除"),
+    "inserted": lambda: _("被插入"),
+}
+
+
 def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     from service.cli.running import run_flow
     from service.flows.events.audit import verify_timelines
@@ -51,7 +59,7 @@ def run_verify(args: argparse.Namespace, settings: Settings) -> int:
                 "事件 {event}：第 {seq} 条记录{fault}：{detail}",
                 event=event,
                 seq=found.event_seq,
-                fault=found.fault,
+                fault=FAULT_WORDS[found.fault](),
                 detail=found.detail,
             )
         )

@@ -97,9 +97,7 @@ async def test_a_clean_chain_holds(
     assert head is not None and head == last
     capsys.readouterr()
     assert await command(context, monkeypatch, str(event_id)) == 0
-    assert capsys.readouterr().out.strip() == (
-        f"1 event, {count} timeline entries: every hash chain holds"
-    )
+    assert capsys.readouterr().out.strip() == (f"1 个事件，{count} 条时间线记录：哈希链全部完整")
     assert await command(context, monkeypatch, str(uuid.uuid4())) == 2
     assert "does not exist" in capsys.readouterr().err
 
@@ -125,8 +123,8 @@ async def test_an_edited_entry_is_named(
     capsys.readouterr()
     assert await command(context, monkeypatch) == 1
     captured = capsys.readouterr()
-    assert captured.out.startswith(f"event {event_id}: entry #2 edited: #2 (")
-    assert "1 of 1 event failed the check" in captured.err
+    assert captured.out.startswith(f"事件 {event_id}：第 2 条记录被改动：#2 (")
+    assert "1 个事件中 1 个未通过校验" in captured.err
 
 
 async def test_a_removed_entry_is_named(context: AppContext, event_id: uuid.UUID) -> None:
