@@ -50,6 +50,11 @@ class Event(Base):
     response_level: Mapped[Level | None] = mapped_column(String(3))
     leading_hq: Mapped[str | None] = mapped_column(String(6))
     drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A drill's own clock (design § Drills): the time of its scenario, which the drill's runner
+    # moves on and every change to the event reads instead of the service's clock. Never set
+    # on a real event, which keeps the service's: only a new drill event is given one
+    # (service.store.events), and moving it refuses a real event (service.flows.drills.clock).
+    drill_clock: Mapped[datetime | None] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 
 SPEED_HELP = (
     "scenario minutes played per real minute (default: %(default)s, a scenario minute each "
-    "second; 1 plays in real time, 6000 runs a ten-hour scenario in six seconds). The service "
-    "stamps everything with its own clock: acknowledgements count as late only when real time "
-    "passed their due time"
+    "second; 1 plays in real time, 6000 runs a ten-hour scenario in six seconds). Whatever the "
+    "speed, the drill's event keeps the scenario's clock: the record reads in scenario minutes, "
+    "and an answer the scenario gives after its due time is late"
 )
 
 

@@ -40,6 +40,11 @@ class DrillRun:
     files: list[Path] = field(default_factory=list)
 
 
+def step_where(index: int, step: Step) -> str:
+    """How a message names the step: ``steps[3] (at 20, publish)``."""
+    return f"steps[{index}] (at {step.at}, {step.do})"
+
+
 def _json_number(value: Decimal) -> str:
     return format(value, "f")  # exact, as the API reads a decimal string
 
@@ -58,7 +63,7 @@ def _dig(answer: Any, path: str) -> Any:
 
 class Player:
     """Plays one step at a time, carrying the event's and the warnings' ids between steps;
-    ``now`` is the drill's clock (``Pace.now``), the time a report is observed."""
+    ``now`` is the drill's clock (service.drill.clock), the time a report is observed."""
 
     def __init__(
         self,
@@ -77,7 +82,7 @@ class Player:
         self.run = run
 
     async def play(self, index: int, step: Step) -> str:
-        where = f"steps[{index}] (at {step.at}, {step.do})"
+        where = step_where(index, step)
         headers = self.actors[step.actor]
         answer = await self._step(step, headers, where)
         for path, want in step.expect.items():

@@ -278,6 +278,13 @@ async def grids_of(session: AsyncSession, event: Event) -> dict[str, EventGrid]:
     return {grid.region: grid for grid in found}
 
 
+def event_time(event: Event, now: datetime) -> datetime:
+    """The time of a change to ``event``: a drill's own clock (design § Drills), which its runner
+    moves on at the scenario's minutes; else ``now``, the service's clock. Read once the event
+    is locked, so that the clock is the one the change is made under."""
+    return event.drill_clock if event.drill_clock is not None else now
+
+
 def _check_drill(event: Event, drill: bool | None) -> None:
     if drill is not None and drill != event.drill:
         kind = "a drill" if event.drill else "not a drill"
@@ -293,6 +300,8 @@ def _new_event(
         id=uuid.uuid4(),
         state="monitoring",
         drill=drill,
+        # A drill's clock starts when it opens; its runner moves it on from there.
+        drill_clock=now if drill else None,
         opened_at=now,
         updated_at=now,
         basis=[],

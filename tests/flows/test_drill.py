@@ -1,11 +1,12 @@
-"""``drill run``'s player (service.drill: runner, player, calls) against the app, on SQLite and
-PostgreSQL: the shipped typhoon ends closed, a drill, at III, with the evaluation its scenario
-gives (worked out here by hand from the scenario's own numbers); a drill stops at the first
-unexpected answer, naming the step, and never leaves its tokens behind."""
+"""``drill run``'s player (service.drill: runner, player, clock, calls) against the app, on
+SQLite and PostgreSQL: the shipped typhoon ends closed, a drill, at III, with the evaluation its
+scenario gives (worked out here by hand from the scenario's own numbers) whatever the speed, on
+the drill's own clock; a drill stops at the first unexpected answer, naming the step, and never
+leaves its tokens behind."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 import yaml
 
 from service.drill.calls import ATTEMPTS, DrillStopped
-from service.drill.runner import run_drill
+from service.drill.runner import CLOCK_KEEPER, Pace, RealTime, run_drill
 from service.playbooks.bundle import Playbooks
 from service.playbooks.drills import AttestStep, ReportStep, Scenario, Step, load_scenario
 from tests.helpers import (
@@ -36,9 +37,11 @@ TYPHOON = load_scenario(
     PLAYBOOKS_DIR / "drills" / "typhoon.yaml", PLAYBOOKS.grids, PLAYBOOKS.agencies
 )
 FAST = 1e6  # scenario minutes per real minute: ten hours in well under a second of waiting
+# --speed 100000: the typhoon's ten hours in a third of a second of waiting, on the wall clock
+HASTY = 1e5
 CITY = "330600"
 
-# Per agency, what the typhoon leaves at speed 1 on the service's held clock (dispatched,
+# Per agency, what the typhoon leaves on the drill's clock, at any speed (dispatched,
 # on_time, late, open, cancelled, median minutes to acknowledge), worked out from the scenario's
 # minutes and the checklists' due_minutes. Termination (minute 480) cancels the open response
 # duties, acknowledged or not; every post-event duty is done before closing; a completion
@@ -69,12 +72,12 @@ ANSWERING = {
     "hq-330603": (17, 16, 1, 0, 14, 10.0),
     "hq-330604": (6, 6, 0, 0, 3, 5.0),
 }
-TERMINATED_AT = T0 + timedelta(minutes=480)
+TERMINATED = 480
 
 
-def stamp(minute: int) -> str:
-    """How the API writes the time of scenario minute ``minute`` on the held clock."""
-    return (T0 + timedelta(minutes=minute)).isoformat().replace("+00:00", "Z")
+def stamp(origin: datetime, minute: int) -> str:
+    """How the API writes the time of scenario minute ``minute`` of a drill begun at ``origin``."""
+    return (origin + timedelta(minutes=minute)).isoformat().replace("+00:00", "Z")
 
 
 def county_level(load: Decimal, lost: Decimal) -> str | None:
@@ -132,38 +135,53 @@ class HeldTime:
         return self.clock.now
 
 
+@pytest.mark.parametrize("speed", [1, HASTY], ids=["held", "hasty"])
 async def test_the_typhoon_drill_ends_closed_with_the_evaluation_its_scenario_gives(
     client: httpx.AsyncClient,
     make_token: MakeToken,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    speed: float,
 ) -> None:
+    """At speed 1 on the service's held clock, the service lives the scenario minute by minute;
+    at --speed 100000 on the wall clock, ten hours pass in a third of a second, and the record
+    reads the same, in the scenario's minutes."""
     admin = await make_token("admin")
-    held = Clock()
-    hold_clock(monkeypatch, held)
+    pace: Pace = RealTime()
+    if speed == 1:
+        held = Clock()
+        hold_clock(monkeypatch, held)
+        pace = HeldTime(held)
     played: list[tuple[int, str]] = []
 
     def progress(index: int, step: Step, said: str) -> None:
         played.append((index, step.do))
 
+    began = datetime.now(UTC)
     done = await run_drill(
         TYPHOON,
         client,
         bearer_token_of(admin),
-        speed=1,
+        speed=speed,
         out=tmp_path,
         progress=progress,
-        pace=HeldTime(held),
+        pace=pace,
     )
     assert played == [(n, step.do) for n, step in enumerate(TYPHOON.steps)]
 
     event = (await client.get(f"{API}/events/{done.event_id}", headers=admin)).json()
     assert (event["state"], event["drill"], event["peak_level"]) == ("closed", True, "III")
     assert event["leading_hq"]["region"] == CITY
-    # every token it made is revoked (and so listed only when all are asked for)
+    # the scenario's minute 0 is when its first step opened the event; it ends at minute 600
+    origin = datetime.fromisoformat(event["opened_at"])
+    assert origin == (T0 if speed == 1 else pytest.approx(began, abs=timedelta(seconds=30)))
+    assert event["drill_clock"] == stamp(origin, 600)
+    # every token it made is revoked (and so listed only when all are asked for): one for each
+    # actor and the one that kept the drill's clock
     tokens = (await client.get(f"{API}/tokens?all=true", headers=admin)).json()["items"]
     drill_tokens = [t for t in tokens if t["name"].startswith("drill: ")]
-    assert len(drill_tokens) == len(TYPHOON.actors)
+    assert len(drill_tokens) == len(TYPHOON.actors) + 1
+    assert f"drill: {CLOCK_KEEPER}" in {t["name"] for t in drill_tokens}
     assert all(t["revoked_at"] is not None for t in drill_tokens)
 
     folder = tmp_path / str(done.event_id)
@@ -192,12 +210,17 @@ async def test_the_typhoon_drill_ends_closed_with_the_evaluation_its_scenario_gi
         expected["curve"]
     )
     reported = [int(step.at) for step in TYPHOON.steps if isinstance(step, ReportStep)]
-    assert [point["at"] for point in evaluation["restoration"]] == list(map(stamp, reported))
+    assert [point["at"] for point in evaluation["restoration"]] == [
+        stamp(origin, minute) for minute in reported
+    ]
     assert evaluation["restoration"][-1]["overall"] >= 0.8
     # from the first report at IV (minute 90) to the termination (480)
     assert evaluation["response_minutes"] == 390
-    assert [x["at"] for x in evaluation["levels"]] == [stamp(90), stamp(150)]
-    assert [lead["from"] for lead in evaluation["leading_hqs"]] == [stamp(90), stamp(120)]
+    assert [x["at"] for x in evaluation["levels"]] == [stamp(origin, 90), stamp(origin, 150)]
+    assert [lead["from"] for lead in evaluation["leading_hqs"]] == [
+        stamp(origin, 90),
+        stamp(origin, 120),
+    ]
 
     figures = {
         a["agency"]: (
@@ -216,13 +239,20 @@ async def test_the_typhoon_drill_ends_closed_with_the_evaluation_its_scenario_gi
     # the units that never answer: every duty cancelled at termination, late when its due time
     # had passed by then
     actions = (await client.get(f"{API}/events/{done.event_id}/actions", headers=admin)).json()
+    # 市公安局's duties (due at 150) were escalated when the drill's clock passed that time (the
+    # step at 155), before their acknowledgement at 170: overdue, and late, in scenario minutes
+    police = [a for a in actions["items"] if a["agency"] == "public-security"]
+    assert {a["due_at"] for a in police} == {stamp(origin, 150)}
+    assert {a["escalated_at"] for a in police} == {stamp(origin, 155)}
+    assert {a["acknowledged_at"] for a in police} == {stamp(origin, 170)}
     silent: dict[str, list[int]] = {}
     for action in actions["items"]:
         if action["agency"] not in ANSWERING:
             assert action["state"] == "cancelled" and action["acknowledged_at"] is None
             counts = silent.setdefault(action["agency"], [0, 0])
             counts[0] += 1
-            counts[1] += datetime.fromisoformat(action["due_at"]) < TERMINATED_AT
+            terminated = origin + timedelta(minutes=TERMINATED)
+            counts[1] += datetime.fromisoformat(action["due_at"]) < terminated
     assert len(silent) == 17
     assert {code: figures[code] for code in silent} == {
         code: (dispatched, 0, late, 0, dispatched, None)
@@ -286,7 +316,7 @@ async def test_a_drill_stops_at_the_first_unexpected_answer_and_revokes_its_toke
     assert not [t for t in listed if t["name"].startswith("drill: ")]  # revoked, not listed
     tokens = (await client.get(f"{API}/tokens?all=true", headers=admin)).json()["items"]
     made = [t for t in tokens if t["name"].startswith("drill: ")]
-    assert len(made) == 2 and all(t["revoked_at"] for t in made)
+    assert len(made) == 3 and all(t["revoked_at"] for t in made)  # two actors, the clock
 
 
 async def test_a_drill_needs_an_admin_token_and_its_own_event(

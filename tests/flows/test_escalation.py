@@ -1,7 +1,7 @@
 """The escalation job (service.flows.actions.escalation), driven with explicit times on SQLite and
 PostgreSQL: an overdue action escalates once and is reminded every period until acknowledged;
-drills' notices reach drill subscriptions only; two workers never claim one action twice; the
-lifespan's scheduler runs it on its own."""
+a drill is chased on its own clock, its notices reaching drill subscriptions only; two workers
+never claim one action twice; the lifespan's scheduler runs it on its own."""
 
 from __future__ import annotations
 
@@ -138,12 +138,22 @@ async def test_an_acknowledged_action_is_neither_escalated_nor_reminded(
     assert taken["id"] not in flagged and later["id"] in flagged
 
 
-async def test_a_drills_notices_are_marked_and_only_drill_subscriptions_hear_them(
+async def test_a_drill_is_chased_on_its_own_clock_and_only_drill_subscriptions_hear_it(
     client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
 ) -> None:
-    _event_id, actions = await overdue_event(client, make_token, context, drill=True)
-    await chase(context, 1)
-    await chase(context, 61)
+    """The job, on the service's clock, leaves a drill alone; moving the drill's clock on past
+    the due time escalates, a period later reminds; each notice is marked drill."""
+    event_id, actions = await overdue_event(client, make_token, context, drill=True)
+    assert await chase(context, 1) == Chased() and await chase(context, 61) == Chased()
+    keeper = await make_token("admin", name="drill: 演练时钟")
+    event = f"/api/v1/events/{event_id}"
+    opened = datetime.fromisoformat((await client.get(event, headers=keeper)).json()["opened_at"])
+    escalated = opened + timedelta(seconds=1)  # the clock starts when the drill opened, after DUE
+    for at in (escalated, escalated + context.settings.remind_every):
+        moved = {"at": at.isoformat()}
+        moving = await client.post(f"{event}/drill-clock", json=moved, headers=keeper)
+        assert moving.status_code == 200
+    assert {e.at for e in await entries(context, "action_overdue")} == {escalated}
     messages = await told(context)
     assert len(messages) == 2 * len(actions)
     for message in messages:

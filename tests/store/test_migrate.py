@@ -290,7 +290,7 @@ def test_the_kind_check_keeps_the_entries_there_are(empty_settings: Settings) ->
     upgrade(empty_settings, "0008")
     before = on_connection(empty_settings, stored_entries)
 
-    assert [m.revision for m in upgrade(empty_settings).applied] == ["0009"]
+    assert [m.revision for m in upgrade(empty_settings, "0009").applied] == ["0009"]
 
     assert on_connection(empty_settings, stored_entries) == before
     assert len(before) == 2 * len(TIMELINE_KINDS)
@@ -312,6 +312,47 @@ def test_the_kind_check_keeps_the_entries_there_are(empty_settings: Settings) ->
     on_connection(
         empty_settings, lambda c: fill_timelines(c, [uuid.uuid4()], ["note"], chained=True)
     )
+
+
+def test_a_drill_there_is_gets_its_clock_and_every_event_keeps_its_children(
+    empty_settings: Settings,
+) -> None:
+    """0010 gives each drill event a clock where its record stands (its last entry, else its
+    last change) and a real event none; it rebuilds no table, so no event's timeline goes with
+    it (SQLite would cascade the old table's drop to them); its downgrade drops the column."""
+    upgrade(empty_settings, "0009")
+    real, drill, quiet = (uuid.uuid4() for _ in range(3))
+    events = table_of(models.Event)
+
+    def fill(connection: Connection) -> None:
+        fill_timelines(connection, [real, drill, quiet], ["event_opened", "report"], chained=True)
+        last = AT + timedelta(minutes=2)
+        connection.execute(events.update().where(events.c.id == real).values(timeline_at=last))
+        connection.execute(
+            events.update().where(events.c.id == drill).values(drill=True, timeline_at=last)
+        )
+        connection.execute(events.update().where(events.c.id == quiet).values(drill=True))
+        connection.commit()
+
+    def clocks(connection: Connection) -> dict[uuid.UUID, Any]:
+        rows = connection.execute(select(events.c.id, events.c.drill_clock))
+        return {row.id: row.drill_clock for row in rows}
+
+    on_connection(empty_settings, fill)
+    before = on_connection(empty_settings, stored_entries)
+
+    assert [m.revision for m in upgrade(empty_settings, "0010").applied] == ["0010"]
+
+    assert on_connection(empty_settings, stored_entries) == before and len(before) == 6
+    assert on_connection(empty_settings, clocks) == {
+        real: None,
+        drill: AT + timedelta(minutes=2),
+        quiet: AT,
+    }
+    command.downgrade(alembic_config(empty_settings), "0009")
+    columns = on_connection(empty_settings, lambda c: inspect(c).get_columns("events"))
+    assert "drill_clock" not in {column["name"] for column in columns}
+    assert on_connection(empty_settings, stored_entries) == before
 
 
 def test_an_unknown_stored_kind_stops_the_upgrade_naming_it(empty_settings: Settings) -> None:

@@ -1,4 +1,4 @@
-"""GET /events and what each event holds: reports, timeline."""
+"""GET /events and what each event holds: reports, timeline; a drill event's clock."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from service.api.deps import ActorDep, ContextDep
+from service.api.deps import ActorDep, ContextDep, role
 from service.api.openapi import problems
 from service.api.pagination import Cursor, Limit
+from service.flows.drills import clock
+from service.flows.drills.schemas import DrillClockSet
 from service.flows.events import read as events
 from service.flows.events.schemas import EventRead, TimelineRead
 from service.flows.reports.schemas import ReportRead
 from service.flows.schemas import Page, RegionCode
+from service.plan.actor import Actor
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
 
@@ -115,3 +118,27 @@ async def list_event_timeline(
     never another agency's. Paged by `seq`: pass `next` as `cursor`.
     """
     return await events.list_timeline(context, actor, event_id, limit, cursor)
+
+
+@router.post(
+    "/events/{event_id}/drill-clock",
+    summary="Move a drill's clock on",
+    operation_id="set_drill_clock",
+    responses=problems(403, 404, 409),
+)
+async def post_drill_clock(
+    event_id: uuid.UUID,
+    body: DrillClockSet,
+    actor: Annotated[Actor, role("admin")],
+    context: ContextDep,
+) -> EventRead:
+    """Move a drill event's own clock on to `at` (design § Drills): from then on every change
+    to the event is stamped with that time, not the service's, so that a drill played fast
+    reads as its scenario runs. The actions due by then are escalated (or reminded) at once.
+
+    Only the admin token a drill made for itself (named `drill: …`, as `drill run` makes it)
+    may call it, else 403. A real event never takes a time from a client: 409. The clock never
+    runs backwards: an `at` before it is a 409 that gives the `clock`. Answers the event, with
+    its `drill_clock`.
+    """
+    return await clock.set_drill_clock(context, actor, event_id, body)

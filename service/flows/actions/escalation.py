@@ -9,7 +9,9 @@ whose authority applies then) and the item's ``escalate_to`` agency; a drill's n
 drill (service.store.outbox.emit), so that only subscriptions asking for drills hear them.
 
 The app's scheduler (service.app) runs this every ``escalation_interval_seconds`` in every worker,
-first at start.
+first at start, for real events. A drill's deadlines pass on its own clock (design § Drills): its
+actions are chased when its runner moves that clock on (``chase_drill``), not by the job, whose
+time is the service's.
 Everything it needs is in the database (``due_at``, ``escalated_at``, ``reminded_at``), so a
 restart loses nothing: the first run catches up, with one escalation or one reminder per action
 however long the service was down (missed reminders are not sent one after another).
@@ -77,7 +79,10 @@ async def escalate_overdue(
     ``remind_every`` old; the module's docstring says how the work is claimed."""
     async with sessions() as session:
         due = await session.scalars(
-            select(Action.event_id).where(_due(now, remind_every)).distinct()
+            select(Action.event_id)
+            .join(Event, Event.id == Action.event_id)
+            .where(Event.drill_clock.is_(None), _due(now, remind_every))
+            .distinct()
         )
         event_ids = sorted(set(due))
         await session.rollback()
@@ -147,10 +152,31 @@ async def _chase_event(
         if found is None:
             return None
         event = found
+    return await _chase_locked(session, agencies, event, now, remind_every)
+
+
+async def chase_drill(
+    session: AsyncSession, agencies: AgencyRegistry, event: Event, remind_every: timedelta
+) -> Chased:
+    """A drill event's due actions, escalated or reminded at its own clock (design § Drills),
+    which its runner has just moved on: the caller holds the event's lock."""
+    if event.drill_clock is None:
+        raise ValueError(f"event {event.id} keeps no clock of its own")
+    return await _chase_locked(session, agencies, event, event.drill_clock, remind_every)
+
+
+async def _chase_locked(
+    session: AsyncSession,
+    agencies: AgencyRegistry,
+    event: Event,
+    now: datetime,
+    remind_every: timedelta,
+) -> Chased:
+    """Escalate or remind ``event``'s actions due at ``now``; the caller holds the event."""
     claimed = list(
         await session.scalars(
             select(Action)
-            .where(Action.event_id == event_id, _due(now, remind_every))
+            .where(Action.event_id == event.id, _due(now, remind_every))
             .order_by(Action.key, Action.agency)
             .with_for_update(key_share=True, skip_locked=True)
         )

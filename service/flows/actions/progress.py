@@ -27,7 +27,7 @@ from service.plan.timeline import TimelineKind
 from service.playbooks.bundle import Playbooks
 from service.store import feeds, timeline
 from service.store.batch import WriteBatch
-from service.store.events import lock_child
+from service.store.events import event_time, lock_child
 from service.store.transactions import in_transaction
 
 
@@ -123,6 +123,7 @@ async def _progress(
     the links that waited for it (plan 4), in the same transaction.
     """
     event, action = await _own_action(session, actor, action_id)
+    now = event_time(event, now)
     if action.state == "cancelled":
         raise Conflict(
             "the action was cancelled: " + (action.cancel_reason or ""), state="cancelled"
@@ -170,6 +171,7 @@ async def _cancel(
     async with WriteBatch(session) as batch:
         actor.require("commander")
         event, action = await _locked_action(session, action_id)
+        now = event_time(event, now)
         # Before any response (warning actions) no HQ leads yet: the city HQ's authority applies.
         require_hq(actor, event.leading_hq or CITY_HQ, playbooks.grids, "cancel this action", "5.1")
         if action.state == "done":

@@ -55,6 +55,7 @@ def event_read(event: Event, event_grids: list[EventGrid], grids: GridRegistry) 
         restoration=RestorationRead(
             overall=restored.overall, scope=restored.scope, grids=restored.grids
         ),
+        drill_clock=event.drill_clock,
     )
 
 

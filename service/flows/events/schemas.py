@@ -42,6 +42,11 @@ class EventRead(BaseModel):
     )
     basis: list[BasisRead]
     restoration: RestorationRead
+    drill_clock: datetime | None = Field(
+        default=None,
+        description="a drill's own clock, the time of its scenario, which every change to it "
+        "is stamped with (design § Drills); null for a real event, which keeps the service's",
+    )
 
 
 class TimelineRead(BaseModel):

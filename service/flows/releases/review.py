@@ -46,7 +46,7 @@ from service.playbooks.bundle import Playbooks
 from service.store import timeline
 from service.store.batch import WriteBatch
 from service.store.cursors import after_time_cursor, time_page
-from service.store.events import event_area, get_event, lock_child, lock_event
+from service.store.events import event_area, event_time, get_event, lock_child, lock_event
 from service.store.transactions import in_transaction
 
 ReviewerRule = Callable[[Iterable[Topic]], str]
@@ -156,6 +156,7 @@ async def _propose(
         require_proposer(actor)
         await get_event(session, actor, event_id)  # 404 for an event the caller cannot see
         event = await lock_event(session, event_id)
+        now = event_time(event, now)
         area = await event_area(session, event)
         require_area(actor, area, playbooks.grids, "propose a release")
         _refuse_unless_publishing(event, "releases are proposed until it closes")
@@ -217,6 +218,7 @@ async def _decide(
     async with WriteBatch(session) as batch:
         actor.require("commander")
         event, release = await _locked_release(session, release_id)
+        now = event_time(event, now)
         review = release.reviewer
         if release.state == "proposed":
             current = await _rule_now(session, playbooks.grids, event)

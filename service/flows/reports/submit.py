@@ -35,7 +35,7 @@ from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
 from service.store import outbox, timeline
 from service.store.batch import WriteBatch
-from service.store.events import grids_of, open_event
+from service.store.events import event_time, grids_of, open_event
 
 
 async def submit_report(
@@ -104,13 +104,6 @@ async def take_report(
     grids = context.playbooks.grids
     check_grids(body.snapshots, grids)
     check_jurisdiction(actor, body.snapshots, grids)
-    limit = now + context.settings.future_tolerance
-    if body.observed_at > limit:
-        raise InvalidInput(
-            "observed_at",
-            f"observed_at {body.observed_at.isoformat()} lies more than "
-            f"{context.settings.future_tolerance_seconds} s in the future",
-        )
     # What the report says alone is worked out before its event is locked: the lock is held
     # only for what depends on the event.
     report_class = classify(body.snapshots, context.playbooks.rules)
@@ -128,6 +121,15 @@ async def take_report(
         opened_by="a report",
         clause="4",
     )
+    # A drill's report is observed on the drill's clock, which may run ahead of the service's.
+    now = event_time(event, now)
+    limit = now + context.settings.future_tolerance
+    if body.observed_at > limit:
+        raise InvalidInput(
+            "observed_at",
+            f"observed_at {body.observed_at.isoformat()} lies more than "
+            f"{context.settings.future_tolerance_seconds} s in the future",
+        )
     opened = batch.holds(event)
     before = (event.level, event.response_level)
     event_grids = {} if opened else await grids_of(session, event)

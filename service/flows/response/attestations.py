@@ -16,7 +16,7 @@ from service.plan.actor import Actor
 from service.plan.jurisdiction import require_area
 from service.store import timeline
 from service.store.batch import WriteBatch
-from service.store.events import event_area, lock_event
+from service.store.events import event_area, event_time, lock_event
 from service.store.transactions import in_transaction
 
 
@@ -32,6 +32,7 @@ async def attest(
         async with WriteBatch(session) as batch:
             actor.require("dispatcher", "commander")
             event = await lock_event(session, event_id)
+            now = event_time(event, now)
             require_area(actor, await event_area(session, event), playbooks.grids, "attest")
             if event.state != "response":
                 raise Conflict(

@@ -22,7 +22,7 @@ from service.plan.jurisdiction import require_area, require_hq
 from service.plan.lifecycle import fire
 from service.store import outbox, timeline
 from service.store.batch import WriteBatch
-from service.store.events import event_area, lock_event
+from service.store.events import event_area, event_time, lock_event
 
 
 async def dismiss(
@@ -35,6 +35,7 @@ async def dismiss(
         now = utcnow()
         actor.require("commander")
         event = await lock_event(session, event_id)
+        now = event_time(event, now)
         require_area(actor, await event_area(session, event), playbooks.grids, "dismiss the event")
         fire(event, "dismiss")
         event.closed_at = event.updated_at = now
@@ -93,6 +94,7 @@ async def close(
         now = utcnow()
         actor.require("commander")
         event = await lock_event(session, event_id)
+        now = event_time(event, now)
         require_hq(actor, event.leading_hq, playbooks.grids, "close the event", "6")
         still_open = await post_event_open(session, event) if event.state == "terminated" else []
         try:

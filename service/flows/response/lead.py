@@ -21,7 +21,7 @@ from service.plan.leadership import PROVINCE_HQ, may_take_lead
 from service.plan.lifecycle import fire
 from service.store import timeline
 from service.store.batch import WriteBatch
-from service.store.events import lock_event
+from service.store.events import event_time, lock_event
 
 
 async def take_lead(
@@ -42,6 +42,7 @@ async def take_lead(
         if region not in playbooks.grids:
             raise InvalidInput("region", f"unknown region {region} (see regions.yaml)")
         event = await lock_event(session, event_id)
+        now = event_time(event, now)
         require_hq(actor, region, playbooks.grids, f"take the lead for {region}", "5.1")
         fire(event, "take_lead")
         refused = may_take_lead(event.response_level, event.leading_hq, region)

@@ -28,7 +28,7 @@ from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
 from service.store import outbox, timeline
 from service.store.batch import WriteBatch
-from service.store.events import event_area, lock_event
+from service.store.events import event_area, event_time, lock_event
 
 
 async def start_response(
@@ -41,6 +41,7 @@ async def start_response(
         now = utcnow()
         actor.require("commander")
         event = await lock_event(session, event_id)
+        now = event_time(event, now)
         require_area(actor, await event_area(session, event), playbooks.grids, "start a response")
         level = change.level
         lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
@@ -77,6 +78,7 @@ async def set_level(
         now = utcnow()
         actor.require("commander")
         event = await lock_event(session, event_id)
+        now = event_time(event, now)
         require_hq(actor, event.leading_hq, playbooks.grids, "set the response level", "5.1")
         fire(event, "set_level")
         level = change.level

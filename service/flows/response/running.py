@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Event
+from models.base import utcnow
 from service.errors import Conflict
 from service.flows.context import AppContext
 from service.flows.events.read import describe
@@ -17,7 +18,7 @@ from service.flows.events.schemas import EventRead
 from service.plan.actor import Actor
 from service.store import timeline
 from service.store.batch import WriteBatch
-from service.store.events import lock_event
+from service.store.events import event_time, lock_event
 from service.store.transactions import in_transaction
 
 Command = Callable[[AsyncSession, WriteBatch], Awaitable[Event]]
@@ -71,6 +72,7 @@ async def record_refusal(
                 trigger=trigger,
                 unmet=refused.extra.get("unmet"),
                 open=refused.extra.get("open"),
+                at=event_time(event, utcnow()),
             )
 
     await in_transaction(sessions, record)

@@ -28,7 +28,7 @@ from service.plan.termination import (
 )
 from service.playbooks.bundle import Playbooks
 from service.store.batch import WriteBatch
-from service.store.events import get_event, lock_event
+from service.store.events import event_time, get_event, lock_event
 
 
 async def termination_conditions(
@@ -76,6 +76,7 @@ async def terminate(
         now = utcnow()
         actor.require("commander")
         event = await lock_event(session, event_id)
+        now = event_time(event, now)
         require_hq(actor, event.leading_hq, playbooks.grids, "terminate the response", "5.5")
         in_response = event.state == "response"
         conditions = await termination_conditions(session, playbooks, event) if in_response else []

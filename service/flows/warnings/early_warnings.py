@@ -36,7 +36,7 @@ from service.plan.releases import covering_hq
 from service.playbooks.bundle import Playbooks
 from service.store import outbox, timeline
 from service.store.batch import WriteBatch
-from service.store.events import lock_child, open_event
+from service.store.events import event_time, lock_child, open_event
 from service.store.transactions import in_transaction
 
 Change = Callable[[AsyncSession, WriteBatch], Awaitable[EarlyWarning]]
@@ -123,6 +123,7 @@ async def _proposed(
         opened_by="a warning proposal",
         clause="3.2.2.1",
     )
+    now = event_time(event, now)
     opened = batch.holds(event)
     fire(event, "propose_warning")
     warning = EarlyWarning(
@@ -181,6 +182,7 @@ async def _published(
     actions of plan 3.2.2.2 dispatched."""
     actor.require("commander")
     event, warning = await _locked_warning(session, warning_id)
+    now = event_time(event, now)
     require_area(actor, warning.area, playbooks.grids, "publish this warning")
     if warning.state != "proposed":
         raise Conflict(
@@ -224,6 +226,7 @@ async def _lifted(
     cancelled."""
     actor.require("commander")
     event, warning = await _locked_warning(session, warning_id)
+    now = event_time(event, now)
     if warning.state == "published" and warning.published_hq != actor.region:
         raise Forbidden(
             f"only the HQ that published this warning ({warning.published_hq}) may lift it",
