@@ -319,6 +319,13 @@ def _started(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -
 
 def _level_changed(verb: Callable[[], str]) -> Phrase:
     def phrase(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
+        if d.get("by_report"):
+            return _(
+                "信息报告达到{level}，响应级别由{previous}{verb}为{level}",
+                previous=level_words(d.get("previous")),
+                verb=verb(),
+                level=level_words(d.get("level")),
+            )
         return _(
             "{who}将响应级别由{previous}{verb}为{level}",
             who=who,

@@ -245,7 +245,9 @@ async def _advance(
         lead = higher_lead(event.leading_hq, leading_hq(reached, basis) or CITY_HQ)
         reason = f"a report reached level {reached}"
         scene = Scene(lead, local)
-        await change_level(session, batch, playbooks, event, reached, scene, actor, now, reason)
+        await change_level(
+            session, batch, playbooks, event, reached, scene, actor, now, reason, by_report=True
+        )
         return
     candidate = leading_hq(event.response_level, basis)
     if candidate is not None and hq_rank(candidate) > hq_rank(event.leading_hq):

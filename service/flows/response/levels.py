@@ -174,6 +174,8 @@ async def change_level(
     actor: Actor,
     now: datetime,
     reason: str,
+    *,
+    by_report: bool = False,
 ) -> None:
     """Plan 5.1 "可视…调整响应级别": the new level's items the event lacks go out at once; a
     lowering also cancels the pending items the new level lacks, with the reason. When the lead
@@ -194,7 +196,8 @@ async def change_level(
         level=level,
         previous=previous,
         leading_hq=scene.leading_hq,
-        reason=reason,
+        # a report that reached the level raised it: no person's reason to show
+        **({"by_report": True} if by_report else {"reason": reason}),
     )
     items = started_items(playbooks, level)
     if not rising:
