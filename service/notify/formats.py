@@ -111,6 +111,9 @@ class NoticeText:
     def markdown(self, notice: Notice) -> str:
         data = notice.data
         lines = [f"### {self.title(notice)}"]
+        if regions := data.get("regions"):
+            places = _("、").join(self.playbooks.names.place(str(r)) for r in regions)
+            lines.append(_("- 停电地区：{places}", places=places))
         lines.append(_("- 事件级别：{level}", level=level_words(data.get("level"))))
         if data.get("response_level") is not None:
             lines.append(_("- 响应级别：{level}", level=level_words(data["response_level"])))
@@ -154,8 +157,16 @@ def outgoing(
     """The request of one attempt at ``now`` in format ``fmt``."""
     json_headers = {"content-type": "application/json"}
     if fmt == "standard":
+        # ``title`` and ``text``: the words the group-chat robots get, for a receiver that
+        # shows the notice to people; ``data`` is for programs
         body = _json(
-            {"type": notice.type, "timestamp": notice.created_at.isoformat(), "data": notice.data}
+            {
+                "type": notice.type,
+                "timestamp": notice.created_at.isoformat(),
+                "title": text.title(notice),
+                "text": text.markdown(notice),
+                "data": notice.data,
+            }
         )
         headers = {**json_headers, "webhook-id": webhook_id}
         headers["webhook-timestamp"] = str(int(now.timestamp()))

@@ -26,6 +26,8 @@ def notice_data(event: Event, extra: Mapping[str, Any] | None = None) -> dict[st
         "response_level": event.response_level,
         "state": event.state,
         "leading_hq": event.leading_hq,
+        # the grids the outage reached (plan 1.5's basis): where it is, for people and programs
+        "regions": sorted({str(b["region"]) for b in event.basis or () if "region" in b}),
     }
     if extra:
         data.update(extra)

@@ -64,6 +64,10 @@ async def test_standard_notices_verify_with_the_standardwebhooks_package(
     for body in bodies:
         assert body["data"]["event_id"] == event_id and body["data"]["level"] == "IV"
         assert body["data"]["drill"] is False and "timestamp" in body
+        # the words for people, as the robots get them: Chinese, with names
+        assert body["title"] in {"事件开启", "任务下达"}, body["title"]
+        assert "IV级 一般" in body["text"] and "柯桥区" in body["text"]
+        assert event_id not in body["text"]
     forged = dict(receiver.hits[0].headers, **{"webhook-id": "msg_other"})
     with pytest.raises(Exception, match="signature"):
         verifier.verify(receiver.hits[0].body, forged)
