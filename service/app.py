@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Final
@@ -64,41 +65,84 @@ API_ROUTERS = (
 
 # How often answers kept for an Idempotency-Key are looked at for expiry.
 PRUNE_SECONDS: Final = 600
+# How long a stopping worker waits for a job's run under way (an escalation pass is one
+# transaction per action: well under this).
+SHUTDOWN_GRACE: Final = 10.0
 
 
-def start_scheduler(context: AppContext) -> AsyncIOScheduler:
-    """An asyncio scheduler running the escalation job (service.flows.actions.escalation) every
-    ``escalation_interval_seconds`` (0: never), first at once (a restart catches up), and
-    deleting expired Idempotency-Key answers every ``PRUNE_SECONDS``."""
-    settings, sessions = context.settings, context.sessions
-    scheduler = AsyncIOScheduler(timezone="UTC")
+class Jobs:
+    """The worker's periodic jobs on an asyncio scheduler: the escalation job
+    (service.flows.actions.escalation) every ``escalation_interval_seconds`` (0: never), first
+    at once (a restart catches up), and the expiry of Idempotency-Key answers every
+    ``PRUNE_SECONDS``.
 
-    async def escalate() -> None:
+    ``stop`` lets a run under way finish (up to ``SHUTDOWN_GRACE`` seconds) before the engine
+    closes: the scheduler's own shutdown cancels the asyncio runs it holds, so a run still going
+    was cut off mid-transaction and logged as an error on every restart.
+    """
+
+    def __init__(self, context: AppContext) -> None:
+        self.context = context
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        settings = self.context.settings
+        if settings.escalation_interval_seconds > 0:
+            self.scheduler.add_job(
+                self._tracked(self.escalate),
+                "interval",
+                seconds=settings.escalation_interval_seconds,
+                id="escalate-overdue",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+            )
+        self.scheduler.add_job(
+            self._tracked(self.prune),
+            "interval",
+            seconds=PRUNE_SECONDS,
+            id="prune-idempotency",
+            max_instances=1,
+        )
+        self.scheduler.start()
+
+    async def stop(self) -> None:
+        # No new runs; the one under way ends before the scheduler goes (its shutdown cancels
+        # the runs it still holds).
+        self.scheduler.pause()
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=SHUTDOWN_GRACE)
+        self.scheduler.shutdown(wait=False)
+
+    async def escalate(self) -> None:
+        context = self.context
         chased = await escalate_overdue(
-            sessions, context.playbooks.agencies, datetime.now(UTC), settings.remind_every
+            context.sessions,
+            context.playbooks.agencies,
+            datetime.now(UTC),
+            context.settings.remind_every,
         )
         if chased.escalated or chased.reminded:
             log.info("escalated %d action(s), reminded %d", chased.escalated, chased.reminded)
 
-    async def prune() -> None:
-        ttl = settings.idempotency_ttl
-        await in_transaction(sessions, lambda s: idempotency.prune(s, datetime.now(UTC), ttl))
-
-    if settings.escalation_interval_seconds > 0:
-        scheduler.add_job(
-            escalate,
-            "interval",
-            seconds=settings.escalation_interval_seconds,
-            id="escalate-overdue",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
+    async def prune(self) -> None:
+        ttl = self.context.settings.idempotency_ttl
+        await in_transaction(
+            self.context.sessions, lambda s: idempotency.prune(s, datetime.now(UTC), ttl)
         )
-    scheduler.add_job(
-        prune, "interval", seconds=PRUNE_SECONDS, id="prune-idempotency", max_instances=1
-    )
-    scheduler.start()
-    return scheduler
+
+    def _tracked(self, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._running.add(task)
+            try:
+                await job()
+            finally:
+                self._running.discard(task)
+
+        return run
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -116,7 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # way, so that collections walk only what requests allocate.
         gc.collect()
         gc.freeze()
-        scheduler = start_scheduler(context)
+        jobs = Jobs(context)
+        jobs.start()
         # Every worker delivers: claims keep two from sending one delivery.
         deliverer = Deliverer(context.sessions, settings, context.playbooks)
         app.state.deliverer = deliverer
@@ -125,7 +170,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await deliverer.stop()
-            scheduler.shutdown(wait=False)
+            await jobs.stop()
             await context.close()
 
     app = FastAPI(
