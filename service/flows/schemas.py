@@ -29,6 +29,16 @@ ALLOWED_CONTROLS: Final = frozenset("\t\n\r")
 Text = Annotated[str, Field(pattern=TEXT_PATTERN)]
 
 
+def _says_something(text: str) -> str:
+    if not text.strip():
+        raise ValueError("holds only white space; say what it is for")
+    return text
+
+
+# Text that must say something (evidence of plan 5.5's conditions): not white space alone.
+Statement = Annotated[str, Field(pattern=TEXT_PATTERN), AfterValidator(_says_something)]
+
+
 def unreadable(text: object) -> str:
     """Why ``text`` is refused as ``Text``: its first forbidden character, by code and place."""
     for place, char in enumerate(text if isinstance(text, str) else "", start=1):

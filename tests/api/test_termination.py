@@ -133,3 +133,24 @@ async def test_a_city_wide_event_waits_for_yuechengs_own_figures(
     await post(client, dispatcher, now)
     can_terminate, load = await load_condition(client, city, event_id)
     assert (can_terminate, load["met"]) == (True, True), load
+
+
+async def test_evidence_of_white_space_alone_is_refused_and_nothing_is_attested(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    city = await make_token("commander", region="330600")
+    event_id = (await post(client, dispatcher, report(county("330603", 200, 90))))["event_id"]
+    for blank in (" ", "\u3000\n\t"):  # an ideographic space is white space too
+        refused = await client.post(
+            f"{API}/events/{event_id}/attestations",
+            json={"condition": "grid_stable", "evidence": blank},
+            headers=city,
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        [error] = refused.json()["errors"]
+        assert error["field"] == "evidence" and "white space" in error["message"]
+    check = await client.get(f"{API}/events/{event_id}/termination-check", headers=city)
+    [grid] = [c for c in check.json()["conditions"] if c["key"] == "grid_stable"]
+    assert grid["met"] is False

@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.flows.schemas import ConditionRead, RegionCode, Text
+from service.flows.schemas import ConditionRead, RegionCode, Statement, Text
 from service.plan.levels import Level
 from service.plan.termination import AttestedKey
 
@@ -125,7 +125,7 @@ class AttestationCreate(BaseModel):
     )
 
     condition: AttestedKey
-    evidence: Annotated[Text, Field(min_length=1, max_length=4000)]
+    evidence: Annotated[Statement, Field(min_length=1, max_length=4000)]
 
 
 class AttestationRead(BaseModel):
