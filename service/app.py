@@ -183,12 +183,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app)
     # Middleware, innermost first (each one added wraps those before it): the token check, the
-    # language of the words for people (Accept-Language, service.api.language), the
     # body's size around it (a body declared too large is refused before any token is looked
-    # up), the answer to an error nothing else handled, the request's timing for /metrics, and
-    # outermost the request's id and log line (so the error's log line carries the id).
+    # up), the answer to an error nothing else handled, the request's timing for /metrics, the
+    # request's id and log line (so the error's log line carries the id), and outermost the
+    # language of what is said (Accept-Language, service.api.language), problems included.
     app.add_middleware(BearerAuth)
-    app.add_middleware(Language)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(problems.CatchUnexpected)
     if settings.metrics:
@@ -202,6 +201,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
         app.add_middleware(RequestMetrics, templates=templates)
     app.add_middleware(RequestLog, log_requests=settings.request_log)
+    app.add_middleware(Language)
     # FastAPI tries routes in order, at a cost per route: the hot paths first (dispatchers'
     # reports and classifications, agencies' polls). No two paths overlap, so order is free.
     for router in API_ROUTERS:

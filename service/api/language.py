@@ -1,15 +1,21 @@
 """The language of the API's words for people: the ``text`` of timeline entries and of the
 evaluation's chronology are Chinese unless the request's ``Accept-Language`` asks for English
 (service.words). Pages (the board, the evaluation report) are Chinese: they are made for
-Shaoxing's command centre, and each is drawn once for every viewer."""
+Shaoxing's command centre, and each is drawn once for every viewer.
+
+Problem+json speaks to programs and their developers first: English, unless the request asks
+for Chinese (``problem_language``, read by service.api.problems)."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.words import negotiate, use
+from service.words import Locale, negotiate, use
 
 API_PREFIX = "/api/"
+problem_language: ContextVar[Locale] = ContextVar("problem_language", default="en")
 
 
 class Language:
@@ -30,5 +36,9 @@ class Language:
             ),
             None,
         )
-        with use(negotiate(header, "zh")):
-            await self.app(scope, receive, send)
+        token = problem_language.set(negotiate(header, "en"))
+        try:
+            with use(negotiate(header, "zh")):
+                await self.app(scope, receive, send)
+        finally:
+            problem_language.reset(token)

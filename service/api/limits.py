@@ -21,7 +21,8 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.problems import problem
+from service.api.problems import problem, speaking
+from service.words import _
 
 TOO_LARGE: Final = "Content Too Large"
 DISCONNECT: Final[Message] = {"type": "http.disconnect"}
@@ -54,15 +55,23 @@ class BodyLimit:
         declared = declared_length(scope["headers"])
         if declared is not None:
             if declared > self.max_bytes:
-                await self.refuse(scope, receive, send, f"declares {declared} bytes")
+                await self.refuse(scope, receive, send, declared)
             else:
                 await self.app(scope, receive, send)
             return
         await _Counted(self, scope, receive, send).run()
 
-    async def refuse(self, scope: Scope, receive: Receive, send: Send, sent: str) -> None:
+    async def refuse(
+        self, scope: Scope, receive: Receive, send: Send, declared: int | None
+    ) -> None:
+        """413: the body declared ``declared`` bytes, or (None) passed the limit as it came."""
         limit = self.max_bytes
-        detail = f"the request body {sent}; at most {limit} bytes are accepted"
+        with speaking():
+            if declared is not None:
+                sent = _("声明了 {declared} 字节", declared=declared)
+            else:
+                sent = _("在结束前已超过 {limit} 字节", limit=limit)
+            detail = _("请求体{sent}；最多接受 {limit} 字节", sent=sent, limit=limit)
         answer = problem(
             413,
             TOO_LARGE,
@@ -105,8 +114,7 @@ class _Counted:
         self.refused = True
         if self.started:
             raise BodyTooLate(self.limit.max_bytes)
-        sent = f"passed {self.limit.max_bytes} bytes before its end"
-        await self.limit.refuse(self.scope, self.receive_from, self.send_to, sent)
+        await self.limit.refuse(self.scope, self.receive_from, self.send_to, None)
         return DISCONNECT
 
     async def send(self, message: Message) -> None:

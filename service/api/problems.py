@@ -9,7 +9,9 @@ answered 500 by ``CatchUnexpected``, which keeps the connection open.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -18,22 +20,52 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.language import problem_language
 from service.errors import CoordinatorError, Unavailable
 from service.flows.context import AppContext
 from service.flows.schemas import REGION_PATTERN, TEXT_PATTERN, unreadable
 from service.plan.grids import GridRegistry
+from service.words import _, use
 
 PROBLEM_JSON = "application/problem+json"
-SEND_JSON: Final = "send it as JSON with the header Content-Type: application/json"
-JSON_NAMES: Final[dict[type, str]] = {
-    list: "an array",
-    str: "a string",
-    int: "a number",
-    float: "a number",
-    bool: "true or false",
-    type(None): "null",
-}
 log = logging.getLogger(__name__)
+
+# Each problem's title, said in the problem's language (English unless the request asks for
+# Chinese, service.api.language): the service's own errors (service.errors) and the
+# framework's. The English of each is the title itself (a test holds them equal).
+TITLES: Final[dict[str, Callable[[], str]]] = {
+    "Internal error": lambda: _("内部错误"),
+    "Invalid playbook": lambda: _("预案文件无效"),
+    "Invalid input": lambda: _("输入无效"),
+    "Unauthenticated": lambda: _("未认证"),
+    "Forbidden": lambda: _("无权操作"),
+    "Not found": lambda: _("未找到"),
+    "Conflict": lambda: _("状态冲突"),
+    "Service unavailable": lambda: _("服务暂不可用"),
+    "Unsupported Media Type": lambda: _("不支持的内容类型"),
+    "Content Too Large": lambda: _("请求内容过大"),
+    "Database unreachable": lambda: _("数据库无法连接"),
+    "Not Found": lambda: _("路径不存在"),
+    "Method Not Allowed": lambda: _("不支持该请求方法"),
+}
+
+
+def send_json() -> str:
+    return _("请以 JSON 发送，并带上请求头 Content-Type: application/json")
+
+
+def json_name(value: object) -> str:
+    """What a JSON value is called: an array, a string …"""
+    names: dict[type, Callable[[], str]] = {
+        list: lambda: _("数组"),
+        str: lambda: _("字符串"),
+        int: lambda: _("数字"),
+        float: lambda: _("数字"),
+        bool: lambda: _("true 或 false"),
+        type(None): lambda: _("null"),
+    }
+    name = names.get(type(value))
+    return name() if name else _("值")
 
 
 def problem_body(status: int, title: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -42,9 +74,18 @@ def problem_body(status: int, title: str, detail: str, **extra: Any) -> dict[str
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+    """The answer, its title said in the problem's language (``detail`` is said by its maker,
+    within ``speaking``)."""
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    body = problem_body(status, title, detail, **extra)
+    with speaking():
+        said = TITLES[title]() if title in TITLES else title
+    body = problem_body(status, said, detail, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def speaking() -> contextlib.AbstractContextManager[None]:
+    """Say what follows in the problem's language."""
+    return use(problem_language.get())
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -74,13 +115,21 @@ def _not_json(document: object, position: object, error: object) -> str:
     if isinstance(document, str) and isinstance(position, int):
         line = document.count("\n", 0, position) + 1
         column = position - document.rfind("\n", 0, position)
-        where = f" at line {line}, column {column} (character {position})"
+        where = _(
+            "（第 {line} 行第 {column} 列，第 {position} 个字符）",
+            line=line,
+            column=column,
+            position=position,
+        )
         following = document[position:].lstrip()[:1]
         if document[:position].rstrip().endswith(",") and following in ("]", "}"):
-            hint = f"; remove the comma before '{following}'"
-    return (
-        f"not valid JSON: {error}{where}{hint}. Send one JSON object, with names and strings "
-        "in double quotes and no trailing commas or comments"
+            hint = _("；删去“{following}”前的逗号", following=following)
+    return _(
+        "不是有效的 JSON：{error}{where}{hint}。请发送一个 JSON 对象，名称和字符串用双引号，"
+        "不带结尾逗号和注释",
+        error=error,
+        where=where,
+        hint=hint,
     )
 
 
@@ -88,12 +137,16 @@ def _region(value: object, grids: GridRegistry | None) -> str:
     """The code a client meant by a region it wrote as a name ("柯桥区" → 330603), or the list."""
     code = grids.code_named(value) if grids is not None and isinstance(value, str) else None
     if code is not None:
-        return (
-            f'"{value}" is a name; send its six-digit GB/T 2260 code "{code}" instead '
-            "(regions are codes, as regions.yaml lists them)"
+        return _(
+            "“{value}”是名称；请改为发送它的六位 GB/T 2260 代码“{code}”"
+            "（地区以代码表示，见 regions.yaml）",
+            value=value,
+            code=code,
         )
     known = ", ".join(f"{g.code} {g.place}" for g in grids or ())
-    return "must be a six-digit GB/T 2260 region code" + (f": one of {known}" if known else "")
+    if known:
+        return _("须为六位 GB/T 2260 地区代码：{known} 之一", known=known)
+    return _("须为六位 GB/T 2260 地区代码")
 
 
 def _message(error: dict[str, Any], body: object, grids: GridRegistry | None) -> dict[str, str]:
@@ -105,10 +158,10 @@ def _message(error: dict[str, Any], body: object, grids: GridRegistry | None) ->
         position = loc[1] if len(loc) > 1 else None
         return {"field": "body", "message": _not_json(body, position, ctx.get("error", ""))}
     if loc == ("body",) and kind == "missing":
-        return {"field": "body", "message": f"a body is required; {SEND_JSON}"}
+        return {"field": "body", "message": _("需要请求体；{send}", send=send_json())}
     if loc == ("body",) and kind in ("model_attributes_type", "dict_type"):
-        sent = JSON_NAMES.get(type(error.get("input")), "value")
-        return {"field": "body", "message": f"must be a JSON object ({{…}}), not {sent}"}
+        sent = json_name(error.get("input"))
+        return {"field": "body", "message": _("须为 JSON 对象（{{…}}），而不是{sent}", sent=sent)}
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == REGION_PATTERN:
         return {"field": _field(loc), "message": _region(error.get("input"), grids)}
     if kind == "string_pattern_mismatch" and ctx.get("pattern") == TEXT_PATTERN:
@@ -117,20 +170,30 @@ def _message(error: dict[str, Any], body: object, grids: GridRegistry | None) ->
         # pydantic's word for a str it cannot read as Unicode: one holding a lone surrogate
         # (JSON "\ud800" with no pair), which PostgreSQL cannot store.
         return {"field": _field(loc), "message": unreadable(error.get("input"))}
-    return {"field": _field(loc), "message": str(error.get("msg", ""))}
+    said = VALIDATOR_WORDS.get(str(kind))
+    return {"field": _field(loc), "message": said() if said else str(error.get("msg", ""))}
+
+
+# The validator's most common words, said in the problem's language; the English is pydantic's
+# own. The others are pydantic's, in English.
+VALIDATOR_WORDS: Final[dict[str, Callable[[], str]]] = {
+    "missing": lambda: _("必填"),
+    "extra_forbidden": lambda: _("不接受此字段"),
+}
 
 
 def _unsupported(content_type: str | None) -> JSONResponse:
     """415 for a body FastAPI did not read as JSON because of its Content-Type (it hands such a
     body to validation as bytes, which answered "Input should be a valid dictionary")."""
     media = (content_type or "").split(";", 1)[0].strip()
-    if not media:
-        sent = "the body came without a Content-Type header"
-    elif media.lower() == "application/x-www-form-urlencoded":
-        sent = f"the body came as {media} (what curl -d sends unless told otherwise)"
-    else:
-        sent = f"the body came as {media}"
-    message = f"{sent}; {SEND_JSON}"
+    with speaking():
+        if not media:
+            sent = _("请求体没有 Content-Type 请求头")
+        elif media.lower() == "application/x-www-form-urlencoded":
+            sent = _("请求体以 {media} 发送（curl -d 默认如此）", media=media)
+        else:
+            sent = _("请求体以 {media} 发送", media=media)
+        message = _("{sent}；{send}", sent=sent, send=send_json())
     return problem(
         415,
         "Unsupported Media Type",
@@ -150,8 +213,9 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc.body, bytes | bytearray) and not is_json(content_type):
         return _unsupported(content_type)
     grids = _grids(request)
-    errors = [_message(err, exc.body, grids) for err in exc.errors()]
-    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "invalid request"
+    with speaking():
+        errors = [_message(err, exc.body, grids) for err in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or _("请求无效")
     return problem(422, "Invalid input", detail, errors=errors)
 
 
@@ -168,7 +232,8 @@ async def _on_http(_request: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400:
         # The framework's only 400: a body it could not decode. The service answers every bad
         # body with 422, naming the field: here the body itself.
-        message = "the body could not be read as UTF-8 JSON"
+        with speaking():
+            message = _("请求体无法按 UTF-8 JSON 读取")
         return problem(
             422, "Invalid input", f"body: {message}", errors=[{"field": "body", "message": message}]
         )
@@ -218,5 +283,7 @@ class CatchUnexpected:
                 raise
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if not started:
-                answer = problem(500, "Internal error", "the service failed; the error is logged")
+                with speaking():
+                    detail = _("服务出错；错误已记入日志")
+                answer = problem(500, "Internal error", detail)
                 await answer(scope, receive, send)

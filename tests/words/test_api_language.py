@@ -32,3 +32,47 @@ async def test_timeline_text_is_chinese_unless_english_is_asked_for(
     assert by_kind["report"] == "城调 值班 reported the outage, reaching level IV (general)"
     # the record itself does not change with the language
     assert [e["summary"] for e in english] == [e["summary"] for e in chinese]
+
+
+def test_every_problem_title_is_its_own_english() -> None:
+    from service.api.problems import TITLES
+    from service.words import use
+
+    with use("en"):
+        assert {title: said() for title, said in TITLES.items()} == {t: t for t in TITLES}
+    assert all(CJK.search(said()) for said in TITLES.values())
+
+
+async def test_problems_are_english_unless_chinese_is_asked_for(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    bad = {"snapshots": [{"scope": "county", "region": "柯桥区", "load_mw": 1, "load_lost_mw": 0}]}
+    english = await client.post("/api/v1/reports", json=bad, headers=dispatcher)
+    assert english.status_code == 422
+    assert english.json()["title"] == "Invalid input"
+    messages = {e["field"]: e["message"] for e in english.json()["errors"]}
+    assert messages["snapshots[0].region"].startswith(
+        '"柯桥区" is a name; send its six-digit GB/T 2260 code "330603"'
+    )
+    assert messages["cause"] == "Field required"
+
+    asked = {**dispatcher, "Accept-Language": "zh-CN,zh;q=0.9"}
+    chinese = await client.post("/api/v1/reports", json=bad, headers=asked)
+    assert chinese.status_code == 422
+    body = chinese.json()
+    assert body["title"] == "输入无效"
+    messages = {e["field"]: e["message"] for e in body["errors"]}
+    assert messages["snapshots[0].region"].startswith(
+        "“柯桥区”是名称；请改为发送它的六位 GB/T 2260 代码“330603”"
+    )
+    assert messages["cause"] == "必填"
+
+    not_json = await client.post(
+        "/api/v1/reports", content=b"{", headers={**asked, "Content-Type": "application/json"}
+    )
+    assert not_json.json()["title"] == "输入无效" and "不是有效的 JSON" in not_json.text
+    unknown = await client.get("/api/v1/events/00000000-0000-0000-0000-000000000000", headers=asked)
+    assert unknown.status_code == 404 and unknown.json()["title"] == "未找到"
+    # the words for people stay Chinese by default, the problem English by default
+    assert (await client.get("/api/v1/nowhere", headers=dispatcher)).json()["title"] == "Not Found"

@@ -7,9 +7,10 @@ from fastapi.responses import JSONResponse, Response
 
 from service.api.deps import ContextDep
 from service.api.openapi import problems
-from service.api.problems import problem
+from service.api.problems import problem, speaking
 from service.flows.health.probe import check_health
 from service.flows.health.schemas import HealthRead
+from service.words import _
 
 router = APIRouter(tags=["health"])
 
@@ -27,5 +28,7 @@ async def healthz(context: ContextDep) -> Response:
     that; what the driver said goes to the service's log. No token is needed."""
     health = await check_health(context)
     if health is None:
-        return problem(503, "Database unreachable", "the database did not answer")
+        with speaking():
+            detail = _("数据库没有应答")
+        return problem(503, "Database unreachable", detail)
     return JSONResponse(health.model_dump())
