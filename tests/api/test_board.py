@@ -238,7 +238,8 @@ async def test_drills_are_shown_apart_under_their_banner(
     await board_sign_in(client, bearer_token_of(await make_token("observer")))
     page = (await client.get("/board")).text
     banner = page.index('class="drill-banner"')
-    assert page.index(f'data-event="{real}"') < banner < page.index(drill["event_id"])
+    # the cards; the summary rows above them name both, the drill tagged
+    assert page.index(f'id="event-{real}"') < banner < page.index(f'id="event-{drill["event_id"]}"')
     assert "不是真实停电" in page
 
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from service.flows.events.board import Board, is_overdue
+from service.api.board.curve import curve_svg
+from service.flows.events.board import Board, BoardEvent, is_overdue
 from service.plan.actor import Actor
 from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
@@ -59,10 +61,36 @@ ROLE_LABELS: Final = {
 }
 # Rendered events kept per worker: one per version and scope seen lately.
 CACHED_RENDERS: Final = 64
+# Open duties listed in an event's first screen (overdue first); the rest under its agencies.
+DUTIES_SHOWN: Final = 6
 
 
 def shanghai(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
     return NOTHING if moment is None else moment.astimezone(SHANGHAI).strftime(pattern)
+
+
+def megawatts(value: Decimal | None) -> str:
+    """MW as a commander reads them across a room: 40, 60.4 (never 40.000)."""
+    if value is None:
+        return NOTHING
+    return f"{value.quantize(Decimal('0.1')).normalize():,f}"
+
+
+def count(value: int | None) -> str:
+    """A count of customers (户) with thousands separated: 160,000."""
+    return NOTHING if value is None else f"{value:,}"
+
+
+def count_down_words() -> dict[str, str]:
+    """The words board.js counts an action's time left in, said in the catalogue's language:
+    29 天 23 小时 rather than 43198 分钟."""
+    return {
+        "left": _("剩余 {t}"),
+        "late": _("超时 {t}"),
+        "days": _("{d} 天 {h} 小时"),
+        "hours": _("{h} 小时 {m} 分钟"),
+        "minutes": _("{m} 分钟"),
+    }
 
 
 class BoardPages:
@@ -76,13 +104,20 @@ class BoardPages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.environment.filters.update(shanghai=shanghai, percent=percent)
+        self.environment.filters.update(
+            shanghai=shanghai, percent=percent, megawatts=megawatts, count=count
+        )
         # the words for people (service.words): {{ _("事件时间线") }}, extracted by `make words`
         self.environment.globals.update(_=_, ngettext=ngettext)
         self.environment.globals.update(
             level_label=self.level_label,
             agency_name=self.agency_name,
             grid_name=self.grid_name,
+            hq_name=self.hq_name,
+            lead=self.lead,
+            curve_svg=curve_svg,
+            count_down_words=count_down_words,
+            duties_shown=DUTIES_SHOWN,
             viewer_label=self.viewer_label,
             states=STATE_LABELS,
             action_states=ACTION_STATE_LABELS,
@@ -104,6 +139,19 @@ class BoardPages:
     def grid_name(self, code: str) -> str:
         grid = self.playbooks.grids.get(code)
         return grid.name if grid is not None else code
+
+    def hq_name(self, code: str) -> str:
+        """An HQ by the region it commands: 330600 → 绍兴市大面积停电事件应急指挥部."""
+        return self.playbooks.grids.hq_name(code) if code in self.playbooks.grids else code
+
+    def lead(self, shown: BoardEvent) -> tuple[str, str]:
+        """Who the event's heading names, and as what: the leading HQ (plan 2.2); before a
+        response, the HQ that published its warning (plan 3.2.2.1, 谁发布、谁解除)."""
+        if shown.event.leading_hq is not None:
+            return _("牵头"), shown.event.leading_hq.name
+        if (published := shown.published_by) is not None:
+            return _("预警发布"), self.hq_name(published)
+        return "", _("尚无牵头指挥部")
 
     def viewer_label(self, actor: Actor) -> str:
         """Who is signed in, as the masthead shows it: "绍兴电力局 · 值班", say."""

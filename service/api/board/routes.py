@@ -1,4 +1,6 @@
-"""The board's pages: /board, /board/updates (polled), /board/login, /board/logout.
+"""The board's pages: /board, /board/updates (polled), /board/login, /board/logout, and an
+event's evaluation report opened from the board in the same session
+(/board/events/{id}/evaluation.html).
 
 Updates by polling with ETags rather than server-sent events. The service runs several workers
 on PostgreSQL, and a change made by one must reach a board served by another: an in-process
@@ -14,6 +16,7 @@ within that plus one answer: well within 5 s.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Final
 from urllib.parse import parse_qs
 
@@ -22,8 +25,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.api.board.render import BoardPages
 from service.api.board.session import from_this_origin, sign_in, sign_out, signed_in, verified
+from service.api.deps import NOT_AGENCY
+from service.api.evaluation_report import FONT_FILE, FONTS_PATH, render_html
+from service.api.routes.evaluation import PAGE_POLICY
 from service.flows.context import AppContext
 from service.flows.events import board
+from service.flows.events.evaluation import evaluate_event
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,6 +103,24 @@ async def board_updates(
     if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
         return Response(status_code=304, headers=headers)
     return HTMLResponse(events, headers=headers)
+
+
+@router.get("/board/events/{event_id}/evaluation.html")
+async def board_evaluation(request: Request, event_id: uuid.UUID) -> Response:
+    """The event's evaluation report (plan 6.1) for whoever the board's cookie signs in, the
+    page ``GET /api/v1/events/{id}/evaluation.html`` answers a token: read by the same rule
+    (``NOT_AGENCY``, then the event as the API lets the caller see it), since the cookie opens
+    no part of the API (``service.api.board.session``)."""
+    actor = await signed_in(request)
+    if actor is None:
+        return RedirectResponse(f"{_root(request)}/board/login", status_code=303)
+    actor.require(*NOT_AGENCY)
+    context = _context(request)
+    report = await evaluate_event(context, actor, event_id)
+    font_url = f"{_root(request)}{FONTS_PATH}/{FONT_FILE}"
+    html = render_html(report, context.playbooks.rules.levels, font_url)
+    headers = {**PAGE_HEADERS, "Content-Security-Policy": PAGE_POLICY}
+    return HTMLResponse(html, headers=headers)
 
 
 def _login_form(request: Request, status: int = 200, error: str | None = None) -> Response:
