@@ -33,11 +33,10 @@ from typing import Final, Protocol, TypeVar
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from models import Action, EarlyWarning, Event, EventGrid, TimelineEntry
+from models import Action, EarlyWarning, Event, EventGrid
 from models.base import utcnow
 from service.flows.actions.schemas import ActionRead, past_due, read, with_drill
 from service.flows.context import AppContext
-from service.flows.events.agency_view import AGENCY_KINDS, as_agency_sees
 from service.flows.events.board_course import (
     NO_LOSS,
     GridNow,
@@ -46,7 +45,8 @@ from service.flows.events.board_course import (
     loss_now,
     restoration_curves,
 )
-from service.flows.events.read import event_read, received_reports
+from service.flows.events.board_timeline import latest_timeline
+from service.flows.events.read import event_read
 from service.flows.events.schemas import EventRead, TimelineRead
 from service.flows.warnings.schemas import WarningRead
 from service.plan.actor import Actor
@@ -63,10 +63,6 @@ BOARD_STATES: Final = tuple(state for state in STATES if state != "closed")
 # Ended: shown under 最近结束; a closed event for RECENTLY_ENDED after it closed.
 ENDED_STATES: Final = ("terminated", "closed")
 RECENTLY_ENDED: Final = timedelta(days=1)
-# The newest timeline entries shown per event.
-TIMELINE_SHOWN: Final = 12
-# Timeline rows read at a time for an agency, which sees only some of them.
-TIMELINE_CHUNK: Final = 100
 
 
 @dataclass(frozen=True)
@@ -316,40 +312,3 @@ def _soonest_first(group: AgencyActions) -> tuple[int, float, str]:
     if group.open:
         return (0, group.open[0].due_at.timestamp(), group.agency)
     return (1, 0.0, group.agency)
-
-
-async def latest_timeline(
-    session: AsyncSession,
-    actor: Actor,
-    event: Event,
-    own: list[ActionRead],
-    after: Mapping[str, str | None],
-) -> list[TimelineRead]:
-    """The event's newest ``TIMELINE_SHOWN`` entries that ``actor`` sees, newest first; for an
-    agency (``own``: its actions on the event) cut as ``GET /events/{id}/timeline`` cuts them,
-    read back a chunk at a time."""
-    query = select(TimelineEntry).where(TimelineEntry.event_id == event.id)
-    if actor.role != "agency":
-        newest = await session.scalars(
-            query.order_by(TimelineEntry.event_seq.desc()).limit(TIMELINE_SHOWN)
-        )
-        return [TimelineRead.of(row, event.drill) for row in newest]
-    agency = actor.agency or ""
-    action_ids = {str(action.id) for action in own}
-    keys = {action.key for action in own}
-    received = await received_reports(session, event.id, agency, keys, after)
-    query = query.where(TimelineEntry.kind.in_(sorted(AGENCY_KINDS))).order_by(
-        TimelineEntry.event_seq.desc()
-    )
-    seen: list[TimelineRead] = []
-    rest = query
-    while len(seen) < TIMELINE_SHOWN:
-        rows = list(await session.scalars(rest.limit(TIMELINE_CHUNK)))
-        for row in rows:
-            entry = TimelineRead.of(row, event.drill)
-            if (shown := as_agency_sees(entry, agency, action_ids, keys, received)) is not None:
-                seen.append(shown)
-        if len(rows) < TIMELINE_CHUNK:
-            break
-        rest = query.where(TimelineEntry.event_seq < rows[-1].event_seq)
-    return seen[:TIMELINE_SHOWN]
