@@ -31,6 +31,7 @@ from service.api.routes.evaluation import PAGE_POLICY
 from service.flows.context import AppContext
 from service.flows.events import board
 from service.flows.events.evaluation import evaluate_event
+from service.words import _
 
 router = APIRouter(include_in_schema=False)
 
@@ -96,7 +97,7 @@ async def board_updates(
     the cookie no longer signs anyone in (the page then goes to the sign-in form)."""
     actor = await signed_in(request)
     if actor is None:
-        return Response("未登录", status_code=401, media_type="text/plain; charset=utf-8")
+        return Response(_("未登录"), status_code=401, media_type="text/plain; charset=utf-8")
     tag, events = await board.current_board(_context(request), actor, _pages(request))
     etag = _etag(tag)
     headers = {**UPDATE_HEADERS, "ETag": etag}
@@ -129,7 +130,8 @@ def _login_form(request: Request, status: int = 200, error: str | None = None) -
 
 
 def _cross_site(request: Request) -> Response:
-    page = _pages(request).page("login.html", root=_root(request), error="请从本站的登录页面提交。")
+    error = _("请从本站的登录页面提交。")
+    page = _pages(request).page("login.html", root=_root(request), error=error)
     return HTMLResponse(page, status_code=403, headers=PAGE_HEADERS)
 
 
@@ -151,7 +153,7 @@ async def login(request: Request) -> Response:
         fields = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     token = (fields.get("token") or [""])[0].strip()
     if await verified(request, token) is None:
-        return _login_form(request, 401, "令牌无效或已被撤销，请核对后重新输入。")
+        return _login_form(request, 401, _("令牌无效或已被撤销，请核对后重新输入。"))
     response = RedirectResponse(f"{_root(request)}/board", status_code=303)
     sign_in(request, response, token)
     return response

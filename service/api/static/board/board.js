@@ -88,10 +88,10 @@
       if (answer.status !== 304) { throw new Error("HTTP " + answer.status); }
       return null;
     }).then(function () {
-      status.textContent = "实时 · " + clock(new Date(Date.now() + skew)) + " 已更新";
+      status.textContent = say(words.heard, { time: clock(new Date(Date.now() + skew)) });
       status.classList.remove("stale");
     }, function () {
-      status.textContent = "连接中断，正在重试 · 显示的可能不是最新情况";
+      status.textContent = words.lost;
       status.classList.add("stale");
     }).then(function () {
       asking = false;
