@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -16,8 +17,11 @@ from sqlalchemy import update
 
 from models import Action, Event
 from models.base import utcnow
+from service.api.board.curve import curve_svg
+from service.api.board.render import megawatts
 from service.flows.context import AppContext
 from service.flows.events.board import RECENTLY_ENDED
+from service.plan.evaluation import CurvePoint
 from tests.helpers import (
     MakeToken,
     bearer_token_of,
@@ -41,11 +45,12 @@ def card(page: str, event_id: str) -> str:
     return page[start:end]
 
 
-async def set_column(context: AppContext, model: type, row_id: str, **values: object) -> None:
+async def set_column(
+    context: AppContext, model: type[Action] | type[Event], row_id: str, **values: object
+) -> None:
+    """Write a row's column as time would have (an action's due time, an event's closing)."""
     async with context.sessions() as session:
-        await session.execute(
-            update(model).where(model.id == uuid.UUID(row_id)).values(**values)  # type: ignore[attr-defined]
-        )
+        await session.execute(update(model).where(model.id == uuid.UUID(row_id)).values(**values))
         await session.commit()
 
 
@@ -172,8 +177,27 @@ async def test_the_evaluation_opens_with_the_boards_session(
     [("40", "40"), ("40.000", "40"), ("60.44", "60.4"), ("1234.5", "1,234.5")],
 )
 def test_megawatts_read_as_a_commander_reads_them(value: str, shown: str) -> None:
-    from decimal import Decimal
-
-    from service.api.board.render import megawatts
-
     assert megawatts(Decimal(value)) == shown
+
+
+def test_the_curve_rises_with_restoration_against_the_80_percent_line() -> None:
+    """Plan 5.5 (2): the dashed line is 80%; a curve from 0 to 60% ends below it (larger y in
+    SVG), one at 90% above; time runs left to right; no reports, no curve."""
+    at = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
+
+    def drawn(*fractions: str) -> tuple[list[tuple[float, float]], float]:
+        points = [
+            CurvePoint(at + timedelta(minutes=30 * i), Decimal(f)) for i, f in enumerate(fractions)
+        ]
+        svg = str(curve_svg(points))
+        (line,) = re.findall(r'<line [^>]*y1="([\d.]+)"', svg)
+        (polyline,) = re.findall(r'<polyline points="([^"]+)"', svg)
+        xy = [tuple(float(v) for v in pair.split(",")) for pair in polyline.split()]
+        return [(x, y) for x, y in xy], float(line)
+
+    short, line = drawn("0", "0.3", "0.6")
+    assert [x for x, _ in short] == sorted(x for x, _ in short) and short[0][0] < short[-1][0]
+    assert short[0][1] > short[-1][1] > line
+    past, line = drawn("0", "0.9")
+    assert past[-1][1] < line
+    assert "<polyline" not in str(curve_svg([])) and "<circle" not in str(curve_svg([]))

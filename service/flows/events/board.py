@@ -109,8 +109,9 @@ class Board:
     drills: list[BoardEvent]  # shown apart, under their banner
     at: datetime
     ended: list[BoardEvent] = field(default_factory=list)  # 最近结束, the latest ended first
-    # Seen by an agency: its own actions only, and no evaluation report (plan 6.1 is the
-    # commanders'); the board's scope, so one render serves every viewer of it.
+    # Seen by an agency: its own actions only, and no link to the evaluation report, which an
+    # agency may not read (design § Evaluation). It is the board's scope: one render serves
+    # every viewer of it.
     agency_view: bool = False
 
     @property
