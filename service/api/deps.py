@@ -5,7 +5,7 @@ its transaction (service.flows)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
 
@@ -50,4 +50,7 @@ def fires(trigger: Trigger) -> Any:
 CommanderDep = Annotated[Actor, role("commander")]
 AgencyDep = Annotated[Actor, role("agency")]
 FieldActorDep = Annotated[Actor, role("dispatcher", "commander")]
-NotAgencyDep = Annotated[Actor, role("admin", "dispatcher", "commander", "observer")]
+# Every role but an agency: who reads an event's evaluation report (plan 6.1), on the API and
+# on the board alike.
+NOT_AGENCY: Final[tuple[Role, ...]] = ("admin", "dispatcher", "commander", "observer")
+NotAgencyDep = Annotated[Actor, role(*NOT_AGENCY)]

@@ -238,7 +238,8 @@ async def test_drills_are_shown_apart_under_their_banner(
     await board_sign_in(client, bearer_token_of(await make_token("observer")))
     page = (await client.get("/board")).text
     banner = page.index('class="drill-banner"')
-    assert page.index(f'data-event="{real}"') < banner < page.index(drill["event_id"])
+    # the cards; the summary rows above them name both, the drill tagged
+    assert page.index(f'id="event-{real}"') < banner < page.index(f'id="event-{drill["event_id"]}"')
     assert "不是真实停电" in page
 
 
@@ -407,3 +408,7 @@ async def test_the_board_never_shows_80_percent_while_termination_is_refused(
     assert "overall 80.0% restored over the county grids (≥ 80%)" in evidence
     ended = await client.post(f"{API}/events/{event_id}/terminate", json={}, headers=city)
     assert ended.status_code == 200, ended.text
+    # terminated: under 最近结束 while its post-event work (plan 6) is followed, nothing live
+    page = (await client.get("/board")).text
+    assert page.index("最近结束") < page.index(f'id="event-{event_id}"')
+    assert "当前没有进行中" in page and 'class="summary-row' not in page

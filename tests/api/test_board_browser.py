@@ -4,8 +4,12 @@ tests/api/test_board.py cover both databases).
 
 A commander signs in with the form, sees an event posted through the API appear with its level
 within 5 s, then one of its actions marked overdue within 5 s of passing its due time; signs
-out; the agency's token then shows that agency's actions only, on a phone-sized screen. The
-screenshots stay as artifacts: in the test's tmp dir, copied to ``var/test-artifacts/`` in the
+out; the agency's token then shows that agency's actions only, on a phone-sized screen. And the
+board as a wall display: at 1920×1080 one event's essentials (level and lead, MW lost, customers
+out, restoration, open and overdue duties, the level history, the restoration curve) lie within
+the first 1080 px, under a summary row per open event; a duty due in 30 days counts down in days
+and hours; the evaluation opens from the board in the same session. The screenshots stay as
+artifacts: in the test's tmp dir, copied to ``var/test-artifacts/`` in the
 checkout (both printed).
 
 Playwright drives ``/usr/bin/chromium`` (``apt-get install -y chromium``), never a browser of
@@ -21,6 +25,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -48,6 +53,19 @@ ARTIFACTS = REPO / "var" / "test-artifacts"
 # design § Board: the board updates by itself within 5 s of a change.
 WITHIN_MS = 5000
 IV_BLUE = "rgb(31, 111, 209)"  # --level-IV in board.css
+WALL = {"width": 1920, "height": 1080}
+PHONE = {"width": 390, "height": 844}
+# One event's essentials on the wall: each must end within the first screen.
+ESSENTIALS = (
+    ".level",
+    ".lead",
+    ".mw-lost",
+    ".customers-out",
+    ".restored",
+    ".duties",
+    ".level-history",
+    ".curve svg",
+)
 
 
 @pytest.fixture(scope="module")
@@ -81,16 +99,15 @@ def token_of(headers: dict[str, str]) -> str:
     return headers["Authorization"].removeprefix("Bearer ")
 
 
-def due_now(database_url: str, action_id: str) -> None:
-    """Move the action's due time into the past, as time would (the escalation job is off).
-    Synchronously: Playwright's sync API holds this thread's event loop."""
+def due_now(database_url: str, action_id: str, by: timedelta = timedelta(seconds=-30)) -> None:
+    """Move the action's due time to ``by`` from now: into the past, as time would (the
+    escalation job is off), or a month ahead. Synchronously: Playwright's sync API holds this
+    thread's event loop."""
     engine = create_engine(make_url(database_url).set(drivername="sqlite"))
     try:
         with engine.begin() as connection:
             connection.execute(
-                update(Action)
-                .where(Action.id == uuid.UUID(action_id))
-                .values(due_at=utcnow() - timedelta(seconds=30))
+                update(Action).where(Action.id == uuid.UUID(action_id)).values(due_at=utcnow() + by)
             )
     finally:
         engine.dispose()
@@ -180,5 +197,97 @@ def test_the_board_follows_an_outage_in_a_browser(
             phone = tmp_path / "board-phone.png"
             page.screenshot(path=str(phone), full_page=True)
             keep(phone, capsys)
+        finally:
+            context.close()
+
+
+def posted(base: str, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
+    answer = httpx.post(f"{base}/api/v1/reports", json=body, headers=headers, timeout=10)
+    assert answer.status_code == 201, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def page_height(page: Any) -> int:
+    height: int = page.evaluate("document.documentElement.scrollHeight")
+    return height
+
+
+def test_one_events_essentials_fit_the_wall_above_the_fold(
+    chromium: Path,
+    service: tuple[str, dict[str, dict[str, str]], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    base, tokens, database_url = service
+    dispatcher = tokens["城调 值班"]
+    keqiao = county("330603", 200, 100, customers=420000, customers_out=160000)
+    first = posted(base, dispatcher, report(keqiao))
+    event_id = first["event_id"]
+    back = county("330603", 200, 40, customers=420000, customers_out=60000)
+    posted(base, dispatcher, report(back, minutes=90) | {"event_id": event_id})
+    posted(base, dispatcher, report(county("330604", 180, 80)))
+    actions = httpx.get(
+        f"{base}/api/v1/events/{event_id}/actions", headers=dispatcher, timeout=10
+    ).json()["items"]
+    late, far = actions[0], actions[-1]
+    due_now(database_url, late["id"], timedelta(minutes=-3))
+    due_now(database_url, far["id"], timedelta(days=30, minutes=-2))
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "profile",
+            executable_path=str(chromium),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=WALL,
+        )
+        context.set_default_timeout(WITHIN_MS)
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/board/login")
+            page.fill("input[name=token]", token_of(tokens["市指挥部 值班"]))
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/board")
+            card = page.locator(f"article[data-event='{event_id}']")
+            expect(card.locator(".level")).to_be_visible()
+
+            wall = tmp_path / "board-1920x1080.png"
+            page.screenshot(path=str(wall), full_page=True)
+            wall_height = page_height(page)
+            page.set_viewport_size(PHONE)
+            phone = tmp_path / "board-390x844.png"
+            page.screenshot(path=str(phone), full_page=True)
+            phone_height = page_height(page)
+            keep(wall, capsys)
+            keep(phone, capsys)
+            with capsys.disabled():
+                heights = f"{wall_height} px at 1920×1080, {phone_height} px at 390×844"
+                print(f"\npage heights: {heights}")
+            page.set_viewport_size(WALL)
+
+            rows = page.locator(".summary-row")
+            expect(rows).to_have_count(2)
+            for selector in ESSENTIALS:
+                box = card.locator(selector).first.bounding_box()
+                assert box is not None, f"{selector} is not shown"
+                assert box["y"] + box["height"] <= WALL["height"], (selector, box)
+            expect(card.locator(".mw-lost")).to_contain_text("40")
+            expect(card.locator(".customers-out")).to_contain_text("60,000")
+            expect(card.locator(".restored").first).to_contain_text("60.0%")
+            expect(card.locator(".curve svg polyline")).to_have_count(1)
+            # overdue first among the duties, and a month away said in days and hours
+            expect(card.locator(".duties li").first).to_have_class("duty overdue")
+            far_left = card.locator(f"li.action[data-action='{far['id']}'] .left")
+            expect(far_left).to_have_text("剩余 29 天 23 小时")
+
+            with page.expect_popup() as opened:
+                card.locator("a.evaluation").click()
+            evaluation = opened.value
+            evaluation.wait_for_load_state()
+            assert evaluation.url.startswith(f"{base}/board/events/{event_id}/evaluation")
+            expect(evaluation.locator("h1")).to_contain_text("评估")
         finally:
             context.close()

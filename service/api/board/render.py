@@ -13,56 +13,95 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from service.flows.events.board import Board, is_overdue
+from service.api.board.curve import curve_svg
+from service.flows.events.board import Board, BoardEvent, is_overdue
 from service.plan.actor import Actor
 from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
 from service.plan.percent import NOTHING, percent
 from service.playbooks.bundle import Playbooks
 from service.words import _, ngettext
-from service.words.timeline import KIND_NAMES
+from service.words.timeline import KIND_NAMES, SaidNow
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
 
-STATE_LABELS: Final = {
-    "monitoring": "监测",
-    "warning": "预警",
-    "response": "应急响应",
-    "terminated": "响应已终止",
-    "closed": "已关闭",
-}
-ACTION_STATE_LABELS: Final = {
-    "pending": "待接收",
-    "acknowledged": "已接收",
-    "done": "已完成",
-    "cancelled": "已取消",
-}
-PHASE_LABELS: Final = {
-    "monitoring": "监测",
-    "warning": "预警",
-    "first_response": "先期处置",
-    "response": "应急响应",
-    "post_event": "后期处置",
-}
-ROLE_LABELS: Final = {
-    "admin": "系统管理员",
-    "dispatcher": "调度",
-    "commander": "指挥部",
-    "observer": "观察员",
-    "agency": "单位",
-}
+# Said when read (SaidNow), so that each is in the language of the moment.
+STATE_LABELS: Final = SaidNow(
+    {
+        "monitoring": lambda: _("监测"),
+        "warning": lambda: _("预警"),
+        "response": lambda: _("应急响应"),
+        "terminated": lambda: _("响应已终止"),
+        "closed": lambda: _("已关闭"),
+    }
+)
+ACTION_STATE_LABELS: Final = SaidNow(
+    {
+        "pending": lambda: _("待接收"),
+        "acknowledged": lambda: _("已接收"),
+        "done": lambda: _("已完成"),
+        "cancelled": lambda: _("已取消"),
+    }
+)
+PHASE_LABELS: Final = SaidNow(
+    {
+        "monitoring": lambda: _("监测"),
+        "warning": lambda: _("预警"),
+        "first_response": lambda: _("先期处置"),
+        "response": lambda: _("应急响应"),
+        "post_event": lambda: _("后期处置"),
+    }
+)
+ROLE_LABELS: Final = SaidNow(
+    {
+        "admin": lambda: _("系统管理员"),
+        "dispatcher": lambda: _("调度"),
+        "commander": lambda: _("指挥部"),
+        "observer": lambda: _("观察员"),
+        "agency": lambda: _("单位"),
+    }
+)
 # Rendered events kept per worker: one per version and scope seen lately.
 CACHED_RENDERS: Final = 64
+# Open duties listed in an event's first screen (overdue first); the rest under its agencies.
+DUTIES_SHOWN: Final = 6
 
 
 def shanghai(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
     return NOTHING if moment is None else moment.astimezone(SHANGHAI).strftime(pattern)
+
+
+def megawatts(value: Decimal | None) -> str:
+    """MW as a commander reads them across a room: 40, 60.4 (never 40.000)."""
+    if value is None:
+        return NOTHING
+    return f"{value.quantize(Decimal('0.1')).normalize():,f}"
+
+
+def count(value: int | None) -> str:
+    """A count of customers (户) with thousands separated: 160,000."""
+    return NOTHING if value is None else f"{value:,}"
+
+
+def script_words() -> dict[str, str]:
+    """The words board.js says: an action's time left (29 天 23 小时 rather than 43198 分钟)
+    and whether the page still hears from the service, in the catalogue's language."""
+    return {
+        "left": _("剩余 {t}"),
+        "late": _("超时 {t}"),
+        "days": _("{d} 天 {h} 小时"),
+        "hours": _("{h} 小时 {m} 分钟"),
+        "minutes": _("{m} 分钟"),
+        "heard": _("实时 · {time} 已更新"),
+        "lost": _("连接中断，正在重试 · 显示的可能不是最新情况"),
+    }
 
 
 class BoardPages:
@@ -76,13 +115,20 @@ class BoardPages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.environment.filters.update(shanghai=shanghai, percent=percent)
+        self.environment.filters.update(
+            shanghai=shanghai, percent=percent, megawatts=megawatts, count=count
+        )
         # the words for people (service.words): {{ _("事件时间线") }}, extracted by `make words`
         self.environment.globals.update(_=_, ngettext=ngettext)
         self.environment.globals.update(
             level_label=self.level_label,
             agency_name=self.agency_name,
             grid_name=self.grid_name,
+            hq_name=self.hq_name,
+            lead=self.lead,
+            curve_svg=curve_svg,
+            script_words=script_words,
+            duties_shown=DUTIES_SHOWN,
             viewer_label=self.viewer_label,
             states=STATE_LABELS,
             action_states=ACTION_STATE_LABELS,
@@ -105,13 +151,28 @@ class BoardPages:
         grid = self.playbooks.grids.get(code)
         return grid.name if grid is not None else code
 
+    def hq_name(self, code: str) -> str:
+        """An HQ by the region it commands: 330600 → 绍兴市大面积停电事件应急指挥部."""
+        return self.playbooks.grids.hq_name(code) if code in self.playbooks.grids else code
+
+    def lead(self, shown: BoardEvent) -> tuple[str, str]:
+        """Who the event's heading names, and as what: the leading HQ (plan 2.2); before a
+        response, the HQ that published its warning (plan 3.2.2.1, 谁发布、谁解除)."""
+        if shown.event.leading_hq is not None:
+            return _("牵头"), shown.event.leading_hq.name
+        if (published := shown.published_by) is not None:
+            return _("预警发布"), self.hq_name(published)
+        return "", _("尚无牵头指挥部")
+
     def viewer_label(self, actor: Actor) -> str:
         """Who is signed in, as the masthead shows it: "绍兴电力局 · 值班", say."""
         if actor.role == "agency" and actor.agency:
-            return f"{self.agency_name(actor.agency)} · {actor.name}"
-        if actor.role == "commander" and actor.region:
-            return f"{self.playbooks.grids.hq_name(actor.region)} · {actor.name}"
-        return f"{ROLE_LABELS[actor.role]} · {actor.name}"
+            who = self.agency_name(actor.agency)
+        elif actor.role == "commander" and actor.region:
+            who = self.playbooks.grids.hq_name(actor.region)
+        else:
+            who = ROLE_LABELS[actor.role]
+        return _("{who} · {name}", who=who, name=actor.name)
 
     def events(self, tag: str, board: Board) -> Markup:
         """The events' part of the page for ``board`` at version ``tag``, rendered once."""

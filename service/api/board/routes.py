@@ -1,4 +1,6 @@
-"""The board's pages: /board, /board/updates (polled), /board/login, /board/logout.
+"""The board's pages: /board, /board/updates (polled), /board/login, /board/logout, and an
+event's evaluation report opened from the board in the same session
+(/board/events/{id}/evaluation.html).
 
 Updates by polling with ETags rather than server-sent events. The service runs several workers
 on PostgreSQL, and a change made by one must reach a board served by another: an in-process
@@ -14,6 +16,7 @@ within that plus one answer: well within 5 s.
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Final
 from urllib.parse import parse_qs
 
@@ -22,8 +25,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.api.board.render import BoardPages
 from service.api.board.session import from_this_origin, sign_in, sign_out, signed_in, verified
+from service.api.deps import NOT_AGENCY
+from service.api.evaluation_report import FONT_FILE, FONTS_PATH, render_html
+from service.api.routes.evaluation import PAGE_POLICY
 from service.flows.context import AppContext
 from service.flows.events import board
+from service.flows.events.evaluation import evaluate_event
+from service.words import _
 
 router = APIRouter(include_in_schema=False)
 
@@ -89,7 +97,7 @@ async def board_updates(
     the cookie no longer signs anyone in (the page then goes to the sign-in form)."""
     actor = await signed_in(request)
     if actor is None:
-        return Response("未登录", status_code=401, media_type="text/plain; charset=utf-8")
+        return Response(_("未登录"), status_code=401, media_type="text/plain; charset=utf-8")
     tag, events = await board.current_board(_context(request), actor, _pages(request))
     etag = _etag(tag)
     headers = {**UPDATE_HEADERS, "ETag": etag}
@@ -98,13 +106,32 @@ async def board_updates(
     return HTMLResponse(events, headers=headers)
 
 
+@router.get("/board/events/{event_id}/evaluation.html")
+async def board_evaluation(request: Request, event_id: uuid.UUID) -> Response:
+    """The event's evaluation report (plan 6.1) for whoever the board's cookie signs in, the
+    page ``GET /api/v1/events/{id}/evaluation.html`` answers a token: read by the same rule
+    (``NOT_AGENCY``, then the event as the API lets the caller see it), since the cookie opens
+    no part of the API (``service.api.board.session``)."""
+    actor = await signed_in(request)
+    if actor is None:
+        return RedirectResponse(f"{_root(request)}/board/login", status_code=303)
+    actor.require(*NOT_AGENCY)
+    context = _context(request)
+    report = await evaluate_event(context, actor, event_id)
+    font_url = f"{_root(request)}{FONTS_PATH}/{FONT_FILE}"
+    html = render_html(report, context.playbooks.rules.levels, font_url)
+    headers = {**PAGE_HEADERS, "Content-Security-Policy": PAGE_POLICY}
+    return HTMLResponse(html, headers=headers)
+
+
 def _login_form(request: Request, status: int = 200, error: str | None = None) -> Response:
     page = _pages(request).page("login.html", root=_root(request), error=error)
     return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
 
 
 def _cross_site(request: Request) -> Response:
-    page = _pages(request).page("login.html", root=_root(request), error="请从本站的登录页面提交。")
+    error = _("请从本站的登录页面提交。")
+    page = _pages(request).page("login.html", root=_root(request), error=error)
     return HTMLResponse(page, status_code=403, headers=PAGE_HEADERS)
 
 
@@ -126,7 +153,7 @@ async def login(request: Request) -> Response:
         fields = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     token = (fields.get("token") or [""])[0].strip()
     if await verified(request, token) is None:
-        return _login_form(request, 401, "令牌无效或已被撤销，请核对后重新输入。")
+        return _login_form(request, 401, _("令牌无效或已被撤销，请核对后重新输入。"))
     response = RedirectResponse(f"{_root(request)}/board", status_code=303)
     sign_in(request, response, token)
     return response

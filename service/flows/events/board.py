@@ -1,8 +1,12 @@
 """The command centre's situation board (design § Board): what it shows,
 read as the API reads it, and the version that tells a polling board whether anything changed.
 
-The board shows the events not yet closed (a terminated event still has its plan 6 work under
-way), each with its actions by agency, its latest timeline entries and its published warnings.
+The board shows the events not yet closed, each with its actions by agency, its latest timeline
+entries, its published warnings and its course (``board_course``: load lost and customers out
+now, the levels it was set to, its restoration curve). An event whose response has ended is
+shown apart, under 最近结束: a terminated one while its plan 6 work is under way, a closed one
+for ``RECENTLY_ENDED`` after it closed, so that a wall display does not lose it the moment
+someone closes it.
 What a caller sees is what the API shows it: ``visible_events`` (an agency: the events it has
 actions in), its own actions only, and the timeline as ``service.flows.events.agency_view`` cuts it.
 
@@ -12,7 +16,8 @@ its figures writes a timeline entry, which moves ``events.timeline_seq`` under t
 seq) of the events on the board name the stored state the board shows, whichever worker wrote
 it. The one thing that changes with no write is an action running past its due time: the count
 of open actions past due, per event, is in the version too, so the mark appears at the next
-poll rather than when the escalation job gets to it.
+poll rather than when the escalation job gets to it; and a closed event leaving 最近结束 leaves
+the version's rows, which moves it.
 """
 
 from __future__ import annotations
@@ -21,23 +26,32 @@ import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Final, Protocol, TypeVar
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from models import Action, EarlyWarning, Event, EventGrid, TimelineEntry
+from models import Action, EarlyWarning, Event, EventGrid
 from models.base import utcnow
 from service.flows.actions.schemas import ActionRead, past_due, read, with_drill
 from service.flows.context import AppContext
-from service.flows.events.agency_view import AGENCY_KINDS, as_agency_sees
-from service.flows.events.read import event_read, received_reports
+from service.flows.events.board_course import (
+    NO_LOSS,
+    GridNow,
+    Loss,
+    level_history,
+    loss_now,
+    restoration_curves,
+)
+from service.flows.events.board_timeline import latest_timeline
+from service.flows.events.read import event_read
 from service.flows.events.schemas import EventRead, TimelineRead
 from service.flows.warnings.schemas import WarningRead
 from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES, OVERDUE_STATES
+from service.plan.evaluation import CurvePoint, LevelSet
 from service.plan.grids import GridRegistry
 from service.plan.levels import level_rank, max_level
 from service.plan.lifecycle import STATES
@@ -46,10 +60,9 @@ from service.words.timeline import Names
 
 # On the board until closed: a terminated event's post-event work (plan 6) is still followed.
 BOARD_STATES: Final = tuple(state for state in STATES if state != "closed")
-# The newest timeline entries shown per event.
-TIMELINE_SHOWN: Final = 12
-# Timeline rows read at a time for an agency, which sees only some of them.
-TIMELINE_CHUNK: Final = 100
+# Ended: shown under 最近结束; a closed event for RECENTLY_ENDED after it closed.
+ENDED_STATES: Final = ("terminated", "closed")
+RECENTLY_ENDED: Final = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,22 @@ class BoardEvent:
     agencies: list[AgencyActions]
     timeline: list[TimelineRead]  # newest first
     warnings: list[WarningRead]  # published, oldest first
+    loss: Loss = NO_LOSS
+    levels: list[LevelSet] = field(default_factory=list)  # oldest first
+    curve: list[CurvePoint] = field(default_factory=list)  # in the order observed
+
+    def duties(self, now: datetime) -> list[ActionRead]:
+        """Every open action of the event: the overdue first, then the soonest due."""
+        found = [action for group in self.agencies for action in group.open]
+        return sorted(found, key=lambda a: (not is_overdue(a, now), a.due_at, a.key))
+
+    def overdue(self, now: datetime) -> int:
+        return sum(group.overdue(now) for group in self.agencies)
+
+    @property
+    def published_by(self) -> str | None:
+        """The HQ that published the event's latest warning (plan 3.2.2.1), if any."""
+        return next((w.published_by for w in reversed(self.warnings) if w.published_by), None)
 
 
 @dataclass(frozen=True)
@@ -79,6 +108,15 @@ class Board:
     events: list[BoardEvent]  # real events, the highest level first
     drills: list[BoardEvent]  # shown apart, under their banner
     at: datetime
+    ended: list[BoardEvent] = field(default_factory=list)  # 最近结束, the latest ended first
+    # Seen by an agency: its own actions only, and no link to the evaluation report, which an
+    # agency may not read (design § Evaluation). It is the board's scope: one render serves
+    # every viewer of it.
+    agency_view: bool = False
+
+    @property
+    def live(self) -> list[BoardEvent]:
+        return [*self.events, *self.drills]
 
 
 Shown = TypeVar("Shown", covariant=True)
@@ -128,7 +166,8 @@ def _scope(actor: Actor) -> str:
 async def board_version(reader: AsyncConnection | AsyncSession, actor: Actor, now: datetime) -> str:
     """The board's validator for ``actor`` at ``now`` (see the module's docstring): one
     statement over the events on the board."""
-    rows = (await reader.execute(_version_statement(actor), {"now": now})).all()
+    since = now - RECENTLY_ENDED
+    rows = (await reader.execute(_version_statement(actor), {"now": now, "since": since})).all()
     seed = _scope(actor) + "".join(f"|{row[0]}:{row[1]}:{row[2]}" for row in rows)
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
@@ -153,11 +192,18 @@ def _version_statement(actor: Actor) -> Select[uuid.UUID, int, int]:
         )
         statement = _VERSION_STATEMENTS[scope] = (
             visible_events(actor)
-            .where(Event.state.in_(BOARD_STATES))
+            .where(on_board(bindparam("since")))
             .with_only_columns(Event.id, Event.timeline_seq, overdue)
             .order_by(Event.id)
         )
     return statement
+
+
+def on_board(since: ColumnElement[datetime] | datetime) -> ColumnElement[bool]:
+    """The events the board shows: not closed, or closed ``since`` (the start of 最近结束)."""
+    return or_(
+        Event.state.in_(BOARD_STATES), and_(Event.state == "closed", Event.closed_at >= since)
+    )
 
 
 async def read_board(
@@ -176,7 +222,7 @@ async def read_board(
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     events = list(
         await session.scalars(
-            visible_events(actor).where(Event.state.in_(BOARD_STATES)).order_by(Event.opened_at)
+            visible_events(actor).where(on_board(now - RECENTLY_ENDED)).order_by(Event.opened_at)
         )
     )
     ids = [event.id for event in events]
@@ -199,6 +245,7 @@ async def read_board(
         )
         for warning in await session.scalars(published):
             warnings[warning.event_id].append(WarningRead.of(warning))
+    curves = await restoration_curves(session, ids)
     shown = [
         BoardEvent(
             event=event_read(event, grid_rows[event.id], grids),
@@ -208,15 +255,31 @@ async def read_board(
                 for entry in await latest_timeline(session, actor, event, actions[event.id], after)
             ],
             warnings=warnings[event.id],
+            loss=loss_now(
+                GridNow(g.region, g.scope, g.load_lost_mw, g.customers_out)
+                for g in grid_rows[event.id]
+            ),
+            levels=await level_history(session, event.id),
+            curve=curves.get(event.id, []),
         )
         for event in events
     ]
     shown.sort(key=_precedence)
+    live = [e for e in shown if e.event.state not in ENDED_STATES]
+    ended = sorted((e for e in shown if e.event.state in ENDED_STATES), key=_latest_ended_first)
     return Board(
-        events=[e for e in shown if not e.event.drill],
-        drills=[e for e in shown if e.event.drill],
+        events=[e for e in live if not e.event.drill],
+        drills=[e for e in live if e.event.drill],
         at=now,
+        ended=ended,
+        agency_view=actor.role == "agency",
     )
+
+
+def _latest_ended_first(shown: BoardEvent) -> tuple[bool, float]:
+    """A terminated event (its plan 6 work open) before the closed; the last to close first."""
+    closed = shown.event.closed_at
+    return (closed is not None, -(closed or shown.event.updated_at).timestamp())
 
 
 def _precedence(shown: BoardEvent) -> tuple[int, int, datetime]:
@@ -250,40 +313,3 @@ def _soonest_first(group: AgencyActions) -> tuple[int, float, str]:
     if group.open:
         return (0, group.open[0].due_at.timestamp(), group.agency)
     return (1, 0.0, group.agency)
-
-
-async def latest_timeline(
-    session: AsyncSession,
-    actor: Actor,
-    event: Event,
-    own: list[ActionRead],
-    after: Mapping[str, str | None],
-) -> list[TimelineRead]:
-    """The event's newest ``TIMELINE_SHOWN`` entries that ``actor`` sees, newest first; for an
-    agency (``own``: its actions on the event) cut as ``GET /events/{id}/timeline`` cuts them,
-    read back a chunk at a time."""
-    query = select(TimelineEntry).where(TimelineEntry.event_id == event.id)
-    if actor.role != "agency":
-        newest = await session.scalars(
-            query.order_by(TimelineEntry.event_seq.desc()).limit(TIMELINE_SHOWN)
-        )
-        return [TimelineRead.of(row, event.drill) for row in newest]
-    agency = actor.agency or ""
-    action_ids = {str(action.id) for action in own}
-    keys = {action.key for action in own}
-    received = await received_reports(session, event.id, agency, keys, after)
-    query = query.where(TimelineEntry.kind.in_(sorted(AGENCY_KINDS))).order_by(
-        TimelineEntry.event_seq.desc()
-    )
-    seen: list[TimelineRead] = []
-    rest = query
-    while len(seen) < TIMELINE_SHOWN:
-        rows = list(await session.scalars(rest.limit(TIMELINE_CHUNK)))
-        for row in rows:
-            entry = TimelineRead.of(row, event.drill)
-            if (shown := as_agency_sees(entry, agency, action_ids, keys, received)) is not None:
-                seen.append(shown)
-        if len(rows) < TIMELINE_CHUNK:
-            break
-        rest = query.where(TimelineEntry.event_seq < rows[-1].event_seq)
-    return seen[:TIMELINE_SHOWN]

@@ -18,13 +18,30 @@
     return date.toLocaleTimeString("zh-CN", { hour12: false, timeZone: zone });
   }
 
+  // The words come from the server's catalogue (service.words), their {names} filled here.
+  var words = JSON.parse(board.dataset.words || "{}");
+  function say(sentence, values) {
+    return String(sentence).replace(/\{(\w+)\}/g, function (whole, name) {
+      return name in values ? values[name] : whole;
+    });
+  }
+
+  // A month away reads 29 天 23 小时, not 43198 分钟; the last hour in minutes.
+  function span(ms) {
+    var minutes = Math.ceil(ms / 60000);
+    var days = Math.floor(minutes / 1440);
+    var hours = Math.floor((minutes % 1440) / 60);
+    if (days > 0) { return say(words.days, { d: days, h: hours }); }
+    if (hours > 0) { return say(words.hours, { h: hours, m: minutes % 60 }); }
+    return say(words.minutes, { m: minutes });
+  }
+
   function countDown() {
     var now = Date.now() + skew;
-    board.querySelectorAll("[data-due]").forEach(function (span) {
-      var left = Date.parse(span.dataset.due) - now;
-      var minutes = Math.ceil(Math.abs(left) / 60000);
-      span.textContent = (left >= 0 ? "剩余 " : "超时 ") + minutes + " 分钟";
-      span.classList.toggle("late", left < 0);
+    board.querySelectorAll("[data-due]").forEach(function (left) {
+      var ms = Date.parse(left.dataset.due) - now;
+      left.textContent = say(ms >= 0 ? words.left : words.late, { t: span(Math.abs(ms)) });
+      left.classList.toggle("late", ms < 0);
     });
   }
 
@@ -71,10 +88,10 @@
       if (answer.status !== 304) { throw new Error("HTTP " + answer.status); }
       return null;
     }).then(function () {
-      status.textContent = "实时 · " + clock(new Date(Date.now() + skew)) + " 已更新";
+      status.textContent = say(words.heard, { time: clock(new Date(Date.now() + skew)) });
       status.classList.remove("stale");
     }, function () {
-      status.textContent = "连接中断，正在重试 · 显示的可能不是最新情况";
+      status.textContent = words.lost;
       status.classList.add("stale");
     }).then(function () {
       asking = false;
