@@ -32,6 +32,7 @@ from service.api.routes import (
     early_warnings,
     evaluation,
     events,
+    findings,
     health,
     releases,
     reports,
@@ -57,6 +58,7 @@ API_ROUTERS = (
     commands.router,
     releases.router,
     evaluation.router,
+    findings.router,
     tokens.router,
     subscriptions.router,
 )

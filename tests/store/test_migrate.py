@@ -290,7 +290,7 @@ def test_the_kind_check_keeps_the_entries_there_are(empty_settings: Settings) ->
     upgrade(empty_settings, "0008")
     before = on_connection(empty_settings, stored_entries)
 
-    assert [m.revision for m in upgrade(empty_settings).applied] == ["0009"]
+    assert [m.revision for m in upgrade(empty_settings, "0009").applied] == ["0009"]
 
     assert on_connection(empty_settings, stored_entries) == before
     assert len(before) == 2 * len(TIMELINE_KINDS)

@@ -17,13 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Action, Event, Report, ReportSnapshot
 from models.base import utcnow
 from service.flows.context import AppContext
+from service.flows.events import evaluation_records as records
 from service.flows.events import history
 from service.flows.events.schemas import (
     AgencyRead,
     ChronologyEntry,
+    CountyRestorationRead,
     EvaluationRead,
+    LapseRead,
     LeadRead,
     LevelRead,
+    OverviewRead,
+    ReportLinkRead,
     RestorationPoint,
     TerminationRead,
 )
@@ -39,6 +44,8 @@ from service.plan.evaluation import (
     response_minutes,
     restoration_curve,
 )
+from service.plan.impact import county_restoration, impact
+from service.plan.lapses import lapses, report_links
 from service.playbooks.bundle import Playbooks
 from service.store.events import get_event
 from service.words.timeline import actor_words, entry_text
@@ -62,8 +69,14 @@ async def evaluate(
     found = await history.timeline_entries(session, event.id, history.CHRONOLOGY_KINDS)
     started = next((e.at for e in found if e.kind == "response_started"), None)
     ended = next((e.at for e in found if e.kind == "response_terminated"), None)
-    grids, agencies = playbooks.grids, playbooks.agencies
+    grids, agencies, names = playbooks.grids, playbooks.agencies, playbooks.names
     order = {agency.code: place for place, agency in enumerate(agencies)}
+    reports, causes = await _reports(session, event.id)
+    actions = await _actions(session, event.id)
+    conditions = await termination_conditions(session, playbooks, event)
+    worst = impact(reports)
+    counties = county_restoration(reports, event.opened_at)
+    signed = await records.sign_off(session, event.id)
     return EvaluationRead(
         event_id=event.id,
         drill=event.drill,
@@ -82,30 +95,26 @@ async def evaluate(
         response_ended_at=ended,
         response_minutes=response_minutes(started, ended, now),
         restoration=[
-            RestorationPoint(at=p.at, overall=p.overall)
-            for p in restoration_curve(await _reports(session, event.id))
+            RestorationPoint(at=p.at, overall=p.overall) for p in restoration_curve(reports)
         ],
         agencies=[
             AgencyRead(
                 agency=f.agency,
-                name=known.name if (known := agencies.get(f.agency)) else f.agency,
+                name=names.unit(f.agency),
                 dispatched=f.dispatched,
                 on_time=f.on_time,
                 late=f.late,
                 open=f.open,
                 cancelled=f.cancelled,
                 median_ack_minutes=f.median_ack_minutes,
+                acknowledged=f.acknowledged,
+                done=f.done,
             )
             for f in sorted(
-                agency_figures(await _actions(session, event.id), now),
-                key=lambda f: order.get(f.agency, len(order)),
+                agency_figures(actions, now), key=lambda f: order.get(f.agency, len(order))
             )
         ],
-        termination=TerminationRead(
-            conditions=[
-                ConditionRead.of(c) for c in await termination_conditions(session, playbooks, event)
-            ]
-        ),
+        termination=TerminationRead(conditions=[ConditionRead.of(c) for c in conditions]),
         chronology=[
             ChronologyEntry(
                 seq=e.seq,
@@ -118,32 +127,94 @@ async def evaluate(
             )
             for e in found
         ],
+        overview=OverviewRead(
+            causes=causes,
+            peak_lost_mw=worst.peak_lost_mw,
+            peak_at=worst.peak_at,
+            load_mw=worst.load_mw,
+            peak_share=worst.share,
+            customers_out=worst.customers_out,
+            counties=[names.place(c.region) for c in counties],
+        ),
+        counties=[
+            CountyRestorationRead(
+                region=c.region,
+                name=names.place(c.region),
+                peak_lost_mw=c.peak_lost_mw,
+                latest_lost_mw=c.latest_lost_mw,
+                restored=c.restored,
+                minutes_to_80=c.minutes_to[0],
+                minutes_to_90=c.minutes_to[1],
+            )
+            for c in counties
+        ],
+        lapses=[
+            LapseRead(
+                agency=x.agency,
+                unit=names.unit(x.agency),
+                title=x.title,
+                due_at=x.due_at,
+                acknowledged_at=x.acknowledged_at,
+                completed_at=x.completed_at,
+                late=x.late,
+                done=x.done,
+            )
+            for x in lapses(actions, now)
+        ],
+        report_links=[
+            ReportLinkRead(
+                key=link.key,
+                unit=names.unit(link.agency),
+                title=link.title,
+                dispatched_at=link.dispatched_at,
+                due_at=link.due_at,
+                answered_at=link.answered_at,
+                allowed_minutes=link.allowed_minutes,
+                taken_minutes=link.taken_minutes,
+                on_time=link.on_time,
+            )
+            for link in report_links(actions, now)
+        ],
+        releases=await records.releases(session, event.id, names),
+        evidence=await records.evidence(session, event.id, conditions),
+        findings=await records.findings(session, event.id),
+        sign_off=signed,
+        final=signed is not None,
     )
 
 
-async def _reports(session: AsyncSession, event_id: uuid.UUID) -> list[ReportFigures]:
+async def _reports(
+    session: AsyncSession, event_id: uuid.UUID
+) -> tuple[list[ReportFigures], list[str]]:
+    """The event's reports with their grids' figures, and the causes they named in order."""
     rows = await session.execute(
         select(
             ReportSnapshot.report_id,
             ReportSnapshot.observed_at,
             Report.received_at,
+            Report.cause,
             ReportSnapshot.region,
             ReportSnapshot.scope,
             ReportSnapshot.load_lost_mw,
+            ReportSnapshot.load_mw,
+            ReportSnapshot.customers_out,
         )
         .join(Report, Report.id == ReportSnapshot.report_id)
         .where(ReportSnapshot.event_id == event_id)
         .order_by(ReportSnapshot.seq)
     )
     by_report: dict[uuid.UUID, tuple[datetime, datetime, list[GridFigure]]] = {}
-    for report_id, observed_at, received_at, region, scope, lost in rows:
-        by_report.setdefault(report_id, (observed_at, received_at, []))[2].append(
-            GridFigure(region, scope, lost)
+    causes: dict[str, None] = {}
+    for report_id, observed, received, cause, region, scope, lost, load, out in rows:
+        causes[cause] = None
+        by_report.setdefault(report_id, (observed, received, []))[2].append(
+            GridFigure(region, scope, lost, load, out)
         )
-    return [
-        ReportFigures(observed, received, tuple(figures))
-        for observed, received, figures in by_report.values()
+    figures = [
+        ReportFigures(observed, received, tuple(grids))
+        for observed, received, grids in by_report.values()
     ]
+    return figures, list(causes)
 
 
 async def _actions(session: AsyncSession, event_id: uuid.UUID) -> list[ActionRecord]:
@@ -155,6 +226,9 @@ async def _actions(session: AsyncSession, event_id: uuid.UUID) -> list[ActionRec
             Action.due_at,
             Action.acknowledged_at,
             Action.cancelled_at,
+            Action.completed_at,
+            Action.key,
+            Action.title,
         ).where(Action.event_id == event_id)
     )
     return [ActionRecord(*row) for row in rows]
