@@ -364,6 +364,14 @@ async def test_the_pdf_renders_its_pages_with_the_chinese_font_embedded(
     for label in sections:
         assert label in text, label
     assert "+00:00" not in text and ".000" not in text  # Beijing time to the minute
+    # each unit's 派发 确认 完成 超时 取消: 绍兴电力局 never answered, and shows its 11 overdue
+    rows = [line.split() for line in text.splitlines()]
+    units = {
+        row[0]: row[1:6] for row in rows if len(row) > 6 and all(x.isdigit() for x in row[1:6])
+    }
+    assert units["市委宣传部"] == ["2", "2", "1", "1", "1"]
+    assert units["市公安局"] == ["3", "1", "0", "2", "3"]
+    assert units["绍兴电力局"] == ["11", "0", "0", "11", "11"]
     for number, page in enumerate(pages, 1):
         body = FOOTER.sub("", page).strip()
         assert body, f"page {number} of {len(pages)} holds only the footer"

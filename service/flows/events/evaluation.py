@@ -17,18 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Action, Event, Report, ReportSnapshot
 from models.base import utcnow
 from service.flows.context import AppContext
+from service.flows.events import evaluation_form as form
 from service.flows.events import evaluation_records as records
 from service.flows.events import history
 from service.flows.events.schemas import (
-    AgencyRead,
     ChronologyEntry,
-    CountyRestorationRead,
     EvaluationRead,
-    LapseRead,
     LeadRead,
     LevelRead,
-    OverviewRead,
-    ReportLinkRead,
     RestorationPoint,
     TerminationRead,
 )
@@ -39,13 +35,10 @@ from service.plan.evaluation import (
     ActionRecord,
     GridFigure,
     ReportFigures,
-    agency_figures,
     leads,
     response_minutes,
     restoration_curve,
 )
-from service.plan.impact import county_restoration, impact
-from service.plan.lapses import lapses, report_links
 from service.playbooks.bundle import Playbooks
 from service.store.events import get_event
 from service.words.timeline import actor_words, entry_text
@@ -69,13 +62,12 @@ async def evaluate(
     found = await history.timeline_entries(session, event.id, history.CHRONOLOGY_KINDS)
     started = next((e.at for e in found if e.kind == "response_started"), None)
     ended = next((e.at for e in found if e.kind == "response_terminated"), None)
-    grids, agencies, names = playbooks.grids, playbooks.agencies, playbooks.names
-    order = {agency.code: place for place, agency in enumerate(agencies)}
     reports, causes = await _reports(session, event.id)
     actions = await _actions(session, event.id)
-    conditions = await termination_conditions(session, playbooks, event)
-    worst = impact(reports)
-    counties = county_restoration(reports, event.opened_at)
+    overview, counties = form.restoration_by_county(playbooks, reports, event.opened_at, causes)
+    conditions = [
+        ConditionRead.of(c) for c in await termination_conditions(session, playbooks, event)
+    ]
     signed = await records.sign_off(session, event.id)
     return EvaluationRead(
         event_id=event.id,
@@ -88,7 +80,7 @@ async def evaluate(
         peak_level=event.peak_level,
         levels=[LevelRead(level=s.level, at=s.at, by=s.by) for s in history.level_sets(found)],
         leading_hqs=[
-            LeadRead(region=lead.region, name=grids.hq_name(lead.region), since=lead.at)
+            LeadRead(region=lead.region, name=playbooks.grids.hq_name(lead.region), since=lead.at)
             for lead in leads(history.lead_changes(found))
         ],
         response_started_at=started,
@@ -97,24 +89,8 @@ async def evaluate(
         restoration=[
             RestorationPoint(at=p.at, overall=p.overall) for p in restoration_curve(reports)
         ],
-        agencies=[
-            AgencyRead(
-                agency=f.agency,
-                name=names.unit(f.agency),
-                dispatched=f.dispatched,
-                on_time=f.on_time,
-                late=f.late,
-                open=f.open,
-                cancelled=f.cancelled,
-                median_ack_minutes=f.median_ack_minutes,
-                acknowledged=f.acknowledged,
-                done=f.done,
-            )
-            for f in sorted(
-                agency_figures(actions, now), key=lambda f: order.get(f.agency, len(order))
-            )
-        ],
-        termination=TerminationRead(conditions=[ConditionRead.of(c) for c in conditions]),
+        agencies=form.agencies(playbooks, actions, now),
+        termination=TerminationRead(conditions=conditions),
         chronology=[
             ChronologyEntry(
                 seq=e.seq,
@@ -127,55 +103,11 @@ async def evaluate(
             )
             for e in found
         ],
-        overview=OverviewRead(
-            causes=causes,
-            peak_lost_mw=worst.peak_lost_mw,
-            peak_at=worst.peak_at,
-            load_mw=worst.load_mw,
-            peak_share=worst.share,
-            customers_out=worst.customers_out,
-            counties=[names.place(c.region) for c in counties],
-        ),
-        counties=[
-            CountyRestorationRead(
-                region=c.region,
-                name=names.place(c.region),
-                peak_lost_mw=c.peak_lost_mw,
-                latest_lost_mw=c.latest_lost_mw,
-                restored=c.restored,
-                minutes_to_80=c.minutes_to[0],
-                minutes_to_90=c.minutes_to[1],
-            )
-            for c in counties
-        ],
-        lapses=[
-            LapseRead(
-                agency=x.agency,
-                unit=names.unit(x.agency),
-                title=x.title,
-                due_at=x.due_at,
-                acknowledged_at=x.acknowledged_at,
-                completed_at=x.completed_at,
-                late=x.late,
-                done=x.done,
-            )
-            for x in lapses(actions, now)
-        ],
-        report_links=[
-            ReportLinkRead(
-                key=link.key,
-                unit=names.unit(link.agency),
-                title=link.title,
-                dispatched_at=link.dispatched_at,
-                due_at=link.due_at,
-                answered_at=link.answered_at,
-                allowed_minutes=link.allowed_minutes,
-                taken_minutes=link.taken_minutes,
-                on_time=link.on_time,
-            )
-            for link in report_links(actions, now)
-        ],
-        releases=await records.releases(session, event.id, names),
+        overview=overview,
+        counties=counties,
+        lapses=form.late_duties(playbooks, actions, now),
+        report_links=form.reporting_chain(playbooks, actions, now),
+        releases=await records.releases(session, event.id, playbooks.names),
         evidence=await records.evidence(session, event.id, conditions),
         findings=await records.findings(session, event.id),
         sign_off=signed,

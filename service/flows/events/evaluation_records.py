@@ -17,8 +17,9 @@ from service.flows.events.schemas import (
     ReleaseRecordRead,
     SignOffRead,
 )
+from service.flows.schemas import ConditionRead
 from service.plan.percent import exact_percent, percent
-from service.plan.termination import OVERALL_RESTORED, Condition
+from service.plan.termination import OVERALL_RESTORED
 from service.playbooks.names import PlaybookNames
 from service.words import _
 from service.words.timeline import actor_words
@@ -48,24 +49,24 @@ async def releases(
 
 
 async def evidence(
-    session: AsyncSession, event_id: uuid.UUID, conditions: Sequence[Condition]
+    session: AsyncSession, event_id: uuid.UUID, conditions: Sequence[ConditionRead]
 ) -> list[EvidenceRead]:
     """Each condition of plan 5.5 in words: the latest statement on it with who made it and
     when (the latest decides, as in the termination check), or the load figures."""
     statements = await session.scalars(
         select(Attestation).where(Attestation.event_id == event_id).order_by(Attestation.at)
     )
-    latest = {s.condition: s for s in statements}
+    latest: dict[str, Attestation] = {s.condition: s for s in statements}
     found = []
     for condition in conditions:
         if condition.key == "load_restored":
-            overall = (condition.figures or {}).get("overall")
+            overall = condition.figures.overall if condition.figures else None
             text = (
                 _("尚无调度报告给出负荷数据")
                 if overall is None
                 else _(
                     "整体负荷恢复 {overall}（要求 {threshold} 以上）",
-                    overall=percent(overall),  # type: ignore[arg-type]
+                    overall=percent(overall),
                     threshold=exact_percent(OVERALL_RESTORED),
                 )
             )
