@@ -1,6 +1,7 @@
 """SQLAlchemy models. Importing this package registers every table on ``Base.metadata``."""
 
 from models.base import Base
+from models.evaluation import EvaluationFinding, EvaluationSignOff
 from models.event import Event, EventGrid, IdempotencyRecord, Report, ReportSnapshot, TimelineEntry
 from models.notify import Delivery, OutboxMessage, Subscription
 from models.plan import Action, AgencyFeed, Attestation, EarlyWarning
@@ -15,6 +16,8 @@ __all__ = [
     "Base",
     "Delivery",
     "EarlyWarning",
+    "EvaluationFinding",
+    "EvaluationSignOff",
     "Event",
     "EventGrid",
     "IdempotencyRecord",

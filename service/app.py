@@ -33,6 +33,7 @@ from service.api.routes import (
     early_warnings,
     evaluation,
     events,
+    findings,
     health,
     releases,
     reports,
@@ -58,6 +59,7 @@ API_ROUTERS = (
     commands.router,
     releases.router,
     evaluation.router,
+    findings.router,
     tokens.router,
     subscriptions.router,
 )

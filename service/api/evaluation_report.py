@@ -14,7 +14,7 @@ WeasyPrint needs the Pango library of the system (Debian: ``libpango-1.0-0``,
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cache
@@ -28,8 +28,8 @@ from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
 from service.plan.percent import NOTHING, exact_percent, percent
 from service.plan.termination import OVERALL_RESTORED, PLAN_WORDS
-from service.words import _, ngettext
-from service.words.timeline import KIND_NAMES
+from service.words import _, ngettext, when
+from service.words.timeline import KIND_NAMES, level_words
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -39,13 +39,45 @@ FONT_FILE: Final = "OutageSansSC-Regular.woff2"
 FONTS_PATH: Final = "/fonts"  # where the page finds the font (service.app mounts it)
 PANGO: Final = "apt-get install libpango-1.0-0 libpangoft2-1.0-0"
 
-STATE_NAMES: Final = {
-    "monitoring": "监测",
-    "warning": "预警",
-    "response": "应急响应中",
-    "terminated": "响应已终止",
-    "closed": "已关闭",
+STATE_NAMES: Final[Mapping[str, Callable[[], str]]] = {
+    "monitoring": lambda: _("监测"),
+    "warning": lambda: _("预警"),
+    "response": lambda: _("应急响应中"),
+    "terminated": lambda: _("响应已终止"),
+    "closed": lambda: _("已关闭"),
 }
+# Plan 1.3 and 3.1.1's causes as the plan words them.
+CAUSE_NAMES: Final[Mapping[str, Callable[[], str]]] = {
+    "typhoon": lambda: _("台风"),
+    "rainstorm": lambda: _("暴雨"),
+    "flood": lambda: _("洪涝"),
+    "thunderstorm": lambda: _("雷电"),
+    "tornado": lambda: _("龙卷风"),
+    "hail": lambda: _("冰雹"),
+    "snow_ice": lambda: _("雨雪冰冻"),
+    "fog": lambda: _("大雾"),
+    "landslide": lambda: _("山体滑坡"),
+    "other_natural": lambda: _("其他自然灾害"),
+    "equipment_failure": lambda: _("电网设备故障"),
+    "hvdc_block": lambda: _("直流闭锁"),
+    "operation_error": lambda: _("运行操作失误"),
+    "protection_misoperation": lambda: _("继电保护误动"),
+    "generation_shortfall": lambda: _("电源供应不足"),
+    "external_damage": lambda: _("外力破坏"),
+    "cyber_attack": lambda: _("网络攻击"),
+    "other": lambda: _("其他原因"),
+}
+RELEASE_STATES: Final[Mapping[str, Callable[[], str]]] = {
+    "proposed": lambda: _("待审核"),
+    "published": lambda: _("已发布"),
+    "rejected": lambda: _("未予发布"),
+}
+FINDING_KINDS: Final[Mapping[str, Callable[[], str]]] = {
+    "finding": lambda: _("发现的问题"),
+    "lesson": lambda: _("经验教训"),
+}
+# The chart's series, each its own colour: the curve, the reports' dots, the plan's threshold.
+CURVE, DOTS, THRESHOLD = "#1f5fa8", "#e07b00", "#c0392b"
 # Chart steps between labelled times: the first that leaves at most MAX_TICKS labels.
 TICK_STEPS: Final = tuple(
     timedelta(minutes=m) for m in (10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080)
@@ -69,14 +101,30 @@ def fonts_dir() -> Path:
 
 def local(moment: datetime | None) -> str:
     """A time as people in Shaoxing read it."""
-    return NOTHING if moment is None else moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return NOTHING if moment is None else when(moment)
 
 
 def duration(minutes: Decimal | None) -> str:
     if minutes is None:
         return NOTHING
     hours, rest = divmod(int(minutes), 60)
-    return (f"{hours} 小时 " if hours else "") + f"{rest} 分钟（共 {minutes} 分钟）"
+    if hours:
+        return _(
+            "{hours} 小时 {rest} 分钟（共 {total} 分钟）", hours=hours, rest=rest, total=minutes
+        )
+    return _("{rest} 分钟（共 {total} 分钟）", rest=rest, total=minutes)
+
+
+def minutes_figure(minutes: Decimal | None) -> str:
+    """Minutes to a tenth as a table shows them ("180"; "12.5"), a dash for none."""
+    return NOTHING if minutes is None else f"{minutes.normalize():f}"
+
+
+def megawatts(value: Decimal | None) -> str:
+    if value is None:
+        return NOTHING
+    figure = f"{value.normalize():f}"
+    return _("{mw} MW", mw=figure)
 
 
 def _ticks(start: datetime, end: datetime) -> list[datetime]:
@@ -132,12 +180,12 @@ def restoration_chart(points: list[RestorationPoint], until: datetime) -> str | 
     chart = pygal.DateTimeLine(
         js=[],
         width=760,
-        height=300,
+        height=260,
         style=pygal.style.Style(
             font_family=f"'{FONT_FAMILY}', sans-serif",
             background="white",
             plot_background="white",
-            colors=("#1f5fa8", "#1f5fa8", "#c0392b"),
+            colors=(CURVE, DOTS, THRESHOLD),
             foreground="#333",
             foreground_subtle="#555",
             guide_stroke_color="#c8d0d8",
@@ -156,17 +204,18 @@ def restoration_chart(points: list[RestorationPoint], until: datetime) -> str | 
         value_formatter=percent,
         x_labels=ticks,
         x_label_rotation=0,
+        x_title=_("北京时间"),
         # pygal hands the formatter naive UTC times
         x_value_formatter=lambda moment: _tick_label(moment.replace(tzinfo=UTC), long_span),
         show_x_guides=False,
         show_y_guides=True,
         truncate_legend=-1,
     )
-    chart.add("整体负荷恢复率", steps, show_dots=False, stroke_style={"width": 2})
-    chart.add("调度报告", [(p.at, float(p.overall)) for p in points], stroke=False, dots_size=3)
+    chart.add(_("整体负荷恢复率"), steps, show_dots=False, stroke_style={"width": 2})
+    chart.add(_("调度报告"), [(p.at, float(p.overall)) for p in points], stroke=False, dots_size=3)
     threshold = float(OVERALL_RESTORED)
     chart.add(
-        f"终止条件（预案5.5：恢复{exact_percent(OVERALL_RESTORED)}以上）",
+        _("终止条件（预案5.5：恢复{share}以上）", share=exact_percent(OVERALL_RESTORED)),
         [(ticks[0], threshold), (ticks[-1], threshold)],
         show_dots=False,
         stroke_style={"width": 1, "dasharray": "6, 4"},
@@ -187,7 +236,13 @@ def _templates() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.filters.update(local=local, duration=duration, percent=percent)
+    environment.filters.update(
+        local=local,
+        duration=duration,
+        percent=percent,
+        minutes=minutes_figure,
+        mw=megawatts,
+    )
     # the words for people (service.words): {{ _("处置经过") }}, extracted by `make words`
     environment.globals.update(_=_, ngettext=ngettext)
     return environment
@@ -201,8 +256,12 @@ def render_html(report: EvaluationRead, level_names: Mapping[Level, str], font_u
         report=report,
         chart=restoration_chart(report.restoration, until),
         level_names=level_names,
+        level_words=level_words,
         kind_names=KIND_NAMES,
-        state_names=STATE_NAMES,
+        state_name=lambda state: STATE_NAMES[state](),
+        cause_name=lambda cause: CAUSE_NAMES[cause]() if cause in CAUSE_NAMES else cause,
+        release_state=lambda state: RELEASE_STATES[state]() if state in RELEASE_STATES else state,
+        finding_kind=lambda kind: FINDING_KINDS[kind](),
         plan_words=PLAN_WORDS,
         font_family=FONT_FAMILY,
         font_url=font_url,

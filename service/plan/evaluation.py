@@ -13,11 +13,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Final
+from typing import Final, Literal, get_args
 
 from service.plan.duties import OPEN_STATES
 from service.plan.levels import Level
 from service.plan.restoration import GridLoss, restoration
+
+# What the evaluators write into the report (plan 6.1): a problem found (分析查找问题) or a
+# lesson drawn (总结经验教训).
+FindingKind = Literal["finding", "lesson"]
+FINDING_KINDS: Final[tuple[FindingKind, ...]] = get_args(FindingKind)
 
 # Minutes are shown to a tenth: finer is noise next to a phone call's delay.
 MINUTE_STEP: Final = Decimal("0.1")
@@ -82,6 +87,8 @@ class GridFigure:
     region: str
     scope: str
     load_lost_mw: Decimal
+    load_mw: Decimal | None = None
+    customers_out: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +136,8 @@ def restoration_curve(reports: Iterable[ReportFigures]) -> list[CurvePoint]:
 
 @dataclass(frozen=True, slots=True)
 class ActionRecord:
-    """One action as it stands: its agency, state and the times that count here."""
+    """One action as it stands: its agency, state and the times that count here; its duty's
+    key and title name it in the lists of late duties and of plan 4's reports."""
 
     agency: str
     state: str
@@ -137,13 +145,17 @@ class ActionRecord:
     due_at: datetime
     acknowledged_at: datetime | None
     cancelled_at: datetime | None
+    completed_at: datetime | None = None
+    key: str = ""
+    title: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class AgencyFigures:
-    """Per agency: every action it was dispatched (cancelled ones included), how its
-    acknowledgements stood against the due times, what is still open or was cancelled, and the
-    median minutes from dispatch to acknowledgement (None when it acknowledged nothing)."""
+    """Per agency: every action it was dispatched (cancelled ones included), how many it
+    acknowledged and completed, how its acknowledgements stood against the due times, what is
+    still open or was cancelled, and the median minutes from dispatch to acknowledgement (None
+    when it acknowledged nothing)."""
 
     agency: str
     dispatched: int
@@ -152,6 +164,8 @@ class AgencyFigures:
     open: int
     cancelled: int
     median_ack_minutes: Decimal | None
+    acknowledged: int = 0
+    done: int = 0
 
 
 def punctuality(action: ActionRecord, now: datetime) -> str | None:
@@ -190,6 +204,8 @@ def _figures(agency: str, actions: Sequence[ActionRecord], now: datetime) -> Age
         late=judged.count("late"),
         open=sum(1 for a in actions if a.state in OPEN_STATES),
         cancelled=sum(1 for a in actions if a.state == "cancelled"),
+        acknowledged=sum(1 for a in actions if a.acknowledged_at is not None),
+        done=sum(1 for a in actions if a.state == "done"),
         median_ack_minutes=(
             Decimal(statistics.median(waits)).quantize(MINUTE_STEP, rounding=ROUND_HALF_EVEN)
             if waits

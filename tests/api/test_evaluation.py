@@ -21,6 +21,7 @@ The script, in minutes after T0 (the service's clock held there), 柯桥区 (330
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Awaitable
@@ -158,6 +159,8 @@ async def test_the_evaluation_of_a_terminated_event_holds_its_figures(
         "open": 0,  # public-opinion, acknowledged, was cancelled with the response
         "cancelled": 1,
         "median_ack_minutes": 65,  # (40 + 90) / 2
+        "acknowledged": 2,
+        "done": 1,  # release-information
     }
     assert agency(result, "public-security") == {
         "agency": "public-security",
@@ -168,6 +171,8 @@ async def test_the_evaluation_of_a_terminated_event_holds_its_figures(
         "open": 0,
         "cancelled": 3,
         "median_ack_minutes": 60,
+        "acknowledged": 1,  # social-order, then cancelled with the response: never done
+        "done": 0,
     }
     conditions = result["termination"]["conditions"]
     assert [(c["key"], c["met"]) for c in conditions] == [
@@ -188,6 +193,51 @@ async def test_the_evaluation_of_a_terminated_event_holds_its_figures(
         client.get(f"{API}/events/{event_id}/termination-check", headers=tokens["city"])
     )
     assert check["conditions"] == conditions
+
+
+async def test_the_evaluation_in_the_plans_form_names_what_61_asks_about(
+    client: httpx.AsyncClient, make_token: MakeToken, clock: Clock
+) -> None:
+    event_id, tokens = await scripted_event(client, make_token, clock, until=240)
+
+    result = await evaluation(client, tokens["city"], event_id)
+
+    assert result["overview"] == {
+        "causes": ["typhoon"],
+        "peak_lost_mw": 130,  # at 30
+        "peak_at": "2026-07-20T06:30:00Z",
+        "load_mw": 200,
+        "peak_share": 0.65,
+        "customers_out": None,  # no report counted them
+        "counties": ["柯桥区"],
+    }
+    [keqiao] = result["counties"]
+    assert (keqiao["name"], keqiao["restored"]) == ("柯桥区", 0.9)
+    # 0.6 at 90; 0.9 at 180 is the first report at or above 80 % and 90 %
+    assert (keqiao["minutes_to_80"], keqiao["minutes_to_90"]) == (180, 180)
+    lapses = {(x["unit"], x["title"]): x for x in result["lapses"]}
+    named = [
+        (unit, x["late"], x["done"], x["acknowledged_at"] is not None)
+        for (unit, _title), x in lapses.items()
+        if unit in ("市公安局", "市委宣传部")
+    ]
+    assert sorted(named) == [
+        ("市公安局", False, False, True),  # social-order: acknowledged, cancelled at 200
+        ("市公安局", True, False, False),  # never acknowledged, past due at 70
+        ("市公安局", True, False, False),
+        ("市委宣传部", False, False, True),  # public-opinion: acknowledged, cancelled
+        ("市委宣传部", True, True, True),  # release-information: late, then done
+    ]
+    assert ("市应急办", "参与事件调查与总结评估") not in lapses  # plan 6's, due in a day: under way
+    [link] = result["report_links"]  # the chain's first link; the next wait for it
+    assert (link["unit"], link["title"]) == ("绍兴电力局", "立即向受影响区域电力运行主管部门报告")
+    assert (link["allowed_minutes"], link["taken_minutes"], link["on_time"]) == (30, None, False)
+    evidence = {e["key"]: e for e in result["evidence"]}
+    assert evidence["grid_stable"]["text"] == "现场核实：主网架恢复"
+    assert evidence["grid_stable"]["by"] == "城调 值班"
+    assert moment(evidence["grid_stable"]["at"]) == at(185)
+    assert evidence["load_restored"]["text"] == "整体负荷恢复 90.0%（要求 80% 以上）"
+    assert (result["releases"], result["findings"], result["final"]) == ([], [], False)
 
 
 async def test_a_running_events_evaluation_is_partial_and_counts_to_now(
@@ -251,12 +301,15 @@ async def test_the_page_draws_the_curve_with_chinese_labels_in_the_shipped_font(
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     html = page.text
     assert "<svg" in html and "整体负荷恢复率" in html and "调度报告" in html  # the chart
-    labels = ["大面积停电事件处置评估报告", "负荷恢复曲线", "IV级 一般", "III级 较大"]
+    labels = ["大面积停电事件处置评估报告", "三、负荷恢复", "IV级 一般", "III级 较大"]
     labels += [KEQIAO_COMMANDER, "市委宣传部", "市公安局", "绍兴市大面积停电事件应急指挥部"]
     for label in labels:
         assert label in html, label
     assert "3 小时 10 分钟（共 190.0 分钟）" in html
     assert 'src: url("/fonts/OutageSansSC-Regular.woff2")' in html
+    # names, never codes: no event id, agency code or duty key
+    for code in (event_id, "public-security", "response.publicity", "reporting."):
+        assert code not in html, code
     font = await client.get("/fonts/OutageSansSC-Regular.woff2")  # no token: the font is public
     assert font.status_code == 200 and font.content[:4] == b"wOF2"
     assert "default-src 'none'" in page.headers["content-security-policy"]
@@ -300,6 +353,38 @@ async def test_the_pdf_renders_its_pages_with_the_chinese_font_embedded(
     assert answer.status_code == 200, answer.text
     assert answer.headers["content-type"] == "application/pdf"
     check_pdf(answer.content, tmp_path)
+    pages = page_texts(tmp_path / "evaluation.pdf")
+    text = "\n".join(pages)
+    sections = ["最大减供负荷", "130 MW，占负荷 200 MW 的 65.0%", "受影响区县", "柯桥区"]
+    sections += ["恢复80%用时", "180 分钟", "北京时间", "完成", "取消"]
+    sections += ["超时或未完成的任务", "牵头做好社会稳定工作", "未完成", "未确认"]
+    sections += ["信息报告（预案4）", "立即向受影响区域", "超时未报"]
+    sections += ["信息发布（预案5.4）", "应急响应终止条件（预案5.5）", "城调 值班"]
+    sections += ["2026-07-20 17:05", "发现的问题与经验教训", "评估单位", "签发"]
+    for label in sections:
+        assert label in text, label
+    assert "+00:00" not in text and ".000" not in text  # Beijing time to the minute
+    # each unit's 派发 确认 完成 超时 取消: 绍兴电力局 never answered, and shows its 11 overdue
+    rows = [line.split() for line in text.splitlines()]
+    units = {
+        row[0]: row[1:6] for row in rows if len(row) > 6 and all(x.isdigit() for x in row[1:6])
+    }
+    assert units["市委宣传部"] == ["2", "2", "1", "1", "1"]
+    assert units["市公安局"] == ["3", "1", "0", "2", "3"]
+    assert units["绍兴电力局"] == ["11", "0", "0", "11", "11"]
+    for number, page in enumerate(pages, 1):
+        body = FOOTER.sub("", page).strip()
+        assert body, f"page {number} of {len(pages)} holds only the footer"
+
+
+# The footer as pdftotext reads it: the report's closing note, and each page's number and count.
+FOOTER = re.compile(r"报告生成时间.*?（预案6\.1）。|第 \d+ 页，共 \d+ 页", re.DOTALL)
+
+
+def page_texts(pdf: Path) -> list[str]:
+    """Each page's text (pdftotext ends every page with a form feed)."""
+    text = _run(_poppler("pdftotext"), "-layout", pdf, "-")
+    return text.split("\f")[:-1]
 
 
 def check_pdf(content: bytes, folder: Path) -> None:
@@ -317,7 +402,7 @@ def check_pdf(content: bytes, folder: Path) -> None:
         name, *_, emb, _sub, uni, _obj, _gen = line.split()
         assert "Outage-Sans-SC" in name and (emb, uni) == ("yes", "yes"), line
     text = _run(pdftotext, "-layout", pdf, "-")
-    for label in ("大面积停电事件处置评估报告", "负荷恢复曲线", "市委宣传部", "整体负荷恢复率"):
+    for label in ("大面积停电事件处置评估报告", "三、负荷恢复", "市委宣传部", "整体负荷恢复率"):
         assert label in text, label
     _run(pdftoppm, "-r", "40", "-png", pdf, folder / "page")
     pages = sorted(folder.glob("page-*.png"))

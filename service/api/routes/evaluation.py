@@ -41,9 +41,16 @@ async def read_evaluation(
     event's own records: the `levels` the response was set to and who set them (a commander by
     name, or "report"), the `leading_hqs` and from when each led, the response's start, end and
     `response_minutes`, the `restoration` after each report (plan 5.5 condition 2's overall
-    figure), per agency how its actions were answered (`on_time`, `late`, `open`, the median
-    minutes to acknowledge), plan 5.5's `termination` conditions with their evidence, and the
-    event's `chronology`.
+    figure), per agency how its actions were answered (`acknowledged`, `done`, `on_time`,
+    `late`, `open`, `cancelled`, the median minutes to acknowledge), plan 5.5's `termination`
+    conditions with their evidence, and the event's `chronology`.
+
+    In the plan's form besides: the `overview` (causes, the peak load lost and its share,
+    customers out, counties hit), the restoration per county with the minutes to 80 % and 90 %
+    (`counties`), the duties late or never done by name (`lapses`), plan 4's reports against
+    their deadlines (`report_links`), plan 5.4's `releases` with who decided them, plan 5.5's
+    `evidence` in words with who and when, the evaluators' `findings` and `sign_off` (`final`
+    once signed off).
 
     Commanders, dispatchers, observers and admins may read it, not agencies. A running event's
     report is `partial`: its figures run to `generated_at`.

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Action, Event, Report, ReportSnapshot
 from models.base import utcnow
 from service.flows.context import AppContext
+from service.flows.events import evaluation_form as form
+from service.flows.events import evaluation_records as records
 from service.flows.events import history
 from service.flows.events.schemas import (
-    AgencyRead,
     ChronologyEntry,
     EvaluationRead,
     LeadRead,
@@ -34,7 +35,6 @@ from service.plan.evaluation import (
     ActionRecord,
     GridFigure,
     ReportFigures,
-    agency_figures,
     leads,
     response_minutes,
     restoration_curve,
@@ -62,8 +62,13 @@ async def evaluate(
     found = await history.timeline_entries(session, event.id, history.CHRONOLOGY_KINDS)
     started = next((e.at for e in found if e.kind == "response_started"), None)
     ended = next((e.at for e in found if e.kind == "response_terminated"), None)
-    grids, agencies = playbooks.grids, playbooks.agencies
-    order = {agency.code: place for place, agency in enumerate(agencies)}
+    reports, causes = await _reports(session, event.id)
+    actions = await _actions(session, event.id)
+    overview, counties = form.restoration_by_county(playbooks, reports, event.opened_at, causes)
+    conditions = [
+        ConditionRead.of(c) for c in await termination_conditions(session, playbooks, event)
+    ]
+    signed = await records.sign_off(session, event.id)
     return EvaluationRead(
         event_id=event.id,
         drill=event.drill,
@@ -75,37 +80,17 @@ async def evaluate(
         peak_level=event.peak_level,
         levels=[LevelRead(level=s.level, at=s.at, by=s.by) for s in history.level_sets(found)],
         leading_hqs=[
-            LeadRead(region=lead.region, name=grids.hq_name(lead.region), since=lead.at)
+            LeadRead(region=lead.region, name=playbooks.grids.hq_name(lead.region), since=lead.at)
             for lead in leads(history.lead_changes(found))
         ],
         response_started_at=started,
         response_ended_at=ended,
         response_minutes=response_minutes(started, ended, now),
         restoration=[
-            RestorationPoint(at=p.at, overall=p.overall)
-            for p in restoration_curve(await _reports(session, event.id))
+            RestorationPoint(at=p.at, overall=p.overall) for p in restoration_curve(reports)
         ],
-        agencies=[
-            AgencyRead(
-                agency=f.agency,
-                name=known.name if (known := agencies.get(f.agency)) else f.agency,
-                dispatched=f.dispatched,
-                on_time=f.on_time,
-                late=f.late,
-                open=f.open,
-                cancelled=f.cancelled,
-                median_ack_minutes=f.median_ack_minutes,
-            )
-            for f in sorted(
-                agency_figures(await _actions(session, event.id), now),
-                key=lambda f: order.get(f.agency, len(order)),
-            )
-        ],
-        termination=TerminationRead(
-            conditions=[
-                ConditionRead.of(c) for c in await termination_conditions(session, playbooks, event)
-            ]
-        ),
+        agencies=form.agencies(playbooks, actions, now),
+        termination=TerminationRead(conditions=conditions),
         chronology=[
             ChronologyEntry(
                 seq=e.seq,
@@ -118,32 +103,50 @@ async def evaluate(
             )
             for e in found
         ],
+        overview=overview,
+        counties=counties,
+        lapses=form.late_duties(playbooks, actions, now),
+        report_links=form.reporting_chain(playbooks, actions, now),
+        releases=await records.releases(session, event.id, playbooks.names),
+        evidence=await records.evidence(session, event.id, conditions),
+        findings=await records.findings(session, event.id),
+        sign_off=signed,
+        final=signed is not None,
     )
 
 
-async def _reports(session: AsyncSession, event_id: uuid.UUID) -> list[ReportFigures]:
+async def _reports(
+    session: AsyncSession, event_id: uuid.UUID
+) -> tuple[list[ReportFigures], list[str]]:
+    """The event's reports with their grids' figures, and the causes they named in order."""
     rows = await session.execute(
         select(
             ReportSnapshot.report_id,
             ReportSnapshot.observed_at,
             Report.received_at,
+            Report.cause,
             ReportSnapshot.region,
             ReportSnapshot.scope,
             ReportSnapshot.load_lost_mw,
+            ReportSnapshot.load_mw,
+            ReportSnapshot.customers_out,
         )
         .join(Report, Report.id == ReportSnapshot.report_id)
         .where(ReportSnapshot.event_id == event_id)
         .order_by(ReportSnapshot.seq)
     )
     by_report: dict[uuid.UUID, tuple[datetime, datetime, list[GridFigure]]] = {}
-    for report_id, observed_at, received_at, region, scope, lost in rows:
-        by_report.setdefault(report_id, (observed_at, received_at, []))[2].append(
-            GridFigure(region, scope, lost)
+    causes: dict[str, None] = {}
+    for report_id, observed, received, cause, region, scope, lost, load, out in rows:
+        causes[cause] = None
+        by_report.setdefault(report_id, (observed, received, []))[2].append(
+            GridFigure(region, scope, lost, load, out)
         )
-    return [
-        ReportFigures(observed, received, tuple(figures))
-        for observed, received, figures in by_report.values()
+    figures = [
+        ReportFigures(observed, received, tuple(grids))
+        for observed, received, grids in by_report.values()
     ]
+    return figures, list(causes)
 
 
 async def _actions(session: AsyncSession, event_id: uuid.UUID) -> list[ActionRecord]:
@@ -155,6 +158,9 @@ async def _actions(session: AsyncSession, event_id: uuid.UUID) -> list[ActionRec
             Action.due_at,
             Action.acknowledged_at,
             Action.cancelled_at,
+            Action.completed_at,
+            Action.key,
+            Action.title,
         ).where(Action.event_id == event_id)
     )
     return [ActionRecord(*row) for row in rows]

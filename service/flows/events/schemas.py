@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.flows.schemas import HQ, BasisRead, ConditionRead, Number
+from service.plan.evaluation import FindingKind
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
 from service.plan.timeline import TimelineKind
-from service.words.timeline import Names, entry_text
+from service.words.timeline import Names, actor_words, entry_text
 
 
 class RestorationRead(BaseModel):
@@ -123,6 +125,8 @@ class AgencyRead(BaseModel):
     median_ack_minutes: Number | None = Field(
         description="median minutes from dispatch to acknowledgement; null if none"
     )
+    acknowledged: int = Field(description="acknowledged, whatever became of them after")
+    done: int = Field(description="completed")
 
 
 class TerminationRead(BaseModel):
@@ -137,6 +141,133 @@ class ChronologyEntry(BaseModel):
     summary: str = Field(description="the entry as it was recorded, in the terms of the code")
     by: str = Field(description="who acted, by name (系统: the service itself)")
     text: str = Field(description="the entry as people read it, with names for codes")
+
+
+class OverviewRead(BaseModel):
+    """概况: what the outage was and what it cost, at its worst (the defaults: nothing
+    reported)."""
+
+    causes: list[str] = Field(
+        default=[], description="the causes the reports named (plan 3.1.1), in order"
+    )
+    peak_lost_mw: Number = Field(
+        default=Decimal(0), description="the most load lost at once, widest scope reported"
+    )
+    peak_at: datetime | None = None
+    load_mw: Number | None = Field(default=None, description="the load the peak was lost from")
+    peak_share: Number | None = Field(default=None, description="peak_lost_mw ÷ load_mw, 0–1")
+    customers_out: int | None = Field(
+        default=None, description="the most customers cut off at once"
+    )
+    counties: list[str] = Field(default=[], description="the counties that lost load, by name")
+
+
+class CountyRestorationRead(BaseModel):
+    """One county's restoration, timed from the event's opening to 80 % and 90 % restored."""
+
+    region: str
+    name: str
+    peak_lost_mw: Number
+    latest_lost_mw: Number
+    restored: Number = Field(description="1 − latest ÷ peak, 0–1")
+    minutes_to_80: Number | None = Field(description="null until a report showed 80 %")
+    minutes_to_90: Number | None = Field(description="null until a report showed 90 %")
+
+
+class LapseRead(BaseModel):
+    """A duty acknowledged after its due time, or never done."""
+
+    agency: str
+    unit: str = Field(description="the agency's name")
+    title: str
+    due_at: datetime
+    acknowledged_at: datetime | None
+    completed_at: datetime | None
+    late: bool
+    done: bool
+
+
+class ReportLinkRead(BaseModel):
+    """One report of plan 4's chain (信息报告) against its deadline."""
+
+    key: str
+    unit: str
+    title: str
+    dispatched_at: datetime
+    due_at: datetime
+    answered_at: datetime | None = Field(description="completed, or acknowledged (a receipt)")
+    allowed_minutes: Number
+    taken_minutes: Number | None
+    on_time: bool | None = Field(description="null while unanswered and not yet due")
+
+
+class ReleaseRecordRead(BaseModel):
+    """A release (plan 5.4) and who decided it."""
+
+    headline: str
+    state: str
+    proposer: str
+    proposed_at: datetime
+    approver: str | None = Field(description="who published or rejected it, by name")
+    hq: str | None = Field(description="the HQ that decided it, by name")
+    decided_at: datetime | None
+
+
+class EvidenceRead(BaseModel):
+    """Plan 5.5's conditions as the evaluation reads them: in words, with who and when."""
+
+    key: str
+    met: bool
+    text: str = Field(description="the latest statement, or the figures, in words")
+    by: str | None = Field(description="who attested it, by name")
+    at: datetime | None
+
+
+class FindingCreate(BaseModel):
+    """A problem found (分析查找问题) or a lesson drawn (总结经验教训), plan 6.1."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"kind": "lesson", "text": "公安局未按时确认任务"}]}
+    )
+
+    kind: FindingKind
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class FindingRead(BaseModel):
+    id: uuid.UUID
+    kind: FindingKind
+    text: str
+    by: str = Field(description="who wrote it, by name")
+    at: datetime
+
+    @classmethod
+    def of(cls, row: Any) -> FindingRead:
+        """A stored finding (models.EvaluationFinding), its writer by name."""
+        return cls(id=row.id, kind=row.kind, text=row.text, by=actor_words(row.actor), at=row.at)
+
+
+class SignOffCreate(BaseModel):
+    """The report's sign-off: the evaluating unit (评估单位) and who signs (签发)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"unit": "绍兴市经信委", "signer": "张三"}]}
+    )
+
+    unit: str = Field(min_length=1, max_length=200)
+    signer: str = Field(min_length=1, max_length=200)
+
+
+class SignOffRead(BaseModel):
+    unit: str
+    signer: str
+    by: str = Field(description="who recorded the sign-off, by name")
+    at: datetime
+
+    @classmethod
+    def of(cls, row: Any) -> SignOffRead:
+        """A stored sign-off (models.EvaluationSignOff)."""
+        return cls(unit=row.unit, signer=row.signer, by=actor_words(row.actor), at=row.at)
 
 
 class EvaluationRead(BaseModel):
@@ -161,3 +292,13 @@ class EvaluationRead(BaseModel):
     agencies: list[AgencyRead]
     termination: TerminationRead
     chronology: list[ChronologyEntry]
+    # The form's sections (plan 6.1), empty by default: a report of nothing reported yet.
+    overview: OverviewRead = OverviewRead()
+    counties: list[CountyRestorationRead] = []
+    lapses: list[LapseRead] = Field(default=[], description="duties late or never done")
+    report_links: list[ReportLinkRead] = Field(default=[], description="plan 4's reports, timed")
+    releases: list[ReleaseRecordRead] = []
+    evidence: list[EvidenceRead] = Field(default=[], description="plan 5.5's conditions in words")
+    findings: list[FindingRead] = []
+    sign_off: SignOffRead | None = Field(default=None, description="null until signed off")
+    final: bool = Field(default=False, description="signed off: no findings are added after")

@@ -1,0 +1,101 @@
+"""The duties plan 6.1's evaluation names one by one: those answered late or never done, and
+the reports of plan 4's chain (信息报告) timed against their deadlines.
+
+An action's ``due_at`` asks for an acknowledgement (``service.plan.duties``): a duty is late
+when ``punctuality`` says so; it was never done when it ended cancelled (a duty acknowledged
+and then cancelled with the response counts here, not with the done ones). A duty still open and
+not yet due is neither: it is under way (the post-event duties of plan 6 run for weeks).
+Pure functions over ``ActionRecord``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Final
+
+from service.plan.evaluation import ActionRecord, minutes_between, punctuality
+
+# Plan 4's reporting chain: the playbook items of checklists/reporting.yaml.
+REPORTING_PREFIX: Final = "reporting."
+
+
+@dataclass(frozen=True, slots=True)
+class Lapse:
+    """A duty answered after its due time, or never done."""
+
+    agency: str
+    title: str
+    due_at: datetime
+    acknowledged_at: datetime | None
+    completed_at: datetime | None
+    late: bool
+    done: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReportLink:
+    """One link of plan 4's chain: the minutes it was given (dispatch to due) and took (dispatch
+    to completion, or to acknowledgement for a link only acknowledged: a report received);
+    ``on_time`` None while it is unanswered and not yet due."""
+
+    agency: str
+    key: str
+    title: str
+    dispatched_at: datetime
+    due_at: datetime
+    answered_at: datetime | None
+    allowed_minutes: Decimal
+    taken_minutes: Decimal | None
+    on_time: bool | None
+
+
+def lapses(actions: Iterable[ActionRecord], now: datetime) -> list[Lapse]:
+    """The late or never-done duties, by due time: each late one (``punctuality``), and each one
+    cancelled before it was completed."""
+    found = [
+        Lapse(
+            agency=a.agency,
+            title=a.title,
+            due_at=a.due_at,
+            acknowledged_at=a.acknowledged_at,
+            completed_at=a.completed_at,
+            late=late,
+            done=a.state == "done",
+        )
+        for a in actions
+        if (late := punctuality(a, now) == "late") or a.state == "cancelled"
+    ]
+    return sorted(found, key=lambda lapse: (lapse.due_at, lapse.agency, lapse.title))
+
+
+def report_links(actions: Iterable[ActionRecord], now: datetime) -> list[ReportLink]:
+    """Plan 4's links (the ``reporting.*`` duties) in the order they were dispatched: on time
+    when answered by the due time; late when answered after it, or unanswered past it."""
+    links = []
+    for a in sorted(actions, key=lambda a: (a.dispatched_at, a.due_at, a.key, a.agency)):
+        if not a.key.startswith(REPORTING_PREFIX):
+            continue
+        answered = a.completed_at or a.acknowledged_at
+        if answered is not None:
+            on_time: bool | None = answered <= a.due_at
+        else:
+            on_time = False if a.due_at < (a.cancelled_at or now) else None
+        links.append(
+            ReportLink(
+                agency=a.agency,
+                key=a.key,
+                title=a.title,
+                dispatched_at=a.dispatched_at,
+                due_at=a.due_at,
+                answered_at=answered,
+                allowed_minutes=minutes_between(a.dispatched_at, a.due_at),
+                taken_minutes=None
+                if answered is None
+                else minutes_between(a.dispatched_at, answered),
+                on_time=on_time,
+            )
+        )
+    return links
