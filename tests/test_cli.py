@@ -127,7 +127,7 @@ def test_agencies_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert header == ["CODE", "NAME", "KIND", "FOR"]
     assert {row[0]: row[1:] for row in rows}["hq-330603"] == [
         "柯桥区应急指挥部",
-        "hq",
+        "HQ",
         "HQ of 330603 柯桥区",
     ]
 

@@ -115,4 +115,4 @@ def test_metrics_and_logs_across_two_workers(tmp_path: Path) -> None:
     assert sorted(x["request_id"] for x in posted) == sorted(ids)
     assert all(x["status"] == 201 and x["duration_ms"] > 0 for x in posted)
     assert any(x["logger"].startswith("uvicorn") for x in lines)  # uvicorn's own lines too
-    assert "every hash chain holds" in cli(env, "audit", "verify")
+    assert "哈希链全部完整" in cli(env, "audit", "verify")

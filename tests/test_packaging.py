@@ -155,10 +155,12 @@ def test_installed_wheel_runs_outside_the_checkout(
 
     site = installed.parent / "lib"
     upgraded = run("db", "upgrade")
-    assert "applied 0001 foundation" in upgraded and "(head)" in upgraded
+    assert "已执行迁移 0001 foundation" in upgraded and "（最新）" in upgraded
     checked = run("playbooks", "check")
     assert str(site) in checked and str(CHECKOUT) not in checked, checked
-    assert "drill scenarios: typhoon.yaml" in checked, checked
+    assert "演练脚本：typhoon.yaml" in checked, checked
+    # the English catalogue ships with the wheel
+    assert "drill scenarios: typhoon.yaml" in run("--lang", "en", "playbooks", "check")
 
     program = (str(installed / "outage-coordinator"),)
     with serve(outside, 1, tmp_path / "serve.log", False, command=program, cwd=tmp_path) as server:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands, add_group
 from service.cli.table import table
-from service.words import _
+from service.words import _, pgettext
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -43,7 +43,17 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
         (agency.code, agency.name, kind_words(agency.kind), _stands_for(agency, books.grids))
         for agency in books.agencies
     ]
-    print(table((_("代码"), _("名称"), _("类别"), _("对应")), rows))
+    print(
+        table(
+            (
+                pgettext("表头", "代码"),
+                pgettext("表头", "名称"),
+                pgettext("表头", "类别"),
+                pgettext("表头", "对应"),
+            ),
+            rows,
+        )
+    )
     return 0
 
 

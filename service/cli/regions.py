@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands, add_group
 from service.cli.table import table
-from service.words import _
+from service.words import _, pgettext
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -49,5 +49,16 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
         )
         for grid in grids
     ]
-    print(table((_("代码"), _("名称"), _("层级"), _("上级"), _("重点地区")), rows))
+    print(
+        table(
+            (
+                pgettext("表头", "代码"),
+                pgettext("表头", "名称"),
+                pgettext("表头", "层级"),
+                pgettext("表头", "上级"),
+                pgettext("表头", "重点地区"),
+            ),
+            rows,
+        )
+    )
     return 0

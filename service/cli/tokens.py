@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from service.cli.parsing import Commands, add_group, validated
 from service.cli.table import table
 from service.plan.actor import ROLES
-from service.words import _, when
+from service.words import _, pgettext, when
 
 if TYPE_CHECKING:
     from service.config import Settings
@@ -107,7 +107,14 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
         )
         for token in listed
     ]
-    header = (_("编号"), _("角色"), _("范围"), _("名称"), _("创建时间（北京时间）"), _("状态"))
+    header = (
+        pgettext("表头", "编号"),
+        pgettext("表头", "角色"),
+        pgettext("表头", "范围"),
+        pgettext("表头", "名称"),
+        pgettext("表头", "创建时间（北京时间）"),
+        pgettext("表头", "状态"),
+    )
     print(table(header, rows))
     return 0
 

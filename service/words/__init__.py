@@ -88,6 +88,14 @@ def _(message: str, /, **params: Any) -> str:
     return said.format(**params) if params else said
 
 
+def pgettext(context: str, message: str, /, **params: Any) -> str:
+    """As ``_``, for a word whose English depends on where it stands (``context``): the same
+    Chinese heads a column of the command line (``"表头"``: CODE, STATE) and labels a page."""
+    locale = current()
+    said = message if locale == "zh" else translations(locale).pgettext(context, message)
+    return said.format(**params) if params else said
+
+
 def ngettext(singular: str, plural: str, n: int, /, **params: Any) -> str:
     """As ``_``, choosing by ``n`` where the language counts (English); ``n`` is a parameter
     too. Chinese has one form: the msgids are the same sentence twice."""
