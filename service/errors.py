@@ -5,19 +5,45 @@ Domain code raises these; it never builds HTTP responses itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 
+@dataclass(frozen=True)
+class Said:
+    """A detail as the message catalogue holds it (service.words): the sentence in Chinese with
+    its ``{name}`` fields, and their values. Said in the language of whoever reads it: the API
+    in the problem's language (English unless asked), the command line in its own."""
+
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __init__(self, template: str, /, **params: Any) -> None:
+        object.__setattr__(self, "template", template)
+        object.__setattr__(self, "params", params)
+
+    def __str__(self) -> str:
+        return self.template.format(**self.params)
+
+
 class CoordinatorError(Exception):
-    """Base of every error the service raises on purpose."""
+    """Base of every error the service raises on purpose. ``detail`` is a ``Said`` where the
+    catalogue holds it (then ``said``), else plain text."""
 
     status = 500
     title = "Internal error"
 
-    def __init__(self, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str | Said, **extra: Any) -> None:
+        super().__init__(str(detail))
+        self.detail = str(detail)
+        self.said = detail if isinstance(detail, Said) else None
         self.extra = extra
+
+    def restate(self, detail: str | Said) -> None:
+        """Say the error otherwise (a caller that knows better why it was refused)."""
+        self.args = (str(detail),)
+        self.detail = str(detail)
+        self.said = detail if isinstance(detail, Said) else None
 
 
 class PlaybookError(CoordinatorError):
@@ -38,8 +64,8 @@ class InvalidInput(CoordinatorError):
     status = 422
     title = "Invalid input"
 
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail, errors=[{"field": field, "message": detail}])
+    def __init__(self, field: str, detail: str | Said) -> None:
+        super().__init__(detail, errors=[{"field": field, "message": str(detail)}])
         self.field = field
 
 
@@ -78,6 +104,6 @@ class Unavailable(CoordinatorError):
     status = 503
     title = "Service unavailable"
 
-    def __init__(self, detail: str, retry_after: int = 1, **extra: Any) -> None:
+    def __init__(self, detail: str | Said, retry_after: int = 1, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after

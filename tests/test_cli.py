@@ -438,16 +438,16 @@ def test_subscriptions_add_list_remove(database: str, capsys: pytest.CaptureFixt
     assert main(["subscriptions", "list"]) == 0
     assert subscription_id not in capsys.readouterr().out
     assert main(["subscriptions", "remove", subscription_id]) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert f"错误：订阅 {subscription_id} 不存在" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--url", "ftp://x/hook"], "url"),
-        (["--url", "http://x/hook", "--agency", "nobody"], "unknown agency nobody"),
-        (["--url", "http://x/hook", "--secret", "whsec_c2hvcnQ="], "24–64 bytes"),
-        (["--url", "http://x/hook", "--format", "wecom", "--secret", "s"], "not signed"),
+        (["--url", "http://x/hook", "--agency", "nobody"], "未知单位 nobody"),
+        (["--url", "http://x/hook", "--secret", "whsec_c2hvcnQ="], "24–64 字节"),
+        (["--url", "http://x/hook", "--format", "wecom", "--secret", "s"], "机器人不签名"),
     ],
 )
 def test_subscriptions_add_refuses_what_the_api_refuses(

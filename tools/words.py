@@ -20,7 +20,8 @@ from babel.messages.pofile import read_po, write_po
 REPO = Path(__file__).resolve().parents[1]
 WORDS = REPO / "service" / "words"
 ENGLISH = WORDS / "locale" / "en" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {"_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2)}
+# _ and its kin; Said: an error's detail (service.errors), said when it is read
+KEYWORDS = {"_": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "Said": None}
 
 
 def said() -> Catalog:

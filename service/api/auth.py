@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.api.problems import problem
+from service.api.problems import problem, speaking
 from service.errors import Unauthenticated
 from service.flows.context import AppContext
+from service.words import detail_of
 
 PROTECTED_PREFIX = "/api/"
 
@@ -39,7 +40,9 @@ class BearerAuth:
         try:
             actor = await context.tokens.verify(bearer_token(scope["headers"]))
         except Unauthenticated as refused:
-            await problem(refused.status, refused.title, refused.detail)(scope, receive, send)
+            with speaking():
+                detail = detail_of(refused)
+            await problem(refused.status, refused.title, detail)(scope, receive, send)
             return
         scope.setdefault("state", {})["actor"] = actor
         await self.app(scope, receive, send)

@@ -21,11 +21,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.language import problem_language
-from service.errors import CoordinatorError, Unavailable
+from service.errors import CoordinatorError, InvalidInput, Unavailable
 from service.flows.context import AppContext
 from service.flows.schemas import REGION_PATTERN, TEXT_PATTERN, unreadable
 from service.plan.grids import GridRegistry
-from service.words import _, use
+from service.words import _, detail_of, use
 
 PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -221,7 +221,12 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_coordinator(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CoordinatorError)
-    answer = problem(exc.status, exc.title, exc.detail, **exc.extra)
+    extra = dict(exc.extra)
+    with speaking():
+        detail = detail_of(exc)
+    if isinstance(exc, InvalidInput):
+        extra["errors"] = [{"field": exc.field, "message": detail}]
+    answer = problem(exc.status, exc.title, detail, **extra)
     if isinstance(exc, Unavailable):
         answer.headers["Retry-After"] = str(exc.retry_after)
     return answer

@@ -39,7 +39,7 @@ from service.cli import (
 )
 from service.cli.parsing import CommandLineError
 from service.errors import CoordinatorError, PlaybookError
-from service.words import LOCALES, _, use
+from service.words import LOCALES, _, detail_of, use
 
 GROUPS = (serve, db, tokens, subscriptions, playbooks, drill, audit, agencies, regions)
 
@@ -75,9 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             status: int = args.handler(args, Settings())
         except PlaybookError as exc:
-            print(_("错误：{detail}", detail=exc), file=sys.stderr)
+            print(_("错误：{detail}", detail=detail_of(exc)), file=sys.stderr)
             return 1
         except (CoordinatorError, CommandLineError) as exc:
-            print(_("错误：{detail}", detail=exc), file=sys.stderr)
+            print(
+                _(
+                    "错误：{detail}",
+                    detail=detail_of(exc) if isinstance(exc, CoordinatorError) else exc,
+                ),
+                file=sys.stderr,
+            )
             return 2
     return status

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import IdempotencyRecord
 from models.base import utcnow
-from service.errors import Conflict
+from service.errors import Conflict, Said
 from service.flows.context import AppContext
 from service.plan.actor import Actor
 from service.store import idempotency
@@ -94,6 +94,6 @@ async def answer_once(
             if earlier is not None:
                 return Answer.replayed(earlier)
         raise Conflict(
-            "the request conflicted with concurrent work on the same records; send it again",
+            Said("请求与同时进行的对同一记录的操作冲突；请重新发送"),
             rule="design § Concurrency",
         ) from exc

@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Final, Literal, get_args
 
-from service.errors import Forbidden
+from service.errors import Forbidden, Said
 
 Role = Literal["admin", "dispatcher", "commander", "agency", "observer"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
@@ -39,6 +39,10 @@ class Actor:
         """Refuse (403) unless the actor has one of ``roles``."""
         if self.role not in roles:
             raise Forbidden(
-                f"role '{self.role}' may not do this; allowed: {', '.join(roles)}",
+                Said(
+                    "角色“{role}”无权执行此操作；可执行的角色：{allowed}",
+                    role=self.role,
+                    allowed=", ".join(roles),
+                ),
                 rule="design § Roles",
             )

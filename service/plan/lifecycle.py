@@ -13,7 +13,7 @@ from typing import Any, Final, Literal, get_args
 from statemachine import State, StateMachine
 from statemachine.exceptions import TransitionNotAllowed
 
-from service.errors import Conflict
+from service.errors import Conflict, Said
 from service.plan.actor import Role
 
 
@@ -189,7 +189,7 @@ def fire(model: Any, trigger: Trigger, **guard: bool) -> str:
     after = TRANSITIONS.target(before, trigger, all(guard.values()) if guard else False)
     if after is None:
         raise Conflict(
-            f"'{trigger}' is not allowed while the event is in '{before}'",
+            Said("事件处于“{state}”状态时不能执行“{trigger}”", trigger=trigger, state=before),
             state=before,
             allowed=allowed_triggers(before),
             rule="design § Lifecycle",

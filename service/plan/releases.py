@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final, Literal, get_args
 
-from service.errors import Forbidden
+from service.errors import Forbidden, Said
 from service.plan.actor import Actor
 from service.plan.grids import GridRegistry
 from service.plan.jurisdiction import at_or_above
@@ -67,8 +67,11 @@ def require_proposer(actor: Actor) -> None:
     actor.require("commander", "dispatcher", "agency")
     if actor.role == "agency" and actor.agency not in PROPOSING_AGENCIES:
         raise Forbidden(
-            f"agency '{actor.agency}' may not propose releases; "
-            f"allowed: {', '.join(PROPOSING_AGENCIES)}",
+            Said(
+                "单位“{agency}”不能提出信息发布；可提出的单位：{allowed}",
+                agency=actor.agency,
+                allowed=", ".join(PROPOSING_AGENCIES),
+            ),
             rule="plan 5.4 (design § Roles: commander, dispatcher, publicity, power-company)",
         )
 

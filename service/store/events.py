@@ -41,7 +41,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Base, EarlyWarning, Event, EventGrid, Release
-from service.errors import Conflict, InvalidInput, NotFound
+from service.errors import Conflict, InvalidInput, NotFound, Said
 from service.plan.actor import Actor
 from service.plan.lifecycle import OPEN_EVENT_STATES
 from service.store import timeline
@@ -62,7 +62,7 @@ def visible_events(actor: Actor | None) -> Select[Event]:
 async def get_event(session: AsyncSession, actor: Actor | None, event_id: uuid.UUID) -> Event:
     event = await session.scalar(visible_events(actor).where(Event.id == event_id))
     if event is None:
-        raise NotFound(f"event {event_id} does not exist")
+        raise NotFound(Said("事件 {id} 不存在", id=event_id))
     return event
 
 
@@ -97,7 +97,7 @@ async def lock_event(session: AsyncSession, event_id: uuid.UUID, field: str | No
         select(Event).where(Event.id == event_id).with_for_update(key_share=True)
     )
     if event is None:
-        raise NotFound(f"event {event_id} does not exist", **({"field": field} if field else {}))
+        raise NotFound(Said("事件 {id} 不存在", id=event_id), **({"field": field} if field else {}))
     return event
 
 
@@ -287,9 +287,13 @@ def event_time(event: Event, now: datetime) -> datetime:
 
 def _check_drill(event: Event, drill: bool | None) -> None:
     if drill is not None and drill != event.drill:
-        kind = "a drill" if event.drill else "not a drill"
         raise InvalidInput(
-            "drill", f"event {event.id} is {kind}; drill must match it or be left out"
+            "drill",
+            Said(
+                "事件 {id} {kind}；drill 须与之一致或不填",
+                id=event.id,
+                kind=Said("是演练") if event.drill else Said("不是演练"),
+            ),
         )
 
 

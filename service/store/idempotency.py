@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import IdempotencyRecord
 from models.base import table_of, utcnow
-from service.errors import InvalidInput
+from service.errors import InvalidInput, Said
 from service.plan.actor import Actor
 from service.store.batch import WriteBatch
 
@@ -72,9 +72,7 @@ async def replay(
         await session.flush()
         return None
     if record.request_hash != request_hash:
-        raise InvalidInput(
-            "Idempotency-Key", "this key was already used with a different request body"
-        )
+        raise InvalidInput("Idempotency-Key", Said("此键已用于内容不同的请求"))
     return record
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import ApiToken
-from service.errors import InvalidInput, Unauthenticated
+from service.errors import InvalidInput, Said, Unauthenticated
 from service.plan.actor import ROLES, Actor
 from service.plan.grids import GridRegistry
 from service.playbooks.agencies import AgencyRegistry
@@ -47,7 +47,7 @@ class TokenVerifier:
 
     async def verify(self, token: str | None) -> Actor:
         if not token:
-            raise Unauthenticated("a bearer token is required (Authorization: Bearer …)")
+            raise Unauthenticated(Said("需要 bearer 令牌（Authorization: Bearer …）"))
         digest = hash_token(token)
         now = time.monotonic()
         hit = self._cache.get(digest)
@@ -59,7 +59,7 @@ class TokenVerifier:
             )
         if row is None:
             self._cache.pop(digest, None)
-            raise Unauthenticated("the bearer token is unknown or revoked")
+            raise Unauthenticated(Said("bearer 令牌未知或已吊销"))
         actor = Actor(row.id, row.name, row.role, row.agency, row.region)
         if self._ttl > 0:
             if len(self._cache) > 10_000:

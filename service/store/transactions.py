@@ -20,7 +20,7 @@ from typing import Final, TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.errors import Unavailable
+from service.errors import Said, Unavailable
 
 T = TypeVar("T")
 
@@ -66,6 +66,6 @@ async def in_transaction(
         # Spread the retries out, so that the same transactions do not collide again in step.
         await asyncio.sleep(random.uniform(0.005, 0.02) * attempt)
     raise Unavailable(
-        "concurrent work on the same records kept conflicting; send the request again",
+        Said("对同一记录的并发操作持续冲突；请重新发送请求"),
         retry_after=1,
     )

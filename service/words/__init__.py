@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
+from service.errors import CoordinatorError, Said
 from service.plan.local_time import SHANGHAI
 
 if TYPE_CHECKING:
@@ -102,6 +103,19 @@ def ngettext(singular: str, plural: str, n: int, /, **params: Any) -> str:
     locale = current()
     said = singular if locale == "zh" else translations(locale).ngettext(singular, plural, n)
     return said.format(n=n, **params)
+
+
+def detail_of(error: CoordinatorError) -> str:
+    """An error's detail in the current language: its ``Said`` through the catalogue, else the
+    plain text it was raised with."""
+    said = error.said
+    return say(said) if said is not None else error.detail
+
+
+def say(said: Said) -> str:
+    """A ``Said`` in the current language, the ``Said`` among its values too."""
+    params = {k: say(v) if isinstance(v, Said) else v for k, v in said.params.items()}
+    return _(said.template, **params)
 
 
 def negotiate(header: str | None, default: Locale) -> Locale:

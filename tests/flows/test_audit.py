@@ -99,7 +99,7 @@ async def test_a_clean_chain_holds(
     assert await command(context, monkeypatch, str(event_id)) == 0
     assert capsys.readouterr().out.strip() == (f"1 个事件，{count} 条时间线记录：哈希链全部完整")
     assert await command(context, monkeypatch, str(uuid.uuid4())) == 2
-    assert "does not exist" in capsys.readouterr().err
+    assert "不存在" in capsys.readouterr().err
 
 
 async def test_an_edited_entry_is_named(

@@ -72,7 +72,19 @@ async def test_problems_are_english_unless_chinese_is_asked_for(
         "/api/v1/reports", content=b"{", headers={**asked, "Content-Type": "application/json"}
     )
     assert not_json.json()["title"] == "输入无效" and "不是有效的 JSON" in not_json.text
-    unknown = await client.get("/api/v1/events/00000000-0000-0000-0000-000000000000", headers=asked)
+    nowhere = "/api/v1/events/00000000-0000-0000-0000-000000000000"
+    unknown = await client.get(nowhere, headers=asked)
     assert unknown.status_code == 404 and unknown.json()["title"] == "未找到"
+    assert unknown.json()["detail"] == "事件 00000000-0000-0000-0000-000000000000 不存在"
+    english_404 = (await client.get(nowhere, headers=dispatcher)).json()
+    assert english_404["detail"] == "event 00000000-0000-0000-0000-000000000000 does not exist"
+    # a refusal of the plan, with its values, in either language
+    agency = await make_token("agency", agency="power-company")
+    refused = await client.post("/api/v1/reports", json=bad, headers=agency)
+    assert refused.json()["detail"].startswith("role 'agency' may not do this; allowed: ")
+    refused = await client.post(
+        "/api/v1/reports", json=bad, headers={**agency, "Accept-Language": "zh-CN"}
+    )
+    assert refused.json()["detail"].startswith("角色“agency”无权执行此操作；可执行的角色：")
     # the words for people stay Chinese by default, the problem English by default
     assert (await client.get("/api/v1/nowhere", headers=dispatcher)).json()["title"] == "Not Found"

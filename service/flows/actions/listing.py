@@ -12,7 +12,7 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from models import Action, Event
-from service.errors import Forbidden, NotFound
+from service.errors import Forbidden, NotFound, Said
 from service.flows.actions.schemas import ActionList, ActionRead, read, with_drill
 from service.flows.context import AppContext
 from service.plan.actor import Actor
@@ -99,13 +99,13 @@ def may_read_agency(actor: Actor, agency: str, agencies: AgencyRegistry) -> None
     """That agency itself, commanders and observers (and admins, who see what observers see)."""
     known = agencies.get(agency)
     if known is None or known.kind == "symbolic":
-        raise NotFound(f"no agency {agency} (see agencies.yaml)")
+        raise NotFound(Said("没有单位 {agency}（见 agencies.yaml）", agency=agency))
     if actor.role == "agency":
         if actor.agency != agency:
-            raise NotFound(f"no actions for agency {agency}")
+            raise NotFound(Said("没有单位 {agency} 的任务", agency=agency))
         return
     if actor.role not in ("commander", "observer", "admin"):
-        raise Forbidden(f"role '{actor.role}' may not read an agency's actions")
+        raise Forbidden(Said("角色“{role}”不能查看单位的任务", role=actor.role))
 
 
 async def list_for_agency(

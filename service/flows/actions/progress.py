@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
 from models.base import utcnow
-from service.errors import Conflict
+from service.errors import Conflict, Said
 from service.flows.actions.dispatch import release_links
 from service.flows.actions.schemas import ActionRead, read
 from service.flows.context import AppContext
@@ -126,7 +126,7 @@ async def _progress(
     now = event_time(event, now)
     if action.state == "cancelled":
         raise Conflict(
-            "the action was cancelled: " + (action.cancel_reason or ""), state="cancelled"
+            Said("任务已取消：{reason}", reason=action.cancel_reason or ""), state="cancelled"
         )
     sources, verb = PROGRESS[to]
     if action.state in sources:
@@ -175,7 +175,7 @@ async def _cancel(
         # Before any response (warning actions) no HQ leads yet: the city HQ's authority applies.
         require_hq(actor, event.leading_hq or CITY_HQ, playbooks.grids, "cancel this action", "5.1")
         if action.state == "done":
-            raise Conflict("the action is done already", state="done")
+            raise Conflict(Said("任务已完成"), state="done")
         if action.state != "cancelled":
             action.state, action.cancelled_at, action.cancel_reason = "cancelled", now, reason
             action.updated_at = now

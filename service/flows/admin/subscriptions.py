@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Delivery, Subscription
 from models.base import utcnow
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput, NotFound, Said
 from service.flows.admin.schemas import (
     DeliveryRead,
     SubscriptionCreate,
@@ -38,10 +38,12 @@ def check(body: SubscriptionCreate, agencies: AgencyRegistry) -> str | None:
     generated for ``standard`` when none is given."""
     for i, code in enumerate(body.agencies or ()):
         if not agencies.is_real(code):
-            raise InvalidInput(f"agencies[{i}]", f"unknown agency {code} (see agencies.yaml)")
+            raise InvalidInput(
+                f"agencies[{i}]", Said("未知单位 {agency}（见 agencies.yaml）", agency=code)
+            )
     if body.format == "wecom":
         if body.secret is not None:
-            raise InvalidInput("secret", "WeCom robots are not signed: leave secret out")
+            raise InvalidInput("secret", Said("企业微信机器人不签名：请不要提供 secret"))
         return None
     if body.format == "dingtalk":
         return body.secret
@@ -50,7 +52,13 @@ def check(body: SubscriptionCreate, agencies: AgencyRegistry) -> str | None:
     if not _is_standard_secret(body.secret):
         low, high = SECRET_BYTES
         raise InvalidInput(
-            "secret", f"a standard secret is {SECRET_PREFIX} and the base64 of {low}–{high} bytes"
+            "secret",
+            Said(
+                "standard 格式的 secret 为 {prefix} 加 {low}–{high} 字节的 base64",
+                prefix=SECRET_PREFIX,
+                low=low,
+                high=high,
+            ),
         )
     return body.secret
 
@@ -108,7 +116,7 @@ async def remove_subscription(context: AppContext, subscription_id: uuid.UUID) -
             .returning(Subscription.id)
         )
         if deleted.first() is None:
-            raise NotFound(f"subscription {subscription_id} does not exist")
+            raise NotFound(Said("订阅 {id} 不存在", id=subscription_id))
 
     await in_transaction(context.sessions, work)
 
@@ -149,7 +157,7 @@ async def replay_delivery(context: AppContext, delivery_id: uuid.UUID) -> Delive
             .returning(Delivery)
         )
         if row is None:
-            raise NotFound(f"delivery {delivery_id} does not exist")
+            raise NotFound(Said("推送 {id} 不存在", id=delivery_id))
         return DeliveryRead.model_validate(row, from_attributes=True)
 
     return await in_transaction(context.sessions, work)

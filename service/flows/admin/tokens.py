@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ApiToken
 from models.base import utcnow
-from service.errors import NotFound
+from service.errors import NotFound, Said
 from service.flows.admin.token_schemas import (
     DRILL_TOKEN_PREFIX,
     TokenCreate,
@@ -62,7 +62,7 @@ async def revoke_token(context: AppContext, token_id: uuid.UUID) -> TokenRead:
     async def work(session: AsyncSession) -> TokenRead:
         row = await session.get(ApiToken, token_id, with_for_update=True)
         if row is None:
-            raise NotFound(f"no token {token_id}")
+            raise NotFound(Said("令牌 {token} 不存在", token=token_id))
         if row.revoked_at is None:
             row.revoked_at = utcnow()
         return TokenRead.model_validate(row)

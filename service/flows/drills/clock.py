@@ -19,7 +19,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.errors import Conflict, Forbidden
+from service.errors import Conflict, Forbidden, Said
 from service.flows.actions.escalation import chase_drill
 from service.flows.admin.token_schemas import DRILL_TOKEN_PREFIX
 from service.flows.context import AppContext
@@ -39,8 +39,10 @@ def require_drill_token(actor: Actor) -> None:
     actor.require("admin")
     if not actor.name.startswith(DRILL_TOKEN_PREFIX):
         raise Forbidden(
-            f"only a token a drill made for itself (named '{DRILL_TOKEN_PREFIX}…') moves a "
-            "drill's clock",
+            Said(
+                "只有演练为自己生成的令牌（名为“{prefix}…”）才能推进演练时钟",
+                prefix=DRILL_TOKEN_PREFIX,
+            ),
             rule=RULE,
         )
 
@@ -56,14 +58,18 @@ async def set_drill_clock(
         event = await lock_event(session, event_id)
         if event.drill_clock is None:
             raise Conflict(
-                f"event {event.id} is not a drill: a real event keeps the service's clock and "
-                "never takes a time from a client",
+                Said(
+                    "事件 {id} 不是演练：真实事件只用本服务的时钟，从不采用客户端给出的时间",
+                    id=event.id,
+                ),
                 rule=RULE,
             )
         if body.at < event.drill_clock:
             raise Conflict(
-                f"the drill's clock never runs backwards: it reads "
-                f"{event.drill_clock.isoformat()}, not earlier",
+                Said(
+                    "演练时钟不能倒退：当前为 {clock}，不能更早",
+                    clock=event.drill_clock.isoformat(),
+                ),
                 clock=event.drill_clock.isoformat(),
                 rule=RULE,
             )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.errors import NotFound
+from service.errors import NotFound, Said
 from service.plan.chain import Break, first_break
 from service.store import timeline
 
@@ -25,7 +25,7 @@ async def verify_timelines(session: AsyncSession, event_id: uuid.UUID | None = N
     """Check every event's chain (or one event's), one event's entries in memory at a time."""
     heads = await timeline.chain_heads(session, event_id)
     if event_id is not None and not heads:
-        raise NotFound(f"event {event_id} does not exist")
+        raise NotFound(Said("事件 {id} 不存在", id=event_id))
     audit = Audit()
     for event, head_seq, head_hash in heads:
         entries = await timeline.chain(session, event)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from models import Action, ApiToken, Event, EventGrid, Report, TimelineEntry
-from service.errors import InvalidInput
+from service.errors import InvalidInput, Said
 from service.flows.context import AppContext
 from service.flows.events.agency_view import AGENCY_KINDS, as_agency_sees
 from service.flows.events.schemas import EventRead, RestorationRead, TimelineRead
@@ -94,7 +94,7 @@ async def list_events(
         query = query.where(Event.drill == drill)
     if region is not None:
         if region not in grids:
-            raise InvalidInput("region", f"unknown grid {region} (see regions.yaml)")
+            raise InvalidInput("region", Said("未知电网 {grid}（见 regions.yaml）", grid=region))
         within = [g.code for g in grids if grids.is_within(g.code, region)]
         query = query.where(
             exists().where(EventGrid.event_id == Event.id, EventGrid.region.in_(within))

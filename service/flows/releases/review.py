@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, Release
 from models.base import utcnow
-from service.errors import Conflict
+from service.errors import Conflict, Said
 from service.flows.context import AppContext
 from service.flows.releases.schemas import ReleaseCreate, ReleaseRead
 from service.flows.schemas import Page
@@ -227,7 +227,7 @@ async def _decide(
         require_reviewer(actor, review, playbooks.grids, f"{verb} this release")
         if release.state != "proposed":
             raise Conflict(
-                f"the release is {release.state}, not proposed",
+                Said("信息发布处于“{state}”状态，不是送审中", state=release.state),
                 state=release.state,
                 rule="plan 5.4",
             )

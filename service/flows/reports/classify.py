@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from service.errors import InvalidInput
+from service.errors import InvalidInput, Said
 from service.flows.context import AppContext
 from service.flows.reports.schemas import ClassificationQuery, SnapshotCreate
 from service.plan.classification import Classification, classify
@@ -26,10 +26,17 @@ def check_grids(snapshots: Sequence[SnapshotCreate], grids: GridRegistry) -> Non
         grid = grids.get(snapshot.region)
         if grid is None:
             raise InvalidInput(
-                f"snapshots[{i}].region", f"unknown grid {snapshot.region} (see regions.yaml)"
+                f"snapshots[{i}].region",
+                Said("未知电网 {grid}（见 regions.yaml）", grid=snapshot.region),
             )
         if grid.scope != snapshot.scope:
             raise InvalidInput(
                 f"snapshots[{i}].scope",
-                f"grid {grid.code} ({grid.name}) is a {grid.scope} grid, not {snapshot.scope}",
+                Said(
+                    "电网 {code}（{name}）是 {scope} 电网，不是 {sent}",
+                    code=grid.code,
+                    name=grid.name,
+                    scope=grid.scope,
+                    sent=snapshot.scope,
+                ),
             )

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, EventGrid, Report, ReportSnapshot
 from models.base import table_of, utcnow
-from service.errors import Forbidden, InvalidInput
+from service.errors import Forbidden, InvalidInput, Said
 from service.flows.actions.dispatch import dispatch, open_monitoring, started_items
 from service.flows.actions.outstanding import hand_over
 from service.flows.context import AppContext
@@ -69,10 +69,15 @@ def check_jurisdiction(
         return
     for i, snapshot in enumerate(snapshots):
         if not grids.is_within(snapshot.region, actor.region):
+            field = f"snapshots[{i}].region"
             raise Forbidden(
-                f"snapshots[{i}].region: this dispatcher may report only grids within "
-                f"{actor.region}, not {snapshot.region}",
-                field=f"snapshots[{i}].region",
+                Said(
+                    "{field}：此调度员只能报送 {region} 范围内的电网，不能报送 {grid}",
+                    field=field,
+                    region=actor.region,
+                    grid=snapshot.region,
+                ),
+                field=field,
             )
 
 
@@ -127,8 +132,11 @@ async def take_report(
     if body.observed_at > limit:
         raise InvalidInput(
             "observed_at",
-            f"observed_at {body.observed_at.isoformat()} lies more than "
-            f"{context.settings.future_tolerance_seconds} s in the future",
+            Said(
+                "observed_at {at} 超出当前时间 {seconds} 秒以上",
+                at=body.observed_at.isoformat(),
+                seconds=context.settings.future_tolerance_seconds,
+            ),
         )
     opened = batch.holds(event)
     before = (event.level, event.response_level)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Attestation
 from models.base import utcnow
-from service.errors import Conflict
+from service.errors import Conflict, Said
 from service.flows.context import AppContext
 from service.flows.response.schemas import AttestationCreate, AttestationRead
 from service.plan.actor import Actor
@@ -36,7 +36,10 @@ async def attest(
             require_area(actor, await event_area(session, event), playbooks.grids, "attest")
             if event.state != "response":
                 raise Conflict(
-                    f"attestations are for events in response; this one is in '{event.state}'",
+                    Said(
+                        "只能为应急响应中的事件确认终止条件；此事件处于“{state}”",
+                        state=event.state,
+                    ),
                     state=event.state,
                     rule="plan 5.5",
                 )

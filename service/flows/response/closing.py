@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
 from models.base import utcnow
-from service.errors import Conflict
+from service.errors import Conflict, Said
 from service.flows.actions.outstanding import cancel_open
 from service.flows.context import AppContext
 from service.flows.events.schemas import EventRead
@@ -101,7 +101,7 @@ async def close(
             fire(event, "close", post_event_work_done=not still_open)
         except Conflict as refused:
             if still_open:
-                refused.detail = f"{len(still_open)} post-event action(s) are still open"
+                refused.restate(Said("仍有 {n} 项后期处置任务未完成", n=len(still_open)))
                 refused.extra.update(open=sorted(still_open), rule="plan 6", guard="close")
             raise
         event.closed_at = event.updated_at = now

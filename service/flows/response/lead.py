@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event
 from models.base import utcnow
-from service.errors import Conflict, InvalidInput
+from service.errors import Conflict, InvalidInput, Said
 from service.flows.actions.dispatch import dispatch, scene_of, started_items
 from service.flows.actions.outstanding import hand_over
 from service.flows.context import AppContext
@@ -40,7 +40,9 @@ async def take_lead(
         now = utcnow()
         actor.require("commander")
         if region not in playbooks.grids:
-            raise InvalidInput("region", f"unknown region {region} (see regions.yaml)")
+            raise InvalidInput(
+                "region", Said("未知地区 {region}（见 regions.yaml）", region=region)
+            )
         event = await lock_event(session, event_id)
         now = event_time(event, now)
         require_hq(actor, region, playbooks.grids, f"take the lead for {region}", "5.1")

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event
 from models.base import utcnow
-from service.errors import Conflict
+from service.errors import Conflict, Said
 from service.flows.actions.dispatch import dispatch, scene_of, started_items
 from service.flows.actions.outstanding import cancel_open, hand_over
 from service.flows.context import AppContext
@@ -89,7 +89,7 @@ async def set_level(
         if hq_rank(lead) > hq_rank(event.leading_hq):
             require_hq(actor, lead, playbooks.grids, f"raise the response to {level}", "5.1")
         if level == event.response_level:
-            raise Conflict(f"the response is already at level {level}", rule="plan 5.1")
+            raise Conflict(Said("应急响应已是 {level} 级", level=level), rule="plan 5.1")
         event.updated_at = now
         scene = await scene_of(session, event, lead=lead)
         before = (event.level, event.response_level)
@@ -234,7 +234,7 @@ async def end_response(
         fire(event, "terminate", termination_conditions_met=can_terminate)
     except Conflict as refused:
         if event.state == "response":
-            refused.detail = "the plan 5.5 conditions are not all met"
+            refused.restate(Said("预案5.5的终止条件尚未全部满足"))
             refused.extra.update(unmet=unmet, rule="plan 5.5", guard="terminate")
         raise
     reason = request.reason

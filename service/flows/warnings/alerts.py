@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EarlyWarning
-from service.errors import NotFound
+from service.errors import NotFound, Said
 from service.flows.context import AppContext
 from service.flows.events.history import response_levels
 from service.flows.warnings.schemas import WarningRead
@@ -34,7 +34,7 @@ async def latest_alert(context: AppContext, actor: Actor, warning_id: uuid.UUID)
     async with context.read_sessions() as session:
         warning = await session.get(EarlyWarning, warning_id)
         if warning is None:
-            raise NotFound(f"warning {warning_id} does not exist")
+            raise NotFound(Said("预警 {id} 不存在", id=warning_id))
         reader = actor if warning.state == "proposed" else None
         event = await get_event(session, reader, warning.event_id)
         sent = await _sent_messages(session, warning, event.drill)

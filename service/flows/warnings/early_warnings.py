@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EarlyWarning, Event
 from models.base import utcnow
-from service.errors import Conflict, Forbidden, InvalidInput
+from service.errors import Conflict, Forbidden, InvalidInput, Said
 from service.flows.actions.dispatch import dispatch, open_monitoring
 from service.flows.actions.outstanding import cancel_open
 from service.flows.context import AppContext
@@ -110,7 +110,9 @@ async def _proposed(
     actor.require("dispatcher")
     for i, code in enumerate(body.area):
         if code not in playbooks.grids:
-            raise InvalidInput(f"area[{i}]", f"unknown region {code} (see regions.yaml)")
+            raise InvalidInput(
+                f"area[{i}]", Said("未知地区 {region}（见 regions.yaml）", region=code)
+            )
     require_area(actor, body.area, playbooks.grids, "propose a warning")
     event = await open_event(
         session,
@@ -186,7 +188,7 @@ async def _published(
     require_area(actor, warning.area, playbooks.grids, "publish this warning")
     if warning.state != "proposed":
         raise Conflict(
-            f"the warning is {warning.state}, not proposed",
+            Said("预警处于“{state}”状态，不是待发布", state=warning.state),
             state=warning.state,
             rule="plan 3.2.2.1",
         )
@@ -229,12 +231,12 @@ async def _lifted(
     now = event_time(event, now)
     if warning.state == "published" and warning.published_hq != actor.region:
         raise Forbidden(
-            f"only the HQ that published this warning ({warning.published_hq}) may lift it",
+            Said("只有发布该预警的指挥部（{hq}）才能解除", hq=warning.published_hq),
             rule="plan 3.2.2.3 谁发布、谁解除",
         )
     if warning.state != "published":
         raise Conflict(
-            f"the warning is {warning.state}, not published",
+            Said("预警处于“{state}”状态，不是已发布", state=warning.state),
             state=warning.state,
             rule="plan 3.2.2.3",
         )
