@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from service.errors import Forbidden
+from service.errors import Forbidden, Said
 from service.plan.actor import Actor
 from service.plan.grids import GridRegistry
 
@@ -21,7 +21,7 @@ def at_or_above(actor_hq: str | None, hq: str | None, grids: GridRegistry) -> bo
     return actor_hq is not None and hq is not None and grids.is_within(hq, actor_hq)
 
 
-def require_hq(actor: Actor, hq: str | None, grids: GridRegistry, what: str, clause: str) -> None:
+def require_hq(actor: Actor, hq: str | None, grids: GridRegistry, what: Said, clause: str) -> None:
     """Refuse (403) unless ``actor`` commands ``hq`` or an HQ above it.
 
     With no leading HQ (no response was ever started) there is no jurisdiction to weigh: any
@@ -30,19 +30,29 @@ def require_hq(actor: Actor, hq: str | None, grids: GridRegistry, what: str, cla
     actor.require("commander")
     if hq is not None and not at_or_above(actor.region, hq, grids):
         raise Forbidden(
-            f"{what}: the HQ of {actor.region} is neither {hq} nor above it",
+            Said(
+                "{what}：{region} 的指挥部既不是 {hq}，也不是其上级",
+                what=what,
+                region=actor.region,
+                hq=hq,
+            ),
             rule=f"plan {clause}: the leading HQ (or, the service's choice, a higher one)",
             leading_hq=hq,
         )
 
 
-def require_area(actor: Actor, regions: Iterable[str], grids: GridRegistry, what: str) -> None:
+def require_area(actor: Actor, regions: Iterable[str], grids: GridRegistry, what: Said) -> None:
     """Refuse (403) unless every region lies within the actor's region (if it has one)."""
     if actor.region is None:
         return
     outside = sorted(r for r in set(regions) if not grids.is_within(r, actor.region))
     if outside:
         raise Forbidden(
-            f"{what}: {', '.join(outside)} lie(s) outside {actor.region}",
+            Said(
+                "{what}：{regions} 不在 {region} 范围内",
+                what=what,
+                regions=", ".join(outside),
+                region=actor.region,
+            ),
             rule="design § Roles: a token limited to a region acts only within it",
         )

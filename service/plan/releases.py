@@ -76,13 +76,17 @@ def require_proposer(actor: Actor) -> None:
         )
 
 
-def require_reviewer(actor: Actor, reviewing_hq: str, grids: GridRegistry, what: str) -> None:
+def require_reviewer(actor: Actor, reviewing_hq: str, grids: GridRegistry, what: Said) -> None:
     """Refuse (403) unless ``actor`` commands the reviewing HQ or one above it (design § Roles)."""
     actor.require("commander")
     if not at_or_above(actor.region, reviewing_hq, grids):
         raise Forbidden(
-            f"{what}: the HQ of {actor.region} is neither {reviewing_hq}, which reviews it, "
-            "nor above it",
+            Said(
+                "{what}：{region} 的指挥部既不是审核它的 {reviewer}，也不是其上级",
+                what=what,
+                region=actor.region,
+                reviewer=reviewing_hq,
+            ),
             rule="plan 5.4: the reviewing HQ or a higher one",
             reviewer=reviewing_hq,
         )

@@ -173,7 +173,7 @@ async def _cancel(
         event, action = await _locked_action(session, action_id)
         now = event_time(event, now)
         # Before any response (warning actions) no HQ leads yet: the city HQ's authority applies.
-        require_hq(actor, event.leading_hq or CITY_HQ, playbooks.grids, "cancel this action", "5.1")
+        require_hq(actor, event.leading_hq or CITY_HQ, playbooks.grids, Said("取消此任务"), "5.1")
         if action.state == "done":
             raise Conflict(Said("任务已完成"), state="done")
         if action.state != "cancelled":

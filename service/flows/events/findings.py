@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EvaluationFinding, EvaluationSignOff, Event
 from models.base import utcnow
-from service.errors import Conflict
+from service.errors import Conflict, Said
 from service.flows.context import AppContext
 from service.flows.events.schemas import FindingCreate, FindingRead, SignOffCreate, SignOffRead
 from service.plan.actor import Actor
@@ -35,7 +35,7 @@ RULE_FINAL: Final = "plan 6.1: a signed-off evaluation report is final"
 
 
 async def _open_evaluation(
-    session: AsyncSession, playbooks: Playbooks, actor: Actor, event_id: uuid.UUID, what: str
+    session: AsyncSession, playbooks: Playbooks, actor: Actor, event_id: uuid.UUID, what: Said
 ) -> Event:
     """The event, locked, once the caller may write its evaluation and it is not yet final."""
     actor.require("commander")
@@ -43,12 +43,12 @@ async def _open_evaluation(
     require_hq(actor, event.leading_hq, playbooks.grids, what, "6.1")
     if event.state not in ENDED:
         raise Conflict(
-            f"{what}: the response is not over; the event is in '{event.state}'",
+            Said("{what}：应急响应尚未结束；事件处于“{state}”", what=what, state=event.state),
             state=event.state,
             rule=RULE_ENDED,
         )
     if await session.get(EvaluationSignOff, event.id) is not None:
-        raise Conflict(f"{what}: the evaluation report is signed off", rule=RULE_FINAL)
+        raise Conflict(Said("{what}：评估报告已签发", what=what), rule=RULE_FINAL)
     return event
 
 
@@ -60,7 +60,7 @@ async def add_finding(
     async def work(session: AsyncSession) -> FindingRead:
         async with WriteBatch(session) as batch:
             event = await _open_evaluation(
-                session, context.playbooks, actor, event_id, "add a finding"
+                session, context.playbooks, actor, event_id, Said("添加评估发现")
             )
             finding = EvaluationFinding(
                 id=uuid.uuid4(),
@@ -85,7 +85,7 @@ async def sign_off(
     async def work(session: AsyncSession) -> SignOffRead:
         async with WriteBatch(session) as batch:
             event = await _open_evaluation(
-                session, context.playbooks, actor, event_id, "sign the evaluation off"
+                session, context.playbooks, actor, event_id, Said("签发评估报告")
             )
             signed = EvaluationSignOff(
                 event_id=event.id,

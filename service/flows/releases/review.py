@@ -134,10 +134,10 @@ async def _rule_now(session: AsyncSession, grids: GridRegistry, event: Event) ->
     return _rule(event, area, grids)
 
 
-def _refuse_unless_publishing(event: Event, what: str) -> None:
+def _refuse_unless_publishing(event: Event, what: Said) -> None:
     if event.state not in PUBLISHING_STATES:
         raise Conflict(
-            f"the event is {event.state}; {what}",
+            Said("事件处于“{state}”状态；{what}", state=event.state, what=what),
             state=event.state,
             allowed_states=list(PUBLISHING_STATES),
             rule="plan 5.4",
@@ -158,8 +158,8 @@ async def _propose(
         event = await lock_event(session, event_id)
         now = event_time(event, now)
         area = await event_area(session, event)
-        require_area(actor, area, playbooks.grids, "propose a release")
-        _refuse_unless_publishing(event, "releases are proposed until it closes")
+        require_area(actor, area, playbooks.grids, Said("提出信息发布"))
+        _refuse_unless_publishing(event, Said("信息发布在事件关闭前均可提出"))
         level = judged_level(event.peak_level, event.response_level)
         review = _rule(event, area, playbooks.grids)(body.topics)
         release = Release(
@@ -223,8 +223,12 @@ async def _decide(
         if release.state == "proposed":
             current = await _rule_now(session, playbooks.grids, event)
             review = reviewer_now(release.reviewer, current(release.topics))
-        verb = "approve" if approve else "reject"
-        require_reviewer(actor, review, playbooks.grids, f"{verb} this release")
+        require_reviewer(
+            actor,
+            review,
+            playbooks.grids,
+            Said("批准此信息发布") if approve else Said("退回此信息发布"),
+        )
         if release.state != "proposed":
             raise Conflict(
                 Said("信息发布处于“{state}”状态，不是送审中", state=release.state),
@@ -232,7 +236,7 @@ async def _decide(
                 rule="plan 5.4",
             )
         if approve:
-            _refuse_unless_publishing(event, "nothing more is published for it")
+            _refuse_unless_publishing(event, Said("此事件不再发布信息"))
         release.state = "published" if approve else "rejected"
         release.reviewer, release.decided_hq = review, actor.region
         release.decided_by, release.decider, release.decided_at = actor.id, actor.label, now

@@ -33,7 +33,12 @@ async def attest(
             actor.require("dispatcher", "commander")
             event = await lock_event(session, event_id)
             now = event_time(event, now)
-            require_area(actor, await event_area(session, event), playbooks.grids, "attest")
+            require_area(
+                actor,
+                await event_area(session, event),
+                playbooks.grids,
+                Said("确认预案5.5的终止条件"),
+            )
             if event.state != "response":
                 raise Conflict(
                     Said(

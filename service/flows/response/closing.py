@@ -36,7 +36,7 @@ async def dismiss(
         actor.require("commander")
         event = await lock_event(session, event_id)
         now = event_time(event, now)
-        require_area(actor, await event_area(session, event), playbooks.grids, "dismiss the event")
+        require_area(actor, await event_area(session, event), playbooks.grids, Said("撤销本事件"))
         fire(event, "dismiss")
         event.closed_at = event.updated_at = now
         await cancel_open(
@@ -95,7 +95,7 @@ async def close(
         actor.require("commander")
         event = await lock_event(session, event_id)
         now = event_time(event, now)
-        require_hq(actor, event.leading_hq, playbooks.grids, "close the event", "6")
+        require_hq(actor, event.leading_hq, playbooks.grids, Said("关闭本事件"), "6")
         still_open = await post_event_open(session, event) if event.state == "terminated" else []
         try:
             fire(event, "close", post_event_work_done=not still_open)

@@ -45,7 +45,7 @@ async def take_lead(
             )
         event = await lock_event(session, event_id)
         now = event_time(event, now)
-        require_hq(actor, region, playbooks.grids, f"take the lead for {region}", "5.1")
+        require_hq(actor, region, playbooks.grids, Said("为 {region} 牵头", region=region), "5.1")
         fire(event, "take_lead")
         refused = may_take_lead(event.response_level, event.leading_hq, region)
         if refused is not None:

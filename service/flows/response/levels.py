@@ -42,10 +42,14 @@ async def start_response(
         actor.require("commander")
         event = await lock_event(session, event_id)
         now = event_time(event, now)
-        require_area(actor, await event_area(session, event), playbooks.grids, "start a response")
+        require_area(
+            actor, await event_area(session, event), playbooks.grids, Said("启动本事件的应急响应")
+        )
         level = change.level
         lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
-        require_hq(actor, lead, playbooks.grids, f"start a level {level} response", "5.1")
+        require_hq(
+            actor, lead, playbooks.grids, Said("启动 {level} 级应急响应", level=level), "5.1"
+        )
         fire(event, "start_response")
         event.updated_at = now
         before = (event.level, event.response_level)
@@ -79,7 +83,7 @@ async def set_level(
         actor.require("commander")
         event = await lock_event(session, event_id)
         now = event_time(event, now)
-        require_hq(actor, event.leading_hq, playbooks.grids, "set the response level", "5.1")
+        require_hq(actor, event.leading_hq, playbooks.grids, Said("调整响应级别"), "5.1")
         fire(event, "set_level")
         level = change.level
         lead = commanded_lead(level, actor.region or "", Setter.all_of(event.basis))
@@ -87,7 +91,13 @@ async def set_level(
             # A rise never hands the lead down (an HQ that took the lead keeps it).
             lead = higher_lead(event.leading_hq, lead)
         if hq_rank(lead) > hq_rank(event.leading_hq):
-            require_hq(actor, lead, playbooks.grids, f"raise the response to {level}", "5.1")
+            require_hq(
+                actor,
+                lead,
+                playbooks.grids,
+                Said("将应急响应提升到 {level} 级", level=level),
+                "5.1",
+            )
         if level == event.response_level:
             raise Conflict(Said("应急响应已是 {level} 级", level=level), rule="plan 5.1")
         event.updated_at = now

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Attestation, Event, EventGrid
 from models.base import utcnow
+from service.errors import Said
 from service.flows.context import AppContext
 from service.flows.events.schemas import EventRead
 from service.flows.response.levels import end_response
@@ -77,7 +78,7 @@ async def terminate(
         actor.require("commander")
         event = await lock_event(session, event_id)
         now = event_time(event, now)
-        require_hq(actor, event.leading_hq, playbooks.grids, "terminate the response", "5.5")
+        require_hq(actor, event.leading_hq, playbooks.grids, Said("终止本次应急响应"), "5.5")
         in_response = event.state == "response"
         conditions = await termination_conditions(session, playbooks, event) if in_response else []
         failed = unmet(conditions)

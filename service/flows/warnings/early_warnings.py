@@ -113,7 +113,7 @@ async def _proposed(
             raise InvalidInput(
                 f"area[{i}]", Said("未知地区 {region}（见 regions.yaml）", region=code)
             )
-    require_area(actor, body.area, playbooks.grids, "propose a warning")
+    require_area(actor, body.area, playbooks.grids, Said("提出预警"))
     event = await open_event(
         session,
         batch,
@@ -185,7 +185,7 @@ async def _published(
     actor.require("commander")
     event, warning = await _locked_warning(session, warning_id)
     now = event_time(event, now)
-    require_area(actor, warning.area, playbooks.grids, "publish this warning")
+    require_area(actor, warning.area, playbooks.grids, Said("发布此预警"))
     if warning.state != "proposed":
         raise Conflict(
             Said("预警处于“{state}”状态，不是待发布", state=warning.state),
