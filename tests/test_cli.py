@@ -185,10 +185,10 @@ def test_help_loads_neither_the_database_nor_the_web(tmp_path: Path) -> None:
         (["--role", "commander", "--name", "x", "--region", "33060"], "region: String should"),
         (["--role", "agency", "--name", "x"], "--agency"),
         (["--role", "commander", "--name", "x"], "--region"),
-        (["--role", "commander", "--name", "x", "--region", "999999"], "unknown region"),
-        (["--role", "observer", "--name", "x", "--agency", "health"], "only for agency"),
-        (["--role", "agency", "--name", "x", "--agency", "ministry-of-magic"], "unknown agency"),
-        (["--role", "agency", "--name", "x", "--agency", "leading-hq"], "unknown agency"),
+        (["--role", "commander", "--name", "x", "--region", "999999"], "未知地区 999999"),
+        (["--role", "observer", "--name", "x", "--agency", "health"], "只用于单位令牌"),
+        (["--role", "agency", "--name", "x", "--agency", "ministry-of-magic"], "未知单位"),
+        (["--role", "agency", "--name", "x", "--agency", "leading-hq"], "未知单位"),
     ],
 )
 def test_tokens_create_refuses_bad_options(

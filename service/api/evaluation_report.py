@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from service.errors import Unavailable
+from service.errors import Said, Unavailable
 from service.flows.events.schemas import EvaluationRead, RestorationPoint
 from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
@@ -275,7 +275,9 @@ def render_pdf(html: str) -> bytes:
     try:
         import weasyprint
     except OSError as missing:  # cffi could not load Pango
-        raise Unavailable(f"the PDF needs the Pango library ({PANGO}): {missing}") from None
+        raise Unavailable(
+            Said("生成 PDF 需要 Pango 库（{pango}）：{missing}", pango=PANGO, missing=str(missing))
+        ) from None
 
     font = font_path().as_uri()
 

@@ -16,6 +16,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from service.errors import Said
+
 PROVINCE_HQ: Final = "330000"
 CITY_HQ: Final = "330600"
 
@@ -87,16 +89,16 @@ def higher_lead(current: str | None, candidate: str) -> str:
 TAKEN_LEVELS: Final = ("III", "IV")
 
 
-def may_take_lead(level: str | None, current: str | None, taker: str) -> str | None:
+def may_take_lead(level: str | None, current: str | None, taker: str) -> Said | None:
     """Why ``taker`` may not take the lead of a response at ``level`` led by ``current``, or
     None when it may: only of a III or IV, and only upward (a lead is handed down by lowering
     the level, plan 5.1)."""
     if level not in TAKEN_LEVELS:
-        return f"a level {level} response is the province HQ's already (plan 5.1)"
+        return Said("{level} 级应急响应已由省指挥部牵头（预案5.1）", level=level)
     if current == taker:
-        return f"{taker} leads already"
+        return Said("{taker} 已在牵头", taker=taker)
     if hq_rank(taker) <= hq_rank(current):
-        return f"{taker} does not rank above {current}, which leads"
+        return Said("{taker} 不高于正在牵头的 {current}", taker=taker, current=current)
     return None
 
 

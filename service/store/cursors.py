@@ -12,9 +12,10 @@ from typing import Any, Final, TypeVar, TypeVarTuple
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from service.errors import InvalidInput
+from service.errors import InvalidInput, Said
 
-NOT_OURS: Final = "not a cursor this service gave out"
+# what a cursor the service did not give out is told (service.words)
+NOT_OURS: Final = Said("不是本服务给出的游标")
 MAX_SEQ: Final = 2**63 - 1  # the largest BIGINT: a larger number would fail in the driver
 
 Ts = TypeVarTuple("Ts")

@@ -113,10 +113,11 @@ async def try_lock_event(session: AsyncSession, event_id: uuid.UUID) -> Event | 
 
 # The rows that hang off an event and are locked after it (step 3), and what a 404 calls each.
 Child = TypeVar("Child", Action, EarlyWarning, Release)
-CHILD_NOUNS: Final[Mapping[type[Base], str]] = {
-    Action: "action",
-    EarlyWarning: "warning",
-    Release: "release",
+# What is said of a child that does not exist: the sentence of each (its ``{id}`` filled in).
+CHILD_MISSING: Final[Mapping[type[Base], Said]] = {
+    Action: Said("任务 {id} 不存在"),
+    EarlyWarning: Said("预警 {id} 不存在"),
+    Release: Said("信息发布 {id} 不存在"),
 }
 
 
@@ -145,7 +146,7 @@ async def lock_child(
         )
         if child is not None:
             return event, child
-    raise NotFound(f"{CHILD_NOUNS[model]} {child_id} does not exist")
+    raise NotFound(Said(CHILD_MISSING[model].template, id=child_id))
 
 
 async def open_event(
@@ -186,8 +187,11 @@ async def open_event(
     found = await open_events_locked(session, regions, drill=bool(drill))
     if len(found) > 1:
         raise Conflict(
-            f"the grids {', '.join(regions)} lie in {len(found)} open events; "
-            "name the one this belongs to with event_id",
+            Said(
+                "电网 {regions} 分属 {n} 个未结束的事件；请用 event_id 指明所属事件",
+                regions=", ".join(regions),
+                n=len(found),
+            ),
             events=[str(event.id) for event in found],
             rule="design § One outage, one event",
         )

@@ -80,21 +80,25 @@ async def create_token(
 ) -> tuple[ApiToken, str]:
     """A new token row and the token itself (shown once, never stored)."""
     if role not in ROLES:
-        raise InvalidInput("role", f"unknown role {role!r}; one of {', '.join(ROLES)}")
+        raise InvalidInput(
+            "role", Said("未知角色 {role}；可选：{roles}", role=repr(role), roles=", ".join(ROLES))
+        )
     if not name.strip():
-        raise InvalidInput("name", "a token needs a name saying whose it is")
+        raise InvalidInput("name", Said("令牌需要一个说明归谁所用的名称"))
     if role == "agency" and not agency:
-        raise InvalidInput("agency", "an agency token needs an agency: its unit's code (--agency)")
+        raise InvalidInput("agency", Said("单位令牌需要指定单位：其单位代码（--agency）"))
     if role != "agency" and agency:
-        raise InvalidInput("agency", "an agency (--agency) is only for agency tokens")
+        raise InvalidInput("agency", Said("单位（--agency）只用于单位令牌"))
     if agency and not agencies.is_real(agency):
-        raise InvalidInput("agency", f"unknown agency {agency!r} (see agencies.yaml)")
+        raise InvalidInput(
+            "agency", Said("未知单位 {agency}（见 agencies.yaml）", agency=repr(agency))
+        )
     if role == "commander" and not region:
-        raise InvalidInput("region", "a commander token needs a region: its HQ's code (--region)")
+        raise InvalidInput("region", Said("指挥长令牌需要指定地区：其指挥部的代码（--region）"))
     if region is not None and region not in grids:
-        raise InvalidInput("region", f"unknown region {region} (see regions.yaml)")
+        raise InvalidInput("region", Said("未知地区 {region}（见 regions.yaml）", region=region))
     if region is not None and role not in ("dispatcher", "commander"):
-        raise InvalidInput("region", "a region (--region) is only for dispatchers and commanders")
+        raise InvalidInput("region", Said("地区（--region）只用于调度员和指挥长令牌"))
     token, digest = new_token()
     row = ApiToken(
         id=uuid.uuid4(), name=name, role=role, agency=agency, region=region, token_hash=digest

@@ -20,6 +20,7 @@ from service.plan.leadership import (
     may_take_lead,
 )
 from service.playbooks.grids import load_regions
+from service.words import say, use
 from tests.helpers import PLAYBOOKS_DIR
 
 
@@ -101,7 +102,9 @@ def test_may_take_lead(
     if refusal is None:
         assert found is None
     else:
-        assert found is not None and refusal in found
+        assert found is not None
+        with use("en"):
+            assert refusal in say(found)
 
 
 def test_a_rise_never_hands_the_lead_down() -> None:

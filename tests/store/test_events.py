@@ -63,14 +63,14 @@ async def test_the_event_is_locked_before_the_row(
 
 
 @pytest.mark.parametrize(
-    ("model", "noun"), [(Action, "action"), (EarlyWarning, "warning"), (Release, "release")]
+    ("model", "noun"), [(Action, "任务"), (EarlyWarning, "预警"), (Release, "信息发布")]
 )
 async def test_a_missing_row_is_404_by_its_name(
     context: AppContext, model: type[Action | EarlyWarning | Release], noun: str
 ) -> None:
     missing = uuid.uuid4()
     async with context.sessions() as session:
-        with pytest.raises(NotFound, match=f"^{noun} {missing} does not exist$"):
+        with pytest.raises(NotFound, match=f"^{noun} {missing} 不存在$"):
             await lock_child(session, model, missing)
 
 
@@ -79,7 +79,7 @@ async def test_a_row_outside_the_callers_reach_is_404_not_403(
 ) -> None:
     _, action = await an_action(client, make_token)
     async with context.sessions() as session:
-        with pytest.raises(NotFound, match=f"^action {action['id']} does not exist$"):
+        with pytest.raises(NotFound, match=f"^任务 {action['id']} 不存在$"):
             await lock_child(session, Action, uuid.UUID(action["id"]), Action.agency == "other")
 
 
@@ -102,6 +102,6 @@ async def test_the_callers_reach_is_checked_again_once_the_event_is_held(
 
     monkeypatch.setattr(events, "lock_event", handed_over_meanwhile)
     async with context.sessions() as session:
-        with pytest.raises(NotFound, match=f"^action {action_id} does not exist$"):
+        with pytest.raises(NotFound, match=f"^任务 {action_id} 不存在$"):
             await lock_child(session, Action, action_id, Action.agency == action["agency"])
         await session.rollback()

@@ -166,3 +166,29 @@ def test_an_entry_of_an_unexpected_shape_still_reads() -> None:
     odd = {"keys": 3, "agencies": 5, "unmet": [[1]], "level": {"x": 1}}
     for kind in TIMELINE_KINDS:
         assert CJK.search(entry_text(kind, odd, "system", names)), kind
+
+
+ERRORS = {"Conflict", "NotFound", "Forbidden", "InvalidInput", "Unauthenticated", "Unavailable"}
+
+
+def test_no_error_is_raised_with_plain_text() -> None:
+    """Every error the service raises holds its detail as the catalogue's sentence (``Said``),
+    so that it is said in the reader's language: a string or an f-string as the detail fails."""
+    import ast
+
+    from tests.helpers import REPO
+
+    plain = []
+    for path in sorted((REPO / "service").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            func = node.exc.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name not in ERRORS:
+                continue
+            args = node.exc.args
+            detail = args[1] if name == "InvalidInput" and len(args) > 1 else args[0]
+            if isinstance(detail, ast.Constant | ast.JoinedStr | ast.BinOp):
+                plain.append(f"{path.relative_to(REPO)}:{node.lineno}")
+    assert not plain, plain
