@@ -88,3 +88,20 @@ async def test_problems_are_english_unless_chinese_is_asked_for(
     assert refused.json()["detail"].startswith("角色“agency”无权执行此操作；可执行的角色：")
     # the words for people stay Chinese by default, the problem English by default
     assert (await client.get("/api/v1/nowhere", headers=dispatcher)).json()["title"] == "Not Found"
+
+
+async def test_the_evaluation_is_english_on_request(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    dispatcher = await make_token("dispatcher", name="城调 值班")
+    city = await make_token("commander", region="330600")
+    event_id = (await post(client, dispatcher, report(county("330603", 200, 90))))["event_id"]
+    url = f"/api/v1/events/{event_id}/evaluation.html"
+
+    chinese = await client.get(url, headers=city)
+    assert chinese.status_code == 200 and "一、事件概况" in chinese.text
+    english = await client.get(url, headers={**city, "Accept-Language": "en"})
+    assert english.status_code == 200
+    assert "1. Overview" in english.text and "一、事件概况" not in english.text
+    # names stay the playbooks' own
+    assert "柯桥区" in english.text
