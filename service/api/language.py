@@ -1,7 +1,7 @@
-"""The language of the API's words for people: the ``text`` of timeline entries and of the
-evaluation's chronology are Chinese unless the request's ``Accept-Language`` asks for English
-(service.words). Pages (the board, the evaluation report) are Chinese: they are made for
-Shaoxing's command centre, and each is drawn once for every viewer.
+"""The language of the API's words for people: the ``text`` of timeline entries, the evaluation
+report (JSON, HTML, PDF) are Chinese unless the request's ``Accept-Language`` asks for English
+(service.words). The board (outside ``/api/``) is Chinese: it is made for Shaoxing's command
+centre, and each of its versions is drawn once for every viewer.
 
 Problem+json speaks to programs and their developers first: English, unless the request asks
 for Chinese (``problem_language``, read by service.api.problems)."""

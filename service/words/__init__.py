@@ -3,8 +3,9 @@
 People in Shaoxing's command centre read Chinese, so the sentences are written in Chinese where
 they are used (the plan's own phrasing, next to the clause the code cites), marked for the
 catalogue with ``_`` (and ``ngettext`` where English counts): ``_("{unit}确认任务：{duty}",
-unit=…, duty=…)``. The msgids are extracted with Babel (``make words``) into
-``service/words/messages.pot``; ``locale/en/LC_MESSAGES/messages.po`` holds their English.
+unit=…, duty=…)``; an error's detail with ``Said`` (service.errors), said when it is read.
+``make words`` (tools/words.py) extracts them with Babel from the code and the templates and
+brings ``locale/en/LC_MESSAGES/messages.po``, their English, in line.
 A test fails when a sentence in the code has no English or the catalogue keeps one the code no
 longer says.
 
@@ -15,7 +16,7 @@ problem+json speaks English unless asked (``negotiate``).
 
 Parameters are named and filled after translation (``str.format``), so that a translation may
 put them in its own order. Names, never codes: callers pass a unit's name, an HQ's name, a
-duty's text (service.words.names).
+duty's title (``Names``, service.words.timeline; the playbooks' are service.playbooks.names).
 """
 
 from __future__ import annotations
