@@ -12,7 +12,7 @@ from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from service.words import Locale, negotiate, use
+from service.words import Locale, preferred, use
 
 API_PREFIX = "/api/"
 problem_language: ContextVar[Locale] = ContextVar("problem_language", default="en")
@@ -36,9 +36,10 @@ class Language:
             ),
             None,
         )
-        token = problem_language.set(negotiate(header, "en"))
+        asked = preferred(header)  # one reading of the header for both defaults
+        token = problem_language.set(asked or "en")
         try:
-            with use(negotiate(header, "zh")):
+            with use(asked or "zh"):
                 await self.app(scope, receive, send)
         finally:
             problem_language.reset(token)

@@ -121,8 +121,16 @@ def say(said: Said) -> str:
 
 def negotiate(header: str | None, default: Locale) -> Locale:
     """The language an ``Accept-Language`` header asks for among ours, else ``default``."""
+    return preferred(header) or default
+
+
+@functools.lru_cache(maxsize=256)
+def preferred(header: str | None) -> Locale | None:
+    """The first of our languages an ``Accept-Language`` header asks for (by its q-values), or
+    None when it asks for none of them (or for any, ``*``). Kept per header: clients send the
+    same few again and again, and each API request asks."""
     if not header:
-        return default
+        return None
     from babel import Locale as BabelLocale
     from babel import UnknownLocaleError
 
@@ -139,7 +147,7 @@ def negotiate(header: str | None, default: Locale) -> Locale:
             wanted.append((quality, tag.strip()))
     for _quality, tag in sorted(wanted, key=lambda pair: -pair[0]):
         if tag == "*":
-            return default
+            return None
         try:
             language = BabelLocale.parse(tag, sep="-").language
         except (ValueError, UnknownLocaleError):
@@ -147,15 +155,9 @@ def negotiate(header: str | None, default: Locale) -> Locale:
         for ours in LOCALES:
             if language == ours:
                 return ours
-    return default
+    return None
 
 
 def when(moment: datetime) -> str:
     """A moment as people read it: Beijing time to the minute (``2026-12-07 08:37``)."""
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-
-
-def minutes(count: float) -> str:
-    """A duration in whole minutes: ``390 分钟`` / ``390 minutes``."""
-    whole = int(count)
-    return ngettext("{n} 分钟", "{n} 分钟", whole)

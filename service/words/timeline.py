@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, Protocol
 
 from service.plan.timeline import TimelineKind
-from service.words import _, ngettext, when
+from service.words import _, ngettext
 
 log = logging.getLogger(__name__)
 
@@ -416,4 +416,4 @@ PHRASES: Final[Mapping[str, Phrase]] = {
 
 KIND_NAMES: Final[Mapping[str, str]] = SaidNow(KIND_LABELS)
 
-__all__ = ["Names", "actor_words", "entry_text", "kind_label", "level_words", "when"]
+__all__ = ["Names", "actor_words", "entry_text", "kind_label", "level_words"]

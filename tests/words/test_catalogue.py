@@ -48,11 +48,14 @@ def test_a_translation_fills_the_same_fields() -> None:
 
 def test_chinese_by_default_english_on_request() -> None:
     assert _("事件开启") == "事件开启"
+    held = "{n} 个事件，{entries} 条时间线记录：哈希链全部完整"  # audit verify's verdict
     with use("en"):
         assert _("事件开启") == "Event opened"
-        assert ngettext("{n} 分钟", "{n} 分钟", 1) == "1 minute"
-        assert ngettext("{n} 分钟", "{n} 分钟", 390) == "390 minutes"
-    assert ngettext("{n} 分钟", "{n} 分钟", 390) == "390 分钟"
+        assert ngettext(held, held, 1, entries=7) == (
+            "1 event, 7 timeline entries: every hash chain holds"
+        )
+        assert ngettext(held, held, 3, entries=7).startswith("3 events, 7 ")
+    assert ngettext(held, held, 3, entries=7) == "3 个事件，7 条时间线记录：哈希链全部完整"
 
 
 @pytest.mark.parametrize(
