@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event, TimelineEntry
 from service.flows.actions.schemas import ActionRead
-from service.flows.events.agency_view import AGENCY_KINDS, as_agency_sees
-from service.flows.events.read import received_reports
+from service.flows.events.agency_view import as_agency_sees
+from service.flows.events.read import received_reports, seen_by_agency
 from service.flows.events.schemas import TimelineRead
 from service.plan.actor import Actor
 
@@ -43,18 +43,13 @@ async def latest_timeline(
     action_ids = {str(action.id) for action in own}
     keys = {action.key for action in own}
     received = await received_reports(session, event.id, agency, keys, after)
-    query = query.where(TimelineEntry.kind.in_(sorted(AGENCY_KINDS))).order_by(
-        TimelineEntry.event_seq.desc()
+    seen = await seen_by_agency(
+        session,
+        event,
+        query,
+        lambda entry: as_agency_sees(entry, agency, action_ids, keys, received),
+        wanted=TIMELINE_SHOWN,
+        chunk=TIMELINE_CHUNK,
+        newest_first=True,
     )
-    seen: list[TimelineRead] = []
-    rest = query
-    while len(seen) < TIMELINE_SHOWN:
-        rows = list(await session.scalars(rest.limit(TIMELINE_CHUNK)))
-        for row in rows:
-            entry = TimelineRead.of(row, event.drill)
-            if (shown := as_agency_sees(entry, agency, action_ids, keys, received)) is not None:
-                seen.append(shown)
-        if len(rows) < TIMELINE_CHUNK:
-            break
-        rest = query.where(TimelineEntry.event_seq < rows[-1].event_seq)
     return seen[:TIMELINE_SHOWN]

@@ -8,7 +8,7 @@ read in another flow's session.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Final
 
 from sqlalchemy import Select, exists, select
@@ -177,21 +177,46 @@ async def _agency_timeline(
     action_ids = {str(action_id) for action_id, _key in owned}
     keys = {key for _action_id, key in owned}
     received = await received_reports(session, event.id, agency, keys, after)
-    query = query.where(TimelineEntry.kind.in_(sorted(AGENCY_KINDS))).order_by(
-        TimelineEntry.event_seq
+    return await seen_by_agency(
+        session,
+        event,
+        query,
+        lambda entry: as_agency_sees(entry, agency, action_ids, keys, received),
+        wanted=limit + 1,
+        chunk=max(limit + 1, TIMELINE_CHUNK),
+        newest_first=False,
     )
-    chunk = max(limit + 1, TIMELINE_CHUNK)
+
+
+async def seen_by_agency(
+    session: AsyncSession,
+    event: Event,
+    query: Select[TimelineEntry],
+    sees: Callable[[TimelineRead], TimelineRead | None],
+    *,
+    wanted: int,
+    chunk: int,
+    newest_first: bool,
+) -> list[TimelineRead]:
+    """At least ``wanted`` of the entries of ``query`` an agency sees (``sees``: the entry as it
+    sees it, or None), in the timeline's order or newest first, or all there are: read ``chunk``
+    rows at a time, since the entries it does not see are skipped and a page of it may span many
+    more rows (the API's pages and the board's newest both read this way)."""
+    seq = TimelineEntry.event_seq
+    query = query.where(TimelineEntry.kind.in_(sorted(AGENCY_KINDS))).order_by(
+        seq.desc() if newest_first else seq
+    )
     seen: list[TimelineRead] = []
     rest = query
-    while len(seen) <= limit:
+    while len(seen) < wanted:
         rows = list(await session.scalars(rest.limit(chunk)))
         for row in rows:
-            entry = TimelineRead.of(row, event.drill)
-            if (shown := as_agency_sees(entry, agency, action_ids, keys, received)) is not None:
+            if (shown := sees(TimelineRead.of(row, event.drill))) is not None:
                 seen.append(shown)
         if len(rows) < chunk:
             break
-        rest = query.where(TimelineEntry.event_seq > rows[-1].event_seq)
+        last = rows[-1].event_seq
+        rest = query.where(seq < last if newest_first else seq > last)
     return seen
 
 
