@@ -26,14 +26,14 @@ from typing import Any, Final
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from service.plan.notifications import Format, NoticeType
+from service.plan.notifications import Format
 from service.plan.timeline import TimelineKind
 from service.playbooks.bundle import Playbooks
 from service.words import _, when
 from service.words.timeline import kind_label, level_words
 
 # The timeline entry each notice tells of: the group chat calls it what the board calls it.
-NOTICE_KINDS: Final[Mapping[NoticeType, TimelineKind]] = {
+NOTICE_KINDS: Final[Mapping[str, TimelineKind]] = {
     "event.opened": "event_opened",
     "warning.published": "warning_published",
     "warning.lifted": "warning_lifted",
@@ -51,10 +51,8 @@ def heading(notice_type: str) -> str:
     commander's start, raise or lower: no one entry's name."""
     if notice_type == "event.level_changed":
         return _("事件级别调整")
-    for notice, kind in NOTICE_KINDS.items():
-        if notice == notice_type:
-            return kind_label(kind)
-    return notice_type
+    kind = NOTICE_KINDS.get(notice_type)
+    return kind_label(kind) if kind else notice_type
 
 
 # A 4xx answer other than these says the request itself is wrong: trying again cannot help.
