@@ -5,18 +5,18 @@ Domain code raises these; it never builds HTTP responses itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Said:
     """A detail as the message catalogue holds it (service.words): the sentence in Chinese with
     its ``{name}`` fields, and their values. Said in the language of whoever reads it: the API
     in the problem's language (English unless asked), the command line in its own."""
 
     template: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any]
 
     def __init__(self, template: str, /, **params: Any) -> None:
         object.__setattr__(self, "template", template)
