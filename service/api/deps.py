@@ -50,7 +50,6 @@ def fires(trigger: Trigger) -> Any:
 CommanderDep = Annotated[Actor, role("commander")]
 AgencyDep = Annotated[Actor, role("agency")]
 FieldActorDep = Annotated[Actor, role("dispatcher", "commander")]
-# Every role but an agency: who reads an event's evaluation report (plan 6.1), on the API and
-# on the board alike.
+# Every role but an agency: who reads an event's termination check (plan 5.5).
 NOT_AGENCY: Final[tuple[Role, ...]] = ("admin", "dispatcher", "commander", "observer")
 NotAgencyDep = Annotated[Actor, role(*NOT_AGENCY)]

@@ -14,6 +14,12 @@ the dispatcher resolves it against the event as it stands (``Scene``):
 * ``local-power-authority``: the power authority of each county hit, or the city's when the
   event names none (plan 4 "事发地电力运行主管部门"). The service registers no county authority;
   a county's duties go to its HQ, of which its authority is a member (agencies.yaml).
+* ``local-government``: the government of each county hit, or the city's when the event names
+  none (plan 6.3 "所在地政府", 6.4 "受影响区域地方政府"), through its HQ's code, which stands
+  for the government once the HQ is dissolved (plan 5.5).
+* ``commanding-hq``: every HQ that commands in the outage (plan 2.5 "各级应急指挥机构"): the
+  leading HQ, the city HQ when the province leads (plan 5.2.2: it organises the response in the
+  city), and the HQ of each county hit, which commands within its area (plan 2.2).
 
 A county is hit when a report of the event shows its grid losing load or customers.
 """
@@ -27,7 +33,9 @@ from typing import Final, Literal, get_args
 
 from service.plan.leadership import CITY_HQ, hq_rank
 
-Symbol = Literal["leading-hq", "county-hq", "local-power-authority"]
+Symbol = Literal[
+    "leading-hq", "county-hq", "local-power-authority", "local-government", "commanding-hq"
+]
 SYMBOLS: Final[tuple[Symbol, ...]] = get_args(Symbol)
 # The offices a symbol resolves to, by region: an HQ, or a power authority (电力运行主管部门).
 Office = Literal["hq", "power-authority"]
@@ -38,7 +46,11 @@ Office = Literal["hq", "power-authority"]
 #   several_counties  it names two or more (plan 2.2 跨区域合作机制)
 #   reconstruction    the grid needs repair or rebuilding (plan 6.4 "需…修复或重建的"), as the
 #                     commander who ends the response says
-Condition = Literal["county_named", "no_county_named", "several_counties", "reconstruction"]
+#   city_hq_stands    the city HQ is set up (plan 2.1): it leads, or the province leads and the
+#                     city responds under it (plan 5.2.2); not while a county HQ leads a IV
+Condition = Literal[
+    "county_named", "no_county_named", "several_counties", "reconstruction", "city_hq_stands"
+]
 CONDITIONS: Final[tuple[Condition, ...]] = get_args(Condition)
 
 
@@ -80,6 +92,12 @@ def offices(symbol: Symbol, scene: Scene) -> list[tuple[Office, str]]:
         return [("hq", scene.leading_hq)]
     if symbol == "county-hq":
         return [("hq", county) for county in scene.counties]
+    if symbol == "local-government":
+        return [("hq", region) for region in scene.local]
+    if symbol == "commanding-hq":
+        city = [CITY_HQ] if hq_rank(scene.leading_hq) > hq_rank(CITY_HQ) else []
+        regions = dict.fromkeys([scene.leading_hq, *city, *scene.counties])
+        return [("hq", region) for region in regions]
     return [("power-authority", region) for region in scene.local]
 
 
@@ -91,6 +109,8 @@ def holds(condition: Condition, scene: Scene) -> bool:
         return not scene.counties
     if condition == "several_counties":
         return len(scene.counties) > 1
+    if condition == "city_hq_stands":
+        return hq_rank(scene.leading_hq) >= hq_rank(CITY_HQ)
     return scene.reconstruction
 
 

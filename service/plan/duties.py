@@ -22,7 +22,7 @@ LEVELLED_PHASES: Final[tuple[Phase, ...]] = ("first_response", "response", "post
 ENDED_PHASES: Final[tuple[Phase, ...]] = ("monitoring", "first_response", "response")
 
 # When a duty is dispatched (design § Dispatch), in the order an event meets them:
-#   opened      an event opens in monitoring (plan 3.2.1)
+#   opened      an event opens, in monitoring or straight into a response (plan 3.2.1)
 #   proposed    a warning is proposed (plan 3.2.2.1: the authority judges, users are told)
 #   published   a warning is published (plan 3.2.2.1, 3.2.2.2)
 #   started     a response starts, rises, is lowered, or its place grows (plan 4, 5.2, 2.2–2.5)

@@ -24,6 +24,21 @@ from service.plan.restoration import GridLoss, restoration
 FindingKind = Literal["finding", "lesson"]
 FINDING_KINDS: Final[tuple[FindingKind, ...]] = get_args(FindingKind)
 
+# Plan 6.1 and 6.2: the power authority the grade names evaluates the handling and investigates
+# the event. Beside every role but the agencies, the unit holding such a duty of the event reads
+# its evaluation report: the report is the facts its own evaluation starts from.
+EVALUATOR_CLAUSES: Final = ("6.1", "6.2")
+EVALUATOR_STATES: Final = ("pending", "acknowledged", "done")
+
+
+def evaluates(duties: Iterable[tuple[str, str]]) -> bool:
+    """Whether a unit holding ``duties`` (clause, state) of an event evaluates or investigates it:
+    a duty of plan 6.1 or 6.2 still its own (not cancelled, nor given way to another's)."""
+    return any(
+        clause in EVALUATOR_CLAUSES and state in EVALUATOR_STATES for clause, state in duties
+    )
+
+
 # Minutes are shown to a tenth: finer is noise next to a phone call's delay.
 MINUTE_STEP: Final = Decimal("0.1")
 SECONDS_PER_MINUTE: Final = Decimal(60)

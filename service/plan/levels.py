@@ -26,3 +26,16 @@ def max_level(*levels: Level | None) -> Level | None:
         if level_rank(level) > level_rank(best):
             best = level
     return best
+
+
+def event_grade(peak_level: Level | None, response_level: Level | None) -> Level | None:
+    """The event's grade (plan 1.5 事件分级), by which plan 6 assigns its work: "根据事件分级，
+    各级电力运行主管部门…进行评估" (6.1), and the investigation of 6.2 with it.
+
+    The grade is the peak level the reports reached, whatever the response was raised or
+    lowered to: lowering a 较大 response to IV does not make the outage 一般 after the fact, and
+    a commander raising a 一般 outage's response does not regrade it. A response started at
+    discretion below every threshold (plan 5.1) has no graded outage: its response level stands
+    for the grade.
+    """
+    return peak_level if peak_level is not None else response_level

@@ -310,11 +310,13 @@ def _warning(verb: Callable[[], str]) -> Phrase:
 
 def _started(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
     hq = d.get("leading_hq")
-    return _(
-        "启动{level}应急响应，{hq}牵头",
-        level=level_words(d.get("level")),
-        hq=names.hq(hq) if isinstance(hq, str) else "",
-    )
+    level = level_words(d.get("level"))
+    lead = names.hq(hq) if isinstance(hq, str) else ""
+    # Who decided: a commander at discretion, or the service on a report's figures (entries
+    # from before the record said so: discretionary ones were a commander's).
+    if d.get("decided_by") == "commander" or d.get("discretionary"):
+        return _("{who}决定启动{level}应急响应，{hq}牵头", who=who, level=level, hq=lead)
+    return _("信息报告达到{level}，系统按预案启动{level}应急响应，{hq}牵头", level=level, hq=lead)
 
 
 def _level_changed(verb: Callable[[], str]) -> Phrase:
@@ -370,11 +372,15 @@ def _refused(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -
 
 def _terminated(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
     hq = d.get("leading_hq")
-    return _(
+    ended = _(
         "{hq}终止{level}应急响应",
         hq=names.hq(hq) if isinstance(hq, str) else who,
         level=level_words(d.get("level")),
     )
+    dissolved = [names.hq(region) for region in d.get("dissolved") or () if isinstance(region, str)]
+    if not dissolved:
+        return ended
+    return ended + _("；{hqs}随即撤销", hqs=_("、").join(dissolved))
 
 
 def _dismissed(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:

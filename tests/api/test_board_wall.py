@@ -163,9 +163,15 @@ async def test_the_evaluation_opens_with_the_boards_session(
     assert page.headers["cache-control"] == "no-store"
     assert (await client.get(f"/board/events/{uuid.uuid4()}/evaluation.html")).status_code == 404
 
+    # the county's authority investigates this 一般 outage (plan 6.2): its board opens the report
+    await board_sign_in(client, bearer_token_of(await make_token("agency", agency="hq-330603")))
+    assert f'href="board/events/{event_id}/evaluation.html"' in (await client.get("/board")).text
+    assert (await client.get(url)).status_code == 200
+
     police = await make_token("agency", agency="public-security")
     await board_sign_in(client, bearer_token_of(police))
-    # as on the API: an agency reads no evaluation, and its board offers none
+    # as on the API: an agency that neither evaluates nor investigates reads no evaluation, and
+    # its board offers none
     assert (await client.get(url)).status_code == 403
     api = await client.get(f"{API}/events/{event_id}/evaluation.html", headers=police)
     assert api.status_code == 403

@@ -107,10 +107,12 @@ async def test_level_rises_at_once_and_never_falls_by_report(
         ).json()["items"]
     ]
     assert kinds.count("response_raised") == 2
-    # plan 4 and 5.2.1: the first reports and first measures go out before the response starts
-    assert kinds[:5] == [
+    # plan 3.2.1's monitoring as the event opens; plan 4 and 5.2.1: the first reports and first
+    # measures go out before the response starts
+    assert kinds[:6] == [
         "event_opened",
         "report",
+        "actions_dispatched",
         "actions_dispatched",
         "response_started",
         "actions_dispatched",

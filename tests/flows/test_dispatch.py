@@ -69,11 +69,15 @@ async def test_dispatch_statements_do_not_grow_with_items(
     actor = await system_actor(make_token, context)
     counts = {}
     for level in ("I", "IV"):
-        # one action per item: no link waiting for another, no circumstance, one county hit
+        # one action per item: no link waiting for another, no circumstance, one county hit,
+        # no role naming two units there (the expert group of each commanding HQ)
+        scene = Scene("330600", ("330603",))
         items = [
             item
             for item in response_items(context.playbooks, level)
-            if item.after is None and item.when is None
+            if item.after is None
+            and item.when is None
+            and len(context.playbooks.agencies.addressees(item.agency, scene)) == 1
         ]
         for size in (1, len(items)):
             event = await new_event(context, level)
@@ -89,7 +93,7 @@ async def test_dispatch_statements_do_not_grow_with_items(
                             items[:size],
                             actor,
                             NOW,
-                            Scene("330600", ("330603",)),
+                            scene,
                         )
                     await session.commit()
             assert created == size
@@ -207,8 +211,9 @@ async def test_only_agencies_ack(
 async def test_each_dispatch_cites_its_items_clauses(
     client: httpx.AsyncClient, make_token: MakeToken
 ) -> None:
-    """Plan 4's reports and 5.2.1's first measures go out before the response starts, cited as
-    what they are (not "5.2"); then the response's own duties and plan 6.2's group."""
+    """The monitoring of plan 3.2.1 goes out as the event opens; plan 4's reports and 5.2.1's
+    first measures before the response starts, cited as what they are (not "5.2"); then the
+    response's own duties and plan 6.2's group."""
     dispatcher = await make_token("dispatcher")
     event_id = (await post(client, dispatcher, report(county("330603", 151, 70))))["event_id"]
     entries = (await client.get(f"/api/v1/events/{event_id}/timeline", headers=dispatcher)).json()[
@@ -216,6 +221,7 @@ async def test_each_dispatch_cites_its_items_clauses(
     ]
     moves = [(e["kind"], e["clause"], e["data"].get("phase")) for e in entries[2:]]
     assert moves == [
+        ("actions_dispatched", "3.2.1", "monitoring"),
         ("actions_dispatched", "4, 5.2.1", "first_response"),
         ("response_started", "5.1", None),
         ("actions_dispatched", "2.2, 2.3, 2.4, 2.5, 5.2.3, 5.3, 5.4", "response"),

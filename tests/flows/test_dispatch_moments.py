@@ -57,9 +57,19 @@ async def test_an_event_opened_in_monitoring_sets_the_monitoring_going(
     assert ended and {(a["state"], a["cancel_reason"]) for a in ended} == {
         ("cancelled", "event dismissed: 误报")
     }
-    # an event that opens straight into a response gets the response's duties, no monitoring
+    # an event that opens straight into a response is monitored too (issue 18: plan 3.2.1 goes
+    # with every event), beside the response's duties
     straight = await post(client, dispatcher, report(county("330604", 200, 90)))
-    assert not pairs(await event_actions(client, dispatcher, straight["event_id"]), "monitoring.")
+    straight_actions = await event_actions(client, dispatcher, straight["event_id"])
+    assert pairs(straight_actions, "monitoring.") == {
+        (key, "power-company")
+        for key in (
+            "monitoring.power-company.monitor-facilities",
+            "monitoring.power-company.share-information",
+            "monitoring.power-company.assess-impact",
+        )
+    }
+    assert pairs(straight_actions, "response.county-hq.command")
 
 
 async def test_a_warnings_own_steps(client: httpx.AsyncClient, make_token: MakeToken) -> None:
@@ -176,6 +186,6 @@ async def test_reconstruction_only_when_the_grid_needs_it(
         }
     assert ended[False] == set()
     assert ended[True] == {
-        "post-event.leading-hq.reconstruction-plan",
+        "post-event.local-government.reconstruction-plan",
         "post-event.power-company.reconstruction",
     }

@@ -57,7 +57,6 @@ LEAD_III_IV = {
     "response.leading-hq.working-group",
     "response.leading-hq.coordinate-requests",
     "response.leading-hq.information-release",
-    "response.leading-hq.expert-group",
     "response.social.emergency-control",
     "response.social.mobilise-society",
     "response.social.requisition",
@@ -67,7 +66,6 @@ LEAD_III_IV = {
 }
 # I and II: the province HQ leads (2.5, 5.3, 5.4) and reviews major news itself (5.4) …
 PROVINCE_I_II = {
-    "response.leading-hq.expert-group",
     "response.social.emergency-control",
     "response.social.mobilise-society",
     "response.social.requisition",
@@ -89,43 +87,52 @@ COOPERATION = {"response.county-hq.cross-region-cooperation"}  # 2.2: several co
 GROUP_CITY = {"post-event.economy-it.investigation-group"}  # 6.2, I–III: 市经信委
 GROUP_LOCAL = {"post-event.local-power-authority.investigation-group"}  # 6.2, IV: 事发地
 
+# 2.5: each HQ that commands sets up its expert group (the lead, the city under the province,
+# each county hit); 2.1: the city HQ, whenever it stands, records the government's consent
+EXPERTS = {"response.commanding-hq.expert-group"}
+FORMED = {"response.hq-city.formation"}
+
 FROM_III = (LEAD_III_IV - PROVINCE_I_II) | CITY_ON_SITE
 
 HQ_DUTIES_AT_START: dict[tuple[str, str], dict[str, set[str]]] = {
-    ("IV", "one county"): {K: LEAD_III_IV | COUNTY | COUNTY_ON_SITE | GROUP_LOCAL},
+    ("IV", "one county"): {K: LEAD_III_IV | COUNTY | COUNTY_ON_SITE | GROUP_LOCAL | EXPERTS},
     ("IV", "two counties"): {
-        C: LEAD_III_IV,
-        K: COUNTY | COUNTY_ON_SITE | COOPERATION | GROUP_LOCAL,
-        S: COUNTY | COUNTY_ON_SITE | COOPERATION | GROUP_LOCAL,
+        C: LEAD_III_IV | EXPERTS | FORMED,
+        K: COUNTY | COUNTY_ON_SITE | COOPERATION | GROUP_LOCAL | EXPERTS,
+        S: COUNTY | COUNTY_ON_SITE | COOPERATION | GROUP_LOCAL | EXPERTS,
     },
-    ("IV", "city grid"): {C: LEAD_III_IV},
-    ("IV", "province grid"): {C: LEAD_III_IV},
-    ("III", "one county"): {C: LEAD_III_IV | CITY_ON_SITE, K: COUNTY},
+    ("IV", "city grid"): {C: LEAD_III_IV | EXPERTS | FORMED},
+    ("IV", "province grid"): {C: LEAD_III_IV | EXPERTS | FORMED},
+    ("III", "one county"): {C: LEAD_III_IV | CITY_ON_SITE | EXPERTS | FORMED, K: COUNTY | EXPERTS},
     ("III", "two counties"): {
-        C: LEAD_III_IV | CITY_ON_SITE,
-        K: COUNTY | COOPERATION,
-        S: COUNTY | COOPERATION,
+        C: LEAD_III_IV | CITY_ON_SITE | EXPERTS | FORMED,
+        K: COUNTY | COOPERATION | EXPERTS,
+        S: COUNTY | COOPERATION | EXPERTS,
     },
-    ("III", "city grid"): {C: LEAD_III_IV | CITY_ON_SITE},
-    ("III", "province grid"): {C: LEAD_III_IV | CITY_ON_SITE},
+    ("III", "city grid"): {C: LEAD_III_IV | CITY_ON_SITE | EXPERTS | FORMED},
+    ("III", "province grid"): {C: LEAD_III_IV | CITY_ON_SITE | EXPERTS | FORMED},
     # County grids reach III at most: the province HQ raises the response from there. A rise
     # cancels nothing, so the city HQ keeps the III duties of its own and hands the province
     # the lead's duties the new level shares (plan 5.2.2: the city responds under the province).
     **{
-        (level, "one county"): {P: PROVINCE_I_II, C: CITY_I_II | FROM_III, K: COUNTY}
-        for level in ("I", "II")
-    },
-    **{
-        (level, "two counties"): {
-            P: PROVINCE_I_II,
-            C: CITY_I_II | FROM_III,
-            K: COUNTY | COOPERATION,
-            S: COUNTY | COOPERATION,
+        (level, "one county"): {
+            P: PROVINCE_I_II | EXPERTS,
+            C: CITY_I_II | FROM_III | EXPERTS | FORMED,
+            K: COUNTY | EXPERTS,
         }
         for level in ("I", "II")
     },
     **{
-        (level, place): {P: PROVINCE_I_II, C: CITY_I_II}
+        (level, "two counties"): {
+            P: PROVINCE_I_II | EXPERTS,
+            C: CITY_I_II | FROM_III | EXPERTS | FORMED,
+            K: COUNTY | COOPERATION | EXPERTS,
+            S: COUNTY | COOPERATION | EXPERTS,
+        }
+        for level in ("I", "II")
+    },
+    **{
+        (level, place): {P: PROVINCE_I_II | EXPERTS, C: CITY_I_II | EXPERTS | FORMED}
         for level in ("I", "II")
         for place in ("city grid", "province grid")
     },
@@ -178,11 +185,11 @@ def chain(level: str, place: str) -> list[set[tuple[str, str]]]:
 # --- plan 6: at the end ---------------------------------------------------------------------
 def at_the_end(level: str, place: str) -> set[tuple[str, str]]:
     """The plan 6 duties termination sends (6.2's group went out with the start)."""
-    lead = {"IV": K if place == "one county" else C, "III": C}.get(level, C)
-    government = C if level in ("I", "II") else lead  # 6.3 所在地政府
+    governments = COUNTIES[place] or [C]  # 6.3 所在地政府: each county hit, else the city's
     end = {
-        (f"post-event.{'hq-city' if level in ('I', 'II') else 'leading-hq'}.{duty}", government)
+        (f"post-event.local-government.{duty}", government)
         for duty in ("aftermath-plan", "compensation", "insurance-claims")
+        for government in governments
     }
     end.add(("post-event.emergency-office.investigation-evaluation", "emergency-office"))
     end.add(("post-event.emergency-office.plan-implementation", "emergency-office"))

@@ -59,7 +59,12 @@ CITY = "330600"
 #   9 dispatched, 7 on time, 2 late; minutes 5, 140, 70, 70, 70, 10, 2, 40, 40: median 40.
 #   Cancelled: the notice and the 3 response duties.
 # - hq-330603: led at IV and acknowledged its 14 duties at 100; the cooperation across the
-#   border came at 120 (a second county), never acknowledged, due at 240: late. 17, 16 on time.
+#   border came at 120 (a second county), never acknowledged, due at 240: late; its 一般
+#   investigation group gave way at 150, when the outage was reported 较大 (plan 6 by the
+#   grade); the 3 aftermath duties of plan 6.3 at termination, done at 590. 20, 19 on time.
+# - hq-city: the city HQ's formation (2.1) and its expert group (2.5) from 120, when it took
+#   the lead, done at 440 with its other response duties; no plan 6.3 duty, which goes to the
+#   counties hit.
 # The member units that never answer are checked against the event's own action records.
 ANSWERING = {
     "economy-it": (9, 7, 2, 0, 4, 40.0),
@@ -68,9 +73,9 @@ ANSWERING = {
     "emergency-office": (5, 3, 2, 0, 2, 60.0),
     "grid-dispatch": (4, 2, 2, 0, 2, 47.5),
     "provincial-drc": (1, 1, 0, 0, 1, 3.0),
-    "hq-city": (8, 8, 0, 0, 4, 20.0),
-    "hq-330603": (17, 16, 1, 0, 14, 10.0),
-    "hq-330604": (6, 6, 0, 0, 3, 5.0),
+    "hq-city": (7, 7, 0, 0, 4, 20.0),
+    "hq-330603": (20, 19, 1, 0, 15, 10.0),
+    "hq-330604": (10, 10, 0, 0, 5, 5.0),
 }
 TERMINATED = 480
 

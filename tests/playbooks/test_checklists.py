@@ -37,8 +37,8 @@ def _keys(items: list[Any]) -> set[str]:
 def test_every_playbook_file_loads() -> None:
     grids = load_regions(PLAYBOOKS / "regions.yaml")
     load_rules(PLAYBOOKS / "classification.yaml")
-    assert len(AGENCIES) == 34
-    assert len(ITEMS) == 109
+    assert len(AGENCIES) == 36
+    assert len(ITEMS) == 106
     assert sorted(p.name for p in CHECKLISTS.glob("*.yaml")) == [
         "first_response.yaml",
         "monitoring.yaml",
@@ -207,8 +207,14 @@ def test_the_plans_organisation_is_dispatched() -> None:
     )
     own = by_key["response.power-company.own-command"]
     assert (own.agency, own.clause, own.levels) == ("power-company", "2.4", LEVELS)
-    experts = by_key["response.leading-hq.expert-group"]
-    assert (experts.agency, experts.clause, experts.levels) == (LEADING_HQ, "2.5", LEVELS)
+    experts = by_key["response.commanding-hq.expert-group"]
+    assert (experts.agency, experts.clause, experts.levels) == ("commanding-hq", "2.5", LEVELS)
+    formation = by_key["response.hq-city.formation"]
+    assert (formation.agency, formation.clause, formation.when) == (
+        "hq-city",
+        "2.1",
+        "city_hq_stands",
+    )
     assert "response.leading-hq.command" not in by_key
     assert "response.leading-hq.on-site-hq" not in by_key
 
@@ -302,7 +308,7 @@ def test_items_for() -> None:
     assert ITEMS.items_for("warning", "IV") == warning
     with pytest.raises(ValueError, match="needs a level"):
         ITEMS.items_for("response", None)
-    assert [len(ITEMS.items_for("response", level)) for level in LEVELS] == [55, 55, 53, 53]
+    assert [len(ITEMS.items_for("response", level)) for level in LEVELS] == [56, 56, 54, 54]
     assert ITEMS.by_key["response.public-security.social-order"].agency == "public-security"
 
 

@@ -21,8 +21,8 @@ async def test_timeline_text_is_chinese_unless_english_is_asked_for(
     chinese = (await client.get(url, headers=dispatcher)).json()["items"]
     by_kind = {entry["kind"]: entry["text"] for entry in chinese}
     assert by_kind["report"] == "城调 值班报送停电信息，达到IV级 一般"
-    assert (
-        by_kind["response_started"] == "启动IV级 一般应急响应，柯桥区大面积停电事件应急指挥部牵头"
+    assert by_kind["response_started"] == (
+        "信息报告达到IV级 一般，系统按预案启动IV级 一般应急响应，柯桥区大面积停电事件应急指挥部牵头"
     )
     assert all(CJK.search(entry["text"]) for entry in chinese)
 

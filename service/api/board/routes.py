@@ -25,7 +25,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.api.board.render import BoardPages
 from service.api.board.session import from_this_origin, sign_in, sign_out, signed_in, verified
-from service.api.deps import NOT_AGENCY
 from service.api.evaluation_report import FONT_FILE, FONTS_PATH, render_html
 from service.api.routes.evaluation import PAGE_POLICY
 from service.flows.context import AppContext
@@ -110,12 +109,12 @@ async def board_updates(
 async def board_evaluation(request: Request, event_id: uuid.UUID) -> Response:
     """The event's evaluation report (plan 6.1) for whoever the board's cookie signs in, the
     page ``GET /api/v1/events/{id}/evaluation.html`` answers a token: read by the same rule
-    (``NOT_AGENCY``, then the event as the API lets the caller see it), since the cookie opens
-    no part of the API (``service.api.board.session``)."""
+    (the event as the API lets the caller see it; an agency only when it evaluates or
+    investigates the event), since the cookie opens no part of the API
+    (``service.api.board.session``)."""
     actor = await signed_in(request)
     if actor is None:
         return RedirectResponse(f"{_root(request)}/board/login", status_code=303)
-    actor.require(*NOT_AGENCY)
     context = _context(request)
     report = await evaluate_event(context, actor, event_id)
     font_url = f"{_root(request)}{FONTS_PATH}/{FONT_FILE}"

@@ -1,6 +1,7 @@
 """Plan 6.1's evaluation report of an event: JSON, a page with the restoration curve, a PDF.
 
-Readable by commanders, dispatchers, observers and admins (not agencies), at any time: a
+Readable by commanders, dispatchers, observers and admins, and by the unit that evaluates or
+investigates the event (plan 6.1, 6.2; any other agency is refused 403), at any time: a
 running event's report is partial, its figures counted to now. Each operation asks the flow for
 the report (``evaluate_event``); the page and the PDF are drawn from that answer
 (``service.api.evaluation_report``).
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import ContextDep, NotAgencyDep
+from service.api.deps import ActorDep, ContextDep
 from service.api.evaluation_report import FONT_FILE, FONTS_PATH, font_path, render_html, render_pdf
 from service.api.openapi import problems
 from service.flows.events.evaluation import evaluate_event
@@ -35,7 +36,7 @@ PAGE_POLICY: Final = (
     operation_id="read_evaluation",
 )
 async def read_evaluation(
-    event_id: uuid.UUID, actor: NotAgencyDep, context: ContextDep
+    event_id: uuid.UUID, actor: ActorDep, context: ContextDep
 ) -> EvaluationRead:
     """The facts plan 6.1's evaluation of the handling (处置评估) starts from, read from the
     event's own records: the `levels` the response was set to and who set them (a commander by
@@ -52,7 +53,9 @@ async def read_evaluation(
     `evidence` in words with who and when, the evaluators' `findings` and `sign_off` (`final`
     once signed off).
 
-    Commanders, dispatchers, observers and admins may read it, not agencies. A running event's
+    Commanders, dispatchers, observers and admins may read it, and the agency that holds the
+    event's plan 6.1 evaluation or 6.2 investigation duty (403 for any other agency). A running
+    event's
     report is `partial`: its figures run to `generated_at`.
     """
     return await evaluate_event(context, actor, event_id)
@@ -66,11 +69,11 @@ async def read_evaluation(
     responses={200: {"content": {"text/html": {}}, "description": "the report as a page"}},
 )
 async def read_evaluation_page(
-    event_id: uuid.UUID, actor: NotAgencyDep, context: ContextDep, request: Request
+    event_id: uuid.UUID, actor: ActorDep, context: ContextDep, request: Request
 ) -> HTMLResponse:
     """The evaluation report (plan 6.1) as one page in Chinese, the restoration curve drawn as
     inline SVG and the text in the service's own font (no other host is asked for anything).
-    Readable as the JSON is: not by agencies."""
+    Readable as the JSON is."""
     report = await evaluate_event(context, actor, event_id)
     font_url = f"{request.scope.get('root_path', '')}{FONTS_PATH}/{FONT_FILE}"
     html = render_html(report, context.playbooks.rules.levels, font_url)
@@ -88,10 +91,10 @@ async def read_evaluation_page(
     },
 )
 async def read_evaluation_pdf(
-    event_id: uuid.UUID, actor: NotAgencyDep, context: ContextDep
+    event_id: uuid.UUID, actor: ActorDep, context: ContextDep
 ) -> Response:
     """The evaluation page printed as an A4 PDF with its font embedded, to file or send on.
-    Readable as the JSON is: not by agencies. 503 when the server lacks the Pango library
+    Readable as the JSON is. 503 when the server lacks the Pango library
     that printing needs (the page is still served)."""
     report = await evaluate_event(context, actor, event_id)
     html = render_html(report, context.playbooks.rules.levels, font_path().as_uri())

@@ -30,7 +30,7 @@ from service.plan.addressees import Scene, hit_counties, holds, link_ready, loca
 from service.plan.clauses import clause_label
 from service.plan.duties import PHASES, RESPONSE_PHASES
 from service.plan.leadership import CITY_HQ
-from service.plan.levels import Level
+from service.plan.levels import Level, event_grade
 from service.playbooks.agencies import LEADING_HQ
 from service.playbooks.bundle import Playbooks
 from service.playbooks.checklists import ChecklistItem
@@ -41,15 +41,27 @@ Held = dict[str, dict[str, str]]
 """An event's actions: key → agency → state."""
 
 
-def started_items(playbooks: Playbooks, level: Level) -> list[ChecklistItem]:
-    """What a response at ``level`` owes from its start: the first-response and response items
-    and the post-event ones that begin with it (plan 4, 5.2, 2.2–2.5, 6.2)."""
-    return playbooks.checklists.items_at("started", level)
+def started_items(playbooks: Playbooks, event: Event) -> list[ChecklistItem]:
+    """What the event's response owes from its start: the first-response and response items of
+    its response level (plan 4, 5.2, 2.2–2.5), and the post-event ones that begin with it (plan
+    6.2's investigation group) at the event's grade, not the response's level: plan 6 goes
+    "根据事件分级" (service.plan.levels.event_grade). None before a response."""
+    level = event.response_level
+    if level is None:
+        return []
+    grade = event_grade(event.peak_level, level) or level
+    return [
+        item
+        for item in playbooks.checklists
+        if item.dispatched_at == "started"
+        and (grade if item.phase == "post_event" else level) in item.levels
+    ]
 
 
 def response_items(playbooks: Playbooks, level: Level) -> list[ChecklistItem]:
     """The first-response and response items of ``level`` (plan 4, 5.2, 5.3, 5.4)."""
-    return [item for item in started_items(playbooks, level) if item.phase in RESPONSE_PHASES]
+    started = playbooks.checklists.items_at("started", level)
+    return [item for item in started if item.phase in RESPONSE_PHASES]
 
 
 async def scene_of(
@@ -264,7 +276,7 @@ async def open_monitoring(
     now: datetime,
     lead: str = CITY_HQ,
 ) -> int:
-    """Plan 3.2.1: an event opened in monitoring sets the power company's monitoring going."""
+    """Plan 3.2.1: an event that opens sets the power company's monitoring going."""
     items = playbooks.checklists.items_at("opened")
     return await dispatch(session, batch, playbooks, event, items, actor, now, Scene(lead))
 
@@ -285,7 +297,7 @@ async def release_links(
         return 0
     if event.response_level is None:
         return 0
-    items = started_items(playbooks, event.response_level)
+    items = started_items(playbooks, event)
     scene = await scene_of(session, event)
     await session.flush()  # the action's new state, for the read of what the event holds
     return await dispatch(session, batch, playbooks, event, items, actor, now, scene, reopen=False)

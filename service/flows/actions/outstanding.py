@@ -81,8 +81,7 @@ async def hand_over(
     event still holds (the city's 会商 of a III risen to II stays the city's, plan 5.2.2: it
     responds under the province). A county keeps its own area's duties (``county-hq``)
     whoever leads."""
-    level = event.response_level
-    in_level = {item.key for item in started_items(playbooks, level)} if level else set()
+    in_level = {item.key for item in started_items(playbooks, event)}
     keys = [
         key
         for key, item in playbooks.checklists.by_key.items()

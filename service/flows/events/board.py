@@ -51,7 +51,7 @@ from service.flows.events.schemas import EventRead, TimelineRead
 from service.flows.warnings.schemas import WarningRead
 from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES, OVERDUE_STATES
-from service.plan.evaluation import CurvePoint, LevelSet
+from service.plan.evaluation import CurvePoint, LevelSet, evaluates
 from service.plan.grids import GridRegistry
 from service.plan.levels import level_rank, max_level
 from service.plan.lifecycle import STATES
@@ -88,6 +88,9 @@ class BoardEvent:
     loss: Loss = NO_LOSS
     levels: list[LevelSet] = field(default_factory=list)  # oldest first
     curve: list[CurvePoint] = field(default_factory=list)  # in the order observed
+    # Whether the viewer reads the event's evaluation report: every role but an agency, and the
+    # agency that evaluates or investigates it (plan 6.1, 6.2).
+    evaluation: bool = True
 
     def duties(self, now: datetime) -> list[ActionRead]:
         """Every open action of the event: the overdue first, then the soonest due."""
@@ -109,9 +112,8 @@ class Board:
     drills: list[BoardEvent]  # shown apart, under their banner
     at: datetime
     ended: list[BoardEvent] = field(default_factory=list)  # 最近结束, the latest ended first
-    # Seen by an agency: its own actions only, and no link to the evaluation report, which an
-    # agency may not read (design § Evaluation). It is the board's scope: one render serves
-    # every viewer of it.
+    # Seen by an agency: its own actions only (design § Visibility). It is the board's scope:
+    # one render serves every viewer of it.
     agency_view: bool = False
 
     @property
@@ -261,6 +263,8 @@ async def read_board(
             ),
             levels=await level_history(session, event.id),
             curve=curves.get(event.id, []),
+            evaluation=actor.role != "agency"
+            or evaluates((action.clause, action.state) for action in actions[event.id]),
         )
         for event in events
     ]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event, Report, ReportSnapshot
 from models.base import utcnow
+from service.errors import Forbidden, Said
 from service.flows.context import AppContext
 from service.flows.events import evaluation_form as form
 from service.flows.events import evaluation_records as records
@@ -32,9 +33,11 @@ from service.flows.response.termination import termination_conditions
 from service.flows.schemas import ConditionRead
 from service.plan.actor import Actor
 from service.plan.evaluation import (
+    EVALUATOR_CLAUSES,
     ActionRecord,
     GridFigure,
     ReportFigures,
+    evaluates,
     leads,
     response_minutes,
     restoration_curve,
@@ -52,7 +55,25 @@ async def evaluate_event(context: AppContext, actor: Actor, event_id: uuid.UUID)
     one read-only session."""
     async with context.read_sessions() as session:
         event = await get_event(session, actor, event_id)
+        if actor.role == "agency":
+            await _require_evaluator(session, actor, event)
         return await evaluate(session, context.playbooks, event, utcnow())
+
+
+async def _require_evaluator(session: AsyncSession, actor: Actor, event: Event) -> None:
+    """An agency reads the report only when it evaluates or investigates the event (plan 6.1,
+    6.2: the power authority of the event's grade)."""
+    held = await session.execute(
+        select(Action.clause, Action.state).where(
+            Action.event_id == event.id,
+            Action.agency == actor.agency,
+            Action.clause.in_(EVALUATOR_CLAUSES),
+        )
+    )
+    if not evaluates((clause, state) for clause, state in held):
+        raise Forbidden(
+            Said("只有承担本事件处置评估或事件调查的单位可以阅读评估报告"), rule="plan 6.1"
+        )
 
 
 async def evaluate(

@@ -23,14 +23,19 @@ from service.flows.once import Answer, Once, answer_once
 from service.flows.reports.classify import check_grids
 from service.flows.reports.event_grids import Hit, merge_grids
 from service.flows.reports.schemas import ReportAccepted, ReportCreate, SnapshotCreate
-from service.flows.response.levels import begin_response, change_level, level_notice
+from service.flows.response.levels import (
+    begin_response,
+    change_level,
+    follow_grade,
+    level_notice,
+)
 from service.flows.schemas import HQ, BasisRead
 from service.plan.actor import Actor
 from service.plan.addressees import Scene, local_regions
 from service.plan.classification import Basis, Classification, classify
 from service.plan.grids import GridRegistry
 from service.plan.leadership import CITY_HQ, higher_lead, hq_rank, leading_hq
-from service.plan.levels import level_rank, max_level
+from service.plan.levels import event_grade, level_rank, max_level
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
 from service.store import outbox, timeline
@@ -223,13 +228,13 @@ async def _advance(
 
     The level a report "reached" is the higher of its own and the event's as it now stands, so a
     late report that shows a worse moment still counts. Levels are never lowered here, nor is
-    the lead handed down. An event that opens in monitoring sets its monitoring going (plan
-    3.2.1); a report naming a county hit anew during a response gives that county's HQ its
-    duties (plan 2.2).
+    the lead handed down. An event that opens sets its monitoring going (plan 3.2.1); a report
+    naming a county hit anew during a response gives that county's HQ its duties (plan 2.2).
     """
     reached = max_level(report_class.level, event_class.level)
     event.level = event_class.level
     event.basis = basis_json(event_class.basis)
+    graded = event_grade(event.peak_level, event.response_level)
     event.peak_level = max_level(event.peak_level, reached)
     before = event.state
     opened = batch.holds(event)
@@ -237,9 +242,10 @@ async def _advance(
     if opened:
         # Told before the duties it brings: its level and state as the report leaves them.
         outbox.emit(batch, event, "event.opened", at=now)
+        # Plan 3.2.1: the power company's monitoring goes with every event, one that opens
+        # straight into a response as well (it ends with the response, plan 5.5).
+        await open_monitoring(session, batch, playbooks, event, actor, now)
     if event.state != "response" or reached is None:
-        if opened:
-            await open_monitoring(session, batch, playbooks, event, actor, now)
         return
     basis = event_class.basis + report_class.basis
     local = local_regions(hit.after)
@@ -247,7 +253,20 @@ async def _advance(
         lead = leading_hq(reached, basis) or CITY_HQ
         summary = f"level {reached} response started by the system on the report"
         scene = Scene(lead, local)
-        await begin_response(session, batch, playbooks, event, reached, scene, actor, now, summary)
+        # Who decided (plan 2.1 has the government consent to the HQ; the service's documented
+        # choice is to start the response on the report's figures, the HQ records the consent)
+        await begin_response(
+            session,
+            batch,
+            playbooks,
+            event,
+            reached,
+            scene,
+            actor,
+            now,
+            summary,
+            decided_by="service",
+        )
         return
     if level_rank(reached) > level_rank(event.response_level):
         lead = higher_lead(event.leading_hq, leading_hq(reached, basis) or CITY_HQ)
@@ -257,6 +276,11 @@ async def _advance(
             session, batch, playbooks, event, reached, scene, actor, now, reason, by_report=True
         )
         return
+    regraded = event_grade(event.peak_level, event.response_level) != graded
+    if regraded:
+        # A response held above the figures (a commander raised it) sees its grade rise: plan 6
+        # follows the grade (its duties go out below).
+        await follow_grade(session, batch, playbooks, event, actor, now)
     candidate = leading_hq(event.response_level, basis)
     if candidate is not None and hq_rank(candidate) > hq_rank(event.leading_hq):
         previous_hq = event.leading_hq
@@ -274,9 +298,10 @@ async def _advance(
             previous=previous_hq,
         )
         await hand_over(session, batch, playbooks, event, candidate, actor, now, clause="5.1")
-    if hit.after - hit.before and event.response_level is not None:
-        # A county hit anew: its HQ's duties (plan 2.2), and the cross-region ones now due.
-        items = started_items(playbooks, event.response_level)
+    if (hit.after - hit.before or regraded) and event.response_level is not None:
+        # A county hit anew: its HQ's duties (plan 2.2), and the cross-region ones now due; a
+        # new grade: its plan 6 duties.
+        items = started_items(playbooks, event)
         scene = Scene(event.leading_hq or CITY_HQ, local)
         await dispatch(session, batch, playbooks, event, items, actor, now, scene, reopen=False)
 

@@ -73,7 +73,7 @@ async def take_lead(
         )
         await hand_over(session, batch, playbooks, event, region, actor, now, clause=clause)
         if event.response_level is not None:
-            items = started_items(playbooks, event.response_level)
+            items = started_items(playbooks, event)
             scene = await scene_of(session, event)
             await dispatch(session, batch, playbooks, event, items, actor, now, scene, reopen=False)
         return event

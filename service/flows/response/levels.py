@@ -19,11 +19,11 @@ from service.flows.events.schemas import EventRead
 from service.flows.response.running import run_command
 from service.flows.response.schemas import LevelChange, Termination
 from service.plan.actor import Actor
-from service.plan.addressees import Scene
+from service.plan.addressees import Scene, offices
 from service.plan.duties import ENDED_PHASES, LEVELLED_PHASES, OPEN_STATES
 from service.plan.jurisdiction import require_area, require_hq
 from service.plan.leadership import Setter, commanded_lead, higher_lead, hq_rank
-from service.plan.levels import Level, level_rank
+from service.plan.levels import Level, event_grade, level_rank
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
 from service.store import outbox, timeline
@@ -65,6 +65,7 @@ async def start_response(
             f"level {level} response started by {actor.label}: {change.reason}",
             reason=change.reason,
             discretionary=True,
+            decided_by="commander",
         )
         level_notice(batch, event, before, now)
         return event
@@ -155,7 +156,7 @@ async def begin_response(
     """
     event.response_level = level
     event.leading_hq = scene.leading_hq
-    items = started_items(playbooks, level)
+    items = started_items(playbooks, event)
     first = [item for item in items if item.phase == "first_response"]
     await dispatch(session, batch, playbooks, event, first, actor, now, scene)
     timeline.record(
@@ -209,7 +210,7 @@ async def change_level(
         # a report that reached the level raised it: no person's reason to show
         **({"by_report": True} if by_report else {"reason": reason}),
     )
-    items = started_items(playbooks, level)
+    items = started_items(playbooks, event)
     if not rising:
         await cancel_open(
             session,
@@ -225,7 +226,37 @@ async def change_level(
         )
     if previous_hq is not None and previous_hq != scene.leading_hq:
         await hand_over(session, batch, playbooks, event, scene.leading_hq, actor, now, "5.1")
+    await follow_grade(session, batch, playbooks, event, actor, now)
     await dispatch(session, batch, playbooks, event, items, actor, now, scene)
+
+
+async def follow_grade(
+    session: AsyncSession,
+    batch: WriteBatch,
+    playbooks: Playbooks,
+    event: Event,
+    actor: Actor,
+    now: datetime,
+) -> None:
+    """Plan 6 "根据事件分级": the post-event duties begun with the response (plan 6.2's
+    investigation group) belong to the event's grade (``event_grade``), not to the response's
+    level. When the grade rises (a 一般 outage reported 较大), the open ones of the lower grade
+    give way; the caller then dispatches the grade's (``started_items``). A lowered response
+    keeps them, the grade being what it was."""
+    grade = event_grade(event.peak_level, event.response_level)
+    items = [item for item in started_items(playbooks, event) if item.phase == "post_event"]
+    await cancel_open(
+        session,
+        batch,
+        event,
+        phases=("post_event",),
+        states=OPEN_STATES,
+        keep_keys=[item.key for item in items],
+        reason=f"event graded {grade}",
+        actor=actor,
+        now=now,
+        clause="6.2",
+    )
 
 
 async def end_response(
@@ -248,6 +279,11 @@ async def end_response(
             refused.extra.update(unmet=unmet, rule="plan 5.5", guard="terminate")
         raise
     reason = request.reason
+    scene = await scene_of(session, event, reconstruction=request.reconstruction)
+    # Plan 5.5 "应急响应终止后，相应应急指挥机构随即撤销": the HQs set up for the response
+    # (those that commanded in it, service.plan.addressees) are dissolved with its end, on the
+    # record.
+    dissolved = [region for _hq, region in offices("commanding-hq", scene)]
     timeline.record(
         batch,
         event,
@@ -259,6 +295,7 @@ async def end_response(
         level=event.response_level,
         leading_hq=event.leading_hq,
         reconstruction=request.reconstruction,
+        dissolved=dissolved,
     )
     extra = {"reason": reason, "reconstruction": request.reconstruction}
     outbox.emit(batch, event, "response.terminated", extra=extra, at=now)
@@ -274,8 +311,10 @@ async def end_response(
         now=now,
         clause="5.5",
     )
-    if event.response_level is None:
+    grade = event_grade(event.peak_level, event.response_level)
+    if grade is None:
         return
-    items = playbooks.checklists.items_at("terminated", event.response_level)
-    scene = await scene_of(session, event, reconstruction=request.reconstruction)
+    # Plan 6.1, 6.2 "根据事件分级": the grade decides who evaluates and investigates, whatever
+    # level the response ended at.
+    items = playbooks.checklists.items_at("terminated", grade)
     await dispatch(session, batch, playbooks, event, items, actor, now, scene)
