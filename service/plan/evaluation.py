@@ -163,6 +163,13 @@ class ActionRecord:
     completed_at: datetime | None = None
     key: str = ""
     title: str = ""
+    superseded_at: datetime | None = None
+
+    @property
+    def owed_until(self) -> datetime | None:
+        """When it stopped being owed without being done: cancelled, or superseded (its job
+        another item's); None while owed or done."""
+        return self.cancelled_at or self.superseded_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,16 +191,16 @@ class AgencyFigures:
 
 
 def punctuality(action: ActionRecord, now: datetime) -> str | None:
-    """ "on_time", "late" or None (not yet due, or cancelled before it fell due).
+    """ "on_time", "late" or None (not yet due, or cancelled or superseded before it fell due).
 
     An acknowledgement at or before ``due_at`` is on time, after it late. An action never
     acknowledged is late once its due time passed while it was still owed (before its
-    cancellation, or before ``now``): the deadline was missed whether or not an answer ever came,
-    as the escalation job judges it (``action_overdue``).
+    cancellation or its superseding, or before ``now``): the deadline was missed whether or not
+    an answer ever came, as the escalation job judges it (``action_overdue``).
     """
     if action.acknowledged_at is not None:
         return "on_time" if action.acknowledged_at <= action.due_at else "late"
-    owed_until = action.cancelled_at or now
+    owed_until = action.owed_until or now
     return "late" if action.due_at < owed_until else None
 
 

@@ -82,7 +82,7 @@ def report_links(actions: Iterable[ActionRecord], now: datetime) -> list[ReportL
         if answered is not None:
             on_time: bool | None = answered <= a.due_at
         else:
-            on_time = False if a.due_at < (a.cancelled_at or now) else None
+            on_time = False if a.due_at < (a.owed_until or now) else None
         links.append(
             ReportLink(
                 agency=a.agency,

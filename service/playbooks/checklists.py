@@ -5,7 +5,10 @@ An item goes out at its phase's moment (service.plan.duties) unless it names ano
 (``moment:``); one that follows another (``after:``) goes out when that one is done; one with a
 circumstance (``when:``) only where it holds (service.plan.addressees). ``escalate_to:`` names the
 unit told, besides the agency and the leading HQ, when its action is overdue
-(design § Deadlines): a real unit other than the item's own agency.
+(design § Deadlines): a real unit other than the item's own agency. ``job:`` names the job an item
+does at its levels where another item does it at others (the on-site HQ: the county's at IV, the
+city's at III): a level (or grade) change supersedes the open actions of an item whose job is now
+another's, or nobody's (service.flows.actions.outstanding.supersede); one item per job per level.
 
 `playbook_version` hashes every playbook file, so each dispatched action can record the playbook
 version it came from (plan 8.1).
@@ -47,7 +50,8 @@ class ChecklistItem(Entry):
     dispatch. `agency` may be symbolic (`leading-hq`, `county-hq`, `local-power-authority`),
     resolved when the item is dispatched. `moment` moves it off its phase's moment, `after`
     makes it wait for another item to be done, `when` for a circumstance. `escalate_to` is the
-    agency also told when its action is overdue."""
+    agency also told when its action is overdue. `job` names the job it does at its levels,
+    which other items of the job do at theirs."""
 
     key: str = Field(pattern=KEY_PATTERN)
     agency: str = Field(min_length=1)
@@ -61,6 +65,7 @@ class ChecklistItem(Entry):
     after: str | None = Field(default=None, pattern=KEY_PATTERN)
     when: Condition | None = None
     escalate_to: str | None = Field(default=None, min_length=1)
+    job: str | None = Field(default=None, pattern=KEY_PATTERN)
 
     @field_validator("levels")
     @classmethod
@@ -102,12 +107,35 @@ class Checklists:
         )
         # Keys another item follows: completing (or cancelling) one of these may release a link.
         self.links: frozenset[str] = frozenset(item.after for item in self._items if item.after)
+        jobs: dict[str, list[ChecklistItem]] = {}
+        for item in self._items:
+            if item.job is not None:
+                jobs.setdefault(item.job, []).append(item)
+        # Each job's items, in file order (one per level: the loader checks it).
+        self.jobs: Mapping[str, tuple[ChecklistItem, ...]] = MappingProxyType(
+            {job: tuple(items) for job, items in jobs.items()}
+        )
 
     def __iter__(self) -> Iterator[ChecklistItem]:
         return iter(self._items)
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def superseded(
+        self, level: Level | None, grade: Level | None
+    ) -> dict[str, ChecklistItem | None]:
+        """The items whose job another item does at the event's ``level`` (``grade``, for a
+        post-event item: plan 6 goes by the event's grade), or no item: key → the item that
+        does it now (None: none at this level). Items with no ``job`` are never superseded."""
+        found: dict[str, ChecklistItem | None] = {}
+        for items in self.jobs.values():
+            for item in items:
+                at = grade if item.phase == "post_event" else level
+                if at is None or at in item.levels:
+                    continue
+                found[item.key] = next((other for other in items if at in other.levels), None)
+        return found
 
     def items_for(self, phase: Phase, level: Level | None) -> list[ChecklistItem]:
         """The items of `phase` that apply at `level`, in file order.
@@ -144,7 +172,8 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
     repeated level, a clause the plan lacks (PLAN_CLAUSES), an empty title, due_minutes ≤ 0, an
     agency not in `agencies`, an `escalate_to` that is no real unit or is the item's own
     agency, a key used twice (naming both files), or an `after` naming no item,
-    an item of another moment, or an item that comes back to it. The result carries
+    an item of another moment, or an item that comes back to it, or a `job` whose items differ
+    in phase or moment or share a level. The result carries
     `playbook_version(folder)`.
     """
     directory = folder / CHECKLIST_DIR
@@ -170,7 +199,9 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
                 )
             seen[item.key] = f"{file} {label}"
             items.append(item)
-    _check_links(items, {item.key: seen[item.key].rsplit(" ", 1)[0] for item in items})
+    files = {item.key: seen[item.key].rsplit(" ", 1)[0] for item in items}
+    _check_links(items, files)
+    _check_jobs(items, files)
     return Checklists(items, playbook_version(folder))
 
 
@@ -197,6 +228,33 @@ def _check_links(items: list[ChecklistItem], files: Mapping[str, str]) -> None:
                 raise PlaybookError(files[item.key], item.key, f"after: a loop ({loop})")
             chain.append(before.key)
             before = by_key.get(before.after) if before.after else None
+
+
+def _check_jobs(items: list[ChecklistItem], files: Mapping[str, str]) -> None:
+    """The items of one job are of one phase (so that one level, or the grade, says which does
+    it) and moment, and no two list the same level: at each level one item does the job."""
+    first: dict[str, ChecklistItem] = {}
+    by_level: dict[tuple[str, str], str] = {}
+    for item in items:
+        if item.job is None:
+            continue
+        other = first.setdefault(item.job, item)
+        if (other.phase, other.dispatched_at) != (item.phase, item.dispatched_at):
+            raise PlaybookError(
+                files[item.key],
+                item.key,
+                f"job: {item.job} is done by {other.key}, a {other.phase} item going out at "
+                f"{other.dispatched_at}; this one is {item.phase} at {item.dispatched_at}",
+            )
+        for level in item.levels:
+            twice = by_level.setdefault((item.job, level), item.key)
+            if twice != item.key:
+                raise PlaybookError(
+                    files[item.key],
+                    item.key,
+                    f"job: {item.job} at level {level} is already {twice}'s (one item per job "
+                    "per level)",
+                )
 
 
 def playbook_version(folder: Path) -> str:

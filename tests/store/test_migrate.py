@@ -281,19 +281,28 @@ def test_the_timeline_refuses_a_kind_outside_the_vocabulary(empty_settings: Sett
     assert {row[2] for row in on_connection(empty_settings, stored_entries)} == set(TIMELINE_KINDS)
 
 
+def kinds_of(settings: Settings, revision: str) -> tuple[str, ...]:
+    """The timeline kinds a migration's CHECK allows, as that migration lists them."""
+    script = ScriptDirectory.from_config(alembic_config(settings)).get_revision(revision)
+    assert script is not None
+    kinds: tuple[str, ...] = script.module.KINDS
+    return kinds
+
+
 def test_the_kind_check_keeps_the_entries_there_are(empty_settings: Settings) -> None:
     """0009 leaves every stored entry as it was, kind and hash (the chain still holds), and its
     downgrade drops the check and nothing else."""
     upgrade(empty_settings, "0007")
     events = [uuid.uuid4() for _ in range(2)]
-    on_connection(empty_settings, lambda c: fill_timelines(c, events, TIMELINE_KINDS))
+    kinds = kinds_of(empty_settings, "0009")
+    on_connection(empty_settings, lambda c: fill_timelines(c, events, kinds))
     upgrade(empty_settings, "0008")
     before = on_connection(empty_settings, stored_entries)
 
     assert [m.revision for m in upgrade(empty_settings, "0009").applied] == ["0009"]
 
     assert on_connection(empty_settings, stored_entries) == before
-    assert len(before) == 2 * len(TIMELINE_KINDS)
+    assert len(before) == 2 * len(kinds)
 
     async def audit() -> tuple[int, int, dict[uuid.UUID, Any]]:
         engine = make_engine(empty_settings)
@@ -304,7 +313,7 @@ def test_the_kind_check_keeps_the_entries_there_are(empty_settings: Settings) ->
             await engine.dispose()
         return found.events, found.entries, found.breaks
 
-    assert asyncio.run(audit()) == (2, 2 * len(TIMELINE_KINDS), {})
+    assert asyncio.run(audit()) == (2, 2 * len(kinds), {})
 
     command.downgrade(alembic_config(empty_settings), "0008")
 
@@ -353,6 +362,63 @@ def test_a_drill_there_is_gets_its_clock_and_every_event_keeps_its_children(
     columns = on_connection(empty_settings, lambda c: inspect(c).get_columns("events"))
     assert "drill_clock" not in {column["name"] for column in columns}
     assert on_connection(empty_settings, stored_entries) == before
+
+
+def test_superseded_duties_go_back_to_cancelled_and_their_entries_stop_the_downgrade(
+    empty_settings: Settings,
+) -> None:
+    """0016 adds the superseded state and its timeline kind; its downgrade makes a superseded
+    action cancelled (superseded, at the time it was), and stops, naming them, while the
+    timeline holds entries of the kind it removes (hashed into their chains)."""
+    upgrade(empty_settings, "0016")
+    event = uuid.uuid4()
+    actions = table_of(models.Action)
+
+    def fill(connection: Connection) -> None:
+        fill_timelines(connection, [event], ["report", "actions_superseded"], chained=True)
+        connection.execute(
+            insert(actions).values(
+                id=uuid.uuid4(),
+                event_id=event,
+                key="response.hq-city.on-site-hq",
+                agency="hq-city",
+                phase="response",
+                level="III",
+                clause="2.3",
+                title="根据需要成立现场指挥部",
+                detail="",
+                state="superseded",
+                playbook_version="0",
+                dispatched_at=AT,
+                due_at=AT + timedelta(hours=2),
+                superseded_at=AT + timedelta(minutes=5),
+                updated_at=AT,
+            )
+        )
+        connection.commit()
+
+    def states(connection: Connection) -> list[tuple[Any, ...]]:
+        query = select(actions.c.state, actions.c.cancelled_at, actions.c.cancel_reason)
+        return [tuple(row) for row in connection.execute(query)]
+
+    def forget_entries(connection: Connection) -> None:
+        entries = table_of(models.TimelineEntry)
+        connection.execute(entries.delete().where(entries.c.kind == "actions_superseded"))
+        connection.commit()
+
+    on_connection(empty_settings, fill)
+    with pytest.raises(RuntimeError, match=r"'actions_superseded' \(1 entries\)"):
+        command.downgrade(alembic_config(empty_settings), "0011")
+    assert on_connection(empty_settings, current_revision) == "0016"
+
+    on_connection(empty_settings, forget_entries)
+    command.downgrade(alembic_config(empty_settings), "0011")
+
+    assert on_connection(empty_settings, states) == [
+        ("cancelled", AT + timedelta(minutes=5), "superseded")
+    ]
+    columns = on_connection(empty_settings, lambda c: inspect(c).get_columns("actions"))
+    assert "superseded_at" not in {column["name"] for column in columns}
 
 
 def test_an_unknown_stored_kind_stops_the_upgrade_naming_it(empty_settings: Settings) -> None:
