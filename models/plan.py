@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    Integer,
     String,
     Text,
     UniqueConstraint,
@@ -55,13 +56,14 @@ class Action(Base):
 
     The item's words are copied in, with the playbook version they came from, so that reloading
     the playbooks never changes what an agency was already asked to do. An item owed by a role
-    that names several units (each county hit, service.plan.addressees) is one action per unit:
-    the key is unique per event and agency.
+    that names several units (each county hit, service.plan.addressees) is one action per unit;
+    a link of plan 4's chain is one action per unit and run (``run``: the chain runs again for a
+    follow-up report, design § Reporting chain): the key is unique per event, agency and run.
     """
 
     __tablename__ = "actions"
     __table_args__ = (
-        UniqueConstraint("event_id", "key", "agency"),
+        UniqueConstraint("event_id", "key", "agency", "run"),
         CheckConstraint(one_of("state", ACTION_STATES), name="state"),
         CheckConstraint(one_of("phase", PHASES), name="phase"),
         CheckConstraint(one_of("level", LEVELS), name="level"),
@@ -99,6 +101,11 @@ class Action(Base):
     escalate_to: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Plan 4's chain (design § Reporting chain): the run of the chain a link belongs to, numbered
+    # 1, 2 … on its event (0: no link), and the area the run reports on, a county hit or the
+    # city (the region's code; none for a run from before runs had an area).
+    run: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    regarding: Mapped[str | None] = mapped_column(String(6))
 
 
 class Attestation(Base):

@@ -25,6 +25,7 @@ TimelineKind = Literal[
     "response_started",
     "response_raised",
     "response_lowered",
+    "report_run_started",
     "actions_dispatched",
     "actions_cancelled",
     "actions_handed_over",

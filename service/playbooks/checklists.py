@@ -107,6 +107,14 @@ class Checklists:
         )
         # Keys another item follows: completing (or cancelling) one of these may release a link.
         self.links: frozenset[str] = frozenset(item.after for item in self._items if item.after)
+        # The links of a chain (plan 4): every item that follows another or is followed. They go
+        # out in runs of the chain, one per area and moment (design § Reporting chain).
+        self.chain: frozenset[str] = self.links | frozenset(
+            item.key for item in self._items if item.after
+        )
+        # The chain's ends, which nothing follows: receiving the report at the top. A receipt
+        # stays owed when a later run supersedes the links before it, and when the response ends.
+        self.receipts: frozenset[str] = self.chain - self.links
         jobs: dict[str, list[ChecklistItem]] = {}
         for item in self._items:
             if item.job is not None:

@@ -57,6 +57,7 @@ KIND_LABELS: Final[Mapping[TimelineKind | str, Callable[[], str]]] = {
     "response_started": lambda: _("启动应急响应"),
     "response_raised": lambda: _("提升响应级别"),
     "response_lowered": lambda: _("降低响应级别"),
+    "report_run_started": lambda: _("信息报告启动"),
     "actions_dispatched": lambda: _("任务下达"),
     "actions_cancelled": lambda: _("任务批量取消"),
     "actions_handed_over": lambda: _("任务移交"),
@@ -197,12 +198,34 @@ def _duty(data: Mapping[str, Any], names: Names) -> str:
 def _dispatched(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
     count = len(d.get("keys") or ())
     phase = PHASE_WORDS.get(str(d.get("phase")))
-    return ngettext(
+    said = ngettext(
         "向{units}下达{phase}任务 {n} 项",
         "向{units}下达{phase}任务 {n} 项",
         count,
         units=_units(d.get("agencies"), names),
         phase=phase() if phase else "",
+    )
+    run = d.get("run")
+    return said + (_("（第 {run} 轮信息报告）", run=run) if isinstance(run, int) else "")
+
+
+# Why a run of plan 4's chain started (service.flows.actions.dispatch.RunReason).
+RUN_REASONS: Final[Mapping[str, Callable[[Mapping[str, Any]], str]]] = {
+    "start": lambda d: _("首报"),
+    "county": lambda d: _("首报，新增受影响区域"),
+    "level": lambda d: _("续报，响应级别调整为{level}", level=level_words(d.get("level"))),
+    "end": lambda d: _("终报，应急响应终止"),
+}
+
+
+def _run_started(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
+    why = RUN_REASONS.get(str(d.get("reason")))
+    area = d.get("regarding")
+    return _(
+        "启动第 {run} 轮信息报告（{why}）：{place}",
+        run=d.get("run"),
+        why=why(d) if why else _("信息报告"),
+        place=names.place(area) if isinstance(area, str) else _("全部受影响区域"),
     )
 
 
@@ -229,12 +252,24 @@ def _handed_over(d: Mapping[str, Any], who: str, names: Names, clause: str | Non
 
 
 def _superseded(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
+    held = d.get("held") or {}
+    if "runs" in d:
+        # plan 4: a new run of the chain takes over the open links of the earlier ones
+        reason = RUN_REASONS.get(str(d.get("why")))
+        links = _("、").join(
+            _("{units}的“{duty}”", units=_units(held.get(key), names), duty=names.duty(key))
+            for key in d.get("keys") or ()
+        )
+        return _(
+            "{why}：此前各轮信息报告未完成的环节由新一轮接替：{links}",
+            why=reason(d) if reason else _("信息报告"),
+            links=links,
+        )
     # Plan 6.2 goes by the event's grade, everything else by the response's level.
     if clause == "6.2":
         why = _("事件定级为{level}", level=level_words(d.get("grade")))
     else:
         why = _("响应级别调整为{level}", level=level_words(d.get("level")))
-    held = d.get("held") or {}
     replaced = d.get("replaced_by") or {}
     duties = []
     for key in d.get("keys") or ():
@@ -432,6 +467,7 @@ PHRASES: Final[Mapping[str, Phrase]] = {
     "response_started": _started,
     "response_raised": _level_changed(lambda: _("提升")),
     "response_lowered": _level_changed(lambda: _("降低")),
+    "report_run_started": _run_started,
     "actions_dispatched": _dispatched,
     "actions_cancelled": _cancelled,
     "actions_handed_over": _handed_over,

@@ -75,7 +75,7 @@ async def test_dispatch_statements_do_not_grow_with_items(
         items = [
             item
             for item in response_items(context.playbooks, level)
-            if item.after is None
+            if item.key not in context.playbooks.checklists.chain
             and item.when is None
             and len(context.playbooks.agencies.addressees(item.agency, scene)) == 1
         ]
@@ -100,6 +100,46 @@ async def test_dispatch_statements_do_not_grow_with_items(
             counts[(level, size)] = len(statements)
     assert len(set(counts.values())) == 1, counts
     assert len(response_items(context.playbooks, "I")) > 40
+
+
+async def test_starting_runs_of_the_chain_does_not_grow_with_the_areas(
+    context: AppContext, make_token: MakeToken
+) -> None:
+    """Plan 4's chain starts a run per county hit: one dispatch of the first-response items,
+    with a run for one county or for six, is the same number of statements."""
+    actor = await system_actor(make_token, context)
+    counties = ("330602", "330603", "330604", "330624", "330681", "330683")
+    counts = {}
+    for areas in (counties[:1], counties):
+        scene = Scene("330600", areas)
+        items = context.playbooks.checklists.items_for("first_response", "III")
+        event = await new_event(context, "III")
+        async with context.sessions() as session:
+            session.add(event)
+            with counting(context) as statements:
+                async with WriteBatch(session) as batch:
+                    created = await dispatch(
+                        session,
+                        batch,
+                        context.playbooks,
+                        event,
+                        items,
+                        actor,
+                        NOW,
+                        scene,
+                        runs="start",
+                    )
+                await session.commit()
+            runs = list(
+                await session.scalars(
+                    select(Action.run).where(Action.event_id == event.id, Action.run > 0)
+                )
+            )
+        # 5.2.1's four first measures, and the power company's first report in each run
+        assert created == 4 + len(areas)
+        assert sorted(runs) == list(range(1, len(areas) + 1))
+        counts[len(areas)] = len(statements)
+    assert len(set(counts.values())) == 1, counts
 
 
 async def test_actions_keep_the_playbook_version_they_came_from(
@@ -147,14 +187,25 @@ async def test_lowering_cancels_what_the_new_level_lacks(
     assert lowered.json()["response_level"] == "IV"
     actions = (await client.get(f"/api/v1/events/{event_id}/actions", headers=city)).json()["items"]
     iv_keys = {i.key for i in response_items(context.playbooks, "IV")}
-    taken_back = [a for a in actions if a["state"] in ("cancelled", "superseded")]
+    taken_back = [
+        a
+        for a in actions
+        if a["state"] in ("cancelled", "superseded") and not a["key"].startswith("reporting.")
+    ]
     assert taken_back and all(a["key"] not in iv_keys for a in taken_back)
     assert all("负荷快速恢复" in a["cancel_reason"] for a in taken_back if a["cancel_reason"])
     # the city's on-site HQ of a 较大 gives way to the county's of a 一般 (plan 2.3)
     assert {(a["key"], a["agency"], a["state"]) for a in taken_back} == {
         ("response.hq-city.on-site-hq", "hq-city", "superseded")
     }
-    assert all(a["state"] == "pending" for a in actions if a["key"] in iv_keys)
+    plain = [a for a in actions if a["key"] in iv_keys and not a["key"].startswith("reporting.")]
+    assert all(a["state"] == "pending" for a in plain)
+    # plan 4 reports again at IV (续报): a new run, the first one's report superseded by it
+    reports = [a for a in actions if a["key"] == "reporting.power-company.report-local-authority"]
+    assert [(a["run"], a["state"]) for a in sorted(reports, key=lambda a: a["run"])] == [
+        (1, "superseded"),
+        (2, "pending"),
+    ]
     # raising again brings the cancelled duties back
     raised = await client.post(
         f"/api/v1/events/{event_id}/level",
@@ -217,9 +268,9 @@ async def test_only_agencies_ack(
 async def test_each_dispatch_cites_its_items_clauses(
     client: httpx.AsyncClient, make_token: MakeToken
 ) -> None:
-    """The monitoring of plan 3.2.1 goes out as the event opens; plan 4's reports and 5.2.1's
-    first measures before the response starts, cited as what they are (not "5.2"); then the
-    response's own duties and plan 6.2's group."""
+    """The monitoring of plan 3.2.1 goes out as the event opens; 5.2.1's first measures and plan
+    4's first report (the first run of its chain, for 柯桥区) before the response starts, cited as
+    what they are (not "5.2"); then the response's own duties and plan 6.2's group."""
     dispatcher = await make_token("dispatcher")
     event_id = (await post(client, dispatcher, report(county("330603", 151, 70))))["event_id"]
     entries = (await client.get(f"/api/v1/events/{event_id}/timeline", headers=dispatcher)).json()[
@@ -228,8 +279,13 @@ async def test_each_dispatch_cites_its_items_clauses(
     moves = [(e["kind"], e["clause"], e["data"].get("phase")) for e in entries[2:]]
     assert moves == [
         ("actions_dispatched", "3.2.1", "monitoring"),
-        ("actions_dispatched", "4, 5.2.1", "first_response"),
+        ("actions_dispatched", "5.2.1", "first_response"),
+        ("report_run_started", "4", None),
+        ("actions_dispatched", "4", "first_response"),
         ("response_started", "5.1", None),
         ("actions_dispatched", "2.2, 2.3, 2.4, 2.5, 5.2.3, 5.3, 5.4", "response"),
         ("actions_dispatched", "6.2", "post_event"),
     ]
+    run = next(e for e in entries if e["kind"] == "report_run_started")
+    assert run["text"] == "启动第 1 轮信息报告（首报）：柯桥区"
+    assert (run["data"]["run"], run["data"]["regarding"]) == (1, "330603")

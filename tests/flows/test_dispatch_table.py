@@ -157,33 +157,42 @@ CITY_UP = "reporting.economy-it.report-city-government-and-provincial-drc"
 GENERAL = "reporting.local-power-authority.report-general"
 
 
-def chain(level: str, place: str) -> list[set[tuple[str, str]]]:
-    counties = COUNTIES[place]
-    local = counties or [E]  # 事发地电力运行主管部门: each county hit's, or 市经信委's
-    waves: list[set[tuple[str, str]]] = [
-        {(POWER, "power-company")},  # 电力企业 → 受影响区域电力运行主管部门
-        {(VERIFY, unit) for unit in local},  # 立即进行核实，作出初步认定
-    ]
-    if level != "IV":  # 初判为较大以上
-        if counties:  # the county's authority → 市经信委 and its government
-            waves.append({(COUNTY_UP, unit) for unit in counties})
-        waves.append({(CITY_UP, E)})  # 市经信委 → 市政府 and 省发改委, who acknowledge
-        waves.append({("reporting.hq-city.receive-major-report", C)})
-        waves[-1].add(("reporting.provincial-drc.receive-major-report", D))
-        return waves
-    waves.append(
-        {(GENERAL, unit) for unit in local}
-    )  # 一般: to the upper authority, its government
-    if counties:  # 市经信委 receives the counties' reports
-        waves.append({("reporting.economy-it.receive-general-report", E)})
-    else:  # 省发改委 and 市政府 receive 市经信委's
-        waves.append(
-            {
-                ("reporting.provincial-drc.receive-general-report", D),
-                ("reporting.hq-city.receive-general-report", C),
-            }
-        )
-    return waves
+def chain(level: str, place: str) -> list[set[tuple[str, str, str]]]:
+    """The waves of plan 4's reports, as (key, agency, area): one run of the chain per county
+    hit, or one for the city when none is named, each reporting on its own area."""
+    counties = [region.removeprefix("hq-") for region in COUNTIES[place]] or ["330600"]
+    waves: list[set[tuple[str, str, str]]] = [set() for _ in range(5)]
+    for area in counties:
+        # 事发地电力运行主管部门: the county's (its HQ), or 市经信委 for the city
+        local = f"hq-{area}" if area != "330600" else E
+        run = [
+            {(POWER, "power-company")},  # 电力企业 → 受影响区域电力运行主管部门
+            {(VERIFY, local)},  # 立即进行核实，作出初步认定
+        ]
+        if level != "IV":  # 初判为较大以上
+            if area != "330600":  # the county's authority → 市经信委 and its government
+                run.append({(COUNTY_UP, local)})
+            run.append({(CITY_UP, E)})  # 市经信委 relays it to 市政府 and 省发改委, who acknowledge
+            run.append(
+                {
+                    ("reporting.hq-city.receive-major-report", C),
+                    ("reporting.provincial-drc.receive-major-report", D),
+                }
+            )
+        else:
+            run.append({(GENERAL, local)})  # 一般: to the upper authority, its government
+            if area != "330600":  # 市经信委 receives the county's report
+                run.append({("reporting.economy-it.receive-general-report", E)})
+            else:  # 省发改委 and 市政府 receive 市经信委's
+                run.append(
+                    {
+                        ("reporting.provincial-drc.receive-general-report", D),
+                        ("reporting.hq-city.receive-general-report", C),
+                    }
+                )
+        for wave, links in zip(waves, run, strict=False):
+            wave.update((key, agency, area) for key, agency in links)
+    return [wave for wave in waves if wave]
 
 
 # --- plan 6: at the end ---------------------------------------------------------------------
@@ -259,10 +268,12 @@ async def test_who_gets_what_when_the_response_starts(
     assert city_authority == CITY_AUTHORITY_AT_START[(level, place)]
     # every member unit has its 5.2.3 duties at every level (plan 5.2.3, 5.2.2 动员部署)
     assert set(MEMBER_UNITS) <= set(by_agency)
-    # of plan 4's reports only the first goes out with the start: the rest wait for it
-    assert {(a["key"], a["agency"]) for a in actions if a["key"].startswith("reporting.")} == {
-        (POWER, "power-company")
-    }
+    # of plan 4's reports only the first goes out with the start, one for each area's run: the
+    # rest wait for it
+    areas = [region.removeprefix("hq-") for region in COUNTIES[place]] or ["330600"]
+    reports = [a for a in actions if a["key"].startswith("reporting.")]
+    assert {(a["key"], a["agency"]) for a in reports} == {(POWER, "power-company")}
+    assert sorted(a["regarding"] for a in reports) == areas
 
 
 @pytest.mark.parametrize(("level", "place"), TABLE)
@@ -270,28 +281,37 @@ async def test_each_report_goes_out_when_the_one_before_is_done(
     client: httpx.AsyncClient, make_token: MakeToken, level: str, place: str
 ) -> None:
     event_id, tokens = await start(client, make_token, level, place)
-    seen: set[tuple[str, str]] = set()
-    for wave in chain(level, place):
-        now = {
-            (a["key"], a["agency"]): a
+
+    async def runs() -> dict[tuple[str, str, str], dict[str, Any]]:
+        """Plan 4's links of the latest runs (a level set by a commander starts a new run), by
+        key, agency and area."""
+        links = [
+            a
             for a in await event_actions(client, tokens["observer"], event_id)
             if a["key"].startswith("reporting.")
+        ]
+        latest: dict[str, int] = {}
+        for a in links:
+            latest[a["regarding"]] = max(latest.get(a["regarding"], 0), a["run"])
+        return {
+            (a["key"], a["agency"], a["regarding"]): a
+            for a in links
+            if a["run"] == latest[a["regarding"]]
         }
+
+    seen: set[tuple[str, str, str]] = set()
+    for wave in chain(level, place):
+        now = await runs()
         assert set(now) - seen == wave
-        assert all(now[pair]["state"] == "pending" for pair in wave)
+        assert all(now[link]["state"] == "pending" for link in wave)
         seen |= wave
-        for key, agency in sorted(wave):
+        for key, agency, area in sorted(wave):
             unit = await make_token("agency", agency=agency)
             done = await client.post(
-                f"{API}/actions/{now[(key, agency)]['id']}/complete", json={}, headers=unit
+                f"{API}/actions/{now[(key, agency, area)]['id']}/complete", json={}, headers=unit
             )
             assert done.status_code == 200, done.text
-    after = {
-        (a["key"], a["agency"])
-        for a in await event_actions(client, tokens["observer"], event_id)
-        if a["key"].startswith("reporting.")
-    }
-    assert after == seen
+    assert set(await runs()) == seen
 
 
 @pytest.mark.parametrize(("level", "place"), TABLE)

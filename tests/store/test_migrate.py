@@ -29,6 +29,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Column, Connection, MetaData, String, insert, inspect, select, text
+from sqlalchemy import table as sa_table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -372,7 +373,15 @@ def test_superseded_duties_go_back_to_cancelled_and_their_entries_stop_the_downg
     timeline holds entries of the kind it removes (hashed into their chains)."""
     upgrade(empty_settings, "0016")
     event = uuid.uuid4()
-    actions = table_of(models.Action)
+    # the table as 0016 left it (the model's has moved on)
+    actions = sa_table(
+        "actions",
+        *(
+            Column(column.name, column.type)
+            for column in table_of(models.Action).c
+            if column.name not in ("run", "regarding")
+        ),
+    )
 
     def fill(connection: Connection) -> None:
         fill_timelines(connection, [event], ["report", "actions_superseded"], chained=True)

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from sqlalchemy import and_, case, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -82,6 +82,21 @@ async def scene_of(
 
 
 @dataclass(frozen=True, slots=True)
+class Run:
+    """One run of plan 4's chain (design § Reporting chain): its number on the event (1, 2 …)
+    and the area it reports on, a county hit or the city when none is named (None: a run from
+    before runs had an area, which reports on the event's areas as they stand)."""
+
+    number: int
+    regarding: str | None
+
+
+# Why a run of the chain starts: the response starts (首报), a county is hit anew during it, the
+# level changes (续报 at the new level), the response ends (终报).
+RunReason = Literal["start", "county", "level", "end"]
+
+
+@dataclass(frozen=True, slots=True)
 class _Planned:
     item: ChecklistItem
     agency: str
@@ -89,6 +104,7 @@ class _Planned:
     # The unit whose action comes back (reopen): another than ``agency`` when a leading-hq
     # duty comes back to the HQ that leads now.
     holder: str = ""
+    run: Run | None = None
 
 
 # What a moment that sets duties going brings back: a duty a lowering or a lifting cancelled, or
@@ -102,10 +118,12 @@ def _plan(
     scene: Scene,
     held: Held,
     reopen: bool,
+    run: Run | None = None,
 ) -> list[_Planned]:
     """The actions to create or reopen: every unit each item names at ``scene`` that has no
     open or done action of it yet (nor a cancelled or superseded one, unless ``reopen``), whose
-    circumstance holds and whose link before it is done.
+    circumstance holds and whose link before it is done (within ``run``: ``held`` is its
+    actions).
 
     A ``leading-hq`` item is one duty whoever holds it (a hand-over moves it): any action of its
     key counts, and one that comes back comes to the HQ that leads now. Any other is one duty
@@ -125,7 +143,7 @@ def _plan(
             else:
                 state = states.get(agency, "")
             if state == "" or (reopen and state in REOPENED):
-                candidates.append(_Planned(item, agency, state in REOPENED, holder))
+                candidates.append(_Planned(item, agency, state in REOPENED, holder, run))
     # What would go out now, waiting or not, counts as pending for the links that follow it.
     seen: Held = {key: dict(states) for key, states in held.items()}
     for planned in candidates:
@@ -136,6 +154,21 @@ def _plan(
         for p in candidates
         if p.item.after is None or link_ready(p.item.key, p.agency, after, seen)
     ]
+
+
+async def _held(session: AsyncSession, batch: WriteBatch, event: Event) -> dict[int, Held]:
+    """The event's actions by run (0: those of no run of plan 4's chain): one read, none for an
+    event not written yet."""
+    held: dict[int, Held] = {}
+    if not batch.holds(event):  # an event not written yet has no actions
+        found = await session.execute(
+            select(Action.key, Action.agency, Action.state, Action.run).where(
+                Action.event_id == event.id
+            )
+        )
+        for key, agency, state, run in found:
+            held.setdefault(run, {}).setdefault(key, {})[agency] = state
+    return held
 
 
 async def dispatch(
@@ -149,25 +182,56 @@ async def dispatch(
     scene: Scene,
     *,
     reopen: bool = True,
+    runs: RunReason | None = None,
+    areas: Sequence[str] | None = None,
 ) -> int:
     """Dispatch what of ``items`` the event does not have yet, and (``reopen``) bring back its
-    cancelled duties: a moment that sets duties going (a level, a warning published) brings back
-    what an earlier lowering or lifting cancelled; one that only fills in (a link released, a
-    county hit anew, a lead taken) leaves a commander's cancellation alone.
+    cancelled or superseded duties: a moment that sets duties going (a level, a warning
+    published) brings back what an earlier lowering or lifting cancelled; one that only fills
+    in (a link released, a county hit anew, a lead taken) leaves a commander's cancellation
+    alone.
+
+    The links of plan 4's chain among ``items`` go out only in new runs of the chain, one per
+    area (``areas``, by default the 事发地 of ``scene``: each county hit, or the city), started
+    for ``runs`` (why); without it they stay where they are (``release_links`` moves a run on).
 
     Returns how many actions were created or reopened. Each phase's dispatch is one timeline
-    entry citing the clauses of its items.
+    entry citing the clauses of its items; each run's start is one (``report_run_started``)
+    before its own dispatch's.
     """
     if not items:
         return 0
-    held: Held = {}
-    if not batch.holds(event):  # an event not written yet has no actions
-        found = await session.execute(
-            select(Action.key, Action.agency, Action.state).where(Action.event_id == event.id)
-        )
-        for key, agency, state in found:
-            held.setdefault(key, {})[agency] = state
-    planned = _plan(playbooks, items, scene, held, reopen)
+    held = await _held(session, batch, event)
+    chain = playbooks.checklists.chain
+    plain = [item for item in items if item.key not in chain]
+    planned = _plan(playbooks, plain, scene, held.get(0, {}), reopen)
+    started: list[Run] = []
+    links = [item for item in items if item.key in chain] if runs is not None else []
+    if links:
+        number = max(held, default=0)
+        for area in areas if areas is not None else scene.local:
+            run = Run(number + 1, area)
+            in_run = _plan(playbooks, links, replace(scene, local=(area,)), {}, False, run)
+            if in_run:
+                number += 1
+                started.append(run)
+                planned += in_run
+    return await _put(session, batch, playbooks, event, planned, actor, now, started, runs)
+
+
+async def _put(
+    session: AsyncSession,
+    batch: WriteBatch,
+    playbooks: Playbooks,
+    event: Event,
+    planned: Sequence[_Planned],
+    actor: Actor,
+    now: datetime,
+    started: Sequence[Run] = (),
+    why: RunReason | None = None,
+) -> int:
+    """Write what ``planned`` says: the new actions in the batch, the reopened ones by one
+    UPDATE, a notice each, the agencies' poll counters, the timeline entries."""
     fresh = [p for p in planned if not p.reopen]
     reopened = [p for p in planned if p.reopen]
     version = playbooks.checklists.version
@@ -188,6 +252,8 @@ async def dispatch(
             "due_at": now + timedelta(minutes=p.item.due_minutes),
             "escalate_to": p.item.escalate_to,
             "updated_at": now,
+            "run": p.run.number if p.run else 0,
+            "regarding": p.run.regarding if p.run else None,
         }
         for p in fresh
     ]
@@ -209,9 +275,27 @@ async def dispatch(
         )
     await feeds.touch(session, touched, now)
     for phase in PHASES:
-        group = [p for p in planned if p.item.phase == phase]
+        group = [p for p in planned if p.item.phase == phase and p.run is None]
         if group:
             _record(batch, event, actor, now, phase, group, version)
+    runs = list(dict.fromkeys(p.run for p in planned if p.run is not None))
+    for run in runs:
+        if run in started:
+            timeline.record(
+                batch,
+                event,
+                "report_run_started",
+                actor,
+                f"plan 4 run {run.number} ({why}) on {run.regarding}",
+                clause="4",
+                at=now,
+                run=run.number,
+                regarding=run.regarding,
+                reason=why,
+                level=event.response_level,
+            )
+        group = [p for p in planned if p.run == run]
+        _record(batch, event, actor, now, group[0].item.phase, group, version, run)
     return len(planned)
 
 
@@ -241,6 +325,7 @@ async def _reopen(
         update(Action)
         .where(
             Action.event_id == event.id,
+            Action.run == 0,
             tuple_(Action.key, Action.agency).in_([(p.item.key, p.holder) for p in reopen]),
         )
         .values(
@@ -271,6 +356,7 @@ def _record(
     phase: str,
     group: Sequence[_Planned],
     version: str,
+    run: Run | None = None,
 ) -> None:
     keys = list(dict.fromkeys(p.item.key for p in group))
     timeline.record(
@@ -285,6 +371,7 @@ def _record(
         agencies=sorted({p.agency for p in group}),
         phase=phase,
         playbook_version=version,
+        **({"run": run.number, "regarding": run.regarding} if run else {}),
     )
 
 
@@ -307,18 +394,29 @@ async def release_links(
     batch: WriteBatch,
     playbooks: Playbooks,
     event: Event,
-    key: str,
+    action: Action,
     actor: Actor,
     now: datetime,
 ) -> int:
-    """An action of ``key`` was done or cancelled: dispatch the links of the running response
-    that were waiting for it (plan 4: each report's clock starts when the one before it is done).
-    Returns how many went out."""
-    if key not in playbooks.checklists.links or event.state != "response":
+    """``action`` was done or cancelled: dispatch the links of its run of plan 4's chain that
+    were waiting for it (plan 4: each report's clock starts when the one before it is done),
+    while the response runs, and after it ended for its final run (终报; by then every other
+    run's open links but the receipts are superseded, and a receipt releases nothing). Returns
+    how many went out."""
+    if action.key not in playbooks.checklists.links or action.run == 0:
         return 0
-    if event.response_level is None:
+    if event.state not in ("response", "terminated"):
         return 0
-    items = started_items(playbooks, event)
+    level = action.level or event.response_level
+    if level is None:
+        return 0
+    chain = playbooks.checklists.chain
+    items = [i for i in playbooks.checklists.items_at("started", level) if i.key in chain]
     scene = await scene_of(session, event)
-    await session.flush()  # the action's new state, for the read of what the event holds
-    return await dispatch(session, batch, playbooks, event, items, actor, now, scene, reopen=False)
+    if action.regarding is not None:
+        scene = replace(scene, local=(action.regarding,))
+    await session.flush()  # the action's new state, for the read of what the run holds
+    run = Run(action.run, action.regarding)
+    held = (await _held(session, batch, event)).get(run.number, {})
+    planned = _plan(playbooks, items, scene, held, False, run)
+    return await _put(session, batch, playbooks, event, planned, actor, now)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
 from models.base import table_of
-from service.flows.actions.dispatch import started_items
+from service.flows.actions.dispatch import RunReason, started_items
 from service.plan.actor import Actor
 from service.plan.addressees import Scene
 from service.plan.duties import OPEN_STATES
@@ -132,6 +132,58 @@ async def supersede(
         replaced_by=by,
         level=level,
         grade=grade,
+    )
+    return len(rows)
+
+
+async def supersede_runs(
+    session: AsyncSession,
+    batch: WriteBatch,
+    playbooks: Playbooks,
+    event: Event,
+    actor: Actor,
+    now: datetime,
+    why: RunReason,
+) -> int:
+    """A new run of plan 4's chain is about to start for every area (a level change's 续报, the
+    end's 终报): the open links of the runs there are, but their receipts, are superseded by it
+    (the report they were to carry goes up in the new run). A receipt stays open and due: the
+    report it acknowledges was sent. Call before the new runs are dispatched."""
+    held_on = playbooks.checklists.chain - playbooks.checklists.receipts
+    rows = (
+        await session.execute(
+            update(Action)
+            .where(
+                Action.event_id == event.id,
+                Action.run > 0,
+                Action.key.in_(sorted(held_on)),
+                Action.state.in_(OPEN_STATES),
+            )
+            .values(state="superseded", superseded_at=now, updated_at=now)
+            .returning(Action.key, Action.agency, Action.run)
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
+    if not rows:
+        return 0
+    held: dict[str, list[str]] = {}
+    for key, agency, _run in sorted(rows):
+        held.setdefault(key, []).append(agency)
+    await feeds.touch(session, {agency for _key, agency, _run in rows}, now)
+    timeline.record(
+        batch,
+        event,
+        "actions_superseded",
+        actor,
+        f"{len(rows)} open link(s) of plan 4's earlier runs superseded ({why} report)",
+        clause="4",
+        at=now,
+        keys=list(held),
+        agencies=sorted({agency for _key, agency, _run in rows}),
+        held=held,
+        runs=sorted({run for _key, _agency, run in rows}),
+        why=why,
+        level=event.response_level,
     )
     return len(rows)
 

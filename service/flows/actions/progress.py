@@ -159,7 +159,7 @@ async def _progress(
         note=note,
     )
     if verb == "completed":
-        await release_links(session, batch, playbooks, event, action.key, actor, now)
+        await release_links(session, batch, playbooks, event, action, actor, now)
     return read(action, event.drill)
 
 
@@ -200,5 +200,5 @@ async def _cancel(
                 reason=reason,
             )
             # A link cancelled as not needed does not hold up the ones after it.
-            await release_links(session, batch, playbooks, event, action.key, actor, now)
+            await release_links(session, batch, playbooks, event, action, actor, now)
         return read(action, event.drill)

@@ -44,6 +44,16 @@ class ActionRead(BaseModel):
     )
     escalated_at: datetime | None
     note: str | None
+    run: int = Field(
+        default=0,
+        description="the run of plan 4's chain the link belongs to, 1, 2 … on its event (a "
+        "follow-up report is a new run); 0 for an action of no link (design § Reporting chain)",
+    )
+    regarding: str | None = Field(
+        default=None,
+        description="the area a run of plan 4's chain reports on: a county hit, or the city "
+        "(330600) when none is named",
+    )
     drill: bool = Field(description="the action belongs to a drill event (design § Drills)")
 
 

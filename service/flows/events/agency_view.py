@@ -36,6 +36,7 @@ EVENT_KINDS: Final[frozenset[TimelineKind]] = frozenset(
         "response_started",
         "response_raised",
         "response_lowered",
+        "report_run_started",
         "response_terminated",
         "event_dismissed",
         "event_closed",

@@ -42,7 +42,8 @@ async def latest_timeline(
     agency = actor.agency or ""
     action_ids = {str(action.id) for action in own}
     keys = {action.key for action in own}
-    received = await received_reports(session, event.id, agency, keys, after)
+    runs = {(action.key, action.run) for action in own}
+    received = await received_reports(session, event.id, agency, runs, after)
     seen = await seen_by_agency(
         session,
         event,

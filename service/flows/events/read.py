@@ -169,14 +169,15 @@ async def _agency_timeline(
     agency = actor.agency or ""
     owned = (
         await session.execute(
-            select(Action.id, Action.key).where(
+            select(Action.id, Action.key, Action.run).where(
                 Action.event_id == event.id, Action.agency == agency
             )
         )
     ).all()
-    action_ids = {str(action_id) for action_id, _key in owned}
-    keys = {key for _action_id, key in owned}
-    received = await received_reports(session, event.id, agency, keys, after)
+    action_ids = {str(action_id) for action_id, _key, _run in owned}
+    keys = {key for _action_id, key, _run in owned}
+    runs = {(key, run) for _action_id, key, run in owned}
+    received = await received_reports(session, event.id, agency, runs, after)
     return await seen_by_agency(
         session,
         event,
@@ -224,28 +225,29 @@ async def received_reports(
     session: AsyncSession,
     event_id: uuid.UUID,
     agency: str,
-    keys: Collection[str],
+    held_by: Collection[tuple[str, int]],
     after: Mapping[str, str | None],
 ) -> set[str]:
-    """The ids of the plan 4 report links whose report ``agency`` (holding ``keys`` on the
-    event) received (service.plan.addressees.reports_received); no read unless one of its
-    actions follows a link."""
-    if not any(after.get(key) for key in keys):
+    """The ids of the plan 4 report links whose report ``agency`` (holding ``held_by`` on the
+    event: its actions' keys, each with its run of the chain) received, within each run
+    (service.plan.addressees.reports_received); no read unless one of its actions follows a
+    link."""
+    if not any(after.get(key) for key, _run in held_by):
         return set()
     links = sorted({before for before in after.values() if before})
     rows = await session.execute(
-        select(Action.id, Action.key, Action.agency, Action.state).where(
+        select(Action.id, Action.key, Action.agency, Action.state, Action.run).where(
             Action.event_id == event_id, Action.key.in_(links)
         )
     )
-    held: dict[str, dict[str, str]] = {}
-    ids: dict[tuple[str, str], str] = {}
-    for action_id, key, holder, state in rows:
-        held.setdefault(key, {})[holder] = state
-        ids[(key, holder)] = str(action_id)
+    held: dict[int, dict[str, dict[str, str]]] = {}
+    ids: dict[tuple[int, str, str], str] = {}
+    for action_id, key, holder, state, run in rows:
+        held.setdefault(run, {}).setdefault(key, {})[holder] = state
+        ids[(run, key, holder)] = str(action_id)
     return {
-        ids[link]
-        for key in keys
-        for link in reports_received(key, agency, after, held)
-        if link in ids
+        ids[(run, link, holder)]
+        for key, run in held_by
+        for link, holder in reports_received(key, agency, after, held.get(run, {}))
+        if (run, link, holder) in ids
     }

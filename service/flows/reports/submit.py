@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Event, EventGrid, Report, ReportSnapshot
 from models.base import table_of, utcnow
 from service.errors import Forbidden, InvalidInput, Said
-from service.flows.actions.dispatch import dispatch, open_monitoring, started_items
+from service.flows.actions.dispatch import RunReason, dispatch, open_monitoring, started_items
 from service.flows.actions.outstanding import hand_over
 from service.flows.context import AppContext
 from service.flows.once import Answer, Once, answer_once
@@ -304,7 +304,22 @@ async def _advance(
         # new grade: its plan 6 duties.
         items = started_items(playbooks, event)
         scene = Scene(event.leading_hq or CITY_HQ, local)
-        await dispatch(session, batch, playbooks, event, items, actor, now, scene, reopen=False)
+        # plan 4: a county hit anew reports (a run of the chain for it)
+        anew = sorted(hit.after - hit.before)
+        runs: RunReason | None = "county" if anew else None
+        await dispatch(
+            session,
+            batch,
+            playbooks,
+            event,
+            items,
+            actor,
+            now,
+            scene,
+            reopen=False,
+            runs=runs,
+            areas=anew,
+        )
 
 
 def _report_summary(result: Classification, grid_count: int) -> str:

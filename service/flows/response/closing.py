@@ -4,8 +4,9 @@ closed once its post-event work is done (plan 6)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
@@ -70,13 +71,15 @@ async def dismiss(
     return await run_command(context, command)
 
 
-async def post_event_open(session: AsyncSession, event: Event) -> list[str]:
-    """Keys of post-event (plan 6) actions neither done nor cancelled."""
+async def still_owed(session: AsyncSession, event: Event, links: Collection[str]) -> list[str]:
+    """Keys of the actions an event's closing waits for, still open: the post-event work (plan
+    6), and plan 4's reports that outlive the response (``links``: its final run, 终报, and the
+    receipts still to acknowledge), which a closed event would leave owed for ever."""
     return list(
         await session.scalars(
             select(Action.key).where(
                 Action.event_id == event.id,
-                Action.phase == "post_event",
+                or_(Action.phase == "post_event", Action.key.in_(sorted(links))),
                 Action.state.in_(OPEN_STATES),
             )
         )
@@ -86,8 +89,9 @@ async def post_event_open(session: AsyncSession, event: Event) -> list[str]:
 async def close(
     context: AppContext, actor: Actor, event_id: uuid.UUID, closure: Closure
 ) -> EventRead:
-    """Plan 6: close once every post-event action is done or cancelled with a reason; a refusal
-    names the open ones and is kept on the timeline."""
+    """Plan 6: close once every post-event action is done or cancelled with a reason, and every
+    link of plan 4's chain still open after the response (the final report, the receipts); a
+    refusal names the open ones and is kept on the timeline."""
     playbooks, reason = context.playbooks, closure.reason
 
     async def command(session: AsyncSession, batch: WriteBatch) -> Event:
@@ -96,13 +100,24 @@ async def close(
         event = await lock_event(session, event_id)
         now = event_time(event, now)
         require_hq(actor, event.leading_hq, playbooks.grids, Said("关闭本事件"), "6")
-        still_open = await post_event_open(session, event) if event.state == "terminated" else []
+        links = playbooks.checklists.chain
+        owed = await still_owed(session, event, links) if event.state == "terminated" else []
         try:
-            fire(event, "close", post_event_work_done=not still_open)
+            fire(event, "close", post_event_work_done=not owed)
         except Conflict as refused:
-            if still_open:
-                refused.restate(Said("仍有 {n} 项后期处置任务未完成", n=len(still_open)))
-                refused.extra.update(open=sorted(still_open), rule="plan 6", guard="close")
+            if owed:
+                reports = [key for key in owed if key in links]
+                if reports:
+                    said = Said(
+                        "仍有 {n} 项后期处置或信息报告任务未完成（其中信息报告 {reports} 项）",
+                        n=len(owed),
+                        reports=len(reports),
+                    )
+                else:
+                    said = Said("仍有 {n} 项后期处置任务未完成", n=len(owed))
+                refused.restate(said)
+                rule = "plan 4, 6" if reports else "plan 6"
+                refused.extra.update(open=sorted(owed), rule=rule, guard="close")
             raise
         event.closed_at = event.updated_at = now
         timeline.record(

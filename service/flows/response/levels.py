@@ -13,7 +13,7 @@ from models import Event
 from models.base import utcnow
 from service.errors import Conflict, Said
 from service.flows.actions.dispatch import dispatch, scene_of, started_items
-from service.flows.actions.outstanding import cancel_open, hand_over, supersede
+from service.flows.actions.outstanding import cancel_open, hand_over, supersede, supersede_runs
 from service.flows.context import AppContext
 from service.flows.events.schemas import EventRead
 from service.flows.response.running import run_command
@@ -151,14 +151,16 @@ async def begin_response(
     """Record the start (plan 5.1) and dispatch what the response owes from its start.
 
     The first-response items go out first, on the timeline before the start itself: plan 4's
-    first reports and 5.2.1's 先期处置 come "应急响应启动前", as soon as the event is known to be
-    one. Then the response's own items, and the post-event ones that begin with it (plan 6.2).
+    first reports (a run of the chain per county hit, or for the city) and 5.2.1's 先期处置 come
+    "应急响应启动前", as soon as the event is known to be one. Then the response's own items,
+    and the post-event ones that begin with it (plan 6.2).
     """
     event.response_level = level
     event.leading_hq = scene.leading_hq
     items = started_items(playbooks, event)
     first = [item for item in items if item.phase == "first_response"]
-    await dispatch(session, batch, playbooks, event, first, actor, now, scene)
+    # plan 4's first report (首报): a run of the chain for each county hit, or for the city
+    await dispatch(session, batch, playbooks, event, first, actor, now, scene, runs="start")
     timeline.record(
         batch,
         event,
@@ -193,7 +195,9 @@ async def change_level(
     (``supersede``: the county's on-site HQ by the city's, the IV report by the I–III one); a
     lowering also cancels the pending items the new level lacks, with the reason, and brings
     back what an earlier rise superseded. When the lead changes with the level, the pending
-    duties of the lead at the new level go to the new lead, due afresh (``hand_over``)."""
+    duties of the lead at the new level go to the new lead, due afresh (``hand_over``). Plan 4
+    reports again (续报): a new run of the chain for each county hit (or the city) at the new
+    level, which supersedes the open links of the runs before it but their receipts."""
     previous, previous_hq = event.response_level, event.leading_hq
     rising = level_rank(level) > level_rank(previous)
     event.response_level = level
@@ -221,7 +225,8 @@ async def change_level(
             event,
             phases=LEVELLED_PHASES,
             states=("pending",),
-            keep_keys=[item.key for item in items],
+            # plan 4's links are settled by the runs (below): a receipt stays owed
+            keep_keys=[item.key for item in items] + sorted(playbooks.checklists.chain),
             reason=f"response lowered to {level}: {reason}",
             actor=actor,
             now=now,
@@ -230,7 +235,8 @@ async def change_level(
     if previous_hq is not None and previous_hq != scene.leading_hq:
         await hand_over(session, batch, playbooks, event, scene.leading_hq, actor, now, "5.1")
     await follow_grade(session, batch, playbooks, event, scene, actor, now)
-    await dispatch(session, batch, playbooks, event, items, actor, now, scene)
+    await supersede_runs(session, batch, playbooks, event, actor, now, "level")
+    await dispatch(session, batch, playbooks, event, items, actor, now, scene, runs="level")
 
 
 async def follow_grade(
@@ -276,7 +282,10 @@ async def end_response(
     can_terminate: bool,
     unmet: list[dict[str, object]],
 ) -> None:
-    """Plan 5.5: end the response (谁启动、谁终止); plan 6: dispatch the post-event work."""
+    """Plan 5.5: end the response (谁启动、谁终止); plan 4: its final report (终报), a last run of
+    the chain for each county hit (or the city), which goes on after the end and supersedes the
+    open links of the runs before it, their receipts staying owed; plan 6: dispatch the
+    post-event work."""
     try:
         fire(event, "terminate", termination_conditions_met=can_terminate)
     except Conflict as refused:
@@ -305,18 +314,22 @@ async def end_response(
     )
     extra = {"reason": reason, "reconstruction": request.reconstruction}
     outbox.emit(batch, event, "response.terminated", extra=extra, at=now)
+    await supersede_runs(session, batch, playbooks, event, actor, now, "end")
+    chain = playbooks.checklists.chain
     await cancel_open(
         session,
         batch,
         event,
         phases=ENDED_PHASES,
         states=OPEN_STATES,
-        keep_keys=None,
+        keep_keys=sorted(chain),
         reason="response terminated",
         actor=actor,
         now=now,
         clause="5.5",
     )
+    links = [item for item in started_items(playbooks, event) if item.key in chain]
+    await dispatch(session, batch, playbooks, event, links, actor, now, scene, runs="end")
     grade = event_grade(event.peak_level, event.response_level)
     if grade is None:
         return
