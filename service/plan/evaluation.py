@@ -164,6 +164,8 @@ class ActionRecord:
     key: str = ""
     title: str = ""
     superseded_at: datetime | None = None
+    run: int = 0
+    regarding: str | None = None
 
     @property
     def owed_until(self) -> datetime | None:

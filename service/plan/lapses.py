@@ -39,7 +39,9 @@ class Lapse:
 class ReportLink:
     """One link of plan 4's chain: the minutes it was given (dispatch to due) and took (dispatch
     to completion, or to acknowledgement for a link only acknowledged: a report received);
-    ``on_time`` None while it is unanswered and not yet due."""
+    ``on_time`` None while it is unanswered and not yet due, or when a later run of the chain
+    superseded it before it fell due (``superseded``). ``run`` and ``regarding``: the run of the
+    chain it belongs to and the area that run reports on (design § Reporting chain)."""
 
     agency: str
     key: str
@@ -50,6 +52,9 @@ class ReportLink:
     allowed_minutes: Decimal
     taken_minutes: Decimal | None
     on_time: bool | None
+    superseded: bool = False
+    run: int = 0
+    regarding: str | None = None
 
 
 def lapses(actions: Iterable[ActionRecord], now: datetime) -> list[Lapse]:
@@ -96,6 +101,9 @@ def report_links(actions: Iterable[ActionRecord], now: datetime) -> list[ReportL
                 if answered is None
                 else minutes_between(a.dispatched_at, answered),
                 on_time=on_time,
+                superseded=a.state == "superseded",
+                run=a.run,
+                regarding=a.regarding,
             )
         )
     return links

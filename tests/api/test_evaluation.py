@@ -229,9 +229,17 @@ async def test_the_evaluation_in_the_plans_form_names_what_61_asks_about(
         ("市委宣传部", True, True, True),  # release-information: late, then done
     ]
     assert ("市应急办", "参与事件调查与总结评估") not in lapses  # plan 6's, due in a day: under way
-    [link] = result["report_links"]  # the chain's first link; the next wait for it
-    assert (link["unit"], link["title"]) == ("绍兴电力局", "立即向受影响区域电力运行主管部门报告")
-    assert (link["allowed_minutes"], link["taken_minutes"], link["on_time"]) == (30, None, False)
+    # the chain's first link in each run (the next wait for it): the first report at IV (10),
+    # superseded by the follow-up at III (30) before it fell due; the follow-up, overdue when
+    # the final report (终报) at termination (200) superseded it; the final report, overdue at 240
+    links = result["report_links"]
+    assert {(link["unit"], link["title"], link["area"]) for link in links} == {
+        ("绍兴电力局", "立即向受影响区域电力运行主管部门报告", "柯桥区")
+    }
+    assert [
+        (x["run"], x["allowed_minutes"], x["taken_minutes"], x["on_time"], x["superseded"])
+        for x in links
+    ] == [(1, 30, None, None, True), (2, 30, None, False, True), (3, 30, None, False, False)]
     evidence = {e["key"]: e for e in result["evidence"]}
     assert evidence["grid_stable"]["text"] == "现场核实：主网架恢复"
     assert evidence["grid_stable"]["by"] == "城调 值班"
@@ -364,14 +372,18 @@ async def test_the_pdf_renders_its_pages_with_the_chinese_font_embedded(
     for label in sections:
         assert label in text, label
     assert "+00:00" not in text and ".000" not in text  # Beijing time to the minute
-    # each unit's 派发 确认 完成 超时 取消: 绍兴电力局 never answered, and shows its 11 overdue
+    # each unit's 派发 确认 完成 超时 取消: 绍兴电力局 never answered, and shows its 10 overdue
+    # duties cancelled with the response, and plan 4's first report of three runs: the first,
+    # superseded before it fell due; the follow-up, overdue when the final report superseded it;
+    # the final report, overdue at 240 and still owed
     rows = [line.split() for line in text.splitlines()]
     units = {
         row[0]: row[1:6] for row in rows if len(row) > 6 and all(x.isdigit() for x in row[1:6])
     }
     assert units["市委宣传部"] == ["2", "2", "1", "1", "1"]
     assert units["市公安局"] == ["3", "1", "0", "2", "3"]
-    assert units["绍兴电力局"] == ["11", "0", "0", "11", "11"]
+    assert units["绍兴电力局"] == ["13", "0", "0", "12", "10"]
+    assert "由后续报告接替" in text and "3 轮：柯桥区）" in text
     for number, page in enumerate(pages, 1):
         body = FOOTER.sub("", page).strip()
         assert body, f"page {number} of {len(pages)} holds only the footer"

@@ -107,16 +107,20 @@ async def test_level_rises_at_once_and_never_falls_by_report(
         ).json()["items"]
     ]
     assert kinds.count("response_raised") == 2
-    # plan 3.2.1's monitoring as the event opens; plan 4 and 5.2.1: the first reports and first
-    # measures go out before the response starts
-    assert kinds[:6] == [
+    # plan 3.2.1's monitoring as the event opens; plan 5.2.1 and 4: the first measures and the
+    # first report (a run of the chain for 柯桥区) go out before the response starts
+    assert kinds[:8] == [
         "event_opened",
         "report",
         "actions_dispatched",
         "actions_dispatched",
+        "report_run_started",
+        "actions_dispatched",
         "response_started",
         "actions_dispatched",
     ]
+    # plan 4 reports again at each rise (续报): a run at III, one at II
+    assert kinds.count("report_run_started") == 3
 
 
 async def test_below_threshold_stays_monitoring(

@@ -92,12 +92,15 @@ async def test_typhoon_over_keqiao(client: httpx.AsyncClient, make_token: MakeTo
     )
     assert (second["response_level"], second["leading_hq"]["region"]) == ("III", "330600")
     at_three = await actions_of(client, observer, event)
-    keys = [a["key"] for a in at_three]
+    keys = [a["key"] for a in at_three if a["run"] == 0]
     # one county hit: no item goes to two units but the expert group (plan 2.5), which each HQ
-    # commanding sets up (the city leading, the county in its area)
+    # commanding sets up (the city leading, the county in its area); plan 4 reports again at III
+    # (a second run of its chain, the first's report superseded)
     twice = {key for key in keys if keys.count(key) > 1}
+    reports = [(a["run"], a["state"]) for a in at_three if a["run"]]
+    assert reports == [(1, "superseded"), (2, "pending")]
     assert twice == {"response.commanding-hq.expert-group"}
-    assert at_four < set(keys)
+    assert at_four < {a["key"] for a in at_three}
     assert {a["level"] for a in at_three if a["key"] not in at_four} == {"III"}
     # the agency sees its checklist change with the level
     power_three = await ok(await client.get(f"{API}/agencies/power-company/actions", headers=power))
@@ -192,6 +195,12 @@ async def test_typhoon_over_keqiao(client: httpx.AsyncClient, make_token: MakeTo
         for a in after
         if a["phase"] in ("first_response", "response")
         and a["state"] in ("pending", "acknowledged")
+        and a["run"] == 0
+    ]
+    # plan 4's final report (终报): a last run of the chain for 柯桥区 goes on after the end
+    final = [a for a in after if a["run"] and a["state"] in ("pending", "acknowledged")]
+    assert [(a["key"], a["regarding"]) for a in final] == [
+        ("reporting.power-company.report-local-authority", "330603")
     ]
     assert any(a["cancel_reason"] == "response terminated" for a in after)
     # plan 6 by the grade: the 一般 outage's investigation group by the county gave way when the
@@ -219,6 +228,27 @@ async def test_typhoon_over_keqiao(client: httpx.AsyncClient, make_token: MakeTo
                         f"{API}/actions/{action['id']}/complete", json={}, headers=headers
                     )
                 )
+    # … and for the final report, made link by link and received
+    blocked = await client.post(f"{API}/events/{event}/close", json={}, headers=city)
+    assert blocked.status_code == 409 and blocked.json()["rule"] == "plan 4"
+    assert blocked.json()["open"] == ["reporting.power-company.report-local-authority"]
+    made: list[tuple[str, str]] = []
+    while links := [
+        a for a in await actions_of(client, observer, event) if a["run"] and a["state"] == "pending"
+    ]:
+        for link in links:
+            unit = await make_token("agency", agency=link["agency"])
+            verb = "ack" if ".receive-" in link["key"] else "complete"
+            await ok(await client.post(f"{API}/actions/{link['id']}/{verb}", json={}, headers=unit))
+            made.append((link["key"], link["agency"]))
+    assert made == [
+        ("reporting.power-company.report-local-authority", "power-company"),
+        ("reporting.local-power-authority.verify", "hq-330603"),
+        ("reporting.county-hq.report-major", "hq-330603"),
+        ("reporting.economy-it.report-city-government-and-provincial-drc", "economy-it"),
+        ("reporting.hq-city.receive-major-report", "hq-city"),
+        ("reporting.provincial-drc.receive-major-report", "provincial-drc"),
+    ]
     closed = await ok(await client.post(f"{API}/events/{event}/close", json={}, headers=city))
     assert closed["state"] == "closed" and closed["closed_at"]
 

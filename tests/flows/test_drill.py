@@ -45,40 +45,49 @@ CITY = "330600"
 # on_time, late, open, cancelled, median minutes to acknowledge), worked out from the scenario's
 # minutes and the checklists' due_minutes. Termination (minute 480) cancels the open response
 # duties, acknowledged or not; every post-event duty is done before closing; a completion
-# without an acknowledgement acknowledges too. For example:
+# without an acknowledgement acknowledges too. Plan 4's chain runs once per county at each
+# moment: the first report (首报) at 90 for 柯桥区 and at 120 for 上虞区, the follow-up (续报)
+# of both at III (150), which supersedes what the first runs left open, and the final report
+# (终报) at termination (480). For example:
 # - power-company: 3 monitoring duties and the proposal's notice to important users at minute
-#   0, 3 warning duties at 20, all acknowledged at 25 (after 25 and 5 minutes); plan 4's first
-#   report and 7 response duties at 90, acknowledged at 95 (5): 15, all on time, median 5.
+#   0, 3 warning duties at 20, all acknowledged at 25 (after 25 and 5 minutes); 柯桥区's first
+#   report and 7 response duties at 90, acknowledged at 95 (5); 上虞区's first report at 120,
+#   superseded at 150 unanswered, when it fell due (neither on time nor late); the follow-ups
+#   (150, done at 176) and the final reports (480, done at 485): 20, 19 on time, median 5.
 #   Cancelled: the 3 monitoring duties and the 2 warning duties never done.
 # - public-security: 3 duties of 5.2.3 at the response's start (90), due in 60 minutes,
 #   acknowledged at 170: 3 late, median 80, cancelled at termination.
 # - economy-it: the proposal's assessment (0, acknowledged at 5); the notice to the other
 #   departments (20, due in 30, acknowledged at 160: late); 3 response duties and 6.2's
 #   investigation group at IV (90, acknowledged at 160: the coordination, due in 60, late);
-#   plan 4's report (180, done at 182); 2 post-event duties at termination (done at 520).
-#   9 dispatched, 7 on time, 2 late; minutes 5, 140, 70, 70, 70, 10, 2, 40, 40: median 40.
+#   plan 4's relay of each county's follow-up (180, done at 182) and final report (490, done
+#   at 492); 2 post-event duties at termination (done at 520). 12 dispatched, 10 on time, 2
+#   late; minutes 5, 140, 70, 70, 70, 10, 2, 2, 2, 2, 40, 40: median 25.
 #   Cancelled: the notice and the 3 response duties.
 # - hq-330603: led at IV and acknowledged its 14 duties at 100; the cooperation across the
 #   border came at 120 (a second county), never acknowledged, due at 240: late; its 一般
 #   investigation group and its on-site HQ gave way at 150, when the outage was reported 较大
 #   (superseded by 市经信委's group, plan 6 by the grade, and the city's on-site HQ, plan 2.3:
-#   neither open nor cancelled); the 3 aftermath duties of plan 6.3 at termination, done at
-#   590. 20, 19 on time, 13 cancelled. hq-330604 (hit at 120) the same way: its on-site HQ and
+#   neither open nor cancelled); its verification and report of the follow-up (176, 178) and
+#   of the final report (485, 488); the 3 aftermath duties of plan 6.3 at termination, done at
+#   590. 22, 21 on time, 13 cancelled. hq-330604 (hit at 120) the same way: its on-site HQ and
 #   investigation group superseded at 150.
 # - hq-city: the city HQ's formation (2.1) and its expert group (2.5) from 120, when it took
 #   the lead, done at 440 with its other response duties; no plan 6.3 duty, which goes to the
-#   counties hit.
+#   counties hit; 市政府's receipt of 市经信委's report on each county, follow-up and final,
+#   acknowledged at 185 and 495, which completes it (receiving is all a receipt asks).
+#   provincial-drc: the same 4 receipts, nothing else.
 # The member units that never answer are checked against the event's own action records.
 ANSWERING = {
-    "economy-it": (9, 7, 2, 0, 4, 40.0),
+    "economy-it": (12, 10, 2, 0, 4, 25.0),
     "public-security": (3, 0, 3, 0, 3, 80.0),
-    "power-company": (15, 15, 0, 0, 5, 5.0),
+    "power-company": (20, 19, 0, 0, 5, 5.0),
     "emergency-office": (5, 3, 2, 0, 2, 60.0),
     "grid-dispatch": (4, 2, 2, 0, 2, 47.5),
-    "provincial-drc": (1, 1, 0, 0, 1, 3.0),
-    "hq-city": (7, 7, 0, 0, 4, 20.0),
-    "hq-330603": (20, 19, 1, 0, 13, 10.0),
-    "hq-330604": (10, 10, 0, 0, 3, 5.0),
+    "provincial-drc": (4, 4, 0, 0, 0, 3.0),
+    "hq-city": (10, 10, 0, 0, 3, 12.5),
+    "hq-330603": (22, 21, 1, 0, 13, 10.0),
+    "hq-330604": (12, 12, 0, 0, 3, 5.0),
 }
 TERMINATED = 480
 

@@ -121,8 +121,9 @@ async def _progress(
     """Acknowledge or complete an action of the caller's agency.
 
     Repeating it, or acknowledging a done action, changes nothing but a new note, which is kept
-    (and put on the timeline); a cancelled action is a 409. Completing one starts the clocks of
-    the links that waited for it (plan 4), in the same transaction.
+    (and put on the timeline); a cancelled or superseded action is a 409. Completing one starts
+    the clocks of the links that waited for it (plan 4), in the same transaction. A receipt of
+    plan 4's chain is done when acknowledged: receiving the report is all it asks.
     """
     event, action = await _own_action(session, actor, action_id)
     now = event_time(event, now)
@@ -132,6 +133,10 @@ async def _progress(
         )
     if action.state == "superseded":
         raise Conflict(SUPERSEDED, state="superseded")
+    if action.key in playbooks.checklists.receipts:
+        # A report received (plan 4's chain's end) asks only for its acknowledgement: 确认接报
+        # is the whole duty, so acknowledging it completes it.
+        to = "done"
     sources, verb = PROGRESS[to]
     if action.state in sources:
         action.state, action.updated_at = to, now

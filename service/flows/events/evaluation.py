@@ -183,6 +183,8 @@ async def _actions(session: AsyncSession, event_id: uuid.UUID) -> list[ActionRec
             Action.key,
             Action.title,
             Action.superseded_at,
+            Action.run,
+            Action.regarding,
         ).where(Action.event_id == event_id)
     )
     return [ActionRecord(**row._mapping) for row in rows]

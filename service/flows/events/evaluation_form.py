@@ -103,6 +103,9 @@ def reporting_chain(
             allowed_minutes=link.allowed_minutes,
             taken_minutes=link.taken_minutes,
             on_time=link.on_time,
+            superseded=link.superseded,
+            run=link.run,
+            area=None if link.regarding is None else playbooks.names.place(link.regarding),
         )
         for link in report_links(actions, now)
     ]

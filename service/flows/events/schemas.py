@@ -198,7 +198,14 @@ class ReportLinkRead(BaseModel):
     answered_at: datetime | None = Field(description="completed, or acknowledged (a receipt)")
     allowed_minutes: Number
     taken_minutes: Number | None
-    on_time: bool | None = Field(description="null while unanswered and not yet due")
+    on_time: bool | None = Field(
+        description="null while unanswered and not yet due, or superseded before it fell due"
+    )
+    superseded: bool = Field(
+        default=False, description="a later run of the chain took it over (design § Dispatch)"
+    )
+    run: int = Field(default=0, description="the run of plan 4's chain it belongs to")
+    area: str | None = Field(default=None, description="the area that run reports on, by name")
 
 
 class ReleaseRecordRead(BaseModel):

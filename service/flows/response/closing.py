@@ -4,9 +4,8 @@ closed once its post-event work is done (plan 6)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
@@ -21,6 +20,7 @@ from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES, PHASES
 from service.plan.jurisdiction import require_area, require_hq
 from service.plan.lifecycle import fire
+from service.playbooks.bundle import Playbooks
 from service.store import outbox, timeline
 from service.store.batch import WriteBatch
 from service.store.events import event_area, event_time, lock_event
@@ -71,16 +71,26 @@ async def dismiss(
     return await run_command(context, command)
 
 
-async def still_owed(session: AsyncSession, event: Event, links: Collection[str]) -> list[str]:
-    """Keys of the actions an event's closing waits for, still open: the post-event work (plan
-    6), and plan 4's reports that outlive the response (``links``: its final run, 终报, and the
-    receipts still to acknowledge), which a closed event would leave owed for ever."""
+async def still_owed(session: AsyncSession, event: Event, playbooks: Playbooks) -> list[str]:
+    """Keys of the actions an event's closing waits for: the post-event work (plan 6) neither
+    done nor cancelled, and plan 4's reports that outlive the response, which a closed event
+    would leave owed for ever: the links of its final run (终报) not done, and the receipts not
+    yet acknowledged (acknowledging a report received is its answer)."""
+    checklists = playbooks.checklists
     return list(
         await session.scalars(
             select(Action.key).where(
                 Action.event_id == event.id,
-                or_(Action.phase == "post_event", Action.key.in_(sorted(links))),
-                Action.state.in_(OPEN_STATES),
+                or_(
+                    and_(
+                        or_(
+                            Action.phase == "post_event",
+                            Action.key.in_(sorted(checklists.chain - checklists.receipts)),
+                        ),
+                        Action.state.in_(OPEN_STATES),
+                    ),
+                    and_(Action.key.in_(sorted(checklists.receipts)), Action.state == "pending"),
+                ),
             )
         )
     )
@@ -89,9 +99,9 @@ async def still_owed(session: AsyncSession, event: Event, links: Collection[str]
 async def close(
     context: AppContext, actor: Actor, event_id: uuid.UUID, closure: Closure
 ) -> EventRead:
-    """Plan 6: close once every post-event action is done or cancelled with a reason, and every
-    link of plan 4's chain still open after the response (the final report, the receipts); a
-    refusal names the open ones and is kept on the timeline."""
+    """Plan 6: close once every post-event action is done or cancelled with a reason, and plan
+    4's reports after the response are made and received (``still_owed``); a refusal names the
+    open ones and is kept on the timeline."""
     playbooks, reason = context.playbooks, closure.reason
 
     async def command(session: AsyncSession, batch: WriteBatch) -> Event:
@@ -101,7 +111,7 @@ async def close(
         now = event_time(event, now)
         require_hq(actor, event.leading_hq, playbooks.grids, Said("关闭本事件"), "6")
         links = playbooks.checklists.chain
-        owed = await still_owed(session, event, links) if event.state == "terminated" else []
+        owed = await still_owed(session, event, playbooks) if event.state == "terminated" else []
         try:
             fire(event, "close", post_event_work_done=not owed)
         except Conflict as refused:
@@ -116,7 +126,11 @@ async def close(
                 else:
                     said = Said("仍有 {n} 项后期处置任务未完成", n=len(owed))
                 refused.restate(said)
-                rule = "plan 4, 6" if reports else "plan 6"
+                rule = "plan " + ", ".join(
+                    clause
+                    for clause, some in (("4", reports), ("6", len(reports) < len(owed)))
+                    if some
+                )
                 refused.extra.update(open=sorted(owed), rule=rule, guard="close")
             raise
         event.closed_at = event.updated_at = now
