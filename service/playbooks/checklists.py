@@ -51,7 +51,9 @@ class ChecklistItem(Entry):
     resolved when the item is dispatched. `moment` moves it off its phase's moment, `after`
     makes it wait for another item to be done, `when` for a circumstance. `escalate_to` is the
     agency also told when its action is overdue. `job` names the job it does at its levels,
-    which other items of the job do at theirs."""
+    which other items of the job do at theirs. `skip_from` makes it the receipt of a report
+    (the link it follows) sent straight to it, skipping the links between (plan 4 必要时可越级
+    上报): it goes out only when that report's completion names its agency."""
 
     key: str = Field(pattern=KEY_PATTERN)
     agency: str = Field(min_length=1)
@@ -66,6 +68,7 @@ class ChecklistItem(Entry):
     when: Condition | None = None
     escalate_to: str | None = Field(default=None, min_length=1)
     job: str | None = Field(default=None, pattern=KEY_PATTERN)
+    skip_from: str | None = Field(default=None, pattern=KEY_PATTERN)
 
     @field_validator("levels")
     @classmethod
@@ -85,6 +88,11 @@ class ChecklistItem(Entry):
             raise ValueError("after: an item cannot follow itself")
         if self.escalate_to == self.agency:
             raise ValueError("escalate_to: the item's own agency; name the unit that chases it")
+        if self.skip_from is not None and self.skip_from != self.after:
+            raise ValueError(
+                "skip_from: a receipt of a report sent straight to it follows that report "
+                f"(after: {self.skip_from})"
+            )
         return self
 
     @property
@@ -115,6 +123,14 @@ class Checklists:
         # The chain's ends, which nothing follows: receiving the report at the top. A receipt
         # stays owed when a later run supersedes the links before it, and when the response ends.
         self.receipts: frozenset[str] = self.chain - self.links
+        # Plan 4 必要时可越级上报: a report's key → the receipts it may go to straight.
+        skips: dict[str, list[ChecklistItem]] = {}
+        for item in self._items:
+            if item.skip_from is not None:
+                skips.setdefault(item.skip_from, []).append(item)
+        self.skips: Mapping[str, tuple[ChecklistItem, ...]] = MappingProxyType(
+            {key: tuple(items) for key, items in skips.items()}
+        )
         jobs: dict[str, list[ChecklistItem]] = {}
         for item in self._items:
             if item.job is not None:
@@ -181,7 +197,8 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
     agency not in `agencies`, an `escalate_to` that is no real unit or is the item's own
     agency, a key used twice (naming both files), or an `after` naming no item,
     an item of another moment, or an item that comes back to it, or a `job` whose items differ
-    in phase or moment or share a level. The result carries
+    in phase or moment or share a level, or a `skip_from` other than its `after` or with an
+    item following it. The result carries
     `playbook_version(folder)`.
     """
     directory = folder / CHECKLIST_DIR
@@ -210,6 +227,7 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
     files = {item.key: seen[item.key].rsplit(" ", 1)[0] for item in items}
     _check_links(items, files)
     _check_jobs(items, files)
+    _check_skips(items, files)
     return Checklists(items, playbook_version(folder))
 
 
@@ -263,6 +281,19 @@ def _check_jobs(items: list[ChecklistItem], files: Mapping[str, str]) -> None:
                     f"job: {item.job} at level {level} is already {twice}'s (one item per job "
                     "per level)",
                 )
+
+
+def _check_skips(items: list[ChecklistItem], files: Mapping[str, str]) -> None:
+    """A receipt a report may skip to is a chain's end: nothing follows it."""
+    followed = {item.after for item in items if item.after}
+    for item in items:
+        if item.skip_from is not None and item.key in followed:
+            raise PlaybookError(
+                files[item.key],
+                item.key,
+                "skip_from: a report sent straight to a receipt ends the chain; no item may "
+                "follow it",
+            )
 
 
 def playbook_version(folder: Path) -> str:

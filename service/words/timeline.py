@@ -303,7 +303,16 @@ def _progress(verb: Callable[[], str]) -> Phrase:
             duty=_duty(d, names),
         )
         note = d.get("note")
-        return said + (_("（备注：{note}）", note=note) if note else "")
+        said += _("（备注：{note}）", note=note) if note else ""
+        if d.get("skip_to"):
+            # plan 4 必要时可越级上报: straight to the receivers above the links it skipped
+            said += _(
+                "，越过{passed}越级上报至{units}：{reason}",
+                passed=_units(d.get("skipped"), names) or _("下一级"),
+                units=_units(d.get("skip_to"), names),
+                reason=d.get("skip_reason") or "",
+            )
+        return said
 
     return phrase
 

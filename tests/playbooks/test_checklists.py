@@ -38,7 +38,7 @@ def test_every_playbook_file_loads() -> None:
     grids = load_regions(PLAYBOOKS / "regions.yaml")
     load_rules(PLAYBOOKS / "classification.yaml")
     assert len(AGENCIES) == 36
-    assert len(ITEMS) == 106
+    assert len(ITEMS) == 108
     assert sorted(p.name for p in CHECKLISTS.glob("*.yaml")) == [
         "first_response.yaml",
         "monitoring.yaml",
@@ -169,8 +169,16 @@ def test_level_iii_brings_duties_level_iv_lacks() -> None:
         "reporting.economy-it.receive-general-report",
         "reporting.provincial-drc.receive-general-report",
         "reporting.hq-city.receive-general-report",
+        # 必要时可越级上报: only the 一般 report may skip 市经信委
+        "reporting.provincial-drc.receive-skipped-report",
+        "reporting.hq-city.receive-skipped-report",
         "post-event.local-power-authority.investigation-group",
     }
+    assert {item.key for item in ITEMS.skips["reporting.local-power-authority.report-general"]} == {
+        "reporting.provincial-drc.receive-skipped-report",
+        "reporting.hq-city.receive-skipped-report",
+    }
+    assert set(ITEMS.skips) == {"reporting.local-power-authority.report-general"}
     report = ITEMS.by_key["reporting.economy-it.report-city-government-and-provincial-drc"]
     assert "市政府" in report.title and "省发改委" in report.title
     assert (report.agency, report.clause, report.levels) == ("economy-it", "4", ["I", "II", "III"])
@@ -533,6 +541,25 @@ BROKEN_CHECKLISTS = [
         id="job-of-another-phase",
     ),
     pytest.param(_items({"job": "On Site"}), KEY, "job: String should match", id="job-pattern"),
+    pytest.param(
+        _items({"skip_from": "reporting.local-power-authority.report-general"}),
+        KEY,
+        "skip_from: a receipt of a report sent straight to it follows that report",
+        id="skip-from-another-than-after",
+    ),
+    pytest.param(
+        _items(
+            {
+                "key": "response.test.a",
+                "after": "reporting.local-power-authority.report-general",
+                "skip_from": "reporting.local-power-authority.report-general",
+            },
+            {"key": "response.test.b", "after": "response.test.a"},
+        ),
+        "response.test.a",
+        "skip_from: a report sent straight to a receipt ends the chain",
+        id="skip-to-a-link-followed",
+    ),
     pytest.param(_items({"title": ""}), KEY, "title: must not be empty", id="title-empty"),
     pytest.param(_items({"title": "  "}), KEY, "title: must not be empty", id="title-blank"),
     pytest.param(_items({"detail": ""}), KEY, "detail: must not be empty", id="detail-empty"),

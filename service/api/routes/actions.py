@@ -11,7 +11,14 @@ from fastapi.responses import Response
 from service.api.deps import ActorDep, AgencyDep, CommanderDep, ContextDep
 from service.api.openapi import problems
 from service.flows.actions import listing, progress
-from service.flows.actions.schemas import ActionCancel, ActionList, ActionNote, ActionRead
+from service.flows.actions.progress import Skip
+from service.flows.actions.schemas import (
+    ActionCancel,
+    ActionCompletion,
+    ActionList,
+    ActionNote,
+    ActionRead,
+)
 from service.flows.context import AppContext
 from service.flows.once import Answer, Once
 from service.plan.actor import Actor
@@ -124,7 +131,7 @@ async def post_ack(
 )
 async def post_complete(
     action_id: uuid.UUID,
-    body: ActionNote,
+    body: ActionCompletion,
     actor: AgencyDep,
     request: Request,
     idempotency_key: IdempotencyKey = None,
@@ -135,10 +142,17 @@ async def post_complete(
     While the response runs, a duty that waited for this one (plan 4: each report's clock starts
     when the one before it is done) is dispatched now. The answer is the action. Repeating it
     is harmless: nothing changes but a new ``note``. A cancelled or superseded action is 409.
+
+    Plan 4 "必要时可越级上报": a county's report at IV may go straight to the receivers above
+    市经信委 (``skip_to``: ``provincial-drc``, ``hq-city``), with ``skip_reason``: their
+    receipts go out now and 市经信委's does not. Any other skip is 422 naming the rule.
     """
     context: AppContext = request.app.state.context
     once = Once.of(idempotency_key, "POST", request.url.path, body)
-    return _json(await progress.complete(context, actor, action_id, body.note, once))
+    skip = None
+    if body.skip_to is not None or body.skip_reason is not None:
+        skip = Skip(tuple(body.skip_to or ()), body.skip_reason)
+    return _json(await progress.complete(context, actor, action_id, body.note, once, skip))
 
 
 @router.post(

@@ -206,7 +206,9 @@ async def dispatch(
     plain = [item for item in items if item.key not in chain]
     planned = _plan(playbooks, plain, scene, held.get(0, {}), reopen)
     started: list[Run] = []
-    links = [item for item in items if item.key in chain] if runs is not None else []
+    links = [
+        item for item in items if item.key in chain and item.skip_from is None and runs is not None
+    ]
     if links:
         number = max(held, default=0)
         for area in areas if areas is not None else scene.local:
@@ -411,10 +413,82 @@ async def release_links(
     if level is None:
         return 0
     chain = playbooks.checklists.chain
-    items = [i for i in playbooks.checklists.items_at("started", level) if i.key in chain]
-    scene = await scene_of(session, event)
-    if action.regarding is not None:
-        scene = replace(scene, local=(action.regarding,))
+    items = [
+        i
+        for i in playbooks.checklists.items_at("started", level)
+        if i.key in chain and i.skip_from is None
+    ]
+    return await _in_run(session, batch, playbooks, event, action, items, actor, now)
+
+
+async def run_scene(session: AsyncSession, event: Event, action: Action) -> Scene:
+    """The event as ``action``'s run of plan 4's chain sees it: the area it reports on."""
+    if action.regarding is None:  # a run from before runs had an area: the event's areas
+        return await scene_of(session, event)
+    return Scene(event.leading_hq or CITY_HQ, (action.regarding,))
+
+
+@dataclass(frozen=True, slots=True)
+class Skips:
+    """Where a report may go straight (plan 4 必要时可越级上报): the receivers above the links it
+    skips (``allowed``), and the units those links name (``passed``)."""
+
+    allowed: tuple[str, ...]
+    passed: tuple[str, ...]
+
+
+def skips(playbooks: Playbooks, key: str, scene: Scene) -> Skips:
+    """The receivers a report of ``key`` may go straight to at ``scene`` (its run's area), and
+    the units of the links it then skips."""
+    checklists = playbooks.checklists
+    allowed = [
+        agency
+        for item in checklists.skips.get(key, ())
+        if item.when is None or holds(item.when, scene)
+        for agency in playbooks.agencies.addressees(item.agency, scene)
+    ]
+    passed = [
+        agency
+        for item in checklists
+        if item.after == key
+        and item.skip_from is None
+        and (item.when is None or holds(item.when, scene))
+        for agency in playbooks.agencies.addressees(item.agency, scene)
+    ]
+    return Skips(tuple(dict.fromkeys(allowed)), tuple(dict.fromkeys(passed)))
+
+
+async def skip_links(
+    session: AsyncSession,
+    batch: WriteBatch,
+    playbooks: Playbooks,
+    event: Event,
+    action: Action,
+    receivers: Sequence[str],
+    actor: Actor,
+    now: datetime,
+) -> int:
+    """Plan 4 必要时可越级上报: ``action``, a report, was done going straight to ``receivers``
+    (checked against ``skips``): their receipts go out now in its run, their clocks starting
+    now, and the links it skipped never do. Returns how many went out."""
+    items = [
+        item for item in playbooks.checklists.skips.get(action.key, ()) if item.agency in receivers
+    ]
+    return await _in_run(session, batch, playbooks, event, action, items, actor, now)
+
+
+async def _in_run(
+    session: AsyncSession,
+    batch: WriteBatch,
+    playbooks: Playbooks,
+    event: Event,
+    action: Action,
+    items: Sequence[ChecklistItem],
+    actor: Actor,
+    now: datetime,
+) -> int:
+    """Dispatch what of ``items`` is ready in ``action``'s run, after ``action`` moved on."""
+    scene = await run_scene(session, event, action)
     await session.flush()  # the action's new state, for the read of what the run holds
     run = Run(action.run, action.regarding)
     held = (await _held(session, batch, event)).get(run.number, {})

@@ -8,6 +8,7 @@ transaction of its own.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
 
@@ -15,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
 from models.base import utcnow
-from service.errors import Conflict, Said
-from service.flows.actions.dispatch import release_links
+from service.errors import Conflict, InvalidInput, Said
+from service.flows.actions.dispatch import release_links, run_scene, skip_links, skips
 from service.flows.actions.schemas import ActionRead, read
 from service.flows.context import AppContext
 from service.flows.once import Answer, Once, answer_once
@@ -38,11 +39,26 @@ async def acknowledge(
     return await _progress_once(context, actor, action_id, "acknowledged", note, once)
 
 
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """A report of plan 4's chain sent straight to ``to`` (agency codes), skipping the link
+    before them, for ``reason`` (plan 4 必要时可越级上报)."""
+
+    to: tuple[str, ...]
+    reason: str | None
+
+
 async def complete(
-    context: AppContext, actor: Actor, action_id: uuid.UUID, note: str | None, once: Once
+    context: AppContext,
+    actor: Actor,
+    action_id: uuid.UUID,
+    note: str | None,
+    once: Once,
+    skip: Skip | None = None,
 ) -> Answer:
-    """The duty is done (pending or acknowledged → done); the answer is the action."""
-    return await _progress_once(context, actor, action_id, "done", note, once)
+    """The duty is done (pending or acknowledged → done); the answer is the action. ``skip``: a
+    report that went straight to receivers above the next link (plan 4 越级上报)."""
+    return await _progress_once(context, actor, action_id, "done", note, once, skip)
 
 
 async def cancel(
@@ -98,10 +114,11 @@ async def _progress_once(
     to: Literal["acknowledged", "done"],
     note: str | None,
     once: Once,
+    skip: Skip | None = None,
 ) -> Answer:
     async def work(session: AsyncSession, batch: WriteBatch) -> bytes:
         action = await _progress(
-            session, batch, context.playbooks, actor, action_id, to, note, utcnow()
+            session, batch, context.playbooks, actor, action_id, to, note, utcnow(), skip
         )
         return action.model_dump_json().encode()
 
@@ -117,13 +134,16 @@ async def _progress(
     to: Literal["acknowledged", "done"],
     note: str | None,
     now: datetime,
+    skip: Skip | None = None,
 ) -> ActionRead:
     """Acknowledge or complete an action of the caller's agency.
 
     Repeating it, or acknowledging a done action, changes nothing but a new note, which is kept
     (and put on the timeline); a cancelled or superseded action is a 409. Completing one starts
-    the clocks of the links that waited for it (plan 4), in the same transaction. A receipt of
-    plan 4's chain is done when acknowledged: receiving the report is all it asks.
+    the clocks of the links that waited for it (plan 4), in the same transaction; a report
+    completed going straight to receivers above the next link (``skip``, plan 4 越级上报)
+    starts theirs instead. A receipt of plan 4's chain is done when acknowledged: receiving
+    the report is all it asks.
     """
     event, action = await _own_action(session, actor, action_id)
     now = event_time(event, now)
@@ -133,6 +153,9 @@ async def _progress(
         )
     if action.state == "superseded":
         raise Conflict(SUPERSEDED, state="superseded")
+    passed: tuple[str, ...] = ()
+    if skip is not None:
+        passed = await _check_skip(session, playbooks, event, action, skip)
     if action.key in playbooks.checklists.receipts:
         # A report received (plan 4's chain's end) asks only for its acknowledgement: 确认接报
         # is the whole duty, so acknowledging it completes it.
@@ -162,10 +185,61 @@ async def _progress(
         agency=action.agency,
         key=action.key,
         note=note,
+        **(
+            {"skip_to": list(skip.to), "skip_reason": skip.reason, "skipped": list(passed)}
+            if skip is not None
+            else {}
+        ),
     )
-    if verb == "completed":
+    if verb == "completed" and skip is not None:
+        await skip_links(session, batch, playbooks, event, action, skip.to, actor, now)
+    elif verb == "completed":
         await release_links(session, batch, playbooks, event, action, actor, now)
     return read(action, event.drill)
+
+
+async def _check_skip(
+    session: AsyncSession, playbooks: Playbooks, event: Event, action: Action, skip: Skip
+) -> tuple[str, ...]:
+    """Plan 4 "必要时可越级上报": only a report the chain lets skip (a county's 一般 report), only
+    to the receivers above the link it skips, with a reason, and as it is completed. Returns
+    the units of the links skipped."""
+    if action.state == "done":
+        raise Conflict(Said("此报告已完成；越级上报须在完成报告时说明"), state="done")
+    allowed = skips(playbooks, action.key, await run_scene(session, event, action))
+    names = playbooks.names
+    if not allowed.allowed:
+        raise _plan_4(
+            "skip_to",
+            Said("预案4只允许初判为一般时区、县(市)电力运行主管部门的报告越级上报，此任务不能越级"),
+        )
+    if not skip.to:
+        raise _plan_4(
+            "skip_to",
+            Said(
+                "越级上报须写明报送至哪一级；可报送：{allowed}",
+                allowed="、".join(names.unit(code) for code in allowed.allowed),
+            ),
+        )
+    wrong = [code for code in skip.to if code not in allowed.allowed]
+    if wrong:
+        raise _plan_4(
+            "skip_to",
+            Said(
+                "{wrong}不是此报告越级可报送的上级；可报送：{allowed}",
+                wrong="、".join(names.unit(code) for code in wrong),
+                allowed="、".join(names.unit(code) for code in allowed.allowed),
+            ),
+        )
+    if not skip.reason:
+        raise _plan_4("skip_reason", Said("越级上报须说明理由"))
+    return allowed.passed
+
+
+def _plan_4(field: str, said: Said) -> InvalidInput:
+    refused = InvalidInput(field, said)
+    refused.extra["rule"] = "plan 4"
+    return refused
 
 
 async def _cancel(

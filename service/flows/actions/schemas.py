@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import BindParameter, ColumnElement, Select, and_, select
 
 from models import Action, Event
@@ -79,6 +79,43 @@ class ActionNote(BaseModel):
     )
 
     note: Annotated[Text, Field(max_length=4000)] | None = None
+
+
+class ActionCompletion(ActionNote):
+    """What an agency may say as it completes an action: a ``note``, and for a report of plan
+    4's chain sent straight to a level above the next one (必要时可越级上报), the receivers it
+    went to (``skip_to``, agency codes) and why (``skip_reason``); design § Reporting chain."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"note": "柯桥区10千伏线路已恢复送电"},
+                {
+                    "note": "已直接报省发改委、市政府",
+                    "skip_to": ["provincial-drc", "hq-city"],
+                    "skip_reason": "市经信委值班电话无法接通，停电范围仍在扩大",
+                },
+                {},
+            ]
+        },
+    )
+
+    skip_to: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=40)]],
+            Field(min_length=1, max_length=4),
+        ]
+        | None
+    ) = None
+    skip_reason: Annotated[Text, Field(min_length=1, max_length=2000)] | None = None
+
+    @field_validator("skip_to")
+    @classmethod
+    def _distinct(cls, codes: list[str] | None) -> list[str] | None:
+        if codes is not None and len(set(codes)) != len(codes):
+            raise ValueError("each receiver once")
+        return codes
 
 
 class ActionCancel(BaseModel):
