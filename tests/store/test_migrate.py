@@ -430,6 +430,72 @@ def test_superseded_duties_go_back_to_cancelled_and_their_entries_stop_the_downg
     assert "superseded_at" not in {column["name"] for column in columns}
 
 
+def test_report_runs_number_the_links_there_are_and_go_back_to_one_run(
+    empty_settings: Settings,
+) -> None:
+    """0016b puts the plan 4 links already there in the first run of their event (no area) and
+    every other action in none; its downgrade keeps each unit's first run of a link and drops
+    the later ones, which the old key (event, key, agency) cannot hold."""
+    upgrade(empty_settings, "0016")
+    event = uuid.uuid4()
+    model = table_of(models.Action)
+    before = sa_table(
+        "actions",
+        *(Column(c.name, c.type) for c in model.c if c.name not in ("run", "regarding")),
+    )
+
+    def action(key: str, **extra: Any) -> dict[str, Any]:
+        return {
+            "id": uuid.uuid4(),
+            "event_id": event,
+            "key": key,
+            "agency": "power-company",
+            "phase": "first_response",
+            "clause": "4",
+            "title": "报告",
+            "detail": "",
+            "state": "pending",
+            "playbook_version": "0",
+            "dispatched_at": AT,
+            "due_at": AT,
+            "updated_at": AT,
+            **extra,
+        }
+
+    link = "reporting.power-company.report-local-authority"
+
+    def fill(connection: Connection) -> None:
+        fill_timelines(connection, [event], ["report"], chained=True)
+        connection.execute(insert(before).values(action(link)))
+        connection.execute(insert(before).values(action("response.power-company.repair-grid")))
+        connection.commit()
+
+    def runs(connection: Connection) -> list[tuple[Any, ...]]:
+        query = select(model.c.key, model.c.run, model.c.regarding).order_by(model.c.key)
+        return [tuple(row) for row in connection.execute(query)]
+
+    def follow_up(connection: Connection) -> None:
+        connection.execute(insert(model).values(action(link, run=2, regarding="330603")))
+        connection.commit()
+
+    on_connection(empty_settings, fill)
+    assert [m.revision for m in upgrade(empty_settings, "0016b").applied] == ["0016b"]
+    assert on_connection(empty_settings, runs) == [
+        (link, 1, None),
+        ("response.power-company.repair-grid", 0, None),
+    ]
+    on_connection(empty_settings, follow_up)
+
+    command.downgrade(alembic_config(empty_settings), "0016")
+
+    kept = on_connection(
+        empty_settings, lambda c: sorted(row[0] for row in c.execute(select(before.c.key)))
+    )
+    assert kept == [link, "response.power-company.repair-grid"]
+    columns = on_connection(empty_settings, lambda c: inspect(c).get_columns("actions"))
+    assert not {"run", "regarding"} & {column["name"] for column in columns}
+
+
 def test_an_unknown_stored_kind_stops_the_upgrade_naming_it(empty_settings: Settings) -> None:
     """An entry of a kind the service never wrote is not rewritten (its kind is in its hash):
     the upgrade stops before changing anything, and says which kinds and how many."""
