@@ -51,6 +51,7 @@ from service.flows.events.schemas import EventRead, TimelineRead
 from service.flows.warnings.schemas import WarningRead
 from service.plan.actor import Actor
 from service.plan.deadlines import is_overdue as overdue_at
+from service.plan.deadlines import owes
 from service.plan.duties import OPEN_STATES
 from service.plan.evaluation import CurvePoint, LevelSet, evaluates
 from service.plan.grids import GridRegistry
@@ -161,6 +162,12 @@ def is_overdue(action: ActionRead, now: datetime) -> bool:
     yet done when due on completion): ``service.plan.deadlines.is_overdue``, as the escalation
     job judges it."""
     return overdue_at(action.state, action.due_on, action.due_at, now)
+
+
+def still_owed(action: ActionRead) -> bool:
+    """Its due time still runs: it has not yet given what that time asks for (an open action
+    due on its acknowledgement and taken up has; its time left means nothing any more)."""
+    return owes(action.state, action.due_on)
 
 
 def _scope(actor: Actor) -> str:
