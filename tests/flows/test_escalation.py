@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from itertools import product
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,10 @@ from sqlalchemy import select, update
 from models import Action, OutboxMessage, TimelineEntry
 from service.app import create_app
 from service.flows.actions.escalation import Chased, escalate_overdue
+from service.flows.actions.schemas import past_due
 from service.flows.context import AppContext
+from service.plan.deadlines import DUE_ONS, is_overdue
+from service.plan.duties import ACTION_STATES
 from service.plan.notifications import hears
 from service.store.engine import make_engine, make_sessionmaker
 from service.store.events import lock_event
@@ -179,6 +183,32 @@ async def test_a_report_acknowledged_but_not_made_is_chased_until_it_is_done(
     assert (await chase(context, 121)).reminded == len(actions) - 2
     told_of = Counter((m.type, m.data["action"]["id"]) for m in await told(context))
     assert told_of[("action.reminder", report_link["id"])] == 1
+
+
+async def test_the_database_judges_overdue_by_the_plans_rule(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    """``past_due``, the SQL the job, the board's version and /metrics ask, is
+    ``service.plan.deadlines.is_overdue``: every state with every due_on, before, at and after
+    the due time."""
+    _event_id, actions = await overdue_event(client, make_token, context)
+    combinations = list(product(ACTION_STATES, DUE_ONS))
+    async with context.sessions() as session:
+        for action, (state, due_on) in zip(actions, combinations, strict=False):
+            await session.execute(
+                update(Action)
+                .where(Action.id == uuid.UUID(action["id"]))
+                .values(state=state, due_on=due_on)
+            )
+        await session.commit()
+        rows = (await session.execute(select(Action.id, Action.state, Action.due_on))).all()
+        assert {(state, due_on) for _, state, due_on in rows} == set(combinations)
+        for seconds in (-1, 0, 1):
+            now = DUE + timedelta(seconds=seconds)
+            found = set(await session.scalars(select(Action.id).where(past_due(now))))
+            expected = {i for i, state, due_on in rows if is_overdue(state, due_on, DUE, now)}
+            assert found == expected, seconds
+        assert expected  # the last, after the due time: some are overdue
 
 
 async def test_a_drill_is_chased_on_its_own_clock_and_only_drill_subscriptions_hear_it(
