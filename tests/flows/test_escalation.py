@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from itertools import product
 from datetime import datetime, timedelta
+from itertools import product
 from typing import Any
 
 import httpx
