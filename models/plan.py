@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, one_of, utcnow, uuid_pk
 from models.event import JSONType
+from service.plan.deadlines import DEFAULT_DUE_ON, DUE_ONS, DueOn
 from service.plan.duties import ACTION_STATES, PHASES, ActionState, Phase
 from service.plan.early_warning import WARNING_STATES, WarningState
 from service.plan.levels import LEVELS, Level
@@ -65,8 +66,9 @@ class Action(Base):
         CheckConstraint(one_of("state", ACTION_STATES), name="state"),
         CheckConstraint(one_of("phase", PHASES), name="phase"),
         CheckConstraint(one_of("level", LEVELS), name="level"),
+        CheckConstraint(one_of("due_on", DUE_ONS), name="due_on"),
         Index("ix_actions_agency_state", "agency", "state"),
-        # The escalation job's look for due work (pending actions past due_at) each period.
+        # The escalation job's look for due work (owing actions past due_at) each period.
         Index("ix_actions_state_due", "state", "due_at"),
     )
 
@@ -85,12 +87,16 @@ class Action(Base):
     playbook_version: Mapped[str] = mapped_column(String(64))
     dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What due_at asks for (design § Deadlines), copied from the item at dispatch.
+    due_on: Mapped[DueOn] = mapped_column(
+        String(16), default=DEFAULT_DUE_ON, server_default=DEFAULT_DUE_ON
+    )
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
-    # Overdue (design § Deadlines): escalated once, then reminded every REMIND_MINUTES until
-    # acknowledged;
+    # Overdue (design § Deadlines): escalated once, then reminded every REMIND_MINUTES until it
+    # gives what due_on asks for;
     # the overdue notice also goes to the item's escalate_to agency (copied in at dispatch).
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -135,7 +135,11 @@ class NoticeText:
         ]
         if due := action.get("due_at"):
             moment = when(datetime.fromisoformat(str(due)))
-            lines.append(_("- 完成时限：{moment}（北京时间）", moment=moment))
+            # what the due time asks for (design § Deadlines)
+            if action.get("due_on") == "completion":
+                lines.append(_("- 完成时限：{moment}（北京时间）", moment=moment))
+            else:
+                lines.append(_("- 确认时限：{moment}（北京时间）", moment=moment))
         return lines
 
     def _hq_name(self, region: str) -> str:

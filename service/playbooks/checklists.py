@@ -5,7 +5,10 @@ An item goes out at its phase's moment (service.plan.duties) unless it names ano
 (``moment:``); one that follows another (``after:``) goes out when that one is done; one with a
 circumstance (``when:``) only where it holds (service.plan.addressees). ``escalate_to:`` names the
 unit told, besides the agency and the leading HQ, when its action is overdue
-(design § Deadlines): a real unit other than the item's own agency.
+(design § Deadlines): a real unit other than the item's own agency. ``due_on:`` says what its
+due time asks for: ``acknowledgement`` (the default: taken up by then) or ``completion`` (done by
+then, where the plan's words set the time on the work itself, as plan 4's 立即报告 does;
+service.plan.deadlines).
 
 `playbook_version` hashes every playbook file, so each dispatched action can record the playbook
 version it came from (plan 8.1).
@@ -23,6 +26,7 @@ from pydantic import Field, field_validator, model_validator
 
 from service.errors import PlaybookError
 from service.plan.addressees import Condition
+from service.plan.deadlines import DEFAULT_DUE_ON, DueOn
 from service.plan.duties import (
     OTHER_MOMENTS,
     PHASE_MOMENT,
@@ -44,10 +48,11 @@ KEY_PATTERN: Final = r"^[a-z0-9][a-z0-9._-]*$"
 
 class ChecklistItem(Entry):
     """One duty of the plan: owed by `agency` in `phase` at `levels`, due `due_minutes` after
-    dispatch. `agency` may be symbolic (`leading-hq`, `county-hq`, `local-power-authority`),
-    resolved when the item is dispatched. `moment` moves it off its phase's moment, `after`
-    makes it wait for another item to be done, `when` for a circumstance. `escalate_to` is the
-    agency also told when its action is overdue."""
+    dispatch, acknowledged or completed by then as `due_on` says. `agency` may be symbolic
+    (`leading-hq`, `county-hq`, `local-power-authority`), resolved when the item is dispatched.
+    `moment` moves it off its phase's moment, `after` makes it wait for another item to be done,
+    `when` for a circumstance. `escalate_to` is the agency also told when its action is
+    overdue."""
 
     key: str = Field(pattern=KEY_PATTERN)
     agency: str = Field(min_length=1)
@@ -58,6 +63,7 @@ class ChecklistItem(Entry):
     title: Text
     detail: Text
     due_minutes: int = Field(gt=0)
+    due_on: DueOn = DEFAULT_DUE_ON
     after: str | None = Field(default=None, pattern=KEY_PATTERN)
     when: Condition | None = None
     escalate_to: str | None = Field(default=None, min_length=1)
@@ -141,10 +147,11 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
     Each file is `{items: [...]}`. Raises PlaybookError naming the file, the entry (the item's key,
     or `items[i]`) and the reason: malformed YAML, a file of another shape, unknown or missing
     field, unknown phase, moment, level or circumstance, a moment its phase cannot have, a
-    repeated level, a clause the plan lacks (PLAN_CLAUSES), an empty title, due_minutes ≤ 0, an
-    agency not in `agencies`, an `escalate_to` that is no real unit or is the item's own
-    agency, a key used twice (naming both files), or an `after` naming no item,
-    an item of another moment, or an item that comes back to it. The result carries
+    repeated level, a clause the plan lacks (PLAN_CLAUSES), an empty title, due_minutes ≤ 0, a
+    due_on other than acknowledgement or completion, an agency not in `agencies`, an
+    `escalate_to` that is no real unit or is the item's own agency, a key used twice (naming both
+    files), or an `after` naming no item, an item of another moment, or an item that comes back
+    to it. The result carries
     `playbook_version(folder)`.
     """
     directory = folder / CHECKLIST_DIR

@@ -255,20 +255,20 @@ def _action_cancelled(d: Mapping[str, Any], who: str, names: Names, clause: str 
 def _overdue(first: bool) -> Phrase:
     def phrase(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
         unit = d.get("agency")
-        told = _units(d.get("notified"), names)
+        said = {
+            "unit": names.unit(unit) if isinstance(unit, str) else "",
+            "duty": _duty(d, names),
+            "told": _units(d.get("notified"), names),
+        }
+        # what its due time asked for (design § Deadlines); an entry written before actions
+        # said so asked for an acknowledgement
+        if d.get("due_on") == "completion":
+            if first:
+                return _("{unit}未在时限内完成任务：{duty}，已通知{told}", **said)
+            return _("{unit}仍未完成任务：{duty}，再次催办{told}", **said)
         if first:
-            return _(
-                "{unit}未在时限内确认任务：{duty}，已通知{told}",
-                unit=names.unit(unit) if isinstance(unit, str) else "",
-                duty=_duty(d, names),
-                told=told,
-            )
-        return _(
-            "{unit}仍未确认任务：{duty}，再次催办{told}",
-            unit=names.unit(unit) if isinstance(unit, str) else "",
-            duty=_duty(d, names),
-            told=told,
-        )
+            return _("{unit}未在时限内确认任务：{duty}，已通知{told}", **said)
+        return _("{unit}仍未确认任务：{duty}，再次催办{told}", **said)
 
     return phrase
 

@@ -262,6 +262,52 @@ async def test_a_running_events_evaluation_is_partial_and_counts_to_now(
     assert agency(early, "public-security")["late"] == 0
 
 
+async def test_a_report_taken_up_at_once_and_not_made_is_late(
+    client: httpx.AsyncClient, make_token: MakeToken, clock: Clock
+) -> None:
+    """Plan 4's "应立即…报告" is due on its completion (issue 18 item 3): the power company takes
+    up all its duties at minute 5 and makes no report by its due time (30): the evaluation calls
+    the report late, in the unit's figures, among the lapses and in plan 4's reports, as it
+    does the areas hit not told "第一时间"; its duties due on their acknowledgement are on time."""
+    dispatcher = await make_token("dispatcher", "城调 值班")
+    power = await make_token("agency", "电力局 值班", agency="power-company")
+    clock.set(0)
+    event_id = (await post(client, dispatcher, report(county(KEQIAO, 151, 70))))["event_id"]
+    own = await event_actions(client, power, event_id)
+    clock.set(5)
+    for action in own:
+        await ok(client.post(f"{API}/actions/{action['id']}/ack", json={}, headers=power))
+    completion = {a["key"]: a["due_at"] for a in own if a["due_on"] == "completion"}
+    assert set(completion) == {
+        "reporting.power-company.report-local-authority",  # due at 30
+        "response.power-company.notify-affected",  # due at 30
+        "monitoring.power-company.assess-impact",  # due at 120: not yet due at 31
+    }
+    clock.set(31)
+
+    result = await evaluation(client, dispatcher, event_id)
+
+    figures = agency(result, "power-company")
+    assert (figures["dispatched"], figures["acknowledged"]) == (len(own), len(own))
+    assert (figures["on_time"], figures["late"]) == (len(own) - 3, 2)
+    lapses = {x["title"]: x for x in result["lapses"] if x["unit"] == "绍兴电力局"}
+    assert set(lapses) == {
+        "立即向受影响区域电力运行主管部门报告",
+        "第一时间将停电事件情况告知受影响地区和单位",
+    }
+    reported = lapses["立即向受影响区域电力运行主管部门报告"]
+    assert (reported["late"], reported["done"], reported["due_on"]) == (True, False, "completion")
+    assert moment(reported["acknowledged_at"]) == at(5)
+    [link] = result["report_links"]
+    assert (link["answered_at"], link["on_time"], link["due_on"]) == (None, False, "completion")
+    # made at 40: late still, timed to its completion
+    clock.set(40)
+    [made] = [a for a in own if a["key"] == "reporting.power-company.report-local-authority"]
+    await ok(client.post(f"{API}/actions/{made['id']}/complete", json={}, headers=power))
+    links = (await evaluation(client, dispatcher, event_id))["report_links"]
+    assert (links[0]["taken_minutes"], links[0]["on_time"]) == (40, False)
+
+
 async def test_an_event_without_a_response_has_no_duration(
     client: httpx.AsyncClient, make_token: MakeToken
 ) -> None:

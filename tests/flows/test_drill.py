@@ -48,8 +48,17 @@ CITY = "330600"
 # without an acknowledgement acknowledges too. For example:
 # - power-company: 3 monitoring duties and the proposal's notice to important users at minute
 #   0, 3 warning duties at 20, all acknowledged at 25 (after 25 and 5 minutes); plan 4's first
-#   report and 7 response duties at 90, acknowledged at 95 (5): 15, all on time, median 5.
+#   report and 7 response duties at 90, acknowledged at 95 (5): 15, median 5. Four of them are
+#   due on their completion (design § Deadlines), and acknowledging them in time is not enough:
+#   the notice to important users (due at 30, done at 60), the first assessment of the impact
+#   (due at 120, cancelled undone at termination), plan 4's report (due at 120, made at 176) and
+#   telling the areas hit (due at 120, done at 430) are late: 11 on time, 4 late.
 #   Cancelled: the 3 monitoring duties and the 2 warning duties never done.
+# - grid-dispatch: the warning's operation mode (20, due in 60) and report to the upper
+#   dispatch (20, due in 30 on its completion), acknowledged at 30; the report was never made
+#   (cancelled when the warning was lifted at 200): late. Isolating the fault (90, due in 15)
+#   and keeping the main grid up (90, due in 30), acknowledged at 175: late. 1 on time, 3 late;
+#   minutes 10, 10, 85, 85: median 47.5.
 # - public-security: 3 duties of 5.2.3 at the response's start (90), due in 60 minutes,
 #   acknowledged at 170: 3 late, median 80, cancelled at termination.
 # - economy-it: the proposal's assessment (0, acknowledged at 5); the notice to the other
@@ -69,9 +78,9 @@ CITY = "330600"
 ANSWERING = {
     "economy-it": (9, 7, 2, 0, 4, 40.0),
     "public-security": (3, 0, 3, 0, 3, 80.0),
-    "power-company": (15, 15, 0, 0, 5, 5.0),
+    "power-company": (15, 11, 4, 0, 5, 5.0),
     "emergency-office": (5, 3, 2, 0, 2, 60.0),
-    "grid-dispatch": (4, 2, 2, 0, 2, 47.5),
+    "grid-dispatch": (4, 1, 3, 0, 2, 47.5),
     "provincial-drc": (1, 1, 0, 0, 1, 3.0),
     "hq-city": (7, 7, 0, 0, 4, 20.0),
     "hq-330603": (20, 19, 1, 0, 15, 10.0),

@@ -28,7 +28,18 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, MetaData, String, insert, inspect, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    String,
+    column,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy import table as table_clause
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -353,6 +364,66 @@ def test_a_drill_there_is_gets_its_clock_and_every_event_keeps_its_children(
     columns = on_connection(empty_settings, lambda c: inspect(c).get_columns("events"))
     assert "drill_clock" not in {column["name"] for column in columns}
     assert on_connection(empty_settings, stored_entries) == before
+
+
+def test_the_actions_there_are_stay_due_on_their_acknowledgement(
+    empty_settings: Settings,
+) -> None:
+    """0012 keeps what an action already dispatched was asked: its due time asked for an
+    acknowledgement; its CHECK admits acknowledgement and completion only; its downgrade drops
+    the column and keeps the actions (no table refers to actions: the rebuild loses nothing)."""
+    upgrade(empty_settings, "0011")
+    event, action = uuid.uuid4(), uuid.uuid4()
+    row = {
+        "event_id": event,
+        "agency": "power-company",
+        "phase": "first_response",
+        "level": "IV",
+        "clause": "4",
+        "title": "立即向受影响区域电力运行主管部门报告",
+        "detail": "立即报告。",
+        "state": "acknowledged",
+        "playbook_version": "0123456789abcdef",
+        "dispatched_at": AT,
+        "due_at": AT + timedelta(minutes=30),
+        "updated_at": AT,
+    }
+    # the actions table as 0011 leaves it (the model has moved on): the columns written here
+    model = table_of(models.Action)
+    actions = table_clause("actions", *(column(n, model.c[n].type) for n in ["id", "key", *row]))
+
+    def fill(connection: Connection) -> None:
+        fill_timelines(connection, [event], ["event_opened"], chained=True)
+        key = "reporting.power-company.report-local-authority"
+        connection.execute(insert(actions).values(id=action, key=key, **row))
+        connection.commit()
+
+    def due_ons(connection: Connection) -> dict[uuid.UUID, str]:
+        found = connection.execute(text("SELECT id, due_on FROM actions"))
+        return {uuid.UUID(str(i)): due_on for i, due_on in found}
+
+    on_connection(empty_settings, fill)
+
+    assert [m.revision for m in upgrade(empty_settings, "0012").applied] == ["0012"]
+
+    assert on_connection(empty_settings, due_ons) == {action: "acknowledgement"}
+
+    def write(due_on: str) -> Callable[[Connection], None]:
+        def insert_one(connection: Connection) -> None:
+            values = {**row, "id": uuid.uuid4(), "key": f"k.{due_on}", "due_on": due_on}
+            connection.execute(insert(table_of(models.Action)).values(**values))
+            connection.commit()
+
+        return insert_one
+
+    on_connection(empty_settings, write("completion"))
+    with pytest.raises(IntegrityError, match="ck_actions_due_on"):
+        on_connection(empty_settings, write("receipt"))
+    command.downgrade(alembic_config(empty_settings), "0011")
+    columns = on_connection(empty_settings, lambda c: inspect(c).get_columns("actions"))
+    assert "due_on" not in {column["name"] for column in columns}
+    count = text("SELECT count(*) FROM actions")
+    assert on_connection(empty_settings, lambda c: c.execute(count).scalar_one()) == 2
 
 
 def test_an_unknown_stored_kind_stops_the_upgrade_naming_it(empty_settings: Settings) -> None:

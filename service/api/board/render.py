@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from service.api.board.curve import curve_svg
-from service.flows.events.board import Board, BoardEvent, is_overdue
+from service.flows.events.board import Board, BoardEvent, is_overdue, still_owed
 from service.plan.actor import Actor
 from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
@@ -178,7 +178,9 @@ class BoardPages:
         """The events' part of the page for ``board`` at version ``tag``, rendered once."""
         html = Markup(
             self.environment.get_template("board/events.html").render(
-                board=board, overdue=lambda action: is_overdue(action, board.at)
+                board=board,
+                overdue=lambda action: is_overdue(action, board.at),
+                owed=still_owed,
             )
         )
         self._renders[tag] = html

@@ -175,6 +175,7 @@ async def dispatch(
             "playbook_version": version,
             "dispatched_at": now,
             "due_at": now + timedelta(minutes=p.item.due_minutes),
+            "due_on": p.item.due_on,
             "escalate_to": p.item.escalate_to,
             "updated_at": now,
         }

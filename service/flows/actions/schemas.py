@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, or_, select
 
 from models import Action, Event
 from service.flows.schemas import Text
-from service.plan.duties import OVERDUE_STATES, ActionState, Phase
+from service.plan.deadlines import OWING_STATES, DueOn
+from service.plan.duties import ActionState, Phase
 from service.plan.levels import Level
 
 
@@ -31,6 +32,10 @@ class ActionRead(BaseModel):
     detail: str
     state: ActionState
     due_at: datetime
+    due_on: DueOn = Field(
+        description="what due_at asks for: the action acknowledged by then, or completed by then"
+        " (design § Deadlines)"
+    )
     dispatched_at: datetime
     playbook_version: str
     acknowledged_at: datetime | None
@@ -86,10 +91,26 @@ def read(action: Action, drill: bool) -> ActionRead:
     return ActionRead.model_validate({**{n: getattr(action, n) for n in _COLUMNS}, "drill": drill})
 
 
+def owing() -> ColumnElement[bool]:
+    """The action still owes what its due time asks for: ``service.plan.deadlines.owes`` in
+    SQL, from the same ``OWING_STATES`` (pending; or acknowledged, when due on completion)."""
+    owed = {state for states in OWING_STATES.values() for state in states}
+    return and_(
+        Action.state.in_(sorted(owed)),  # what the (state, due_at) index can find
+        or_(
+            *(
+                and_(Action.due_on == due_on, Action.state.in_(states))
+                for due_on, states in OWING_STATES.items()
+            )
+        ),
+    )
+
+
 def past_due(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
-    """The action is overdue at ``now``: still in ``OVERDUE_STATES`` (pending) past its
-    ``due_at``. As the escalation job, the board and /metrics all judge it."""
-    return and_(Action.state.in_(OVERDUE_STATES), Action.due_at < now)
+    """The action is overdue at ``now`` (``service.plan.deadlines.is_overdue`` in SQL): it still
+    owes what its due time asks for, and that time has passed. As the escalation job, the board
+    and /metrics all judge it."""
+    return and_(owing(), Action.due_at < now)
 
 
 def with_drill() -> Select[Action, bool]:

@@ -50,7 +50,9 @@ from service.flows.events.read import event_read
 from service.flows.events.schemas import EventRead, TimelineRead
 from service.flows.warnings.schemas import WarningRead
 from service.plan.actor import Actor
-from service.plan.duties import OPEN_STATES, OVERDUE_STATES
+from service.plan.deadlines import is_overdue as overdue_at
+from service.plan.deadlines import owes
+from service.plan.duties import OPEN_STATES
 from service.plan.evaluation import CurvePoint, LevelSet, evaluates
 from service.plan.grids import GridRegistry
 from service.plan.levels import level_rank, max_level
@@ -156,8 +158,16 @@ async def current_board(
 
 
 def is_overdue(action: ActionRead, now: datetime) -> bool:
-    """Not yet acknowledged and past its due time, as the escalation job judges it."""
-    return action.state in OVERDUE_STATES and action.due_at < now
+    """Past its due time and still owing what that time asks for (not yet acknowledged, or not
+    yet done when due on completion): ``service.plan.deadlines.is_overdue``, as the escalation
+    job judges it."""
+    return overdue_at(action.state, action.due_on, action.due_at, now)
+
+
+def still_owed(action: ActionRead) -> bool:
+    """Its due time still runs: it has not yet given what that time asks for (an open action
+    due on its acknowledgement and taken up has; its time left means nothing any more)."""
+    return owes(action.state, action.due_on)
 
 
 def _scope(actor: Actor) -> str:

@@ -182,6 +182,7 @@ async def _actions(session: AsyncSession, event_id: uuid.UUID) -> list[ActionRec
             Action.completed_at,
             Action.key,
             Action.title,
+            Action.due_on,
         ).where(Action.event_id == event_id)
     )
-    return [ActionRecord(*row) for row in rows]
+    return [ActionRecord(**row._mapping) for row in rows]

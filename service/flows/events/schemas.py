@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.flows.schemas import HQ, BasisRead, ConditionRead, Number
+from service.plan.deadlines import DueOn
 from service.plan.evaluation import FindingKind
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
@@ -175,12 +176,14 @@ class CountyRestorationRead(BaseModel):
 
 
 class LapseRead(BaseModel):
-    """A duty acknowledged after its due time, or never done."""
+    """A duty answered after its due time (acknowledged, or completed when due on completion),
+    or never done."""
 
     agency: str
     unit: str = Field(description="the agency's name")
     title: str
     due_at: datetime
+    due_on: DueOn = Field(description="what due_at asked for (design § Deadlines)")
     acknowledged_at: datetime | None
     completed_at: datetime | None
     late: bool
@@ -195,7 +198,12 @@ class ReportLinkRead(BaseModel):
     title: str
     dispatched_at: datetime
     due_at: datetime
-    answered_at: datetime | None = Field(description="completed, or acknowledged (a receipt)")
+    due_on: DueOn = Field(
+        description="what due_at asks for: a report's completion, a receipt's acknowledgement"
+    )
+    answered_at: datetime | None = Field(
+        description="completed, or acknowledged (a receipt): as due_on says"
+    )
     allowed_minutes: Number
     taken_minutes: Number | None
     on_time: bool | None = Field(description="null while unanswered and not yet due")
