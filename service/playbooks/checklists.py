@@ -5,7 +5,9 @@ An item goes out at its phase's moment (service.plan.duties) unless it names ano
 (``moment:``); one that follows another (``after:``) goes out when that one is done; one with a
 circumstance (``when:``) only where it holds (service.plan.addressees). ``escalate_to:`` names the
 unit told, besides the agency and the leading HQ, when its action is overdue
-(design § Deadlines): a real unit other than the item's own agency.
+(design § Deadlines): a real unit other than the item's own agency. ``requires: approval`` keeps
+its action from being done until a government's approval is recorded on it (plan 5.3
+报经当地政府批准; service.plan.requisitions): an HQ's duty, as only an HQ has a government to ask.
 
 `playbook_version` hashes every playbook file, so each dispatched action can record the playbook
 version it came from (plan 8.1).
@@ -31,6 +33,7 @@ from service.plan.duties import (
     Phase,
 )
 from service.plan.levels import Level
+from service.plan.requisitions import Requirement
 from service.playbooks.agencies import AgencyRegistry
 from service.playbooks.files import Clause, Entry, Text, entries, validated
 
@@ -47,7 +50,8 @@ class ChecklistItem(Entry):
     dispatch. `agency` may be symbolic (`leading-hq`, `county-hq`, `local-power-authority`),
     resolved when the item is dispatched. `moment` moves it off its phase's moment, `after`
     makes it wait for another item to be done, `when` for a circumstance. `escalate_to` is the
-    agency also told when its action is overdue."""
+    agency also told when its action is overdue; `requires` what must be on record before its
+    action is done."""
 
     key: str = Field(pattern=KEY_PATTERN)
     agency: str = Field(min_length=1)
@@ -61,6 +65,7 @@ class ChecklistItem(Entry):
     after: str | None = Field(default=None, pattern=KEY_PATTERN)
     when: Condition | None = None
     escalate_to: str | None = Field(default=None, min_length=1)
+    requires: Requirement | None = None
 
     @field_validator("levels")
     @classmethod
@@ -86,6 +91,17 @@ class ChecklistItem(Entry):
     def dispatched_at(self) -> Moment:
         """The moment the item goes out at: its own ``moment``, else its phase's."""
         return self.moment or PHASE_MOMENT[self.phase]
+
+
+# The symbolic agencies that name HQs (service.plan.addressees): each may ask its government's
+# approval (plan 5.3 各级应急指挥部…报经当地政府批准).
+HQ_SYMBOLS: Final = frozenset({"leading-hq", "county-hq", "commanding-hq"})
+
+
+def _asks_approval(item: ChecklistItem, agencies: AgencyRegistry) -> bool:
+    """Whether the item's agency is an HQ, or a role that names HQs: who asks a government."""
+    agency = agencies.get(item.agency)
+    return agency is not None and (agency.kind == "hq" or agency.code in HQ_SYMBOLS)
 
 
 class Checklists:
@@ -144,7 +160,8 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
     repeated level, a clause the plan lacks (PLAN_CLAUSES), an empty title, due_minutes ≤ 0, an
     agency not in `agencies`, an `escalate_to` that is no real unit or is the item's own
     agency, a key used twice (naming both files), or an `after` naming no item,
-    an item of another moment, or an item that comes back to it. The result carries
+    an item of another moment, or an item that comes back to it, or `requires: approval` on an
+    item no HQ owes. The result carries
     `playbook_version(folder)`.
     """
     directory = folder / CHECKLIST_DIR
@@ -167,6 +184,14 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
                     item.key,
                     f"escalate_to: {item.escalate_to!r} is no unit of agencies.yaml that can be "
                     "told (a symbolic code names none)",
+                )
+            if item.requires == "approval" and not _asks_approval(item, agencies):
+                raise PlaybookError(
+                    file,
+                    item.key,
+                    f"requires: approval is an HQ's to ask of its government (plan 5.3 "
+                    f"报经当地政府批准); {item.agency!r} is no HQ nor a role naming HQs "
+                    f"({', '.join(sorted(HQ_SYMBOLS))})",
                 )
             seen[item.key] = f"{file} {label}"
             items.append(item)

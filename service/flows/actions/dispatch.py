@@ -176,6 +176,7 @@ async def dispatch(
             "dispatched_at": now,
             "due_at": now + timedelta(minutes=p.item.due_minutes),
             "escalate_to": p.item.escalate_to,
+            "requires": p.item.requires,
             "updated_at": now,
         }
         for p in fresh
