@@ -65,7 +65,7 @@ def test_only_an_hq_asks_a_government(tmp_path: Path, agency: str) -> None:
 
 
 def test_an_unknown_requirement_is_refused(tmp_path: Path) -> None:
-    folder, path = _with(tmp_path, requires="signature")
+    folder, _path = _with(tmp_path, requires="signature")
 
     with pytest.raises(PlaybookError) as caught:
         load_checklists(folder, AGENCIES)
