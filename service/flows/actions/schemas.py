@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import BindParameter, ColumnElement, Select, and_, select
 
 from models import Action, Event
-from service.flows.schemas import Moment, RegionCode, Text
+from service.flows.schemas import Moment, RegionCode, Statement, Text
 from service.plan.duties import OVERDUE_STATES, ActionState, Phase
 from service.plan.levels import Level
 from service.plan.requisitions import Requirement
@@ -118,9 +118,9 @@ class ApprovalCreate(BaseModel):
         description="the government's region: the HQ's own, one above it, or a place within its "
         "area (design § Approvals and requisitions)"
     )
-    approver: Annotated[Text, Field(min_length=1, max_length=200)]
+    approver: Annotated[Statement, Field(min_length=1, max_length=200)]
     approved_at: Moment
-    reference: Annotated[Text, Field(min_length=1, max_length=200)]
+    reference: Annotated[Statement, Field(min_length=1, max_length=200)]
 
 
 # What ActionRead takes from the action's own columns (all but its event's drill flag).

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from service.flows.schemas import Moment, Number, RegionCode, Text
+from service.flows.schemas import Moment, Number, RegionCode, Statement, Text
 from service.plan.requisitions import RequisitionKind
 
 MAX_QUANTITY: Final = Decimal(10) ** 9
@@ -19,7 +19,7 @@ Quantity = Annotated[
     Field(gt=0, le=MAX_QUANTITY, decimal_places=6, allow_inf_nan=False),
     WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_QUANTITY)}),
 ]
-Words = Annotated[Text, Field(min_length=1, max_length=200)]
+Words = Annotated[Statement, Field(min_length=1, max_length=200)]
 Note = Annotated[Text, Field(max_length=4000)]
 
 
@@ -52,7 +52,7 @@ class RequisitionCreate(BaseModel):
     what: Words
     owner: Words = Field(description="whom it was requisitioned from (the owner)")
     quantity: Quantity
-    unit: Annotated[Text, Field(min_length=1, max_length=20)] = Field(
+    unit: Annotated[Statement, Field(min_length=1, max_length=20)] = Field(
         description="the quantity's unit: 台, 吨, 人, 元"
     )
     requisitioned_at: Moment
