@@ -81,7 +81,7 @@ def problem(answer: httpx.Response, status: int) -> dict[str, Any]:
 async def test_the_emergency_control_waits_for_the_governments_approval(
     client: httpx.AsyncClient, make_token: MakeToken, clock: Clock
 ) -> None:
-    event_id, tokens, control = await keqiao_event(client, make_token, clock)
+    _event_id, tokens, control = await keqiao_event(client, make_token, clock)
     assert (control["agency"], control["requires"], control["approval"]) == (
         "hq-330603",
         "approval",
