@@ -329,3 +329,47 @@ async def test_each_county_governments_compensation_lists_its_own_areas_requisit
         problem(await client.get(f"{API}/actions/{duty['id']}", headers=tokens[other]), 404)
 
     assert owed == {"hq-keqiao": [generators["id"], late["id"]], "hq-shangyu": [crews["id"]]}
+
+
+async def test_the_evaluation_lists_the_register_with_who_compensates(
+    client: httpx.AsyncClient, make_token: MakeToken, clock: Clock
+) -> None:
+    event_id, tokens = await two_county_event(client, make_token, clock)
+    generators = await registered(client, tokens["hq-city"], event_id, GENERATORS)
+    await registered(client, tokens["hq-city"], event_id, CREWS)
+    clock.set(40)
+    await give_back(client, tokens["hq-city"], generators["id"], {})
+    await end_response(client, tokens, event_id, clock)
+
+    report = await client.get(f"{API}/events/{event_id}/evaluation", headers=tokens["city"])
+    page = await client.get(f"{API}/events/{event_id}/evaluation.html", headers=tokens["city"])
+
+    assert report.status_code == 200, report.text
+    assert report.json()["requisitions"] == [
+        {
+            "kind": "vehicles",
+            "what": "应急发电车（500千瓦）",
+            "owner": "绍兴某设备租赁有限公司",
+            "quantity": 2.0,
+            "unit": "台",
+            "requisitioned_at": "2026-07-20T06:10:00Z",
+            "by": "市应急指挥部",
+            "government": "柯桥区人民政府",
+            "returned_at": "2026-07-20T06:40:00Z",
+        },
+        {
+            "kind": "personnel",
+            "what": "抢修人员",
+            "owner": "上虞某电力工程公司",
+            "quantity": 30.0,
+            "unit": "人",
+            "requisitioned_at": "2026-07-20T06:15:00Z",
+            "by": "市应急指挥部",
+            "government": "上虞区人民政府",
+            "returned_at": None,
+        },
+    ]
+    assert page.status_code == 200, page.text
+    assert "十、征用及补偿（预案5.3、6.3）" in page.text
+    for said in ("应急发电车（500千瓦）（车辆）", "2台", "30人", "上虞区人民政府", "未归还"):
+        assert said in page.text, said
