@@ -17,7 +17,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import T0, Clock, MakeToken, county, hold_clock, post, report
+from tests.helpers import (
+    T0,
+    Clock,
+    MakeToken,
+    county,
+    documented_operations,
+    hold_clock,
+    post,
+    report,
+)
 
 API = "/api/v1"
 YUECHENG, KEQIAO, SHANGYU, CITY = "330602", "330603", "330604", "330600"
@@ -373,3 +382,11 @@ async def test_the_evaluation_lists_the_register_with_who_compensates(
     assert "十、征用及补偿（预案5.3、6.3）" in page.text
     for said in ("应急发电车（500千瓦）（车辆）", "2台", "30人", "上虞区人民政府", "未归还"):
         assert said in page.text, said
+
+
+def test_the_docs_name_and_explain_every_requisitions_operation() -> None:
+    assert sorted(documented_operations("requisitions")) == [
+        "list_requisitions",
+        "register_requisition",
+        "return_requisition",
+    ]
