@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,6 +23,7 @@ from service.plan.deadlines import DEFAULT_DUE_ON, DUE_ONS, DueOn
 from service.plan.duties import ACTION_STATES, PHASES, ActionState, Phase
 from service.plan.early_warning import WARNING_STATES, WarningState
 from service.plan.levels import LEVELS, Level
+from service.plan.requisitions import REQUIREMENTS, Requirement
 from service.plan.termination import ATTESTED_KEYS, AttestedKey
 
 
@@ -67,6 +69,7 @@ class Action(Base):
         CheckConstraint(one_of("phase", PHASES), name="phase"),
         CheckConstraint(one_of("level", LEVELS), name="level"),
         CheckConstraint(one_of("due_on", DUE_ONS), name="due_on"),
+        CheckConstraint(one_of("requires", REQUIREMENTS), name="requires"),
         Index("ix_actions_agency_state", "agency", "state"),
         # The escalation job's look for due work (owing actions past due_at) each period.
         Index("ix_actions_state_due", "state", "due_at"),
@@ -103,6 +106,11 @@ class Action(Base):
     escalate_to: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What must be on record before the action is done (the item's ``requires``, copied in at
+    # dispatch), and the government's approval once recorded (plan 5.3 报经当地政府批准):
+    # {government, approver, approved_at, reference, recorded_by, recorded_at}, written once.
+    requires: Mapped[Requirement | None] = mapped_column(String(20))
+    approval: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class Attestation(Base):

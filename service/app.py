@@ -37,6 +37,7 @@ from service.api.routes import (
     health,
     releases,
     reports,
+    requisitions,
     subscriptions,
     tokens,
 )
@@ -60,6 +61,7 @@ API_ROUTERS = (
     releases.router,
     evaluation.router,
     findings.router,
+    requisitions.router,
     tokens.router,
     subscriptions.router,
 )

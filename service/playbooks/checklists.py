@@ -8,7 +8,9 @@ unit told, besides the agency and the leading HQ, when its action is overdue
 (design § Deadlines): a real unit other than the item's own agency. ``due_on:`` says what its
 due time asks for: ``acknowledgement`` (the default: taken up by then) or ``completion`` (done by
 then, where the plan's words set the time on the work itself, as plan 4's 立即报告 does;
-service.plan.deadlines).
+service.plan.deadlines). ``requires: approval`` keeps its action from being done until a
+government's approval is recorded on it (plan 5.3 报经当地政府批准; service.plan.requisitions):
+an HQ's duty, as only an HQ has a government to ask.
 
 `playbook_version` hashes every playbook file, so each dispatched action can record the playbook
 version it came from (plan 8.1).
@@ -35,6 +37,7 @@ from service.plan.duties import (
     Phase,
 )
 from service.plan.levels import Level
+from service.plan.requisitions import Requirement
 from service.playbooks.agencies import AgencyRegistry
 from service.playbooks.files import Clause, Entry, Text, entries, validated
 
@@ -52,7 +55,7 @@ class ChecklistItem(Entry):
     (`leading-hq`, `county-hq`, `local-power-authority`), resolved when the item is dispatched.
     `moment` moves it off its phase's moment, `after` makes it wait for another item to be done,
     `when` for a circumstance. `escalate_to` is the agency also told when its action is
-    overdue."""
+    overdue; `requires` what must be on record before its action is done."""
 
     key: str = Field(pattern=KEY_PATTERN)
     agency: str = Field(min_length=1)
@@ -67,6 +70,7 @@ class ChecklistItem(Entry):
     after: str | None = Field(default=None, pattern=KEY_PATTERN)
     when: Condition | None = None
     escalate_to: str | None = Field(default=None, min_length=1)
+    requires: Requirement | None = None
 
     @field_validator("levels")
     @classmethod
@@ -92,6 +96,17 @@ class ChecklistItem(Entry):
     def dispatched_at(self) -> Moment:
         """The moment the item goes out at: its own ``moment``, else its phase's."""
         return self.moment or PHASE_MOMENT[self.phase]
+
+
+# The symbolic agencies that name HQs (service.plan.addressees): each may ask its government's
+# approval (plan 5.3 各级应急指挥部…报经当地政府批准).
+HQ_SYMBOLS: Final = frozenset({"leading-hq", "county-hq", "commanding-hq"})
+
+
+def _asks_approval(item: ChecklistItem, agencies: AgencyRegistry) -> bool:
+    """Whether the item's agency is an HQ, or a role that names HQs: who asks a government."""
+    agency = agencies.get(item.agency)
+    return agency is not None and (agency.kind == "hq" or agency.code in HQ_SYMBOLS)
 
 
 class Checklists:
@@ -151,7 +166,7 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
     due_on other than acknowledgement or completion, an agency not in `agencies`, an
     `escalate_to` that is no real unit or is the item's own agency, a key used twice (naming both
     files), or an `after` naming no item, an item of another moment, or an item that comes back
-    to it. The result carries
+    to it, or `requires: approval` on an item no HQ owes. The result carries
     `playbook_version(folder)`.
     """
     directory = folder / CHECKLIST_DIR
@@ -174,6 +189,14 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
                     item.key,
                     f"escalate_to: {item.escalate_to!r} is no unit of agencies.yaml that can be "
                     "told (a symbolic code names none)",
+                )
+            if item.requires == "approval" and not _asks_approval(item, agencies):
+                raise PlaybookError(
+                    file,
+                    item.key,
+                    f"requires: approval is an HQ's to ask of its government (plan 5.3 "
+                    f"报经当地政府批准); {item.agency!r} is no HQ nor a role naming HQs "
+                    f"({', '.join(sorted(HQ_SYMBOLS))})",
                 )
             seen[item.key] = f"{file} {label}"
             items.append(item)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, Final, Protocol
 
 from service.plan.timeline import TimelineKind
-from service.words import _, ngettext
+from service.words import _, ngettext, when
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ KIND_LABELS: Final[Mapping[TimelineKind | str, Callable[[], str]]] = {
     "actions_handed_over": lambda: _("任务移交"),
     "action_acknowledged": lambda: _("任务接收"),
     "action_noted": lambda: _("任务备注"),
+    "action_approved": lambda: _("任务获政府批准"),
     "action_completed": lambda: _("任务完成"),
     "action_cancelled": lambda: _("任务取消"),
     "action_overdue": lambda: _("任务超时"),
@@ -69,6 +71,8 @@ KIND_LABELS: Final[Mapping[TimelineKind | str, Callable[[], str]]] = {
     "release_proposed": lambda: _("信息发布送审"),
     "release_published": lambda: _("信息发布"),
     "release_rejected": lambda: _("信息发布退回"),
+    "requisition_recorded": lambda: _("征用登记"),
+    "requisition_returned": lambda: _("征用归还"),
     "attestation": lambda: _("终止条件确认"),
     "transition_refused": lambda: _("操作被拒绝"),
     "response_terminated": lambda: _("终止应急响应"),
@@ -352,6 +356,42 @@ def _release(verb: Callable[[], str]) -> Phrase:
     return phrase
 
 
+def government_words(region: str, names: Names) -> str:
+    """The government of a region (plan 5.3 当地政府, 6.3 所在地政府): 柯桥区人民政府."""
+    return _("{place}人民政府", place=names.place(region))
+
+
+def _approved(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
+    unit = d.get("agency")
+    return _(
+        "{government}于{at}批准{unit}的任务：{duty}（批准人：{approver}；批准文号：{reference}）",
+        government=government_words(str(d["government"]), names),
+        at=when(datetime.fromisoformat(str(d["approved_at"]))),
+        unit=names.unit(unit) if isinstance(unit, str) else who,
+        duty=_duty(d, names),
+        approver=d.get("approver") or "",
+        reference=d.get("reference") or "",
+    )
+
+
+def _requisitioned(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
+    return _(
+        "{unit}征用{owner}的{what} {quantity}{measure}（{place}）",
+        unit=names.unit(str(d["agency"])),
+        owner=d["owner"],
+        what=d["what"],
+        quantity=d["quantity"],
+        measure=d["unit"],
+        place=names.place(str(d["region"])),
+    )
+
+
+def _returned(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
+    said = _("{who}登记：{what}已归还{owner}", who=who, what=d["what"], owner=d["owner"])
+    note = d.get("note")
+    return said + (_("（备注：{note}）", note=note) if note else "")
+
+
 def _attestation(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
     return _(
         "{who}确认终止条件：{condition}",
@@ -406,6 +446,7 @@ PHRASES: Final[Mapping[str, Phrase]] = {
     "actions_handed_over": _handed_over,
     "action_acknowledged": _progress(lambda: _("确认接收任务")),
     "action_noted": _progress(lambda: _("备注任务")),
+    "action_approved": _approved,
     "action_completed": _progress(lambda: _("完成任务")),
     "action_cancelled": _action_cancelled,
     "action_overdue": _overdue(first=True),
@@ -413,6 +454,8 @@ PHRASES: Final[Mapping[str, Phrase]] = {
     "release_proposed": _release(lambda: _("提交信息发布送审")),
     "release_published": _release(lambda: _("信息发布获批")),
     "release_rejected": _release(lambda: _("信息发布被退回")),
+    "requisition_recorded": _requisitioned,
+    "requisition_returned": _returned,
     "attestation": _attestation,
     "transition_refused": _refused,
     "response_terminated": _terminated,
@@ -422,4 +465,4 @@ PHRASES: Final[Mapping[str, Phrase]] = {
 
 KIND_NAMES: Final[Mapping[str, str]] = SaidNow(KIND_LABELS)
 
-__all__ = ["Names", "actor_words", "entry_text", "kind_label", "level_words"]
+__all__ = ["Names", "actor_words", "entry_text", "government_words", "kind_label", "level_words"]

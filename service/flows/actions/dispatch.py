@@ -177,6 +177,7 @@ async def dispatch(
             "due_at": now + timedelta(minutes=p.item.due_minutes),
             "due_on": p.item.due_on,
             "escalate_to": p.item.escalate_to,
+            "requires": p.item.requires,
             "updated_at": now,
         }
         for p in fresh

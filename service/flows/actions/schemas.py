@@ -14,10 +14,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import BindParameter, ColumnElement, Select, and_, or_, select
 
 from models import Action, Event
-from service.flows.schemas import Text
+from service.flows.schemas import Moment, RegionCode, Statement, Text
 from service.plan.deadlines import OWING_STATES, DueOn
 from service.plan.duties import ActionState, Phase
 from service.plan.levels import Level
+from service.plan.requisitions import Requirement
+
+
+class ApprovalRead(BaseModel):
+    """A government's approval of a duty, as recorded on its action (plan 5.3 报经当地政府批准)."""
+
+    government: str = Field(description="the region code of the government that approved")
+    approver: str = Field(description="who approved, for that government")
+    approved_at: datetime
+    reference: str = Field(description="the approval's reference (批准文号, or how it was given)")
+    recorded_by: str = Field(description="the token that recorded it (role:name@scope)")
+    recorded_at: datetime
 
 
 class ActionRead(BaseModel):
@@ -44,6 +56,14 @@ class ActionRead(BaseModel):
     cancel_reason: str | None
     escalated_at: datetime | None
     note: str | None
+    requires: Requirement | None = Field(
+        default=None,
+        description="what must be on record before the action is done: `approval`, a "
+        "government's (plan 5.3); null for nothing",
+    )
+    approval: ApprovalRead | None = Field(
+        default=None, description="the government's approval, once recorded"
+    )
     drill: bool = Field(description="the action belongs to a drill event (design § Drills)")
 
 
@@ -80,6 +100,32 @@ class ActionCancel(BaseModel):
     )
 
     reason: Annotated[Text, Field(min_length=1, max_length=2000)]
+
+
+class ApprovalCreate(BaseModel):
+    """The approval a government gave a duty that requires one (plan 5.3 报经当地政府批准)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "government": "330603",
+                    "approver": "柯桥区人民政府 王副区长",
+                    "approved_at": "2026-07-20T14:40:00+08:00",
+                    "reference": "柯政办电〔2026〕12号",
+                }
+            ]
+        },
+    )
+
+    government: RegionCode = Field(
+        description="the government's region: the HQ's own, one above it, or a place within its "
+        "area (design § Approvals and requisitions)"
+    )
+    approver: Annotated[Statement, Field(min_length=1, max_length=200)]
+    approved_at: Moment
+    reference: Annotated[Statement, Field(min_length=1, max_length=200)]
 
 
 # What ActionRead takes from the action's own columns (all but its event's drill flag).
@@ -127,6 +173,7 @@ UNTOUCHED: Final[Mapping[str, None]] = dict.fromkeys(
         "cancel_reason",
         "escalated_at",
         "note",
+        "approval",
     )
 )
 

@@ -133,6 +133,7 @@ async def evaluate(
         findings=await records.findings(session, event.id),
         sign_off=signed,
         final=signed is not None,
+        requisitions=await records.requisitions(session, event.id, playbooks.names),
     )
 
 

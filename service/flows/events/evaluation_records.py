@@ -1,6 +1,7 @@
 """The records plan 6.1's evaluation lists as they are: the releases (plan 5.5's companion, 5.4)
-and who decided them, plan 5.5's conditions in words with who attested them and when, and the
-evaluators' own findings and sign-off. Read in the evaluation's session."""
+and who decided them, plan 5.5's conditions in words with who attested them and when, plan 5.3's
+requisitions with the government that compensates each (6.3), and the evaluators' own findings
+and sign-off. Read in the evaluation's session."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Attestation, EvaluationFinding, EvaluationSignOff, Release
+from models import Attestation, EvaluationFinding, EvaluationSignOff, Release, Requisition
 from service.flows.events.schemas import (
     EvidenceRead,
     FindingRead,
     ReleaseRecordRead,
+    RequisitionRecordRead,
     SignOffRead,
 )
 from service.flows.schemas import ConditionRead
@@ -22,7 +24,7 @@ from service.plan.percent import exact_percent, percent
 from service.plan.termination import OVERALL_RESTORED
 from service.playbooks.names import PlaybookNames
 from service.words import _
-from service.words.timeline import actor_words
+from service.words.timeline import actor_words, government_words
 
 
 async def releases(
@@ -43,6 +45,32 @@ async def releases(
             approver=actor_words(r.decider) if r.decider else None,
             hq=names.hq(r.decided_hq) if r.decided_hq else None,
             decided_at=r.decided_at,
+        )
+        for r in rows
+    ]
+
+
+async def requisitions(
+    session: AsyncSession, event_id: uuid.UUID, names: PlaybookNames
+) -> list[RequisitionRecordRead]:
+    """Plan 5.3's register: what was requisitioned, from whom, by which unit, whether given
+    back, and the government of the 事发地 it was for, which compensates it (plan 6.3)."""
+    rows = await session.scalars(
+        select(Requisition)
+        .where(Requisition.event_id == event_id)
+        .order_by(Requisition.requisitioned_at, Requisition.recorded_at, Requisition.id)
+    )
+    return [
+        RequisitionRecordRead(
+            kind=r.kind,
+            what=r.what,
+            owner=r.owner,
+            quantity=r.quantity,
+            unit=r.unit,
+            requisitioned_at=r.requisitioned_at,
+            by=names.unit(r.agency),
+            government=government_words(r.region, names),
+            returned_at=r.returned_at,
         )
         for r in rows
     ]

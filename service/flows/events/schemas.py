@@ -221,6 +221,21 @@ class ReleaseRecordRead(BaseModel):
     decided_at: datetime | None
 
 
+class RequisitionRecordRead(BaseModel):
+    """An entry of plan 5.3's requisition register as the evaluation lists it, in names, with
+    the government that compensates it (plan 6.3 所在地政府)."""
+
+    kind: str
+    what: str
+    owner: str
+    quantity: Number
+    unit: str
+    requisitioned_at: datetime
+    by: str = Field(description="the unit that requisitioned it, by name")
+    government: str = Field(description="the government that compensates it, by name")
+    returned_at: datetime | None
+
+
 class EvidenceRead(BaseModel):
     """Plan 5.5's conditions as the evaluation reads them: in words, with who and when."""
 
@@ -310,3 +325,8 @@ class EvaluationRead(BaseModel):
     findings: list[FindingRead] = []
     sign_off: SignOffRead | None = Field(default=None, description="null until signed off")
     final: bool = Field(default=False, description="signed off: no findings are added after")
+    requisitions: list[RequisitionRecordRead] = Field(
+        default=[],
+        description="plan 5.3's register, in the order requisitioned, each with the government "
+        "that compensates it (plan 6.3)",
+    )
