@@ -134,10 +134,12 @@ class Page(BaseModel, Generic[T]):
 
 
 class LoadFigures(BaseModel):
-    """The numbers behind plan 5.5 condition 2: overall and each key area, fractions 0–1."""
+    """The numbers behind plan 5.5 condition 2, fractions 0–1: overall, and each key area and
+    important city a report of the event shows losing load (受停电影响的), by code."""
 
     overall: Number | None
     key_areas: dict[str, Number]
+    important_cities: dict[str, Number] = {}
 
 
 class ConditionRead(BaseModel):
