@@ -38,6 +38,8 @@ TimelineKind = Literal[
     "release_published",
     "release_rejected",
     "attestation",
+    "attestation_withdrawn",
+    "attestations_voided",
     "transition_refused",
     "response_terminated",
     "event_dismissed",

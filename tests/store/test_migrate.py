@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,12 +29,23 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, MetaData, String, insert, inspect, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    insert,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 import models
-from models.base import table_of
+from models.base import UTCDateTime, table_of
 from service.config import Settings
 from service.flows.events.audit import verify_timelines
 from service.plan.chain import entry_hash
@@ -281,19 +293,28 @@ def test_the_timeline_refuses_a_kind_outside_the_vocabulary(empty_settings: Sett
     assert {row[2] for row in on_connection(empty_settings, stored_entries)} == set(TIMELINE_KINDS)
 
 
+def kinds_of(settings: Settings, revision: str) -> tuple[str, ...]:
+    """The timeline kinds a migration's CHECK allows (its ``KINDS``): the vocabulary as it
+    stood when it was written, which later kinds do not change."""
+    script = ScriptDirectory.from_config(alembic_config(settings)).get_revision(revision)
+    assert script is not None
+    return tuple(script.module.KINDS)
+
+
 def test_the_kind_check_keeps_the_entries_there_are(empty_settings: Settings) -> None:
     """0009 leaves every stored entry as it was, kind and hash (the chain still holds), and its
     downgrade drops the check and nothing else."""
     upgrade(empty_settings, "0007")
     events = [uuid.uuid4() for _ in range(2)]
-    on_connection(empty_settings, lambda c: fill_timelines(c, events, TIMELINE_KINDS))
+    kinds = kinds_of(empty_settings, "0009")
+    on_connection(empty_settings, lambda c: fill_timelines(c, events, kinds))
     upgrade(empty_settings, "0008")
     before = on_connection(empty_settings, stored_entries)
 
     assert [m.revision for m in upgrade(empty_settings, "0009").applied] == ["0009"]
 
     assert on_connection(empty_settings, stored_entries) == before
-    assert len(before) == 2 * len(TIMELINE_KINDS)
+    assert len(before) == 2 * len(kinds)
 
     async def audit() -> tuple[int, int, dict[uuid.UUID, Any]]:
         engine = make_engine(empty_settings)
@@ -304,7 +325,7 @@ def test_the_kind_check_keeps_the_entries_there_are(empty_settings: Settings) ->
             await engine.dispose()
         return found.events, found.entries, found.breaks
 
-    assert asyncio.run(audit()) == (2, 2 * len(TIMELINE_KINDS), {})
+    assert asyncio.run(audit()) == (2, 2 * len(kinds), {})
 
     command.downgrade(alembic_config(empty_settings), "0008")
 
@@ -368,6 +389,127 @@ def test_an_unknown_stored_kind_stops_the_upgrade_naming_it(empty_settings: Sett
     assert on_connection(empty_settings, current_revision) == "0008"
     kinds = sorted(row[2] for row in on_connection(empty_settings, stored_entries))
     assert kinds == ["note", "report"]
+
+
+def test_attestations_there_are_know_their_events_grids_and_stand(
+    empty_settings: Settings,
+) -> None:
+    """0013 gives each attestation there is the grids its event holds (what it knew, as near as
+    the record says) and leaves it standing; the timeline takes the new kinds; the downgrade
+    stops while entries of those kinds are there, and otherwise drops the columns."""
+    upgrade(empty_settings, "0011")
+    event, other = uuid.uuid4(), uuid.uuid4()
+    stated = {event: uuid.uuid4(), other: uuid.uuid4()}
+    # as 0011 has the table (the model's known has a default the table lacks then)
+    attestations = Table(
+        "attestations",
+        MetaData(),
+        Column("id", Uuid()),
+        Column("event_id", Uuid()),
+        Column("condition", String()),
+        Column("evidence", String()),
+        Column("actor_id", Uuid()),
+        Column("actor", String()),
+        Column("at", UTCDateTime()),
+    )
+
+    def fill(connection: Connection) -> None:
+        fill_timelines(connection, [event, other], ["report"], chained=True)
+        actor = connection.execute(select(table_of(models.ApiToken).c.id)).scalar_one()
+        grids = [("330603", "20", "100", None), ("330602", "0", "0", 0)]
+        connection.execute(
+            insert(table_of(models.EventGrid)),
+            [
+                {
+                    "event_id": event,
+                    "region": region,
+                    "scope": "county",
+                    "load_mw": Decimal(200),
+                    "load_lost_mw": Decimal(lost),
+                    "observed_at": AT,
+                    "peak_load_lost_mw": Decimal(peak),
+                    "peak_customers_out": out,
+                }
+                for region, lost, peak, out in grids
+            ],
+        )
+        connection.execute(
+            insert(attestations),
+            [
+                {
+                    "id": stated[e],
+                    "event_id": e,
+                    "condition": "grid_stable",
+                    "evidence": "主网架恢复",
+                    "actor_id": actor,
+                    "actor": "dispatcher:城调",
+                    "at": AT,
+                }
+                for e in (event, other)
+            ],
+        )
+        connection.commit()
+
+    def stored(connection: Connection) -> dict[uuid.UUID, tuple[Any, ...]]:
+        """Each attestation's known figures (exact: PostgreSQL keeps NUMERIC's six places) and
+        whether it was withdrawn or voided."""
+        table = table_of(models.Attestation)
+        query = select(table.c.id, table.c.known, table.c.withdrawn_at, table.c.voided_at)
+        return {
+            row.id: (
+                {r: {**g, "lost": Decimal(g["lost"])} for r, g in row.known.items()},
+                row.withdrawn_at,
+                row.voided_at,
+            )
+            for row in connection.execute(query)
+        }
+
+    on_connection(empty_settings, fill)
+
+    assert [m.revision for m in upgrade(empty_settings, "0013").applied] == ["0013"]
+
+    assert on_connection(empty_settings, stored) == {
+        stated[event]: (
+            {
+                "330603": {"lost": Decimal(20), "hit": True},
+                "330602": {"lost": Decimal(0), "hit": False},
+            },
+            None,
+            None,
+        ),
+        stated[other]: ({}, None, None),
+    }
+    for kind in ("attestation_withdrawn", "attestations_voided"):
+        on_connection(
+            empty_settings, lambda c, k=kind: fill_timelines(c, [uuid.uuid4()], [k], chained=True)
+        )
+    with pytest.raises(RuntimeError, match=r"'attestation_withdrawn' \(1 entries\)"):
+        command.downgrade(alembic_config(empty_settings), "0011")
+    assert on_connection(empty_settings, current_revision) == "0013"
+
+    def forget_new_kinds(connection: Connection) -> None:
+        entries = table_of(models.TimelineEntry)
+        fresh = ("attestation_withdrawn", "attestations_voided")
+        connection.execute(entries.delete().where(entries.c.kind.in_(fresh)))
+        connection.commit()
+
+    on_connection(empty_settings, forget_new_kinds)
+    command.downgrade(alembic_config(empty_settings), "0011")
+    columns = on_connection(empty_settings, lambda c: inspect(c).get_columns("attestations"))
+    assert [column["name"] for column in columns] == [
+        "id",
+        "event_id",
+        "condition",
+        "evidence",
+        "actor_id",
+        "actor",
+        "at",
+    ]
+    with pytest.raises(IntegrityError, match="ck_timeline_kind"):
+        on_connection(
+            empty_settings,
+            lambda c: fill_timelines(c, [uuid.uuid4()], ["attestation_withdrawn"], chained=True),
+        )
 
 
 @pytest.mark.parametrize("empty_settings", ["sqlite"], indirect=True)

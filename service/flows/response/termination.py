@@ -13,6 +13,7 @@ from models.base import utcnow
 from service.errors import Said
 from service.flows.context import AppContext
 from service.flows.events.schemas import EventRead
+from service.flows.response.attestations import statement_of
 from service.flows.response.levels import end_response
 from service.flows.response.running import run_guarded
 from service.flows.response.schemas import Termination, TerminationCheckRead
@@ -21,7 +22,7 @@ from service.plan.actor import Actor
 from service.plan.jurisdiction import require_hq
 from service.plan.relapse import Known
 from service.plan.restoration import GridLoss, restoration
-from service.plan.termination import Affected, Attested, Condition, termination_check, unmet
+from service.plan.termination import Affected, Condition, termination_check, unmet
 from service.playbooks.bundle import Playbooks
 from service.store.batch import WriteBatch
 from service.store.events import event_time, get_event, lock_event
@@ -44,8 +45,7 @@ async def termination_conditions(
     statements = await session.scalars(
         select(Attestation).where(Attestation.event_id == event.id).order_by(Attestation.at)
     )
-    attested = [Attested(a.condition, a.evidence, a.actor, a.at, str(a.id)) for a in statements]
-    return termination_check(restored, affected, attested)
+    return termination_check(restored, affected, [statement_of(a) for a in statements])
 
 
 async def read_termination_check(
