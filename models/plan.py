@@ -114,10 +114,21 @@ class Action(Base):
 
 
 class Attestation(Base):
-    """A signed statement that a plan 5.5 condition holds, with its evidence."""
+    """A signed statement that a plan 5.5 condition holds, with its evidence.
+
+    It counts in the termination check while it stands. ``known`` is the event's grids as the
+    statement knew them (``{region: {"lost": "20.000000", "hit": true}}``: each grid's latest
+    load lost, and whether it had lost load or customers), which a later report is compared
+    with (service.plan.relapse). Withdrawn by a person (``withdrawn_*``, with a reason) or voided
+    by a report that worsened the situation (``voided_*``, the grids it showed worse), it no
+    longer counts; it is kept, and the check shows it so. Never both.
+    """
 
     __tablename__ = "attestations"
-    __table_args__ = (CheckConstraint(one_of("condition", ATTESTED_KEYS), name="condition"),)
+    __table_args__ = (
+        CheckConstraint(one_of("condition", ATTESTED_KEYS), name="condition"),
+        CheckConstraint("withdrawn_at IS NULL OR voided_at IS NULL", name="set_aside_once"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     event_id: Mapped[uuid.UUID] = mapped_column(
@@ -128,6 +139,15 @@ class Attestation(Base):
     actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id"))
     actor: Mapped[str] = mapped_column(String(240))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    known: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_tokens.id"))
+    withdrawn_by: Mapped[str | None] = mapped_column(String(240))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The report is written after the voiding in its own transaction's batch: no foreign key.
+    voided_by_report: Mapped[uuid.UUID | None] = mapped_column()
+    voided_grids: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
 
 
 class AgencyFeed(Base):

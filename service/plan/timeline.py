@@ -41,6 +41,8 @@ TimelineKind = Literal[
     "requisition_recorded",
     "requisition_returned",
     "attestation",
+    "attestation_withdrawn",
+    "attestations_voided",
     "transition_refused",
     "response_terminated",
     "event_dismissed",

@@ -74,6 +74,8 @@ KIND_LABELS: Final[Mapping[TimelineKind | str, Callable[[], str]]] = {
     "requisition_recorded": lambda: _("征用登记"),
     "requisition_returned": lambda: _("征用归还"),
     "attestation": lambda: _("终止条件确认"),
+    "attestation_withdrawn": lambda: _("终止条件确认撤回"),
+    "attestations_voided": lambda: _("终止条件确认作废"),
     "transition_refused": lambda: _("操作被拒绝"),
     "response_terminated": lambda: _("终止应急响应"),
     "event_dismissed": lambda: _("事件撤销"),
@@ -400,6 +402,26 @@ def _attestation(d: Mapping[str, Any], who: str, names: Names, clause: str | Non
     )
 
 
+def _withdrawn(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
+    return _(
+        "{who}撤回终止条件确认：{condition}",
+        who=who,
+        condition=condition_words(str(d.get("condition"))),
+    ) + _reason(d)
+
+
+def _voided(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
+    # a later report showed the situation worse in ``grids`` than the statements knew it
+    conditions = [condition_words(str(c)) for c in d.get("conditions") or ()]
+    return ngettext(
+        "信息报告显示{places}停电态势恶化，此前的终止条件确认 {n} 项作废：{conditions}",
+        "信息报告显示{places}停电态势恶化，此前的终止条件确认 {n} 项作废：{conditions}",
+        len(conditions),
+        places=_("、").join(names.place(str(g)) for g in d.get("grids") or ()),
+        conditions=_("、").join(conditions),
+    )
+
+
 def _refused(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
     # the conditions of plan 5.5 not met, as the check gave them ({"key": …, "evidence": …})
     unmet = [c.get("key") if isinstance(c, Mapping) else c for c in d.get("unmet") or ()]
@@ -457,6 +479,8 @@ PHRASES: Final[Mapping[str, Phrase]] = {
     "requisition_recorded": _requisitioned,
     "requisition_returned": _returned,
     "attestation": _attestation,
+    "attestation_withdrawn": _withdrawn,
+    "attestations_voided": _voided,
     "transition_refused": _refused,
     "response_terminated": _terminated,
     "event_dismissed": _dismissed,

@@ -396,7 +396,7 @@ def test_a_restored_figure_reads_the_same_on_the_board_in_the_evaluation_and_the
 ) -> None:
     """Plan 5.5 (2), 80% 以上: the board shows 80% only when the check would let the response
     end; short of it, the same figure below 80 on every page."""
-    check = load_restored(Restoration(overall, "county", {}), [])
+    check = load_restored(Restoration(overall, "county", {}))
     board = re.findall(r'<dd class="restored">([^<]*)</dd>', board_page(overall))
     evaluation = evaluation_page(overall)
 

@@ -182,7 +182,7 @@ async def test_the_evaluation_of_a_terminated_event_holds_its_figures(
         ("secondary_handled", True),
     ]
     load = conditions[1]
-    assert load["figures"] == {"overall": 0.9, "key_areas": {}}
+    assert load["figures"] == {"overall": 0.9, "key_areas": {}, "important_cities": {}}
     assert "overall 90.0% restored" in load["evidence"]
     assert "现场核实：主网架恢复" in conditions[0]["evidence"]
     kinds = [entry["kind"] for entry in result["chronology"]]

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +34,8 @@ from sqlalchemy import (
     Connection,
     MetaData,
     String,
+    Table,
+    Uuid,
     column,
     insert,
     inspect,
@@ -44,7 +47,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 import models
-from models.base import table_of
+from models.base import UTCDateTime, table_of
 from service.config import Settings
 from service.flows.events.audit import verify_timelines
 from service.plan.chain import entry_hash
@@ -448,6 +451,127 @@ def test_an_unknown_stored_kind_stops_the_upgrade_naming_it(empty_settings: Sett
     assert on_connection(empty_settings, current_revision) == "0008"
     kinds = sorted(row[2] for row in on_connection(empty_settings, stored_entries))
     assert kinds == ["note", "report"]
+
+
+def test_attestations_there_are_know_their_events_grids_and_stand(
+    empty_settings: Settings,
+) -> None:
+    """0014 gives each attestation there is the grids its event holds (what it knew, as near as
+    the record says) and leaves it standing; the timeline takes the new kinds; the downgrade
+    stops while entries of those kinds are there, and otherwise drops the columns."""
+    upgrade(empty_settings, "0013")
+    event, other = uuid.uuid4(), uuid.uuid4()
+    stated = {event: uuid.uuid4(), other: uuid.uuid4()}
+    # as 0013 has the table (the model's known has a default the table lacks then)
+    attestations = Table(
+        "attestations",
+        MetaData(),
+        Column("id", Uuid()),
+        Column("event_id", Uuid()),
+        Column("condition", String()),
+        Column("evidence", String()),
+        Column("actor_id", Uuid()),
+        Column("actor", String()),
+        Column("at", UTCDateTime()),
+    )
+
+    def fill(connection: Connection) -> None:
+        fill_timelines(connection, [event, other], ["report"], chained=True)
+        actor = connection.execute(select(table_of(models.ApiToken).c.id)).scalar_one()
+        grids = [("330603", "20", "100", None), ("330602", "0", "0", 0)]
+        connection.execute(
+            insert(table_of(models.EventGrid)),
+            [
+                {
+                    "event_id": event,
+                    "region": region,
+                    "scope": "county",
+                    "load_mw": Decimal(200),
+                    "load_lost_mw": Decimal(lost),
+                    "observed_at": AT,
+                    "peak_load_lost_mw": Decimal(peak),
+                    "peak_customers_out": out,
+                }
+                for region, lost, peak, out in grids
+            ],
+        )
+        connection.execute(
+            insert(attestations),
+            [
+                {
+                    "id": stated[e],
+                    "event_id": e,
+                    "condition": "grid_stable",
+                    "evidence": "主网架恢复",
+                    "actor_id": actor,
+                    "actor": "dispatcher:城调",
+                    "at": AT,
+                }
+                for e in (event, other)
+            ],
+        )
+        connection.commit()
+
+    def stored(connection: Connection) -> dict[uuid.UUID, tuple[Any, ...]]:
+        """Each attestation's known figures (exact: PostgreSQL keeps NUMERIC's six places) and
+        whether it was withdrawn or voided."""
+        table = table_of(models.Attestation)
+        query = select(table.c.id, table.c.known, table.c.withdrawn_at, table.c.voided_at)
+        return {
+            row.id: (
+                {r: {**g, "lost": Decimal(g["lost"])} for r, g in row.known.items()},
+                row.withdrawn_at,
+                row.voided_at,
+            )
+            for row in connection.execute(query)
+        }
+
+    on_connection(empty_settings, fill)
+
+    assert [m.revision for m in upgrade(empty_settings, "0014").applied] == ["0014"]
+
+    assert on_connection(empty_settings, stored) == {
+        stated[event]: (
+            {
+                "330603": {"lost": Decimal(20), "hit": True},
+                "330602": {"lost": Decimal(0), "hit": False},
+            },
+            None,
+            None,
+        ),
+        stated[other]: ({}, None, None),
+    }
+    for kind in ("attestation_withdrawn", "attestations_voided"):
+        on_connection(
+            empty_settings, lambda c, k=kind: fill_timelines(c, [uuid.uuid4()], [k], chained=True)
+        )
+    with pytest.raises(RuntimeError, match=r"'attestation_withdrawn' \(1 entries\)"):
+        command.downgrade(alembic_config(empty_settings), "0013")
+    assert on_connection(empty_settings, current_revision) == "0014"
+
+    def forget_new_kinds(connection: Connection) -> None:
+        entries = table_of(models.TimelineEntry)
+        fresh = ("attestation_withdrawn", "attestations_voided")
+        connection.execute(entries.delete().where(entries.c.kind.in_(fresh)))
+        connection.commit()
+
+    on_connection(empty_settings, forget_new_kinds)
+    command.downgrade(alembic_config(empty_settings), "0013")
+    columns = on_connection(empty_settings, lambda c: inspect(c).get_columns("attestations"))
+    assert [column["name"] for column in columns] == [
+        "id",
+        "event_id",
+        "condition",
+        "evidence",
+        "actor_id",
+        "actor",
+        "at",
+    ]
+    with pytest.raises(IntegrityError, match="ck_timeline_kind"):
+        on_connection(
+            empty_settings,
+            lambda c: fill_timelines(c, [uuid.uuid4()], ["attestation_withdrawn"], chained=True),
+        )
 
 
 @pytest.mark.parametrize("empty_settings", ["sqlite"], indirect=True)

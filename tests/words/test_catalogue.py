@@ -154,6 +154,16 @@ ENTRIES: list[tuple[str, dict[str, object], str | None]] = [
     ("release_published", {"reviewer": "330600"}, "5.4"),
     ("release_rejected", {"reviewer": "330600", "reason": "措辞不准确"}, "5.4"),
     ("attestation", {"condition": "grid_stable"}, "5.5"),
+    (
+        "attestation_withdrawn",
+        {"condition": "grid_stable", "reason": "母线再次跳闸", "attestation_id": "a"},
+        "5.5",
+    ),
+    (
+        "attestations_voided",
+        {"conditions": ["grid_stable", "hazard_removed"], "grids": ["330603"], "report_id": "r"},
+        "5.5",
+    ),
     ("transition_refused", {"unmet": [{"key": "load_restored", "evidence": "79.9%"}]}, "5.5"),
     ("response_terminated", {"level": "IV", "leading_hq": "330600"}, "5.5"),
     ("event_dismissed", {"reason": "误报"}, "1.5"),

@@ -79,10 +79,17 @@ async def requisitions(
 async def evidence(
     session: AsyncSession, event_id: uuid.UUID, conditions: Sequence[ConditionRead]
 ) -> list[EvidenceRead]:
-    """Each condition of plan 5.5 in words: the latest statement on it with who made it and
-    when (the latest decides, as in the termination check), or the load figures."""
+    """Each condition of plan 5.5 in words: the latest statement on it that stands (neither
+    withdrawn nor voided) with who made it and when (it decides, as in the termination check),
+    or the load figures."""
     statements = await session.scalars(
-        select(Attestation).where(Attestation.event_id == event_id).order_by(Attestation.at)
+        select(Attestation)
+        .where(
+            Attestation.event_id == event_id,
+            Attestation.withdrawn_at.is_(None),
+            Attestation.voided_at.is_(None),
+        )
+        .order_by(Attestation.at)
     )
     latest: dict[str, Attestation] = {s.condition: s for s in statements}
     found = []
