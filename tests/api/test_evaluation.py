@@ -300,6 +300,13 @@ async def test_a_report_taken_up_at_once_and_not_made_is_late(
     assert moment(reported["acknowledged_at"]) == at(5)
     [link] = result["report_links"]
     assert (link["answered_at"], link["on_time"], link["due_on"]) == (None, False, "completion")
+    # the page marks it late where it fell short: its completion, not its acknowledgement
+    page = await client.get(f"{API}/events/{event_id}/evaluation.html", headers=dispatcher)
+    row = re.search(r"<tr>\s*<td>绍兴电力局</td>\s*<td>立即向受影响区域.*?</tr>", page.text, re.S)
+    assert row is not None, page.text
+    cells = re.findall(r'<td class="time( late)?">(.*?)</td>', row.group(0), re.S)
+    assert [late for late, _ in cells] == ["", "", " late"]  # due, acknowledged, done
+    assert "须完成" in cells[0][1] and "未完成" in cells[2][1]
     # made at 40: late still, timed to its completion
     clock.set(40)
     [made] = [a for a in own if a["key"] == "reporting.power-company.report-local-authority"]
