@@ -28,6 +28,7 @@ from tests.helpers import (
     county,
     deliveries,
     delivering,
+    documented_operations,
     hold_clock,
     post,
     report,
@@ -377,3 +378,13 @@ async def test_a_standing_notice_reaches_a_group_chat_in_its_words(
     listed_deliveries = await ok(client.get(f"{API}/deliveries", headers=admin))
     assert [d["event_id"] for d in listed_deliveries["items"]] == [None]
     assert uuid.UUID(listed_deliveries["items"][0]["id"]) == row.id
+
+
+def test_the_register_explains_itself_in_the_docs() -> None:
+    assert sorted(documented_operations("standing")) == [
+        "acknowledge_standing_task",
+        "cancel_standing_task",
+        "complete_standing_task",
+        "get_standing_task",
+        "list_standing_tasks",
+    ]

@@ -129,3 +129,12 @@ async def test_an_overdue_task_escalates_once_then_is_reminded_while_pending(
     stored = {t.id: t for t in await tasks(context)}
     assert stored[taken_up.id].reminded_at is None
     assert stored[done.id].escalated_at is None
+
+
+async def test_workers_chasing_at_once_escalate_each_task_once(context: AppContext) -> None:
+    count = await raise_yearly(context.sessions, context.playbooks, MIDYEAR)
+    late = DUE + timedelta(seconds=1)
+    runs = await asyncio.gather(*(chase(context, late) for _ in range(3)))
+    assert sum(run.escalated for run in runs) == count
+    assert sum(run.reminded for run in runs) == 0
+    assert len(await notices(context, "standing.overdue")) == count
