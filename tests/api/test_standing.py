@@ -127,6 +127,9 @@ async def test_a_unit_takes_its_task_up_and_does_it_and_the_city_cancels_one(
     reason = {"reason": "并入市级联合演练"}
     refused = await client.post(f"{url}/cancel", json=reason, headers=county_commander)
     assert refused.status_code == 403 and "8.1" in refused.json()["rule"]
+    # no such task: 404 before the jurisdiction's 403 (design § Errors)
+    missing = f"{API}/standing-tasks/{uuid.uuid4()}/cancel"
+    assert (await client.post(missing, json=reason, headers=county_commander)).status_code == 404
     assert (await client.post(f"{url}/cancel", json=reason, headers=city)).status_code == 409
 
     reserves = next(

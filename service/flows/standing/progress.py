@@ -119,6 +119,8 @@ async def _cancel(
     """Cancelling again is harmless; a done task is a 409. The duties are the city's plan's,
     which the city's government issued (plan 8.1): its HQ's commanders, or the province's."""
     actor.require("commander")
+    # the resource before the jurisdiction (design § Errors)
+    task = await lock_task(session, task_id)
     if not at_or_above(actor.region, CITY_HQ, playbooks.grids):
         raise Forbidden(
             Said(
@@ -129,7 +131,6 @@ async def _cancel(
             ),
             rule="plan 8.1: the city's government issued the plan: its HQ (or the province's)",
         )
-    task = await lock_task(session, task_id)
     if task.state == "done":
         raise Conflict(Said("任务已完成"), state="done")
     if task.state != "cancelled":
