@@ -167,7 +167,7 @@ class NoticeText:
             _("- 依据：预案 {clause}", clause=task.get("clause", "")),
         ]
         if due := task.get("due_at"):
-            lines.append(_("- 完成期限：{day}", day=last_day(datetime.fromisoformat(str(due)))))
+            lines.append(_("- 完成时限：{day}", day=last_day(datetime.fromisoformat(str(due)))))
         if task.get("from_drill"):
             lines.append(_("- 来源：演练评估发现的问题"))
         elif task.get("finding_id"):

@@ -13,9 +13,10 @@ revised. Each duty recurs (``Recurrence``):
   been revised (an ``after_findings`` task done), each county revises its own.
 
 A task moves as an action does (``service.plan.duties``): pending → acknowledged → done, or
-cancelled with a reason. Its ``due_at`` asks for the duty done (a drill held by the year's end),
-not only taken up, so an open task past it, acknowledged or not, is overdue: escalated once; and
-while still pending, reminded (design § Standing duties). Pure: the flows apply it.
+cancelled with a reason. It is judged by the actions' one rule (``service.plan.deadlines``): its
+``due_at`` asks for the duty done (a drill held by the year's end), as an action due on its
+completion, so a task still open past it, acknowledged or not, is overdue until it is done
+(design § Standing duties). Pure: the flows apply it.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Final, Literal, get_args
 
-from service.plan.duties import OPEN_STATES, OVERDUE_STATES, ActionState
+from service.plan import deadlines
+from service.plan.deadlines import OWING_STATES, DueOn
+from service.plan.duties import ActionState
 from service.plan.local_time import SHANGHAI
 
 Recurrence = Literal["yearly", "after_findings", "after_revision"]
@@ -32,10 +35,11 @@ RECURRENCES: Final[tuple[Recurrence, ...]] = get_args(Recurrence)
 # The recurrences raised by something that happened, some days after it (``due_days``).
 RAISED_AFTER: Final[tuple[Recurrence, ...]] = ("after_findings", "after_revision")
 
-# Overdue: still open past ``due_at``, since it asks for the duty done. Escalated once then;
-# reminded only while nobody has taken it up, as an action is (OVERDUE_STATES).
-STANDING_OVERDUE_STATES: Final[tuple[ActionState, ...]] = OPEN_STATES
-STANDING_REMINDED_STATES: Final[tuple[ActionState, ...]] = OVERDUE_STATES
+# What a standing task's due time asks for: the duty done (plan 7.1 定期开展应急演练 is a drill
+# held, 8.1 及时进行修订完善 a plan revised), not a promise to do it.
+STANDING_DUE_ON: Final[DueOn] = "completion"
+# The states in which a task still owes it: open, taken up or not.
+STANDING_OWING_STATES: Final[tuple[ActionState, ...]] = OWING_STATES[STANDING_DUE_ON]
 
 
 def year_of(moment: datetime) -> int:
@@ -70,5 +74,6 @@ def due_after(start: datetime, days: int) -> datetime:
 
 
 def is_overdue(state: str, due_at: datetime, now: datetime) -> bool:
-    """Open past its due time (the board's mark, the escalation's condition)."""
-    return state in STANDING_OVERDUE_STATES and due_at < now
+    """The actions' rule for a task due on its completion: open past its due time (the board's
+    mark, the escalation's condition)."""
+    return deadlines.is_overdue(state, STANDING_DUE_ON, due_at, now)

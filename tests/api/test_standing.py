@@ -372,7 +372,7 @@ async def test_a_standing_notice_reaches_a_group_chat_in_its_words(
         "按国家技术要求配置应急电源",
         "重要电力用户",
         "预案 7.5",
-        "完成期限：2026-12-31",
+        "完成时限：2026-12-31",
     ):
         assert said in text, said
     assert "事件级别" not in text

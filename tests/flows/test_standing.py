@@ -1,7 +1,7 @@
 """The readiness register's flows (service.flows.standing), driven with explicit times on SQLite
 and PostgreSQL: the year's duties raised once per unit and year, by any number of workers at
-once; an overdue task escalated once, then reminded while nobody has taken it up, with notices
-of no event to its unit, the city's HQ and 市应急办."""
+once; an overdue task escalated once, then reminded until it is done (due on its completion, by
+the actions' one rule), with notices of no event to its unit, the city's HQ and 市应急办."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ async def test_workers_raising_at_once_raise_each_task_once(context: AppContext)
     assert len(await notices(context, "standing.raised")) == len(pairs)
 
 
-async def test_an_overdue_task_escalates_once_then_is_reminded_while_pending(
+async def test_an_overdue_task_escalates_once_then_is_reminded_until_done(
     context: AppContext,
 ) -> None:
     await raise_yearly(context.sessions, context.playbooks, MIDYEAR)
@@ -108,18 +108,25 @@ async def test_an_overdue_task_escalates_once_then_is_reminded_while_pending(
     assert await chase(context, DUE + second) == Chased(escalated=count - 1)
     assert await chase(context, DUE + 2 * second) == Chased()
     assert await chase(context, DUE + PERIOD) == Chased()  # a period after escalating, not before
-    # reminded only while nobody took it up
-    assert await chase(context, DUE + PERIOD + second) == Chased(reminded=count - 2)
+    # reminded until done: taken up is not done (due on completion, as an action can be)
+    assert await chase(context, DUE + PERIOD + second) == Chased(reminded=count - 1)
     # a run after a long pause reminds once, not once per period missed
-    assert await chase(context, DUE + timedelta(days=3)) == Chased(reminded=count - 2)
+    assert await chase(context, DUE + timedelta(days=3)) == Chased(reminded=count - 1)
+    # done: owes nothing more
+    async with context.sessions() as session:
+        await session.execute(
+            update(StandingTask).where(StandingTask.id == taken_up.id).values(state="done")
+        )
+        await session.commit()
+    assert await chase(context, DUE + timedelta(days=4)) == Chased(reminded=count - 2)
 
     overdue = await notices(context, "standing.overdue")
     reminders = await notices(context, "standing.reminder")
     assert Counter(m.data["task"]["id"] for m in overdue) == Counter(
         str(t.id) for t in raised if t.id != done.id
     )
-    assert str(taken_up.id) not in {m.data["task"]["id"] for m in reminders}
-    assert len(reminders) == 2 * (count - 2)
+    assert Counter(m.data["task"]["id"] for m in reminders)[str(taken_up.id)] == 2
+    assert len(reminders) == 2 * (count - 1) + count - 2
     for message in overdue + reminders:
         task = message.data["task"]
         # its unit, the city's government (through its HQ's code), and 市应急办
@@ -127,7 +134,7 @@ async def test_an_overdue_task_escalates_once_then_is_reminded_while_pending(
         assert (message.event_id, message.drill) == (None, False)
         assert task["escalated_at"] is not None
     stored = {t.id: t for t in await tasks(context)}
-    assert stored[taken_up.id].reminded_at is None
+    assert stored[taken_up.id].reminded_at == DUE + timedelta(days=3)
     assert stored[done.id].escalated_at is None
 
 

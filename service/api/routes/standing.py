@@ -74,10 +74,10 @@ async def post_ack(
     request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
-    """The unit has taken the duty up: a pending task becomes ``acknowledged``, which stops its
-    reminders (an overdue task stays marked overdue until done). Only the unit that owes it
-    (another's task is 404). Repeating it changes nothing but a new ``note``; a cancelled task
-    is 409."""
+    """The unit has taken the duty up: a pending task becomes ``acknowledged``. A standing task
+    is due on its completion: past ``due_at`` it stays overdue, and reminded, until done. Only
+    the unit that owes it (another's task is 404). Repeating it changes nothing but a new
+    ``note``; a cancelled task is 409."""
     context: AppContext = request.app.state.context
     once = Once.of(idempotency_key, "POST", request.url.path, body)
     return _json(await progress.acknowledge(context, actor, task_id, body.note, once))

@@ -2,12 +2,13 @@
 overdue actions do (service.flows.actions.escalation), by the same notices through the same
 outbox, every ``remind_minutes``.
 
-A task's ``due_at`` asks for the duty done (service.plan.standing), so a task still open past it
-(pending or acknowledged) is escalated once (``escalated_at``, notice ``standing.overdue``); one
-nobody has taken up (pending) is then reminded every ``remind_every`` from its escalation or its
-last reminder (``reminded_at``, notice ``standing.reminder``), as an overdue action is, until it
-is acknowledged. Each notice goes to the task's unit, to the city's HQ (the government whose plan
-the duties are, as the leading HQ hears of an event's) and to the duty's ``escalate_to``.
+A task's ``due_at`` asks for the duty done (service.plan.standing, by the actions' one rule of
+service.plan.deadlines), so a task still open past it, taken up or not, is escalated once
+(``escalated_at``, notice ``standing.overdue``), then reminded every ``remind_every`` from its
+escalation or its last reminder (``reminded_at``, notice ``standing.reminder``) until it owes
+nothing more: done or cancelled, as an overdue action due on its completion is. Each notice goes
+to the task's unit, to the city's HQ (the government whose plan the duties are, as the leading
+HQ hears of an event's) and to the duty's ``escalate_to``.
 
 Run by the app's job in every worker. The tasks due are claimed in one transaction, ``FOR
 UPDATE SKIP LOCKED``, the condition read under the lock being the claim, so that two workers
@@ -26,23 +27,29 @@ from models import StandingTask
 from service.flows.actions.escalation import Chased
 from service.flows.standing.schemas import read
 from service.plan.leadership import CITY_HQ
-from service.plan.standing import STANDING_OVERDUE_STATES, STANDING_REMINDED_STATES
+from service.plan.standing import STANDING_OWING_STATES
 from service.playbooks.agencies import AgencyRegistry
 from service.store import outbox
 from service.store.batch import WriteBatch
 from service.store.transactions import in_transaction
 
 
+def owing() -> ColumnElement[bool]:
+    """The task still owes what its due time asks for (``STANDING_OWING_STATES``), in SQL."""
+    return StandingTask.state.in_(STANDING_OWING_STATES)
+
+
 def past_due(now: datetime) -> ColumnElement[bool]:
-    """The task is overdue at ``now``: open past its ``due_at`` (the board, the escalation)."""
-    return and_(StandingTask.state.in_(STANDING_OVERDUE_STATES), StandingTask.due_at < now)
+    """The task is overdue at ``now`` (``service.plan.standing.is_overdue`` in SQL): it still
+    owes its duty and its due time has passed. As the escalation and the board judge it."""
+    return and_(owing(), StandingTask.due_at < now)
 
 
 def _due(now: datetime, remind_every: timedelta) -> ColumnElement[bool]:
     since = now - remind_every
     overdue = and_(past_due(now), StandingTask.escalated_at.is_(None))
     reminder = and_(
-        StandingTask.state.in_(STANDING_REMINDED_STATES),
+        owing(),
         StandingTask.escalated_at.is_not(None),
         or_(
             StandingTask.reminded_at <= since,

@@ -11,8 +11,9 @@ from typing import Any, Final
 from pydantic import BaseModel, Field
 
 from models import StandingTask
+from service.plan.deadlines import DueOn
 from service.plan.duties import ActionState
-from service.plan.standing import Recurrence
+from service.plan.standing import STANDING_DUE_ON, Recurrence
 
 
 class StandingTaskRead(BaseModel):
@@ -31,6 +32,10 @@ class StandingTaskRead(BaseModel):
     state: ActionState
     raised_at: datetime
     due_at: datetime = Field(description="when the duty is to be done by")
+    due_on: DueOn = Field(
+        default=STANDING_DUE_ON,
+        description="what due_at asks for: a standing duty is due on its completion",
+    )
     playbook_version: str
     acknowledged_at: datetime | None
     completed_at: datetime | None
@@ -52,7 +57,8 @@ class StandingTaskList(BaseModel):
     items: list[StandingTaskRead]
 
 
-_COLUMNS: Final = tuple(StandingTaskRead.model_fields)
+# What StandingTaskRead takes from the task's own columns (all but what its due time asks for).
+_COLUMNS: Final = tuple(name for name in StandingTaskRead.model_fields if name != "due_on")
 
 
 def read(task: StandingTask) -> StandingTaskRead:
