@@ -1,7 +1,7 @@
 """standing duties
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-07 16:00:00
 
 The readiness register (design § Standing duties): the standing duties of plan chapters 7 and
@@ -23,7 +23,7 @@ from alembic import op
 import models.base
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
