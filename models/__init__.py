@@ -7,6 +7,7 @@ from models.notify import Delivery, OutboxMessage, Subscription
 from models.plan import Action, AgencyFeed, Attestation, EarlyWarning
 from models.release import Release
 from models.requisition import Requisition
+from models.standing import StandingTask
 from models.token import ApiToken
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "Report",
     "ReportSnapshot",
     "Requisition",
+    "StandingTask",
     "Subscription",
     "TimelineEntry",
 ]

@@ -27,7 +27,7 @@ from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
 from service.plan.percent import NOTHING, percent
 from service.playbooks.bundle import Playbooks
-from service.words import _, ngettext
+from service.words import _, last_day, ngettext
 from service.words.timeline import KIND_NAMES, SaidNow
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
@@ -72,6 +72,8 @@ ROLE_LABELS: Final = SaidNow(
 CACHED_RENDERS: Final = 64
 # Open duties listed in an event's first screen (overdue first); the rest under its agencies.
 DUTIES_SHOWN: Final = 6
+# Open standing tasks listed under 常备任务 (overdue first); the rest counted.
+STANDING_SHOWN: Final = 8
 
 
 def shanghai(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
@@ -116,7 +118,11 @@ class BoardPages:
             lstrip_blocks=True,
         )
         self.environment.filters.update(
-            shanghai=shanghai, percent=percent, megawatts=megawatts, count=count
+            shanghai=shanghai,
+            percent=percent,
+            megawatts=megawatts,
+            count=count,
+            last_day=last_day,
         )
         # the words for people (service.words): {{ _("事件时间线") }}, extracted by `make words`
         self.environment.globals.update(_=_, ngettext=ngettext)
@@ -129,6 +135,7 @@ class BoardPages:
             curve_svg=curve_svg,
             script_words=script_words,
             duties_shown=DUTIES_SHOWN,
+            standing_shown=STANDING_SHOWN,
             viewer_label=self.viewer_label,
             states=STATE_LABELS,
             action_states=ACTION_STATE_LABELS,

@@ -6,12 +6,20 @@ and sign-off. Read in the evaluation's session."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Attestation, EvaluationFinding, EvaluationSignOff, Release, Requisition
+from models import (
+    Attestation,
+    EvaluationFinding,
+    EvaluationSignOff,
+    Release,
+    Requisition,
+    StandingTask,
+)
 from service.flows.events.schemas import (
     EvidenceRead,
     FindingRead,
@@ -128,7 +136,19 @@ async def findings(session: AsyncSession, event_id: uuid.UUID) -> list[FindingRe
         .where(EvaluationFinding.event_id == event_id)
         .order_by(EvaluationFinding.at, EvaluationFinding.id)
     )
-    return [FindingRead.of(row) for row in rows]
+    listed = list(rows)
+    # the revisions of the plan (plan 8.1) each finding raised
+    raised: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    if any(row.kind == "finding" for row in listed):
+        tasks = await session.execute(
+            select(StandingTask.finding_id, StandingTask.id)
+            .where(StandingTask.event_id == event_id, StandingTask.finding_id.is_not(None))
+            .order_by(StandingTask.agency)
+        )
+        for finding_id, task_id in tasks:
+            if finding_id is not None:
+                raised[finding_id].append(task_id)
+    return [FindingRead.of(row, raised[row.id]) for row in listed]
 
 
 async def sign_off(session: AsyncSession, event_id: uuid.UUID) -> SignOffRead | None:

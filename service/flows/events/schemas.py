@@ -4,11 +4,12 @@ report."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from service.flows.schemas import HQ, BasisRead, ConditionRead, Number
 from service.plan.deadlines import DueOn
@@ -247,14 +248,35 @@ class EvidenceRead(BaseModel):
 
 
 class FindingCreate(BaseModel):
-    """A problem found (分析查找问题) or a lesson drawn (总结经验教训), plan 6.1."""
+    """A problem found (分析查找问题) or a lesson drawn (总结经验教训), plan 6.1; a problem found
+    may ask for the plan's revision (plan 8.1, ``revise``)."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"kind": "lesson", "text": "公安局未按时确认任务"}]}
+        json_schema_extra={
+            "examples": [
+                {"kind": "lesson", "text": "公安局未按时确认任务"},
+                {"kind": "finding", "text": "预案未明确应急发电车调度程序", "revise": True},
+            ]
+        }
     )
 
     kind: FindingKind
     text: str = Field(min_length=1, max_length=2000)
+    revise: bool = Field(
+        default=False,
+        description="the problem asks for the plan to be revised: raises the standing task of "
+        "plan 8.1's revision for the plan's owner (市经信委); only for a finding",
+    )
+
+    @field_validator("revise")
+    @classmethod
+    def _a_finding_revises(cls, revise: bool, info: ValidationInfo) -> bool:
+        if revise and info.data.get("kind") == "lesson":
+            raise ValueError(
+                "only a problem found (kind finding) asks for the plan's revision (plan 8.1: "
+                "预案实施过程中发现的问题), not a lesson"
+            )
+        return revise
 
 
 class FindingRead(BaseModel):
@@ -263,11 +285,23 @@ class FindingRead(BaseModel):
     text: str
     by: str = Field(description="who wrote it, by name")
     at: datetime
+    revision_task_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="the standing tasks of the plan's revision it raised (plan 8.1)",
+    )
 
     @classmethod
-    def of(cls, row: Any) -> FindingRead:
-        """A stored finding (models.EvaluationFinding), its writer by name."""
-        return cls(id=row.id, kind=row.kind, text=row.text, by=actor_words(row.actor), at=row.at)
+    def of(cls, row: Any, revision_task_ids: Sequence[uuid.UUID] = ()) -> FindingRead:
+        """A stored finding (models.EvaluationFinding), its writer by name, with the revision
+        tasks it raised."""
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            text=row.text,
+            by=actor_words(row.actor),
+            at=row.at,
+            revision_task_ids=list(revision_task_ids),
+        )
 
 
 class SignOffCreate(BaseModel):
