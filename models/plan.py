@@ -98,6 +98,8 @@ class Action(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # When a level (or grade) change gave its job to another item, or to none (design § Dispatch).
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Overdue (design § Deadlines): escalated once, then reminded every REMIND_MINUTES until it
     # gives what due_on asks for;
     # the overdue notice also goes to the item's escalate_to agency (copied in at dispatch).

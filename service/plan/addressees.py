@@ -119,6 +119,10 @@ def holds(condition: Condition, scene: Scene) -> bool:
 ActionStates = Mapping[str, Mapping[str, str]]
 """An event's actions as key → agency → state."""
 
+# A link in these states holds up nothing: a commander cancelled it as not needed, or a level
+# change gave its job to another link (design § Dispatch).
+PASSED_OVER: Final[tuple[str, ...]] = ("cancelled", "superseded")
+
 
 def link_ready(key: str, agency: str, after: Mapping[str, str | None], held: ActionStates) -> bool:
     """Whether the action of item ``key`` for ``agency`` may go out now.
@@ -128,8 +132,8 @@ def link_ready(key: str, agency: str, after: Mapping[str, str | None], held: Act
     nearest link before it that the event has an action of: with one for ``agency`` itself (a
     county's report follows that county's verification), that one; else any (市经信委 reports on
     once the first county's report is in). A link with no action at this event (its role named
-    nobody, or its circumstance does not hold) is passed over, and so is a cancelled one: the
-    chain does not stop at a step nobody owes.
+    nobody, or its circumstance does not hold) is passed over, and so is a cancelled or
+    superseded one: the chain does not stop at a step nobody owes.
     """
     before = _link_before(key, after, held)
     if before is None:
@@ -160,11 +164,11 @@ def reports_received(
 def _link_before(
     key: str, after: Mapping[str, str | None], held: ActionStates
 ) -> tuple[str, dict[str, str]] | None:
-    """The nearest link before ``key`` the event has an action of that is not cancelled, and
-    those actions' states by agency; None when there is none."""
+    """The nearest link before ``key`` the event has an action of that is not cancelled or
+    superseded, and those actions' states by agency; None when there is none."""
     previous = after.get(key)
     while previous is not None:
-        states = {a: s for a, s in held.get(previous, {}).items() if s != "cancelled"}
+        states = {a: s for a, s in held.get(previous, {}).items() if s not in PASSED_OVER}
         if states:
             return previous, states
         previous = after.get(previous)

@@ -46,8 +46,10 @@ OTHER_MOMENTS: Final[dict[Phase, tuple[Moment, ...]]] = {
 # Moments that come before any level is known: their items apply at every level.
 UNLEVELLED_MOMENTS: Final[tuple[Moment, ...]] = ("opened", "proposed", "published")
 
-# design § Actions: pending → acknowledged → done, or cancelled with a reason.
-ActionState = Literal["pending", "acknowledged", "done", "cancelled"]
+# design § Actions: pending → acknowledged → done, or cancelled with a reason; or superseded,
+# when the event moves to a level (or grade) where the job the duty did is another item's, or
+# nobody's (``job:`` in the checklists, design § Dispatch): no longer open, due or chased.
+ActionState = Literal["pending", "acknowledged", "done", "cancelled", "superseded"]
 ACTION_STATES: Final[tuple[ActionState, ...]] = get_args(ActionState)
 OPEN_STATES: Final[tuple[ActionState, ...]] = ("pending", "acknowledged")
 # Which open states are overdue past ``due_at`` depends on what it asks for, an acknowledgement

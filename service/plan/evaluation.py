@@ -167,6 +167,13 @@ class ActionRecord:
     key: str = ""
     title: str = ""
     due_on: DueOn = DEFAULT_DUE_ON
+    superseded_at: datetime | None = None
+
+    @property
+    def owed_until(self) -> datetime | None:
+        """When it stopped being owed without being done: cancelled, or superseded (its job
+        another item's); None while owed or done."""
+        return self.cancelled_at or self.superseded_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,21 +195,21 @@ class AgencyFigures:
 
 
 def punctuality(action: ActionRecord, now: datetime) -> Punctuality | None:
-    """ "on_time", "late" or None (not yet due, or cancelled before it fell due), by the one rule
-    of ``service.plan.deadlines``: late when the action was overdue at some moment.
+    """ "on_time", "late" or None (not yet due, or cancelled or superseded before it fell due), by
+    the one rule of ``service.plan.deadlines``: late when the action was overdue at some moment.
 
     What its due time asks for (its acknowledgement, or its completion for one due on
     completion, plan 4's reports) given at or before ``due_at`` is on time, after it late. An
     action that never gave it is late once its due time passed while it was still owed (before
-    its cancellation, or before ``now``): the deadline was missed whether or not an answer ever
-    came, as the escalation job judges it (``action_overdue``).
+    its cancellation or its superseding, or before ``now``): the deadline was missed whether or
+    not an answer ever came, as the escalation job judges it (``action_overdue``).
     """
     return against_due(
         action.due_on,
         action.due_at,
         action.acknowledged_at,
         action.completed_at,
-        action.cancelled_at,
+        action.owed_until,
         now,
     )
 

@@ -28,6 +28,7 @@ TimelineKind = Literal[
     "actions_dispatched",
     "actions_cancelled",
     "actions_handed_over",
+    "actions_superseded",
     "action_acknowledged",
     "action_noted",
     "action_approved",

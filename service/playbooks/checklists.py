@@ -11,6 +11,10 @@ then, where the plan's words set the time on the work itself, as plan 4's 立即
 service.plan.deadlines). ``requires: approval`` keeps its action from being done until a
 government's approval is recorded on it (plan 5.3 报经当地政府批准; service.plan.requisitions):
 an HQ's duty, as only an HQ has a government to ask.
+``job:`` names the job an item does at its levels where another item does it at others (the
+on-site HQ: the county's at IV, the city's at III): a level (or grade) change supersedes the open
+actions of an item whose job is now another's, or nobody's
+(service.flows.actions.outstanding.supersede); one item per job per level.
 
 `playbook_version` hashes every playbook file, so each dispatched action can record the playbook
 version it came from (plan 8.1).
@@ -55,7 +59,8 @@ class ChecklistItem(Entry):
     (`leading-hq`, `county-hq`, `local-power-authority`), resolved when the item is dispatched.
     `moment` moves it off its phase's moment, `after` makes it wait for another item to be done,
     `when` for a circumstance. `escalate_to` is the agency also told when its action is
-    overdue; `requires` what must be on record before its action is done."""
+    overdue; `requires` what must be on record before its action is done. `job` names the job
+    it does at its levels, which other items of the job do at theirs."""
 
     key: str = Field(pattern=KEY_PATTERN)
     agency: str = Field(min_length=1)
@@ -71,6 +76,7 @@ class ChecklistItem(Entry):
     when: Condition | None = None
     escalate_to: str | None = Field(default=None, min_length=1)
     requires: Requirement | None = None
+    job: str | None = Field(default=None, pattern=KEY_PATTERN)
 
     @field_validator("levels")
     @classmethod
@@ -123,12 +129,35 @@ class Checklists:
         )
         # Keys another item follows: completing (or cancelling) one of these may release a link.
         self.links: frozenset[str] = frozenset(item.after for item in self._items if item.after)
+        jobs: dict[str, list[ChecklistItem]] = {}
+        for item in self._items:
+            if item.job is not None:
+                jobs.setdefault(item.job, []).append(item)
+        # Each job's items, in file order (one per level: the loader checks it).
+        self.jobs: Mapping[str, tuple[ChecklistItem, ...]] = MappingProxyType(
+            {job: tuple(items) for job, items in jobs.items()}
+        )
 
     def __iter__(self) -> Iterator[ChecklistItem]:
         return iter(self._items)
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def superseded(
+        self, level: Level | None, grade: Level | None
+    ) -> dict[str, ChecklistItem | None]:
+        """The items whose job another item does at the event's ``level`` (``grade``, for a
+        post-event item: plan 6 goes by the event's grade), or no item: key → the item that
+        does it now (None: none at this level). Items with no ``job`` are never superseded."""
+        found: dict[str, ChecklistItem | None] = {}
+        for items in self.jobs.values():
+            for item in items:
+                at = grade if item.phase == "post_event" else level
+                if at is None or at in item.levels:
+                    continue
+                found[item.key] = next((other for other in items if at in other.levels), None)
+        return found
 
     def items_for(self, phase: Phase, level: Level | None) -> list[ChecklistItem]:
         """The items of `phase` that apply at `level`, in file order.
@@ -166,7 +195,8 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
     due_on other than acknowledgement or completion, an agency not in `agencies`, an
     `escalate_to` that is no real unit or is the item's own agency, a key used twice (naming both
     files), or an `after` naming no item, an item of another moment, or an item that comes back
-    to it, or `requires: approval` on an item no HQ owes. The result carries
+    to it, `requires: approval` on an item no HQ owes, or a `job` whose items differ in phase or
+    moment or share a level. The result carries
     `playbook_version(folder)`.
     """
     directory = folder / CHECKLIST_DIR
@@ -200,7 +230,9 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
                 )
             seen[item.key] = f"{file} {label}"
             items.append(item)
-    _check_links(items, {item.key: seen[item.key].rsplit(" ", 1)[0] for item in items})
+    files = {item.key: seen[item.key].rsplit(" ", 1)[0] for item in items}
+    _check_links(items, files)
+    _check_jobs(items, files)
     return Checklists(items, playbook_version(folder))
 
 
@@ -227,6 +259,33 @@ def _check_links(items: list[ChecklistItem], files: Mapping[str, str]) -> None:
                 raise PlaybookError(files[item.key], item.key, f"after: a loop ({loop})")
             chain.append(before.key)
             before = by_key.get(before.after) if before.after else None
+
+
+def _check_jobs(items: list[ChecklistItem], files: Mapping[str, str]) -> None:
+    """The items of one job are of one phase (so that one level, or the grade, says which does
+    it) and moment, and no two list the same level: at each level one item does the job."""
+    first: dict[str, ChecklistItem] = {}
+    by_level: dict[tuple[str, str], str] = {}
+    for item in items:
+        if item.job is None:
+            continue
+        other = first.setdefault(item.job, item)
+        if (other.phase, other.dispatched_at) != (item.phase, item.dispatched_at):
+            raise PlaybookError(
+                files[item.key],
+                item.key,
+                f"job: {item.job} is done by {other.key}, a {other.phase} item going out at "
+                f"{other.dispatched_at}; this one is {item.phase} at {item.dispatched_at}",
+            )
+        for level in item.levels:
+            twice = by_level.setdefault((item.job, level), item.key)
+            if twice != item.key:
+                raise PlaybookError(
+                    files[item.key],
+                    item.key,
+                    f"job: {item.job} at level {level} is already {twice}'s (one item per job "
+                    "per level)",
+                )
 
 
 def playbook_version(folder: Path) -> str:

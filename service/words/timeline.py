@@ -61,6 +61,7 @@ KIND_LABELS: Final[Mapping[TimelineKind | str, Callable[[], str]]] = {
     "actions_dispatched": lambda: _("任务下达"),
     "actions_cancelled": lambda: _("任务批量取消"),
     "actions_handed_over": lambda: _("任务移交"),
+    "actions_superseded": lambda: _("任务替代"),
     "action_acknowledged": lambda: _("任务接收"),
     "action_noted": lambda: _("任务备注"),
     "action_approved": lambda: _("任务获政府批准"),
@@ -231,6 +232,36 @@ def _handed_over(d: Mapping[str, Any], who: str, names: Names, clause: str | Non
         count,
         unit=names.unit(unit) if isinstance(unit, str) else "",
     )
+
+
+def _superseded(d: Mapping[str, Any], who: str, names: Names, clause: str | None) -> str:
+    # Plan 6.2 goes by the event's grade, everything else by the response's level.
+    if clause == "6.2":
+        why = _("事件定级为{level}", level=level_words(d.get("grade")))
+    else:
+        why = _("响应级别调整为{level}", level=level_words(d.get("level")))
+    held = d.get("held") or {}
+    replaced = d.get("replaced_by") or {}
+    duties = []
+    for key in d.get("keys") or ():
+        old = _(
+            "{units}的“{duty}”",
+            units=_units(held.get(key), names),
+            duty=names.duty(key),
+        )
+        by = replaced.get(key)
+        if isinstance(by, Mapping):
+            duties.append(
+                _(
+                    "{old}改由{units}的“{duty}”承担",
+                    old=old,
+                    units=_units(by.get("agencies"), names),
+                    duty=names.duty(str(by.get("key"))),
+                )
+            )
+        else:
+            duties.append(_("{old}在此级别不再需要", old=old))
+    return _("{why}：{duties}", why=why, duties=_("；").join(duties))
 
 
 def _progress(verb: Callable[[], str]) -> Phrase:
@@ -466,6 +497,7 @@ PHRASES: Final[Mapping[str, Phrase]] = {
     "actions_dispatched": _dispatched,
     "actions_cancelled": _cancelled,
     "actions_handed_over": _handed_over,
+    "actions_superseded": _superseded,
     "action_acknowledged": _progress(lambda: _("确认接收任务")),
     "action_noted": _progress(lambda: _("备注任务")),
     "action_approved": _approved,

@@ -207,7 +207,12 @@ async def test_a_reopened_action_is_due_afresh(
         )
     assert reopened
     now = utcnow()
+    # the county's on-site HQ of the IV between gave way again to the city's (plan 2.3)
+    between = [a for a in reopened if a.key == "response.county-hq.on-site-hq"]
+    assert [a.state for a in between] == ["superseded"]
     for action in reopened:
+        if action in between:
+            continue
         assert action.state == "pending"
         assert action.due_at > now, action.key
         assert action.escalated_at is None and action.reminded_at is None

@@ -147,9 +147,13 @@ async def test_lowering_cancels_what_the_new_level_lacks(
     assert lowered.json()["response_level"] == "IV"
     actions = (await client.get(f"/api/v1/events/{event_id}/actions", headers=city)).json()["items"]
     iv_keys = {i.key for i in response_items(context.playbooks, "IV")}
-    cancelled = [a for a in actions if a["state"] == "cancelled"]
-    assert cancelled and all(a["key"] not in iv_keys for a in cancelled)
-    assert all("负荷快速恢复" in a["cancel_reason"] for a in cancelled)
+    taken_back = [a for a in actions if a["state"] in ("cancelled", "superseded")]
+    assert taken_back and all(a["key"] not in iv_keys for a in taken_back)
+    assert all("负荷快速恢复" in a["cancel_reason"] for a in taken_back if a["cancel_reason"])
+    # the city's on-site HQ of a 较大 gives way to the county's of a 一般 (plan 2.3)
+    assert {(a["key"], a["agency"], a["state"]) for a in taken_back} == {
+        ("response.hq-city.on-site-hq", "hq-city", "superseded")
+    }
     assert all(a["state"] == "pending" for a in actions if a["key"] in iv_keys)
     # raising again brings the cancelled duties back
     raised = await client.post(
@@ -160,6 +164,8 @@ async def test_lowering_cancels_what_the_new_level_lacks(
     assert raised.status_code == 200
     again = (await client.get(f"/api/v1/events/{event_id}/actions", headers=city)).json()["items"]
     assert not [a for a in again if a["state"] == "cancelled"]
+    on_site = {(a["agency"], a["state"]) for a in again if a["key"].endswith(".on-site-hq")}
+    assert on_site == {("hq-city", "pending"), ("hq-330603", "superseded")}
     same = await client.post(
         f"/api/v1/events/{event_id}/level", json={"level": "III", "reason": "x"}, headers=city
     )

@@ -92,7 +92,10 @@ GROUP_LOCAL = {"post-event.local-power-authority.investigation-group"}  # 6.2, I
 EXPERTS = {"response.commanding-hq.expert-group"}
 FORMED = {"response.hq-city.formation"}
 
-FROM_III = (LEAD_III_IV - PROVINCE_I_II) | CITY_ON_SITE
+# What the city keeps of its III duties under the province: its 5.2.3 HQ duties, but not the
+# submission of major news to the province (which now reviews it itself, 5.4) nor its own on-site
+# HQ (it arranges the premises instead, 5.2.2): those two are superseded.
+FROM_III = LEAD_III_IV - PROVINCE_I_II - {"response.release.submit-major-to-province"}
 
 HQ_DUTIES_AT_START: dict[tuple[str, str], dict[str, set[str]]] = {
     ("IV", "one county"): {K: LEAD_III_IV | COUNTY | COUNTY_ON_SITE | GROUP_LOCAL | EXPERTS},
@@ -112,8 +115,9 @@ HQ_DUTIES_AT_START: dict[tuple[str, str], dict[str, set[str]]] = {
     ("III", "city grid"): {C: LEAD_III_IV | CITY_ON_SITE | EXPERTS | FORMED},
     ("III", "province grid"): {C: LEAD_III_IV | CITY_ON_SITE | EXPERTS | FORMED},
     # County grids reach III at most: the province HQ raises the response from there. A rise
-    # cancels nothing, so the city HQ keeps the III duties of its own and hands the province
-    # the lead's duties the new level shares (plan 5.2.2: the city responds under the province).
+    # cancels nothing: the city HQ keeps the III duties of its own but those whose job the new
+    # level gives another (design § Dispatch), and hands the province the lead's duties the new
+    # level shares (plan 5.2.2: the city responds under the province).
     **{
         (level, "one county"): {
             P: PROVINCE_I_II | EXPERTS,
@@ -243,7 +247,7 @@ async def test_who_gets_what_when_the_response_starts(
     actions = [
         a
         for a in await event_actions(client, tokens["observer"], event_id)
-        if a["state"] != "cancelled"
+        if a["state"] not in ("cancelled", "superseded")
     ]
     by_agency: dict[str, set[str]] = {}
     for action in actions:
@@ -321,4 +325,5 @@ async def test_what_the_end_of_the_response_sends(
     # plan 6.2's group, set up at the start, goes on; the response's own duties end
     groups = [a for a in actions if a["key"].endswith("investigation-group")]
     assert groups and all(a["state"] == "pending" for a in groups)
-    assert all(a["state"] in ("done", "cancelled") for a in actions if a["phase"] == "response")
+    ended = ("done", "cancelled", "superseded")
+    assert all(a["state"] in ended for a in actions if a["phase"] == "response")

@@ -69,8 +69,11 @@ CITY = "330600"
 #   Cancelled: the notice and the 3 response duties.
 # - hq-330603: led at IV and acknowledged its 14 duties at 100; the cooperation across the
 #   border came at 120 (a second county), never acknowledged, due at 240: late; its 一般
-#   investigation group gave way at 150, when the outage was reported 较大 (plan 6 by the
-#   grade); the 3 aftermath duties of plan 6.3 at termination, done at 590. 20, 19 on time.
+#   investigation group and its on-site HQ gave way at 150, when the outage was reported 较大
+#   (superseded by 市经信委's group, plan 6 by the grade, and the city's on-site HQ, plan 2.3:
+#   neither open nor cancelled); the 3 aftermath duties of plan 6.3 at termination, done at
+#   590. 20, 19 on time, 13 cancelled. hq-330604 (hit at 120) the same way: its on-site HQ and
+#   investigation group superseded at 150.
 # - hq-city: the city HQ's formation (2.1) and its expert group (2.5) from 120, when it took
 #   the lead, done at 440 with its other response duties; no plan 6.3 duty, which goes to the
 #   counties hit.
@@ -83,8 +86,8 @@ ANSWERING = {
     "grid-dispatch": (4, 1, 3, 0, 2, 47.5),
     "provincial-drc": (1, 1, 0, 0, 1, 3.0),
     "hq-city": (7, 7, 0, 0, 4, 20.0),
-    "hq-330603": (20, 19, 1, 0, 15, 10.0),
-    "hq-330604": (10, 10, 0, 0, 5, 5.0),
+    "hq-330603": (20, 19, 1, 0, 13, 10.0),
+    "hq-330604": (10, 10, 0, 0, 3, 5.0),
 }
 TERMINATED = 480
 

@@ -572,6 +572,21 @@ BROKEN_CHECKLISTS = [
         "due_on: Input should be 'acknowledgement' or 'completion'",
         id="due-on",
     ),
+    pytest.param(
+        _items({"job": "on-site-hq"}),
+        KEY,
+        "job: on-site-hq at level III is already response.hq-city.on-site-hq's (one item per job "
+        "per level)",
+        id="job-twice-at-a-level",
+    ),
+    pytest.param(
+        _items({"job": "investigation-group", "levels": ["I"]}),
+        KEY,
+        "job: investigation-group is done by post-event.economy-it.investigation-group, a "
+        "post_event item going out at started; this one is response at started",
+        id="job-of-another-phase",
+    ),
+    pytest.param(_items({"job": "On Site"}), KEY, "job: String should match", id="job-pattern"),
     pytest.param(_items({"title": ""}), KEY, "title: must not be empty", id="title-empty"),
     pytest.param(_items({"title": "  "}), KEY, "title: must not be empty", id="title-blank"),
     pytest.param(_items({"detail": ""}), KEY, "detail: must not be empty", id="detail-empty"),

@@ -438,6 +438,63 @@ def test_the_actions_there_are_stay_due_on_their_acknowledgement(
     assert on_connection(empty_settings, lambda c: c.execute(count).scalar_one()) == 2
 
 
+def test_superseded_duties_go_back_to_cancelled_and_their_entries_stop_the_downgrade(
+    empty_settings: Settings,
+) -> None:
+    """0016 adds the superseded state and its timeline kind; its downgrade makes a superseded
+    action cancelled (superseded, at the time it was), and stops, naming them, while the
+    timeline holds entries of the kind it removes (hashed into their chains)."""
+    upgrade(empty_settings, "0016")
+    event = uuid.uuid4()
+    actions = table_of(models.Action)
+
+    def fill(connection: Connection) -> None:
+        fill_timelines(connection, [event], ["report", "actions_superseded"], chained=True)
+        connection.execute(
+            insert(actions).values(
+                id=uuid.uuid4(),
+                event_id=event,
+                key="response.hq-city.on-site-hq",
+                agency="hq-city",
+                phase="response",
+                level="III",
+                clause="2.3",
+                title="根据需要成立现场指挥部",
+                detail="",
+                state="superseded",
+                playbook_version="0",
+                dispatched_at=AT,
+                due_at=AT + timedelta(hours=2),
+                superseded_at=AT + timedelta(minutes=5),
+                updated_at=AT,
+            )
+        )
+        connection.commit()
+
+    def states(connection: Connection) -> list[tuple[Any, ...]]:
+        query = select(actions.c.state, actions.c.cancelled_at, actions.c.cancel_reason)
+        return [tuple(row) for row in connection.execute(query)]
+
+    def forget_entries(connection: Connection) -> None:
+        entries = table_of(models.TimelineEntry)
+        connection.execute(entries.delete().where(entries.c.kind == "actions_superseded"))
+        connection.commit()
+
+    on_connection(empty_settings, fill)
+    with pytest.raises(RuntimeError, match=r"'actions_superseded' \(1 entries\)"):
+        command.downgrade(alembic_config(empty_settings), "0015")
+    assert on_connection(empty_settings, current_revision) == "0016"
+
+    on_connection(empty_settings, forget_entries)
+    command.downgrade(alembic_config(empty_settings), "0015")
+
+    assert on_connection(empty_settings, states) == [
+        ("cancelled", AT + timedelta(minutes=5), "superseded")
+    ]
+    columns = on_connection(empty_settings, lambda c: inspect(c).get_columns("actions"))
+    assert "superseded_at" not in {column["name"] for column in columns}
+
+
 def test_an_unknown_stored_kind_stops_the_upgrade_naming_it(empty_settings: Settings) -> None:
     """An entry of a kind the service never wrote is not rewritten (its kind is in its hash):
     the upgrade stops before changing anything, and says which kinds and how many."""

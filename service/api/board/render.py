@@ -48,6 +48,7 @@ ACTION_STATE_LABELS: Final = SaidNow(
         "acknowledged": lambda: _("已接收"),
         "done": lambda: _("已完成"),
         "cancelled": lambda: _("已取消"),
+        "superseded": lambda: _("已被替代"),
     }
 )
 PHASE_LABELS: Final = SaidNow(

@@ -60,7 +60,7 @@ async def get_agency_actions(
 ) -> Any:
     """The actions dispatched to the agency ``code`` (agencies.yaml), in the order dispatched:
     what it must do, by when (``due_at``), under which clause of the plan, and how far it got
-    (``state``: pending, acknowledged, done, cancelled).
+    (``state``: pending, acknowledged, done, cancelled, superseded).
 
     Meant for polling. The answer carries an ``ETag``; send it back as ``If-None-Match`` and the
     answer is 304 with no body until something about the agency's actions changes. The filters
@@ -116,7 +116,7 @@ async def post_ack(
     its escalation. Only the agency the action was dispatched to (another's action is 404).
 
     The answer is the action. Repeating it is harmless: nothing changes but a new ``note``,
-    which is kept and put on the event's timeline. A cancelled action is 409.
+    which is kept and put on the event's timeline. A cancelled or superseded action is 409.
     """
     context: AppContext = request.app.state.context
     once = Once.of(idempotency_key, "POST", request.url.path, body)
@@ -142,7 +142,7 @@ async def post_complete(
 
     While the response runs, a duty that waited for this one (plan 4: each report's clock starts
     when the one before it is done) is dispatched now. The answer is the action. Repeating it
-    is harmless: nothing changes but a new ``note``. A cancelled action is 409.
+    is harmless: nothing changes but a new ``note``. A cancelled or superseded action is 409.
     """
     context: AppContext = request.app.state.context
     once = Once.of(idempotency_key, "POST", request.url.path, body)
@@ -163,8 +163,8 @@ async def post_cancel(
     escalated. A commander of the HQ leading the event, or of one above it (before any response:
     the city HQ or the province's; plan 5.1).
 
-    The answer is the action. Cancelling again is harmless; a done action is 409. While the
-    response runs, a duty that waited for this one is dispatched now.
+    The answer is the action. Cancelling again is harmless; a done or superseded action is 409.
+    While the response runs, a duty that waited for this one is dispatched now.
     """
     return await progress.cancel(context, actor, action_id, body.reason)
 

@@ -17,9 +17,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import case, literal, select, tuple_, update
+from sqlalchemy import and_, case, literal, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event, EventGrid
@@ -86,6 +86,14 @@ class _Planned:
     item: ChecklistItem
     agency: str
     reopen: bool
+    # The unit whose action comes back (reopen): another than ``agency`` when a leading-hq
+    # duty comes back to the HQ that leads now.
+    holder: str = ""
+
+
+# What a moment that sets duties going brings back: a duty a lowering or a lifting cancelled, or
+# one a level change superseded (its job another item's at that level, design § Dispatch).
+REOPENED: Final[tuple[str, ...]] = ("cancelled", "superseded")
 
 
 def _plan(
@@ -96,11 +104,12 @@ def _plan(
     reopen: bool,
 ) -> list[_Planned]:
     """The actions to create or reopen: every unit each item names at ``scene`` that has no
-    open or done action of it yet (nor a cancelled one, unless ``reopen``), whose circumstance
-    holds and whose link before it is done.
+    open or done action of it yet (nor a cancelled or superseded one, unless ``reopen``), whose
+    circumstance holds and whose link before it is done.
 
     A ``leading-hq`` item is one duty whoever holds it (a hand-over moves it): any action of its
-    key counts. Any other is one duty per unit.
+    key counts, and one that comes back comes to the HQ that leads now. Any other is one duty
+    per unit.
     """
     candidates: list[_Planned] = []
     for item in items:
@@ -108,13 +117,15 @@ def _plan(
             continue
         for agency in playbooks.agencies.addressees(item.agency, scene):
             states = held.get(item.key, {})
+            holder = agency
             if item.agency == LEADING_HQ and states:
                 holder, state = next(iter(states.items()))
-                agency = holder
+                if not (reopen and state in REOPENED):
+                    agency = holder
             else:
                 state = states.get(agency, "")
-            if state == "" or (reopen and state == "cancelled"):
-                candidates.append(_Planned(item, agency, reopen=state == "cancelled"))
+            if state == "" or (reopen and state in REOPENED):
+                candidates.append(_Planned(item, agency, state in REOPENED, holder))
     # What would go out now, waiting or not, counts as pending for the links that follow it.
     seen: Held = {key: dict(states) for key, states in held.items()}
     for planned in candidates:
@@ -187,6 +198,7 @@ async def dispatch(
     if reopened:
         rows += await _reopen(session, event, reopened, now)
         touched.update(p.agency for p in reopened)
+        touched.update(p.holder for p in reopened)
     for row in rows:
         # One notice per action, heard by its agency's subscriptions (design § Notifications).
         outbox.emit(
@@ -213,23 +225,32 @@ async def _reopen(
     session: AsyncSession, event: Event, reopen: Sequence[_Planned], now: datetime
 ) -> list[dict[str, Any]]:
     # A level that comes back brings its duties back as new: pending, due the item's minutes
-    # from now, not yet acknowledged, escalated or reminded. The cancellation stays in the timeline.
+    # from now, not yet acknowledged, escalated or reminded; a leading-hq duty with the HQ that
+    # leads now. The cancellation (or the superseding) stays in the timeline.
     due = {
         p.item.key: literal(
             now + timedelta(minutes=p.item.due_minutes), table_of(Action).c.due_at.type
         )
         for p in reopen
     }
+    moved = [
+        (and_(Action.key == p.item.key, Action.agency == p.holder), literal(p.agency))
+        for p in reopen
+        if p.holder != p.agency
+    ]
+    to = {"agency": case(*moved, else_=Action.agency)} if moved else {}
     reopened = await session.execute(
         update(Action)
         .where(
             Action.event_id == event.id,
-            tuple_(Action.key, Action.agency).in_([(p.item.key, p.agency) for p in reopen]),
+            tuple_(Action.key, Action.agency).in_([(p.item.key, p.holder) for p in reopen]),
         )
         .values(
             state="pending",
+            **to,
             cancelled_at=None,
             cancel_reason=None,
+            superseded_at=None,
             acknowledged_at=None,
             completed_at=None,
             escalated_at=None,

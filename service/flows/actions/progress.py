@@ -82,6 +82,8 @@ PROGRESS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
     "acknowledged": (("pending",), "acknowledged"),
     "done": (("pending", "acknowledged"), "completed"),
 }
+# A superseded action is no one's to move on: its job is another item's at the event's level.
+SUPERSEDED: Final = Said("响应级别调整后，此任务已由其他任务替代或不再需要")
 # The timeline's kind for each word.
 VERB_KINDS: Final[dict[str, TimelineKind]] = {
     "acknowledged": "action_acknowledged",
@@ -130,6 +132,8 @@ async def _progress(
         raise Conflict(
             Said("任务已取消：{reason}", reason=action.cancel_reason or ""), state="cancelled"
         )
+    if action.state == "superseded":
+        raise Conflict(SUPERSEDED, state="superseded")
     sources, verb = PROGRESS[to]
     if action.state in sources:
         if to == "done":
@@ -180,6 +184,8 @@ async def _cancel(
         require_hq(actor, event.leading_hq or CITY_HQ, playbooks.grids, Said("取消此任务"), "5.1")
         if action.state == "done":
             raise Conflict(Said("任务已完成"), state="done")
+        if action.state == "superseded":
+            raise Conflict(SUPERSEDED, state="superseded")
         if action.state != "cancelled":
             action.state, action.cancelled_at, action.cancel_reason = "cancelled", now, reason
             action.updated_at = now

@@ -54,6 +54,11 @@ class ActionRead(BaseModel):
     completed_at: datetime | None
     cancelled_at: datetime | None
     cancel_reason: str | None
+    superseded_at: datetime | None = Field(
+        default=None,
+        description="when a level (or grade) change gave the duty's job to another item, or "
+        "to none (design § Dispatch)",
+    )
     escalated_at: datetime | None
     note: str | None
     requires: Requirement | None = Field(
@@ -171,6 +176,7 @@ UNTOUCHED: Final[Mapping[str, None]] = dict.fromkeys(
         "completed_at",
         "cancelled_at",
         "cancel_reason",
+        "superseded_at",
         "escalated_at",
         "note",
         "approval",

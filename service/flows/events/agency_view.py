@@ -60,7 +60,10 @@ BATCH_SUMMARIES: Final[dict[TimelineKind, str]] = {
     "actions_dispatched": "{count} action(s) of {agency} dispatched",
     "actions_cancelled": "{count} action(s) of {agency} cancelled: {reason}",
     "actions_handed_over": "{count} pending duty(ies) of the leading HQ handed to {agency}",
+    "actions_superseded": "{count} open action(s) of {agency} superseded",
 }
+# Their data keyed by action key besides ``keys``: cut down to the agency's keys as well.
+BY_KEY: Final[tuple[str, ...]] = ("held", "replaced_by")
 AGENCY_KINDS: Final[frozenset[TimelineKind]] = (
     EVENT_KINDS | ACTION_KINDS | frozenset(BATCH_SUMMARIES)
 )
@@ -102,4 +105,9 @@ def as_agency_sees(
     data = {**entry.data, "keys": own} | (
         {"agencies": [agency]} if "agencies" in entry.data else {}
     )
+    for field in BY_KEY:
+        if isinstance(by_key := entry.data.get(field), dict):
+            data[field] = {key: by_key[key] for key in own if key in by_key}
+    if isinstance(held := data.get("held"), dict):
+        data["held"] = {key: [agency] for key in held}
     return entry.model_copy(update={"summary": summary, "data": data})

@@ -184,6 +184,7 @@ async def _actions(session: AsyncSession, event_id: uuid.UUID) -> list[ActionRec
             Action.key,
             Action.title,
             Action.due_on,
+            Action.superseded_at,
         ).where(Action.event_id == event_id)
     )
     return [ActionRecord(**row._mapping) for row in rows]

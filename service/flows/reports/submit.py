@@ -284,7 +284,8 @@ async def _advance(
     if regraded:
         # A response held above the figures (a commander raised it) sees its grade rise: plan 6
         # follows the grade (its duties go out below).
-        await follow_grade(session, batch, playbooks, event, actor, now)
+        scene = Scene(event.leading_hq or CITY_HQ, local)
+        await follow_grade(session, batch, playbooks, event, scene, actor, now)
     candidate = leading_hq(event.response_level, basis)
     if candidate is not None and hq_rank(candidate) > hq_rank(event.leading_hq):
         previous_hq = event.leading_hq

@@ -13,7 +13,7 @@ from models import Event
 from models.base import utcnow
 from service.errors import Conflict, Said
 from service.flows.actions.dispatch import dispatch, scene_of, started_items
-from service.flows.actions.outstanding import cancel_open, hand_over
+from service.flows.actions.outstanding import cancel_open, hand_over, supersede
 from service.flows.context import AppContext
 from service.flows.events.schemas import EventRead
 from service.flows.response.running import run_command
@@ -188,10 +188,12 @@ async def change_level(
     *,
     by_report: bool = False,
 ) -> None:
-    """Plan 5.1 "可视…调整响应级别": the new level's items the event lacks go out at once; a
-    lowering also cancels the pending items the new level lacks, with the reason. When the lead
-    changes with the level, the pending duties of the lead at the new level go to the new lead
-    (``hand_over``)."""
+    """Plan 5.1 "可视…调整响应级别": the new level's items the event lacks go out at once. The
+    open duties whose job another item does at the new level (or none) are superseded first
+    (``supersede``: the county's on-site HQ by the city's, the IV report by the I–III one); a
+    lowering also cancels the pending items the new level lacks, with the reason, and brings
+    back what an earlier rise superseded. When the lead changes with the level, the pending
+    duties of the lead at the new level go to the new lead, due afresh (``hand_over``)."""
     previous, previous_hq = event.response_level, event.leading_hq
     rising = level_rank(level) > level_rank(previous)
     event.response_level = level
@@ -211,6 +213,7 @@ async def change_level(
         **({"by_report": True} if by_report else {"reason": reason}),
     )
     items = started_items(playbooks, event)
+    await supersede(session, batch, playbooks, event, scene, actor, now, "5.1")
     if not rising:
         await cancel_open(
             session,
@@ -226,7 +229,7 @@ async def change_level(
         )
     if previous_hq is not None and previous_hq != scene.leading_hq:
         await hand_over(session, batch, playbooks, event, scene.leading_hq, actor, now, "5.1")
-    await follow_grade(session, batch, playbooks, event, actor, now)
+    await follow_grade(session, batch, playbooks, event, scene, actor, now)
     await dispatch(session, batch, playbooks, event, items, actor, now, scene)
 
 
@@ -235,14 +238,17 @@ async def follow_grade(
     batch: WriteBatch,
     playbooks: Playbooks,
     event: Event,
+    scene: Scene,
     actor: Actor,
     now: datetime,
 ) -> None:
     """Plan 6 "根据事件分级": the post-event duties begun with the response (plan 6.2's
     investigation group) belong to the event's grade (``event_grade``), not to the response's
     level. When the grade rises (a 一般 outage reported 较大), the open ones of the lower grade
-    give way; the caller then dispatches the grade's (``started_items``). A lowered response
-    keeps them, the grade being what it was."""
+    are superseded by the grade's (one investigation group, ``job:``), and any other the grade
+    lacks is cancelled; the caller then dispatches the grade's (``started_items``). A lowered
+    response keeps them, the grade being what it was."""
+    await supersede(session, batch, playbooks, event, scene, actor, now, "6.2")
     grade = event_grade(event.peak_level, event.response_level)
     items = [item for item in started_items(playbooks, event) if item.phase == "post_event"]
     await cancel_open(
