@@ -162,6 +162,7 @@ def _action(event: Event, n: int) -> dict[str, Any]:
             "detail": "尽快恢复停电区域供电",
             "state": "pending",
             "due_at": now + timedelta(minutes=30),
+            "due_on": "acknowledgement",
             "dispatched_at": now,
             "playbook_version": "bench",
         },

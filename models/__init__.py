@@ -6,6 +6,8 @@ from models.event import Event, EventGrid, IdempotencyRecord, Report, ReportSnap
 from models.notify import Delivery, OutboxMessage, Subscription
 from models.plan import Action, AgencyFeed, Attestation, EarlyWarning
 from models.release import Release
+from models.requisition import Requisition
+from models.standing import StandingTask
 from models.token import ApiToken
 
 __all__ = [
@@ -25,6 +27,8 @@ __all__ = [
     "Release",
     "Report",
     "ReportSnapshot",
+    "Requisition",
+    "StandingTask",
     "Subscription",
     "TimelineEntry",
 ]

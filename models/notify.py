@@ -67,7 +67,8 @@ class OutboxMessage(Base):
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    event_id: Mapped[uuid.UUID] = mapped_column(
+    # None for a notice of no event: a standing task's (design § Standing duties).
+    event_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("events.id", ondelete="CASCADE"), index=True
     )
     type: Mapped[NoticeType] = mapped_column(String(30))
@@ -98,7 +99,7 @@ class Delivery(Base):
         ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True
     )
     type: Mapped[NoticeType] = mapped_column(String(30))
-    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    event_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     state: Mapped[DeliveryState] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_status: Mapped[int | None] = mapped_column(Integer)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,9 +20,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, one_of, utcnow, uuid_pk
 from models.event import JSONType
+from service.plan.deadlines import DEFAULT_DUE_ON, DUE_ONS, DueOn
 from service.plan.duties import ACTION_STATES, PHASES, ActionState, Phase
 from service.plan.early_warning import WARNING_STATES, WarningState
 from service.plan.levels import LEVELS, Level
+from service.plan.requisitions import REQUIREMENTS, Requirement
 from service.plan.termination import ATTESTED_KEYS, AttestedKey
 
 
@@ -67,8 +70,10 @@ class Action(Base):
         CheckConstraint(one_of("state", ACTION_STATES), name="state"),
         CheckConstraint(one_of("phase", PHASES), name="phase"),
         CheckConstraint(one_of("level", LEVELS), name="level"),
+        CheckConstraint(one_of("due_on", DUE_ONS), name="due_on"),
+        CheckConstraint(one_of("requires", REQUIREMENTS), name="requires"),
         Index("ix_actions_agency_state", "agency", "state"),
-        # The escalation job's look for due work (pending actions past due_at) each period.
+        # The escalation job's look for due work (owing actions past due_at) each period.
         Index("ix_actions_state_due", "state", "due_at"),
     )
 
@@ -87,20 +92,29 @@ class Action(Base):
     playbook_version: Mapped[str] = mapped_column(String(64))
     dispatched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What due_at asks for (design § Deadlines), copied from the item at dispatch.
+    due_on: Mapped[DueOn] = mapped_column(
+        String(16), default=DEFAULT_DUE_ON, server_default=DEFAULT_DUE_ON
+    )
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     # When a level (or grade) change gave its job to another item, or to none (design § Dispatch).
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Overdue (design § Deadlines): escalated once, then reminded every REMIND_MINUTES until
-    # acknowledged;
+    # Overdue (design § Deadlines): escalated once, then reminded every REMIND_MINUTES until it
+    # gives what due_on asks for;
     # the overdue notice also goes to the item's escalate_to agency (copied in at dispatch).
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalate_to: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What must be on record before the action is done (the item's ``requires``, copied in at
+    # dispatch), and the government's approval once recorded (plan 5.3 报经当地政府批准):
+    # {government, approver, approved_at, reference, recorded_by, recorded_at}, written once.
+    requires: Mapped[Requirement | None] = mapped_column(String(20))
+    approval: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     # Plan 4's chain (design § Reporting chain): the run of the chain a link belongs to, numbered
     # 1, 2 … on its event (0: no link), and the area the run reports on, a county hit or the
     # city (the region's code; none for a run from before runs had an area).
@@ -109,10 +123,21 @@ class Action(Base):
 
 
 class Attestation(Base):
-    """A signed statement that a plan 5.5 condition holds, with its evidence."""
+    """A signed statement that a plan 5.5 condition holds, with its evidence.
+
+    It counts in the termination check while it stands. ``known`` is the event's grids as the
+    statement knew them (``{region: {"lost": "20.000000", "hit": true}}``: each grid's latest
+    load lost, and whether it had lost load or customers), which a later report is compared
+    with (service.plan.relapse). Withdrawn by a person (``withdrawn_*``, with a reason) or voided
+    by a report that worsened the situation (``voided_*``, the grids it showed worse), it no
+    longer counts; it is kept, and the check shows it so. Never both.
+    """
 
     __tablename__ = "attestations"
-    __table_args__ = (CheckConstraint(one_of("condition", ATTESTED_KEYS), name="condition"),)
+    __table_args__ = (
+        CheckConstraint(one_of("condition", ATTESTED_KEYS), name="condition"),
+        CheckConstraint("withdrawn_at IS NULL OR voided_at IS NULL", name="set_aside_once"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     event_id: Mapped[uuid.UUID] = mapped_column(
@@ -123,6 +148,15 @@ class Attestation(Base):
     actor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("api_tokens.id"))
     actor: Mapped[str] = mapped_column(String(240))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    known: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("api_tokens.id"))
+    withdrawn_by: Mapped[str | None] = mapped_column(String(240))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The report is written after the voiding in its own transaction's batch: no foreign key.
+    voided_by_report: Mapped[uuid.UUID | None] = mapped_column()
+    voided_grids: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)
 
 
 class AgencyFeed(Base):

@@ -37,12 +37,16 @@ from service.api.routes import (
     health,
     releases,
     reports,
+    requisitions,
+    standing,
     subscriptions,
     tokens,
 )
 from service.config import Settings
 from service.flows.actions.escalation import escalate_overdue
 from service.flows.context import AppContext, open_context
+from service.flows.standing.escalation import escalate_standing
+from service.flows.standing.register import raise_yearly
 from service.notify.deliverer import Deliverer
 from service.playbooks.bundle import Playbooks
 from service.store import idempotency
@@ -60,6 +64,8 @@ API_ROUTERS = (
     releases.router,
     evaluation.router,
     findings.router,
+    requisitions.router,
+    standing.router,
     tokens.router,
     subscriptions.router,
 )
@@ -74,8 +80,9 @@ SHUTDOWN_GRACE: Final = 10.0
 
 class Jobs:
     """The worker's periodic jobs on an asyncio scheduler: the escalation job
-    (service.flows.actions.escalation) every ``escalation_interval_seconds`` (0: never), first
-    at once (a restart catches up), and the expiry of Idempotency-Key answers every
+    (service.flows.actions.escalation) and the standing duties' (service.flows.standing) every
+    ``escalation_interval_seconds`` (0: never), first at once (a restart catches up), and the
+    expiry of Idempotency-Key answers every
     ``PRUNE_SECONDS``.
 
     ``stop`` lets a run under way finish (up to ``SHUTDOWN_GRACE`` seconds) before the engine
@@ -96,6 +103,15 @@ class Jobs:
                 "interval",
                 seconds=settings.escalation_interval_seconds,
                 id="escalate-overdue",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(UTC),
+            )
+            self.scheduler.add_job(
+                self._tracked(self.standing),
+                "interval",
+                seconds=settings.escalation_interval_seconds,
+                id="standing-duties",
                 max_instances=1,
                 coalesce=True,
                 next_run_time=datetime.now(UTC),
@@ -127,6 +143,23 @@ class Jobs:
         )
         if chased.escalated or chased.reminded:
             log.info("escalated %d action(s), reminded %d", chased.escalated, chased.reminded)
+
+    async def standing(self) -> None:
+        """The standing duties (design § Standing duties): the year's tasks raised, then the
+        overdue ones escalated or reminded, as the escalation job does an event's actions."""
+        context = self.context
+        now = datetime.now(UTC)
+        raised = await raise_yearly(context.sessions, context.playbooks, now)
+        chased = await escalate_standing(
+            context.sessions, context.playbooks.agencies, now, context.settings.remind_every
+        )
+        if raised or chased.escalated or chased.reminded:
+            log.info(
+                "standing duties: raised %d, escalated %d, reminded %d",
+                raised,
+                chased.escalated,
+                chased.reminded,
+            )
 
     async def prune(self) -> None:
         ttl = self.context.settings.idempotency_ttl

@@ -102,8 +102,9 @@ class Settings(BaseSettings):
     escalation_interval_seconds: float = Field(
         default=60,
         ge=0,
-        description="How often each worker looks for overdue actions to escalate and remind "
-        "(also once at start); 0 turns it off",
+        description="How often each worker looks for overdue actions and standing tasks to "
+        "escalate and remind, and raises the year's standing tasks (also once at start); 0 turns "
+        "both off",
     )
     remind_minutes: float = Field(
         default=30,

@@ -135,25 +135,27 @@ def test_agencies_list(capsys: pytest.CaptureFixture[str]) -> None:
 def test_regions_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["regions", "list"]) == 0
     header, *rows = aligned(capsys.readouterr().out)
-    assert header == ["代码", "名称", "层级", "上级", "重点地区"]
-    assert rows[2] == ["330602", "越城区", "县（市、区）", "330600", "是"]
+    assert header == ["代码", "名称", "层级", "上级", "重点地区", "重要城市"]
+    assert rows[2] == ["330602", "越城区", "县（市、区）", "330600", "是", "否"]
+    assert rows[6] == ["330681", "诸暨市", "县（市、区）", "330600", "否", "是"]
     assert main(["--lang", "en", "regions", "list"]) == 0
     listing = capsys.readouterr().out
     # as a terminal shows it: each 汉字 two columns wide
     assert listing.splitlines()[:3] == [
-        "CODE    NAME        LEVEL     WITHIN  KEY AREA",
-        "330000  浙江省电网  province  -       no",
-        "330600  绍兴市电网  city      330000  no",
+        "CODE    NAME        LEVEL     WITHIN  KEY AREA  IMPORTANT CITY",
+        "330000  浙江省电网  province  -       no        no",
+        "330600  绍兴市电网  city      330000  no        no",
     ]
-    assert listing.splitlines()[3] == "330602  越城区      county    330600  yes"
+    assert listing.splitlines()[3] == "330602  越城区      county    330600  yes       no"
     header, *rows = aligned(listing)
-    assert header == ["CODE", "NAME", "LEVEL", "WITHIN", "KEY AREA"]
+    assert header == ["CODE", "NAME", "LEVEL", "WITHIN", "KEY AREA", "IMPORTANT CITY"]
     assert rows[:4] == [
-        ["330000", "浙江省电网", "province", "-", "no"],
-        ["330600", "绍兴市电网", "city", "330000", "no"],
-        ["330602", "越城区", "county", "330600", "yes"],
-        ["330603", "柯桥区", "county", "330600", "no"],
+        ["330000", "浙江省电网", "province", "-", "no", "no"],
+        ["330600", "绍兴市电网", "city", "330000", "no", "no"],
+        ["330602", "越城区", "county", "330600", "yes", "no"],
+        ["330603", "柯桥区", "county", "330600", "no", "no"],
     ]
+    assert rows[6] == ["330681", "诸暨市", "county", "330600", "no", "yes"]
     assert [row[0] for row in rows] == [grid.code for grid in PLAYBOOKS.grids]
 
 

@@ -42,7 +42,8 @@ from sqlalchemy import func, select, update
 
 from models import Action
 from service.config import Settings
-from service.plan.duties import OPEN_STATES, OVERDUE_STATES
+from service.flows.actions.schemas import owing
+from service.plan.duties import OPEN_STATES
 from service.plan.levels import Level, max_level
 from service.store.engine import make_engine
 from tests.helpers import (
@@ -446,8 +447,9 @@ def _storm_loops(
 
 
 async def _clock(database_url: str, events: list[str], stop: asyncio.Event) -> int:
-    """Until ``stop``: every ``CLOCK_SECONDS`` move up to three pending, unescalated actions of
-    ``events`` a minute past their due time, as if the clock had run on; how many it moved.
+    """Until ``stop``: every ``CLOCK_SECONDS`` move up to three unescalated actions of ``events``
+    that still owe what their due time asks for a minute past it, as if the clock had run on;
+    how many it moved.
 
     Each row is its own transaction (one row lock, taken while holding none), so the clock
     cannot take part in a deadlock: any the storm shows are the service's own.
@@ -459,7 +461,7 @@ async def _clock(database_url: str, events: list[str], stop: asyncio.Event) -> i
         while not stop.is_set():
             now = datetime.now(UTC)
             still_open = (
-                Action.state.in_(OVERDUE_STATES),
+                owing(),
                 Action.escalated_at.is_(None),
                 Action.due_at > now,
             )

@@ -1,7 +1,7 @@
 """superseded duties
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0015
 Create Date: 2026-12-08 09:00:00
 
 A level change settles the duties (design § Dispatch): an action whose job (a checklist item's
@@ -9,7 +9,7 @@ A level change settles the duties (design § Dispatch): an action whose job (a c
 (``superseded_at``), and the timeline says so (``actions_superseded``). The CHECK constraints are
 the vocabularies of service.plan.duties and service.plan.timeline as they stood when this
 migration was written (a migration is a record; the models derive theirs with ``one_of``): the
-timeline's are 0009's kinds and this one's.
+timeline's are 0014's kinds (0009's, 0013's, 0014's) and this one's.
 
 Downgrading makes each superseded action cancelled (its reason says it was superseded), and stops,
 naming them, when the timeline holds ``actions_superseded`` entries: an entry's kind is hashed into
@@ -24,7 +24,7 @@ from alembic import op
 import models.base
 
 revision: str = "0016"
-down_revision: str | None = "0011"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -58,6 +58,13 @@ KINDS_BEFORE = (
     "response_terminated",
     "event_dismissed",
     "event_closed",
+    # 0013's
+    "action_approved",
+    "requisition_recorded",
+    "requisition_returned",
+    # 0014's
+    "attestation_withdrawn",
+    "attestations_voided",
 )
 NEW_KINDS = ("actions_superseded",)
 KINDS_AFTER = KINDS_BEFORE + NEW_KINDS

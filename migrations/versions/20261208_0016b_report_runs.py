@@ -54,6 +54,14 @@ KINDS_BEFORE = (
     "response_terminated",
     "event_dismissed",
     "event_closed",
+    # 0013's
+    "action_approved",
+    "requisition_recorded",
+    "requisition_returned",
+    # 0014's
+    "attestation_withdrawn",
+    "attestations_voided",
+    # 0016's
     "actions_superseded",
 )
 NEW_KINDS = ("report_run_started",)

@@ -76,6 +76,13 @@ FINDING_KINDS: Final[Mapping[str, Callable[[], str]]] = {
     "finding": lambda: _("发现的问题"),
     "lesson": lambda: _("经验教训"),
 }
+# Plan 5.3 车辆和物资、人员, plan 6.3 人力、物资、财力 (service.plan.requisitions).
+REQUISITION_KINDS: Final[Mapping[str, Callable[[], str]]] = {
+    "vehicles": lambda: _("车辆"),
+    "supplies": lambda: _("物资"),
+    "personnel": lambda: _("人员"),
+    "funds": lambda: _("财力"),
+}
 # The chart's series, each its own colour: the curve, the reports' dots, the plan's threshold.
 CURVE, DOTS, THRESHOLD = "#1f5fa8", "#e07b00", "#c0392b"
 # Chart steps between labelled times: the first that leaves at most MAX_TICKS labels.
@@ -125,6 +132,11 @@ def megawatts(value: Decimal | None) -> str:
         return NOTHING
     figure = f"{value.normalize():f}"
     return _("{mw} MW", mw=figure)
+
+
+def amount(value: Decimal) -> str:
+    """A quantity as written, without the stored trailing zeros: 2, 1.5."""
+    return f"{value.normalize():f}"
 
 
 def _ticks(start: datetime, end: datetime) -> list[datetime]:
@@ -242,6 +254,7 @@ def _templates() -> Environment:
         percent=percent,
         minutes=minutes_figure,
         mw=megawatts,
+        amount=amount,
     )
     # the words for people (service.words): {{ _("处置经过") }}, extracted by `make words`
     environment.globals.update(_=_, ngettext=ngettext)
@@ -262,6 +275,9 @@ def render_html(report: EvaluationRead, level_names: Mapping[Level, str], font_u
         cause_name=lambda cause: CAUSE_NAMES[cause]() if cause in CAUSE_NAMES else cause,
         release_state=lambda state: RELEASE_STATES[state]() if state in RELEASE_STATES else state,
         finding_kind=lambda kind: FINDING_KINDS[kind](),
+        requisition_kind=lambda kind: (
+            REQUISITION_KINDS[kind]() if kind in REQUISITION_KINDS else kind
+        ),
         plan_words=PLAN_WORDS,
         font_family=FONT_FAMILY,
         font_url=font_url,

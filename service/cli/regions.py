@@ -24,10 +24,12 @@ def register(commands: Commands) -> None:
     )
     listing = regions.add_parser(
         "list",
-        help="list the regions: code, name, level, the grid each lies within, key area",
+        help="list the regions: code, name, level, the grid each lies within, key area, "
+        "important city",
         description="List the grids in the file's order under a header: the code; the name; "
         "the level (province, city or county); the grid it lies within; and whether it is a "
-        "重点地区 (key area), whose load must be 90% restored before a response may end "
+        "重点地区 (key area) or a 重要城市 (important city), whose load, once an event's "
+        "reports show it losing load, must be 90% restored before a response may end "
         "(plan 5.5).",
     )
     listing.set_defaults(handler=run_list)
@@ -46,6 +48,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
             ),
             grid.parent or "-",
             _("是") if grid.key_area else _("否"),
+            _("是") if grid.important_city else _("否"),
         )
         for grid in grids
     ]
@@ -57,6 +60,7 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
                 pgettext("表头", "层级"),
                 pgettext("表头", "上级"),
                 pgettext("表头", "重点地区"),
+                pgettext("表头", "重要城市"),
             ),
             rows,
         )

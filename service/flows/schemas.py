@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import unicodedata
+import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Final, Generic, TypeVar
+from typing import Annotated, Any, Final, Generic, Self, TypeVar
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, PlainSerializer
 
 from service.plan.classification import Basis, Metric
 from service.plan.grids import GridRegistry, Scope
 from service.plan.levels import Level
-from service.plan.termination import Condition
+from service.plan.termination import AttestationState, Attested, Condition
 
 # A six-digit GB/T 2260 code, as playbooks/regions.yaml lists the grids.
 REGION_PATTERN: Final = r"^[0-9]{6}$"
@@ -134,10 +135,83 @@ class Page(BaseModel, Generic[T]):
 
 
 class LoadFigures(BaseModel):
-    """The numbers behind plan 5.5 condition 2: overall and each key area, fractions 0–1."""
+    """The numbers behind plan 5.5 condition 2, fractions 0–1: overall, and each key area and
+    important city a report of the event shows losing load (受停电影响的), by code."""
 
     overall: Number | None
     key_areas: dict[str, Number]
+    important_cities: dict[str, Number] = {}
+
+
+class WithdrawalRead(BaseModel):
+    """Who withdrew an attestation, when, and why."""
+
+    by: str
+    at: datetime
+    reason: str
+
+
+class WorseGridRead(BaseModel):
+    """A grid a later report showed worse than an attestation knew it (design § Termination)."""
+
+    region: str
+    known_lost_mw: Number | None = Field(
+        description="its latest load lost as the attestation knew it; null: not in the event then"
+    )
+    lost_mw: Number = Field(description="its load lost as the report gave it")
+    newly_hit: bool = Field(description="the attestation knew of no loss there")
+
+
+class VoidingRead(BaseModel):
+    """The later report that worsened the situation and so voided an attestation."""
+
+    at: datetime
+    report_id: uuid.UUID
+    grids: list[WorseGridRead]
+
+
+class AttestedRead(BaseModel):
+    """An attestation as the termination check lists it: ``standing`` counts; ``withdrawn``
+    (with ``withdrawal``) and ``voided`` (with ``voiding``) no longer do."""
+
+    id: uuid.UUID
+    condition: str
+    evidence: str
+    actor: str
+    at: datetime
+    state: AttestationState
+    withdrawal: WithdrawalRead | None = None
+    voiding: VoidingRead | None = None
+
+    @classmethod
+    def of(cls, statement: Attested, **more: Any) -> Self:
+        """``statement`` as read, with ``more`` fields of a subclass."""
+        w, v = statement.withdrawal, statement.voiding
+        return cls(
+            **more,
+            id=uuid.UUID(statement.id),
+            condition=statement.condition,
+            evidence=statement.evidence,
+            actor=statement.actor,
+            at=statement.at,
+            state=statement.state,
+            withdrawal=None if w is None else WithdrawalRead(by=w.by, at=w.at, reason=w.reason),
+            voiding=None
+            if v is None
+            else VoidingRead(
+                at=v.at,
+                report_id=uuid.UUID(v.report_id),
+                grids=[
+                    WorseGridRead(
+                        region=g.region,
+                        known_lost_mw=g.known_lost,
+                        lost_mw=g.lost,
+                        newly_hit=g.newly_hit,
+                    )
+                    for g in v.grids
+                ],
+            ),
+        )
 
 
 class ConditionRead(BaseModel):
@@ -147,13 +221,20 @@ class ConditionRead(BaseModel):
     met: bool
     evidence: str
     figures: LoadFigures | None = None
+    attestations: list[AttestedRead] | None = Field(
+        default=None,
+        description="an attested condition's statements, oldest first, those withdrawn or "
+        "voided included; null for load_restored, which is measured",
+    )
 
     @classmethod
     def of(cls, condition: Condition) -> ConditionRead:
         figures = condition.figures
+        measured = condition.key == "load_restored"
         return cls(
             key=condition.key,
             met=condition.met,
             evidence=condition.evidence,
             figures=LoadFigures.model_validate(figures) if figures else None,
+            attestations=None if measured else [AttestedRead.of(s) for s in condition.attestations],
         )

@@ -29,8 +29,8 @@ from standardwebhooks.webhooks import Webhook
 from service.plan.notifications import Format
 from service.plan.timeline import TimelineKind
 from service.playbooks.bundle import Playbooks
-from service.words import _, when
-from service.words.timeline import kind_label, level_words
+from service.words import _, last_day, when
+from service.words.timeline import SaidNow, kind_label, level_words
 
 # The timeline entry each notice tells of: the group chat calls it what the board calls it.
 NOTICE_KINDS: Final[Mapping[str, TimelineKind]] = {
@@ -45,12 +45,24 @@ NOTICE_KINDS: Final[Mapping[str, TimelineKind]] = {
 }
 
 
+# A standing task's notices (design § Standing duties) tell of no event, nor of its timeline.
+STANDING_HEADINGS: Final = SaidNow(
+    {
+        "standing.raised": lambda: _("常备任务下达"),
+        "standing.overdue": lambda: _("常备任务超时"),
+        "standing.reminder": lambda: _("常备任务超时提醒"),
+    }
+)
+
+
 def heading(notice_type: str) -> str:
     """What a notice is called in the group chat: its timeline entry's name. A change of the
     event's level or its response level comes of a report's classification as much as of a
     commander's start, raise or lower: no one entry's name."""
     if notice_type == "event.level_changed":
         return _("事件级别调整")
+    if notice_type in STANDING_HEADINGS:
+        return STANDING_HEADINGS[notice_type]
     kind = NOTICE_KINDS.get(notice_type)
     return kind_label(kind) if kind else notice_type
 
@@ -109,6 +121,11 @@ class NoticeText:
     def markdown(self, notice: Notice) -> str:
         data = notice.data
         lines = [f"### {self.title(notice)}"]
+        if isinstance(task := data.get("task"), Mapping):
+            # a standing task: no event, no level
+            lines += self._task_lines(task)
+            lines.append("\n" + _("[查看指挥看板]({url})", url=self.board_url))
+            return "\n".join(lines)
         if regions := data.get("regions"):
             places = _("、").join(self.playbooks.names.place(str(r)) for r in regions)
             lines.append(_("- 停电地区：{places}", places=places))
@@ -135,7 +152,26 @@ class NoticeText:
         ]
         if due := action.get("due_at"):
             moment = when(datetime.fromisoformat(str(due)))
-            lines.append(_("- 完成时限：{moment}（北京时间）", moment=moment))
+            # what the due time asks for (design § Deadlines)
+            if action.get("due_on") == "completion":
+                lines.append(_("- 完成时限：{moment}（北京时间）", moment=moment))
+            else:
+                lines.append(_("- 确认时限：{moment}（北京时间）", moment=moment))
+        return lines
+
+    def _task_lines(self, task: Mapping[str, Any]) -> list[str]:
+        agency = self.playbooks.agencies.get(str(task.get("agency", "")))
+        lines = [
+            _("- 常备任务：{title}", title=task.get("title", "")),
+            _("- 承办单位：{unit}", unit=agency.name if agency else task.get("agency", "")),
+            _("- 依据：预案 {clause}", clause=task.get("clause", "")),
+        ]
+        if due := task.get("due_at"):
+            lines.append(_("- 完成时限：{day}", day=last_day(datetime.fromisoformat(str(due)))))
+        if task.get("from_drill"):
+            lines.append(_("- 来源：演练评估发现的问题"))
+        elif task.get("finding_id"):
+            lines.append(_("- 来源：处置评估发现的问题"))
         return lines
 
     def _hq_name(self, region: str) -> str:

@@ -52,7 +52,5 @@ UNLEVELLED_MOMENTS: Final[tuple[Moment, ...]] = ("opened", "proposed", "publishe
 ActionState = Literal["pending", "acknowledged", "done", "cancelled", "superseded"]
 ACTION_STATES: Final[tuple[ActionState, ...]] = get_args(ActionState)
 OPEN_STATES: Final[tuple[ActionState, ...]] = ("pending", "acknowledged")
-# What ``due_at`` asks for is an acknowledgement (plan 6.1's evaluation counts an action on time
-# when it was acknowledged by then): an action still pending past it is overdue, escalated and
-# reminded; one taken up is no longer chased (design § Deadlines).
-OVERDUE_STATES: Final[tuple[ActionState, ...]] = ("pending",)
+# Which open states are overdue past ``due_at`` depends on what it asks for, an acknowledgement
+# or the completion: service.plan.deadlines (design § Deadlines).

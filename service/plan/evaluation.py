@@ -15,6 +15,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final, Literal, get_args
 
+from service.plan.deadlines import DEFAULT_DUE_ON, DueOn, Punctuality
+from service.plan.deadlines import punctuality as against_due
 from service.plan.duties import OPEN_STATES
 from service.plan.levels import Level
 from service.plan.restoration import GridLoss, restoration
@@ -151,8 +153,9 @@ def restoration_curve(reports: Iterable[ReportFigures]) -> list[CurvePoint]:
 
 @dataclass(frozen=True, slots=True)
 class ActionRecord:
-    """One action as it stands: its agency, state and the times that count here; its duty's
-    key and title name it in the lists of late duties and of plan 4's reports."""
+    """One action as it stands: its agency, state and the times that count here, and what its
+    due time asks for (``due_on``); its duty's key and title name it in the lists of late duties
+    and of plan 4's reports."""
 
     agency: str
     state: str
@@ -163,6 +166,7 @@ class ActionRecord:
     completed_at: datetime | None = None
     key: str = ""
     title: str = ""
+    due_on: DueOn = DEFAULT_DUE_ON
     superseded_at: datetime | None = None
     run: int = 0
     regarding: str | None = None
@@ -177,7 +181,7 @@ class ActionRecord:
 @dataclass(frozen=True, slots=True)
 class AgencyFigures:
     """Per agency: every action it was dispatched (cancelled ones included), how many it
-    acknowledged and completed, how its acknowledgements stood against the due times, what is
+    acknowledged and completed, how its answers stood against the due times, what is
     still open or was cancelled, and the median minutes from dispatch to acknowledgement (None
     when it acknowledged nothing)."""
 
@@ -192,18 +196,24 @@ class AgencyFigures:
     done: int = 0
 
 
-def punctuality(action: ActionRecord, now: datetime) -> str | None:
-    """ "on_time", "late" or None (not yet due, or cancelled or superseded before it fell due).
+def punctuality(action: ActionRecord, now: datetime) -> Punctuality | None:
+    """ "on_time", "late" or None (not yet due, or cancelled or superseded before it fell due), by
+    the one rule of ``service.plan.deadlines``: late when the action was overdue at some moment.
 
-    An acknowledgement at or before ``due_at`` is on time, after it late. An action never
-    acknowledged is late once its due time passed while it was still owed (before its
-    cancellation or its superseding, or before ``now``): the deadline was missed whether or not
-    an answer ever came, as the escalation job judges it (``action_overdue``).
+    What its due time asks for (its acknowledgement, or its completion for one due on
+    completion, plan 4's reports) given at or before ``due_at`` is on time, after it late. An
+    action that never gave it is late once its due time passed while it was still owed (before
+    its cancellation or its superseding, or before ``now``): the deadline was missed whether or
+    not an answer ever came, as the escalation job judges it (``action_overdue``).
     """
-    if action.acknowledged_at is not None:
-        return "on_time" if action.acknowledged_at <= action.due_at else "late"
-    owed_until = action.owed_until or now
-    return "late" if action.due_at < owed_until else None
+    return against_due(
+        action.due_on,
+        action.due_at,
+        action.acknowledged_at,
+        action.completed_at,
+        action.owed_until,
+        now,
+    )
 
 
 def agency_figures(actions: Iterable[ActionRecord], now: datetime) -> list[AgencyFigures]:

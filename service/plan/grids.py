@@ -23,13 +23,15 @@ PARENT_SCOPE: Final[dict[Scope, Scope | None]] = {
 
 @dataclass(frozen=True)
 class Grid:
-    """One grid: its code, name, scope, parent grid's code and plan 5.5 重点地区 flag."""
+    """One grid: its code, name, scope, parent grid's code, and whether plan 5.5 holds it to
+    90 % restored as a 重点地区 (``key_area``) or a 重要城市 (``important_city``)."""
 
     code: str
     name: str
     scope: Scope
     parent: str | None
     key_area: bool
+    important_city: bool = False
 
     @property
     def place(self) -> str:

@@ -18,6 +18,10 @@ NoticeType = Literal[
     "action.reminder",
     "response.terminated",
     "event.closed",
+    # standing duties, of no event (design § Standing duties)
+    "standing.raised",
+    "standing.overdue",
+    "standing.reminder",
 ]
 NOTICE_TYPES: Final[tuple[NoticeType, ...]] = get_args(NoticeType)
 

@@ -13,6 +13,7 @@ from service.playbooks.checklists import Checklists, load_checklists
 from service.playbooks.classification import load_rules
 from service.playbooks.grids import load_regions
 from service.playbooks.names import PlaybookNames
+from service.playbooks.standing import STANDING_FILE, StandingDuties, load_standing
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Playbooks:
     rules: ClassificationRules
     agencies: AgencyRegistry
     checklists: Checklists
+    standing: StandingDuties
 
     @cached_property
     def names(self) -> PlaybookNames:
@@ -37,4 +39,5 @@ class Playbooks:
             rules=load_rules(folder / "classification.yaml"),
             agencies=agencies,
             checklists=load_checklists(folder, agencies),
+            standing=load_standing(folder / STANDING_FILE, agencies),
         )

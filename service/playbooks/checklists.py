@@ -5,10 +5,16 @@ An item goes out at its phase's moment (service.plan.duties) unless it names ano
 (``moment:``); one that follows another (``after:``) goes out when that one is done; one with a
 circumstance (``when:``) only where it holds (service.plan.addressees). ``escalate_to:`` names the
 unit told, besides the agency and the leading HQ, when its action is overdue
-(design § Deadlines): a real unit other than the item's own agency. ``job:`` names the job an item
-does at its levels where another item does it at others (the on-site HQ: the county's at IV, the
-city's at III): a level (or grade) change supersedes the open actions of an item whose job is now
-another's, or nobody's (service.flows.actions.outstanding.supersede); one item per job per level.
+(design § Deadlines): a real unit other than the item's own agency. ``due_on:`` says what its
+due time asks for: ``acknowledgement`` (the default: taken up by then) or ``completion`` (done by
+then, where the plan's words set the time on the work itself, as plan 4's 立即报告 does;
+service.plan.deadlines). ``requires: approval`` keeps its action from being done until a
+government's approval is recorded on it (plan 5.3 报经当地政府批准; service.plan.requisitions):
+an HQ's duty, as only an HQ has a government to ask.
+``job:`` names the job an item does at its levels where another item does it at others (the
+on-site HQ: the county's at IV, the city's at III): a level (or grade) change supersedes the open
+actions of an item whose job is now another's, or nobody's
+(service.flows.actions.outstanding.supersede); one item per job per level.
 
 `playbook_version` hashes every playbook file, so each dispatched action can record the playbook
 version it came from (plan 8.1).
@@ -26,6 +32,7 @@ from pydantic import Field, field_validator, model_validator
 
 from service.errors import PlaybookError
 from service.plan.addressees import Condition
+from service.plan.deadlines import DEFAULT_DUE_ON, DueOn
 from service.plan.duties import (
     OTHER_MOMENTS,
     PHASE_MOMENT,
@@ -34,6 +41,7 @@ from service.plan.duties import (
     Phase,
 )
 from service.plan.levels import Level
+from service.plan.requisitions import Requirement
 from service.playbooks.agencies import AgencyRegistry
 from service.playbooks.files import Clause, Entry, Text, entries, validated
 
@@ -47,13 +55,14 @@ KEY_PATTERN: Final = r"^[a-z0-9][a-z0-9._-]*$"
 
 class ChecklistItem(Entry):
     """One duty of the plan: owed by `agency` in `phase` at `levels`, due `due_minutes` after
-    dispatch. `agency` may be symbolic (`leading-hq`, `county-hq`, `local-power-authority`),
-    resolved when the item is dispatched. `moment` moves it off its phase's moment, `after`
-    makes it wait for another item to be done, `when` for a circumstance. `escalate_to` is the
-    agency also told when its action is overdue. `job` names the job it does at its levels,
-    which other items of the job do at theirs. `skip_from` makes it the receipt of a report
-    (the link it follows) sent straight to it, skipping the links between (plan 4 必要时可越级
-    上报): it goes out only when that report's completion names its agency."""
+    dispatch, acknowledged or completed by then as `due_on` says. `agency` may be symbolic
+    (`leading-hq`, `county-hq`, `local-power-authority`), resolved when the item is dispatched.
+    `moment` moves it off its phase's moment, `after` makes it wait for another item to be done,
+    `when` for a circumstance. `escalate_to` is the agency also told when its action is
+    overdue; `requires` what must be on record before its action is done. `job` names the job
+    it does at its levels, which other items of the job do at theirs. `skip_from` makes it the
+    receipt of a report (the link it follows) sent straight to it, skipping the links between
+    (plan 4 必要时可越级上报): it goes out only when that report's completion names its agency."""
 
     key: str = Field(pattern=KEY_PATTERN)
     agency: str = Field(min_length=1)
@@ -64,9 +73,11 @@ class ChecklistItem(Entry):
     title: Text
     detail: Text
     due_minutes: int = Field(gt=0)
+    due_on: DueOn = DEFAULT_DUE_ON
     after: str | None = Field(default=None, pattern=KEY_PATTERN)
     when: Condition | None = None
     escalate_to: str | None = Field(default=None, min_length=1)
+    requires: Requirement | None = None
     job: str | None = Field(default=None, pattern=KEY_PATTERN)
     skip_from: str | None = Field(default=None, pattern=KEY_PATTERN)
 
@@ -99,6 +110,17 @@ class ChecklistItem(Entry):
     def dispatched_at(self) -> Moment:
         """The moment the item goes out at: its own ``moment``, else its phase's."""
         return self.moment or PHASE_MOMENT[self.phase]
+
+
+# The symbolic agencies that name HQs (service.plan.addressees): each may ask its government's
+# approval (plan 5.3 各级应急指挥部…报经当地政府批准).
+HQ_SYMBOLS: Final = frozenset({"leading-hq", "county-hq", "commanding-hq"})
+
+
+def _asks_approval(item: ChecklistItem, agencies: AgencyRegistry) -> bool:
+    """Whether the item's agency is an HQ, or a role that names HQs: who asks a government."""
+    agency = agencies.get(item.agency)
+    return agency is not None and (agency.kind == "hq" or agency.code in HQ_SYMBOLS)
 
 
 class Checklists:
@@ -193,12 +215,13 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
     Each file is `{items: [...]}`. Raises PlaybookError naming the file, the entry (the item's key,
     or `items[i]`) and the reason: malformed YAML, a file of another shape, unknown or missing
     field, unknown phase, moment, level or circumstance, a moment its phase cannot have, a
-    repeated level, a clause the plan lacks (PLAN_CLAUSES), an empty title, due_minutes ≤ 0, an
-    agency not in `agencies`, an `escalate_to` that is no real unit or is the item's own
-    agency, a key used twice (naming both files), or an `after` naming no item,
-    an item of another moment, or an item that comes back to it, or a `job` whose items differ
-    in phase or moment or share a level, or a `skip_from` other than its `after` or with an
-    item following it. The result carries
+    repeated level, a clause the plan lacks (PLAN_CLAUSES), an empty title, due_minutes ≤ 0, a
+    due_on other than acknowledgement or completion, an agency not in `agencies`, an
+    `escalate_to` that is no real unit or is the item's own agency, a key used twice (naming both
+    files), or an `after` naming no item, an item of another moment, or an item that comes back
+    to it, `requires: approval` on an item no HQ owes, a `job` whose items differ in phase or
+    moment or share a level, or a `skip_from` other than its `after` or with an item following
+    it. The result carries
     `playbook_version(folder)`.
     """
     directory = folder / CHECKLIST_DIR
@@ -221,6 +244,14 @@ def load_checklists(folder: Path, agencies: AgencyRegistry) -> Checklists:
                     item.key,
                     f"escalate_to: {item.escalate_to!r} is no unit of agencies.yaml that can be "
                     "told (a symbolic code names none)",
+                )
+            if item.requires == "approval" and not _asks_approval(item, agencies):
+                raise PlaybookError(
+                    file,
+                    item.key,
+                    f"requires: approval is an HQ's to ask of its government (plan 5.3 "
+                    f"报经当地政府批准); {item.agency!r} is no HQ nor a role naming HQs "
+                    f"({', '.join(sorted(HQ_SYMBOLS))})",
                 )
             seen[item.key] = f"{file} {label}"
             items.append(item)

@@ -22,6 +22,7 @@ class _GridEntry(BaseModel):
     scope: Scope
     parent: str | None
     key_area: bool
+    important_city: bool
 
     @field_validator("code")
     @classmethod
@@ -37,7 +38,8 @@ def _first_error(exc: ValidationError) -> tuple[tuple[str | int, ...], str]:
 
 
 def load_regions(path: Path) -> GridRegistry:
-    """Read and check a regions file: `{regions: [{code, name, scope, parent, key_area}, ...]}`.
+    """Read and check a regions file: `{regions: [{code, name, scope, parent, key_area,
+    important_city}, ...]}`.
 
     Raises PlaybookError naming the file, the entry (its code, or `regions[i]`) and the reason.
     """
@@ -57,7 +59,9 @@ def load_regions(path: Path) -> GridRegistry:
         label = f"regions[{index}]"
         if not isinstance(raw, dict):
             raise PlaybookError(
-                file, label, "expected a mapping: code, name, scope, parent, key_area"
+                file,
+                label,
+                "expected a mapping: code, name, scope, parent, key_area, important_city",
             )
         entry = raw["code"] if isinstance(raw.get("code"), str) else label
         try:
@@ -68,7 +72,11 @@ def load_regions(path: Path) -> GridRegistry:
         if item.code in seen:
             raise PlaybookError(file, item.code, f"duplicate code (also {seen[item.code]})")
         seen[item.code] = label
-        grids.append(Grid(item.code, item.name, item.scope, item.parent, item.key_area))
+        grid = Grid(
+            item.code, item.name, item.scope, item.parent, item.key_area, item.important_city
+        )
+        _check_important_city(file, grid)
+        grids.append(grid)
 
     provinces = [g.code for g in grids if g.scope == "province"]
     if len(provinces) != 1:
@@ -81,6 +89,19 @@ def load_regions(path: Path) -> GridRegistry:
     for grid in grids:
         _check_parent(file, registry, grid)
     return registry
+
+
+def _check_important_city(file: str, grid: Grid) -> None:
+    """A 重要城市 (plan 5.5) is a city: a grid serving a 市, as 诸暨市 and 嵊州市 are (plan 1.5's
+    县(市)). A district or a county is not one, nor is the province; a district that must be
+    90 % restored is a 重点地区 (``key_area``)."""
+    if grid.important_city and not grid.place.endswith("市"):
+        raise PlaybookError(
+            file,
+            grid.code,
+            f"important_city: {grid.name} is not a city (a 市); plan 5.5's 重要城市 are cities, "
+            "and a district or county held to 90% is a key_area (重点地区)",
+        )
 
 
 def _check_parent(file: str, registry: GridRegistry, grid: Grid) -> None:

@@ -7,8 +7,9 @@ circle (a deadlock):
    advisory locks, ascending by code);
 2. the event row (``lock_event``: ``FOR NO KEY UPDATE``, which leaves the key-share locks that
    inserting the event's children takes free);
-3. what hangs off the event: its actions, warnings and releases (``lock_child``), then the
-   agencies' poll counters (ascending by code, service.store.feeds), then the new rows.
+3. what hangs off the event: its actions, warnings, releases, requisitions and attestations
+   (``lock_child``), then the agencies' poll counters (ascending by code, service.store.feeds),
+   then the new rows.
 
 On SQLite a write transaction begins ``IMMEDIATE`` and holds the database's one writer lock, so
 the order holds trivially there.
@@ -40,7 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Action, Base, EarlyWarning, Event, EventGrid, Release
+from models import Action, Attestation, Base, EarlyWarning, Event, EventGrid, Release, Requisition
 from service.errors import Conflict, InvalidInput, NotFound, Said
 from service.plan.actor import Actor
 from service.plan.lifecycle import OPEN_EVENT_STATES
@@ -112,20 +113,22 @@ async def try_lock_event(session: AsyncSession, event_id: uuid.UUID) -> Event | 
 
 
 # The rows that hang off an event and are locked after it (step 3), and what a 404 calls each.
-Child = TypeVar("Child", Action, EarlyWarning, Release)
+Child = TypeVar("Child", Action, EarlyWarning, Release, Requisition, Attestation)
 # What is said of a child that does not exist: the sentence of each (its ``{id}`` filled in).
 CHILD_MISSING: Final[Mapping[type[Base], Said]] = {
     Action: Said("任务 {id} 不存在"),
     EarlyWarning: Said("预警 {id} 不存在"),
     Release: Said("信息发布 {id} 不存在"),
+    Requisition: Said("征用登记 {id} 不存在"),
+    Attestation: Said("终止条件确认 {id} 不存在"),
 }
 
 
 async def lock_child(
     session: AsyncSession, model: type[Child], child_id: uuid.UUID, *where: ColumnElement[bool]
 ) -> tuple[Event, Child]:
-    """A row of ``model`` (an action, a warning, a release) and its event, both locked for this
-    transaction in the one lock order: the event (step 2), then the row (step 3).
+    """A row of ``model`` (an action, a warning, a release, an attestation) and its event, both
+    locked for this transaction in the one lock order: the event (step 2), then the row (step 3).
 
     The row's event is found first, without a lock; then the event is locked, and only then the
     row. Locking the row first would hold it while waiting for the event, against a writer that

@@ -64,3 +64,30 @@ def emit(
             }
         ],
     )
+
+
+def emit_unattached(
+    batch: WriteBatch,
+    notice_type: NoticeType,
+    data: Mapping[str, Any],
+    *,
+    audience: Collection[str] | None,
+    at: datetime,
+) -> None:
+    """Add one notice of no event (a standing task's, design § Standing duties) to the
+    transaction's write batch: ``data`` is its whole ``data``; it is never a drill's."""
+    batch.add(
+        table_of(OutboxMessage),
+        [
+            {
+                "id": uuid.uuid4(),
+                "event_id": None,
+                "type": notice_type,
+                "drill": False,
+                "audience": sorted(set(audience)) if audience is not None else None,
+                "data": {"drill": False, **data},
+                "created_at": at,
+                "fanned_out_at": None,
+            }
+        ],
+    )

@@ -26,7 +26,7 @@ import functools
 import io
 from collections.abc import Iterator
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
@@ -161,3 +161,9 @@ def preferred(header: str | None) -> Locale | None:
 def when(moment: datetime) -> str:
     """A moment as people read it: Beijing time to the minute (``2026-12-07 08:37``)."""
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def last_day(moment: datetime) -> str:
+    """The day a due time ends, in Beijing time (``2026-12-31``): a yearly standing task due at
+    00:00 on 1 January is due by 31 December, and reads so."""
+    return (moment - timedelta(microseconds=1)).astimezone(SHANGHAI).strftime("%Y-%m-%d")

@@ -227,4 +227,6 @@ def test_the_docs_name_and_explain_every_actions_operation() -> None:
         "complete_action",
         "list_event_actions",
         "poll_agency_actions",
+        "read_action",
+        "record_action_approval",
     ]

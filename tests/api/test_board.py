@@ -159,9 +159,11 @@ async def test_updates_are_304_until_the_board_changes(
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert LEVEL_LABELS["IV"] in changed.text and 'class="event level-IV' in changed.text
     assert "柯桥区大面积停电事件应急指挥部" in changed.text  # the leading HQ
-    # due times in Shanghai; with the day when later than the day the action went out (1440 min)
-    assert re.search(r'class="due">时限 \d\d:\d\d<', changed.text)
-    assert re.search(r'class="due">时限 \d\d-\d\d \d\d:\d\d<', changed.text)
+    # due times in Shanghai; with the day when later than the day the action went out (1440 min);
+    # named for what they ask for: plan 4's report made, another duty taken up (design § Deadlines)
+    assert re.search(r'class="due">(确认|完成)时限 \d\d:\d\d<', changed.text)
+    assert re.search(r'class="due">确认时限 \d\d-\d\d \d\d:\d\d<', changed.text)
+    assert re.search(r'class="due">完成时限 \d\d:\d\d<', changed.text)
     again = await client.get("/board/updates", headers={"If-None-Match": changed.headers["etag"]})
     assert again.status_code == 304
 
@@ -199,6 +201,41 @@ async def test_an_overdue_action_is_marked_at_the_next_poll(
     marked = re.findall(r'<li class="action overdue" data-action="([^"]+)"', after.text)
     assert marked == [late["id"]]
     assert "已超时" in after.text and "超时 1" in after.text
+
+
+async def test_a_report_taken_up_but_not_made_is_overdue_on_the_board(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    """Plan 4's report is due on its completion: acknowledged and past due, it is marked 已超时
+    and counted, and its time left still runs; a duty due on its acknowledgement, taken up and
+    past due, is neither (design § Deadlines)."""
+    dispatcher = await make_token("dispatcher")
+    power = await make_token("agency", agency="power-company")
+    event_id = (await post(client, dispatcher, report(county("330603", 151, 60.4))))["event_id"]
+    actions = await event_actions(client, dispatcher, event_id)
+    [link] = [a for a in actions if a["key"] == "reporting.power-company.report-local-authority"]
+    [monitor] = [a for a in actions if a["key"] == "monitoring.power-company.monitor-facilities"]
+    for action in (link, monitor):
+        ack = await client.post(f"/api/v1/actions/{action['id']}/ack", json={}, headers=power)
+        assert ack.status_code == 200
+    await board_sign_in(client, bearer_token_of(await make_token("observer")))
+    before = await client.get("/board/updates")
+    assert 'class="action overdue"' not in before.text
+    async with context.sessions() as session:
+        past = utcnow() - timedelta(minutes=5)
+        ids = [uuid.UUID(link["id"]), uuid.UUID(monitor["id"])]
+        await session.execute(update(Action).where(Action.id.in_(ids)).values(due_at=past))
+        await session.commit()
+    # No write touched the event: its version moves because the report is past due, undone.
+    after = await client.get("/board/updates", headers={"If-None-Match": before.headers["etag"]})
+    assert after.status_code == 200
+    marked = re.findall(r'<li class="action overdue" data-action="([^"]+)"', after.text)
+    assert marked == [link["id"]]
+    assert "超时 1" in after.text
+    items = re.findall(r'(<li class="action[^"]*" data-action="([^"]+)".*?</li>)', after.text, re.S)
+    shown = {action_id: html for html, action_id in items}
+    assert "data-due" in shown[link["id"]] and "完成时限" in shown[link["id"]]
+    assert "data-due" not in shown[monitor["id"]] and "确认时限" in shown[monitor["id"]]
 
 
 async def test_an_agency_sees_only_its_own_actions(
@@ -359,7 +396,7 @@ def test_a_restored_figure_reads_the_same_on_the_board_in_the_evaluation_and_the
 ) -> None:
     """Plan 5.5 (2), 80% 以上: the board shows 80% only when the check would let the response
     end; short of it, the same figure below 80 on every page."""
-    check = load_restored(Restoration(overall, "county", {}), [])
+    check = load_restored(Restoration(overall, "county", {}))
     board = re.findall(r'<dd class="restored">([^<]*)</dd>', board_page(overall))
     evaluation = evaluation_page(overall)
 

@@ -182,7 +182,7 @@ async def test_the_evaluation_of_a_terminated_event_holds_its_figures(
         ("secondary_handled", True),
     ]
     load = conditions[1]
-    assert load["figures"] == {"overall": 0.9, "key_areas": {}}
+    assert load["figures"] == {"overall": 0.9, "key_areas": {}, "important_cities": {}}
     assert "overall 90.0% restored" in load["evidence"]
     assert "现场核实：主网架恢复" in conditions[0]["evidence"]
     kinds = [entry["kind"] for entry in result["chronology"]]
@@ -268,6 +268,59 @@ async def test_a_running_events_evaluation_is_partial_and_counts_to_now(
     clock.set(60)  # before the duties fell due, nothing unanswered is late yet
     early = await evaluation(client, tokens["dispatcher"], event_id)
     assert agency(early, "public-security")["late"] == 0
+
+
+async def test_a_report_taken_up_at_once_and_not_made_is_late(
+    client: httpx.AsyncClient, make_token: MakeToken, clock: Clock
+) -> None:
+    """Plan 4's "应立即…报告" is due on its completion (issue 18 item 3): the power company takes
+    up all its duties at minute 5 and makes no report by its due time (30): the evaluation calls
+    the report late, in the unit's figures, among the lapses and in plan 4's reports, as it
+    does the areas hit not told "第一时间"; its duties due on their acknowledgement are on time."""
+    dispatcher = await make_token("dispatcher", "城调 值班")
+    power = await make_token("agency", "电力局 值班", agency="power-company")
+    clock.set(0)
+    event_id = (await post(client, dispatcher, report(county(KEQIAO, 151, 70))))["event_id"]
+    own = await event_actions(client, power, event_id)
+    clock.set(5)
+    for action in own:
+        await ok(client.post(f"{API}/actions/{action['id']}/ack", json={}, headers=power))
+    completion = {a["key"]: a["due_at"] for a in own if a["due_on"] == "completion"}
+    assert set(completion) == {
+        "reporting.power-company.report-local-authority",  # due at 30
+        "response.power-company.notify-affected",  # due at 30
+        "monitoring.power-company.assess-impact",  # due at 120: not yet due at 31
+    }
+    clock.set(31)
+
+    result = await evaluation(client, dispatcher, event_id)
+
+    figures = agency(result, "power-company")
+    assert (figures["dispatched"], figures["acknowledged"]) == (len(own), len(own))
+    assert (figures["on_time"], figures["late"]) == (len(own) - 3, 2)
+    lapses = {x["title"]: x for x in result["lapses"] if x["unit"] == "绍兴电力局"}
+    assert set(lapses) == {
+        "立即向受影响区域电力运行主管部门报告",
+        "第一时间将停电事件情况告知受影响地区和单位",
+    }
+    reported = lapses["立即向受影响区域电力运行主管部门报告"]
+    assert (reported["late"], reported["done"], reported["due_on"]) == (True, False, "completion")
+    assert moment(reported["acknowledged_at"]) == at(5)
+    [link] = result["report_links"]
+    assert (link["answered_at"], link["on_time"], link["due_on"]) == (None, False, "completion")
+    # the page marks it late where it fell short: its completion, not its acknowledgement
+    page = await client.get(f"{API}/events/{event_id}/evaluation.html", headers=dispatcher)
+    row = re.search(r"<tr>\s*<td>绍兴电力局</td>\s*<td>立即向受影响区域.*?</tr>", page.text, re.S)
+    assert row is not None, page.text
+    cells = re.findall(r'<td class="time( late)?">(.*?)</td>', row.group(0), re.S)
+    assert [late for late, _ in cells] == ["", "", " late"]  # due, acknowledged, done
+    assert "须完成" in cells[0][1] and "未完成" in cells[2][1]
+    # made at 40: late still, timed to its completion
+    clock.set(40)
+    [made] = [a for a in own if a["key"] == "reporting.power-company.report-local-authority"]
+    await ok(client.post(f"{API}/actions/{made['id']}/complete", json={}, headers=power))
+    links = (await evaluation(client, dispatcher, event_id))["report_links"]
+    assert (links[0]["taken_minutes"], links[0]["on_time"]) == (40, False)
 
 
 async def test_an_event_without_a_response_has_no_duration(

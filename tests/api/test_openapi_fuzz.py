@@ -165,10 +165,10 @@ def real_ids(fuzz_settings: Settings, tokens: dict[str, dict[str, str]]) -> dict
     """Ids of real resources for each path parameter, made before any case is sent.
 
     A report at IV (柯桥区 losing 45%) opens an event in response, led by 柯桥区's HQ (below the
-    city HQ's commander), with actions dispatched to power-company and a release proposed on it;
-    a proposed warning for 嵊州市 opens an event in monitoring. Generated ids are never real ones:
-    without these, every commander and agency operation on an event, an action, a warning or a
-    release would stop at 404.
+    city HQ's commander), with actions dispatched to power-company, a release proposed and an
+    attestation made on it; a proposed warning for 嵊州市 opens an event in monitoring. Generated
+    ids are never real ones: without these, every commander and agency operation on an event, an
+    action, a warning, a release or an attestation would stop at 404.
     """
 
     async def seed() -> dict[str, list[str]]:
@@ -198,6 +198,12 @@ def real_ids(fuzz_settings: Settings, tokens: dict[str, dict[str, str]]) -> dict
                     headers=tokens["dispatcher"],
                 )
                 assert released.status_code == 201, released.text
+                attested = await client.post(
+                    f"/api/v1/events/{accepted.json()['event_id']}/attestations",
+                    json={"condition": "grid_stable", "evidence": "主网架恢复"},
+                    headers=tokens["dispatcher"],
+                )
+                assert attested.status_code == 201, attested.text
                 polled = await client.get(
                     "/api/v1/agencies/power-company/actions", headers=tokens["agency"]
                 )
@@ -208,6 +214,7 @@ def real_ids(fuzz_settings: Settings, tokens: dict[str, dict[str, str]]) -> dict
             "action_id": actions,
             "warning_id": [proposed.json()["id"]],
             "release_id": [released.json()["id"]],
+            "attestation_id": [attested.json()["id"]],
             "code": ["power-company"],
         }
 

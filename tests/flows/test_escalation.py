@@ -9,6 +9,7 @@ import asyncio
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
+from itertools import product
 from typing import Any
 
 import httpx
@@ -18,7 +19,10 @@ from sqlalchemy import select, update
 from models import Action, OutboxMessage, TimelineEntry
 from service.app import create_app
 from service.flows.actions.escalation import Chased, escalate_overdue
+from service.flows.actions.schemas import past_due
 from service.flows.context import AppContext
+from service.plan.deadlines import DUE_ONS, is_overdue
+from service.plan.duties import ACTION_STATES
 from service.plan.notifications import hears
 from service.store.engine import make_engine, make_sessionmaker
 from service.store.events import lock_event
@@ -26,6 +30,7 @@ from tests.helpers import MakeToken, county, event_actions, post, report
 
 PERIOD = timedelta(minutes=1)
 DUE = datetime.fromisoformat("2026-07-20T08:00:00+00:00")
+REPORT_KEY = "reporting.power-company.report-local-authority"  # plan 4: 立即报告
 
 
 async def overdue_event(
@@ -122,7 +127,10 @@ async def test_an_acknowledged_action_is_neither_escalated_nor_reminded(
 ) -> None:
     _event_id, actions = await overdue_event(client, make_token, context)
     power = await make_token("agency", agency="power-company")
-    own = [a for a in actions if a["agency"] == "power-company"]
+    # due on their acknowledgement (a report of plan 4's is due on its completion: below)
+    own = [
+        a for a in actions if a["agency"] == "power-company" and a["due_on"] == "acknowledgement"
+    ]
     taken, later = own[0], own[1]
     ack = await client.post(f"/api/v1/actions/{taken['id']}/ack", json={}, headers=power)
     assert ack.status_code == 200
@@ -136,6 +144,71 @@ async def test_an_acknowledged_action_is_neither_escalated_nor_reminded(
     assert told_of[later["id"]] == 1
     flagged = {e.data["action_id"] for e in await entries(context, "action_overdue")}
     assert taken["id"] not in flagged and later["id"] in flagged
+
+
+async def test_a_report_acknowledged_but_not_made_is_chased_until_it_is_done(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    """Plan 4's "应立即…报告" is due on its completion: the power company's report, taken up and
+    not made by its due time, is escalated and reminded as long as it is not done (the issue:
+    acknowledging it stopped the chase), while a duty due on its acknowledgement, taken up, is
+    left alone."""
+    _event_id, actions = await overdue_event(client, make_token, context)
+    power = await make_token("agency", agency="power-company")
+    [report_link] = [a for a in actions if a["key"] == REPORT_KEY]
+    assert report_link["due_on"] == "completion"  # as the playbook says, shown by the API
+    [monitor] = [a for a in actions if a["key"] == "monitoring.power-company.monitor-facilities"]
+    assert monitor["due_on"] == "acknowledgement"
+    for action in (report_link, monitor):
+        ack = await client.post(f"/api/v1/actions/{action['id']}/ack", json={}, headers=power)
+        assert ack.status_code == 200 and ack.json()["state"] == "acknowledged"
+    assert (await chase(context, 1)).escalated == len(actions) - 1
+    assert (await chase(context, 61)).reminded == len(actions) - 1
+    [overdue] = [
+        e
+        for e in await entries(context, "action_overdue")
+        if e.data["action_id"] == report_link["id"]
+    ]
+    assert overdue.data["due_on"] == "completion"
+    assert "has not completed" in overdue.summary
+    told_of = Counter((m.type, m.data["action"]["id"]) for m in await told(context))
+    assert told_of[("action.overdue", report_link["id"])] == 1
+    assert told_of[("action.reminder", report_link["id"])] == 1
+    assert not any(action_id == monitor["id"] for _, action_id in told_of)
+    # done: no more reminders
+    done = await client.post(
+        f"/api/v1/actions/{report_link['id']}/complete", json={}, headers=power
+    )
+    assert done.status_code == 200
+    assert (await chase(context, 121)).reminded == len(actions) - 2
+    told_of = Counter((m.type, m.data["action"]["id"]) for m in await told(context))
+    assert told_of[("action.reminder", report_link["id"])] == 1
+
+
+async def test_the_database_judges_overdue_by_the_plans_rule(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    """``past_due``, the SQL the job, the board's version and /metrics ask, is
+    ``service.plan.deadlines.is_overdue``: every state with every due_on, before, at and after
+    the due time."""
+    _event_id, actions = await overdue_event(client, make_token, context)
+    combinations = list(product(ACTION_STATES, DUE_ONS))
+    async with context.sessions() as session:
+        for action, (state, due_on) in zip(actions, combinations, strict=False):
+            await session.execute(
+                update(Action)
+                .where(Action.id == uuid.UUID(action["id"]))
+                .values(state=state, due_on=due_on)
+            )
+        await session.commit()
+        rows = (await session.execute(select(Action.id, Action.state, Action.due_on))).all()
+        assert {(state, due_on) for _, state, due_on in rows} == set(combinations)
+        for seconds in (-1, 0, 1):
+            now = DUE + timedelta(seconds=seconds)
+            found = set(await session.scalars(select(Action.id).where(past_due(now))))
+            expected = {i for i, state, due_on in rows if is_overdue(state, due_on, DUE, now)}
+            assert found == expected, seconds
+        assert expected  # the last, after the due time: some are overdue
 
 
 async def test_a_drill_is_chased_on_its_own_clock_and_only_drill_subscriptions_hear_it(

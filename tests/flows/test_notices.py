@@ -9,6 +9,7 @@ from collections import Counter
 import httpx
 
 from service.flows.context import AppContext
+from service.notify.formats import Notice, NoticeText
 from tests.helpers import MakeToken, county, outbox_rows, post, report
 
 
@@ -33,6 +34,26 @@ async def test_a_report_opening_an_event_at_iv_tells_of_it_and_of_every_action(
         action = row.data["action"]
         assert action == actions[action["id"]], "the notice carries the action as the API shows it"
         assert row.audience == [action["agency"]]
+
+
+async def test_an_action_notice_says_what_its_due_time_asks_for(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    """design § Deadlines: plan 4's report is to be made by its due time (完成时限), a duty due on
+    its acknowledgement to be taken up by it (确认时限); the notice carries ``due_on``."""
+    dispatcher = await make_token("dispatcher")
+    event_id = (await post(client, dispatcher, report(county("330603", 200, 90))))["event_id"]
+    rows = await outbox_rows(context, event_id)
+    by_key = {row.data["action"]["key"]: row for row in rows if row.type == "action.dispatched"}
+    text = NoticeText(context.playbooks, "https://board.example")
+    for key, due_on, said, not_said in (
+        ("reporting.power-company.report-local-authority", "completion", "完成时限", "确认时限"),
+        ("monitoring.power-company.monitor-facilities", "acknowledgement", "确认时限", "完成时限"),
+    ):
+        row = by_key[key]
+        assert row.data["action"]["due_on"] == due_on
+        markdown = text.markdown(Notice(row.type, row.drill, row.data, row.created_at))
+        assert f"- {said}：" in markdown and not_said not in markdown, key
 
 
 async def test_a_level_raised_by_report_or_by_command_is_told(

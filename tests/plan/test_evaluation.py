@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from service.plan.deadlines import DueOn
 from service.plan.evaluation import (
     ActionRecord,
     GridFigure,
@@ -22,6 +23,7 @@ from service.plan.evaluation import (
 )
 
 T0 = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
+DONE: DueOn = "completion"
 
 
 def at(minutes: float) -> datetime:
@@ -96,6 +98,8 @@ def action(
     acknowledged: float | None = None,
     cancelled: float | None = None,
     due: float = 60,
+    completed: float | None = None,
+    due_on: DueOn = "acknowledgement",
 ) -> ActionRecord:
     return ActionRecord(
         agency=agency,
@@ -104,6 +108,8 @@ def action(
         due_at=at(due),
         acknowledged_at=None if acknowledged is None else at(acknowledged),
         cancelled_at=None if cancelled is None else at(cancelled),
+        completed_at=None if completed is None else at(completed),
+        due_on=due_on,
     )
 
 
@@ -117,6 +123,13 @@ def action(
         (action("a"), 61, "late"),  # due, never answered
         (action("a", "cancelled", cancelled=30), 500, None),  # cancelled before it fell due
         (action("a", "cancelled", cancelled=90), 500, "late"),  # fell due while owed
+        # due on completion (plan 4's 立即报告): the acknowledgement alone is not the answer
+        (action("a", "acknowledged", acknowledged=5, due_on=DONE), 59, None),
+        (action("a", "acknowledged", acknowledged=5, due_on=DONE), 61, "late"),
+        (action("a", "done", acknowledged=5, completed=60, due_on=DONE), 500, "on_time"),
+        (action("a", "done", acknowledged=5, completed=61, due_on=DONE), 500, "late"),
+        (action("a", "cancelled", acknowledged=5, cancelled=90, due_on=DONE), 500, "late"),
+        (action("a", "cancelled", acknowledged=5, cancelled=30, due_on=DONE), 500, None),
     ],
 )
 def test_punctuality(record: ActionRecord, now: float, judged: str | None) -> None:
@@ -141,6 +154,17 @@ def test_agency_figures_count_by_hand() -> None:
     assert (water.dispatched, water.on_time, water.late, water.open) == (2, 1, 0, 2)
     assert water.median_ack_minutes == Decimal("5.0")
     assert [f.agency for f in agency_figures(actions, at(100))] == ["publicity", "water"]
+
+
+def test_a_report_acknowledged_in_time_but_not_done_is_late() -> None:
+    """Plan 4's report is due on its completion: taken up at once and never made, it is late
+    (the issue: the evaluation called it on time); made in time, on time."""
+    actions = [
+        action("power-company", "acknowledged", acknowledged=5, due=30, due_on=DONE),
+        action("power-company", "done", acknowledged=5, completed=25, due=30, due_on=DONE),
+    ]
+    [figures] = agency_figures(actions, now=at(100))
+    assert (figures.on_time, figures.late, figures.acknowledged, figures.done) == (1, 1, 2, 1)
 
 
 def test_an_agency_that_acknowledged_nothing_has_no_median() -> None:

@@ -9,10 +9,12 @@ from decimal import Decimal
 
 import pytest
 
+from service.plan.deadlines import DueOn
 from service.plan.evaluation import ActionRecord
 from service.plan.lapses import lapses, report_links
 
 T0 = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
+REPORT: DueOn = "completion"
 
 
 def at(minutes: float | None) -> datetime | None:
@@ -28,6 +30,7 @@ def duty(
     done: float | None = None,
     cancelled: float | None = None,
     key: str = "response.police.order",
+    due_on: DueOn = "acknowledgement",
 ) -> ActionRecord:
     return ActionRecord(
         agency="public-security",
@@ -39,6 +42,7 @@ def duty(
         completed_at=at(done),
         key=key,
         title=title,
+        due_on=due_on,
     )
 
 
@@ -61,10 +65,13 @@ def test_late_and_never_done_duties_are_listed_by_due_time() -> None:
 @pytest.mark.parametrize(
     ("record", "answered", "taken", "on_time"),
     [
-        (duty("报告", "done", due=30, ack=5, done=25), 25, Decimal("25.0"), True),
-        (duty("报告", "done", due=30, ack=5, done=45), 45, Decimal("45.0"), False),
+        # a report is due on its completion (plan 4: 立即报告), a receipt on its acknowledgement
+        (duty("报告", "done", due=30, ack=5, done=25, due_on=REPORT), 25, Decimal("25.0"), True),
+        (duty("报告", "done", due=30, ack=5, done=45, due_on=REPORT), 45, Decimal("45.0"), False),
         (duty("收到", "acknowledged", due=30, ack=30), 30, Decimal("30.0"), True),  # at the due
-        (duty("未报", "pending", due=30), None, None, False),  # past due, unanswered
+        (duty("收到", "done", due=30, ack=20, done=45), 20, Decimal("20.0"), True),
+        (duty("未报", "pending", due=30, due_on=REPORT), None, None, False),  # past due
+        (duty("已确认未报", "acknowledged", due=30, ack=5, due_on=REPORT), None, None, False),
         (duty("未到期", "pending", due=300), None, None, None),
         (duty("取消前未到期", "cancelled", due=300, cancelled=200), None, None, None),
     ],

@@ -263,6 +263,54 @@ def test_the_reporting_chain_links() -> None:
     assert ITEMS.by_key["reporting.county-hq.report-major"].agency == "county-hq"
 
 
+# design § Deadlines: the duties due on their completion, each where the plan's time word falls
+# on an act over once done (the choices, argued in each checklist's header).
+DUE_ON_COMPLETION = {
+    # plan 4: 应立即…报告, 应当立即进行核实…作出初步认定, 要按照规定的时限…报告
+    "reporting.power-company.report-local-authority",
+    "reporting.local-power-authority.verify",
+    "reporting.county-hq.report-major",
+    "reporting.economy-it.report-city-government-and-provincial-drc",
+    "reporting.local-power-authority.report-general",
+    "first-response.grid-dispatch.isolate-fault",  # 5.2.1 先行…隔离故障点
+    "monitoring.power-company.assess-impact",  # 3.2.1 及时分析…预估
+    "warning.local-power-authority.assess-proposal",  # 3.2.2.1 应及时组织研判
+    "warning.power-company.notify-important-users",  # 3.2.2.1 要及时…并视情通知
+    "warning.grid-dispatch.report-upper-dispatch",  # 3.2.2.2 同时向上级调度机构报送
+    "response.important-users.start-backup-power",  # 5.2.2 迅速启动自备应急电源
+    "response.power-company.notify-affected",  # 5.2.3 第一时间…告知
+    "post-event.economy-it.evaluation",  # 6.1 要及时…形成处置评估报告
+    "post-event.local-power-authority.evaluation",
+}
+TIME_WORDS = ("立即", "第一时间", "迅速", "及时", "先行", "同时", "规定的时限")
+
+
+def test_what_each_due_time_asks_for() -> None:
+    """Issue 18 item 3: plan 4's reports are due on their completion, a receipt on its
+    acknowledgement; every other item due on completion is one whose words in the plan put a
+    time word on the act, and every item that says nothing is due on its acknowledgement."""
+    assert {item.key for item in ITEMS if item.due_on == "completion"} == DUE_ON_COMPLETION
+    for item in ITEMS:
+        if item.key in DUE_ON_COMPLETION:
+            assert any(word in item.detail for word in TIME_WORDS), item.key
+        else:
+            assert item.due_on == "acknowledgement", item.key
+    receipts = [
+        item for item in ITEMS if item.key.startswith("reporting.") and ".receive-" in item.key
+    ]
+    assert receipts and {item.due_on for item in receipts} == {"acknowledgement"}
+
+
+def test_an_item_that_says_nothing_is_due_on_its_acknowledgement(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    (folder / "checklists" / "zz_new.yaml").write_text(_items({}), encoding="utf-8")
+    assert load_checklists(folder, AGENCIES).by_key[KEY].due_on == "acknowledgement"
+    (folder / "checklists" / "zz_new.yaml").write_text(
+        _items({"due_on": "completion"}), encoding="utf-8"
+    )
+    assert load_checklists(folder, AGENCIES).by_key[KEY].due_on == "completion"
+
+
 def test_levels_i_and_ii_bring_the_5_2_2_duties() -> None:
     only_i_ii = _keys(ITEMS.items_for("response", "II")) - _keys(ITEMS.items_for("response", "III"))
     assert {ITEMS.by_key[key].clause for key in only_i_ii} == {"5.2.2", "5.4"}
@@ -335,7 +383,7 @@ def test_each_file_documents_its_choices(path: Path) -> None:
     symbolic = {a.code for a in AGENCIES if a.kind == "symbolic"}
     for code in {item["agency"] for item in items} & symbolic:
         assert code in header, f"{code} is used and not explained"
-    for key in ("after", "when", "moment", "escalate_to"):
+    for key in ("after", "when", "moment", "escalate_to", "due_on"):
         if any(key in item for item in items):
             assert f"{key}:" in header or f"`{key}:`" in header, f"{key} is used and not explained"
 
@@ -525,6 +573,12 @@ BROKEN_CHECKLISTS = [
         KEY,
         "escalate_to: String should have at least 1 character",
         id="escalate-to-empty",
+    ),
+    pytest.param(
+        _items({"due_on": "receipt"}),
+        KEY,
+        "due_on: Input should be 'acknowledgement' or 'completion'",
+        id="due-on",
     ),
     pytest.param(
         _items({"job": "on-site-hq"}),

@@ -44,6 +44,14 @@ def test_only_yuecheng_is_a_key_area() -> None:
     assert [g.code for g in GRIDS if g.key_area] == ["330602"]
 
 
+def test_the_county_level_cities_are_the_important_cities() -> None:
+    """Plan 5.5's 重要城市, in Shaoxing's terms: the 市 among plan 1.5's 区、县(市)."""
+    assert [(g.code, g.name) for g in GRIDS if g.important_city] == [
+        ("330681", "诸暨市"),
+        ("330683", "嵊州市"),
+    ]
+
+
 # --- broken files -------------------------------------------------------------------------------
 
 
@@ -119,6 +127,30 @@ BROKEN_FILES = [
         "330604",
         "key_area: Field required",
         id="key-area-missing",
+    ),
+    pytest.param(
+        _with(lambda d: _entry("330604")(d).pop("important_city")),
+        "330604",
+        "important_city: Field required",
+        id="important-city-missing",
+    ),
+    pytest.param(
+        _with(_set("330604", important_city=1)),
+        "330604",
+        "important_city: Input should be a valid boolean",
+        id="important-city-not-bool",
+    ),
+    pytest.param(
+        _with(_set("330602", important_city=True)),
+        "330602",
+        "important_city: 越城区 is not a city (a 市)",
+        id="important-city-a-district",
+    ),
+    pytest.param(
+        _with(_set("330000", important_city=True)),
+        "330000",
+        "important_city: 浙江省电网 is not a city (a 市)",
+        id="important-city-the-province",
     ),
     pytest.param(
         _with(_set("330604", population=1)),

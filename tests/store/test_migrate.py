@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -28,13 +29,25 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Connection, MetaData, String, insert, inspect, select, text
-from sqlalchemy import table as sa_table
+from sqlalchemy import (
+    Column,
+    Connection,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    column,
+    insert,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy import table as table_clause
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 import models
-from models.base import table_of
+from models.base import UTCDateTime, table_of
 from service.config import Settings
 from service.flows.events.audit import verify_timelines
 from service.plan.chain import entry_hash
@@ -74,6 +87,13 @@ def on_connection(settings: Settings, work: Callable[[Connection], T]) -> T:
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def migration_module(settings: Settings, revision: str) -> Any:
+    """The module of one migration, as Alembic loaded it (its constants: the record it keeps)."""
+    script = ScriptDirectory.from_config(alembic_config(settings)).get_revision(revision)
+    assert script is not None, revision
+    return script.module
 
 
 def table_names(connection: Connection) -> set[str]:
@@ -282,20 +302,13 @@ def test_the_timeline_refuses_a_kind_outside_the_vocabulary(empty_settings: Sett
     assert {row[2] for row in on_connection(empty_settings, stored_entries)} == set(TIMELINE_KINDS)
 
 
-def kinds_of(settings: Settings, revision: str) -> tuple[str, ...]:
-    """The timeline kinds a migration's CHECK allows, as that migration lists them."""
-    script = ScriptDirectory.from_config(alembic_config(settings)).get_revision(revision)
-    assert script is not None
-    kinds: tuple[str, ...] = script.module.KINDS
-    return kinds
-
-
 def test_the_kind_check_keeps_the_entries_there_are(empty_settings: Settings) -> None:
     """0009 leaves every stored entry as it was, kind and hash (the chain still holds), and its
-    downgrade drops the check and nothing else."""
+    downgrade drops the check and nothing else. The entries are of the kinds there were then
+    (0009's own list): a kind added later comes with a migration of its own."""
+    kinds = migration_module(empty_settings, "0009").KINDS
     upgrade(empty_settings, "0007")
     events = [uuid.uuid4() for _ in range(2)]
-    kinds = kinds_of(empty_settings, "0009")
     on_connection(empty_settings, lambda c: fill_timelines(c, events, kinds))
     upgrade(empty_settings, "0008")
     before = on_connection(empty_settings, stored_entries)
@@ -365,6 +378,68 @@ def test_a_drill_there_is_gets_its_clock_and_every_event_keeps_its_children(
     assert on_connection(empty_settings, stored_entries) == before
 
 
+def test_the_actions_there_are_stay_due_on_their_acknowledgement(
+    empty_settings: Settings,
+) -> None:
+    """0012 keeps what an action already dispatched was asked: its due time asked for an
+    acknowledgement; its CHECK admits acknowledgement and completion only; its downgrade drops
+    the column and keeps the actions (no table refers to actions: the rebuild loses nothing)."""
+    upgrade(empty_settings, "0011")
+    event, action = uuid.uuid4(), uuid.uuid4()
+    row = {
+        "event_id": event,
+        "agency": "power-company",
+        "phase": "first_response",
+        "level": "IV",
+        "clause": "4",
+        "title": "立即向受影响区域电力运行主管部门报告",
+        "detail": "立即报告。",
+        "state": "acknowledged",
+        "playbook_version": "0123456789abcdef",
+        "dispatched_at": AT,
+        "due_at": AT + timedelta(minutes=30),
+        "updated_at": AT,
+    }
+    # the actions table as 0011 leaves it (the model has moved on): the columns written here
+    model = table_of(models.Action)
+    actions = table_clause("actions", *(column(n, model.c[n].type) for n in ["id", "key", *row]))
+
+    def fill(connection: Connection) -> None:
+        fill_timelines(connection, [event], ["event_opened"], chained=True)
+        key = "reporting.power-company.report-local-authority"
+        connection.execute(insert(actions).values(id=action, key=key, **row))
+        connection.commit()
+
+    def due_ons(connection: Connection) -> dict[uuid.UUID, str]:
+        found = connection.execute(text("SELECT id, due_on FROM actions"))
+        return {uuid.UUID(str(i)): due_on for i, due_on in found}
+
+    on_connection(empty_settings, fill)
+
+    assert [m.revision for m in upgrade(empty_settings, "0012").applied] == ["0012"]
+
+    assert on_connection(empty_settings, due_ons) == {action: "acknowledgement"}
+
+    def write(due_on: str) -> Callable[[Connection], None]:
+        def insert_one(connection: Connection) -> None:
+            values = {**row, "id": uuid.uuid4(), "key": f"k.{due_on}", "due_on": due_on}
+            names = ["id", "key", "due_on", *row]
+            as_0012 = table_clause("actions", *(column(n, model.c[n].type) for n in names))
+            connection.execute(insert(as_0012).values(**values))
+            connection.commit()
+
+        return insert_one
+
+    on_connection(empty_settings, write("completion"))
+    with pytest.raises(IntegrityError, match="ck_actions_due_on"):
+        on_connection(empty_settings, write("receipt"))
+    command.downgrade(alembic_config(empty_settings), "0011")
+    columns = on_connection(empty_settings, lambda c: inspect(c).get_columns("actions"))
+    assert "due_on" not in {column["name"] for column in columns}
+    count = text("SELECT count(*) FROM actions")
+    assert on_connection(empty_settings, lambda c: c.execute(count).scalar_one()) == 2
+
+
 def test_superseded_duties_go_back_to_cancelled_and_their_entries_stop_the_downgrade(
     empty_settings: Settings,
 ) -> None:
@@ -374,7 +449,7 @@ def test_superseded_duties_go_back_to_cancelled_and_their_entries_stop_the_downg
     upgrade(empty_settings, "0016")
     event = uuid.uuid4()
     # the table as 0016 left it (the model's has moved on)
-    actions = sa_table(
+    actions = table_clause(
         "actions",
         *(
             Column(column.name, column.type)
@@ -417,11 +492,11 @@ def test_superseded_duties_go_back_to_cancelled_and_their_entries_stop_the_downg
 
     on_connection(empty_settings, fill)
     with pytest.raises(RuntimeError, match=r"'actions_superseded' \(1 entries\)"):
-        command.downgrade(alembic_config(empty_settings), "0011")
+        command.downgrade(alembic_config(empty_settings), "0015")
     assert on_connection(empty_settings, current_revision) == "0016"
 
     on_connection(empty_settings, forget_entries)
-    command.downgrade(alembic_config(empty_settings), "0011")
+    command.downgrade(alembic_config(empty_settings), "0015")
 
     assert on_connection(empty_settings, states) == [
         ("cancelled", AT + timedelta(minutes=5), "superseded")
@@ -439,7 +514,7 @@ def test_report_runs_number_the_links_there_are_and_go_back_to_one_run(
     upgrade(empty_settings, "0016")
     event = uuid.uuid4()
     model = table_of(models.Action)
-    before = sa_table(
+    before = table_clause(
         "actions",
         *(Column(c.name, c.type) for c in model.c if c.name not in ("run", "regarding")),
     )
@@ -509,6 +584,127 @@ def test_an_unknown_stored_kind_stops_the_upgrade_naming_it(empty_settings: Sett
     assert on_connection(empty_settings, current_revision) == "0008"
     kinds = sorted(row[2] for row in on_connection(empty_settings, stored_entries))
     assert kinds == ["note", "report"]
+
+
+def test_attestations_there_are_know_their_events_grids_and_stand(
+    empty_settings: Settings,
+) -> None:
+    """0014 gives each attestation there is the grids its event holds (what it knew, as near as
+    the record says) and leaves it standing; the timeline takes the new kinds; the downgrade
+    stops while entries of those kinds are there, and otherwise drops the columns."""
+    upgrade(empty_settings, "0013")
+    event, other = uuid.uuid4(), uuid.uuid4()
+    stated = {event: uuid.uuid4(), other: uuid.uuid4()}
+    # as 0013 has the table (the model's known has a default the table lacks then)
+    attestations = Table(
+        "attestations",
+        MetaData(),
+        Column("id", Uuid()),
+        Column("event_id", Uuid()),
+        Column("condition", String()),
+        Column("evidence", String()),
+        Column("actor_id", Uuid()),
+        Column("actor", String()),
+        Column("at", UTCDateTime()),
+    )
+
+    def fill(connection: Connection) -> None:
+        fill_timelines(connection, [event, other], ["report"], chained=True)
+        actor = connection.execute(select(table_of(models.ApiToken).c.id)).scalar_one()
+        grids = [("330603", "20", "100", None), ("330602", "0", "0", 0)]
+        connection.execute(
+            insert(table_of(models.EventGrid)),
+            [
+                {
+                    "event_id": event,
+                    "region": region,
+                    "scope": "county",
+                    "load_mw": Decimal(200),
+                    "load_lost_mw": Decimal(lost),
+                    "observed_at": AT,
+                    "peak_load_lost_mw": Decimal(peak),
+                    "peak_customers_out": out,
+                }
+                for region, lost, peak, out in grids
+            ],
+        )
+        connection.execute(
+            insert(attestations),
+            [
+                {
+                    "id": stated[e],
+                    "event_id": e,
+                    "condition": "grid_stable",
+                    "evidence": "主网架恢复",
+                    "actor_id": actor,
+                    "actor": "dispatcher:城调",
+                    "at": AT,
+                }
+                for e in (event, other)
+            ],
+        )
+        connection.commit()
+
+    def stored(connection: Connection) -> dict[uuid.UUID, tuple[Any, ...]]:
+        """Each attestation's known figures (exact: PostgreSQL keeps NUMERIC's six places) and
+        whether it was withdrawn or voided."""
+        table = table_of(models.Attestation)
+        query = select(table.c.id, table.c.known, table.c.withdrawn_at, table.c.voided_at)
+        return {
+            row.id: (
+                {r: {**g, "lost": Decimal(g["lost"])} for r, g in row.known.items()},
+                row.withdrawn_at,
+                row.voided_at,
+            )
+            for row in connection.execute(query)
+        }
+
+    on_connection(empty_settings, fill)
+
+    assert [m.revision for m in upgrade(empty_settings, "0014").applied] == ["0014"]
+
+    assert on_connection(empty_settings, stored) == {
+        stated[event]: (
+            {
+                "330603": {"lost": Decimal(20), "hit": True},
+                "330602": {"lost": Decimal(0), "hit": False},
+            },
+            None,
+            None,
+        ),
+        stated[other]: ({}, None, None),
+    }
+    for kind in ("attestation_withdrawn", "attestations_voided"):
+        on_connection(
+            empty_settings, lambda c, k=kind: fill_timelines(c, [uuid.uuid4()], [k], chained=True)
+        )
+    with pytest.raises(RuntimeError, match=r"'attestation_withdrawn' \(1 entries\)"):
+        command.downgrade(alembic_config(empty_settings), "0013")
+    assert on_connection(empty_settings, current_revision) == "0014"
+
+    def forget_new_kinds(connection: Connection) -> None:
+        entries = table_of(models.TimelineEntry)
+        fresh = ("attestation_withdrawn", "attestations_voided")
+        connection.execute(entries.delete().where(entries.c.kind.in_(fresh)))
+        connection.commit()
+
+    on_connection(empty_settings, forget_new_kinds)
+    command.downgrade(alembic_config(empty_settings), "0013")
+    columns = on_connection(empty_settings, lambda c: inspect(c).get_columns("attestations"))
+    assert [column["name"] for column in columns] == [
+        "id",
+        "event_id",
+        "condition",
+        "evidence",
+        "actor_id",
+        "actor",
+        "at",
+    ]
+    with pytest.raises(IntegrityError, match="ck_timeline_kind"):
+        on_connection(
+            empty_settings,
+            lambda c: fill_timelines(c, [uuid.uuid4()], ["attestation_withdrawn"], chained=True),
+        )
 
 
 @pytest.mark.parametrize("empty_settings", ["sqlite"], indirect=True)

@@ -130,10 +130,40 @@ ENTRIES: list[tuple[str, dict[str, object], str | None]] = [
         {"agency": "public-security", "key": "__first_duty__", "notified": ["public-security"]},
         None,
     ),
+    (
+        "action_overdue",
+        {
+            "agency": "power-company",
+            "key": "__first_duty__",
+            "notified": ["power-company"],
+            "due_on": "completion",
+        },
+        None,
+    ),
+    (
+        "action_reminder",
+        {
+            "agency": "power-company",
+            "key": "__first_duty__",
+            "notified": ["power-company"],
+            "due_on": "completion",
+        },
+        None,
+    ),
     ("release_proposed", {"reviewer": "330600"}, "5.4"),
     ("release_published", {"reviewer": "330600"}, "5.4"),
     ("release_rejected", {"reviewer": "330600", "reason": "措辞不准确"}, "5.4"),
     ("attestation", {"condition": "grid_stable"}, "5.5"),
+    (
+        "attestation_withdrawn",
+        {"condition": "grid_stable", "reason": "母线再次跳闸", "attestation_id": "a"},
+        "5.5",
+    ),
+    (
+        "attestations_voided",
+        {"conditions": ["grid_stable", "hazard_removed"], "grids": ["330603"], "report_id": "r"},
+        "5.5",
+    ),
     ("transition_refused", {"unmet": [{"key": "load_restored", "evidence": "79.9%"}]}, "5.5"),
     ("response_terminated", {"level": "IV", "leading_hq": "330600"}, "5.5"),
     ("event_dismissed", {"reason": "误报"}, "1.5"),
@@ -160,6 +190,28 @@ def test_an_entry_is_told_in_names_in_either_language(
     without_names = CJK.sub("", english_text)
     assert re.search(r"[a-z]{3,}", without_names), english_text
     assert english_text != chinese
+
+
+@pytest.mark.parametrize(
+    ("due_on", "verb"), [(None, "确认"), ("acknowledgement", "确认"), ("completion", "完成")]
+)
+def test_an_overdue_entry_says_what_its_due_time_asked_for(due_on: str | None, verb: str) -> None:
+    """design § Deadlines: a report of plan 4 is overdue for want of its completion; an entry
+    written before actions said what they were due on asked for an acknowledgement."""
+    from service.playbooks.bundle import Playbooks
+
+    names = Playbooks.load(PLAYBOOKS_DIR).names
+    data = {
+        "agency": "power-company",
+        "key": "reporting.power-company.report-local-authority",
+        "notified": ["power-company", "hq-330603"],
+        **({"due_on": due_on} if due_on else {}),
+    }
+    overdue = entry_text("action_overdue", data, "system", names)
+    assert overdue.startswith(
+        f"绍兴电力局未在时限内{verb}任务：立即向受影响区域电力运行主管部门报告"
+    )
+    assert f"绍兴电力局仍未{verb}任务" in entry_text("action_reminder", data, "system", names)
 
 
 def test_an_entry_of_an_unexpected_shape_still_reads() -> None:

@@ -21,13 +21,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from service.api.board.curve import curve_svg
-from service.flows.events.board import Board, BoardEvent, is_overdue
+from service.flows.events.board import Board, BoardEvent, is_overdue, still_owed
 from service.plan.actor import Actor
 from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
 from service.plan.percent import NOTHING, percent
 from service.playbooks.bundle import Playbooks
-from service.words import _, ngettext
+from service.words import _, last_day, ngettext
 from service.words.timeline import KIND_NAMES, SaidNow
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
@@ -73,6 +73,8 @@ ROLE_LABELS: Final = SaidNow(
 CACHED_RENDERS: Final = 64
 # Open duties listed in an event's first screen (overdue first); the rest under its agencies.
 DUTIES_SHOWN: Final = 6
+# Open standing tasks listed under 常备任务 (overdue first); the rest counted.
+STANDING_SHOWN: Final = 8
 
 
 def shanghai(moment: datetime | None, pattern: str = "%m-%d %H:%M") -> str:
@@ -117,7 +119,11 @@ class BoardPages:
             lstrip_blocks=True,
         )
         self.environment.filters.update(
-            shanghai=shanghai, percent=percent, megawatts=megawatts, count=count
+            shanghai=shanghai,
+            percent=percent,
+            megawatts=megawatts,
+            count=count,
+            last_day=last_day,
         )
         # the words for people (service.words): {{ _("事件时间线") }}, extracted by `make words`
         self.environment.globals.update(_=_, ngettext=ngettext)
@@ -130,6 +136,7 @@ class BoardPages:
             curve_svg=curve_svg,
             script_words=script_words,
             duties_shown=DUTIES_SHOWN,
+            standing_shown=STANDING_SHOWN,
             viewer_label=self.viewer_label,
             states=STATE_LABELS,
             action_states=ACTION_STATE_LABELS,
@@ -179,7 +186,9 @@ class BoardPages:
         """The events' part of the page for ``board`` at version ``tag``, rendered once."""
         html = Markup(
             self.environment.get_template("board/events.html").render(
-                board=board, overdue=lambda action: is_overdue(action, board.at)
+                board=board,
+                overdue=lambda action: is_overdue(action, board.at),
+                owed=still_owed,
             )
         )
         self._renders[tag] = html

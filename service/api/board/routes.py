@@ -8,7 +8,7 @@ notification would not, so any worker's stream would have to ask the database ev
 anyway, which is what a poll does, without holding a connection and a task per viewer for
 hours, and without anything a proxy may buffer or cut. The poll is cheap where it matters: the
 page sends back the version it shows (``If-None-Match``); while nothing changed the answer is a
-bodiless 304 after one statement (``service.flows.events.board.board_version``), and a change
+bodiless 304 after two statements (``service.flows.events.board.board_version``), and a change
 is rendered once per worker and served to every viewer of the same scope from there
 (``service.api.board.render``). The page polls every ``POLL_MS`` (board.js), so a change shows
 within that plus one answer: well within 5 s.

@@ -1,4 +1,5 @@
-"""Actions: agencies poll (ETag / 304), acknowledge and complete; commanders cancel."""
+"""Actions: agencies poll (ETag / 304), acknowledge and complete; commanders cancel; a
+government's approval is recorded on a duty that requires one (plan 5.3)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
-from service.api.deps import ActorDep, AgencyDep, CommanderDep, ContextDep
+from service.api.deps import ActorDep, AgencyDep, CommanderDep, ContextDep, role
 from service.api.openapi import problems
-from service.flows.actions import listing, progress
+from service.flows.actions import approval, detail, listing, progress
+from service.flows.actions.detail import ActionDetail
 from service.flows.actions.progress import Skip
 from service.flows.actions.schemas import (
     ActionCancel,
@@ -18,6 +20,7 @@ from service.flows.actions.schemas import (
     ActionList,
     ActionNote,
     ActionRead,
+    ApprovalCreate,
 )
 from service.flows.context import AppContext
 from service.flows.once import Answer, Once
@@ -173,3 +176,38 @@ async def post_cancel(
     While the response runs, a duty that waited for this one is dispatched now.
     """
     return await progress.cancel(context, actor, action_id, body.reason)
+
+
+@router.get("/actions/{action_id}", summary="Read an action", operation_id="read_action")
+async def get_action(action_id: uuid.UUID, actor: ActorDep, context: ContextDep) -> ActionDetail:
+    """One action, as the lists show it. For plan 6.3's compensation duty (补助或补偿) it also
+    lists the requisitions it compensates: the event's register (plan 5.3) of its government's
+    area, a county's own, the city's all (design § Approvals and requisitions).
+
+    Any role reads any action; an agency only its own (another's is 404)."""
+    return await detail.read_action(context, actor, action_id)
+
+
+ApproverDep = Annotated[Actor, role("agency", "commander")]
+
+
+@router.post(
+    "/actions/{action_id}/approval",
+    responses=problems(409, 503),
+    summary="Record a government's approval of an action",
+    operation_id="record_action_approval",
+)
+async def post_approval(
+    action_id: uuid.UUID, body: ApprovalCreate, actor: ApproverDep, context: ContextDep
+) -> ActionRead:
+    """Record the approval a duty requires before it is done (its `requires` is `approval`):
+    plan 5.3's emergency control of key areas is carried out 报经当地政府批准. Give the
+    `government` that approved (its region: the HQ's own, one above it, or a place within its
+    area), the `approver`, when (`approved_at`) and the `reference`.
+
+    The agency holding the action (another's is 404), or a commander of the HQ leading the event
+    or of one above it. Recorded once, while the action is open; it goes on the timeline. The
+    answer is the action with its `approval`. 409 for a duty that needs none, one done or
+    cancelled, or one approved already; 422 naming `government` or `approved_at` when they do
+    not fit. Until it is recorded, completing the action is 409."""
+    return await approval.record_approval(context, actor, action_id, body)

@@ -21,6 +21,7 @@ from service.flows.response.schemas import (
     LevelChange,
     Termination,
     TerminationCheckRead,
+    WithdrawalCreate,
 )
 from service.plan.actor import Actor
 
@@ -163,9 +164,12 @@ async def get_termination_check(
 ) -> TerminationCheckRead:
     """Plan 5.5's four conditions, condition by condition, each with ``met`` and its
     ``evidence``: ``grid_stable``, ``hazard_removed`` and ``secondary_handled`` by the latest
-    attestation, ``load_restored`` computed from the reports (80% of the load lost restored
-    overall, 90% in each key area; ``figures`` carries the numbers). ``can_terminate`` is true
-    when all four are met. Any role but an agency may read it."""
+    attestation that stands, with every statement on them in ``attestations`` (``state``
+    standing, withdrawn or voided, and who withdrew it, when and why, or the report that voided
+    it); ``load_restored`` computed from the reports (80% of the load lost restored overall,
+    90% in each key area and important city a report shows losing load; ``figures`` carries
+    the numbers). ``can_terminate`` is true when all four are met. Any role but an agency may
+    read it."""
     return await termination.read_termination_check(context, actor, event_id)
 
 
@@ -184,7 +188,32 @@ async def post_attestation(
     """State that one of plan 5.5's attested conditions holds (``grid_stable``,
     ``hazard_removed``, ``secondary_handled``), with ``evidence``. A dispatcher or commander
     whose area takes in the event's grids may call it, while the event is in ``response``; the
-    latest statement on a condition decides it in the termination check.
+    latest statement on a condition that stands decides it in the termination check. A later
+    report that shows the situation worse than the statement knew it (more load lost on a grid,
+    or a grid newly hit) voids it.
 
     Answers 201 with the attestation; 409 when the event is not in ``response``."""
     return await attestations.attest(context, actor, event_id, body)
+
+
+@router.post(
+    "/events/{event_id}/attestations/{attestation_id}/withdraw",
+    summary="Withdraw an attestation",
+    operation_id="withdraw_attestation",
+)
+async def post_withdrawal(
+    event_id: uuid.UUID,
+    attestation_id: uuid.UUID,
+    body: WithdrawalCreate,
+    actor: FieldActorDep,
+    context: ContextDep,
+) -> AttestationRead:
+    """Take back a standing attestation, with a ``reason``: it no longer counts in the
+    termination check, which lists it as ``withdrawn`` with who, when and why. Whoever may
+    attest on the event (a dispatcher or commander whose area takes in its grids) or a
+    commander of the leading HQ or above may call it, while the event is in ``response``.
+
+    Answers the attestation, ``state: "withdrawn"``; 404 when the event has no such
+    attestation; 409 when it is already withdrawn or voided, or the event is not in
+    ``response``."""
+    return await attestations.withdraw(context, actor, event_id, attestation_id, body)

@@ -1,9 +1,11 @@
 """Overdue actions escalate, then are reminded (design § Deadlines).
 
-An action still pending past its due time (service.plan.duties.OVERDUE_STATES) is escalated once
-(``escalated_at``, timeline ``action_overdue``, notice ``action.overdue``), then reminded every
-``remind_minutes`` from its escalation or its last reminder (``reminded_at``, timeline
-``action_reminder``, notice ``action.reminder``) until it is acknowledged, done or cancelled. Each
+An action overdue (service.plan.deadlines.is_overdue: past its due time and still owing what
+that time asks for, its acknowledgement or, for one due on completion, its completion) is
+escalated once (``escalated_at``, timeline ``action_overdue``, notice ``action.overdue``), then
+reminded every ``remind_minutes`` from its escalation or its last reminder (``reminded_at``,
+timeline ``action_reminder``, notice ``action.reminder``) until it owes nothing more:
+acknowledged (done, for one due on completion) or cancelled. Each
 notice goes to the action's agency, the HQ leading the event (the city HQ's before any response,
 whose authority applies then) and the item's ``escalate_to`` agency; a drill's notices are marked
 drill (service.store.outbox.emit), so that only subscriptions asking for drills hear them.
@@ -47,8 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Action, Event
 from service.errors import NotFound
-from service.flows.actions.schemas import past_due, read
-from service.plan.duties import OVERDUE_STATES
+from service.flows.actions.schemas import owing, past_due, read
 from service.plan.leadership import CITY_HQ
 from service.plan.notifications import NoticeType
 from service.playbooks.agencies import AgencyRegistry
@@ -118,7 +119,7 @@ def _overdue(now: datetime) -> ColumnElement[bool]:
 def _reminder_due(now: datetime, remind_every: timedelta) -> ColumnElement[bool]:
     since = now - remind_every
     return and_(
-        Action.state.in_(OVERDUE_STATES),
+        owing(),
         Action.escalated_at.is_not(None),
         or_(
             Action.reminded_at <= since,
@@ -202,8 +203,9 @@ def _tell(
     """The timeline entry and the notice of one escalation (``first``) or reminder."""
     audience = sorted({action.agency, lead, *([action.escalate_to] if action.escalate_to else [])})
     still, done = ("", "escalated") if first else ("still ", "reminded")
+    answer = "completed" if action.due_on == "completion" else "acknowledged"
     summary = (
-        f"{action.agency} has {still}not acknowledged {action.key}, due "
+        f"{action.agency} has {still}not {answer} {action.key}, due "
         f"{action.due_at.isoformat()}: {done}"
     )
     timeline.record(
@@ -217,6 +219,7 @@ def _tell(
         action_id=str(action.id),
         agency=action.agency,
         key=action.key,
+        due_on=action.due_on,
         notified=audience,
     )
     shown = read(action, event.drill).model_dump(mode="json")

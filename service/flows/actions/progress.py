@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Action, Event
 from models.base import utcnow
 from service.errors import Conflict, InvalidInput, Said
+from service.flows.actions.approval import require_approval
 from service.flows.actions.dispatch import release_links, run_scene, skip_links, skips
 from service.flows.actions.schemas import ActionRead, read
 from service.flows.context import AppContext
@@ -139,11 +140,11 @@ async def _progress(
     """Acknowledge or complete an action of the caller's agency.
 
     Repeating it, or acknowledging a done action, changes nothing but a new note, which is kept
-    (and put on the timeline); a cancelled or superseded action is a 409. Completing one starts
-    the clocks of the links that waited for it (plan 4), in the same transaction; a report
-    completed going straight to receivers above the next link (``skip``, plan 4 越级上报)
-    starts theirs instead. A receipt of plan 4's chain is done when acknowledged: receiving
-    the report is all it asks.
+    (and put on the timeline); a cancelled or superseded action is a 409, and so is completing
+    one whose required approval is not recorded. Completing one starts the clocks of the links
+    that waited for it (plan 4), in the same transaction; a report completed going straight to
+    receivers above the next link (``skip``, plan 4 越级上报) starts theirs instead. A receipt
+    of plan 4's chain is done when acknowledged: receiving the report is all it asks.
     """
     event, action = await _own_action(session, actor, action_id)
     now = event_time(event, now)
@@ -162,6 +163,8 @@ async def _progress(
         to = "done"
     sources, verb = PROGRESS[to]
     if action.state in sources:
+        if to == "done":
+            require_approval(action)  # plan 5.3: an approval required comes first
         action.state, action.updated_at = to, now
         action.acknowledged_at = action.acknowledged_at or now
         if to == "done":

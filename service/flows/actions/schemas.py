@@ -11,12 +11,25 @@ from datetime import datetime
 from typing import Annotated, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import BindParameter, ColumnElement, Select, and_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, or_, select
 
 from models import Action, Event
-from service.flows.schemas import Text
-from service.plan.duties import OVERDUE_STATES, ActionState, Phase
+from service.flows.schemas import Moment, RegionCode, Statement, Text
+from service.plan.deadlines import OWING_STATES, DueOn
+from service.plan.duties import ActionState, Phase
 from service.plan.levels import Level
+from service.plan.requisitions import Requirement
+
+
+class ApprovalRead(BaseModel):
+    """A government's approval of a duty, as recorded on its action (plan 5.3 报经当地政府批准)."""
+
+    government: str = Field(description="the region code of the government that approved")
+    approver: str = Field(description="who approved, for that government")
+    approved_at: datetime
+    reference: str = Field(description="the approval's reference (批准文号, or how it was given)")
+    recorded_by: str = Field(description="the token that recorded it (role:name@scope)")
+    recorded_at: datetime
 
 
 class ActionRead(BaseModel):
@@ -31,6 +44,10 @@ class ActionRead(BaseModel):
     detail: str
     state: ActionState
     due_at: datetime
+    due_on: DueOn = Field(
+        description="what due_at asks for: the action acknowledged by then, or completed by then"
+        " (design § Deadlines)"
+    )
     dispatched_at: datetime
     playbook_version: str
     acknowledged_at: datetime | None
@@ -44,6 +61,14 @@ class ActionRead(BaseModel):
     )
     escalated_at: datetime | None
     note: str | None
+    requires: Requirement | None = Field(
+        default=None,
+        description="what must be on record before the action is done: `approval`, a "
+        "government's (plan 5.3); null for nothing",
+    )
+    approval: ApprovalRead | None = Field(
+        default=None, description="the government's approval, once recorded"
+    )
     run: int = Field(
         default=0,
         description="the run of plan 4's chain the link belongs to, 1, 2 … on its event (a "
@@ -129,6 +154,32 @@ class ActionCancel(BaseModel):
     reason: Annotated[Text, Field(min_length=1, max_length=2000)]
 
 
+class ApprovalCreate(BaseModel):
+    """The approval a government gave a duty that requires one (plan 5.3 报经当地政府批准)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "government": "330603",
+                    "approver": "柯桥区人民政府 王副区长",
+                    "approved_at": "2026-07-20T14:40:00+08:00",
+                    "reference": "柯政办电〔2026〕12号",
+                }
+            ]
+        },
+    )
+
+    government: RegionCode = Field(
+        description="the government's region: the HQ's own, one above it, or a place within its "
+        "area (design § Approvals and requisitions)"
+    )
+    approver: Annotated[Statement, Field(min_length=1, max_length=200)]
+    approved_at: Moment
+    reference: Annotated[Statement, Field(min_length=1, max_length=200)]
+
+
 # What ActionRead takes from the action's own columns (all but its event's drill flag).
 _COLUMNS: Final = tuple(name for name in ActionRead.model_fields if name != "drill")
 
@@ -138,10 +189,26 @@ def read(action: Action, drill: bool) -> ActionRead:
     return ActionRead.model_validate({**{n: getattr(action, n) for n in _COLUMNS}, "drill": drill})
 
 
+def owing() -> ColumnElement[bool]:
+    """The action still owes what its due time asks for: ``service.plan.deadlines.owes`` in
+    SQL, from the same ``OWING_STATES`` (pending; or acknowledged, when due on completion)."""
+    owed = {state for states in OWING_STATES.values() for state in states}
+    return and_(
+        Action.state.in_(sorted(owed)),  # what the (state, due_at) index can find
+        or_(
+            *(
+                and_(Action.due_on == due_on, Action.state.in_(states))
+                for due_on, states in OWING_STATES.items()
+            )
+        ),
+    )
+
+
 def past_due(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
-    """The action is overdue at ``now``: still in ``OVERDUE_STATES`` (pending) past its
-    ``due_at``. As the escalation job, the board and /metrics all judge it."""
-    return and_(Action.state.in_(OVERDUE_STATES), Action.due_at < now)
+    """The action is overdue at ``now`` (``service.plan.deadlines.is_overdue`` in SQL): it still
+    owes what its due time asks for, and that time has passed. As the escalation job, the board
+    and /metrics all judge it."""
+    return and_(owing(), Action.due_at < now)
 
 
 def with_drill() -> Select[Action, bool]:
@@ -159,6 +226,7 @@ UNTOUCHED: Final[Mapping[str, None]] = dict.fromkeys(
         "superseded_at",
         "escalated_at",
         "note",
+        "approval",
     )
 )
 

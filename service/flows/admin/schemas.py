@@ -99,7 +99,7 @@ class DeliveryRead(BaseModel):
     id: uuid.UUID = Field(description="the webhook-id, the same on every attempt and replay")
     subscription_id: uuid.UUID
     type: NoticeType
-    event_id: uuid.UUID
+    event_id: uuid.UUID | None = Field(description="null for a standing task's notice")
     state: DeliveryState
     attempts: int
     last_status: int | None

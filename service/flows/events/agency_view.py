@@ -48,6 +48,7 @@ ACTION_KINDS: Final[frozenset[TimelineKind]] = frozenset(
     {
         "action_acknowledged",
         "action_noted",
+        "action_approved",
         "action_completed",
         "action_cancelled",
         "action_overdue",

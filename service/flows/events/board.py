@@ -18,6 +18,10 @@ it. The one thing that changes with no write is an action running past its due t
 of open actions past due, per event, is in the version too, so the mark appears at the next
 poll rather than when the escalation job gets to it; and a closed event leaving 最近结束 leaves
 the version's rows, which moves it.
+
+Below the events, the 常备任务 panel shows the open standing tasks of plan 7 and 8.1 the viewer
+reads (service.flows.standing.listing): they belong to no event, so the version counts them
+apart (their number, their latest change, how many are past due).
 """
 
 from __future__ import annotations
@@ -48,9 +52,12 @@ from service.flows.events.board_course import (
 from service.flows.events.board_timeline import latest_timeline
 from service.flows.events.read import event_read
 from service.flows.events.schemas import EventRead, TimelineRead
+from service.flows.standing.listing import StandingPanel, board_panel, board_version_part
 from service.flows.warnings.schemas import WarningRead
 from service.plan.actor import Actor
-from service.plan.duties import OPEN_STATES, OVERDUE_STATES
+from service.plan.deadlines import is_overdue as overdue_at
+from service.plan.deadlines import owes
+from service.plan.duties import OPEN_STATES
 from service.plan.evaluation import CurvePoint, LevelSet, evaluates
 from service.plan.grids import GridRegistry
 from service.plan.levels import level_rank, max_level
@@ -115,6 +122,8 @@ class Board:
     # Seen by an agency: its own actions only (design § Visibility). It is the board's scope:
     # one render serves every viewer of it.
     agency_view: bool = False
+    # 常备任务: the open standing tasks the viewer reads; None for one who reads none.
+    standing: StandingPanel | None = None
 
     @property
     def live(self) -> list[BoardEvent]:
@@ -137,7 +146,7 @@ async def current_board(
     context: AppContext, actor: Actor, renderer: BoardRenderer[Shown]
 ) -> tuple[str, Shown]:
     """The board's version for ``actor`` now, and its events drawn by ``renderer``: asked on a
-    bare connection (one statement), and read and drawn only when the renderer holds no drawing
+    bare connection (two statements), and read and drawn only when the renderer holds no drawing
     of that version."""
     now = utcnow()
     async with context.read_engine.connect() as connection:
@@ -156,8 +165,16 @@ async def current_board(
 
 
 def is_overdue(action: ActionRead, now: datetime) -> bool:
-    """Not yet acknowledged and past its due time, as the escalation job judges it."""
-    return action.state in OVERDUE_STATES and action.due_at < now
+    """Past its due time and still owing what that time asks for (not yet acknowledged, or not
+    yet done when due on completion): ``service.plan.deadlines.is_overdue``, as the escalation
+    job judges it."""
+    return overdue_at(action.state, action.due_on, action.due_at, now)
+
+
+def still_owed(action: ActionRead) -> bool:
+    """Its due time still runs: it has not yet given what that time asks for (an open action
+    due on its acknowledgement and taken up has; its time left means nothing any more)."""
+    return owes(action.state, action.due_on)
 
 
 def _scope(actor: Actor) -> str:
@@ -167,10 +184,11 @@ def _scope(actor: Actor) -> str:
 
 async def board_version(reader: AsyncConnection | AsyncSession, actor: Actor, now: datetime) -> str:
     """The board's validator for ``actor`` at ``now`` (see the module's docstring): one
-    statement over the events on the board."""
+    statement over the events on the board, and one over the standing tasks."""
     since = now - RECENTLY_ENDED
     rows = (await reader.execute(_version_statement(actor), {"now": now, "since": since})).all()
     seed = _scope(actor) + "".join(f"|{row[0]}:{row[1]}:{row[2]}" for row in rows)
+    seed += await board_version_part(reader, actor, now)
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
@@ -277,6 +295,7 @@ async def read_board(
         at=now,
         ended=ended,
         agency_view=actor.role == "agency",
+        standing=await board_panel(session, actor, now),
     )
 
 

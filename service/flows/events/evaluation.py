@@ -133,6 +133,7 @@ async def evaluate(
         findings=await records.findings(session, event.id),
         sign_off=signed,
         final=signed is not None,
+        requisitions=await records.requisitions(session, event.id, playbooks.names),
     )
 
 
@@ -182,6 +183,7 @@ async def _actions(session: AsyncSession, event_id: uuid.UUID) -> list[ActionRec
             Action.completed_at,
             Action.key,
             Action.title,
+            Action.due_on,
             Action.superseded_at,
             Action.run,
             Action.regarding,

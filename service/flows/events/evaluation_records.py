@@ -1,20 +1,30 @@
 """The records plan 6.1's evaluation lists as they are: the releases (plan 5.5's companion, 5.4)
-and who decided them, plan 5.5's conditions in words with who attested them and when, and the
-evaluators' own findings and sign-off. Read in the evaluation's session."""
+and who decided them, plan 5.5's conditions in words with who attested them and when, plan 5.3's
+requisitions with the government that compensates each (6.3), and the evaluators' own findings
+and sign-off. Read in the evaluation's session."""
 
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Attestation, EvaluationFinding, EvaluationSignOff, Release
+from models import (
+    Attestation,
+    EvaluationFinding,
+    EvaluationSignOff,
+    Release,
+    Requisition,
+    StandingTask,
+)
 from service.flows.events.schemas import (
     EvidenceRead,
     FindingRead,
     ReleaseRecordRead,
+    RequisitionRecordRead,
     SignOffRead,
 )
 from service.flows.schemas import ConditionRead
@@ -22,7 +32,7 @@ from service.plan.percent import exact_percent, percent
 from service.plan.termination import OVERALL_RESTORED
 from service.playbooks.names import PlaybookNames
 from service.words import _
-from service.words.timeline import actor_words
+from service.words.timeline import actor_words, government_words
 
 
 async def releases(
@@ -48,13 +58,46 @@ async def releases(
     ]
 
 
+async def requisitions(
+    session: AsyncSession, event_id: uuid.UUID, names: PlaybookNames
+) -> list[RequisitionRecordRead]:
+    """Plan 5.3's register: what was requisitioned, from whom, by which unit, whether given
+    back, and the government of the 事发地 it was for, which compensates it (plan 6.3)."""
+    rows = await session.scalars(
+        select(Requisition)
+        .where(Requisition.event_id == event_id)
+        .order_by(Requisition.requisitioned_at, Requisition.recorded_at, Requisition.id)
+    )
+    return [
+        RequisitionRecordRead(
+            kind=r.kind,
+            what=r.what,
+            owner=r.owner,
+            quantity=r.quantity,
+            unit=r.unit,
+            requisitioned_at=r.requisitioned_at,
+            by=names.unit(r.agency),
+            government=government_words(r.region, names),
+            returned_at=r.returned_at,
+        )
+        for r in rows
+    ]
+
+
 async def evidence(
     session: AsyncSession, event_id: uuid.UUID, conditions: Sequence[ConditionRead]
 ) -> list[EvidenceRead]:
-    """Each condition of plan 5.5 in words: the latest statement on it with who made it and
-    when (the latest decides, as in the termination check), or the load figures."""
+    """Each condition of plan 5.5 in words: the latest statement on it that stands (neither
+    withdrawn nor voided) with who made it and when (it decides, as in the termination check),
+    or the load figures."""
     statements = await session.scalars(
-        select(Attestation).where(Attestation.event_id == event_id).order_by(Attestation.at)
+        select(Attestation)
+        .where(
+            Attestation.event_id == event_id,
+            Attestation.withdrawn_at.is_(None),
+            Attestation.voided_at.is_(None),
+        )
+        .order_by(Attestation.at)
     )
     latest: dict[str, Attestation] = {s.condition: s for s in statements}
     found = []
@@ -93,7 +136,19 @@ async def findings(session: AsyncSession, event_id: uuid.UUID) -> list[FindingRe
         .where(EvaluationFinding.event_id == event_id)
         .order_by(EvaluationFinding.at, EvaluationFinding.id)
     )
-    return [FindingRead.of(row) for row in rows]
+    listed = list(rows)
+    # the revisions of the plan (plan 8.1) each finding raised
+    raised: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    if any(row.kind == "finding" for row in listed):
+        tasks = await session.execute(
+            select(StandingTask.finding_id, StandingTask.id)
+            .where(StandingTask.event_id == event_id, StandingTask.finding_id.is_not(None))
+            .order_by(StandingTask.agency)
+        )
+        for finding_id, task_id in tasks:
+            if finding_id is not None:
+                raised[finding_id].append(task_id)
+    return [FindingRead.of(row, raised[row.id]) for row in listed]
 
 
 async def sign_off(session: AsyncSession, event_id: uuid.UUID) -> SignOffRead | None:

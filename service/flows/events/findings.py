@@ -7,6 +7,9 @@ taken only once the response is over, only from a commander of the HQ that led i
 above it (plan 5.5: the government that started the response ends it), and only until the
 report is signed off: a signed report is a record, and a finding after it would change what was
 signed. Each write locks the event, as every command on it does.
+
+A problem found may ask for the plan's revision (``revise``, plan 8.1): the finding then raises
+the standing task of that revision (service.flows.standing.register), in its transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from models.base import utcnow
 from service.errors import Conflict, Said
 from service.flows.context import AppContext
 from service.flows.events.schemas import FindingCreate, FindingRead, SignOffCreate, SignOffRead
+from service.flows.standing.register import raise_for_finding
 from service.plan.actor import Actor
 from service.plan.jurisdiction import require_hq
 from service.playbooks.bundle import Playbooks
@@ -62,6 +66,7 @@ async def add_finding(
             event = await _open_evaluation(
                 session, context.playbooks, actor, event_id, Said("添加评估发现")
             )
+            now = utcnow()
             finding = EvaluationFinding(
                 id=uuid.uuid4(),
                 event_id=event.id,
@@ -69,10 +74,14 @@ async def add_finding(
                 text=body.text,
                 actor_id=actor.id,
                 actor=actor.label,
-                at=utcnow(),
+                at=now,
             )
             batch.add_object(finding)
-        return FindingRead.of(finding)
+            raised = []
+            if body.revise:
+                # plan 8.1: the plan is revised by the problems its use found, a drill's too
+                raised = raise_for_finding(batch, context.playbooks, event, finding, now)
+        return FindingRead.of(finding, [row["id"] for row in raised])
 
     return await in_transaction(context.sessions, work)
 

@@ -39,6 +39,8 @@ CHRONOLOGY_KINDS: Final[tuple[TimelineKind, ...]] = (
     "warning_lifted",
     *LEAD_KINDS,
     "attestation",
+    "attestation_withdrawn",
+    "attestations_voided",
     "release_published",
     "response_terminated",
     "event_dismissed",

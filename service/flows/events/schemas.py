@@ -4,13 +4,15 @@ report."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from service.flows.schemas import HQ, BasisRead, ConditionRead, Number
+from service.plan.deadlines import DueOn
 from service.plan.evaluation import FindingKind
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
@@ -175,12 +177,14 @@ class CountyRestorationRead(BaseModel):
 
 
 class LapseRead(BaseModel):
-    """A duty acknowledged after its due time, or never done."""
+    """A duty answered after its due time (acknowledged, or completed when due on completion),
+    or never done."""
 
     agency: str
     unit: str = Field(description="the agency's name")
     title: str
     due_at: datetime
+    due_on: DueOn = Field(description="what due_at asked for (design § Deadlines)")
     acknowledged_at: datetime | None
     completed_at: datetime | None
     late: bool
@@ -195,7 +199,12 @@ class ReportLinkRead(BaseModel):
     title: str
     dispatched_at: datetime
     due_at: datetime
-    answered_at: datetime | None = Field(description="completed, or acknowledged (a receipt)")
+    due_on: DueOn = Field(
+        description="what due_at asks for: a report's completion, a receipt's acknowledgement"
+    )
+    answered_at: datetime | None = Field(
+        description="completed, or acknowledged (a receipt): as due_on says"
+    )
     allowed_minutes: Number
     taken_minutes: Number | None
     on_time: bool | None = Field(
@@ -220,6 +229,21 @@ class ReleaseRecordRead(BaseModel):
     decided_at: datetime | None
 
 
+class RequisitionRecordRead(BaseModel):
+    """An entry of plan 5.3's requisition register as the evaluation lists it, in names, with
+    the government that compensates it (plan 6.3 所在地政府)."""
+
+    kind: str
+    what: str
+    owner: str
+    quantity: Number
+    unit: str
+    requisitioned_at: datetime
+    by: str = Field(description="the unit that requisitioned it, by name")
+    government: str = Field(description="the government that compensates it, by name")
+    returned_at: datetime | None
+
+
 class EvidenceRead(BaseModel):
     """Plan 5.5's conditions as the evaluation reads them: in words, with who and when."""
 
@@ -231,14 +255,35 @@ class EvidenceRead(BaseModel):
 
 
 class FindingCreate(BaseModel):
-    """A problem found (分析查找问题) or a lesson drawn (总结经验教训), plan 6.1."""
+    """A problem found (分析查找问题) or a lesson drawn (总结经验教训), plan 6.1; a problem found
+    may ask for the plan's revision (plan 8.1, ``revise``)."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"kind": "lesson", "text": "公安局未按时确认任务"}]}
+        json_schema_extra={
+            "examples": [
+                {"kind": "lesson", "text": "公安局未按时确认任务"},
+                {"kind": "finding", "text": "预案未明确应急发电车调度程序", "revise": True},
+            ]
+        }
     )
 
     kind: FindingKind
     text: str = Field(min_length=1, max_length=2000)
+    revise: bool = Field(
+        default=False,
+        description="the problem asks for the plan to be revised: raises the standing task of "
+        "plan 8.1's revision for the plan's owner (市经信委); only for a finding",
+    )
+
+    @field_validator("revise")
+    @classmethod
+    def _a_finding_revises(cls, revise: bool, info: ValidationInfo) -> bool:
+        if revise and info.data.get("kind") == "lesson":
+            raise ValueError(
+                "only a problem found (kind finding) asks for the plan's revision (plan 8.1: "
+                "预案实施过程中发现的问题), not a lesson"
+            )
+        return revise
 
 
 class FindingRead(BaseModel):
@@ -247,11 +292,23 @@ class FindingRead(BaseModel):
     text: str
     by: str = Field(description="who wrote it, by name")
     at: datetime
+    revision_task_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        description="the standing tasks of the plan's revision it raised (plan 8.1)",
+    )
 
     @classmethod
-    def of(cls, row: Any) -> FindingRead:
-        """A stored finding (models.EvaluationFinding), its writer by name."""
-        return cls(id=row.id, kind=row.kind, text=row.text, by=actor_words(row.actor), at=row.at)
+    def of(cls, row: Any, revision_task_ids: Sequence[uuid.UUID] = ()) -> FindingRead:
+        """A stored finding (models.EvaluationFinding), its writer by name, with the revision
+        tasks it raised."""
+        return cls(
+            id=row.id,
+            kind=row.kind,
+            text=row.text,
+            by=actor_words(row.actor),
+            at=row.at,
+            revision_task_ids=list(revision_task_ids),
+        )
 
 
 class SignOffCreate(BaseModel):
@@ -309,3 +366,8 @@ class EvaluationRead(BaseModel):
     findings: list[FindingRead] = []
     sign_off: SignOffRead | None = Field(default=None, description="null until signed off")
     final: bool = Field(default=False, description="signed off: no findings are added after")
+    requisitions: list[RequisitionRecordRead] = Field(
+        default=[],
+        description="plan 5.3's register, in the order requisitioned, each with the government "
+        "that compensates it (plan 6.3)",
+    )

@@ -23,6 +23,7 @@ from service.flows.once import Answer, Once, answer_once
 from service.flows.reports.classify import check_grids
 from service.flows.reports.event_grids import Hit, merge_grids
 from service.flows.reports.schemas import ReportAccepted, ReportCreate, SnapshotCreate
+from service.flows.response.attestations import relapse, void_worsened
 from service.flows.response.levels import (
     begin_response,
     change_level,
@@ -146,6 +147,7 @@ async def take_report(
     opened = batch.holds(event)
     before = (event.level, event.response_level)
     event_grids = {} if opened else await grids_of(session, event)
+    worse = relapse(event, event_grids, body)  # the grids as they stood before it, plan 5.5
     event_class, new_grids, hit = merge_grids(event_grids, event, body, context.playbooks.rules)
     timeline.record(
         batch,
@@ -159,6 +161,8 @@ async def take_report(
         level=report_class.level,
         cause=body.cause,
     )
+    if worse:
+        await void_worsened(session, batch, event, worse, report_id, now)
     if body.etr is not None:
         event.etr = body.etr
     event.updated_at = now

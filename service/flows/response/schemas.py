@@ -5,12 +5,11 @@ termination check. A command answers with the event (``service.flows.events.read
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from service.flows.schemas import ConditionRead, RegionCode, Statement, Text
+from service.flows.schemas import AttestedRead, ConditionRead, RegionCode, Statement, Text
 from service.plan.levels import Level
 from service.plan.termination import AttestedKey
 
@@ -128,13 +127,23 @@ class AttestationCreate(BaseModel):
     evidence: Annotated[Statement, Field(min_length=1, max_length=4000)]
 
 
-class AttestationRead(BaseModel):
-    id: uuid.UUID
+class AttestationRead(AttestedRead):
+    """An attestation and its event: what attesting and withdrawing answer."""
+
     event_id: uuid.UUID
-    condition: str
-    evidence: str
-    actor: str
-    at: datetime
+
+
+class WithdrawalCreate(BaseModel):
+    """Why an attestation is withdrawn: it no longer counts (plan 5.5)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reason": "柯桥区220千伏母线再次跳闸，主网架尚未恢复稳定"}]
+        },
+    )
+
+    reason: Annotated[Statement, Field(min_length=1, max_length=2000)]
 
 
 class TerminationCheckRead(BaseModel):

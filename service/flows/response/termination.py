@@ -13,20 +13,16 @@ from models.base import utcnow
 from service.errors import Said
 from service.flows.context import AppContext
 from service.flows.events.schemas import EventRead
+from service.flows.response.attestations import statement_of
 from service.flows.response.levels import end_response
 from service.flows.response.running import run_guarded
 from service.flows.response.schemas import Termination, TerminationCheckRead
 from service.flows.schemas import ConditionRead
 from service.plan.actor import Actor
 from service.plan.jurisdiction import require_hq
+from service.plan.relapse import Known
 from service.plan.restoration import GridLoss, restoration
-from service.plan.termination import (
-    Attested,
-    Condition,
-    termination_check,
-    unmet,
-    unreported_key_areas,
-)
+from service.plan.termination import Affected, Condition, termination_check, unmet
 from service.playbooks.bundle import Playbooks
 from service.store.batch import WriteBatch
 from service.store.events import event_time, get_event, lock_event
@@ -40,16 +36,16 @@ async def termination_conditions(
     restored = restoration(
         GridLoss(g.region, g.scope, g.load_lost_mw, g.peak_load_lost_mw) for g in rows
     )
-    grids = playbooks.grids
-    key_areas = [g.region for g in rows if (grid := grids.get(g.region)) and grid.key_area]
-    unreported = unreported_key_areas(
-        (g.region for g in rows), (g.code for g in grids if g.key_area), grids.is_within
+    hit = (
+        g.region
+        for g in rows
+        if Known.of(g.load_lost_mw, g.peak_load_lost_mw, g.peak_customers_out).hit
     )
+    affected = Affected.among(playbooks.grids, hit)
     statements = await session.scalars(
         select(Attestation).where(Attestation.event_id == event.id).order_by(Attestation.at)
     )
-    attested = [Attested(a.condition, a.evidence, a.actor, a.at.isoformat()) for a in statements]
-    return termination_check(restored, key_areas, attested, unreported)
+    return termination_check(restored, affected, [statement_of(a) for a in statements])
 
 
 async def read_termination_check(
