@@ -508,7 +508,7 @@ def test_superseded_duties_go_back_to_cancelled_and_their_entries_stop_the_downg
 def test_report_runs_number_the_links_there_are_and_go_back_to_one_run(
     empty_settings: Settings,
 ) -> None:
-    """0016b puts the plan 4 links already there in the first run of their event (no area) and
+    """0017 puts the plan 4 links already there in the first run of their event (no area) and
     every other action in none; its downgrade keeps each unit's first run of a link and drops
     the later ones, which the old key (event, key, agency) cannot hold."""
     upgrade(empty_settings, "0016")
@@ -554,7 +554,7 @@ def test_report_runs_number_the_links_there_are_and_go_back_to_one_run(
         connection.commit()
 
     on_connection(empty_settings, fill)
-    assert [m.revision for m in upgrade(empty_settings, "0016b").applied] == ["0016b"]
+    assert [m.revision for m in upgrade(empty_settings, "0017").applied] == ["0017"]
     assert on_connection(empty_settings, runs) == [
         (link, 1, None),
         ("response.power-company.repair-grid", 0, None),

@@ -1,6 +1,6 @@
 """report runs
 
-Revision ID: 0016b
+Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-08 12:00:00
 
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016b"
+revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
