@@ -524,11 +524,12 @@ async def _stored_faults(
     try:
         async with engine.begin() as connection:
             # An action is one item for one unit of one event (design § Words): an item owed
-            # by each county hit is one action per county HQ.
+            # by each county hit is one action per county HQ; a link of plan 4's chain, one per
+            # run of the chain (design § Reporting chain: each level change starts one).
             twice = (
                 await connection.execute(
                     select(Action.event_id, Action.key, Action.agency, func.count())
-                    .group_by(Action.event_id, Action.key, Action.agency)
+                    .group_by(Action.event_id, Action.key, Action.agency, Action.run)
                     .having(func.count() > 1)
                 )
             ).all()
