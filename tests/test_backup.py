@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import sqlite3
+import stat
 import sys
 import time
 from contextlib import closing
@@ -175,6 +176,7 @@ def test_backup_copies_the_database_and_refuses_to_overwrite_unless_forced(
     assert said.out.startswith(f"backed up {database} to {target}: ") and not said.err
     assert said.out.rstrip().endswith("integrity check ok")
     assert tables(target) == tables(database) and tables(target)["api_tokens"] == 1
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # token hashes, timelines: owner only
     assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.db", "data"]
 
     fresh = tmp_path / "new.db"
