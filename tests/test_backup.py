@@ -1,10 +1,10 @@
-"""``db backup FILE``: a consistent copy of a running SQLite service that restores (docs/
-operations.md, Backups).
+"""Backups that restore (docs/operations.md, Backups): ``db backup FILE``, a consistent copy of a
+running SQLite service; on PostgreSQL, ``pg_dump`` and ``pg_restore`` as the docs give them.
 
 The served test takes a backup while dispatchers post reports, restores it into a fresh data
-folder, serves that, and finds every report answered 201 before the backup began and an intact
-audit chain. The others run the command in this process: what it refuses, and that a refusal
-leaves nothing behind.
+folder (a fresh database on PostgreSQL), serves that, and finds every report answered 201 before
+the backup began and an intact audit chain. The others run the command in this process: what it
+refuses, and that a refusal leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -13,23 +13,29 @@ import asyncio
 import shutil
 import sqlite3
 import stat
+import subprocess
 import sys
 import time
-from contextlib import closing
+from collections.abc import Iterator
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.engine import make_url
 
 from service.cli import main
 from tests.helpers import (
     REPO,
+    SERVED_BACKENDS,
+    SERVED_IDS,
     cli,
     cli_tokens,
     county,
     every_item,
     report,
+    scratch_postgres,
     serve,
     service_env,
 )
@@ -55,29 +61,70 @@ def integrity(path: Path) -> str:
 
 @dataclass(frozen=True)
 class Served:
-    data: Path
+    """A service's data, migrated, with a dispatcher's token; and where its backup is restored
+    (the same backend, fresh: a folder, or an empty PostgreSQL database)."""
+
+    backend: str
+    workers: int
     env: dict[str, str]
     dispatcher: dict[str, str]
+    restored: dict[str, str]
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Served:
-    """A data folder for a SQLite service, migrated, with a dispatcher's token."""
-    data = tmp_path / "data"
-    env = service_env(f"sqlite+aiosqlite:///{data / 'coordinator.db'}", data / "var")
-    cli(env, "db", "upgrade")
-    dispatcher = cli_tokens(env, {"dispatcher": ["--role", "dispatcher"]})["dispatcher"]
-    return Served(data, env, dispatcher)
+@pytest.fixture(params=SERVED_BACKENDS, ids=SERVED_IDS)
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    backend, workers = request.param
+    with ExitStack() as stack:
+        if backend == "postgres":
+            url = stack.enter_context(scratch_postgres("outage_backup"))
+            fresh = stack.enter_context(scratch_postgres("outage_restored"))
+        else:
+            url = f"sqlite+aiosqlite:///{tmp_path / 'data' / 'coordinator.db'}"
+            fresh = f"sqlite+aiosqlite:///{tmp_path / 'restored' / 'coordinator.db'}"
+        env = service_env(url, tmp_path / "data" / "var")
+        cli(env, "db", "upgrade")
+        dispatcher = cli_tokens(env, {"dispatcher": ["--role", "dispatcher"]})["dispatcher"]
+        restored = service_env(fresh, tmp_path / "restored" / "var")
+        yield Served(backend, workers, env, dispatcher, restored)
+
+
+def libpq(url: str) -> str:
+    """The libpq form of an SQLAlchemy PostgreSQL URL, as pg_dump and pg_restore take it."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def backup_command(served: Served, copy: Path) -> list[str]:
+    """How docs/operations.md says to back the service up while it runs."""
+    if served.backend == "postgres":
+        return ["pg_dump", "-Fc", "-d", libpq(served.env["OUTAGE_DATABASE_URL"]), "-f", str(copy)]
+    return [sys.executable, "-m", "service.cli", "db", "backup", str(copy)]
+
+
+def restore(served: Served, copy: Path) -> None:
+    """The backup made the database of a fresh data folder, as docs/operations.md says."""
+    if served.backend == "postgres":
+        database = libpq(served.restored["OUTAGE_DATABASE_URL"])
+        done = subprocess.run(
+            ["pg_restore", "--no-owner", "-d", database, str(copy)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return
+    database = Path(make_url(served.restored["OUTAGE_DATABASE_URL"]).database or "")
+    database.parent.mkdir()
+    shutil.copyfile(copy, database)
 
 
 @pytest.mark.process
 async def test_backup_under_load_restores_every_acknowledged_report(
     served: Served, tmp_path: Path
 ) -> None:
-    data, env, dispatcher = served.data, served.env, served.dispatcher
+    env, dispatcher = served.env, served.dispatcher
     answered: list[tuple[float, str, str]] = []  # (when the 201 arrived, event id, report id)
     stopped = False
-    copy = tmp_path / "backups" / "coordinator-backup.db"
+    copy = tmp_path / "backups" / "coordinator-backup"
     copy.parent.mkdir()
 
     async def post_reports(client: httpx.AsyncClient, region: str) -> None:
@@ -95,15 +142,14 @@ async def test_backup_under_load_restores_every_acknowledged_report(
             event_id = answer.json()["event_id"]
             answered.append((time.monotonic(), event_id, answer.json()["report_id"]))
 
-    with serve(env, 1, tmp_path / "serve.log", upgrade=False) as service:
+    with serve(env, served.workers, tmp_path / "serve.log", upgrade=False) as service:
         async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
             load = asyncio.gather(*(post_reports(client, region) for region in COUNTIES))
             try:
                 await asyncio.sleep(LOAD_SECONDS)
                 began = time.monotonic()
                 backup = await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    *("-m", "service.cli", "db", "backup", str(copy)),
+                    *backup_command(served, copy),
                     env=env,
                     cwd=REPO,
                     stdout=asyncio.subprocess.PIPE,
@@ -115,23 +161,21 @@ async def test_backup_under_load_restores_every_acknowledged_report(
                 stopped = True
                 await load
     assert backup.returncode == 0, err.decode()
-    assert out.decode().startswith(f"已将 {data / 'coordinator.db'} 备份到 {copy}："), out
     before = {(event, report_id) for when, event, report_id in answered if when < began}
     during = [when for when, _, _ in answered if began <= when < ended]
     assert len(before) >= 2 * len(COUNTIES), f"too little load before the backup: {len(before)}"
     assert during, "no report was acknowledged while the backup ran: it was not under load"
-    assert integrity(copy) == "ok"
-    assert not copy.with_name(copy.name + "-wal").exists()  # one self-contained file
-    assert [p.name for p in copy.parent.iterdir()] == [copy.name]  # no partial copy left
+    if served.backend == "sqlite":
+        source = make_url(env["OUTAGE_DATABASE_URL"]).database
+        assert out.decode().startswith(f"已将 {source} 备份到 {copy}："), out
+        assert integrity(copy) == "ok"
+        assert [p.name for p in copy.parent.iterdir()] == [copy.name]  # one file, no partial
 
-    # Restored into a fresh data folder: the copy is its database, nothing else comes along.
-    fresh = tmp_path / "restored"
-    fresh.mkdir()
-    shutil.copyfile(copy, fresh / "coordinator.db")
-    restored = service_env(f"sqlite+aiosqlite:///{fresh / 'coordinator.db'}", fresh / "var")
-    verified = cli(restored, "audit", "verify")
+    restore(served, copy)
+    verified = cli(served.restored, "audit", "verify")
     assert "哈希链全部完整" in verified, verified
-    with serve(restored, 1, tmp_path / "restored.log") as service:
+    restored_log = tmp_path / "restored.log"
+    with serve(served.restored, served.workers, restored_log) as service:
         async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
             listed: set[tuple[str, str]] = set()
             for event_id in {event for event, _ in before}:
