@@ -10,6 +10,7 @@ refuses, and that a refusal leaves nothing behind.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sqlite3
 import stat
@@ -76,6 +77,11 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
     backend, workers = request.param
     with ExitStack() as stack:
         if backend == "postgres":
+            if not (shutil.which("pg_dump") and shutil.which("pg_restore")):
+                missing = "pg_dump and pg_restore (postgresql-client) are not installed"
+                if os.environ.get("CI"):
+                    pytest.fail(missing)
+                pytest.skip(missing)
             url = stack.enter_context(scratch_postgres("outage_backup"))
             fresh = stack.enter_context(scratch_postgres("outage_restored"))
         else:
