@@ -41,7 +41,7 @@ from tests.helpers import (
     service_env,
 )
 
-LOAD_SECONDS = 1.5  # of reports before the backup begins
+LOAD_SECONDS = 2.0  # of reports before the backup begins
 COUNTIES = ["330603", "330604", "330624", "330681"]
 LOSSES = [40, 70, 90, 110, 130]  # below threshold, IV and III on 200 MW grids
 
