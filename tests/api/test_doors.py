@@ -97,6 +97,19 @@ async def test_wrong_tokens_at_the_board_sign_in_count_too(client: httpx.AsyncCl
     assert api.status_code == 429
 
 
+async def test_the_openapi_documents_429_on_every_api_operation(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    operations = [
+        (path, method, operation)
+        for path, methods in spec["paths"].items()
+        if path.startswith("/api/")
+        for method, operation in methods.items()
+    ]
+    assert operations
+    undocumented = [f"{m} {p}" for p, m, o in operations if "429" not in o["responses"]]
+    assert undocumented == []
+
+
 def test_the_hold_ends_when_the_oldest_wrong_token_leaves_the_window() -> None:
     now = [1000.0]
     limiter = WrongTokens(most=3, window=60, clock=lambda: now[0])
