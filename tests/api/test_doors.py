@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -258,3 +259,37 @@ async def test_an_oversized_chunked_sign_in_is_413_and_logs_no_error(
     assert answer.status_code == 413
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert "unhandled error" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("fmt", "secret", "added"),
+    [
+        ("wecom", None, set()),
+        ("dingtalk", "SEC2f4d8c0e1b7a9f3c5d6e8a0b2c4d6e8f", {"timestamp", "sign"}),
+    ],
+)
+async def test_a_robot_url_keeps_its_own_query_when_posted_to(
+    client: httpx.AsyncClient,
+    make_token: MakeToken,
+    context: AppContext,
+    fmt: str,
+    secret: str | None,
+    added: set[str],
+) -> None:
+    """httpx's ``params=`` replaced the URL's query: WeCom's ``key=`` and DingTalk's
+    ``access_token=`` never reached the robot (a signed DingTalk post got only ``timestamp`` and
+    ``sign``)."""
+    admin = await make_token("admin")
+    dispatcher = await make_token("dispatcher")
+    parameter = "key" if fmt == "wecom" else "access_token"
+    with Receiver() as receiver:
+        body = {"url": f"{receiver.url}?{parameter}={KEY}", "format": fmt}
+        await subscribe(client, admin, **body, **({"secret": secret} if secret else {}))
+        await post(client, dispatcher, report(county("330603", 200, 90)))
+        async with delivering(context) as deliverer:
+            await deliverer.drain()
+    assert receiver.hits, "nothing was delivered"
+    for hit in receiver.hits:
+        query = parse_qs(urlsplit(hit.path).query)
+        assert query[parameter] == [KEY]
+        assert set(query) == {parameter, *added}
