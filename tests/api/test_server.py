@@ -330,3 +330,29 @@ def test_a_head_sent_whole_is_not_timed_after_it_arrives(impatient_server: Servi
         time.sleep(HEAD_TIMEOUT * 2)
         second = exchange(connection, get("/healthz"))
     assert (first.status, second.status) == (200, 200)
+
+
+async def test_an_oversized_chunked_sign_in_is_413_and_logs_no_error(server: Service) -> None:
+    """The board's sign-in reads its form; the body limit cut it short and told the app the
+    client left, and Starlette's ``ClientDisconnect`` was logged as an unhandled error with its
+    traceback."""
+    before = len(server.log_text())
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"token="
+        for block in megabytes(2, b"a"):
+            yield block
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        answer = await client.post(
+            "/board/login",
+            content=body(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        after = await client.get("/healthz")
+
+    assert answer.status_code == 413, answer.text
+    assert after.status_code == 200
+    logged = server.log_text()[before:]
+    assert "unhandled error" not in logged
+    assert "ClientDisconnect" not in logged
