@@ -99,6 +99,14 @@ class Settings(BaseSettings):
         "is refused with 431 as soon as the bytes read of it pass this (outage-coordinator "
         "serve only: another server keeps its own limit)",
     )
+    head_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="How long a request head (request line and headers) may take to arrive "
+        "whole, from its first byte (from the connection's opening for its first request); a "
+        "head still unfinished then is answered 408 and the connection closed, and a connection "
+        "that sent nothing is closed (outage-coordinator serve only)",
+    )
     escalation_interval_seconds: float = Field(
         default=60,
         ge=0,
