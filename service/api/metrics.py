@@ -17,7 +17,10 @@ Two kinds of figure, each from where it is right:
 A scrape cannot be turned against the service. Its text is computed at most once a second in a
 worker, however many callers ask (``ScrapeCache``, kept on ``app.state.metrics_cache``): a caller
 within the second gets the text already made, and callers that arrive while it is being made
-await that one computation. With ``OUTAGE_METRICS_TOKEN`` set, a scrape needs
+await that one computation. A worker answers at most ten scrapes a second, the others waiting
+their turn, up to twenty of them, and any more refused with 503 (``ScrapePace``, on
+``app.state.metrics_pace``): a flood of scrape loops costs a worker ten cheap answers a second.
+With ``OUTAGE_METRICS_TOKEN`` set, a scrape needs
 ``Authorization: Bearer <that token>`` (compared in constant time), else 401.
 """
 
@@ -51,12 +54,12 @@ from service.api.problems import problem, speaking
 from service.errors import Said, Unauthenticated
 from service.flows.context import AppContext
 from service.flows.events.figures import Figures, read_figures
-from service.words import detail_of
+from service.words import _, detail_of
 
-MULTIPROCESS_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
-MAX_AGE_SECONDS: Final = (
-    1.0  # the most often a worker computes a scrape  # prometheus-client's own variable
-)
+MULTIPROCESS_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own variable
+MAX_AGE_SECONDS: Final = 1.0  # the most often a worker computes a scrape
+ANSWERS_PER_SECOND: Final = 10.0  # the most scrapes a worker answers a second ...
+MOST_WAITING: Final = 20  # ... and those it lets wait their turn (2 s), beyond which 503
 METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED: Final = "unmatched"  # a path no route has: one series, whatever the path
 
@@ -226,6 +229,40 @@ class ScrapeCache:
             self.running = None
 
 
+class ScrapePace:
+    """At most ``rate`` answers a second, as a leaky bucket (nginx's ``limit_req`` without
+    ``nodelay``): each caller takes the next free turn, ``1/rate`` seconds after the one before,
+    and sleeps until it (a caller that waits costs nothing); one whose turn lies more than
+    ``most_waiting`` turns ahead is refused (``turn()`` is False: 503 with Retry-After). A flood
+    of scrape loops is thus answered ``rate`` times a second whatever its size, and Prometheus
+    (a scrape every few seconds from each server) never waits.
+    """
+
+    def __init__(
+        self,
+        rate: float = ANSWERS_PER_SECOND,
+        most_waiting: int = MOST_WAITING,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = 1 / rate
+        self.most_waiting = most_waiting
+        self.clock = clock
+        self.sleep = sleep
+        self.next_turn = -math.inf
+
+    async def turn(self) -> bool:
+        now = self.clock()
+        turn = max(now, self.next_turn)
+        if turn - now > self.most_waiting * self.interval + 1e-9:
+            return False
+        self.next_turn = turn + self.interval
+        if turn > now:
+            await self.sleep(turn - now)
+        return True
+
+
 def process_text() -> bytes:
     """The per-process metrics as text: every worker's added up in multiprocess mode."""
     folder = os.environ.get(MULTIPROCESS_ENV)
@@ -263,6 +300,13 @@ async def metrics(request: Request) -> Response:
         with speaking():
             detail = detail_of(refused)
         return problem(refused.status, refused.title, detail)
+    pace: ScrapePace = request.app.state.metrics_pace
+    if not await pace.turn():
+        with speaking():
+            detail = _("指标请求过多，请稍后再试")
+        busy = problem(503, "Service unavailable", detail)
+        busy.headers["Retry-After"] = "1"
+        return busy
     cache: ScrapeCache = request.app.state.metrics_cache
     # The classic text format (every name here is plain ASCII), which every Prometheus reads.
     return Response(await cache.text(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
@@ -272,4 +316,5 @@ def install_metrics(app: FastAPI) -> None:
     """``GET /metrics``, not in the OpenAPI document; its token, when one is set, is its own
     (BearerAuth guards /api/ only). The cache reads the context the lifespan puts on the app."""
     app.state.metrics_cache = ScrapeCache(lambda: scrape_text(app.state.context))
+    app.state.metrics_pace = ScrapePace()
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)

@@ -20,7 +20,7 @@ from sqlalchemy import func, insert, select
 from models import Action, Delivery, Event, OutboxMessage, Subscription
 from models.base import table_of
 from service.api import metrics
-from service.api.metrics import ScrapeCache
+from service.api.metrics import ScrapeCache, ScrapePace
 from service.app import create_app
 from service.config import Settings
 from service.flows.context import AppContext
@@ -33,11 +33,25 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture
-def cache(app_and_context: tuple[Any, AppContext]) -> ScrapeCache:
-    """The app's scrape cache, emptied (the app, and so the cache, lives for the session)."""
+def cache(app_and_context: tuple[Any, AppContext], monkeypatch: pytest.MonkeyPatch) -> ScrapeCache:
+    """The app's scrape cache, emptied (the app, and so the cache, lives for the session); its
+    pace lets every scrape through at once (``no_waiting``)."""
     kept: ScrapeCache = app_and_context[0].state.metrics_cache
     kept.clear()
+    no_waiting(app_and_context[0].state.metrics_pace, monkeypatch)
     return kept
+
+
+def no_waiting(pace: ScrapePace, monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The pace's turns taken with no time passing, and the waits it asked for."""
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(pace, "sleep", sleep)
+    monkeypatch.setattr(pace, "most_waiting", 10**9)
+    return waits
 
 
 async def scrape(client: httpx.AsyncClient, cache: ScrapeCache | None = None) -> Samples:
@@ -353,3 +367,42 @@ def test_the_token_is_compared_in_constant_time(monkeypatch: pytest.MonkeyPatch)
     assert not metrics.allowed("abd", "abc")
     assert metrics.allowed("abc", "abc")
     assert compared == [(b"abd", b"abc"), (b"abc", b"abc")]
+
+
+async def test_a_flood_of_scrapes_is_answered_ten_times_a_second(
+    client: httpx.AsyncClient,
+    cache: ScrapeCache,
+    app_and_context: tuple[Any, AppContext],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Thirty callers at once: the first answered at once, the next twenty each a tenth of a
+    second after the one before, the rest refused with 503 and Retry-After."""
+    pace = ScrapePace(clock=lambda: 1000.0)
+    waits = no_waiting(pace, monkeypatch)
+    monkeypatch.setattr(pace, "most_waiting", 20)
+    monkeypatch.setattr(app_and_context[0].state, "metrics_pace", pace)
+
+    answers = await asyncio.gather(*(client.get("/metrics") for _ in range(30)))
+
+    assert [a.status_code for a in answers].count(200) == 21
+    busy = [a for a in answers if a.status_code == 503]
+    assert len(busy) == 9
+    assert all(a.headers["retry-after"] == "1" for a in busy)
+    assert all(a.headers["content-type"] == "application/problem+json" for a in busy)
+    assert waits == pytest.approx([n / 10 for n in range(1, 21)])
+
+
+async def test_the_pace_lets_a_turn_go_by_as_time_passes() -> None:
+    now = [1000.0]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    pace = ScrapePace(rate=10, most_waiting=1, clock=lambda: now[0], sleep=sleep)
+    assert await pace.turn()  # at once
+    assert await pace.turn()  # a tenth of a second on
+    assert not await pace.turn()  # two turns ahead: refused
+    now[0] += 0.2
+    assert await pace.turn()  # its turn has come: at once
+    assert waits == pytest.approx([0.1])
