@@ -83,8 +83,9 @@ class Settings(BaseSettings):
     )
     metrics: bool = Field(
         default=True,
-        description="Serve GET /metrics (Prometheus text, computed at most once a second in "
-        "each worker however many ask) and time every request for it; false removes both",
+        description="Serve GET /metrics (Prometheus text, computed at most once a second and "
+        "answered at most ten times a second in each worker, however many ask) and time every "
+        "request for it; false removes both",
     )
     metrics_token: SecretStr | None = Field(
         default=None,

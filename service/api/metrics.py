@@ -212,6 +212,8 @@ class ScrapeCache:
             return self.body
         if self.running is None:
             self.running = asyncio.create_task(self._compute())
+            # its error is its callers'; none left (all gone away), it is not logged as lost
+            self.running.add_done_callback(lambda task: task.cancelled() or task.exception())
         return await asyncio.shield(self.running)
 
     def clear(self) -> None:
