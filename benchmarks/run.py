@@ -348,7 +348,9 @@ def main(argv: list[str] | None = None) -> int:
             "observability": args.observability,
             "scrapes": args.scrapes,
             "outage_env": {
-                k: v for k, v in os.environ.items() if k.startswith("OUTAGE_") and "URL" not in k
+                k: v
+                for k, v in os.environ.items()
+                if k.startswith("OUTAGE_") and "URL" not in k and "TOKEN" not in k
             },
         },
         "machine": {

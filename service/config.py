@@ -89,8 +89,8 @@ class Settings(BaseSettings):
     )
     metrics_token: SecretStr | None = Field(
         default=None,
-        description="When set, GET /metrics answers only a request with the header "
-        "Authorization: Bearer <this token> (compared in constant time), any other with 401; "
+        description="When set, GET /metrics answers only a request whose Authorization header "
+        "is Bearer followed by this token (compared in constant time), any other with 401; "
         "unset, it needs no token. Prometheus sends it with its scrape config's authorization "
         "(credentials or credentials_file)",
     )
