@@ -46,7 +46,9 @@ escalation run), on both backends; and on PostgreSQL one uvicorn worker against 
 and for reports spread over six events (``benchmarks.scaling``: goals 1.3× and 1.0×, with the CPU
 each round took from the service, PostgreSQL, the load generator and the whole machine).
 Last, on each backend, what /metrics and the JSON request log cost on reports: the service as it
-ships against the same with both off, side by side (``benchmarks.observability``, goal ≤ 10%).
+ships against the same with both off, side by side (``benchmarks.observability``, goal ≤ 10%);
+and what twenty /metrics scrape loops cost the same reports, alone against flooded in alternating
+rounds (``benchmarks.scrapes``, goal ≥ 0.9×, with a scrape's size and computing time).
 
 The tables show requests/s, p99 latency, the service/bare ratio and the service's peak RSS
 (VmHWM, summed over its processes); the same figures go to ``benchmarks/results/latest.json``.
@@ -93,10 +95,12 @@ from benchmarks.output import (
     missed_goals,
     observability_table,
     scaling_table,
+    scrapes_table,
     storm_table,
     table,
 )
 from benchmarks.scaling import WORKERS, measure_scaling
+from benchmarks.scrapes import measure_scrapes
 from benchmarks.servers import PG_UNREACHABLE, ROOT
 from benchmarks.storm import measure_storm as storm_mix
 
@@ -206,6 +210,9 @@ def bench_sqlite(args: argparse.Namespace) -> dict[str, Any]:
         if args.observability:
             sides = {side: f"sqlite+aiosqlite:///{work / side}-obs.db" for side in SIDES}
             found["observability"] = guarded(lambda: measure_observability(sides, args))
+        if args.scrapes:
+            scraped = f"sqlite+aiosqlite:///{work / 'scrapes'}.db"
+            found["scrapes"] = guarded(lambda: measure_scrapes(scraped, args))
         return found
 
 
@@ -227,6 +234,7 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 s: stack.enter_context(servers.postgres_database(args.postgres_url))
                 for s in (DATABASES if args.delivery_messages > 0 else ())
             }
+            scraped = stack.enter_context(servers.postgres_database(args.postgres_url))
         except PG_UNREACHABLE as exc:
             return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outage-bench-")))
@@ -241,6 +249,8 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
             found["scaling"] = guarded(lambda: measure_scaling(scaling, args))
         if args.observability:
             found["observability"] = guarded(lambda: measure_observability(observed, args))
+        if args.scrapes:
+            found["scrapes"] = guarded(lambda: measure_scrapes(scraped, args))
         return found
     raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
 
@@ -312,8 +322,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + scaling)
     if observability := observability_table(results):
         print("\n" + observability)
+    if scraped := scrapes_table(results):
+        print("\n" + scraped)
     for backend, found in results.items():
-        extra = ("storm", "scaling", "observability", "delivery")
+        extra = ("storm", "scaling", "observability", "delivery", "scrapes")
         for part in (found, *(found.get(name, {}) for name in extra)):
             if part.get("status") == "failed":
                 print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
@@ -334,8 +346,11 @@ def main(argv: list[str] | None = None) -> int:
             "delivery_messages": args.delivery_messages,
             "scaling": args.scaling,
             "observability": args.observability,
+            "scrapes": args.scrapes,
             "outage_env": {
-                k: v for k, v in os.environ.items() if k.startswith("OUTAGE_") and "URL" not in k
+                k: v
+                for k, v in os.environ.items()
+                if k.startswith("OUTAGE_") and "URL" not in k and "TOKEN" not in k
             },
         },
         "machine": {
@@ -356,7 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     parts = [
         p
         for r in results.values()
-        for p in (r, r.get("storm"), r.get("scaling"), r.get("observability"), r.get("delivery"))
+        for p in (
+            r,
+            *(r.get(k) for k in ("storm", "scaling", "observability", "delivery", "scrapes")),
+        )
         if p
     ]
     if any(p["status"] == "failed" for p in parts):

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service import bundled
@@ -83,8 +83,16 @@ class Settings(BaseSettings):
     )
     metrics: bool = Field(
         default=True,
-        description="Serve GET /metrics (Prometheus text, no token) and time every request "
-        "for it; false removes both",
+        description="Serve GET /metrics (Prometheus text, computed at most once a second and "
+        "answered at most ten times a second in each worker, however many ask) and time every "
+        "request for it; false removes both",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics answers only a request whose Authorization header "
+        "is Bearer followed by this token (compared in constant time), any other with 401; "
+        "unset, it needs no token. Prometheus sends it with its scrape config's authorization "
+        "(credentials or credentials_file)",
     )
     max_body_bytes: int = Field(
         default=1024 * 1024,
