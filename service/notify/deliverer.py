@@ -196,7 +196,7 @@ class Deliverer:
             elif breaker.until is not None or breaker.probing:
                 breaker.until, breaker.probing = None, True
                 room[subscription] = 1 - held[subscription]
-        return room
+        return {s: n for s, n in room.items() if n != CLAIM_DEPTH}  # the rest: the default
 
     async def tick(self, *, claim: bool = True) -> bool:
         """Record, give back, fan out, claim and start what is due, as slots allow, in one
