@@ -15,6 +15,10 @@
     deliveries a report for the service with subscriptions, more than its deliverer can post, so
     it works flat out beside the requests the whole time. Rounds alternate the two services; the
     ratio is the median of the rounds' ratios.
+(c) **bad receivers**, in process (``benchmarks.bad_receivers``): the p95 of a healthy
+    receiver's delay from a notice's creation to its arrival, beside six bad receivers (hanging,
+    dripping, 500, redirect, a huge ``Retry-After``, a WeCom errcode) against alone; goal: under
+    one second beside them.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import httpx
 from sqlalchemy import func, select
 
 from benchmarks import servers
+from benchmarks.bad_receivers import measure_receivers
 from benchmarks.cases import QUIET, RESPONSE, Pair, pair_json
 from benchmarks.load import BenchError, Load, Target, check, driver
 from benchmarks.options import parse
@@ -53,7 +58,7 @@ from service.store import outbox
 from service.store.batch import WriteBatch
 
 # The measures' databases: the deliverer in process; the services with and without subscriptions.
-DATABASES: Final = ("delivery", "subscribed", "plain")
+DATABASES: Final = ("delivery", "subscribed", "plain", "receivers")
 SUBSCRIPTIONS: Final = 10
 DELIVERY_GOAL: Final = 0.5
 REPORTS_GOAL: Final = 0.8
@@ -88,7 +93,9 @@ def measure_delivery(urls: dict[str, str], work: Path, args: argparse.Namespace)
             _delivery(urls["delivery"], hook, args.delivery_messages, args.rounds)
         )
         found.update(_reports(urls, hook, work, args))
-        return found
+    # (c) a healthy receiver beside six bad ones, receivers of its own (benchmarks.bad_receivers)
+    found["receivers"] = asyncio.run(measure_receivers(urls["receivers"]))
+    return found
 
 
 # --- (a) the deliverer against bare httpx -------------------------------------------------

@@ -245,7 +245,8 @@ def delivery_table(results: dict[str, dict[str, Any]]) -> str:
     lines = [
         "webhook delivery: (a) outbox → local receiver, messages/s, the deliverer vs bare httpx "
         "posting the same bodies; (b) POST /reports at IV on the IV event, then IV and below in "
-        "turn (each a notice: 10 deliveries), with 10 subscriptions vs none, req/s",
+        "turn (each a notice: 10 deliveries), with 10 subscriptions vs none, req/s; (c) a healthy "
+        "receiver's p95 delay beside six bad receivers vs alone",
         f"{'backend':<9}{'measure':<14}{'service':>10}{'baseline':>10}{'ratio':>8}{'goal':>7}",
     ]
     for backend, d in found.items():
@@ -264,6 +265,13 @@ def delivery_table(results: dict[str, dict[str, Any]]) -> str:
                 f"{backend:<9}{label:<14}{b['service']['rps']:>10.1f}{b['bare']['rps']:>10.1f}"
                 f"{b['ratio']:>7.2f}x{goal}  deliveries {b['deliveries']}"
             )
+        if (c := d.get("receivers")) is not None:
+            lines.append(
+                f"{backend:<9}{'(c) beside 6':<14}{c['beside']['p95']:>9.3f}s"
+                f"{c['alone']['p95']:>9.3f}s{c['ratio']:>7.2f}x{c['goal_seconds']:>5.1f}s  "
+                f"healthy receiver's p95 beside six bad ones vs alone (p50 "
+                f"{c['beside']['p50']:.3f}s vs {c['alone']['p50']:.3f}s; goal: p95 under 1 s)"
+            )
     return "\n".join(lines)
 
 
@@ -278,7 +286,7 @@ def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
             if pair["meets_goal"] is False:
                 missed.append(f"{backend} {pair['name']}")
         delivery = found.get("delivery", {})
-        for part in ("delivery", "reports"):
+        for part in ("delivery", "reports", "receivers"):
             if delivery.get(part, {}).get("meets_goal") is False:
                 missed.append(f"{backend} {part} (webhooks)")
         if found.get("storm", {}).get("meets_goal") is False:

@@ -156,7 +156,27 @@ class Settings(BaseSettings):
         default=8,
         ge=1,
         description="Attempts in flight at once in each worker (connections of its one HTTP "
-        "client); it claims up to 4 due deliveries for each",
+        "client); it claims up to 4 due deliveries for each. Each subscription with work gets "
+        "an equal share of them (at least one), so that a slow receiver holds only its own",
+    )
+    delivery_max_retry_after_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="The longest wait a receiver's Retry-After is honoured for (seconds or an "
+        "HTTP date, of any size); a longer one is cut to this",
+    )
+    delivery_breaker_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed attempts in a row at one subscription (no answer in time, 3xx, "
+        "4xx, 5xx, a robot's errcode) after which each worker rests it: none of its deliveries "
+        "is attempted until the rest is over, then one tries it again",
+    )
+    delivery_breaker_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="A resting subscription's first rest; each failed try after a rest doubles "
+        "it, up to delivery_max_retry_after_seconds; a delivered one ends the rests",
     )
     public_url: str = Field(
         default="http://127.0.0.1:8000",

@@ -589,12 +589,15 @@ class Hit:
 
 @dataclass(frozen=True)
 class Reply:
-    """What a ``Receiver`` answers, after ``delay`` seconds."""
+    """What a ``Receiver`` answers, after ``delay`` seconds: ``body`` ``repeat`` times over,
+    or, with ``drip``, one byte every ``drip`` seconds."""
 
     status: int = 200
     body: bytes = b"{}"
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+    repeat: int = 1
+    drip: float = 0.0
 
 
 class _Server(ThreadingHTTPServer):
@@ -610,6 +613,7 @@ class Receiver:
         self.answer = answer or (lambda _hit, _n: Reply())
         self.hits: list[Hit] = []
         self.answered = 0
+        self.sent = 0  # bytes of answers' bodies the deliverer took (into its socket at least)
         self._lock = threading.Lock()
         self._closing = threading.Event()
         receiver = self
@@ -637,11 +641,31 @@ class Receiver:
                 for name, value in reply.headers:
                     self.send_header(name, value)
                 self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(reply.body)))
+                self.send_header("content-length", str(len(reply.body) * reply.repeat))
                 self.end_headers()
-                self.wfile.write(reply.body)
+                try:
+                    self._body(reply)
+                except OSError:  # the deliverer hung up before the end: as it may
+                    self.close_connection = True
+                    return
                 with receiver._lock:
                     receiver.answered += 1
+
+            def _body(self, reply: Reply) -> None:
+                if reply.drip:
+                    self.wfile.flush()
+                    for byte in reply.body * reply.repeat:
+                        if receiver._closing.wait(reply.drip):
+                            raise ConnectionAbortedError
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        with receiver._lock:
+                            receiver.sent += 1
+                    return
+                for _ in range(reply.repeat):
+                    self.wfile.write(reply.body)
+                    with receiver._lock:
+                        receiver.sent += len(reply.body)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -8,7 +8,13 @@ from benchmarks.board import viewers_served
 from benchmarks.cases import Pair, median_round, pair_json
 from benchmarks.load import Load, Target, wrk_script
 from benchmarks.observability import observability_json
-from benchmarks.output import board_note, missed_goals, observability_table, scrapes_table
+from benchmarks.output import (
+    board_note,
+    delivery_table,
+    missed_goals,
+    observability_table,
+    scrapes_table,
+)
 from benchmarks.scaling import cpu_shares, scaling_json
 from benchmarks.scrapes import scrapes_json
 from benchmarks.storm import kind_figures, storm_verdict
@@ -161,3 +167,27 @@ def test_a_scrape_flood_is_judged_on_reports_round_by_round_and_on_one_scrape() 
     assert [x["meets_goal"] for x in (slower, big, slow)] == [False, False, False]
     results = {"sqlite": {"status": "ok", "scrapes": {"status": "ok", "pairs": [slower]}}}
     assert missed_goals(results) == ["sqlite reports_scraped"]
+
+
+def test_the_healthy_receivers_p95_beside_six_bad_ones_is_shown_and_judged() -> None:
+    receivers = {
+        "alone": {"notices": 70, "p50": 0.15, "p95": 0.3, "max": 0.5},
+        "beside": {"notices": 70, "p50": 6.0, "p95": 12.0, "max": 20.0},
+        "ratio": 40.0,
+        "goal_seconds": 1.0,
+        "meets_goal": False,
+    }
+    part = {"ratio": 1.0, "goal": 0.5, "meets_goal": True}
+    delivery = {
+        "status": "ok",
+        "delivery": {**part, "service_per_s": 100.0, "bare_per_s": 100.0},
+        **{
+            key: {**part, "service": {"rps": 1.0}, "bare": {"rps": 1.0}, "deliveries": {}}
+            for key in ("reports", "reports_notifying")
+        },
+        "receivers": receivers,
+    }
+    results = {"sqlite": {"status": "ok", "delivery": delivery}}
+    assert missed_goals(results) == ["sqlite receivers (webhooks)"]
+    (line,) = [x for x in delivery_table(results).splitlines() if "(c) beside 6" in x]
+    assert "12.000s" in line and "0.300s" in line and "40.00x" in line

@@ -17,13 +17,13 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Final
 
-import httpx
 from standardwebhooks.webhooks import Webhook
 
 from service.plan.notifications import Format
@@ -89,6 +89,16 @@ class Outgoing:
     params: Mapping[str, str]
     headers: Mapping[str, str]
     content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A receiver's answer as the deliverer keeps it: its status, its headers and at most the
+    first few KB of its body (the deliverer never reads more, whatever the receiver sends)."""
+
+    status: int
+    headers: Mapping[str, str]  # names in lower case
+    body: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,19 +234,19 @@ def dingtalk_signature(secret: str, now: datetime) -> dict[str, str]:
     return {"timestamp": timestamp, "sign": base64.b64encode(digest.digest()).decode()}
 
 
-def judge(fmt: Format, response: httpx.Response, now: datetime) -> Outcome:
+def judge(fmt: Format, answer: Answer, now: datetime) -> Outcome:
     """What an answer means. 2xx delivers, except a robot's nonzero ``errcode`` (they answer
     200 with it); a 4xx other than 408 and 429 is final; the rest is tried again, no sooner than
     a ``Retry-After`` says."""
-    status = response.status_code
+    status = answer.status
     if 200 <= status < 300:
-        if fmt != "standard" and (refusal := _robot_refusal(response)) is not None:
+        if fmt != "standard" and (refusal := _robot_refusal(answer.body)) is not None:
             return Outcome(False, status, refusal)
         return Outcome(True, status)
-    error = f"HTTP {status}: {response.text[:200]}"
+    error = f"HTTP {status}: {answer.body.decode('utf-8', 'replace')[:200]}"
     if 400 <= status < 500 and status not in RETRYABLE_4XX:
         return Outcome(False, status, error, retry=False)
-    return Outcome(False, status, error, retry_after=retry_after(response, now))
+    return Outcome(False, status, error, retry_after=retry_after(answer.headers, now))
 
 
 def failed(error: Exception) -> Outcome:
@@ -244,27 +254,31 @@ def failed(error: Exception) -> Outcome:
     return Outcome(False, None, f"{type(error).__name__}: {error}"[:500])
 
 
-def retry_after(response: httpx.Response, now: datetime) -> float | None:
-    """``Retry-After`` in seconds: given as seconds, or as an HTTP date."""
-    value = response.headers.get("retry-after")
+_SECONDS = re.compile(r"[0-9]+")
+
+
+def retry_after(headers: Mapping[str, str], now: datetime) -> float | None:
+    """``Retry-After`` in seconds: given as seconds (ASCII digits, of any length: a number too
+    large for a float is infinity, for the deliverer to cap), or as an HTTP date."""
+    value = headers.get("retry-after")
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if _SECONDS.fullmatch(value):
         return float(value)
     try:
         date = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if date.tzinfo is None:
         date = date.replace(tzinfo=UTC)
     return max((date - now).total_seconds(), 0.0)
 
 
-def _robot_refusal(response: httpx.Response) -> str | None:
+def _robot_refusal(body: bytes) -> str | None:
     try:
-        answer = response.json()
-    except ValueError:
+        answer = json.loads(body)
+    except (ValueError, RecursionError):  # not JSON, cut short, or nested past reason
         return None
     if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
         # design § Notifications: the errmsg is kept as last_error (the code, when it says nothing)

@@ -10,12 +10,12 @@ worker killed mid-attempt leaves it due again, so every notice is delivered at l
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,6 +89,7 @@ class Claimed:
     """A delivery claimed for one attempt, with what the attempt needs."""
 
     id: uuid.UUID
+    subscription_id: uuid.UUID
     attempts: int
     url: str
     format: Format
@@ -100,15 +101,54 @@ class Claimed:
 
 
 async def claim_due(
-    session: AsyncSession, now: datetime, lease_until: datetime, limit: int
+    session: AsyncSession,
+    now: datetime,
+    lease_until: datetime,
+    limit: int,
+    *,
+    each: int | None = None,
+    room: Mapping[uuid.UUID, int] | None = None,
 ) -> list[Claimed]:
-    """Up to ``limit`` pending deliveries due at ``now``, oldest due first, each counted as
-    attempted and leased until ``lease_until``."""
+    """Up to ``limit`` pending deliveries due at ``now``, each counted as attempted and leased
+    until ``lease_until``: at most ``each`` of one subscription (``room`` says otherwise for
+    the subscriptions it names: 0 claims none of theirs), taken in turn, every subscription's
+    oldest due before any one's second, so that one receiver's backlog never crowds out the
+    others'."""
+    due_now = (Delivery.state == "pending") & (Delivery.next_attempt_at <= now)
+    room = dict(room or {})
+    closed = [subscription for subscription, n in room.items() if n <= 0]
+    if closed:
+        due_now &= Delivery.subscription_id.not_in(closed)
+    # Each due delivery's place in its subscription's queue, and how many that one may take.
+    rank = func.row_number().over(
+        partition_by=Delivery.subscription_id,
+        order_by=(Delivery.next_attempt_at, Delivery.created_at, Delivery.id),
+    )
+    if each is None:
+        each = limit
+    whens = [(Delivery.subscription_id == s, n) for s, n in room.items() if n > 0]
+    allowed = case(*whens, else_=literal(each)) if whens else literal(each)
+    ranked = (
+        select(
+            Delivery.id,
+            Delivery.next_attempt_at,
+            rank.label("rank"),
+            allowed.label("allowed"),
+        )
+        .where(due_now)
+        .subquery("ranked")
+    )
+    chosen = (
+        select(ranked.c.id)
+        .where(ranked.c.rank <= ranked.c.allowed)
+        .order_by(ranked.c.rank, ranked.c.next_attempt_at)
+        .limit(limit)
+    )
+    # PostgreSQL locks no rows of a window's query: the rows chosen are locked after, by id
+    # (a row another worker holds is skipped, as before).
     due = (
         select(Delivery.id)
-        .where(Delivery.state == "pending", Delivery.next_attempt_at <= now)
-        .order_by(Delivery.next_attempt_at)
-        .limit(limit)
+        .where(Delivery.id.in_(chosen), due_now)
         .with_for_update(skip_locked=True)
         .cte("due")
     )
@@ -126,6 +166,7 @@ async def claim_due(
     rows = await session.execute(
         select(
             Delivery.id,
+            Delivery.subscription_id,
             Subscription.url,
             Subscription.format,
             Subscription.secret,
@@ -142,6 +183,7 @@ async def claim_due(
     return [
         Claimed(
             id=row.id,
+            subscription_id=row.subscription_id,
             attempts=attempts[row.id],
             url=row.url,
             format=row.format,
@@ -195,4 +237,19 @@ async def record(session: AsyncSession, results: Sequence[Attempted]) -> None:
             }
             for r in results
         ],
+    )
+
+
+async def release(session: AsyncSession, given: Sequence[tuple[uuid.UUID, datetime]]) -> None:
+    """Give back deliveries claimed and never attempted (their subscription began to rest, or
+    the worker stopped), each ``(id, due_at)``: pending again, due at ``due_at``, the claim not
+    counted as an attempt."""
+    if not given:
+        return
+    table = table_of(Delivery)
+    await session.execute(
+        update(table)
+        .where(table.c.id == bindparam("delivery_id"), table.c.state == "pending")
+        .values(attempts=table.c.attempts - 1, next_attempt_at=bindparam("due_at")),
+        [{"delivery_id": id_, "due_at": due_at} for id_, due_at in given],
     )

@@ -6,18 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-import httpx
 import pytest
 
 from service.config import Settings
 from service.notify.deliverer import backoff
-from service.notify.formats import judge, retry_after
+from service.notify.formats import Answer, judge, retry_after
 
 NOW = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
 
 
-def answer(status: int, body: bytes = b"{}", **headers: str) -> httpx.Response:
-    return httpx.Response(status, content=body, headers=headers)
+def answer(status: int, body: bytes = b"{}", **headers: str) -> Answer:
+    return Answer(status, {name.lower(): value for name, value in headers.items()}, body)
 
 
 @pytest.mark.parametrize(
@@ -43,13 +42,13 @@ def test_a_robots_errcode_decides(fmt: str) -> None:
 
 
 def test_retry_after_in_seconds_or_as_an_http_date() -> None:
-    assert retry_after(answer(503, **{"Retry-After": "120"}), NOW) == 120
+    assert retry_after({"retry-after": "120"}, NOW) == 120
     later = format_datetime(NOW + timedelta(seconds=90), usegmt=True)
-    assert retry_after(answer(503, **{"Retry-After": later}), NOW) == 90
+    assert retry_after({"retry-after": later}, NOW) == 90
     past = format_datetime(NOW - timedelta(hours=1), usegmt=True)
-    assert retry_after(answer(503, **{"Retry-After": past}), NOW) == 0
-    assert retry_after(answer(503, **{"Retry-After": "soon"}), NOW) is None
-    assert retry_after(answer(503), NOW) is None
+    assert retry_after({"retry-after": past}, NOW) == 0
+    assert retry_after({"retry-after": "soon"}, NOW) is None
+    assert retry_after({}, NOW) is None
     assert judge("standard", answer(429, **{"Retry-After": "7"}), NOW).retry_after == 7
 
 
