@@ -9,6 +9,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands
+from service.cli.running import hold_data_folder, run_flow
 from service.words import _
 
 if TYPE_CHECKING:
@@ -19,8 +20,10 @@ def register(commands: Commands) -> None:
     serve = commands.add_parser(
         "serve",
         help="run the API (uvicorn)",
-        description="Run the HTTP API. On the first start with no tokens, print a bootstrap "
-        "admin token once and write it to OUTAGE_VAR_DIR/admin-token (mode 0600).",
+        description="Run the HTTP API. It holds OUTAGE_VAR_DIR/serve.lock while it runs: a "
+        "second serve on the same folder is refused (exit 2). On the first start with no "
+        "tokens, print a bootstrap admin token once and write it to OUTAGE_VAR_DIR/admin-token "
+        "(mode 0600).",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -39,13 +42,15 @@ def register(commands: Commands) -> None:
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    # One service per data folder, taken before anything is touched: a second start there is
+    # refused before it empties the first one's metrics or runs a job on its database.
+    hold_data_folder(settings.var_dir, args.host, args.port)
     _metrics_folder(settings)  # before anything imports prometheus_client
 
     import uvicorn
 
     from service.api.logs import configure
     from service.api.server import PROTOCOL
-    from service.cli.running import run_flow
     from service.flows.admin.tokens import bootstrap_admin
 
     configure(settings)
