@@ -47,6 +47,10 @@ and for reports spread over six events (``benchmarks.scaling``: goals 1.3× and 
 each round took from the service, PostgreSQL, the load generator and the whole machine).
 Last, on each backend, what /metrics and the JSON request log cost on reports: the service as it
 ships against the same with both off, side by side (``benchmarks.observability``, goal ≤ 10%).
+On PostgreSQL, how soon ``serve --workers 2`` answers on a machine kept busy, against the same
+start on the machine as it is, and the workers uvicorn's health check killed meanwhile
+(``benchmarks.startup``, ``--startup-rounds`` starts per case; goal: first answer within 10 s,
+none killed).
 
 The tables show requests/s, p99 latency, the service/bare ratio and the service's peak RSS
 (VmHWM, summed over its processes); the same figures go to ``benchmarks/results/latest.json``.
@@ -98,6 +102,7 @@ from benchmarks.output import (
 )
 from benchmarks.scaling import WORKERS, measure_scaling
 from benchmarks.servers import PG_UNREACHABLE, ROOT
+from benchmarks.startup import measure_startup, startup_table
 from benchmarks.storm import measure_storm as storm_mix
 
 
@@ -227,6 +232,11 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 s: stack.enter_context(servers.postgres_database(args.postgres_url))
                 for s in (DATABASES if args.delivery_messages > 0 else ())
             }
+            started = (
+                stack.enter_context(servers.postgres_database(args.postgres_url))
+                if args.startup_rounds > 0
+                else None
+            )
         except PG_UNREACHABLE as exc:
             return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outage-bench-")))
@@ -241,6 +251,8 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
             found["scaling"] = guarded(lambda: measure_scaling(scaling, args))
         if args.observability:
             found["observability"] = guarded(lambda: measure_observability(observed, args))
+        if started is not None:
+            found["startup"] = guarded(lambda: measure_startup(started, args.startup_rounds))
         return found
     raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
 
@@ -312,8 +324,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + scaling)
     if observability := observability_table(results):
         print("\n" + observability)
+    if startup := startup_table(results):
+        print("\n" + startup)
     for backend, found in results.items():
-        extra = ("storm", "scaling", "observability", "delivery")
+        extra = ("storm", "scaling", "observability", "delivery", "startup")
         for part in (found, *(found.get(name, {}) for name in extra)):
             if part.get("status") == "failed":
                 print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
@@ -334,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
             "delivery_messages": args.delivery_messages,
             "scaling": args.scaling,
             "observability": args.observability,
+            "startup_rounds": args.startup_rounds,
             "outage_env": {
                 k: v for k, v in os.environ.items() if k.startswith("OUTAGE_") and "URL" not in k
             },
@@ -356,7 +371,14 @@ def main(argv: list[str] | None = None) -> int:
     parts = [
         p
         for r in results.values()
-        for p in (r, r.get("storm"), r.get("scaling"), r.get("observability"), r.get("delivery"))
+        for p in (
+            r,
+            r.get("storm"),
+            r.get("scaling"),
+            r.get("observability"),
+            r.get("delivery"),
+            r.get("startup"),
+        )
         if p
     ]
     if any(p["status"] == "failed" for p in parts):
