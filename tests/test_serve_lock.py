@@ -40,6 +40,7 @@ class Running:
     env: dict[str, str]
     var: Path
     service: Service
+    workers: int
 
 
 @pytest.fixture(scope="module", params=SERVED_BACKENDS, ids=SERVED_IDS)
@@ -56,7 +57,7 @@ def first(
         service = stack.enter_context(serve(env, workers, folder / "serve.log", upgrade=False))
         for _ in range(4):
             assert httpx.get(f"{service.url}/healthz", timeout=30).status_code == 200
-        yield Running(env, folder / "var", service)
+        yield Running(env, folder / "var", service, workers)
 
 
 def second_start(env: dict[str, str], port: int) -> subprocess.CompletedProcess[str]:
@@ -156,3 +157,17 @@ def test_hold_data_folder_refuses_a_second_holder(tmp_path: Path) -> None:
         )
     finally:
         os.close(running._held.pop())
+
+
+@pytest.mark.process
+def test_workers_are_forked_from_a_supervisor_that_imported_the_app(first: Running) -> None:
+    """gunicorn's --preload: the workers start from the supervisor's imports rather than each
+    importing the whole app again in a fresh interpreter (most of a start on a busy machine)."""
+    if first.workers == 1:
+        pytest.skip("one worker: uvicorn serves in the supervisor's own process")
+    supervisor = first.service.process.pid
+    command = Path(f"/proc/{supervisor}/cmdline").read_bytes()
+    workers = first.service.worker_pids()
+    assert len(workers) == first.workers
+    for worker in workers:
+        assert Path(f"/proc/{worker}/cmdline").read_bytes() == command  # forked, not spawned

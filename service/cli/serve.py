@@ -65,6 +65,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             + f"\n{token}",
             flush=True,
         )
+    if args.workers > 1:
+        _preload_workers()
     uvicorn.run(
         "service.app:app_factory",
         factory=True,
@@ -92,3 +94,17 @@ def _metrics_folder(settings: Settings) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def _preload_workers() -> None:
+    """Workers forked from this process once it has imported the app, as gunicorn's --preload
+    does, rather than uvicorn's fresh interpreters that each import it all again: on a busy
+    machine those imports are most of a start. Each worker still builds its own app (engines,
+    jobs) after the fork; the supervisor starts no thread before forking."""
+    import multiprocessing
+
+    import uvicorn._subprocess
+
+    import service.app  # noqa: F401  # imported here once, inherited by every worker
+
+    uvicorn._subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
