@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ from tests.helpers import (
 
 # How long a refused start may take: an interpreter's start and the settings, on a busy machine.
 REFUSAL_SECONDS = 60
+# How long an orphaned worker may take to notice and shut down cleanly (the service's grace for a
+# job under way is 10 s), on a busy machine.
+ORPHAN_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -171,3 +175,31 @@ def test_workers_are_forked_from_a_supervisor_that_imported_the_app(first: Runni
     assert len(workers) == first.workers
     for worker in workers:
         assert Path(f"/proc/{worker}/cmdline").read_bytes() == command  # forked, not spawned
+
+
+@pytest.mark.process
+def test_workers_end_with_a_supervisor_killed_alone(tmp_path: Path) -> None:
+    """``kill -9`` of the supervisor only (the OOM killer's choice, say): its workers stop too,
+    rather than serve on without the folder's lock; then a new start on the folder succeeds."""
+    env = service_env(
+        f"sqlite+aiosqlite:///{tmp_path / 'orphans.db'}",
+        tmp_path / "var",
+        escalation_interval_seconds="0",
+    )
+    with serve(env, 2, tmp_path / "serve.log") as killed:
+        workers = killed.worker_pids()
+        assert len(workers) == 2
+        os.kill(killed.process.pid, signal.SIGKILL)
+        killed.process.wait(timeout=30)
+        deadline = time.monotonic() + ORPHAN_SECONDS
+        try:
+            while any(Path(f"/proc/{pid}").exists() for pid in workers):
+                assert time.monotonic() < deadline, f"workers {workers} outlived their supervisor"
+                time.sleep(0.1)
+        except AssertionError:  # the group's stop finds no leader: end what is left of it
+            for pid in workers:
+                with suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            raise
+    with serve(env, 2, tmp_path / "serve.log", upgrade=False) as again:
+        assert httpx.get(f"{again.url}/healthz", timeout=30).status_code == 200
