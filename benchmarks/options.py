@@ -70,6 +70,13 @@ def parse(argv: list[str] | None, description: str) -> argparse.Namespace:
         "none)",
     )
     parser.add_argument(
+        "--scrapes",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="on each backend, reports alone against reports beside twenty /metrics scrape "
+        "loops (default: on)",
+    )
+    parser.add_argument(
         "--delivery-messages",
         type=int,
         default=1000,

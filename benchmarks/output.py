@@ -201,6 +201,36 @@ def observability_table(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def scrapes_table(results: dict[str, dict[str, Any]]) -> str:
+    """Reports alone against reports beside twenty scrape loops (benchmarks.scrapes)."""
+    runs = {b: r["scrapes"] for b, r in results.items() if "scrapes" in r}
+    if not runs:
+        return ""
+    lines = [
+        "twenty /metrics scrape loops beside POST /reports, one worker, alternating rounds; "
+        "ratio: req/s flooded ÷ alone (goal ≥ 0.90: at most 10% slower); one scrape's size "
+        "(goal < 50 KB) and computation (goal < 20 ms) with 100 events",
+        f"{'backend':<9}{'endpoint':<44}{'alone':>7}{'p50':>7}{'flooded':>9}{'p50':>7}"
+        f"{'ratio':>7}{'scrapes/s':>10}{'KB':>6}{'ms':>6}  result",
+    ]
+    for backend, found in runs.items():
+        if found["status"] != "ok":
+            lines.append(f"{backend:<9}{found['status']}: {found['reason'].splitlines()[0]}")
+            continue
+        for pair in found["pairs"]:
+            quiet, flooded = pair["quiet"], pair["flooded"]
+            errors = quiet["errors"] + flooded["errors"] + pair["scrape_errors"]
+            lines.append(
+                f"{backend:<9}{pair['label']:<44}{quiet['rps']:>7.0f}{quiet['p50_ms']:>7.1f}"
+                f"{flooded['rps']:>9.0f}{flooded['p50_ms']:>7.1f}{pair['ratio']:>7.2f}"
+                f"{pair['scrapes_per_second']:>10.0f}{pair['scrape_bytes'] / 1000:>6.1f}"
+                f"{pair['scrape_ms']:>6.1f}  "
+                + ("ok" if pair["meets_goal"] else "MISSED")
+                + (f" ({errors} errors)" if errors else "")
+            )
+    return "\n".join(lines)
+
+
 def _cores(cpu: dict[str, float]) -> str:
     """``service+postgres+generator/machine`` in cores."""
     return f"{cpu['service']:.1f}+{cpu['postgres']:.1f}+{cpu['generator']:.1f}/{cpu['machine']:.1f}"
@@ -241,7 +271,9 @@ def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
     """What missed its goal: a pair's ratio, a scaling ratio, a storm with a 5xx, a busy start."""
     missed = []
     for backend, found in results.items():
-        measures = [found.get(name, {}).get("pairs", []) for name in ("scaling", "observability")]
+        measures = [
+            found.get(name, {}).get("pairs", []) for name in ("scaling", "observability", "scrapes")
+        ]
         for pair in found.get("pairs", []) + [p for pairs in measures for p in pairs]:
             if pair["meets_goal"] is False:
                 missed.append(f"{backend} {pair['name']}")

@@ -46,7 +46,9 @@ escalation run), on both backends; and on PostgreSQL one uvicorn worker against 
 and for reports spread over six events (``benchmarks.scaling``: goals 1.3× and 1.0×, with the CPU
 each round took from the service, PostgreSQL, the load generator and the whole machine).
 Last, on each backend, what /metrics and the JSON request log cost on reports: the service as it
-ships against the same with both off, side by side (``benchmarks.observability``, goal ≤ 10%).
+ships against the same with both off, side by side (``benchmarks.observability``, goal ≤ 10%);
+and what twenty /metrics scrape loops cost the same reports, alone against flooded in alternating
+rounds (``benchmarks.scrapes``, goal ≥ 0.9×, with a scrape's size and computing time).
 On PostgreSQL, how soon ``serve --workers 2`` answers on a machine kept busy, against the same
 start on the machine as it is, and the workers uvicorn's health check killed meanwhile
 (``benchmarks.startup``, ``--startup-rounds`` starts per case; goal: first answer within 10 s,
@@ -97,10 +99,12 @@ from benchmarks.output import (
     missed_goals,
     observability_table,
     scaling_table,
+    scrapes_table,
     storm_table,
     table,
 )
 from benchmarks.scaling import WORKERS, measure_scaling
+from benchmarks.scrapes import measure_scrapes
 from benchmarks.servers import PG_UNREACHABLE, ROOT
 from benchmarks.startup import measure_startup, startup_table
 from benchmarks.storm import measure_storm as storm_mix
@@ -211,6 +215,9 @@ def bench_sqlite(args: argparse.Namespace) -> dict[str, Any]:
         if args.observability:
             sides = {side: f"sqlite+aiosqlite:///{work / side}-obs.db" for side in SIDES}
             found["observability"] = guarded(lambda: measure_observability(sides, args))
+        if args.scrapes:
+            scraped = f"sqlite+aiosqlite:///{work / 'scrapes'}.db"
+            found["scrapes"] = guarded(lambda: measure_scrapes(scraped, args))
         return found
 
 
@@ -232,6 +239,7 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 s: stack.enter_context(servers.postgres_database(args.postgres_url))
                 for s in (DATABASES if args.delivery_messages > 0 else ())
             }
+            scraped = stack.enter_context(servers.postgres_database(args.postgres_url))
             started = (
                 stack.enter_context(servers.postgres_database(args.postgres_url))
                 if args.startup_rounds > 0
@@ -251,6 +259,8 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
             found["scaling"] = guarded(lambda: measure_scaling(scaling, args))
         if args.observability:
             found["observability"] = guarded(lambda: measure_observability(observed, args))
+        if args.scrapes:
+            found["scrapes"] = guarded(lambda: measure_scrapes(scraped, args))
         if started is not None:
             found["startup"] = guarded(lambda: measure_startup(started, args.startup_rounds))
         return found
@@ -324,10 +334,12 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + scaling)
     if observability := observability_table(results):
         print("\n" + observability)
+    if scraped := scrapes_table(results):
+        print("\n" + scraped)
     if startup := startup_table(results):
         print("\n" + startup)
     for backend, found in results.items():
-        extra = ("storm", "scaling", "observability", "delivery", "startup")
+        extra = ("storm", "scaling", "observability", "delivery", "scrapes", "startup")
         for part in (found, *(found.get(name, {}) for name in extra)):
             if part.get("status") == "failed":
                 print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
@@ -348,9 +360,12 @@ def main(argv: list[str] | None = None) -> int:
             "delivery_messages": args.delivery_messages,
             "scaling": args.scaling,
             "observability": args.observability,
+            "scrapes": args.scrapes,
             "startup_rounds": args.startup_rounds,
             "outage_env": {
-                k: v for k, v in os.environ.items() if k.startswith("OUTAGE_") and "URL" not in k
+                k: v
+                for k, v in os.environ.items()
+                if k.startswith("OUTAGE_") and "URL" not in k and "TOKEN" not in k
             },
         },
         "machine": {
@@ -373,11 +388,10 @@ def main(argv: list[str] | None = None) -> int:
         for r in results.values()
         for p in (
             r,
-            r.get("storm"),
-            r.get("scaling"),
-            r.get("observability"),
-            r.get("delivery"),
-            r.get("startup"),
+            *(
+                r.get(k)
+                for k in ("storm", "scaling", "observability", "delivery", "scrapes", "startup")
+            ),
         )
         if p
     ]

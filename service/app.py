@@ -23,8 +23,8 @@ from service.api.board import install_board
 from service.api.docs import install_docs
 from service.api.evaluation_report import FONTS_PATH, fonts_dir
 from service.api.language import Language
-from service.api.limits import BodyLimit
-from service.api.logs import RequestLog, configure
+from service.api.limits import BodyLimit, WrongTokens
+from service.api.logs import RequestLog, configure, quiet_libraries
 from service.api.metrics import RequestMetrics, install_metrics
 from service.api.openapi import complete_openapi
 from service.api.routes import (
@@ -186,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     playbooks = Playbooks.load(settings.playbooks_dir)
     if not structlog.is_configured():
         configure(settings, output=False)
+    quiet_libraries()  # whoever configured logging: no receiver's URL in the log
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -222,7 +223,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # up), the answer to an error nothing else handled, the request's timing for /metrics, the
     # request's id and log line (so the error's log line carries the id), and outermost the
     # language of what is said (Accept-Language, service.api.language), problems included.
-    app.add_middleware(BearerAuth)
+    # One count of wrong tokens per worker, for the API's check and the board's sign-in.
+    app.state.wrong_tokens = wrong_tokens = WrongTokens()
+    app.add_middleware(BearerAuth, wrong_tokens=wrong_tokens)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(problems.CatchUnexpected)
     if settings.metrics:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service import bundled
@@ -83,8 +83,16 @@ class Settings(BaseSettings):
     )
     metrics: bool = Field(
         default=True,
-        description="Serve GET /metrics (Prometheus text, no token) and time every request "
-        "for it; false removes both",
+        description="Serve GET /metrics (Prometheus text, computed at most once a second and "
+        "answered at most ten times a second in each worker, however many ask) and time every "
+        "request for it; false removes both",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="When set, GET /metrics answers only a request whose Authorization header "
+        "is Bearer followed by this token (compared in constant time), any other with 401; "
+        "unset, it needs no token. Prometheus sends it with its scrape config's authorization "
+        "(credentials or credentials_file)",
     )
     max_body_bytes: int = Field(
         default=1024 * 1024,
@@ -98,6 +106,14 @@ class Settings(BaseSettings):
         description="The largest request head (request line and headers) accepted; a larger one "
         "is refused with 431 as soon as the bytes read of it pass this (outage-coordinator "
         "serve only: another server keeps its own limit)",
+    )
+    head_timeout_seconds: float = Field(
+        default=10,
+        gt=0,
+        description="How long a request head (request line and headers) may take to arrive "
+        "whole, from its first byte (from the connection's opening for its first request); a "
+        "head still unfinished then is answered 408 and the connection closed, and a connection "
+        "that sent nothing is closed (outage-coordinator serve only)",
     )
     escalation_interval_seconds: float = Field(
         default=60,

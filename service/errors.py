@@ -107,3 +107,15 @@ class Unavailable(CoordinatorError):
     def __init__(self, detail: str | Said, retry_after: int = 1, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after
+
+
+class TooManyRequests(CoordinatorError):
+    """Too many refused attempts from one address (429, with Retry-After): the service stops
+    looking its tokens up for a while (service.api.limits.WrongTokens)."""
+
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str | Said, retry_after: int, **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.retry_after = retry_after

@@ -146,7 +146,9 @@ async def context(app_and_context: tuple[object, AppContext]) -> AsyncIterator[A
 async def client(
     app_and_context: tuple[object, AppContext], context: AppContext
 ) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app_and_context[0])  # type: ignore[arg-type]
+    app: Any = app_and_context[0]
+    app.state.wrong_tokens.forget()  # each test's wrong tokens count from none
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
 

@@ -8,8 +8,9 @@ from benchmarks.board import viewers_served
 from benchmarks.cases import Pair, median_round, pair_json
 from benchmarks.load import Load, Target, wrk_script
 from benchmarks.observability import observability_json
-from benchmarks.output import board_note, missed_goals, observability_table
+from benchmarks.output import board_note, missed_goals, observability_table, scrapes_table
 from benchmarks.scaling import cpu_shares, scaling_json
+from benchmarks.scrapes import scrapes_json
 from benchmarks.startup import startup_json, startup_table
 from benchmarks.storm import kind_figures, storm_verdict
 
@@ -166,3 +167,25 @@ def test_a_busy_start_is_judged_on_its_first_answer_and_its_killed_workers() -> 
     ]
     runs["busy"] = [start(10.5), start(11.0), start(6.0)]  # a median over 10 s misses it too
     assert startup_json(runs)["meets_goal"] is False
+
+
+def test_a_scrape_flood_is_judged_on_reports_round_by_round_and_on_one_scrape() -> None:
+    quiet = [load(100), load(100), load(100)]
+    found = scrapes_json(
+        {"flooded": [load(95), load(80), load(91)], "quiet": quiet},
+        [10.0, 9.0, 10.0],
+        0,
+        20_000,
+        0.008,
+    )
+    # flooded ÷ quiet round by round: 0.95, 0.8 and 0.91, median 0.91: within 10%
+    assert (found["ratio"], found["slowdown_percent"], found["meets_goal"]) == (0.91, 9.0, True)
+    assert (found["scrapes_per_second"], found["scrape_ms"]) == (10.0, 8.0)
+    table = scrapes_table({"sqlite": {"scrapes": {"status": "ok", "pairs": [found]}}})
+    assert table.endswith("ok") and "0.91" in table.splitlines()[-1]
+    slower = scrapes_json({"flooded": [load(89)], "quiet": [load(100)]}, [10.0], 0, 20_000, 0.008)
+    big = scrapes_json({"flooded": [load(95)], "quiet": [load(100)]}, [10.0], 0, 50_000, 0.008)
+    slow = scrapes_json({"flooded": [load(95)], "quiet": [load(100)]}, [10.0], 0, 20_000, 0.02)
+    assert [x["meets_goal"] for x in (slower, big, slow)] == [False, False, False]
+    results = {"sqlite": {"status": "ok", "scrapes": {"status": "ok", "pairs": [slower]}}}
+    assert missed_goals(results) == ["sqlite reports_scraped"]

@@ -435,8 +435,10 @@ def test_subscriptions_add_list_remove(database: str, capsys: pytest.CaptureFixt
     assert main(["subscriptions", "list"]) == 0
     listing = capsys.readouterr().out
     assert subscription_id in listing and "action.dispatched,action.overdue" in listing
-    assert "power-company" in listing and "含演练" in listing and robot in listing
-    assert secret not in listing
+    assert "power-company" in listing and "含演练" in listing
+    # the robot's access_token is masked (design § Notifications)
+    assert "https://oapi.dingtalk.com/robot/send?access_token=***" in listing
+    assert robot not in listing and secret not in listing
 
     assert main(["subscriptions", "remove", subscription_id]) == 0
     assert capsys.readouterr().out == f"已删除 {subscription_id}\n"

@@ -32,15 +32,13 @@ POSTED = {"route": "/api/v1/reports", "method": "POST", "status": "2xx"}
 
 
 def totals(text: str) -> tuple[float, float]:
-    """Reports received, and POST /api/v1/reports requests timed."""
+    """Reports received, and POST /api/v1/reports requests counted."""
     received = timed = -1.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == "outage_reports_received_total":
                 received = sample.value
-            if sample.name == "outage_http_request_duration_seconds_count" and (
-                sample.labels == POSTED
-            ):
+            if sample.name == "outage_http_requests_total" and (sample.labels == POSTED):
                 timed = sample.value
     return received, timed
 

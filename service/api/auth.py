@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.api.limits import WrongTokens, client_address
 from service.api.problems import problem, speaking
-from service.errors import Unauthenticated
+from service.errors import TooManyRequests, Unauthenticated
 from service.flows.context import AppContext
 from service.words import detail_of
 
@@ -29,20 +30,39 @@ def bearer_token(headers: list[tuple[bytes, bytes]]) -> str | None:
 
 
 class BearerAuth:
-    def __init__(self, app: ASGIApp) -> None:
+    """The token check; an address that sent too many wrong tokens is held (429) by
+    ``wrong_tokens`` (service.api.limits.WrongTokens)."""
+
+    def __init__(self, app: ASGIApp, wrong_tokens: WrongTokens) -> None:
         self.app = app
+        self.wrong_tokens = wrong_tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(PROTECTED_PREFIX):
             await self.app(scope, receive, send)
             return
         context: AppContext = scope["app"].state.context
+        token = bearer_token(scope["headers"])
+        address = client_address(scope)
         try:
-            actor = await context.tokens.verify(bearer_token(scope["headers"]))
+            if token:
+                self.wrong_tokens.check(address, token)
+            actor = await context.tokens.verify(token)
+        except TooManyRequests as held:
+            with speaking():
+                detail = detail_of(held)
+            answer = problem(held.status, held.title, detail)
+            answer.headers["Retry-After"] = str(held.retry_after)
+            await answer(scope, receive, send)
+            return
         except Unauthenticated as refused:
+            if token:
+                self.wrong_tokens.wrong(address, token)
             with speaking():
                 detail = detail_of(refused)
             await problem(refused.status, refused.title, detail)(scope, receive, send)
             return
+        if token:
+            self.wrong_tokens.valid(token)
         scope.setdefault("state", {})["actor"] = actor
         await self.app(scope, receive, send)

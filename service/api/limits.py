@@ -1,4 +1,7 @@
-"""The size of a request body: past ``OUTAGE_MAX_BODY_BYTES`` is 413, before it is read whole.
+"""The limits the app keeps at its door: the size of a request body (``BodyLimit``), and how
+many wrong tokens one address may send (``WrongTokens``).
+
+The size of a request body: past ``OUTAGE_MAX_BODY_BYTES`` is 413, before it is read whole.
 
 A pure ASGI middleware around the token check and the app. A body that declares its size
 (``Content-Length``) too large is refused at once, from the head alone: nothing of it reaches the
@@ -17,11 +20,17 @@ four concurrent 91 MB bodies refused with ``Connection: close`` left an httpx cl
 
 from __future__ import annotations
 
+import hashlib
+import math
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.problems import problem, speaking
+from service.errors import Said, TooManyRequests
 from service.words import _
 
 TOO_LARGE: Final = "Content Too Large"
@@ -130,3 +139,93 @@ class BodyTooLate(Exception):
 
     def __init__(self, limit: int) -> None:
         super().__init__(f"the request body passed {limit} bytes after the answer began")
+
+
+# Wrong tokens (design § Limits): this many from one address within the window, and the next
+# token from it that this worker has not seen valid is answered 429 until the oldest of them
+# leaves the window.
+WRONG_TOKENS: Final = 10
+WRONG_TOKEN_WINDOW_SECONDS: Final = 60.0
+# How many addresses, and valid tokens, one worker remembers (the least recent go first).
+REMEMBERED: Final = 10_000
+
+
+def client_address(scope: Scope) -> str:
+    """The caller's address: the peer's, or the one a trusted proxy names (uvicorn's
+    ``--forwarded-allow-ips``, loopback by default)."""
+    client = scope.get("client")
+    return str(client[0]) if client else ""
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.blake2b(token.encode(), digest_size=16).digest()
+
+
+class WrongTokens:
+    """Counts the wrong tokens (unknown or revoked) each address sends, in one worker.
+
+    After ``most`` within ``window`` seconds the address is held: a token from it is refused
+    (429, ``Retry-After`` the seconds until the oldest wrong one leaves the window) without
+    being looked up, unless this worker has found that token valid before. So a guesser or a
+    client stuck on a revoked token costs the database nothing while it is held, and a device
+    with a good token behind the same address (a control room's NAT) keeps working. A request
+    with no token at all costs no look-up and is not counted; a refused (429) one is not
+    counted either, so the hold ends on its own once the address slows down.
+    """
+
+    def __init__(
+        self,
+        most: int = WRONG_TOKENS,
+        window: float = WRONG_TOKEN_WINDOW_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        remembered: int = REMEMBERED,
+    ) -> None:
+        self.most = most
+        self.window = window
+        self.clock = clock
+        self.remembered = remembered
+        self._wrong: OrderedDict[str, deque[float]] = OrderedDict()
+        self._valid: OrderedDict[bytes, None] = OrderedDict()
+
+    def check(self, address: str, token: str) -> None:
+        """Raise ``TooManyRequests`` while ``address`` is held and ``token`` is not known valid."""
+        times = self._wrong.get(address)
+        if times is None or len(times) < self.most:
+            return
+        now = self.clock()
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        if len(times) < self.most or _digest(token) in self._valid:
+            return
+        wait = max(1, math.ceil(times[0] + self.window - now))
+        raise TooManyRequests(
+            Said(
+                "此地址在 {window} 秒内送来 {most} 个错误令牌；请在 {wait} 秒后重试",
+                window=int(self.window),
+                most=self.most,
+                wait=wait,
+            ),
+            retry_after=wait,
+        )
+
+    def forget(self) -> None:
+        """Forget every address and token: a fresh start, as a restarted worker makes."""
+        self._wrong.clear()
+        self._valid.clear()
+
+    def wrong(self, address: str, token: str) -> None:
+        """``token`` from ``address`` was unknown or revoked."""
+        self._valid.pop(_digest(token), None)
+        times = self._wrong.pop(address, None) or deque(maxlen=self.most)
+        times.append(self.clock())
+        self._wrong[address] = times  # the most recent last
+        if len(self._wrong) > self.remembered:
+            self._wrong.popitem(last=False)
+
+    def valid(self, token: str) -> None:
+        """``token`` was found valid."""
+        digest = _digest(token)
+        self._valid[digest] = None
+        self._valid.move_to_end(digest)
+        if len(self._valid) > self.remembered:
+            self._valid.popitem(last=False)

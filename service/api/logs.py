@@ -59,6 +59,18 @@ def _stamped() -> list[Processor]:
     ]
 
 
+QUIET_LIBRARIES: Final = ("httpx", "httpcore")
+
+
+def quiet_libraries() -> None:
+    """httpx logs each request it sends at info, URL and all, and a receiver's URL may hold a
+    robot's key or credentials (design § Notifications): its lines, and httpcore's, are kept
+    from warning up. The deliverer records each attempt's outcome in the database, where the
+    URL is shown masked."""
+    for library in QUIET_LIBRARIES:
+        logging.getLogger(library).setLevel(logging.WARNING)
+
+
 def configure(settings: Settings, *, output: bool = True) -> None:
     """Set logging up for this process: structlog's own lines (the request lines) straight to
     stderr, rendered as ``OUTAGE_LOG_FORMAT`` says, without the standard library's machinery
@@ -84,6 +96,7 @@ def configure(settings: Settings, *, output: bool = True) -> None:
         cache_logger_on_first_use=True,
     )
     request_log = structlog.get_logger()
+    quiet_libraries()
     if not output:
         return
     formatter = structlog.stdlib.ProcessorFormatter(

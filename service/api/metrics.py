@@ -13,28 +13,53 @@ Two kinds of figure, each from where it is right:
   worker writes its values to its own files there, and a scrape adds up all workers' files, so
   any worker gives the service's totals. Without the variable (an app made in a test) the
   process's own registry is shown.
+
+A scrape cannot be turned against the service. Its text is computed at most once a second in a
+worker, however many callers ask (``ScrapeCache``, kept on ``app.state.metrics_cache``): a caller
+within the second gets the text already made, and callers that arrive while it is being made
+await that one computation. A worker answers at most ten scrapes a second, the others waiting
+their turn, up to twenty of them, and any more refused with 503 (``ScrapePace``, on
+``app.state.metrics_pace``): a flood of scrape loops costs a worker ten cheap answers a second.
+With ``OUTAGE_METRICS_TOKEN`` set, a scrape needs
+``Authorization: Bearer <that token>`` (compared in constant time), else 401.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hmac
+import math
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Final
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.auth import bearer_token
+from service.api.problems import problem, speaking
+from service.errors import Said, Unauthenticated
 from service.flows.context import AppContext
 from service.flows.events.figures import Figures, read_figures
+from service.words import _, detail_of
 
 MULTIPROCESS_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own variable
+MAX_AGE_SECONDS: Final = 1.0  # the most often a worker computes a scrape
+ANSWERS_PER_SECOND: Final = 10.0  # the most scrapes a worker answers a second ...
+MOST_WAITING: Final = 20  # ... and those it lets wait their turn (2 s), beyond which 503
 METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNMATCHED: Final = "unmatched"  # a path no route has: one series, whatever the path
 
@@ -48,19 +73,43 @@ REPORTS_RECEIVED = Counter(
     "counted again)",
     registry=PROCESS,
 )
+# The requests' series are few whatever the traffic, so that a scrape stays small (under 50 KB
+# with every route hit in every way): one line per route template, method and status class for
+# the count, one per route and method for the time, and the latency's buckets by status class
+# alone (a histogram by route would be fourteen lines for each).
+REQUESTS = Counter(
+    "outage_http_requests",
+    "Requests answered, by route template, method and status class",
+    ["route", "method", "status"],
+    registry=PROCESS,
+)
+REQUEST_SECONDS_SPENT = Counter(
+    "outage_http_request_seconds",
+    "Time spent answering, by route template and method (over outage_http_requests_total: "
+    "the mean time of a request)",
+    ["route", "method"],
+    registry=PROCESS,
+)
 REQUEST_SECONDS = Histogram(
     "outage_http_request_duration_seconds",
-    "Time from a request's arrival to the end of its answer, by route template, method and "
-    "status class",
-    ["route", "method", "status"],
+    "Time from a request's arrival to the end of its answer, by status class",
+    ["status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
     registry=PROCESS,
+)
+SCRAPE_SECONDS = Gauge(
+    "outage_metrics_scrape_seconds",
+    "How long the last computation of this text took in the worker that answered",
+    registry=PROCESS,
+    multiprocess_mode="liveall",
 )
 
 
 class RequestMetrics:
-    """Pure ASGI: time every HTTP request, labelled by the template of the route it matched
-    (``/api/v1/events/{event_id}``, never the path itself, so the series stay few).
+    """Pure ASGI: count and time every HTTP request, labelled by the template of the route it
+    matched (``/api/v1/events/{event_id}``, never the path itself, so the series stay few). A
+    request the route does not serve by its method (405) counts as ``unmatched``, as does one
+    refused before routing (a missing token's 401, a body too large).
 
     ``templates`` maps a route (by ``id``) to its whole template where the route's own
     ``path`` lacks its router's prefix; any other route's ``path`` is its template.
@@ -86,12 +135,19 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, watched)
         finally:
-            matched = scope.get("route")
-            route = self.templates.get(id(matched)) or getattr(matched, "path", UNMATCHED)
+            took = time.perf_counter() - started
             method = scope["method"] if scope["method"] in METHODS else "other"
-            REQUEST_SECONDS.labels(route, method, f"{status // 100}xx").observe(
-                time.perf_counter() - started
-            )
+            route = self.route(scope.get("route"), scope["method"])
+            klass = f"{status // 100}xx"
+            REQUESTS.labels(route, method, klass).inc()
+            REQUEST_SECONDS_SPENT.labels(route, method).inc(took)
+            REQUEST_SECONDS.labels(klass).observe(took)
+
+    def route(self, matched: object, method: str) -> str:
+        """The matched route's template, when the route serves this method."""
+        if matched is None or method not in (getattr(matched, "methods", None) or METHODS):
+            return UNMATCHED
+        return self.templates.get(id(matched)) or str(getattr(matched, "path", UNMATCHED))
 
 
 class _Figures(Collector):
@@ -126,6 +182,89 @@ class _Figures(Collector):
         yield deliveries
 
 
+class ScrapeCache:
+    """The last scrape's text and when its computation began (``clock``'s seconds).
+
+    ``text()`` gives it while it is younger than ``max_age``; else one computation (``produce``)
+    starts, and every caller until it ends awaits that same one. It runs as a task of its own,
+    shielded: a caller that goes away does not cancel it for the others. A computation that
+    fails is not kept: each of its callers gets the error, and the next caller tries anew.
+    ``computations`` counts those that ended well.
+    """
+
+    def __init__(
+        self,
+        produce: Callable[[], Awaitable[bytes]],
+        *,
+        max_age: float = MAX_AGE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.produce = produce
+        self.max_age = max_age
+        self.clock = clock
+        self.body: bytes | None = None
+        self.made_at = -math.inf
+        self.computations = 0
+        self.running: asyncio.Task[bytes] | None = None
+
+    async def text(self) -> bytes:
+        if self.body is not None and self.clock() - self.made_at < self.max_age:
+            return self.body
+        if self.running is None:
+            self.running = asyncio.create_task(self._compute())
+            # its error is its callers'; none left (all gone away), it is not logged as lost
+            self.running.add_done_callback(lambda task: task.cancelled() or task.exception())
+        return await asyncio.shield(self.running)
+
+    def clear(self) -> None:
+        """Forget the text kept: the next caller computes anew."""
+        self.body, self.made_at = None, -math.inf
+
+    async def _compute(self) -> bytes:
+        try:
+            started = self.clock()
+            body = await self.produce()
+            self.body, self.made_at = body, started
+            self.computations += 1
+            return body
+        finally:
+            self.running = None
+
+
+class ScrapePace:
+    """At most ``rate`` answers a second, as a leaky bucket (nginx's ``limit_req`` without
+    ``nodelay``): each caller takes the next free turn, ``1/rate`` seconds after the one before,
+    and sleeps until it (a caller that waits costs nothing); one whose turn lies more than
+    ``most_waiting`` turns ahead is refused (``turn()`` is False: 503 with Retry-After). A flood
+    of scrape loops is thus answered ``rate`` times a second whatever its size, and Prometheus
+    (a scrape every few seconds from each server) never waits.
+    """
+
+    def __init__(
+        self,
+        rate: float = ANSWERS_PER_SECOND,
+        most_waiting: int = MOST_WAITING,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.interval = 1 / rate
+        self.most_waiting = most_waiting
+        self.clock = clock
+        self.sleep = sleep
+        self.next_turn = -math.inf
+
+    async def turn(self) -> bool:
+        now = self.clock()
+        turn = max(now, self.next_turn)
+        if turn - now > self.most_waiting * self.interval + 1e-9:
+            return False
+        self.next_turn = turn + self.interval
+        if turn > now:
+            await self.sleep(turn - now)
+        return True
+
+
 def process_text() -> bytes:
     """The per-process metrics as text: every worker's added up in multiprocess mode."""
     folder = os.environ.get(MULTIPROCESS_ENV)
@@ -136,14 +275,48 @@ def process_text() -> bytes:
     return generate_latest(registry)
 
 
-async def metrics(request: Request) -> Response:
-    context: AppContext = request.app.state.context
+async def scrape_text(context: AppContext) -> bytes:
+    """One scrape computed: the database's counts, then every process's metrics (the time the
+    worker's previous computation took among them)."""
+    started = time.perf_counter()
     figures = await read_figures(context)
     body = process_text() + generate_latest(_Figures(figures))
+    SCRAPE_SECONDS.set(time.perf_counter() - started)
+    return body
+
+
+def allowed(token: str | None, expected: str | None) -> bool:
+    """Whether the bearer token given opens /metrics: any caller when no token is set, else the
+    one whose token equals it, compared in constant time (``hmac.compare_digest``)."""
+    if expected is None:
+        return True
+    return token is not None and hmac.compare_digest(token.encode(), expected.encode())
+
+
+async def metrics(request: Request) -> Response:
+    context: AppContext = request.app.state.context
+    secret = context.settings.metrics_token
+    expected = secret.get_secret_value() if secret is not None else None
+    if not allowed(bearer_token(request.scope["headers"]), expected):
+        refused = Unauthenticated(Said("读取 /metrics 需要指标令牌（Authorization: Bearer …）"))
+        with speaking():
+            detail = detail_of(refused)
+        return problem(refused.status, refused.title, detail)
+    pace: ScrapePace = request.app.state.metrics_pace
+    if not await pace.turn():
+        with speaking():
+            detail = _("指标请求过多，请稍后再试")
+        busy = problem(503, "Service unavailable", detail)
+        busy.headers["Retry-After"] = "1"
+        return busy
+    cache: ScrapeCache = request.app.state.metrics_cache
     # The classic text format (every name here is plain ASCII), which every Prometheus reads.
-    return Response(body, media_type=CONTENT_TYPE_PLAIN_0_0_4)
+    return Response(await cache.text(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 def install_metrics(app: FastAPI) -> None:
-    """``GET /metrics``: no token (BearerAuth guards /api/ only); not in the OpenAPI document."""
+    """``GET /metrics``, not in the OpenAPI document; its token, when one is set, is its own
+    (BearerAuth guards /api/ only). The cache reads the context the lifespan puts on the app."""
+    app.state.metrics_cache = ScrapeCache(lambda: scrape_text(app.state.context))
+    app.state.metrics_pace = ScrapePace()
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)

@@ -17,11 +17,14 @@ from typing import Any, Final
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.language import problem_language
-from service.errors import CoordinatorError, InvalidInput, Unavailable
+from service.errors import CoordinatorError, InvalidInput, TooManyRequests, Unavailable
 from service.flows.context import AppContext
 from service.flows.schemas import REGION_PATTERN, TEXT_PATTERN, unreadable
 from service.plan.grids import GridRegistry
@@ -47,6 +50,7 @@ TITLES: Final[dict[str, Callable[[], str]]] = {
     "Database unreachable": lambda: _("数据库无法连接"),
     "Not Found": lambda: _("路径不存在"),
     "Method Not Allowed": lambda: _("不支持该请求方法"),
+    "Too Many Requests": lambda: _("请求过于频繁"),
 }
 
 
@@ -227,12 +231,26 @@ async def _on_coordinator(_request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidInput):
         extra["errors"] = [{"field": exc.field, "message": detail}]
     answer = problem(exc.status, exc.title, detail, **extra)
-    if isinstance(exc, Unavailable):
+    if isinstance(exc, Unavailable | TooManyRequests):
         answer.headers["Retry-After"] = str(exc.retry_after)
     return answer
 
 
-async def _on_http(_request: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> str:
+    """Every method the request's path answers (RFC 9110 10.2.1), for the ``Allow`` of a 405.
+
+    The router names the methods of the first route matching the path alone; a path served by
+    several routes (GET and POST /api/v1/subscriptions) answers the union of theirs. Routes of
+    included routers are walked as FastAPI resolves them (``iter_route_contexts``).
+    """
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.router.routes):
+        if route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400:
         # The framework's only 400: a body it could not decode. The service answers every bad
@@ -242,7 +260,11 @@ async def _on_http(_request: Request, exc: Exception) -> JSONResponse:
         return problem(
             422, "Invalid input", f"body: {message}", errors=[{"field": "body", "message": message}]
         )
-    return problem(exc.status_code, str(exc.detail), str(exc.detail))
+    answer = problem(exc.status_code, str(exc.detail), str(exc.detail))
+    answer.headers.update(exc.headers or {})
+    if exc.status_code == 405:
+        answer.headers["Allow"] = allowed_methods(request) or answer.headers.get("Allow", "")
+    return answer
 
 
 def install(app: FastAPI) -> None:
@@ -261,7 +283,8 @@ class CatchUnexpected:
     of every request whose app raised, so a keep-alive client's next request on it failed (a
     reset, with no way to tell whether it was received). Here the error ends with the answer.
     Only an error raised after the answer started goes on to the server: that answer is cut
-    short, and closing the connection is the one way left to say so.
+    short, and closing the connection is the one way left to say so. A client that went away
+    (``ClientDisconnect``) is no error: one line at info, and no answer.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -283,6 +306,12 @@ class CatchUnexpected:
 
         try:
             await self.app(scope, receive, watched)
+        except ClientDisconnect:
+            # The client went away before its body was read whole (or the body limit refused
+            # it, service.api.limits, and told the app so): no one is left to answer, and
+            # nothing went wrong in the service.
+            log.info("client went away in %s %s", scope["method"], scope["path"])
+            return
         except Exception:
             if started and not finished:
                 raise

@@ -10,6 +10,15 @@ protocol (what ``uvicorn[standard]`` runs by default), with two changes.
   ``OUTAGE_MAX_HEAD_BYTES`` is answered 431 and the connection closed as soon as the count
   passes the limit, before the rest is read. (uvicorn's h11 protocol has a limit,
   ``h11_max_incomplete_event_size``, but answers it 400 in text/plain, and is slower.)
+- uvicorn's protocols wait for a request head as long as it takes: a client sending one a
+  byte at a time, or opening a connection and sending nothing, held its connection (and its
+  place among the file descriptors) for good; 4,000 such connections stayed open. Here a head
+  must arrive whole within ``OUTAGE_HEAD_TIMEOUT_SECONDS`` of its first byte (of the
+  connection's opening, for its first request), as nginx's ``client_header_timeout`` and Go's
+  ``ReadHeaderTimeout`` have it. A head begun and not finished by then is answered 408 and the
+  connection closed; a connection that sent nothing at all is closed without an answer, as
+  uvicorn closes an idle keep-alive connection (``timeout_keep_alive``, 5 s, between
+  requests). The body is not timed here: the app reads it, and the body limit bounds it.
 - A request the parser refuses (a control character in a header, a malformed request line, a
   bad chunk) was answered 400 in text/plain; here it is problem+json, with the parser's reason.
 
@@ -29,6 +38,7 @@ Like the app (``service.app.app_factory``), each worker reads its limit from the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from functools import cache
@@ -50,17 +60,58 @@ def max_head_bytes() -> int:
     return Settings().max_head_bytes
 
 
+@cache
+def head_timeout_seconds() -> float:
+    return Settings().head_timeout_seconds
+
+
 class HeadLimitedProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_head_bytes = max_head_bytes()
         self.head_bytes = 0  # of the head being read
         self.in_head = True  # False from the end of a head to the end of its body
-        self.refused = False  # once answered 431 or 400: what comes is dropped
+        self.refused = False  # once answered 431, 400 or 408: what comes is dropped
+        self.head_timeout = head_timeout_seconds()
+        self.head_timer: asyncio.TimerHandle | None = None  # while a head is awaited
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._head_arrived()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        if self.head_timer is None:
+            self.head_timer = self.loop.call_later(self.head_timeout, self._head_too_slow)
+
+    def _head_arrived(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self.head_timer = None
+        if self.refused or self.transport.is_closing():
+            return
+        if self.head_bytes == 0:  # nothing of a request: an idle connection, closed
+            self.transport.close()
+            return
+        timeout = self.head_timeout
+        self.refuse(
+            HTTPStatus.REQUEST_TIMEOUT,
+            f"the request head (request line and headers) did not arrive whole within "
+            f"{timeout:g} s",
+            timeout_seconds=timeout,
+        )
 
     def data_received(self, data: bytes) -> None:
         if self.refused:
             return
+        if self.in_head:
+            self._await_head()  # from the first byte of a head after a request
         # While a head is being read, the parser gets no more than the room left under the
         # limit; a head still unfinished with no room left is refused.
         while self.in_head and data:
@@ -83,6 +134,7 @@ class HeadLimitedProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self.in_head = False
+        self._head_arrived()
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:

@@ -183,9 +183,10 @@ class Deliverer:
         outcome: Outcome
         try:
             async with asyncio.timeout(self.settings.delivery_timeout_seconds):
+                # The URL's own query (a WeCom robot's key=, a DingTalk robot's access_token=)
+                # with the format's parameters added: httpx's ``params=`` replaces the query.
                 response = await self.client.post(
-                    request.url,
-                    params=request.params,
+                    httpx.URL(request.url).copy_merge_params(request.params),
                     headers=request.headers,
                     content=request.content,
                 )

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
 import socket
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import suppress
 from typing import Any, NamedTuple
 
 import httpx
@@ -251,3 +254,105 @@ def test_a_500_keeps_the_connection_and_says_nothing_internal(
     log = server.log.read_text()
     assert "unhandled error in GET /api/v1/events" in log
     assert "no such table: events" in log
+
+
+# --- a request head sent slowly ----------------------------------------------------------------
+
+HEAD_TIMEOUT = 1.0
+# How long the test waits at most for the server to act on a head sent slowly: a bound on a
+# failing test, not a measure.
+PATIENCE = 15.0
+
+
+@pytest.fixture(scope="module")
+def impatient_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    folder = tmp_path_factory.mktemp("impatient")
+    url = f"sqlite+aiosqlite:///{folder / 'coordinator.db'}"
+    upgrade(Settings(database_url=url))
+    env = service_env(
+        url,
+        folder / "var",
+        escalation_interval_seconds="0",
+        head_timeout_seconds=str(HEAD_TIMEOUT),
+    )
+    with serve(env, 1, folder / "server.log", upgrade=False) as running:
+        yield running
+
+
+def test_a_head_sent_slowly_is_cut_and_others_are_answered_throughout(
+    impatient_server: Service,
+) -> None:
+    """Slow clients each send a head a byte at a time, and one opens a connection and sends
+    nothing: uvicorn held them all for as long as they liked. Each slow one is answered 408
+    and closed, the silent one closed, while a client sending whole heads meanwhile gets every
+    answer."""
+    head = b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: " + b"s" * 200 + b"\r\n\r\n"
+    slow = [connect(impatient_server) for _ in range(20)]
+    silent = connect(impatient_server)
+    answered: list[int] = []
+    sent = 0
+    started = time.monotonic()
+    with connect(impatient_server) as brisk:
+        try:
+            while time.monotonic() - started < PATIENCE and sent < len(head) - 1:
+                for connection in slow:
+                    with suppress(OSError):  # cut: the answer is read below
+                        connection.sendall(head[sent : sent + 1])
+                sent += 1
+                answered.append(exchange(brisk, get("/healthz")).status)
+                time.sleep(0.05)
+                if select.select(slow, [], [], 0)[0] == slow:
+                    break  # every slow one has its answer
+            cut = [exchange(connection, []) for connection in slow]
+            silent.settimeout(PATIENCE)
+            silence = silent.recv(1)
+        finally:
+            for connection in (*slow, silent):
+                connection.close()
+
+    assert sent < len(head) - 1, "no slow head was cut"
+    assert answered and set(answered) == {200}
+    for answer in cut:
+        assert answer.status == 408
+        problem = answer.problem()
+        assert problem["title"] == "Request Timeout"
+        assert problem["timeout_seconds"] == HEAD_TIMEOUT
+        assert answer.headers["connection"] == "close"
+    assert silence == b""  # closed without an answer
+
+
+def test_a_head_sent_whole_is_not_timed_after_it_arrives(impatient_server: Service) -> None:
+    """The clock stops when a head is whole, and starts again at the next head's first byte: a
+    keep-alive connection quiet between requests for longer than the head timeout (but less
+    than uvicorn's keep-alive of 5 s) is answered again."""
+    with connect(impatient_server) as connection:
+        first = exchange(connection, get("/healthz"))
+        time.sleep(HEAD_TIMEOUT * 2)
+        second = exchange(connection, get("/healthz"))
+    assert (first.status, second.status) == (200, 200)
+
+
+async def test_an_oversized_chunked_sign_in_is_413_and_logs_no_error(server: Service) -> None:
+    """The board's sign-in reads its form; the body limit cut it short and told the app the
+    client left, and Starlette's ``ClientDisconnect`` was logged as an unhandled error with its
+    traceback."""
+    before = len(server.log_text())
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"token="
+        for block in megabytes(2, b"a"):
+            yield block
+
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        answer = await client.post(
+            "/board/login",
+            content=body(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        after = await client.get("/healthz")
+
+    assert answer.status_code == 413, answer.text
+    assert after.status_code == 200
+    logged = server.log_text()[before:]
+    assert "unhandled error" not in logged
+    assert "ClientDisconnect" not in logged

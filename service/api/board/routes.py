@@ -27,6 +27,7 @@ from service.api.board.render import BoardPages
 from service.api.board.session import from_this_origin, sign_in, sign_out, signed_in, verified
 from service.api.evaluation_report import FONT_FILE, FONTS_PATH, render_html
 from service.api.routes.evaluation import PAGE_POLICY
+from service.errors import TooManyRequests
 from service.flows.context import AppContext
 from service.flows.events import board
 from service.flows.events.evaluation import evaluate_event
@@ -151,7 +152,14 @@ async def login(request: Request) -> Response:
     if content_type == "application/x-www-form-urlencoded":
         fields = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     token = (fields.get("token") or [""])[0].strip()
-    if await verified(request, token) is None:
+    try:
+        actor = await verified(request, token)
+    except TooManyRequests as held:
+        error = _("错误令牌过多：请在 {wait} 秒后重试。", wait=held.retry_after)
+        answer = _login_form(request, 429, error)
+        answer.headers["Retry-After"] = str(held.retry_after)
+        return answer
+    if actor is None:
         return _login_form(request, 401, _("令牌无效或已被撤销，请核对后重新输入。"))
     response = RedirectResponse(f"{_root(request)}/board", status_code=303)
     sign_in(request, response, token)

@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 from fastapi import Request, Response
 
+from service.api.limits import WrongTokens, client_address
 from service.errors import Unauthenticated
 from service.flows.context import AppContext
 from service.plan.actor import Actor
@@ -71,14 +72,22 @@ def sign_out(request: Request, response: Response) -> None:
 
 
 async def verified(request: Request, token: str | None) -> Actor | None:
-    """The caller ``token`` names, or None: no token, or one unknown or revoked."""
+    """The caller ``token`` names, or None: no token, or one unknown or revoked. A wrong one
+    counts against the caller's address as it does at the API, and an address held for too
+    many raises ``TooManyRequests`` (service.api.limits.WrongTokens)."""
     if not token or len(token) > MAX_TOKEN_CHARS:
         return None
     context: AppContext = request.app.state.context
+    wrong_tokens: WrongTokens = request.app.state.wrong_tokens
+    address = client_address(request.scope)
+    wrong_tokens.check(address, token)
     try:
-        return await context.tokens.verify(token)
+        actor = await context.tokens.verify(token)
     except Unauthenticated:
+        wrong_tokens.wrong(address, token)
         return None
+    wrong_tokens.valid(token)
+    return actor
 
 
 async def signed_in(request: Request) -> Actor | None:

@@ -40,7 +40,8 @@ async def post_subscription(body: SubscriptionCreate, context: ContextDep) -> Su
     drills only with ``drills``. Admins only.
 
     The answer shows its ``secret``, this once (generated ``whsec_…`` for ``standard`` when none
-    is given). An unknown agency or a secret that does not fit the format is 422 naming the field.
+    is given), and its ``url`` masked as the list shows it. An unknown agency, a secret that does
+    not fit the format, or a control character in the URL is 422 naming the field.
     """
     return await subscriptions.create_subscription(context, body)
 
@@ -51,7 +52,9 @@ async def post_subscription(body: SubscriptionCreate, context: ContextDep) -> Su
     operation_id="list_subscriptions",
 )
 async def get_subscriptions(context: ContextDep) -> Page[SubscriptionRead]:
-    """Every subscription, oldest first, with its filters; never its secret. Admins only."""
+    """Every subscription, oldest first, with its filters; never its secret, and its URL masked
+    (the password of ``user:pass@`` and a robot's ``key=`` or ``access_token=`` shown as
+    ``***``). Admins only."""
     return await subscriptions.list_subscriptions(context)
 
 

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Final
 
 import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -26,6 +27,43 @@ def _http_url(value: str) -> str:
     if url.scheme not in ("http", "https") or not url.host:
         raise ValueError("must be an http:// or https:// URL with a host")
     return value
+
+
+# What is masked of a receiver's URL wherever it is shown (design § Notifications): the
+# credentials of ``user:pass@`` (the user kept when a password follows it: a lone user is often
+# a token), and the value of each query parameter named for a key, as the WeCom robot's
+# ``key=`` and the DingTalk robot's ``access_token=``.
+MASK: Final = "***"
+SECRET_PARAMETERS: Final = (
+    "key",
+    "access_token",
+    "token",
+    "secret",
+    "sign",
+    "signature",
+    "password",
+    "api_key",
+    "apikey",
+)
+_USERINFO: Final = re.compile(r"(?<=://)([^/?#@\s]*)@")
+_PARAMETER: Final = re.compile(
+    r"([?&;](?:" + "|".join(SECRET_PARAMETERS) + r")=)[^&#;\s]*", re.IGNORECASE
+)
+
+
+def _userinfo(match: re.Match[str]) -> str:
+    user, colon, _password = match.group(1).partition(":")
+    return f"{user}:{MASK}@" if colon else f"{MASK}@"
+
+
+def masked(text: str) -> str:
+    """``text`` (a URL, or an error that may quote one) with its credentials and robot keys
+    masked: ``https://u:p@h/send?key=k`` → ``https://u:***@h/send?key=***``."""
+    return _PARAMETER.sub(lambda m: m.group(1) + MASK, _USERINFO.sub(_userinfo, text))
+
+
+def _masked_error(error: str | None) -> str | None:
+    return None if error is None else masked(error)
 
 
 class SubscriptionCreate(BaseModel):
@@ -73,10 +111,14 @@ class SubscriptionCreate(BaseModel):
 
 
 class SubscriptionRead(BaseModel):
-    """A subscription as listed: never its secret."""
+    """A subscription as listed: never its secret, and its URL masked (``masked``)."""
 
     id: uuid.UUID
-    url: str
+    url: Annotated[
+        str,
+        AfterValidator(masked),
+        Field(description="where notices are posted, its credentials and robot key masked"),
+    ]
     format: Format
     agencies: list[str] | None
     types: list[NoticeType] | None
@@ -103,6 +145,8 @@ class DeliveryRead(BaseModel):
     state: DeliveryState
     attempts: int
     last_status: int | None
-    last_error: str | None
+    last_error: Annotated[str | None, AfterValidator(_masked_error)] = Field(
+        description="why the last attempt failed, any URL in it masked as ``url`` is"
+    )
     next_attempt_at: datetime
     delivered_at: datetime | None

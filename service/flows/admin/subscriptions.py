@@ -36,6 +36,7 @@ GENERATED_BYTES: Final = 24
 def check(body: SubscriptionCreate, agencies: AgencyRegistry) -> str | None:
     """Refuse what the service could not honour (422 naming the field); the secret to store,
     generated for ``standard`` when none is given."""
+    _check_url(body.url)
     for i, code in enumerate(body.agencies or ()):
         if not agencies.is_real(code):
             raise InvalidInput(
@@ -61,6 +62,23 @@ def check(body: SubscriptionCreate, agencies: AgencyRegistry) -> str | None:
             ),
         )
     return body.secret
+
+
+def _check_url(url: str) -> None:
+    """A C1 control character (U+0080–U+009F, NEL among them) has no place in a URL: the URL
+    parser would quietly percent-encode it into a path or a query the receiver never meant, and
+    a log or a terminal showing the URL may take it for a line break. (C0 controls and DEL are
+    refused by the URL parser already, ``schemas._http_url``.)"""
+    for position, char in enumerate(url):
+        if "\x80" <= char <= "\x9f":
+            raise InvalidInput(
+                "url",
+                Said(
+                    "URL 第 {position} 个字符是控制字符 {code}；请删去它",
+                    position=position + 1,
+                    code="U+" + format(ord(char), "04X"),
+                ),
+            )
 
 
 def _is_standard_secret(secret: str) -> bool:
