@@ -63,6 +63,13 @@ def parse(argv: list[str] | None, description: str) -> argparse.Namespace:
         "(default: on)",
     )
     parser.add_argument(
+        "--startup-rounds",
+        type=int,
+        default=3,
+        help="on PostgreSQL, starts of serve --workers 2 per case, idle and busy machine (3; 0: "
+        "none)",
+    )
+    parser.add_argument(
         "--scrapes",
         action=argparse.BooleanOptionalAction,
         default=True,

@@ -276,7 +276,7 @@ def delivery_table(results: dict[str, dict[str, Any]]) -> str:
 
 
 def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
-    """What missed its goal: a pair's ratio, a scaling ratio, a storm with a 5xx."""
+    """What missed its goal: a pair's ratio, a scaling ratio, a storm with a 5xx, a busy start."""
     missed = []
     for backend, found in results.items():
         measures = [
@@ -291,4 +291,6 @@ def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
                 missed.append(f"{backend} {part} (webhooks)")
         if found.get("storm", {}).get("meets_goal") is False:
             missed.append(f"{backend} storm")
+        if found.get("startup", {}).get("meets_goal") is False:
+            missed.append(f"{backend} start with 2 workers on a busy machine")
     return missed

@@ -49,6 +49,10 @@ Last, on each backend, what /metrics and the JSON request log cost on reports: t
 ships against the same with both off, side by side (``benchmarks.observability``, goal ≤ 10%);
 and what twenty /metrics scrape loops cost the same reports, alone against flooded in alternating
 rounds (``benchmarks.scrapes``, goal ≥ 0.9×, with a scrape's size and computing time).
+On PostgreSQL, how soon ``serve --workers 2`` answers on a machine kept busy, against the same
+start on the machine as it is, and the workers uvicorn's health check killed meanwhile
+(``benchmarks.startup``, ``--startup-rounds`` starts per case; goal: first answer within 10 s,
+none killed).
 
 The tables show requests/s, p99 latency, the service/bare ratio and the service's peak RSS
 (VmHWM, summed over its processes); the same figures go to ``benchmarks/results/latest.json``.
@@ -102,6 +106,7 @@ from benchmarks.output import (
 from benchmarks.scaling import WORKERS, measure_scaling
 from benchmarks.scrapes import measure_scrapes
 from benchmarks.servers import PG_UNREACHABLE, ROOT
+from benchmarks.startup import measure_startup, startup_table
 from benchmarks.storm import measure_storm as storm_mix
 
 
@@ -235,6 +240,11 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 for s in (DATABASES if args.delivery_messages > 0 else ())
             }
             scraped = stack.enter_context(servers.postgres_database(args.postgres_url))
+            started = (
+                stack.enter_context(servers.postgres_database(args.postgres_url))
+                if args.startup_rounds > 0
+                else None
+            )
         except PG_UNREACHABLE as exc:
             return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outage-bench-")))
@@ -251,6 +261,8 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
             found["observability"] = guarded(lambda: measure_observability(observed, args))
         if args.scrapes:
             found["scrapes"] = guarded(lambda: measure_scrapes(scraped, args))
+        if started is not None:
+            found["startup"] = guarded(lambda: measure_startup(started, args.startup_rounds))
         return found
     raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
 
@@ -324,8 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + observability)
     if scraped := scrapes_table(results):
         print("\n" + scraped)
+    if startup := startup_table(results):
+        print("\n" + startup)
     for backend, found in results.items():
-        extra = ("storm", "scaling", "observability", "delivery", "scrapes")
+        extra = ("storm", "scaling", "observability", "delivery", "scrapes", "startup")
         for part in (found, *(found.get(name, {}) for name in extra)):
             if part.get("status") == "failed":
                 print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
@@ -347,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             "scaling": args.scaling,
             "observability": args.observability,
             "scrapes": args.scrapes,
+            "startup_rounds": args.startup_rounds,
             "outage_env": {
                 k: v
                 for k, v in os.environ.items()
@@ -373,7 +388,10 @@ def main(argv: list[str] | None = None) -> int:
         for r in results.values()
         for p in (
             r,
-            *(r.get(k) for k in ("storm", "scaling", "observability", "delivery", "scrapes")),
+            *(
+                r.get(k)
+                for k in ("storm", "scaling", "observability", "delivery", "scrapes", "startup")
+            ),
         )
         if p
     ]

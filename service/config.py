@@ -32,8 +32,8 @@ class Settings(BaseSettings):
     var_dir: Path = Field(
         default=Path("var"),
         description="Where serve writes the bootstrap admin token (admin-token) and, in metrics/ "
-        "(emptied at each start), the workers' counts for /metrics; two services must not share "
-        "it",
+        "(emptied at each start), the workers' counts for /metrics; serve holds serve.lock there "
+        "while it runs, and a second serve on the same folder is refused",
     )
     token_cache_seconds: float = Field(
         default=5.0,

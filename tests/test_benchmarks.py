@@ -17,6 +17,7 @@ from benchmarks.output import (
 )
 from benchmarks.scaling import cpu_shares, scaling_json
 from benchmarks.scrapes import scrapes_json
+from benchmarks.startup import startup_json, startup_table
 from benchmarks.storm import kind_figures, storm_verdict
 
 
@@ -145,6 +146,33 @@ def test_the_board_counts_the_viewers_its_polls_keep_up_with() -> None:
     assert "page 40 KiB" in note and "(58 actions)" in note
     assert "~1000 viewers polling every 2 s" in note
     assert board_note({"pairs": []}) == ""
+
+
+def test_a_busy_start_is_judged_on_its_first_answer_and_its_killed_workers() -> None:
+    def start(first: float, killed: int = 0) -> dict[str, float | int]:
+        return {"first_answer_s": first, "all_up_s": first + 1, "killed": killed}
+
+    runs = {
+        "idle": [start(2.0), start(4.0), start(3.0)],
+        "busy_uvicorn_default": [start(20.0, 1), start(9.0, 2), start(12.0)],
+        "busy": [start(8.0), start(11.0), start(6.0)],
+    }
+    found = startup_json(runs)
+    assert found["rounds"] == 3
+    assert found["idle"]["first_answer_s"] == 3.0
+    assert found["busy"]["ratio_to_idle"] == 2.67  # 8 / 3
+    assert found["busy_uvicorn_default"]["killed_total"] == 3
+    assert found["busy_uvicorn_default"]["killed_max"] == 2
+    assert found["meets_goal"] is True  # the busy median, 8 s, within 10 s, and none killed
+    table = startup_table({"postgres": {"startup": found}})
+    assert "busy machine, uvicorn's 5 s health check" in table and ": met" in table
+    runs["busy"][0] = start(8.0, 1)  # one worker killed in one start misses the goal
+    assert startup_json(runs)["meets_goal"] is False
+    assert missed_goals({"postgres": {"startup": startup_json(runs)}}) == [
+        "postgres start with 2 workers on a busy machine"
+    ]
+    runs["busy"] = [start(10.5), start(11.0), start(6.0)]  # a median over 10 s misses it too
+    assert startup_json(runs)["meets_goal"] is False
 
 
 def test_a_scrape_flood_is_judged_on_reports_round_by_round_and_on_one_scrape() -> None:

@@ -317,12 +317,15 @@ def test_serve_first_start_prints_bootstrap_token_once(first_start: Service) -> 
         timeout=10,
     )
     assert events.status_code == 200
-    # a second start finds a token and prints none
-    env = service_env(f"sqlite+aiosqlite:///{var.parent / 'cli.db'}", var)
+    # a second start (on a data folder of its own: the first holds its own) finds a token and
+    # prints none
+    other = var.parent / "other-var"
+    env = service_env(f"sqlite+aiosqlite:///{var.parent / 'cli.db'}", other)
     with serve(env, 1, var.parent / "again.log", upgrade=False) as again:
         said = again.log_text()
     assert "尚无令牌" not in said and token not in said, said[:500]
     assert token_file.read_text().strip() == token
+    assert not (other / "admin-token").exists()
 
 
 @pytest.mark.process

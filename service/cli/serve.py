@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import shutil
+import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from service.cli.parsing import Commands
+from service.cli.running import hold_data_folder, run_flow
 from service.words import _
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from service.config import Settings
+
+# prctl's option: the signal the kernel sends this process when its parent dies (Linux).
+PR_SET_PDEATHSIG: Final = 1
+# The pid of the supervisor whose forked workers serve (empty with one worker: it serves itself).
+_supervisor: list[int] = []
 
 
 def register(commands: Commands) -> None:
     serve = commands.add_parser(
         "serve",
         help="run the API (uvicorn)",
-        description="Run the HTTP API. On the first start with no tokens, print a bootstrap "
-        "admin token once and write it to OUTAGE_VAR_DIR/admin-token (mode 0600).",
+        description="Run the HTTP API. It holds OUTAGE_VAR_DIR/serve.lock while it runs: a "
+        "second serve on the same folder is refused (exit 2). On the first start with no "
+        "tokens, print a bootstrap admin token once and write it to OUTAGE_VAR_DIR/admin-token "
+        "(mode 0600).",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -39,13 +51,15 @@ def register(commands: Commands) -> None:
 
 
 def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    # One service per data folder, taken before anything is touched: a second start there is
+    # refused before it empties the first one's metrics or runs a job on its database.
+    hold_data_folder(settings.var_dir, args.host, args.port)
     _metrics_folder(settings)  # before anything imports prometheus_client
 
     import uvicorn
 
     from service.api.logs import configure
     from service.api.server import PROTOCOL
-    from service.cli.running import run_flow
     from service.flows.admin.tokens import bootstrap_admin
 
     configure(settings)
@@ -60,8 +74,10 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             + f"\n{token}",
             flush=True,
         )
+    if args.workers > 1:
+        _preload_workers()
     uvicorn.run(
-        "service.app:app_factory",
+        "service.cli.serve:served_app",
         factory=True,
         host=args.host,
         port=args.port,
@@ -87,3 +103,39 @@ def _metrics_folder(settings: Settings) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def served_app() -> FastAPI:
+    """The app of one worker (uvicorn's factory). A worker forked by ``--workers N`` ends with
+    its supervisor, as PostgreSQL's backends end with the postmaster: asked by the kernel to stop
+    (SIGTERM, a clean shutdown) when the supervisor dies, ``kill -9`` included. Left running, it
+    would serve on with the folder's lock gone and the next start emptying its metrics."""
+    from service.app import app_factory
+
+    if _supervisor and os.getpid() != _supervisor[0]:
+        _end_with_supervisor(_supervisor[0])
+    return app_factory()
+
+
+def _end_with_supervisor(supervisor: int) -> None:
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != supervisor:  # it died before the kernel was asked
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _preload_workers() -> None:
+    """Workers forked from this process once it has imported the app, as gunicorn's --preload
+    does, rather than uvicorn's fresh interpreters that each import it all again: on a busy
+    machine those imports are most of a start. Each worker still builds its own app (engines,
+    jobs) after the fork; the supervisor starts no thread before forking."""
+    import multiprocessing
+
+    import uvicorn._subprocess
+
+    import service.app  # noqa: F401  # imported here once, inherited by every worker
+
+    _supervisor.append(os.getpid())
+
+    uvicorn._subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
