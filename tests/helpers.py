@@ -363,13 +363,13 @@ class Service:
 
     def worker_pids(self) -> list[int]:
         """The uvicorn workers of ``serve --workers N`` (N > 1): the supervisor's children
-        (forked from it; any multiprocessing helper, such as its resource tracker, left out)."""
+        that multiprocessing spawned to serve."""
         pid = self.process.pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         return [
             int(child)
             for child in children
-            if b"multiprocessing" not in Path(f"/proc/{child}/cmdline").read_bytes()
+            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
         ]
 
     def memory_kib(self, field: str = "VmHWM") -> int:

@@ -125,7 +125,12 @@ def test_a_second_serve_on_the_same_data_folder_is_refused(first: Running, port:
     after = metrics_files(first.var)
     for name, (inode, size) in files.items():
         assert after[name][0] == inode and after[name][1] >= size, name
-    assert requests_counted(service) >= counted
+    # a worker answers /metrics from a text computed up to a second before (each its own), so
+    # the kept count shows within a few seconds, whichever worker answers
+    deadline = time.monotonic() + 10
+    while requests_counted(service) < counted:
+        assert time.monotonic() < deadline, "the first service's counts went back"
+        time.sleep(0.5)
     assert service.process.poll() is None
 
 
@@ -161,20 +166,6 @@ def test_hold_data_folder_refuses_a_second_holder(tmp_path: Path) -> None:
         )
     finally:
         os.close(running._held.pop())
-
-
-@pytest.mark.process
-def test_workers_are_forked_from_a_supervisor_that_imported_the_app(first: Running) -> None:
-    """gunicorn's --preload: the workers start from the supervisor's imports rather than each
-    importing the whole app again in a fresh interpreter (most of a start on a busy machine)."""
-    if first.workers == 1:
-        pytest.skip("one worker: uvicorn serves in the supervisor's own process")
-    supervisor = first.service.process.pid
-    command = Path(f"/proc/{supervisor}/cmdline").read_bytes()
-    workers = first.service.worker_pids()
-    assert len(workers) == first.workers
-    for worker in workers:
-        assert Path(f"/proc/{worker}/cmdline").read_bytes() == command  # forked, not spawned
 
 
 @pytest.mark.process

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 
 # prctl's option: the signal the kernel sends this process when its parent dies (Linux).
 PR_SET_PDEATHSIG: Final = 1
-# The pid of the supervisor whose forked workers serve (empty with one worker: it serves itself).
-_supervisor: list[int] = []
+# The pid of the supervisor whose workers serve, as the workers read it (unset with one worker:
+# it serves itself).
+SUPERVISOR_VARIABLE: Final = "OUTAGE_SERVE_SUPERVISOR_PID"
 
 
 def register(commands: Commands) -> None:
@@ -75,7 +76,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             flush=True,
         )
     if args.workers > 1:
-        _preload_workers()
+        # the workers uvicorn starts inherit the environment: each learns whom to end with
+        os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())
     uvicorn.run(
         "service.cli.serve:served_app",
         factory=True,
@@ -106,14 +108,15 @@ def _metrics_folder(settings: Settings) -> None:
 
 
 def served_app() -> FastAPI:
-    """The app of one worker (uvicorn's factory). A worker forked by ``--workers N`` ends with
-    its supervisor, as PostgreSQL's backends end with the postmaster: asked by the kernel to stop
+    """The app of one worker (uvicorn's factory). A worker of ``--workers N`` ends with its
+    supervisor, as PostgreSQL's backends end with the postmaster: asked by the kernel to stop
     (SIGTERM, a clean shutdown) when the supervisor dies, ``kill -9`` included. Left running, it
     would serve on with the folder's lock gone and the next start emptying its metrics."""
     from service.app import app_factory
 
-    if _supervisor and os.getpid() != _supervisor[0]:
-        _end_with_supervisor(_supervisor[0])
+    supervisor = os.environ.get(SUPERVISOR_VARIABLE)
+    if supervisor and int(supervisor) != os.getpid():
+        _end_with_supervisor(int(supervisor))
     return app_factory()
 
 
@@ -123,19 +126,3 @@ def _end_with_supervisor(supervisor: int) -> None:
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     if os.getppid() != supervisor:  # it died before the kernel was asked
         os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _preload_workers() -> None:
-    """Workers forked from this process once it has imported the app, as gunicorn's --preload
-    does, rather than uvicorn's fresh interpreters that each import it all again: on a busy
-    machine those imports are most of a start. Each worker still builds its own app (engines,
-    jobs) after the fork; the supervisor starts no thread before forking."""
-    import multiprocessing
-
-    import uvicorn._subprocess
-
-    import service.app  # noqa: F401  # imported here once, inherited by every worker
-
-    _supervisor.append(os.getpid())
-
-    uvicorn._subprocess.spawn = multiprocessing.get_context("fork")  # type: ignore[assignment]
