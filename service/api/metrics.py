@@ -17,7 +17,9 @@ Two kinds of figure, each from where it is right:
 A scrape cannot be turned against the service. Its text is computed at most once a second in a
 worker, however many callers ask (``ScrapeCache``, kept on ``app.state.metrics_cache``): a caller
 within the second gets the text already made, and callers that arrive while it is being made
-await that one computation. A worker answers at most ten scrapes a second, the others waiting
+await that one computation. Under ``serve`` the text is the workers' one (``SharedScrape``, a file
+in the multiprocess folder), so that scrapes answered by different workers never see a counter go
+back. A worker answers at most ten scrapes a second, the others waiting
 their turn, up to twenty of them, and any more refused with 503 (``ScrapePace``, on
 ``app.state.metrics_pace``): a flood of scrape loops costs a worker ten cheap answers a second.
 With ``OUTAGE_METRICS_TOKEN`` set, a scrape needs
@@ -27,11 +29,13 @@ With ``OUTAGE_METRICS_TOKEN`` set, a scrape needs
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import hmac
 import math
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Final
 
 from fastapi import FastAPI, Request
@@ -198,17 +202,24 @@ class ScrapeCache:
         *,
         max_age: float = MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        shared: SharedScrape | None = None,
     ) -> None:
         self.produce = produce
         self.max_age = max_age
         self.clock = clock
+        self.shared = shared
         self.body: bytes | None = None
         self.made_at = -math.inf
         self.computations = 0
         self.running: asyncio.Task[bytes] | None = None
 
     async def text(self) -> bytes:
-        if self.body is not None and self.clock() - self.made_at < self.max_age:
+        if self.shared is not None:
+            # the workers' one text, whichever made it: never one older than another has given
+            latest = self.shared.fresh(self.max_age)
+            if latest is not None:
+                return latest
+        elif self.body is not None and self.clock() - self.made_at < self.max_age:
             return self.body
         if self.running is None:
             self.running = asyncio.create_task(self._compute())
@@ -223,12 +234,58 @@ class ScrapeCache:
     async def _compute(self) -> bytes:
         try:
             started = self.clock()
+            began = self.shared.clock() if self.shared is not None else started
             body = await self.produce()
+            if self.shared is not None:
+                body = self.shared.offer(body, began)
             self.body, self.made_at = body, started
             self.computations += 1
             return body
         finally:
             self.running = None
+
+
+class SharedScrape:
+    """The last scrape's text as every worker of one service sees it: a file in the multiprocess
+    folder (``scrape.txt``: the wall-clock time its computation began, a line, then the text),
+    replaced whole (``os.replace``) under a lock file, and only by a text begun later.
+
+    With several workers each keeping its own text, scrapes answered by turns by one and the
+    other would see counters go back by up to a second's counts, which Prometheus takes for a
+    restart. Kept here, any worker gives the newest text there is, or a newer one it made.
+    """
+
+    NAME: Final = "scrape.txt"  # not *.db: prometheus-client reads only its own files there
+
+    def __init__(self, folder: Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = folder / self.NAME
+        self.lock = folder / "scrape.lock"
+        self.clock = clock
+
+    def fresh(self, max_age: float) -> bytes | None:
+        """The text kept, when its computation began less than ``max_age`` seconds ago."""
+        began, body = self._read()
+        return body if body is not None and self.clock() - began < max_age else None
+
+    def offer(self, body: bytes, began: float) -> bytes:
+        """Keep ``body`` (begun at ``began``) unless a text begun later is there already; the
+        text kept either way, which is what the caller gives."""
+        with self.lock.open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            kept, there = self._read()
+            if there is not None and kept >= began:
+                return there
+            written = self.path.with_suffix(f".{os.getpid()}.tmp")
+            written.write_bytes(f"{began!r}\n".encode() + body)
+            os.replace(written, self.path)
+            return body
+
+    def _read(self) -> tuple[float, bytes | None]:
+        try:
+            head, _newline, body = self.path.read_bytes().partition(b"\n")
+            return float(head), body
+        except (FileNotFoundError, ValueError):
+            return -math.inf, None
 
 
 class ScrapePace:
@@ -317,6 +374,8 @@ async def metrics(request: Request) -> Response:
 def install_metrics(app: FastAPI) -> None:
     """``GET /metrics``, not in the OpenAPI document; its token, when one is set, is its own
     (BearerAuth guards /api/ only). The cache reads the context the lifespan puts on the app."""
-    app.state.metrics_cache = ScrapeCache(lambda: scrape_text(app.state.context))
+    folder = os.environ.get(MULTIPROCESS_ENV)
+    shared = SharedScrape(Path(folder)) if folder else None
+    app.state.metrics_cache = ScrapeCache(lambda: scrape_text(app.state.context), shared=shared)
     app.state.metrics_pace = ScrapePace()
     app.add_api_route("/metrics", metrics, methods=["GET"], include_in_schema=False)

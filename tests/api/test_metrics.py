@@ -9,6 +9,7 @@ import itertools
 import re
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from sqlalchemy import func, insert, select
 from models import Action, Delivery, Event, OutboxMessage, Subscription
 from models.base import table_of
 from service.api import metrics
-from service.api.metrics import ScrapeCache, ScrapePace
+from service.api.metrics import ScrapeCache, ScrapePace, SharedScrape
 from service.app import create_app
 from service.config import Settings
 from service.flows.context import AppContext
@@ -406,3 +407,31 @@ async def test_the_pace_lets_a_turn_go_by_as_time_passes() -> None:
     now[0] += 0.2
     assert await pace.turn()  # its turn has come: at once
     assert waits == pytest.approx([0.1])
+
+
+async def test_workers_give_one_text_and_never_an_older_one(tmp_path: Path) -> None:
+    """Two workers' caches over one multiprocess folder (SharedScrape): what one computed is what
+    the other gives within the second, and a text begun earlier never replaces a later one, so
+    scrapes answered by turns never see a counter go back."""
+    now = [1000.0]
+    shared = SharedScrape(tmp_path, clock=lambda: now[0])
+    counts = iter([b"requests 7\n", b"requests 5\n"])
+    made: list[str] = []
+
+    def worker(name: str) -> ScrapeCache:
+        async def produce() -> bytes:
+            made.append(name)
+            return next(counts)
+
+        return ScrapeCache(produce, shared=shared)
+
+    first, second = worker("first"), worker("second")
+    assert await first.text() == b"requests 7\n"
+    assert await second.text() == b"requests 7\n"  # the other's text, not one of its own
+    assert made == ["first"]
+    # a computation begun before the kept one ends after it: the kept one stays
+    assert shared.offer(b"requests 5\n", began=now[0] - 5) == b"requests 7\n"
+    now[0] += 2  # the kept text is over a second old: the second worker computes anew
+    assert await second.text() == b"requests 5\n"
+    assert made == ["first", "second"]
+    assert (tmp_path / SharedScrape.NAME).read_bytes().endswith(b"requests 5\n")
