@@ -142,7 +142,7 @@ async def measure_receivers(database_url: str) -> dict[str, Any]:
     context = open_context(settings)
     try:
         async with context.sessions() as session:
-            event = _event()
+            event = sample_event()
             session.add(event)
             await session.commit()
         with Receivers() as receivers:
@@ -196,7 +196,8 @@ async def _phase(context: Any, event: Event, receivers: Receivers) -> dict[str, 
     }
 
 
-def _event() -> Event:
+def sample_event() -> Event:
+    """An event in a IV response, the notices' subject in the delivery benchmarks."""
     now = datetime.now(UTC)
     return Event(
         id=uuid.uuid4(),

@@ -40,7 +40,7 @@ import httpx
 from sqlalchemy import func, select
 
 from benchmarks import servers
-from benchmarks.bad_receivers import measure_receivers
+from benchmarks.bad_receivers import measure_receivers, sample_event
 from benchmarks.cases import QUIET, RESPONSE, Pair, pair_json
 from benchmarks.load import BenchError, Load, Target, check, driver
 from benchmarks.options import parse
@@ -110,7 +110,7 @@ async def _delivery(database_url: str, hook: str, messages: int, rounds: int) ->
     try:
         created = await create_subscription(context, SubscriptionCreate(url=hook))
         async with context.sessions() as session:
-            event = _event()
+            event = sample_event()
             session.add(event)
             await session.commit()
         secret = created.secret
@@ -135,22 +135,6 @@ async def _delivery(database_url: str, hook: str, messages: int, rounds: int) ->
         "goal": DELIVERY_GOAL,
         "meets_goal": ratio >= DELIVERY_GOAL,
     }
-
-
-def _event() -> Event:
-    now = datetime.now(UTC)
-    return Event(
-        id=uuid.uuid4(),
-        state="response",
-        level="IV",
-        peak_level="IV",
-        response_level="IV",
-        leading_hq="330603",
-        opened_at=now,
-        updated_at=now,
-        basis=[],
-        timeline_seq=0,
-    )
 
 
 def _action(event: Event, n: int) -> dict[str, Any]:
@@ -211,7 +195,7 @@ async def _deliverer_rate(context: AppContext, messages: int) -> float:
 
 async def _bare_rate(context: AppContext, hook: str, secret: str | None, messages: int) -> float:
     """Bare httpx posting the same signed bodies as the deliverer, as many at once."""
-    event = _event()
+    event = sample_event()
     text = NoticeText(context.playbooks, context.settings.public_url)
     now = datetime.now(UTC)
     requests = [
