@@ -117,7 +117,8 @@ async def test_every_notice_is_delivered_after_kill_9_and_restart(crash: Crash) 
             else:
                 states = [d["state"] for d in listed]
                 pytest.fail(
-                    f"{len(of_events)} of {expected} event deliveries ({len(listed)} in all), states {states}"
+                    f"{len(of_events)} of {expected} event deliveries ({len(listed)} in all), "
+                    f"states {states}"
                 )
     received = receiver.by_webhook_id()
     assert set(received) == {d["id"] for d in listed}, "every notice reached the receiver"
