@@ -78,6 +78,9 @@ def alone(url: str, method: str, path: str, **kw: Any) -> httpx.Response:
 def test_metrics_and_logs_across_two_workers(tmp_path: Path) -> None:
     env = service_env(f"sqlite+aiosqlite:///{tmp_path / 'ops.db'}", tmp_path / "var")
     env["OUTAGE_ESCALATION_INTERVAL_SECONDS"] = "0"
+    # No deliverer either: its tick is a write transaction each second, and a worker stopped
+    # within one would hold SQLite's one writer lock while the other is asked to take a report.
+    env["OUTAGE_DELIVERY_INTERVAL_SECONDS"] = "0"
     cli(env, "db", "upgrade")
     dispatcher = cli_tokens(env, {"城调": ["--role", "dispatcher"]})["城调"]
     with serve(env, workers=2, log=tmp_path / "serve.log", upgrade=False) as service:
