@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from service.cli.parsing import Commands
@@ -61,11 +62,10 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from service.api.logs import configure
     from service.api.server import PROTOCOL
-    from service.flows.admin.tokens import bootstrap_admin
 
     configure(settings)
     admin_file = settings.var_dir / "admin-token"
-    token = run_flow(settings, lambda context: bootstrap_admin(context, admin_file))
+    token = _bootstrap(settings, admin_file)
     if token:
         print(
             _(
@@ -93,6 +93,30 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _bootstrap(settings: Settings, admin_file: Path) -> str | None:
+    """The first start's admin token (``bootstrap_admin``), or None. On storage trouble (a full
+    disk takes the file or the token's row) none is made and the service serves all the same:
+    reads go on, and the next start makes it."""
+    from service.flows.admin.tokens import bootstrap_admin
+    from service.store.trouble import trouble_of
+
+    try:
+        return run_flow(settings, lambda context: bootstrap_admin(context, admin_file))
+    except Exception as error:
+        trouble = trouble_of(error)
+        if trouble is None:
+            raise
+        print(
+            _(
+                "存储出错（{trouble}），未能生成初始管理员令牌；服务照常启动，下次启动时再生成",
+                trouble=trouble,
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
+
+
 def _metrics_folder(settings: Settings) -> None:
     """prometheus-client's multiprocess mode for every worker (service.api.metrics): an empty
     folder under OUTAGE_VAR_DIR, named before the library is first imported (it reads the
@@ -112,6 +136,9 @@ def served_app() -> FastAPI:
     supervisor, as PostgreSQL's backends end with the postmaster: asked by the kernel to stop
     (SIGTERM, a clean shutdown) when the supervisor dies, ``kill -9`` included. Left running, it
     would serve on with the folder's lock gone and the next start emptying its metrics."""
+    from service.cli.metric_files import reserve_for_this_worker
+
+    reserve_for_this_worker()  # before service.app imports prometheus_client
     from service.app import app_factory
 
     supervisor = os.environ.get(SUPERVISOR_VARIABLE)
