@@ -31,7 +31,7 @@ from service.flows.response.requisition_schemas import (
     RequisitionReturn,
 )
 from service.plan.actor import Actor
-from service.plan.jurisdiction import require_hq
+from service.plan.jurisdiction import lead_or_holder
 from service.plan.leadership import CITY_HQ
 from service.plan.requisitions import (
     COMPENSATION_DUTY,
@@ -239,8 +239,8 @@ async def _require_keeper(
     """The caller keeps the event's register: a commander of the leading HQ (the city's before
     any leads) or above; or the agency holding the 5.3 requisition duty. An agency holding no
     duty of the event does not see it (404)."""
-    if actor.role == "commander":
-        require_hq(actor, event.leading_hq or CITY_HQ, playbooks.grids, what, "5.3")
+    lead = event.leading_hq or CITY_HQ
+    if lead_or_holder(actor, lead, playbooks.grids, what, "5.3", holders=("agency",)) == "lead":
         return
     agency = actor.agency or ""
     seen = await session.scalar(
