@@ -60,11 +60,9 @@ async def submit_report(
 
 async def report_answer(
     session: AsyncSession, batch: WriteBatch, context: AppContext, actor: Actor, body: ReportCreate
-) -> bytes:
-    """Take the report in (``take_report``) and give the answer's JSON, written by
-    pydantic-core's serializer straight from the model."""
-    accepted = await take_report(session, batch, context, actor, body, utcnow())
-    return accepted.model_dump_json().encode()
+) -> ReportAccepted:
+    """Take the report in (``take_report``) at this moment; the answer is what it gives."""
+    return await take_report(session, batch, context, actor, body, utcnow())
 
 
 def check_jurisdiction(
