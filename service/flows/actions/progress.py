@@ -22,7 +22,7 @@ from service.flows.actions.dispatch import release_links, run_scene, skip_links,
 from service.flows.actions.schemas import ActionRead, read
 from service.flows.context import AppContext
 from service.flows.duties import advances, call_off, move_on, refuse_cancelled
-from service.flows.once import Answer, Once, answer_once
+from service.flows.once import Answer, Once, Work, answer_once
 from service.plan.actor import Actor
 from service.plan.duties import Progress, Step
 from service.plan.jurisdiction import require_hq
@@ -40,13 +40,7 @@ async def acknowledge(
 ) -> Answer:
     """The agency has taken the duty up (pending → acknowledged); the answer is the action."""
     return await answer_once(
-        context,
-        actor,
-        once,
-        200,
-        lambda session, batch: _progress(
-            session, batch, context.playbooks, actor, action_id, "acknowledged", note, utcnow()
-        ),
+        context, actor, once, 200, _step(context, actor, action_id, "acknowledged", note)
     )
 
 
@@ -70,13 +64,7 @@ async def complete(
     """The duty is done (pending or acknowledged → done); the answer is the action. ``skip``: a
     report that went straight to receivers above the next link (plan 4 越级上报)."""
     return await answer_once(
-        context,
-        actor,
-        once,
-        200,
-        lambda session, batch: _progress(
-            session, batch, context.playbooks, actor, action_id, "done", note, utcnow(), skip
-        ),
+        context, actor, once, 200, _step(context, actor, action_id, "done", note, skip)
     )
 
 
@@ -117,6 +105,20 @@ VERB_KINDS: Final[dict[Progress, TimelineKind]] = {
     "completed": "action_completed",
     "noted": "action_noted",
 }
+
+
+def _step(
+    context: AppContext,
+    actor: Actor,
+    action_id: uuid.UUID,
+    to: Step,
+    note: str | None,
+    skip: Skip | None = None,
+) -> Work:
+    """Taking the step ``to`` on the caller's action, at the moment the work runs."""
+    return lambda session, batch: _progress(
+        session, batch, context.playbooks, actor, action_id, to, note, utcnow(), skip
+    )
 
 
 async def _progress(

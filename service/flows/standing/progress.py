@@ -1,5 +1,5 @@
 """A standing task moves on: its unit acknowledges or completes it; a commander of the city's HQ
-(or the province's) cancels it. As an action does (service.flows.actions.progress), with no
+(or the province's) cancels it, by the steps an action takes (service.flows.duties), with no
 event: the task is the one row locked.
 
 Acknowledging and completing answer once per Idempotency-Key (service.flows.once); cancelling
@@ -19,7 +19,7 @@ from models.base import utcnow
 from service.errors import Forbidden, Said
 from service.flows.context import AppContext
 from service.flows.duties import call_off, move_on, refuse_cancelled
-from service.flows.once import Answer, Once, answer_once
+from service.flows.once import Answer, Once, Work, answer_once
 from service.flows.standing.register import raise_after_revision
 from service.flows.standing.schemas import StandingTaskRead, read
 from service.plan.actor import Actor
@@ -37,13 +37,7 @@ async def acknowledge(
 ) -> Answer:
     """The unit has taken the duty up (pending → acknowledged); the answer is the task."""
     return await answer_once(
-        context,
-        actor,
-        once,
-        200,
-        lambda session, batch: _progress(
-            session, batch, context.playbooks, actor, task_id, "acknowledged", note
-        ),
+        context, actor, once, 200, _step(context, actor, task_id, "acknowledged", note)
     )
 
 
@@ -52,13 +46,7 @@ async def complete(
 ) -> Answer:
     """The duty is done (pending or acknowledged → done); the answer is the task."""
     return await answer_once(
-        context,
-        actor,
-        once,
-        200,
-        lambda session, batch: _progress(
-            session, batch, context.playbooks, actor, task_id, "done", note
-        ),
+        context, actor, once, 200, _step(context, actor, task_id, "done", note)
     )
 
 
@@ -69,6 +57,15 @@ async def cancel(
     return await in_transaction(
         context.sessions,
         lambda session: _cancel(session, context.playbooks, actor, task_id, reason, utcnow()),
+    )
+
+
+def _step(
+    context: AppContext, actor: Actor, task_id: uuid.UUID, to: Step, note: str | None
+) -> Work:
+    """Taking the step ``to`` on the caller's task."""
+    return lambda session, batch: _progress(
+        session, batch, context.playbooks, actor, task_id, to, note
     )
 
 
