@@ -528,13 +528,29 @@ def logged_exceptions(log: str) -> Counter[str]:
     return found
 
 
+async def event_list(
+    client: httpx.AsyncClient, headers: dict[str, str], event_id: str, listing: str
+) -> list[dict[str, Any]]:
+    """GET /events/{id}/{listing} (actions, releases, requisitions, timeline …) as ``headers``
+    see it: the items of its first page."""
+    answer = await client.get(f"/api/v1/events/{event_id}/{listing}", headers=headers)
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()["items"]
+    return found
+
+
 async def event_actions(
     client: httpx.AsyncClient, headers: dict[str, str], event_id: str
 ) -> list[dict[str, Any]]:
     """GET /events/{id}/actions as ``headers`` see it: the items."""
-    answer = await client.get(f"/api/v1/events/{event_id}/actions", headers=headers)
-    assert answer.status_code == 200, answer.text
-    found: list[dict[str, Any]] = answer.json()["items"]
+    return await event_list(client, headers, event_id, "actions")
+
+
+def problem(answer: httpx.Response, status: int) -> dict[str, Any]:
+    """The problem document (RFC 9457) an answer with ``status`` must carry."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    found: dict[str, Any] = answer.json()
     return found
 
 
