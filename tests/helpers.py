@@ -26,21 +26,29 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
 from models import base
 from service.cli import main
+from service.config import Settings
 from service.flows.context import AppContext
 from service.notify.deliverer import Deliverer
+from service.store.engine import make_engine
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", "postgres"]
+# BACKENDS as a fixture's params: the PostgreSQL one marked, so that ``-m "not postgres"`` skips it.
+BACKEND_PARAMS = [
+    pytest.param(backend, marks=pytest.mark.postgres) if backend == "postgres" else backend
+    for backend in BACKENDS
+]
+T = TypeVar("T")
 
 
 def _pg_admin_dsn() -> str:
@@ -79,6 +87,20 @@ def scratch_postgres(prefix: str) -> Iterator[str]:
         yield url.render_as_string(hide_password=False)
     finally:
         asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def on_connection(settings: Settings, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` on a sync view of a connection from the app's own (async) engine."""
+
+    async def run() -> T:
+        engine = make_engine(settings)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 REPO = Path(__file__).resolve().parents[1]
