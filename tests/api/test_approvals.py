@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import T0, Clock, MakeToken, county, hold_clock, post, problem, report
+from tests.helpers import T0, Clock, MakeToken, county, post, problem, report
 
 API = "/api/v1"
 KEQIAO, SHANGYU, CITY = "330603", "330604", "330600"
@@ -26,13 +26,6 @@ APPROVAL = {
     "approved_at": (T0 + timedelta(minutes=20)).isoformat(),
     "reference": "柯政办电〔2026〕12号",
 }
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
 
 
 async def keqiao_event(

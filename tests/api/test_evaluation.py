@@ -33,7 +33,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.helpers import T0, Clock, MakeToken, county, event_actions, hold_clock, post, report
+from tests.helpers import T0, Clock, MakeToken, county, event_actions, post, report
 
 API = "/api/v1"
 KEQIAO = "330603"
@@ -115,13 +115,6 @@ async def scripted_event(
         await step
     clock.set(until)
     return event_id, tokens
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
 
 
 async def evaluation(client: httpx.AsyncClient, headers: dict[str, str], event_id: str) -> Any:

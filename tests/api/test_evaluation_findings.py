@@ -17,20 +17,12 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.helpers import Clock, MakeToken, county, hold_clock, post, report
+from tests.helpers import Clock, MakeToken, county, post, report
 
 API = "/api/v1"
 KEQIAO, CITY = "330603", "330600"
 CITY_COMMANDER = "市指挥部 指挥长"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
 
 
 async def ok(answer: Any) -> Any:

@@ -24,7 +24,6 @@ from tests.helpers import (
     county,
     documented_operations,
     event_list,
-    hold_clock,
     post,
     problem,
     report,
@@ -52,13 +51,6 @@ CREWS = {
     "requisitioned_at": (T0 + timedelta(minutes=15)).isoformat(),
     "region": SHANGYU,
 }
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
 
 
 async def two_county_event(

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import update
 
 from models import StandingTask
@@ -29,7 +28,6 @@ from tests.helpers import (
     deliveries,
     delivering,
     documented_operations,
-    hold_clock,
     post,
     report,
     subscribe,
@@ -38,13 +36,6 @@ from tests.helpers import (
 API = "/api/v1"
 KEQIAO, CITY = "330603", "330600"
 COUNTY_HQS = ["hq-330602", "hq-330603", "hq-330604", "hq-330624", "hq-330681", "hq-330683"]
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
 
 
 async def ok(answer: Any) -> Any:
