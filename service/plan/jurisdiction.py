@@ -29,7 +29,17 @@ def require_hq(actor: Actor, hq: str | None, grids: GridRegistry, what: Said, cl
     commander passes, and the event's state decides (a 409 from the lifecycle).
     """
     actor.require("commander")
-    if hq is not None and not at_or_above(actor.region, hq, grids):
+    if hq is not None:
+        rule = f"plan {clause}: the leading HQ (or, the service's choice, a higher one)"
+        require_command(actor, hq, grids, what, rule, leading_hq=hq)
+
+
+def require_command(
+    actor: Actor, hq: str, grids: GridRegistry, what: Said, rule: str, **extra: str
+) -> None:
+    """Refuse (403) unless ``actor`` commands ``hq`` or an HQ above it; ``rule`` says why that
+    HQ, and ``extra`` goes into the refusal with it."""
+    if not at_or_above(actor.region, hq, grids):
         raise Forbidden(
             Said(
                 "{what}：{region} 的指挥部既不是 {hq}，也不是其上级",
@@ -37,8 +47,8 @@ def require_hq(actor: Actor, hq: str | None, grids: GridRegistry, what: Said, cl
                 region=actor.region,
                 hq=hq,
             ),
-            rule=f"plan {clause}: the leading HQ (or, the service's choice, a higher one)",
-            leading_hq=hq,
+            rule=rule,
+            **extra,
         )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import StandingTask
 from models.base import utcnow
-from service.errors import Forbidden, Said
+from service.errors import Said
 from service.flows.context import AppContext
 from service.flows.duties import call_off, move_on, refuse_cancelled
 from service.flows.once import Answer, Once, Work, answer_once
@@ -24,7 +24,7 @@ from service.flows.standing.register import raise_after_revision
 from service.flows.standing.schemas import StandingTaskRead, read
 from service.plan.actor import Actor
 from service.plan.duties import Step
-from service.plan.jurisdiction import at_or_above
+from service.plan.jurisdiction import require_command
 from service.plan.leadership import CITY_HQ
 from service.playbooks.bundle import Playbooks
 from service.store.batch import WriteBatch
@@ -102,15 +102,12 @@ async def _cancel(
     actor.require("commander")
     # the resource before the jurisdiction (design § Errors)
     task = await lock_task(session, task_id)
-    if not at_or_above(actor.region, CITY_HQ, playbooks.grids):
-        raise Forbidden(
-            Said(
-                "{what}：{region} 的指挥部既不是 {hq}，也不是其上级",
-                what=Said("取消此常备任务"),
-                region=actor.region,
-                hq=CITY_HQ,
-            ),
-            rule="plan 8.1: the city's government issued the plan: its HQ (or the province's)",
-        )
+    require_command(
+        actor,
+        CITY_HQ,
+        playbooks.grids,
+        Said("取消此常备任务"),
+        rule="plan 8.1: the city's government issued the plan: its HQ (or the province's)",
+    )
     call_off(task, reason, now)
     return read(task)
