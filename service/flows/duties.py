@@ -4,14 +4,18 @@ The unit holding the duty acknowledges or completes it (``move_on``), forward on
 changing nothing but a new note; a commander cancels it (``call_off``) with a reason. Each
 caller locks its row first and adds what its own kind asks for: an action's timeline entry, its
 approval and the links waiting for it (service.flows.actions.progress); a task's revisions
-(service.flows.standing.progress).
+(service.flows.standing.progress). One overdue is escalated once, then reminded (``chase_due``,
+``chase``): service.flows.actions.escalation and service.flows.standing.escalation.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import ColumnElement, and_, or_
+
+from models import Action, StandingTask
 from service.errors import Conflict, Said
 from service.plan.duties import STEPS, ActionState, Progress, Step
 
@@ -25,6 +29,8 @@ class Duty(Protocol):
     completed_at: datetime | None
     cancelled_at: datetime | None
     cancel_reason: str | None
+    escalated_at: datetime | None
+    reminded_at: datetime | None
     updated_at: datetime
 
 
@@ -72,3 +78,38 @@ def call_off(duty: Duty, reason: str, now: datetime) -> bool:
     duty.state, duty.cancelled_at, duty.cancel_reason = "cancelled", now, reason
     duty.updated_at = now
     return True
+
+
+def chase_due(
+    kind: type[Action] | type[StandingTask],
+    owing: ColumnElement[bool],
+    overdue: ColumnElement[bool],
+    now: datetime,
+    remind_every: timedelta,
+) -> ColumnElement[bool]:
+    """In SQL: the duty is due for its escalation (``overdue`` at ``now`` and not escalated yet)
+    or for a reminder (still ``owing``, its last notice, the escalation or a reminder,
+    ``remind_every`` old). Each kind says what it owes and when it is overdue."""
+    since = now - remind_every
+    return or_(
+        and_(overdue, kind.escalated_at.is_(None)),
+        and_(
+            owing,
+            kind.escalated_at.is_not(None),
+            or_(
+                kind.reminded_at <= since,
+                and_(kind.reminded_at.is_(None), kind.escalated_at <= since),
+            ),
+        ),
+    )
+
+
+def chase(duty: Duty, now: datetime) -> bool:
+    """Mark a claimed duty chased at ``now``: escalated, its first notice (True), or reminded."""
+    first = duty.escalated_at is None
+    if first:
+        duty.escalated_at = now
+    else:
+        duty.reminded_at = now
+    duty.updated_at = now
+    return first

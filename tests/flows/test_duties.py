@@ -1,6 +1,7 @@
 """The steps an event's action and a standing task share (service.flows.duties), on a plain
 duty: forward only (design § Actions: pending → acknowledged → done), a repeat changing nothing
-but a new note, and cancelling once, never a done duty."""
+but a new note, cancelling once, never a done duty, and chasing one overdue: escalated once,
+then reminded. (Which duties the chase claims, ``chase_due``, is SQL: the escalation tests.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from service.errors import Conflict
-from service.flows.duties import advances, call_off, move_on, refuse_cancelled
+from service.flows.duties import advances, call_off, chase, move_on, refuse_cancelled
 from service.plan.duties import ActionState, Step
 
 BEFORE = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
@@ -27,6 +28,8 @@ class Plain:
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
     cancel_reason: str | None = None
+    escalated_at: datetime | None = None
+    reminded_at: datetime | None = None
     updated_at: datetime = BEFORE
 
 
@@ -101,3 +104,11 @@ def test_a_done_duty_is_not_called_off() -> None:
         call_off(duty, "不再需要", NOW)
     assert refused.value.extra["state"] == "done"
     assert duty.state == "done"
+
+
+def test_a_duty_chased_is_escalated_once_then_reminded() -> None:
+    duty = Plain("pending")
+    assert chase(duty, BEFORE)  # the first notice: the escalation
+    assert (duty.escalated_at, duty.reminded_at, duty.updated_at) == (BEFORE, None, BEFORE)
+    assert not chase(duty, NOW)  # then reminders, the escalation's time kept
+    assert (duty.escalated_at, duty.reminded_at, duty.updated_at) == (BEFORE, NOW, NOW)
