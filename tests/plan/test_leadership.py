@@ -13,6 +13,7 @@ from service.plan.jurisdiction import at_or_above, lead_or_holder, require_hq
 from service.plan.leadership import (
     CITY_HQ,
     PROVINCE_HQ,
+    acting_hq,
     commanded_lead,
     higher_lead,
     hq_rank,
@@ -105,6 +106,12 @@ def test_may_take_lead(
         assert found is not None
         with use("en"):
             assert refusal in say(found)
+
+
+def test_before_any_response_the_city_hqs_authority_applies() -> None:
+    assert acting_hq(None) == CITY_HQ
+    assert acting_hq("330603") == "330603"
+    assert acting_hq(PROVINCE_HQ) == PROVINCE_HQ
 
 
 def test_a_rise_never_hands_the_lead_down() -> None:

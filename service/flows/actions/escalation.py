@@ -51,7 +51,7 @@ from models import Action, Event
 from service.errors import NotFound
 from service.flows.actions.schemas import owing, past_due, read
 from service.flows.duties import chase, chase_due
-from service.plan.leadership import CITY_HQ
+from service.plan.leadership import acting_hq
 from service.plan.notifications import NoticeType
 from service.playbooks.agencies import AgencyRegistry
 from service.store import feeds, outbox, timeline
@@ -169,7 +169,7 @@ async def _chase_locked(
     )
     escalating = [action for action in claimed if action.escalated_at is None]
     await feeds.touch(session, {action.agency for action in escalating}, now)
-    lead = agencies.hq_for_region(event.leading_hq or CITY_HQ)
+    lead = agencies.hq_for_region(acting_hq(event.leading_hq))
     async with WriteBatch(session) as batch:
         for action in claimed:
             _tell(batch, event, action, lead, now, first=chase(action, now))

@@ -26,7 +26,7 @@ from service.flows.once import Answer, Once, Work, answer_once
 from service.plan.actor import Actor
 from service.plan.duties import Progress, Step
 from service.plan.jurisdiction import require_hq
-from service.plan.leadership import CITY_HQ
+from service.plan.leadership import acting_hq
 from service.plan.timeline import TimelineKind
 from service.playbooks.bundle import Playbooks
 from service.store import feeds, timeline
@@ -241,8 +241,7 @@ async def _cancel(
         actor.require("commander")
         event, action = await _locked_action(session, action_id)
         now = event_time(event, now)
-        # Before any response (warning actions) no HQ leads yet: the city HQ's authority applies.
-        require_hq(actor, event.leading_hq or CITY_HQ, playbooks.grids, Said("取消此任务"), "5.1")
+        require_hq(actor, acting_hq(event.leading_hq), playbooks.grids, Said("取消此任务"), "5.1")
         if action.state == "superseded":
             raise Conflict(SUPERSEDED, state="superseded")
         if call_off(action, reason, now):

@@ -32,7 +32,7 @@ from service.flows.response.requisition_schemas import (
 )
 from service.plan.actor import Actor
 from service.plan.jurisdiction import lead_or_holder
-from service.plan.leadership import CITY_HQ
+from service.plan.leadership import acting_hq
 from service.plan.requisitions import (
     COMPENSATION_DUTY,
     REQUISITION_DUTY,
@@ -239,7 +239,7 @@ async def _require_keeper(
     """The caller keeps the event's register: a commander of the leading HQ (the city's before
     any leads) or above; or the agency holding the 5.3 requisition duty. An agency holding no
     duty of the event does not see it (404)."""
-    lead = event.leading_hq or CITY_HQ
+    lead = acting_hq(event.leading_hq)
     if lead_or_holder(actor, lead, playbooks.grids, what, "5.3", holders=("agency",)) == "lead":
         return
     agency = actor.agency or ""
@@ -278,7 +278,7 @@ def _requisitioner(named: str | None, actor: Actor, event: Event, playbooks: Pla
         return named
     if actor.agency is not None:
         return actor.agency
-    return playbooks.agencies.hq_for_region(event.leading_hq or CITY_HQ)
+    return playbooks.agencies.hq_for_region(acting_hq(event.leading_hq))
 
 
 async def _check_region(session: AsyncSession, event: Event, region: str) -> None:
