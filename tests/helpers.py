@@ -192,6 +192,19 @@ async def post(client: httpx.AsyncClient, headers: dict[str, str], body: dict[st
     return response.json()
 
 
+async def ok(response: httpx.Response, status: int = 200) -> Any:
+    """The JSON of an answer that must have ``status``."""
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def succeeded(request: Awaitable[httpx.Response]) -> Any:
+    """Send ``request``, which must succeed (200 or 201); its JSON."""
+    response = await request
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
 async def count(context: AppContext, model: Any) -> int:
     """How many rows ``model``'s table holds."""
     async with context.sessions() as session:
