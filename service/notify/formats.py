@@ -8,7 +8,8 @@
   ``timestamp`` and ``sign`` query parameters when the subscription has a secret.
 
 The robots' text is Chinese, for a duty officer's phone: the event, its level, the action, its
-agency and due time in Beijing time, and a link to the board.
+agency and due time in Beijing time, a link to the duty's own page where its unit acknowledges
+and completes it, and a link to the board.
 """
 
 from __future__ import annotations
@@ -151,8 +152,25 @@ class NoticeText:
             lines.append(_("- 预警：{headline}", headline=warning.get("headline", "")))
         if isinstance(action := data.get("action"), Mapping):
             lines += self._action_lines(action)
+            if url := self.duty_url(action):
+                # the duty itself, where its unit acknowledges and completes it (no token in
+                # the link: one signed out is asked to sign in, and lands back on it)
+                lines.append("\n" + _("[处理此任务]({url})", url=url))
         lines.append("\n" + _("[查看指挥看板]({url})", url=self.board_url))
         return "\n".join(lines)
+
+    def links(self, notice: Notice) -> dict[str, str]:
+        """Where a person acts on the notice: the board, and a duty's own page (``duty``)."""
+        found = {"board": self.board_url}
+        action = notice.data.get("action")
+        if isinstance(action, Mapping) and (url := self.duty_url(action)):
+            found["duty"] = url
+        return found
+
+    def duty_url(self, action: Mapping[str, Any]) -> str | None:
+        """The duty's page on the board (/board/duties/{id}), where its unit acts on it."""
+        action_id = action.get("id")
+        return f"{self.board_url}/duties/{action_id}" if action_id else None
 
     def _action_lines(self, action: Mapping[str, Any]) -> list[str]:
         agency = self.playbooks.agencies.get(str(action.get("agency", "")))
@@ -209,6 +227,7 @@ def outgoing(
                 "timestamp": notice.created_at.isoformat(),
                 "title": text.title(notice),
                 "text": text.markdown(notice),
+                "links": text.links(notice),
                 "data": notice.data,
             }
         )

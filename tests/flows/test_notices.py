@@ -102,3 +102,23 @@ async def test_a_refused_report_leaves_no_notice(
     refused = await client.post("/api/v1/reports", json=bad, headers=dispatcher)
     assert refused.status_code == 404
     assert await outbox_rows(context) == []
+
+
+async def test_a_notice_of_a_duty_links_its_page_on_the_board(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    """design § Duty page: a message about a duty leads to that duty's page, with no token in
+    the link; every notice links the board."""
+    dispatcher = await make_token("dispatcher")
+    event_id = (await post(client, dispatcher, report(county("330603", 200, 90))))["event_id"]
+    rows = await outbox_rows(context, event_id)
+    text = NoticeText(context.playbooks, "https://board.example/")
+    dispatched = next(row for row in rows if row.type == "action.dispatched")
+    notice = Notice(dispatched.type, dispatched.drill, dispatched.data, dispatched.created_at)
+    url = f"https://board.example/board/duties/{dispatched.data['action']['id']}"
+    assert f"[处理此任务]({url})" in text.markdown(notice)
+    assert text.links(notice) == {"board": "https://board.example/board", "duty": url}
+    opened = next(row for row in rows if row.type == "event.opened")
+    plain = Notice(opened.type, opened.drill, opened.data, opened.created_at)
+    assert "处理此任务" not in text.markdown(plain)
+    assert text.links(plain) == {"board": "https://board.example/board"}
