@@ -14,6 +14,7 @@ from service.errors import Forbidden, Said
 
 Role = Literal["admin", "dispatcher", "commander", "agency", "observer"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
+Via = Literal["api", "board"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,8 @@ class Actor:
     """Who is calling: a token's identity, recorded on every timeline entry it causes.
 
     ``region`` is a commander's HQ (or the grid a dispatcher is limited to); ``agency`` an agency
-    token's unit code.
+    token's unit code; ``via`` where the call came from: the API, or a form of the board's
+    pages (recorded on the timeline entries it causes, design § Duty page).
     """
 
     id: uuid.UUID
@@ -29,6 +31,7 @@ class Actor:
     role: Role
     agency: str | None = None
     region: str | None = None
+    via: Via = "api"
 
     @property
     def label(self) -> str:

@@ -55,7 +55,8 @@ def record(
         "actor": actor.label if actor else SYSTEM,
         "clause": clause,
         "summary": summary,
-        "data": data,
+        # where a person acted from, when not the API (the board's forms)
+        "data": data if actor is None or actor.via == "api" else {**data, "via": actor.via},
     }
     entry["prev_hash"] = event.timeline_hash
     entry["hash"] = event.timeline_hash = entry_hash(event.timeline_hash, entry)

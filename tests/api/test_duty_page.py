@@ -138,8 +138,18 @@ async def test_the_units_open_duties_overdue_first_then_acknowledged_and_complet
         if e["kind"] == "action_completed" and e["data"].get("action_id") == duty["id"]
     ]
     assert len(completions) == 1, completions
+    assert completions[0]["data"]["via"] == "board"  # who did it, from where
+    by_api = await client.post(f"{API}/actions/{items[1]['id']}/complete", json={}, headers=power)
+    assert by_api.status_code == 200
+    timeline = await client.get(f"{API}/events/{read['event_id']}/timeline", headers=observer)
+    (entry,) = [
+        e
+        for e in timeline.json()["items"]
+        if e["kind"] == "action_completed" and e["data"].get("action_id") == items[1]["id"]
+    ]
+    assert "via" not in entry["data"]
     after = await client.get("/board/duties")
-    assert f"待办 {len(items) - 1} 项" in after.text
+    assert f"待办 {len(items) - 2} 项" in after.text
     assert "已完成或已撤销" in after.text
 
 

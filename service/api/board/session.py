@@ -27,6 +27,7 @@ hidden form token is needed on top, and none is kept.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -91,8 +92,9 @@ async def verified(request: Request, token: str | None) -> Actor | None:
 
 
 async def signed_in(request: Request) -> Actor | None:
-    """The caller the board's cookie names, or None."""
-    return await verified(request, request.cookies.get(COOKIE))
+    """The caller the board's cookie names, acting from the board, or None."""
+    actor = await verified(request, request.cookies.get(COOKIE))
+    return replace(actor, via="board") if actor is not None else None
 
 
 def from_this_origin(request: Request) -> bool:
