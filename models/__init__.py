@@ -8,7 +8,7 @@ from models.plan import Action, AgencyFeed, Attestation, EarlyWarning
 from models.release import Release
 from models.requisition import Requisition
 from models.standing import StandingTask
-from models.token import ApiToken
+from models.token import ApiToken, SignIn
 
 __all__ = [
     "Action",
@@ -28,6 +28,7 @@ __all__ = [
     "Report",
     "ReportSnapshot",
     "Requisition",
+    "SignIn",
     "StandingTask",
     "Subscription",
     "TimelineEntry",

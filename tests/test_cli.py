@@ -483,3 +483,20 @@ def test_a_database_away_is_one_line_and_exit_75(
     )
     assert main(["--lang", "en", "tokens", "list"]) == 75
     assert "error: the database is unavailable for now (unreachable)" in capsys.readouterr().err
+
+
+def test_tokens_sign_in_link(
+    database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A one-time sign-in link for a unit's token, landing on its duty page (design § Duty page):
+    the link on the last line, a bad --next refused naming the field."""
+    monkeypatch.setenv("OUTAGE_PUBLIC_URL", "https://ops.example/")
+    agency = ["--role", "agency", "--name", "公安 值班", "--agency", "public-security"]
+    assert main(["tokens", "create", *agency]) == 0
+    token_id = said_id(capsys.readouterr().out.splitlines()[0])
+    assert main(["tokens", "sign-in-link", token_id, "--next", "/board/duties"]) == 0
+    said, url = capsys.readouterr().out.strip().splitlines()
+    assert said.startswith("登录链接（仅可使用一次，") and said.endswith(" 前有效）：")
+    assert url.startswith("https://ops.example/board/sign-in/") and len(url) > 60
+    assert main(["tokens", "sign-in-link", token_id, "--next", "https://evil.example"]) == 2
+    assert "next" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""``tokens create/list/revoke``: the API's bearer tokens, through the same flows as
-``/api/v1/tokens`` (service.flows.admin.tokens)."""
+"""``tokens create/list/revoke/sign-in-link``: the API's bearer tokens, through the same flows
+as ``/api/v1/tokens`` (service.flows.admin.tokens and .sign_ins)."""
 
 from __future__ import annotations
 
@@ -74,6 +74,32 @@ def register(commands: Commands) -> None:
     )
     revoke.set_defaults(handler=run_revoke)
 
+    link = tokens.add_parser(
+        "sign-in-link",
+        help="a one-time sign-in link to the board for a token; printed on the last line",
+        description="Mint a link that signs its holder in to the board as the token's holder, "
+        "once, within --minutes, landing on --next: for a person on a phone who should not type "
+        "a token. The link is printed once, alone on the last line; only its hash is stored. "
+        "Opening it shows a button; only the button spends it (a chat preview does not).",
+    )
+    link.add_argument(
+        "id", type=uuid.UUID, metavar="ID", help="the token's id, as 'tokens list' shows it"
+    )
+    link.add_argument(
+        "--next",
+        metavar="PATH",
+        help="the board page to land on, e.g. /board/duties or /board/duties/ACTION_ID "
+        "(default: /board)",
+    )
+    link.add_argument(
+        "--minutes",
+        type=int,
+        default=10,
+        metavar="N",
+        help="how long the link works, 1 to 60 (default: %(default)s)",
+    )
+    link.set_defaults(handler=run_sign_in_link)
+
 
 def run_create(args: argparse.Namespace, settings: Settings) -> int:
     from service.cli.running import run_flow
@@ -125,4 +151,16 @@ def run_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
     run_flow(settings, lambda context: tokens.revoke_token(context, args.id))
     print(_("已吊销 {id}", id=args.id))
+    return 0
+
+
+def run_sign_in_link(args: argparse.Namespace, settings: Settings) -> int:
+    from service.cli.running import run_flow
+    from service.flows.admin.sign_ins import mint_sign_in_link
+    from service.flows.admin.token_schemas import SignInLinkCreate
+
+    body = validated(SignInLinkCreate, next=args.next, minutes=args.minutes)
+    made = run_flow(settings, lambda context: mint_sign_in_link(context, args.id, body))
+    print(_("登录链接（仅可使用一次，{moment} 前有效）：", moment=when(made.expires_at)))
+    print(made.url)
     return 0

@@ -15,16 +15,18 @@ import time
 import uuid
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import ApiToken
+from models import ApiToken, SignIn
+from models.base import utcnow
 from service.errors import InvalidInput, Said, Unauthenticated
 from service.plan.actor import ROLES, Actor
 from service.plan.grids import GridRegistry
 from service.playbooks.agencies import AgencyRegistry
 
 TOKEN_PREFIX: Final = "oc_"
+SESSION_PREFIX: Final = "ocs_"  # a board session's secret (service.store.sign_ins)
 
 
 def new_token() -> tuple[str, str]:
@@ -49,14 +51,41 @@ class TokenVerifier:
         if not token:
             raise Unauthenticated(Said("需要 bearer 令牌（Authorization: Bearer …）"))
         digest = hash_token(token)
-        now = time.monotonic()
+        return self._cached(digest) or await self._found(
+            digest,
+            select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)),
+        )
+
+    async def verify_session(self, secret: str) -> Actor:
+        """The actor of a board session a sign-in link opened (``service.store.sign_ins``):
+        while the session lasts and its token is not revoked, kept as a token is."""
+        digest = hash_token(secret)
+        return self._cached(digest) or await self._found(
+            digest,
+            select(ApiToken)
+            .join(SignIn, SignIn.token_id == ApiToken.id)
+            .where(
+                SignIn.session_hash == digest,
+                SignIn.session_expires_at > utcnow(),
+                ApiToken.revoked_at.is_(None),
+            ),
+        )
+
+    async def verify_board(self, secret: str) -> Actor:
+        """The actor of what the board's cookie holds: a token, or a session's secret."""
+        if secret.startswith(SESSION_PREFIX):
+            return await self.verify_session(secret)
+        return await self.verify(secret)
+
+    def _cached(self, digest: str) -> Actor | None:
         hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+    async def _found(self, digest: str, query: Select[ApiToken]) -> Actor:
+        """The actor of the token ``query`` finds for ``digest``, kept for the cache's time;
+        Unauthenticated when it finds none."""
         async with self._sessions() as session:
-            row = await session.scalar(
-                select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None))
-            )
+            row = await session.scalar(query)
         if row is None:
             self._cache.pop(digest, None)
             raise Unauthenticated(Said("bearer 令牌未知或已吊销"))
@@ -64,8 +93,12 @@ class TokenVerifier:
         if self._ttl > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[digest] = (now + self._ttl, actor)
+            self._cache[digest] = (time.monotonic() + self._ttl, actor)
         return actor
+
+    def forget(self, digest: str) -> None:
+        """Drop what is kept for ``digest``: a session ended here ends at once in this worker."""
+        self._cache.pop(digest, None)
 
 
 async def create_token(

@@ -10,7 +10,7 @@ from typing import Final
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service.api.board import duties
+from service.api.board import duties, sign_in
 from service.api.board.render import BoardPages
 from service.api.board.routes import router
 from service.playbooks.bundle import Playbooks
@@ -23,4 +23,5 @@ def install_board(app: FastAPI, playbooks: Playbooks) -> None:
     app.state.board_pages = BoardPages(playbooks)
     app.include_router(router)
     app.include_router(duties.router)
+    app.include_router(sign_in.router)
     app.mount("/board/static", StaticFiles(directory=STATIC), name="board-static")

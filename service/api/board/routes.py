@@ -32,10 +32,19 @@ from service.api.board.pages import (
     pages_of,
     root_of,
 )
-from service.api.board.session import from_this_origin, sign_in, sign_out, signed_in, verified
+from service.api.board.session import (
+    COOKIE,
+    from_this_origin,
+    sign_in,
+    sign_out,
+    signed_in,
+    verified,
+)
 from service.api.evaluation_report import FONT_FILE, FONTS_PATH, render_html
 from service.api.routes.evaluation import PAGE_POLICY
 from service.errors import TooManyRequests
+from service.flows.admin.sign_ins import end_board_session, is_session
+from service.flows.admin.token_schemas import BOARD_PATH
 from service.flows.events import board
 from service.flows.events.evaluation import evaluate_event
 from service.words import _
@@ -43,9 +52,8 @@ from service.words import _
 router = APIRouter(include_in_schema=False)
 
 POLL_MS: Final = 2000
-# A page to land on after signing in: a path under /board, of plain characters (no scheme, no
-# host, no second slash that a browser would read as another host).
-NEXT: Final = re.compile(r"/board(/[A-Za-z0-9._~-]+)*/?(\?[A-Za-z0-9._~=&%-]*)?")
+# A page to land on after signing in (a path under /board; token_schemas says why so strict).
+NEXT: Final = re.compile(BOARD_PATH)
 
 
 def _etag(tag: str) -> str:
@@ -109,7 +117,7 @@ async def board_evaluation(request: Request, event_id: uuid.UUID) -> Response:
 def landing(asked: str | None) -> str:
     """Where a sign-in leads: the board page the person asked for (``next``), when it is one (a
     path under /board, never another site or a scheme), else the board."""
-    if asked and NEXT.fullmatch(asked):
+    if asked and NEXT.match(asked):
         return asked
     return "/board"
 
@@ -161,6 +169,9 @@ async def logout(request: Request) -> Response:
     """Forget the cookie and show the sign-in form (posted from this site's page only)."""
     if not from_this_origin(request):
         return _cross_site(request)
+    held = request.cookies.get(COOKIE)
+    if held and is_session(held):  # a sign-in link's session ends at its sign-out
+        await end_board_session(context_of(request), held)
     response = RedirectResponse(f"{root_of(request)}/board/login", status_code=303)
     sign_out(request, response)
     return response

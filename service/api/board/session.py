@@ -51,6 +51,7 @@ def cookie_path(request: Request) -> str:
 
 
 def sign_in(request: Request, response: Response, token: str) -> None:
+    """Keep ``token`` (or a sign-in link's session secret) in the board's cookie."""
     response.set_cookie(
         COOKIE,
         token,
@@ -83,7 +84,7 @@ async def verified(request: Request, token: str | None) -> Actor | None:
     address = client_address(request.scope)
     wrong_tokens.check(address, token)
     try:
-        actor = await context.tokens.verify(token)
+        actor = await context.tokens.verify_board(token)
     except Unauthenticated:
         wrong_tokens.wrong(address, token)
         return None

@@ -11,7 +11,14 @@ from fastapi import APIRouter, Query
 
 from service.api.deps import ContextDep, role
 from service.api.openapi import problems
-from service.flows.admin.token_schemas import TokenCreate, TokenCreated, TokenRead
+from service.flows.admin.sign_ins import mint_sign_in_link
+from service.flows.admin.token_schemas import (
+    SignInLinkCreate,
+    SignInLinkCreated,
+    TokenCreate,
+    TokenCreated,
+    TokenRead,
+)
 from service.flows.admin.tokens import issue_token, list_tokens, revoke_token
 from service.flows.schemas import Page
 from service.plan.actor import Actor
@@ -83,3 +90,26 @@ async def delete_token(token_id: uuid.UUID, _admin: AdminDep, context: ContextDe
     record of whose token it was: the timeline names its holder. An unknown id is 404.
     """
     return await revoke_token(context, token_id)
+
+
+@router.post(
+    "/tokens/{token_id}/sign-in-links",
+    status_code=201,
+    responses=problems(404, 409, 422),
+    summary="Mint a sign-in link for a token",
+    operation_id="mint_sign_in_link",
+)
+async def post_sign_in_link(
+    token_id: uuid.UUID, body: SignInLinkCreate, _admin: AdminDep, context: ContextDep
+) -> SignInLinkCreated:
+    """A link that signs its holder in to the board as the token's holder, once, within
+    `minutes` (10 unless asked, at most 60), and lands on `next` (a board page such as
+    /board/duties/{action_id}), as `outage-coordinator tokens sign-in-link` makes. Admins only.
+
+    For a person on a phone who should not have to type a 43-character token: send the `url`
+    to them alone. Opening it shows who it signs in as and a button (a chat app's preview does
+    not spend it); the button signs in, the board only (the cookie opens nothing under /api),
+    for 7 days or until the token is revoked. The answer is the only place the link appears:
+    the service keeps its hash. An unknown token is 404, a revoked one 409.
+    """
+    return await mint_sign_in_link(context, token_id, body)

@@ -81,3 +81,48 @@ class TokenCreated(TokenRead):
     """The token just made, with the token itself: this answer is the only place it appears."""
 
     token: str = Field(description="the bearer token, shown this once; only its hash is kept")
+
+
+# A page of the board to land on after signing in: a path under /board, of plain characters (no
+# scheme, no host, no second slash that a browser would read as another host).
+BOARD_PATH: Final = r"^/board(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*/?(\?[A-Za-z0-9._~=&%-]*)?$"
+LINK_MINUTES: Final = 10  # how long a sign-in link works, unless asked otherwise
+MOST_LINK_MINUTES: Final = 60
+
+
+class SignInLinkCreate(BaseModel):
+    """A sign-in link to mint for a token (design § Duty page)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {},
+                {"next": "/board/duties", "minutes": 15},
+            ]
+        },
+    )
+
+    next: str | None = Field(
+        default=None,
+        max_length=300,
+        pattern=BOARD_PATH,
+        description="the board page the link lands on once used (a path under /board, e.g. "
+        "/board/duties/{action_id}); the board when left out",
+    )
+    minutes: int = Field(
+        default=LINK_MINUTES,
+        ge=1,
+        le=MOST_LINK_MINUTES,
+        description="how long the link works if no one uses it, 1 to 60 minutes",
+    )
+
+
+class SignInLinkCreated(BaseModel):
+    """A sign-in link, shown once: it signs whoever opens it in as the token's holder, on the
+    board only, once, until ``expires_at``."""
+
+    token_id: uuid.UUID
+    url: str = Field(description="OUTAGE_PUBLIC_URL/board/sign-in/{code}: send it to one person")
+    next: str | None
+    expires_at: datetime
