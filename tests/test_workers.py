@@ -37,6 +37,9 @@ pytestmark = pytest.mark.process
 # a SIGABRT the stopped worker cannot act on, a SIGKILL a second later, the fork. Less than
 # gunicorn's own 30 s, so that a timeout left at gunicorn's default fails the test.
 REPLACED_SECONDS = 25
+# How long a supervisor stopped alone may take to end: less than the 30 s gunicorn grants the
+# workers before it kills them, so that workers killed rather than stopped fail the test.
+STOP_SECONDS = 25
 
 
 @pytest.fixture
@@ -131,3 +134,25 @@ def test_a_worker_silent_past_the_timeout_is_replaced(tmp_path: Path) -> None:
                 os.kill(silent, signal.SIGCONT)
         assert httpx.get(f"{service.url}/healthz", timeout=30).status_code == 200
         assert "WORKER TIMEOUT" in service.log_text()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_supervisor_stopped_alone_stops_each_worker_cleanly(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """``kill -TERM`` or ``kill -INT`` of the supervisor alone (not its process group, as Ctrl-C
+    would): each worker runs its application's shutdown, none is killed. On SIGINT gunicorn
+    asks the workers with a SIGQUIT that uvicorn's server alone would not heed."""
+    env = service_env(
+        f"sqlite+aiosqlite:///{tmp_path / 'stop.db'}",
+        tmp_path / "var",
+        escalation_interval_seconds="0",
+        delivery_interval_seconds="0",
+    )
+    with serve(env, workers=2, log=tmp_path / "serve.log") as service:
+        started = service.log_text()
+        os.kill(service.process.pid, stop)
+        assert service.process.wait(timeout=STOP_SECONDS) == 0
+        said = service.log_text()[len(started) :]
+    assert said.count("Application shutdown complete") == 2, said
+    assert "SIGKILL" not in said, said
