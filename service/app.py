@@ -45,12 +45,14 @@ from service.api.routes import (
 from service.config import Settings
 from service.flows.actions.escalation import escalate_overdue
 from service.flows.context import AppContext, open_context
+from service.flows.health.probe import check_health
 from service.flows.standing.escalation import escalate_standing
 from service.flows.standing.register import raise_yearly
 from service.notify.deliverer import Deliverer
 from service.playbooks.bundle import Playbooks
 from service.store import idempotency
 from service.store.transactions import in_transaction
+from service.store.trouble import trouble_of
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ API_ROUTERS = (
 
 # How often answers kept for an Idempotency-Key are looked at for expiry.
 PRUNE_SECONDS: Final = 600
+# How often a worker probes its database while a storage incident is on (service.store.trouble).
+WATCH_SECONDS: Final = 1.0
 # How long a stopping worker waits for a job's run under way (an escalation pass is one
 # transaction per action: well under this).
 SHUTDOWN_GRACE: Final = 10.0
@@ -81,9 +85,10 @@ SHUTDOWN_GRACE: Final = 10.0
 class Jobs:
     """The worker's periodic jobs on an asyncio scheduler: the escalation job
     (service.flows.actions.escalation) and the standing duties' (service.flows.standing) every
-    ``escalation_interval_seconds`` (0: never), first at once (a restart catches up), and the
-    expiry of Idempotency-Key answers every
-    ``PRUNE_SECONDS``.
+    ``escalation_interval_seconds`` (0: never), first at once (a restart catches up), the
+    expiry of Idempotency-Key answers every ``PRUNE_SECONDS``, and the storage probe every
+    ``WATCH_SECONDS`` while an incident is on. A run refused for storage trouble is counted in
+    the incident (service.store.trouble), not logged with a traceback each time.
 
     ``stop`` lets a run under way finish (up to ``SHUTDOWN_GRACE`` seconds) before the engine
     closes: the scheduler's own shutdown cancels the asyncio runs it holds, so a run still going
@@ -116,6 +121,14 @@ class Jobs:
                 coalesce=True,
                 next_run_time=datetime.now(UTC),
             )
+        self.scheduler.add_job(
+            self._tracked(self.watch_storage),
+            "interval",
+            seconds=WATCH_SECONDS,
+            id="watch-storage",
+            max_instances=1,
+            coalesce=True,
+        )
         self.scheduler.add_job(
             self._tracked(self.prune),
             "interval",
@@ -161,6 +174,12 @@ class Jobs:
                 chased.reminded,
             )
 
+    async def watch_storage(self) -> None:
+        """While a storage incident is on, probe the database as /healthz does, so that the
+        incident ends (and says so, once) as soon as the database is well, requests or not."""
+        if self.context.storage.incident is not None:
+            await check_health(self.context)
+
     async def prune(self) -> None:
         ttl = self.context.settings.idempotency_ttl
         await in_transaction(
@@ -174,6 +193,11 @@ class Jobs:
                 self._running.add(task)
             try:
                 await job()
+            except Exception as error:
+                trouble = trouble_of(error)
+                if trouble is None:
+                    raise  # the scheduler logs it
+                self.context.storage.saw(trouble, error, f"job {job.__name__}")
             finally:
                 self._running.discard(task)
 
@@ -199,7 +223,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs = Jobs(context)
         jobs.start()
         # Every worker delivers: claims keep two from sending one delivery.
-        deliverer = Deliverer(context.sessions, settings, context.playbooks)
+        deliverer = Deliverer(
+            context.sessions, settings, context.playbooks, storage=context.storage
+        )
         app.state.deliverer = deliverer
         deliverer.start()
         try:
@@ -227,7 +253,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.wrong_tokens = wrong_tokens = WrongTokens()
     app.add_middleware(BearerAuth, wrong_tokens=wrong_tokens)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(problems.CatchUnexpected)
+    app.add_middleware(problems.CatchUnexpected, storage_trouble=trouble_of)
     if settings.metrics:
         # An included router's route knows its path without the prefix: give the timer each
         # API route's whole template.

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         description="PostgreSQL only: connections each worker keeps open, and as many again "
         "it may open at a peak",
     )
+    db_connect_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="PostgreSQL only: how long a worker waits for a new connection to the "
+        "server before it answers 503 (the database unreachable) rather than holding the "
+        "request",
+    )
     worker_healthcheck_seconds: int = Field(
         default=60,
         ge=1,

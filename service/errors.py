@@ -6,6 +6,7 @@ Domain code raises these; it never builds HTTP responses itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 
@@ -119,3 +120,13 @@ class TooManyRequests(CoordinatorError):
     def __init__(self, detail: str | Said, retry_after: int, **extra: Any) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after
+
+
+class Trouble(StrEnum):
+    """What is wrong with the storage (service.store.trouble tells it from a driver's error), as
+    /healthz and a refused request's problem name it (service.api.problems.storage_problem)."""
+
+    UNREACHABLE = "unreachable"  # no connection: the server is down, restarting or cut off
+    READ_ONLY = "read_only"  # it answers, but refuses writes (a standby, a read-only file)
+    FULL = "full"  # no room left on its disk
+    IO_ERROR = "io_error"  # the disk under it fails reads or writes

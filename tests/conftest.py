@@ -27,7 +27,7 @@ from service.config import Settings
 from service.flows.context import AppContext
 from service.store.migrate import upgrade
 from service.store.tokens import create_token
-from tests.helpers import BACKENDS, SERVERS, MakeToken, scratch_postgres
+from tests.helpers import BACKENDS, SERVERS, Clock, MakeToken, hold_clock, scratch_postgres
 
 
 def _refusing(item: pytest.Item, start: Callable[..., None]) -> Callable[..., None]:
@@ -151,6 +151,14 @@ async def client(
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The service's clock, held at T0 until the test moves it (``clock.set(minutes)``)."""
+    held = Clock()
+    hold_clock(monkeypatch, held)
+    return held
 
 
 @pytest.fixture

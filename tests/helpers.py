@@ -26,21 +26,29 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
 from models import base
 from service.cli import main
+from service.config import Settings
 from service.flows.context import AppContext
 from service.notify.deliverer import Deliverer
+from service.store.engine import make_engine
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", "postgres"]
+# BACKENDS as a fixture's params: the PostgreSQL one marked, so that ``-m "not postgres"`` skips it.
+BACKEND_PARAMS = [
+    pytest.param(backend, marks=pytest.mark.postgres) if backend == "postgres" else backend
+    for backend in BACKENDS
+]
+T = TypeVar("T")
 
 
 def _pg_admin_dsn() -> str:
@@ -79,6 +87,20 @@ def scratch_postgres(prefix: str) -> Iterator[str]:
         yield url.render_as_string(hide_password=False)
     finally:
         asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def on_connection(settings: Settings, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` on a sync view of a connection from the app's own (async) engine."""
+
+    async def run() -> T:
+        engine = make_engine(settings)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -167,6 +189,19 @@ async def post(client: httpx.AsyncClient, headers: dict[str, str], body: dict[st
     """POST /reports, which must answer 201; its JSON."""
     response = await client.post("/api/v1/reports", json=body, headers=headers)
     assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def ok(response: httpx.Response, status: int = 200) -> Any:
+    """The JSON of an answer that must have ``status``."""
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def succeeded(request: Awaitable[httpx.Response]) -> Any:
+    """Send ``request``, which must succeed (200 or 201); its JSON."""
+    response = await request
+    assert response.status_code in (200, 201), response.text
     return response.json()
 
 
@@ -524,13 +559,29 @@ def logged_exceptions(log: str) -> Counter[str]:
     return found
 
 
+async def event_list(
+    client: httpx.AsyncClient, headers: dict[str, str], event_id: str, listing: str
+) -> list[dict[str, Any]]:
+    """GET /events/{id}/{listing} (actions, releases, requisitions, timeline …) as ``headers``
+    see it: the items of its first page."""
+    answer = await client.get(f"/api/v1/events/{event_id}/{listing}", headers=headers)
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()["items"]
+    return found
+
+
 async def event_actions(
     client: httpx.AsyncClient, headers: dict[str, str], event_id: str
 ) -> list[dict[str, Any]]:
     """GET /events/{id}/actions as ``headers`` see it: the items."""
-    answer = await client.get(f"/api/v1/events/{event_id}/actions", headers=headers)
-    assert answer.status_code == 200, answer.text
-    found: list[dict[str, Any]] = answer.json()["items"]
+    return await event_list(client, headers, event_id, "actions")
+
+
+def problem(answer: httpx.Response, status: int) -> dict[str, Any]:
+    """The problem document (RFC 9457) an answer with ``status`` must carry."""
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    found: dict[str, Any] = answer.json()
     return found
 
 

@@ -21,7 +21,7 @@ from service.cli import build_parser, main
 from service.cli.table import width
 from service.plan.actor import ROLES
 from service.playbooks.bundle import Playbooks
-from tests.helpers import PLAYBOOKS_DIR, REPO, Service, serve, service_env
+from tests.helpers import PLAYBOOKS_DIR, REPO, Service, free_port, serve, service_env
 
 PLAYBOOKS = Playbooks.load(PLAYBOOKS_DIR)
 # An id in what a command says: it stands alone between spaces, whatever the language.
@@ -465,3 +465,21 @@ def test_subscriptions_add_refuses_what_the_api_refuses(
     assert message in capsys.readouterr().err
     assert main(["subscriptions", "list"]) == 0
     assert capsys.readouterr().out == ""
+
+
+def test_a_database_away_is_one_line_and_exit_75(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Storage trouble is no crash of the command: one line saying what and to try again, and
+    sysexits' EX_TEMPFAIL, where a script may retry."""
+    monkeypatch.setenv(
+        "OUTAGE_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/outage"
+    )
+    monkeypatch.setenv("OUTAGE_VAR_DIR", str(tmp_path / "var"))
+    capsys.readouterr()
+    assert main(["tokens", "list"]) == 75
+    assert (
+        capsys.readouterr().err == "错误：数据库暂不可用（unreachable），命令未执行；请稍后重试\n"
+    )
+    assert main(["--lang", "en", "tokens", "list"]) == 75
+    assert "error: the database is unavailable for now (unreachable)" in capsys.readouterr().err

@@ -109,6 +109,30 @@ def test_two_workers_keep_the_service_protocol_and_log_every_line_as_json(tmp_pa
     assert {"gunicorn.error", "uvicorn.error", "uvicorn.access"} <= loggers, loggers
 
 
+def test_every_metrics_file_of_forked_workers_is_reserved_whole(tmp_path: Path) -> None:
+    """The supervisor made the metrics before it forked: each worker still counts in files of
+    its own pid that it reserved whole (a sparse page first touched on a full disk is a
+    SIGBUS), and the supervisor, which answers nothing, has no series in the scrape."""
+    env = service_env(
+        f"sqlite+aiosqlite:///{tmp_path / 'files.db'}",
+        tmp_path / "var",
+        escalation_interval_seconds="0",
+        delivery_interval_seconds="0",
+    )
+    with serve(env, workers=2, log=tmp_path / "serve.log") as service:
+        for _ in range(8):  # a connection each, taken by either worker
+            assert httpx.get(f"{service.url}/healthz", timeout=30).status_code == 200
+        scrape = httpx.get(f"{service.url}/metrics", timeout=30).text
+        workers = service.worker_pids()
+        files = {p.name: p.stat() for p in (tmp_path / "var" / "metrics").glob("*.db")}
+    for pid in workers:
+        assert f"counter_{pid}.db" in files, sorted(files)
+    for name, stat in files.items():
+        assert stat.st_blocks * 512 >= stat.st_size, f"{name} is sparse"
+    assert f'pid="{service.process.pid}"' not in scrape
+    assert any(f'pid="{pid}"' in scrape for pid in workers)
+
+
 def test_a_worker_silent_past_the_timeout_is_replaced(tmp_path: Path) -> None:
     """``OUTAGE_WORKER_HEALTHCHECK_SECONDS`` is the supervisor's worker timeout: a worker
     stopped (SIGSTOP) past it is killed and a new one forked; the service answers on."""

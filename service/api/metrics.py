@@ -269,22 +269,33 @@ class SharedScrape:
 
     def offer(self, body: bytes, began: float) -> bytes:
         """Keep ``body`` (begun at ``began``) unless a text begun later is there already; the
-        text kept either way, which is what the caller gives."""
+        text kept either way, which is what the caller gives. Where the file cannot be written
+        (a full disk), ``body`` is given as it is: this scrape is the worker's own."""
+        try:
+            return self._offer(body, began)
+        except OSError:
+            return body
+
+    def _offer(self, body: bytes, began: float) -> bytes:
         with self.lock.open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             kept, there = self._read()
             if there is not None and kept >= began:
                 return there
             written = self.path.with_suffix(f".{os.getpid()}.tmp")
-            written.write_bytes(f"{began!r}\n".encode() + body)
-            os.replace(written, self.path)
+            try:
+                written.write_bytes(f"{began!r}\n".encode() + body)
+                os.replace(written, self.path)
+            except OSError:
+                written.unlink(missing_ok=True)  # a part written on a full disk holds room
+                raise
             return body
 
     def _read(self) -> tuple[float, bytes | None]:
         try:
             head, _newline, body = self.path.read_bytes().partition(b"\n")
             return float(head), body
-        except (FileNotFoundError, ValueError):
+        except (OSError, ValueError):  # none yet, or a disk that fails
             return -math.inf, None
 
 

@@ -21,7 +21,10 @@ _TITLES = {
     415: "The body was not sent as JSON (Content-Type: application/json)",
     422: "Invalid input: names the field or rule",
     429: "Too many wrong tokens from this address: try again after Retry-After seconds",
-    503: "Database unreachable",
+    503: "Service unavailable (the database cannot be reached, is read-only, or kept "
+    "refusing for concurrent work): nothing was done; try again after Retry-After seconds",
+    507: "Insufficient Storage: the database's disk is full, nothing was written; try again "
+    "after Retry-After seconds",
 }
 
 
@@ -68,7 +71,8 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def complete_openapi(app: FastAPI) -> None:
     """File the problem+json schemas that responses refer to (``component_schemas``), and say in
     the OpenAPI that every /api/v1 operation takes a bearer token (service.api.auth), answers
-    429 to an address held for wrong tokens (service.api.limits), and that
+    429 to an address held for wrong tokens (service.api.limits), 503 or 507 while the storage
+    is in trouble (service.api.problems.storage_problem), and that
     one with a body answers 415 when the body is not sent as JSON (service.api.problems) and 413
     when it is too large (service.api.limits)."""
     build = app.openapi
@@ -91,7 +95,9 @@ def complete_openapi(app: FastAPI) -> None:
                 if path.startswith("/api/"):
                     for operation in operations.values():
                         operation["security"] = [{"bearer": []}]
-                        operation["responses"].update({str(s): r for s, r in problems(429).items()})
+                        operation["responses"].update(
+                            {str(s): r for s, r in problems(429, 503, 507).items()}
+                        )
                         if "requestBody" in operation:
                             operation["responses"].update(
                                 {str(s): r for s, r in problems(413, 415).items()}

@@ -4,7 +4,9 @@ The three mistakes a client makes most (a body that is not JSON, a body sent wit
 ``Content-Type: application/json``, a region written as its name) are answered in words that say
 what to send instead, rather than in the validator's; so is text the database cannot store or a
 person cannot see (``service.flows.schemas.Text``). An error nothing else handled is logged and
-answered 500 by ``CatchUnexpected``, which keeps the connection open.
+answered 500 by ``CatchUnexpected``, which keeps the connection open; unless it is storage
+trouble (service.store.trouble: the database unreachable, read-only or out of room), answered
+503 or 507 with Retry-After and counted in the process's incident rather than logged each time.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -24,7 +27,13 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.api.language import problem_language
-from service.errors import CoordinatorError, InvalidInput, TooManyRequests, Unavailable
+from service.errors import (
+    CoordinatorError,
+    InvalidInput,
+    TooManyRequests,
+    Trouble,
+    Unavailable,
+)
 from service.flows.context import AppContext
 from service.flows.schemas import REGION_PATTERN, TEXT_PATTERN, unreadable
 from service.plan.grids import GridRegistry
@@ -48,6 +57,9 @@ TITLES: Final[dict[str, Callable[[], str]]] = {
     "Unsupported Media Type": lambda: _("不支持的内容类型"),
     "Content Too Large": lambda: _("请求内容过大"),
     "Database unreachable": lambda: _("数据库无法连接"),
+    "Database read-only": lambda: _("数据库只读"),
+    "Insufficient Storage": lambda: _("存储空间不足"),
+    "Storage failing": lambda: _("存储读写出错"),
     "Not Found": lambda: _("路径不存在"),
     "Method Not Allowed": lambda: _("不支持该请求方法"),
     "Too Many Requests": lambda: _("请求过于频繁"),
@@ -85,6 +97,48 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
         said = TITLES[title]() if title in TITLES else title
     body = problem_body(status, said, detail, **extra)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+@dataclass(frozen=True)
+class StorageAnswer:
+    """How the service answers while its storage is in trouble (service.store.trouble)."""
+
+    status: int
+    title: str
+    state: Callable[[], str]  # what is wrong, for /healthz and in a refusal's detail
+    retry_after: int  # seconds: about how soon such trouble is usually over
+
+
+# 507 is Insufficient Storage (RFC 4918 11.5): the request may succeed once room is made.
+STORAGE: Final[dict[Trouble, StorageAnswer]] = {
+    Trouble.UNREACHABLE: StorageAnswer(
+        503, "Database unreachable", lambda: _("数据库没有应答"), retry_after=5
+    ),
+    Trouble.READ_ONLY: StorageAnswer(
+        503, "Database read-only", lambda: _("数据库只读：不能写入，查询仍可进行"), retry_after=30
+    ),
+    Trouble.FULL: StorageAnswer(
+        507,
+        "Insufficient Storage",
+        lambda: _("存储空间已满：不能写入，查询仍可进行"),
+        retry_after=60,
+    ),
+    Trouble.IO_ERROR: StorageAnswer(
+        503, "Storage failing", lambda: _("数据库所在磁盘读写出错"), retry_after=30
+    ),
+}
+
+
+def storage_problem(trouble: Trouble, *, refused: bool) -> JSONResponse:
+    """problem+json for storage trouble, naming it (``database``), with Retry-After: a request
+    ``refused`` for it is told that nothing was done, /healthz only what is wrong."""
+    answer = STORAGE[trouble]
+    with speaking():
+        state = answer.state()
+        detail = _("{state}；本次请求未执行，请稍后重试", state=state) if refused else state
+    said = problem(answer.status, answer.title, detail, database=str(trouble))
+    said.headers["Retry-After"] = str(answer.retry_after)
+    return said
 
 
 def speaking() -> contextlib.AbstractContextManager[None]:
@@ -283,12 +337,20 @@ class CatchUnexpected:
     of every request whose app raised, so a keep-alive client's next request on it failed (a
     reset, with no way to tell whether it was received). Here the error ends with the answer.
     Only an error raised after the answer started goes on to the server: that answer is cut
-    short, and closing the connection is the one way left to say so. A client that went away
-    (``ClientDisconnect``) is no error: one line at info, and no answer.
+    short, and closing the connection is the one way left to say so. Storage trouble is no bug
+    of the service: what ``storage_trouble`` (service.store.trouble, given by the app's
+    wiring) knows for such is answered 503 or 507 (``storage_problem``), logged once an incident.
+    A client that went away (``ClientDisconnect``) is no error: one line at info, and no answer.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        storage_trouble: Callable[[BaseException], Trouble | None] = lambda _error: None,
+    ) -> None:
         self.app = app
+        self.storage_trouble = storage_trouble
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -312,12 +374,29 @@ class CatchUnexpected:
             # nothing went wrong in the service.
             log.info("client went away in %s %s", scope["method"], scope["path"])
             return
-        except Exception:
+        except Exception as error:
             if started and not finished:
                 raise
+            trouble = self.storage_trouble(error)
+            if trouble is not None:
+                await self._refuse(trouble, error, scope, receive, send)
+                return
             log.exception("unhandled error in %s %s", scope["method"], scope["path"])
             if not started:
                 with speaking():
                     detail = _("服务出错；错误已记入日志")
                 answer = problem(500, "Internal error", detail)
                 await answer(scope, receive, send)
+
+    @staticmethod
+    async def _refuse(
+        trouble: Trouble, error: Exception, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Storage trouble: counted in the process's incident (one log line for all of it, not
+        a traceback each) and answered 503 or 507 with Retry-After."""
+        context: AppContext | None = getattr(scope["app"].state, "context", None)
+        if context is not None:
+            context.storage.saw(trouble, error, f"{scope['method']} {scope['path']}")
+        else:
+            log.warning("storage trouble (%s) in %s %s", trouble, scope["method"], scope["path"])
+        await storage_problem(trouble, refused=True)(scope, receive, send)

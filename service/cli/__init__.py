@@ -25,6 +25,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Final
 
 from service.cli import (
     agencies,
@@ -65,9 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+TRY_AGAIN: Final = 75  # sysexits.h EX_TEMPFAIL: a temporary failure, the command may be retried
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit status: 0 done, 1 a check failed (playbooks, drill, audit),
-    2 refused (a usage error, or input the service refuses)."""
+    2 refused (a usage error, or input the service refuses), 75 the database unavailable for
+    now (unreachable, read-only, full: sysexits' EX_TEMPFAIL, one line instead of a traceback;
+    nothing was done, try again)."""
     args = build_parser().parse_args(argv)
     from service.config import Settings  # pydantic-settings: not for --help
 
@@ -86,4 +92,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+        except Exception as exc:
+            from service.store.trouble import trouble_of
+
+            trouble = trouble_of(exc)
+            if trouble is None:
+                raise
+            print(
+                _("错误：数据库暂不可用（{trouble}），命令未执行；请稍后重试", trouble=trouble),
+                file=sys.stderr,
+            )
+            return TRY_AGAIN
     return status

@@ -17,6 +17,8 @@ Everything else stays as ``serve`` had it with uvicorn's supervisor:
 - each worker ends with its supervisor (``PR_SET_PDEATHSIG``), as PostgreSQL's backends end with
   the postmaster, and, being forked, holds the data folder's lock (``serve.lock``) as long as
   it lives too;
+- every metrics file is reserved whole before it is counted in (service.cli.metric_files):
+  the supervisor's, since it imports the metrics, then each worker's as it is forked;
 - no control socket: two services on one host would share its one default path.
 """
 
@@ -28,6 +30,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from gunicorn.app.base import BaseApplication
@@ -36,6 +39,7 @@ from uvicorn_worker import UvicornWorker
 
 from service.api.logs import HANDLER_NAME
 from service.api.server import PROTOCOL
+from service.cli.metric_files import MULTIPROCESS_ENV, reserve, reserve_for_this_worker
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -99,15 +103,21 @@ class PreforkServer(BaseApplication):  # type: ignore[misc]
             "keepalive": KEEP_ALIVE_SECONDS,
             "accesslog": "-" if self.settings.access_log else None,
             "control_socket_disable": True,
-            "post_fork": end_with_supervisor,
+            "post_fork": start_worker,
+            "child_exit": worker_gone,
         }
         for name, value in given.items():
             self.cfg.set(name, value)
 
     def load(self) -> FastAPI:
+        # The supervisor's own metrics files (the series made at import), before service.app
+        # imports prometheus_client; with no room for them, every worker counts in its memory.
+        reserve_for_this_worker()
         from service.app import create_app
 
         app = create_app(self.settings)
+        # The supervisor answers no request: no series of its own in the scrapes.
+        forget_metrics_of(os.getpid())
         # What the supervisor built lives as long as the workers it forks: out of the
         # collector's way before the fork, so that a worker's collections (its lifespan's
         # first) do not walk it, nor copy its pages by writing their headers.
@@ -116,12 +126,45 @@ class PreforkServer(BaseApplication):  # type: ignore[misc]
         return app
 
 
-def end_with_supervisor(server: Any, _worker: Any) -> None:
-    """gunicorn's ``post_fork``: the kernel is to send this worker SIGTERM (a clean shutdown)
-    when its supervisor dies, ``kill -9`` included. Left running, it would serve on without
-    the supervisor that replaces workers and stops them all."""
+def start_worker(server: Any, worker: Any) -> None:
+    """gunicorn's ``post_fork``, in the new worker before it serves."""
+    end_with_supervisor(server.pid)
+    reserve_worker_files(worker.log)
+
+
+def worker_gone(_server: Any, worker: Any) -> None:
+    """gunicorn's ``child_exit``: a worker that ended (replaced, or stopped with the service)
+    leaves its counts for the sums, not its per-process gauge."""
+    forget_metrics_of(worker.pid)
+
+
+def forget_metrics_of(pid: int) -> None:
+    """prometheus-client's ``mark_process_dead``: the per-process (``liveall``) series of
+    ``pid`` leave the scrapes; its counters and histograms stay in the sums."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
+
+
+def reserve_worker_files(log: Any) -> None:
+    """This worker's metrics files, reserved before it counts (service.cli.metric_files): the
+    series it inherited were the supervisor's, and prometheus-client opens the files of the
+    worker's own pid at its first count. Where the disk has no room for them, the worker stops
+    (exit 1) rather than count in sparse files, where a page first touched on a full disk is a
+    SIGBUS: the other workers serve on, and the supervisor forks it again a second later."""
+    folder = os.environ.get(MULTIPROCESS_ENV)
+    if folder and not reserve(Path(folder), os.getpid()):
+        log.error("no room for a new worker's metrics files in %s: it stops", folder)
+        sys.exit(1)
+
+
+def end_with_supervisor(supervisor: int) -> None:
+    """The kernel is to send this worker SIGTERM (a clean shutdown) when its supervisor dies,
+    ``kill -9`` included. Left running, it would serve on without the supervisor that replaces
+    workers and stops them all."""
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != server.pid:  # it died before the kernel was asked
+    if os.getppid() != supervisor:  # it died before the kernel was asked
         os.kill(os.getpid(), signal.SIGTERM)

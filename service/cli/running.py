@@ -5,6 +5,7 @@ database for the one command and closed after it; and the one service a data fol
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fcntl
 import json
 import os
@@ -71,8 +72,10 @@ def hold_data_folder(folder: Path, host: str, port: int) -> None:
     except BaseException:
         os.close(fd)
         raise
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": host, "port": port}).encode(), 0)
+    with contextlib.suppress(OSError):  # who holds it, for a second start's line; on a full
+        # disk that line names the folder alone
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": host, "port": port}).encode(), 0)
     _held.append(fd)
 
 

@@ -9,6 +9,7 @@ import argparse
 import os
 import shutil
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands
@@ -16,6 +17,8 @@ from service.cli.running import hold_data_folder, run_flow
 from service.words import _
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from service.config import Settings
 
 
@@ -55,11 +58,10 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from service.api.logs import configure
     from service.api.server import PROTOCOL
-    from service.flows.admin.tokens import bootstrap_admin
 
     configure(settings)
     admin_file = settings.var_dir / "admin-token"
-    token = run_flow(settings, lambda context: bootstrap_admin(context, admin_file))
+    token = _bootstrap(settings, admin_file)
     if token:
         print(
             _(
@@ -75,7 +77,7 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         PreforkServer(settings, args.host, args.port, args.workers).run()
         return 0
     uvicorn.run(
-        "service.app:app_factory",
+        "service.cli.serve:served_app",
         factory=True,
         host=args.host,
         port=args.port,
@@ -85,6 +87,30 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         access_log=settings.access_log,
     )
     return 0
+
+
+def _bootstrap(settings: Settings, admin_file: Path) -> str | None:
+    """The first start's admin token (``bootstrap_admin``), or None. On storage trouble (a full
+    disk takes the file or the token's row) none is made and the service serves all the same:
+    reads go on, and the next start makes it."""
+    from service.flows.admin.tokens import bootstrap_admin
+    from service.store.trouble import trouble_of
+
+    try:
+        return run_flow(settings, lambda context: bootstrap_admin(context, admin_file))
+    except Exception as error:
+        trouble = trouble_of(error)
+        if trouble is None:
+            raise
+        print(
+            _(
+                "存储出错（{trouble}），未能生成初始管理员令牌；服务照常启动，下次启动时再生成",
+                trouble=trouble,
+            ),
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
 
 
 def _metrics_folder(settings: Settings) -> None:
@@ -99,3 +125,14 @@ def _metrics_folder(settings: Settings) -> None:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+
+
+def served_app() -> FastAPI:
+    """The app of ``serve`` with one worker (uvicorn's factory, in this process): its metrics
+    files reserved before service.app imports prometheus_client (service.cli.metric_files)."""
+    from service.cli.metric_files import reserve_for_this_worker
+
+    reserve_for_this_worker()
+    from service.app import app_factory
+
+    return app_factory()

@@ -4,7 +4,7 @@ command that calls a flow."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,12 +12,13 @@ from service.config import Settings
 from service.playbooks.bundle import Playbooks
 from service.store.engine import READ_ONLY, make_engine, make_sessionmaker
 from service.store.tokens import TokenVerifier
+from service.store.trouble import StorageWatch
 
 
 @dataclass(frozen=True)
 class AppContext:
     """``sessions`` write; ``read_sessions`` only read (a separate pool on SQLite, every
-    transaction deferred)."""
+    transaction deferred); ``storage`` keeps the process's storage incident, if one is on."""
 
     settings: Settings
     playbooks: Playbooks
@@ -26,6 +27,7 @@ class AppContext:
     sessions: async_sessionmaker[AsyncSession]
     read_sessions: async_sessionmaker[AsyncSession]
     tokens: TokenVerifier
+    storage: StorageWatch = field(default_factory=StorageWatch)
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -28,7 +28,7 @@ from service.store.batch import WriteBatch
 from service.store.idempotency import fingerprint
 from service.store.transactions import in_transaction
 
-Work = Callable[[AsyncSession, WriteBatch], Awaitable[bytes]]
+Work = Callable[[AsyncSession, WriteBatch], Awaitable[BaseModel]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +66,9 @@ async def answer_once(
     status: int,
     work: Work,
 ) -> Answer:
-    """Run ``work`` (which writes through the batch it is given and returns the JSON body) in a
-    transaction of its own, retried on conflicts; with a key, once per (token, key)."""
+    """Run ``work`` (which writes through the batch it is given and returns the answer, sent as
+    its JSON, written by pydantic-core's serializer straight from the model) in a transaction of
+    its own, retried on conflicts; with a key, once per (token, key)."""
     ttl = context.settings.idempotency_ttl
     key, request_hash = once.key, once.fingerprint
 
@@ -77,7 +78,7 @@ async def answer_once(
             if earlier is not None:
                 return Answer.replayed(earlier)
         async with WriteBatch(session) as batch:
-            body = await work(session, batch)
+            body = (await work(session, batch)).model_dump_json().encode()
             if key:
                 idempotency.remember(batch, actor, key, request_hash, status, json.loads(body))
         return Answer(status, body)

@@ -48,6 +48,7 @@ from service.notify.formats import Answer, Notice, NoticeText, Outcome, failed, 
 from service.playbooks.bundle import Playbooks
 from service.store.deliveries import Attempted, Claimed, claim_due, fan_out, record, release
 from service.store.transactions import in_transaction
+from service.store.trouble import StorageWatch, trouble_of
 
 # Notices fanned out per transaction.
 FAN_OUT_BATCH: Final = 200
@@ -111,8 +112,11 @@ class Deliverer:
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         playbooks: Playbooks,
+        *,
+        storage: StorageWatch | None = None,
     ) -> None:
         self.sessions = sessions
+        self.storage = storage or StorageWatch()
         self.settings = settings
         self.text = NoticeText(playbooks, settings.public_url)
         self.slots = settings.delivery_concurrency
@@ -263,8 +267,12 @@ class Deliverer:
             self._wake.clear()  # before the tick: an attempt ending during it wakes the next
             try:
                 more = await self.tick()
-            except Exception:  # the loop outlives a database that is away for a while
-                log.exception("deliverer: looking for due work failed")
+            except Exception as error:  # the loop outlives a database that is away for a while
+                trouble = trouble_of(error)
+                if trouble is None:
+                    log.exception("deliverer: looking for due work failed")
+                else:
+                    self.storage.saw(trouble, error, "the deliverer")
                 more = False
             if not more:
                 with contextlib.suppress(TimeoutError):

@@ -52,5 +52,14 @@ UNLEVELLED_MOMENTS: Final[tuple[Moment, ...]] = ("opened", "proposed", "publishe
 ActionState = Literal["pending", "acknowledged", "done", "cancelled", "superseded"]
 ACTION_STATES: Final[tuple[ActionState, ...]] = get_args(ActionState)
 OPEN_STATES: Final[tuple[ActionState, ...]] = ("pending", "acknowledged")
+# The unit holding a duty moves it forward only: the step it reports, the states the step moves
+# from, and the word for what happened (a repeat that brings only a new note is "noted"). The
+# same for an event's actions and the standing tasks (design § Standing duties).
+Step = Literal["acknowledged", "done"]
+Progress = Literal["acknowledged", "completed", "noted"]
+STEPS: Final[dict[Step, tuple[tuple[ActionState, ...], Progress]]] = {
+    "acknowledged": (("pending",), "acknowledged"),
+    "done": (("pending", "acknowledged"), "completed"),
+}
 # Which open states are overdue past ``due_at`` depends on what it asks for, an acknowledgement
 # or the completion: service.plan.deadlines (design § Deadlines).

@@ -10,9 +10,10 @@ the city's may order.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Literal
 
 from service.errors import Forbidden, Said
-from service.plan.actor import Actor
+from service.plan.actor import Actor, Role
 from service.plan.grids import GridRegistry
 
 
@@ -28,7 +29,17 @@ def require_hq(actor: Actor, hq: str | None, grids: GridRegistry, what: Said, cl
     commander passes, and the event's state decides (a 409 from the lifecycle).
     """
     actor.require("commander")
-    if hq is not None and not at_or_above(actor.region, hq, grids):
+    if hq is not None:
+        rule = f"plan {clause}: the leading HQ (or, the service's choice, a higher one)"
+        require_command(actor, hq, grids, what, rule, leading_hq=hq)
+
+
+def require_command(
+    actor: Actor, hq: str, grids: GridRegistry, what: Said, rule: str, **extra: str
+) -> None:
+    """Refuse (403) unless ``actor`` commands ``hq`` or an HQ above it; ``rule`` says why that
+    HQ, and ``extra`` goes into the refusal with it."""
+    if not at_or_above(actor.region, hq, grids):
         raise Forbidden(
             Said(
                 "{what}：{region} 的指挥部既不是 {hq}，也不是其上级",
@@ -36,9 +47,34 @@ def require_hq(actor: Actor, hq: str | None, grids: GridRegistry, what: Said, cl
                 region=actor.region,
                 hq=hq,
             ),
-            rule=f"plan {clause}: the leading HQ (or, the service's choice, a higher one)",
-            leading_hq=hq,
+            rule=rule,
+            **extra,
         )
+
+
+def lead_or_holder(
+    actor: Actor,
+    hq: str | None,
+    grids: GridRegistry,
+    what: Said,
+    clause: str,
+    holders: tuple[Role, ...],
+) -> Literal["lead", "holder"]:
+    """Which right ``actor`` acts by on a duty of an event that "the holder of the duty, or a
+    commander of the leading HQ or above" may act on.
+
+    "lead" for a commander of ``hq`` (the HQ leading the event) or of an HQ above it: nothing more
+    is asked. "holder" for a caller of one of ``holders`` (the roles that may hold the duty): the
+    caller then checks that it holds it, which takes records this module does not read. Anyone
+    else is refused (403) as ``require_hq`` refuses: a commander of a lower HQ for its
+    jurisdiction, any other role for its role.
+    """
+    if actor.role == "commander" and at_or_above(actor.region, hq, grids):
+        return "lead"
+    if actor.role in holders:
+        return "holder"
+    require_hq(actor, hq, grids, what, clause)
+    return "lead"  # a commander, with no HQ leading yet (require_hq)
 
 
 def require_area(actor: Actor, regions: Iterable[str], grids: GridRegistry, what: Said) -> None:

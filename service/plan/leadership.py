@@ -78,6 +78,13 @@ def commanded_lead(level: str, commander_hq: str, basis: Iterable[FiredRule]) ->
     return leading_hq(level, rules) or CITY_HQ
 
 
+def acting_hq(leading: str | None) -> str:
+    """The HQ whose authority applies to an event: the one leading its response, or, before any
+    response (monitoring, a warning), the city's: the chain's and the duties' receiver, the
+    commanders who may cancel or approve, the escalations' addressee (design § Actions)."""
+    return leading or CITY_HQ
+
+
 def higher_lead(current: str | None, candidate: str) -> str:
     """The higher-ranked of the HQ leading now and the one the rules give: a rise by report
     never hands the lead down (an HQ that took the lead keeps it)."""

@@ -46,8 +46,10 @@ def make_engine(settings: Settings, *, writer: bool = True) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         # Recycling instead of a ping on every checkout: a dropped connection fails one request
-        # (a 500 the client retries) rather than costing every request a round trip.
+        # (a 503 the client retries, service.store.trouble) rather than costing every request a
+        # round trip; SQLAlchemy then drops the pool's other connections of that time too.
         pool_recycle=1800,
+        connect_args={"timeout": settings.db_connect_timeout_seconds},  # asyncpg's: 60 s
     )
 
 

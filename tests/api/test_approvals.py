@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import T0, Clock, MakeToken, county, hold_clock, post, report
+from tests.helpers import T0, Clock, MakeToken, county, post, problem, report
 
 API = "/api/v1"
 KEQIAO, SHANGYU, CITY = "330603", "330604", "330600"
@@ -26,13 +26,6 @@ APPROVAL = {
     "approved_at": (T0 + timedelta(minutes=20)).isoformat(),
     "reference": "柯政办电〔2026〕12号",
 }
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
 
 
 async def keqiao_event(
@@ -69,13 +62,6 @@ async def complete(
     client: httpx.AsyncClient, headers: dict[str, str], action_id: str
 ) -> httpx.Response:
     return await client.post(f"{API}/actions/{action_id}/complete", json={}, headers=headers)
-
-
-def problem(answer: httpx.Response, status: int) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
-    found: dict[str, Any] = answer.json()
-    return found
 
 
 async def test_the_emergency_control_waits_for_the_governments_approval(

@@ -8,16 +8,11 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import MakeToken, county, post, report
+from tests.helpers import MakeToken, county, ok, post, report
 
 API = "/api/v1"
 KEQIAO, YUECHENG = "330603", "330602"
 ATTESTED = ("grid_stable", "hazard_removed", "secondary_handled")
-
-
-async def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 async def attest(

@@ -291,3 +291,79 @@ def test_one_events_essentials_fit_the_wall_above_the_fold(
             expect(evaluation.locator("h1")).to_contain_text("评估")
         finally:
             context.close()
+
+
+def completions(base: str, headers: dict[str, str], event_id: str, action_id: str) -> int:
+    timeline = httpx.get(f"{base}/api/v1/events/{event_id}/timeline", headers=headers, timeout=10)
+    return sum(
+        1
+        for entry in timeline.json()["items"]
+        if entry["kind"] == "action_completed" and entry["data"].get("action_id") == action_id
+    )
+
+
+def test_a_duty_officer_acts_from_a_phone(
+    chromium: Path,
+    service: tuple[str, dict[str, dict[str, str]], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """From a link to one duty, signed out, on a 390×844 screen: sign in, land on the duty,
+    确认 it, then 完成 it with the keyboard alone; a second duty double-clicked 完成 once."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, tokens, _database_url = service
+    police = tokens["公安 指挥中心"]
+    event = posted(base, tokens["城调 值班"], report(county("330603", 200, 130)))
+    actions = httpx.get(
+        f"{base}/api/v1/agencies/public-security/actions", headers=police, timeout=10
+    ).json()["items"]
+    first, second = actions[0], actions[1]
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "profile",
+            executable_path=str(chromium),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=PHONE,
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/board/duties/{first['id']}")
+            assert page.url.startswith(f"{base}/board/login?next=")
+            page.fill("input[name=token]", token_of(police))
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/board/duties/{first['id']}")
+            card = page.locator(f"#duty-{first['id']}")
+            expect(card.locator("h2")).to_have_text(first["title"])
+            page.click("button.ack")
+            expect(page.locator(".done")).to_have_text("已确认。")
+            expect(card.locator(".duty-state")).to_have_text("已接收")
+
+            # the keyboard alone: the note, then Tab to 完成 and Enter
+            page.focus(f"#note-{first['id']}")
+            page.keyboard.type("已到场处置")
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.className") == "complete"
+            page.keyboard.press("Enter")
+            expect(page.locator(".done")).to_have_text("已完成。")
+            expect(card.locator(".duty-note")).to_have_text("说明：已到场处置")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"the page scrolls sideways: {width} px"
+            shot = tmp_path / "duty-phone.png"
+            page.screenshot(path=str(shot), full_page=True)
+            keep(shot, capsys)
+
+            page.goto(f"{base}/board/duties")
+            page.locator(f"#duty-{second['id']} button.complete").dblclick()
+            page.wait_for_url(f"{base}/board/duties/{second['id']}?did=complete")
+            expect(page.locator(".done")).to_have_text("已完成。")
+            listing = tmp_path / "duties-phone.png"
+            page.goto(f"{base}/board/duties")
+            page.screenshot(path=str(listing), full_page=True)
+            keep(listing, capsys)
+        finally:
+            context.close()
+    observer = tokens["市指挥部 值班"]
+    assert completions(base, observer, event["event_id"], second["id"]) == 1
+    assert completions(base, observer, event["event_id"], first["id"]) == 1

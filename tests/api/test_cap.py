@@ -22,10 +22,9 @@ from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 import xmlschema
 
-from tests.helpers import REPO, T0, Clock, MakeToken, county, hold_clock, post, report
+from tests.helpers import REPO, T0, Clock, MakeToken, county, post, report
 
 API = "/api/v1"
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
@@ -79,13 +78,6 @@ class Message:
 def shaoxing(minutes: float) -> str:
     """T0 + ``minutes`` as a CAP time in Shaoxing's zone."""
     return (T0 + timedelta(minutes=minutes)).astimezone(ZoneInfo("Asia/Shanghai")).isoformat()
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
 
 
 async def read_cap(client: httpx.AsyncClient, headers: dict[str, str], warning_id: str) -> Message:

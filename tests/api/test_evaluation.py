@@ -33,7 +33,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from tests.helpers import T0, Clock, MakeToken, county, event_actions, hold_clock, post, report
+from tests.helpers import T0, Clock, MakeToken, county, event_actions, post, report, succeeded
 
 API = "/api/v1"
 KEQIAO = "330603"
@@ -49,12 +49,6 @@ def at(minutes: float) -> datetime:
 
 def moment(value: str) -> datetime:
     return datetime.fromisoformat(value)
-
-
-async def ok(answer: Any) -> Any:
-    response = await answer
-    assert response.status_code in (200, 201), response.text
-    return response.json()
 
 
 async def scripted_event(
@@ -74,7 +68,7 @@ async def scripted_event(
     event_id = first["event_id"]
 
     async def act(who: str, path: str, body: dict[str, Any] | None = None) -> None:
-        await ok(client.post(f"{API}{path}", json=body or {}, headers=tokens[who]))
+        await succeeded(client.post(f"{API}{path}", json=body or {}, headers=tokens[who]))
 
     async def lost(mw: int, minute: int) -> None:
         body = report(county(KEQIAO, 200, mw), minutes=minute) | {"event_id": event_id}
@@ -117,15 +111,8 @@ async def scripted_event(
     return event_id, tokens
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
-
-
 async def evaluation(client: httpx.AsyncClient, headers: dict[str, str], event_id: str) -> Any:
-    return await ok(client.get(f"{API}/events/{event_id}/evaluation", headers=headers))
+    return await succeeded(client.get(f"{API}/events/{event_id}/evaluation", headers=headers))
 
 
 def agency(result: dict[str, Any], code: str) -> dict[str, Any]:
@@ -189,7 +176,7 @@ async def test_the_evaluation_of_a_terminated_event_holds_its_figures(
     assert kinds[0] == "event_opened" and kinds[-1] == "response_terminated"
     assert kinds.count("attestation") == 3 and "report" not in kinds
     # the termination check answers the same conditions
-    check = await ok(
+    check = await succeeded(
         client.get(f"{API}/events/{event_id}/termination-check", headers=tokens["city"])
     )
     assert check["conditions"] == conditions
@@ -284,7 +271,7 @@ async def test_a_report_taken_up_at_once_and_not_made_is_late(
     own = await event_actions(client, power, event_id)
     clock.set(5)
     for action in own:
-        await ok(client.post(f"{API}/actions/{action['id']}/ack", json={}, headers=power))
+        await succeeded(client.post(f"{API}/actions/{action['id']}/ack", json={}, headers=power))
     completion = {a["key"]: a["due_at"] for a in own if a["due_on"] == "completion"}
     assert set(completion) == {
         "reporting.power-company.report-local-authority",  # due at 30
@@ -318,7 +305,7 @@ async def test_a_report_taken_up_at_once_and_not_made_is_late(
     # made at 40: late still, timed to its completion
     clock.set(40)
     [made] = [a for a in own if a["key"] == "reporting.power-company.report-local-authority"]
-    await ok(client.post(f"{API}/actions/{made['id']}/complete", json={}, headers=power))
+    await succeeded(client.post(f"{API}/actions/{made['id']}/complete", json={}, headers=power))
     links = (await evaluation(client, dispatcher, event_id))["report_links"]
     assert (links[0]["taken_minutes"], links[0]["on_time"]) == (40, False)
 

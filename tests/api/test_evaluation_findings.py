@@ -14,29 +14,13 @@ The event, in minutes after T0 (the clock held there), 柯桥区 (330603, 200 MW
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
-import pytest
 
-from tests.helpers import Clock, MakeToken, county, hold_clock, post, report
+from tests.helpers import Clock, MakeToken, county, post, report, succeeded
 
 API = "/api/v1"
 KEQIAO, CITY = "330603", "330600"
 CITY_COMMANDER = "市指挥部 指挥长"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
-
-
-async def ok(answer: Any) -> Any:
-    response = await answer
-    assert response.status_code in (200, 201), response.text
-    return response.json()
 
 
 async def ended_event(
@@ -53,18 +37,20 @@ async def ended_event(
     event_id = (await post(client, tokens["dispatcher"], report(grid)))["event_id"]
     clock.set(20)
     body = {"headline": "柯桥区停电情况通报", "body": "抢修正在进行。", "topics": ["situation"]}
-    made = await ok(
+    made = await succeeded(
         client.post(f"{API}/events/{event_id}/releases", json=body, headers=tokens["dispatcher"])
     )
     clock.set(25)
-    await ok(client.post(f"{API}/releases/{made['id']}/approve", json={}, headers=tokens["city"]))
+    await succeeded(
+        client.post(f"{API}/releases/{made['id']}/approve", json={}, headers=tokens["city"])
+    )
     clock.set(60)
     later = county(KEQIAO, 200, 13, customers=100000, customers_out=3000)
     await post(client, tokens["dispatcher"], report(later, minutes=60) | {"event_id": event_id})
     clock.set(65)
     for condition in ("grid_stable", "hazard_removed", "secondary_handled"):
         statement = {"condition": condition, "evidence": "现场核实"}
-        await ok(
+        await succeeded(
             client.post(
                 f"{API}/events/{event_id}/attestations", json=statement, headers=tokens["city"]
             )
@@ -72,7 +58,7 @@ async def ended_event(
     if end:
         clock.set(70)
         reason = {"reason": "四项条件均已满足"}
-        await ok(
+        await succeeded(
             client.post(f"{API}/events/{event_id}/terminate", json=reason, headers=tokens["city"])
         )
     return event_id, tokens
@@ -123,9 +109,11 @@ async def test_the_leading_hq_writes_findings_then_signs_the_report_final(
     first = await add(client, tokens["city"], event_id, "finding", "公安局两项任务未确认")
     assert first.status_code == 201, first.text
     clock.set(81)
-    await ok(add(client, tokens["city"], event_id, "lesson", "台风前预置抢修队伍"))
+    await succeeded(add(client, tokens["city"], event_id, "lesson", "台风前预置抢修队伍"))
 
-    before = await ok(client.get(f"{API}/events/{event_id}/evaluation", headers=tokens["city"]))
+    before = await succeeded(
+        client.get(f"{API}/events/{event_id}/evaluation", headers=tokens["city"])
+    )
     assert [(f["kind"], f["text"], f["by"]) for f in before["findings"]] == [
         ("finding", "公安局两项任务未确认", CITY_COMMANDER),
         ("lesson", "台风前预置抢修队伍", CITY_COMMANDER),
@@ -145,7 +133,9 @@ async def test_the_leading_hq_writes_findings_then_signs_the_report_final(
     refused(
         await sign(client, tokens["city"], event_id), 409, "signed-off evaluation report is final"
     )
-    after = await ok(client.get(f"{API}/events/{event_id}/evaluation", headers=tokens["city"]))
+    after = await succeeded(
+        client.get(f"{API}/events/{event_id}/evaluation", headers=tokens["city"])
+    )
     assert after["final"] is True and len(after["findings"]) == 2
     assert (after["sign_off"]["unit"], after["sign_off"]["signer"]) == ("绍兴市经信委", "王局长")
     assert after["sign_off"]["by"] == CITY_COMMANDER
@@ -162,7 +152,9 @@ async def test_the_report_names_the_releases_and_counts_the_customers(
 ) -> None:
     event_id, tokens = await ended_event(client, make_token, clock)
 
-    result = await ok(client.get(f"{API}/events/{event_id}/evaluation", headers=tokens["city"]))
+    result = await succeeded(
+        client.get(f"{API}/events/{event_id}/evaluation", headers=tokens["city"])
+    )
 
     overview = result["overview"]
     assert overview["causes"] == ["typhoon"] and overview["counties"] == ["柯桥区"]

@@ -1,5 +1,6 @@
-"""GET /healthz when the database does not answer: 503, saying only that (the endpoint needs no
-token, and the driver's words name files, hosts and users); the detail goes to the log."""
+"""GET /healthz when the database does not answer: 503 with Retry-After, saying only that (the
+endpoint needs no token, and the driver's words name files, hosts and users); the detail goes to
+the log, once for the incident."""
 
 from __future__ import annotations
 
@@ -32,8 +33,9 @@ async def test_an_unreachable_database_is_503_without_its_detail(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=transport, base_url="http://test") as client,
     ):
-        with caplog.at_level(logging.ERROR, logger="service.flows.health.probe"):
+        with caplog.at_level(logging.INFO, logger="service.store.trouble"):
             response = await client.get("/healthz")
+            again = await client.get("/healthz")
 
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
@@ -42,5 +44,9 @@ async def test_an_unreachable_database_is_503_without_its_detail(
         "title": "Database unreachable",
         "status": 503,
         "detail": "the database did not answer",
+        "database": "unreachable",
     }
-    assert logged in caplog.text
+    assert response.headers["retry-after"] == "5"
+    assert again.json() == response.json()
+    assert [r.getMessage() for r in caplog.records].count(caplog.records[0].getMessage()) == 1
+    assert len(caplog.records) == 1 and logged in caplog.text

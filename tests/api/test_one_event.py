@@ -9,7 +9,7 @@ import asyncio
 import sqlite3
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -304,7 +304,7 @@ async def test_a_conflict_that_outlasts_the_retries_is_a_503_with_retry_after(
     dispatcher = await make_token("dispatcher")
     tries: list[int] = []
 
-    async def deadlocked(*_args: Any) -> bytes:
+    async def deadlocked(*_args: Any) -> NoReturn:
         tries.append(1)
         raise OperationalError(
             "UPDATE events …", {}, sqlite3.OperationalError("database is locked")

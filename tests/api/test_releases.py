@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from models import Event
 from service.flows.context import AppContext
-from tests.helpers import MakeToken, county, documented_operations, post, report
+from tests.helpers import MakeToken, county, documented_operations, event_list, post, report
 
 KEQIAO, SHANGYU, CITY, PROVINCE = "330603", "330604", "330600", "330000"
 IV_KEQIAO = county(KEQIAO, 151.0, 60.4)  # 40% of a county grid < 150 MW: IV, 柯桥区 leads
@@ -50,15 +50,6 @@ async def decide(
 ) -> httpx.Response:
     url = f"/api/v1/releases/{release_id}/{verb}"
     return await client.post(url, json=body or {}, headers=headers)
-
-
-async def listed(
-    client: httpx.AsyncClient, headers: dict[str, str], event_id: str
-) -> list[dict[str, Any]]:
-    answer = await client.get(f"/api/v1/events/{event_id}/releases", headers=headers)
-    assert answer.status_code == 200, answer.text
-    items: list[dict[str, Any]] = answer.json()["items"]
-    return items
 
 
 PROPOSERS: list[tuple[str, dict[str, str], int]] = [
@@ -155,7 +146,9 @@ async def test_a_lower_hq_may_not_approve_a_higher_one_may(
     again = await decide(client, keqiao, made["id"], "approve")
     assert again.status_code == 409 and again.json()["state"] == "published"
     assert (await decide(client, city, made["id"], "reject", {"reason": "x"})).status_code == 409
-    assert [r["state"] for r in await listed(client, keqiao, event_id)] == ["published"]
+    assert [r["state"] for r in await event_list(client, keqiao, event_id, "releases")] == [
+        "published"
+    ]
 
 
 async def test_a_county_may_not_approve_what_the_city_reviews(
@@ -179,7 +172,7 @@ async def test_a_level_rising_before_review_sends_the_release_higher(
     made = (await propose(client, dispatcher, event_id, release("casualties"))).json()
     assert made["reviewer"]["region"] == KEQIAO
     await post(client, dispatcher, report(II_CITY, minutes=30, event_id=event_id))
-    (pending,) = await listed(client, dispatcher, event_id)
+    (pending,) = await event_list(client, dispatcher, event_id, "releases")
     assert pending["reviewer"]["region"] == PROVINCE
     for region in (KEQIAO, CITY):
         commander = await make_token("commander", region=region)
@@ -208,7 +201,7 @@ async def test_a_rejection_needs_and_keeps_its_reason(
     assert kept["published_at"] is None and kept["approved_by"] is None
     assert (await decide(client, keqiao, made["id"], "approve")).status_code == 409
     # the proposer reads why; the reason is on the timeline too
-    (seen,) = await listed(client, power, event_id)
+    (seen,) = await event_list(client, power, event_id, "releases")
     assert seen["state"] == "rejected" and seen["reason"] == "伤亡数字未核实"
     timeline = await client.get(f"/api/v1/events/{event_id}/timeline", headers=keqiao)
     (entry,) = [e for e in timeline.json()["items"] if e["kind"] == "release_rejected"]
@@ -244,7 +237,9 @@ async def test_releases_are_listed_in_the_order_proposed(
     headlines = [f"第{n}次通报" for n in range(1, 5)]
     for headline in headlines:
         assert (await propose(client, dispatcher, event_id, release(headline=headline))).is_success
-    assert [r["headline"] for r in await listed(client, dispatcher, event_id)] == headlines
+    assert [
+        r["headline"] for r in await event_list(client, dispatcher, event_id, "releases")
+    ] == headlines
     paged: list[str] = []
     query: dict[str, Any] = {"limit": 1}
     while True:
@@ -266,14 +261,18 @@ async def test_an_agency_reads_published_releases_and_its_own(
     publicity = await make_token("agency", agency="publicity")
     mine = (await propose(client, publicity, event_id, release(headline="宣传部稿"))).json()
     theirs = (await propose(client, power, event_id, release(headline="电力局稿"))).json()
-    assert [r["id"] for r in await listed(client, publicity, event_id)] == [mine["id"]]
-    assert [r["id"] for r in await listed(client, power, event_id)] == [theirs["id"]]
+    assert [r["id"] for r in await event_list(client, publicity, event_id, "releases")] == [
+        mine["id"]
+    ]
+    assert [r["id"] for r in await event_list(client, power, event_id, "releases")] == [
+        theirs["id"]
+    ]
     city = await make_token("commander", region=CITY)
     await decide(client, city, theirs["id"], "approve")
-    seen = await listed(client, publicity, event_id)
+    seen = await event_list(client, publicity, event_id, "releases")
     assert [r["id"] for r in seen] == [mine["id"], theirs["id"]]
     assert seen[1]["state"] == "published"
-    assert len(await listed(client, city, event_id)) == 2
+    assert len(await event_list(client, city, event_id, "releases")) == 2
 
 
 async def test_an_agency_that_does_not_see_the_event_gets_404(

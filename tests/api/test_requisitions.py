@@ -23,8 +23,9 @@ from tests.helpers import (
     MakeToken,
     county,
     documented_operations,
-    hold_clock,
+    event_list,
     post,
+    problem,
     report,
 )
 
@@ -50,13 +51,6 @@ CREWS = {
     "requisitioned_at": (T0 + timedelta(minutes=15)).isoformat(),
     "region": SHANGYU,
 }
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
 
 
 async def two_county_event(
@@ -122,22 +116,6 @@ async def give_back(
     return await client.post(f"{API}/requisitions/{entry_id}/return", json=body, headers=headers)
 
 
-async def listed(
-    client: httpx.AsyncClient, headers: dict[str, str], event_id: str
-) -> list[dict[str, Any]]:
-    answer = await client.get(f"{API}/events/{event_id}/requisitions", headers=headers)
-    assert answer.status_code == 200, answer.text
-    found: list[dict[str, Any]] = answer.json()["items"]
-    return found
-
-
-def problem(answer: httpx.Response, status: int) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"] == "application/problem+json"
-    found: dict[str, Any] = answer.json()
-    return found
-
-
 async def test_the_register_holds_what_from_whom_how_much_when_by_whom_and_where(
     client: httpx.AsyncClient, make_token: MakeToken, clock: Clock
 ) -> None:
@@ -157,7 +135,9 @@ async def test_the_register_holds_what_from_whom_how_much_when_by_whom_and_where
     assert generators["recorded_at"].startswith("2026-07-20T06:30:00")
     assert generators["returned_at"] is None and crews["note"] is None
     # in the order requisitioned, whoever registered first
-    assert [e["id"] for e in await listed(client, tokens["observer"], event_id)] == [
+    assert [
+        e["id"] for e in await event_list(client, tokens["observer"], event_id, "requisitions")
+    ] == [
         generators["id"],
         crews["id"],
     ]
@@ -186,7 +166,7 @@ async def test_return_is_registered_once_and_not_before_the_requisition(
         "commander:市指挥部 指挥长@330600",
     )
     problem(await give_back(client, tokens["hq-city"], entry["id"], {}), 409)
-    [shown] = await listed(client, tokens["observer"], event_id)
+    [shown] = await event_list(client, tokens["observer"], event_id, "requisitions")
     assert shown == back.json()
 
 
@@ -237,11 +217,11 @@ async def test_who_keeps_the_register(
     problem(await give_back(client, stranger, entry["id"], {}), 404)
     problem(await client.get(f"{API}/events/{event_id}/requisitions", headers=stranger), 404)
     # reading: every role but an agency; an agency holding neither duty is refused
-    assert len(await listed(client, tokens["dispatcher"], event_id)) == 1
+    assert len(await event_list(client, tokens["dispatcher"], event_id, "requisitions")) == 1
     problem(
         await client.get(f"{API}/events/{event_id}/requisitions", headers=tokens["police"]), 403
     )
-    assert len(await listed(client, tokens["hq-city"], event_id)) == 1
+    assert len(await event_list(client, tokens["hq-city"], event_id, "requisitions")) == 1
 
 
 @pytest.mark.parametrize(
@@ -273,7 +253,7 @@ async def test_an_entry_that_does_not_fit_is_422_naming_the_field(
     refused = problem(await register(client, tokens["hq-city"], event_id, GENERATORS | change), 422)
 
     assert field in [e["field"] for e in refused["errors"]], refused
-    assert await listed(client, tokens["observer"], event_id) == []
+    assert await event_list(client, tokens["observer"], event_id, "requisitions") == []
 
 
 async def test_an_event_naming_no_county_registers_for_the_city(
@@ -332,7 +312,9 @@ async def test_each_county_governments_compensation_lists_its_own_areas_requisit
         shown = await client.get(f"{API}/actions/{duty['id']}", headers=tokens[holder])
         assert shown.status_code == 200, shown.text
         owed[holder] = [e["id"] for e in shown.json()["requisitions"]]
-        assert [e["id"] for e in await listed(client, tokens[holder], event_id)] == owed[holder]
+        assert [
+            e["id"] for e in await event_list(client, tokens[holder], event_id, "requisitions")
+        ] == owed[holder]
         # another unit's action does not exist for it
         other = "hq-shangyu" if holder == "hq-keqiao" else "hq-keqiao"
         problem(await client.get(f"{API}/actions/{duty['id']}", headers=tokens[other]), 404)

@@ -7,14 +7,9 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import MakeToken, county, report
+from tests.helpers import MakeToken, county, ok, report
 
 API = "/api/v1"
-
-
-async def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 async def actions_of(client: httpx.AsyncClient, headers: dict[str, str], event: str) -> list[Any]:

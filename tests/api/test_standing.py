@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import update
 
 from models import StandingTask
@@ -29,28 +28,15 @@ from tests.helpers import (
     deliveries,
     delivering,
     documented_operations,
-    hold_clock,
     post,
     report,
     subscribe,
+    succeeded,
 )
 
 API = "/api/v1"
 KEQIAO, CITY = "330603", "330600"
 COUNTY_HQS = ["hq-330602", "hq-330603", "hq-330604", "hq-330624", "hq-330681", "hq-330683"]
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
-
-
-async def ok(answer: Any) -> Any:
-    response = await answer
-    assert response.status_code in (200, 201), response.text
-    return response.json()
 
 
 async def raised(context: AppContext, now: datetime = T0) -> int:
@@ -59,7 +45,7 @@ async def raised(context: AppContext, now: datetime = T0) -> int:
 
 
 async def listed(client: httpx.AsyncClient, headers: dict[str, str], query: str = "") -> Any:
-    return (await ok(client.get(f"{API}/standing-tasks{query}", headers=headers)))["items"]
+    return (await succeeded(client.get(f"{API}/standing-tasks{query}", headers=headers)))["items"]
 
 
 async def test_a_unit_reads_its_own_tasks_and_commanders_every_units(
@@ -89,7 +75,7 @@ async def test_a_unit_reads_its_own_tasks_and_commanders_every_units(
     ).status_code == 404
     refused = await client.get(f"{API}/standing-tasks?agency={other['agency']}", headers=power)
     assert refused.status_code == 404, refused.text
-    mine = await ok(client.get(f"{API}/standing-tasks/{own[0]['id']}", headers=power))
+    mine = await succeeded(client.get(f"{API}/standing-tasks/{own[0]['id']}", headers=power))
     assert mine == own[0]
     # a dispatcher reads no register
     dispatcher = await make_token("dispatcher")
@@ -110,15 +96,20 @@ async def test_a_unit_takes_its_task_up_and_does_it_and_the_city_cancels_one(
     assert (await client.post(f"{url}/ack", json={}, headers=transport)).status_code == 404
     clock.set(10)
     keyed = {**power, "Idempotency-Key": "ack-1"}
-    taken = await ok(client.post(f"{url}/ack", json={"note": "已列入年度计划"}, headers=keyed))
+    taken = await succeeded(
+        client.post(f"{url}/ack", json={"note": "已列入年度计划"}, headers=keyed)
+    )
     assert (taken["state"], taken["note"]) == ("acknowledged", "已列入年度计划")
     assert taken["acknowledged_at"].startswith("2026-07-20T06:10")
     clock.set(11)
     assert (
-        await ok(client.post(f"{url}/ack", json={"note": "已列入年度计划"}, headers=keyed)) == taken
+        await succeeded(client.post(f"{url}/ack", json={"note": "已列入年度计划"}, headers=keyed))
+        == taken
     )
     clock.set(20)
-    held = await ok(client.post(f"{url}/complete", json={"note": "9月演练已举行"}, headers=power))
+    held = await succeeded(
+        client.post(f"{url}/complete", json={"note": "9月演练已举行"}, headers=power)
+    )
     assert (held["state"], held["note"]) == ("done", "9月演练已举行")
     assert held["completed_at"].startswith("2026-07-20T06:20")
 
@@ -136,9 +127,9 @@ async def test_a_unit_takes_its_task_up_and_does_it_and_the_city_cancels_one(
         t for t in await listed(client, power) if t["key"] == "standing.power-company.reserves"
     )
     other = f"{API}/standing-tasks/{reserves['id']}"
-    cancelled = await ok(client.post(f"{other}/cancel", json=reason, headers=city))
+    cancelled = await succeeded(client.post(f"{other}/cancel", json=reason, headers=city))
     assert (cancelled["state"], cancelled["cancel_reason"]) == ("cancelled", "并入市级联合演练")
-    assert await ok(client.post(f"{other}/cancel", json=reason, headers=city)) == cancelled
+    assert await succeeded(client.post(f"{other}/cancel", json=reason, headers=city)) == cancelled
     assert (await client.post(f"{other}/complete", json={}, headers=power)).status_code == 409
 
 
@@ -164,9 +155,11 @@ async def ended_event(
     clock.set(65)
     for condition in ("grid_stable", "hazard_removed", "secondary_handled"):
         body = {"condition": condition, "evidence": "现场核实"}
-        await ok(client.post(f"{API}/events/{event_id}/attestations", json=body, headers=city))
+        await succeeded(
+            client.post(f"{API}/events/{event_id}/attestations", json=body, headers=city)
+        )
     clock.set(70)
-    await ok(client.post(f"{API}/events/{event_id}/terminate", json={}, headers=city))
+    await succeeded(client.post(f"{API}/events/{event_id}/terminate", json={}, headers=city))
     return event_id, city
 
 
@@ -186,18 +179,20 @@ async def test_a_problem_found_raises_the_plans_revision_for_its_owner(
     lesson = await finding(client, city, event_id, kind="lesson", text="预置队伍", revise=True)
     assert lesson.status_code == 422, lesson.text
     assert [e["field"] for e in lesson.json()["errors"]] == ["revise"]
-    plain = await ok(finding(client, city, event_id, kind="finding", text="公安局未按时确认"))
+    plain = await succeeded(
+        finding(client, city, event_id, kind="finding", text="公安局未按时确认")
+    )
     assert plain["revision_task_ids"] == []
 
     clock.set(81)
-    found = await ok(
+    found = await succeeded(
         finding(
             client, city, event_id, kind="finding", text="预案未明确应急发电车调度", revise=True
         )
     )
     [task_id] = found["revision_task_ids"]
     observer = await make_token("observer")
-    task = await ok(client.get(f"{API}/standing-tasks/{task_id}", headers=observer))
+    task = await succeeded(client.get(f"{API}/standing-tasks/{task_id}", headers=observer))
     assert (task["key"], task["agency"], task["clause"], task["recurrence"]) == (
         "standing.economy-it.revision",
         "economy-it",
@@ -215,7 +210,7 @@ async def test_a_problem_found_raises_the_plans_revision_for_its_owner(
     economy = await make_token("agency", agency="economy-it")
     assert [t["id"] for t in await listed(client, economy)] == [task_id]
 
-    report_json = await ok(client.get(f"{API}/events/{event_id}/evaluation", headers=city))
+    report_json = await succeeded(client.get(f"{API}/events/{event_id}/evaluation", headers=city))
     assert [f["revision_task_ids"] for f in report_json["findings"]] == [[], [task_id]]
     page = await client.get(f"{API}/events/{event_id}/evaluation.html", headers=city)
     assert page.text.count("已提出修订预案（预案 8.1）") == 1
@@ -226,18 +221,18 @@ async def test_a_drills_finding_raises_a_real_revision_marked_as_the_drills(
 ) -> None:
     event_id, city = await ended_event(client, make_token, clock, drill=True)
     clock.set(90)
-    found = await ok(
+    found = await succeeded(
         finding(client, city, event_id, kind="finding", text="演练暴露通信中断", revise=True)
     )
     [task_id] = found["revision_task_ids"]
     observer = await make_token("observer")
-    task = await ok(client.get(f"{API}/standing-tasks/{task_id}", headers=observer))
+    task = await succeeded(client.get(f"{API}/standing-tasks/{task_id}", headers=observer))
     assert (task["event_id"], task["from_drill"], task["state"]) == (event_id, True, "pending")
     # no drill itself: its notice reaches whoever hears of the unit, drills or not
     admin = await make_token("admin")
     with Receiver() as receiver:
         await subscribe(client, admin, url=receiver.url, agencies=["economy-it"], drills=False)
-        await ok(
+        await succeeded(
             finding(client, city, event_id, kind="finding", text="演练暴露电源不足", revise=True)
         )
         async with delivering(context) as deliverer:
@@ -255,14 +250,20 @@ async def test_the_citys_revision_done_raises_each_countys_own(
 ) -> None:
     event_id, city = await ended_event(client, make_token, clock)
     clock.set(80)
-    first = await ok(finding(client, city, event_id, kind="finding", text="问题一", revise=True))
-    second = await ok(finding(client, city, event_id, kind="finding", text="问题二", revise=True))
+    first = await succeeded(
+        finding(client, city, event_id, kind="finding", text="问题一", revise=True)
+    )
+    second = await succeeded(
+        finding(client, city, event_id, kind="finding", text="问题二", revise=True)
+    )
     economy = await make_token("agency", agency="economy-it")
     observer = await make_token("observer")
 
     clock.set(100)
     [revision] = first["revision_task_ids"]
-    await ok(client.post(f"{API}/standing-tasks/{revision}/complete", json={}, headers=economy))
+    await succeeded(
+        client.post(f"{API}/standing-tasks/{revision}/complete", json={}, headers=economy)
+    )
     counties = await listed(client, observer, "?state=pending")
     counties = [t for t in counties if t["key"] == "standing.county.revision"]
     assert sorted(t["agency"] for t in counties) == COUNTY_HQS
@@ -273,14 +274,18 @@ async def test_the_citys_revision_done_raises_each_countys_own(
         T0 + timedelta(minutes=100, days=180)
     }
     # completing it again raises nothing more
-    await ok(client.post(f"{API}/standing-tasks/{revision}/complete", json={}, headers=economy))
+    await succeeded(
+        client.post(f"{API}/standing-tasks/{revision}/complete", json={}, headers=economy)
+    )
     keqiao = await make_token("agency", agency="hq-330603")
     [own] = await listed(client, keqiao)
-    await ok(client.post(f"{API}/standing-tasks/{own['id']}/complete", json={}, headers=keqiao))
+    await succeeded(
+        client.post(f"{API}/standing-tasks/{own['id']}/complete", json={}, headers=keqiao)
+    )
 
     # the next revision: only 柯桥区, whose own is done, is given another; the rest still revise
     [again] = second["revision_task_ids"]
-    await ok(client.post(f"{API}/standing-tasks/{again}/complete", json={}, headers=economy))
+    await succeeded(client.post(f"{API}/standing-tasks/{again}/complete", json={}, headers=economy))
     after = [t for t in await listed(client, observer) if t["key"] == "standing.county.revision"]
     assert sorted((t["agency"], t["source_task_id"]) for t in after) == sorted(
         [(code, revision) for code in COUNTY_HQS] + [("hq-330603", again)]
@@ -330,7 +335,7 @@ async def test_the_board_lists_the_open_standing_tasks_overdue_first(
     power = await make_token("agency", agency="power-company")
     etag = later.headers["etag"]
     done = f"{API}/standing-tasks/{late_id}/complete"
-    await ok(client.post(done, json={}, headers=power))
+    await succeeded(client.post(done, json={}, headers=power))
     changed = await client.get("/board/updates", headers={"If-None-Match": etag})
     assert changed.status_code == 200
     assert str(late_id) not in {task_id for _late, task_id in standing_items(changed.text)}
@@ -378,7 +383,7 @@ async def test_a_standing_notice_reaches_a_group_chat_in_its_words(
     assert "事件级别" not in text
     [row] = await deliveries(context)
     assert (row.state, row.event_id) == ("delivered", None)
-    listed_deliveries = await ok(client.get(f"{API}/deliveries", headers=admin))
+    listed_deliveries = await succeeded(client.get(f"{API}/deliveries", headers=admin))
     assert [d["event_id"] for d in listed_deliveries["items"]] == [None]
     assert uuid.UUID(listed_deliveries["items"][0]["id"]) == row.id
 

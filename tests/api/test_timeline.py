@@ -13,17 +13,12 @@ import pytest
 
 from service.flows.events import read as events
 from service.flows.events.agency_view import EVENT_KINDS
-from tests.helpers import MakeToken, county, post, report
+from tests.helpers import MakeToken, county, ok, post, report
 
 API = "/api/v1"
 POWER_NOTES = ("抢修队已出发", "已恢复送电")
 POLICE_NOTE = "警力已到位"
 CANCELLED = "用户自行恢复，无需抢修"
-
-
-async def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.helpers import MakeToken, county, event_actions, post, report
+from tests.helpers import MakeToken, county, event_actions, event_list, post, report
 
 API = "/api/v1"
 KEQIAO = "330603"
@@ -20,15 +20,6 @@ KEQIAO = "330603"
 
 def held(actions: list[dict[str, Any]], clause: str) -> set[tuple[str, str, str]]:
     return {(a["key"], a["agency"], a["state"]) for a in actions if a["clause"] == clause}
-
-
-async def timeline(
-    client: httpx.AsyncClient, headers: dict[str, str], event_id: str
-) -> list[dict[str, Any]]:
-    answer = await client.get(f"{API}/events/{event_id}/timeline", headers=headers)
-    assert answer.status_code == 200, answer.text
-    items: list[dict[str, Any]] = answer.json()["items"]
-    return items
 
 
 async def end(
@@ -116,7 +107,7 @@ async def test_the_start_says_who_decided_and_the_end_which_hqs_went(
     dispatcher = await make_token("dispatcher")
     city = await make_token("commander", region="330600")
     event = (await post(client, dispatcher, report(county(KEQIAO, 200, 130))))["event_id"]
-    entries = await timeline(client, dispatcher, event)
+    entries = await event_list(client, dispatcher, event, "timeline")
     started = next(e for e in entries if e["kind"] == "response_started")
     assert started["data"]["decided_by"] == "service"
     assert started["text"].startswith("信息报告达到III级 较大，系统按预案启动")
@@ -128,7 +119,7 @@ async def test_the_start_says_who_decided_and_the_end_which_hqs_went(
     ]
     assert [(a["agency"], a["clause"]) for a in formation] == [("hq-city", "2.1")]
     await end(client, dispatcher, city, event)
-    entries = await timeline(client, dispatcher, event)
+    entries = await event_list(client, dispatcher, event, "timeline")
     ended = next(e for e in entries if e["kind"] == "response_terminated")
     assert ended["data"]["dissolved"] == ["330600", "330603"]
     assert ended["text"].endswith(
@@ -142,7 +133,7 @@ async def test_the_start_says_who_decided_and_the_end_which_hqs_went(
         f"{API}/events/{other}/response", json={"level": "IV", "reason": "预防"}, headers=xinchang
     )
     assert begun.status_code == 200, begun.text
-    entries = await timeline(client, dispatcher, other)
+    entries = await event_list(client, dispatcher, other, "timeline")
     started = next(e for e in entries if e["kind"] == "response_started")
     assert started["data"]["decided_by"] == "commander"
     assert started["text"].startswith("新昌县值班长决定启动IV级 一般应急响应")

@@ -24,7 +24,6 @@ from tests.helpers import (
     MakeToken,
     county,
     event_actions,
-    hold_clock,
     post,
     report,
 )
@@ -288,13 +287,6 @@ async def test_what_gave_way_says_so_and_takes_no_answer(
     # the grade stays 较大: 市经信委 keeps the investigation
     assert actions[(GROUP_CITY, E)]["state"] == "pending"
     assert actions[(GROUP_LOCAL, K)]["state"] == "superseded"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
 
 
 def at(value: str) -> datetime:

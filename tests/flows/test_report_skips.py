@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.helpers import T0, Clock, MakeToken, county, event_actions, hold_clock, post, report
+from tests.helpers import T0, Clock, MakeToken, county, event_actions, post, report
 
 API = "/api/v1"
 K = "330603"
@@ -26,13 +25,6 @@ E_RECEIVES = "reporting.economy-it.receive-general-report"
 DRC_SKIPPED = "reporting.provincial-drc.receive-skipped-report"
 CITY_SKIPPED = "reporting.hq-city.receive-skipped-report"
 REASON = "市经信委值班电话无法接通，停电范围仍在扩大"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    held = Clock()
-    hold_clock(monkeypatch, held)
-    return held
 
 
 async def links(client: httpx.AsyncClient, headers: dict[str, str], event_id: str) -> Any:

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 import pytest
 
 from service.errors import Forbidden
-from service.plan.actor import Actor
-from service.plan.jurisdiction import at_or_above, require_hq
+from service.plan.actor import Actor, Role
+from service.plan.jurisdiction import at_or_above, lead_or_holder, require_hq
 from service.plan.leadership import (
     CITY_HQ,
     PROVINCE_HQ,
+    acting_hq,
     commanded_lead,
     higher_lead,
     hq_rank,
@@ -107,6 +108,12 @@ def test_may_take_lead(
             assert refusal in say(found)
 
 
+def test_before_any_response_the_city_hqs_authority_applies() -> None:
+    assert acting_hq(None) == CITY_HQ
+    assert acting_hq("330603") == "330603"
+    assert acting_hq(PROVINCE_HQ) == PROVINCE_HQ
+
+
 def test_a_rise_never_hands_the_lead_down() -> None:
     assert higher_lead(PROVINCE_HQ, CITY_HQ) == PROVINCE_HQ  # the province took a IV; it rises
     assert higher_lead("330603", CITY_HQ) == CITY_HQ
@@ -126,3 +133,35 @@ def test_a_higher_hq_acting_is_cited_as_the_services_choice() -> None:
     require_hq(
         Actor(uuid.uuid4(), "省", "commander", region=PROVINCE_HQ), CITY_HQ, grids, "x", "5.5"
     )
+
+
+@pytest.mark.parametrize(
+    ("role", "region", "hq", "holders", "right"),
+    [
+        ("commander", "330603", "330603", ("agency",), "lead"),  # the leading HQ's own
+        ("commander", CITY_HQ, "330603", ("agency",), "lead"),  # one above it
+        ("commander", PROVINCE_HQ, CITY_HQ, ("agency",), "lead"),
+        ("agency", None, "330603", ("agency",), "holder"),  # the caller checks the holding
+        ("commander", "330604", "330603", ("agency",), None),  # a sister county's: 403
+        ("commander", "330603", CITY_HQ, ("agency",), None),  # a lower HQ's: 403
+        ("dispatcher", None, "330603", ("agency",), None),  # neither role: 403
+        # where commanders may hold the duty (attest within their area), a lower one holds
+        ("commander", "330603", CITY_HQ, ("dispatcher", "commander"), "holder"),
+        ("commander", CITY_HQ, "330603", ("dispatcher", "commander"), "lead"),
+        ("dispatcher", None, "330603", ("dispatcher", "commander"), "holder"),
+        ("commander", "330603", None, ("dispatcher", "commander"), "holder"),
+        ("commander", "330603", None, ("agency",), "lead"),  # no HQ leads: any commander
+    ],
+)
+def test_the_holder_or_a_commander_of_the_lead(
+    role: Role, region: str | None, hq: str | None, holders: tuple[Role, ...], right: str | None
+) -> None:
+    grids = load_regions(PLAYBOOKS_DIR / "regions.yaml")
+    actor = Actor(
+        uuid.uuid4(), "x", role, agency="hq-city" if role == "agency" else None, region=region
+    )
+    if right is None:
+        with pytest.raises(Forbidden):
+            lead_or_holder(actor, hq, grids, "act", "5.3", holders)
+    else:
+        assert lead_or_holder(actor, hq, grids, "act", "5.3", holders) == right

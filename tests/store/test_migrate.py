@@ -17,11 +17,10 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 import pytest
@@ -55,38 +54,7 @@ from service.plan.timeline import TIMELINE_KINDS
 from service.store import timeline
 from service.store.engine import make_engine, make_sessionmaker
 from service.store.migrate import MIGRATION_LOCK_KEY, Migration, Upgraded, alembic_config, upgrade
-from tests.helpers import BACKENDS, POLL_SECONDS, START_SECONDS, scratch_postgres
-
-T = TypeVar("T")
-
-BACKEND_PARAMS = [
-    pytest.param(backend, marks=pytest.mark.postgres) if backend == "postgres" else backend
-    for backend in BACKENDS
-]
-
-
-@pytest.fixture(params=BACKEND_PARAMS)
-def empty_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    """Settings for a brand-new, empty database of each backend."""
-    if request.param == "sqlite":
-        yield Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
-        return
-    with scratch_postgres("outage_migrations") as url:
-        yield Settings(database_url=url)
-
-
-def on_connection(settings: Settings, work: Callable[[Connection], T]) -> T:
-    """Run ``work`` on a sync view of a connection from the app's own (async) engine."""
-
-    async def run() -> T:
-        engine = make_engine(settings)
-        try:
-            async with engine.connect() as connection:
-                return await connection.run_sync(work)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
+from tests.helpers import POLL_SECONDS, START_SECONDS, on_connection
 
 
 def migration_module(settings: Settings, revision: str) -> Any:

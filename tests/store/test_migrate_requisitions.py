@@ -5,12 +5,10 @@ are hashed into their chains) and otherwise gives back 0011's schema with every 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -20,11 +18,9 @@ from sqlalchemy.exc import IntegrityError
 
 import models.base
 from service.config import Settings
-from service.store.engine import make_engine
 from service.store.migrate import alembic_config, upgrade
-from tests.helpers import BACKENDS, scratch_postgres
+from tests.helpers import on_connection
 
-T = TypeVar("T")
 AT = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
 EVENT, ACTION = uuid.uuid4(), uuid.uuid4()
 
@@ -63,29 +59,6 @@ timeline = sa.table(
     sa.column("data", sa.JSON()),
     sa.column("hash", sa.String()),
 )
-
-
-@pytest.fixture(
-    params=[pytest.param(b, marks=pytest.mark.postgres) if b == "postgres" else b for b in BACKENDS]
-)
-def empty_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    if request.param == "sqlite":
-        yield Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
-        return
-    with scratch_postgres("outage_migrations") as url:
-        yield Settings(database_url=url)
-
-
-def on_connection(settings: Settings, work: Callable[[Connection], T]) -> T:
-    async def run() -> T:
-        engine = make_engine(settings)
-        try:
-            async with engine.connect() as connection:
-                return await connection.run_sync(work)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 def an_open_control(connection: Connection) -> None:

@@ -10,6 +10,7 @@ from typing import Final
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from service.api.board import duties
 from service.api.board.render import BoardPages
 from service.api.board.routes import router
 from service.playbooks.bundle import Playbooks
@@ -21,4 +22,5 @@ def install_board(app: FastAPI, playbooks: Playbooks) -> None:
     """Add the board's pages and the files they load (/board/static/)."""
     app.state.board_pages = BoardPages(playbooks)
     app.include_router(router)
+    app.include_router(duties.router)
     app.mount("/board/static", StaticFiles(directory=STATIC), name="board-static")

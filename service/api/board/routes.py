@@ -16,6 +16,7 @@ within that plus one answer: well within 5 s.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated, Final
 from urllib.parse import parse_qs
@@ -23,12 +24,18 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service.api.board.render import BoardPages
+from service.api.board.pages import (
+    PAGE_HEADERS,
+    UPDATE_HEADERS,
+    context_of,
+    html_page,
+    pages_of,
+    root_of,
+)
 from service.api.board.session import from_this_origin, sign_in, sign_out, signed_in, verified
 from service.api.evaluation_report import FONT_FILE, FONTS_PATH, render_html
 from service.api.routes.evaluation import PAGE_POLICY
 from service.errors import TooManyRequests
-from service.flows.context import AppContext
 from service.flows.events import board
 from service.flows.events.evaluation import evaluate_event
 from service.words import _
@@ -36,38 +43,13 @@ from service.words import _
 router = APIRouter(include_in_schema=False)
 
 POLL_MS: Final = 2000
-# The board's pages load nothing from another host and run no inline script or style.
-SECURITY_HEADERS: Final = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
-# A page carries who is signed in: no cache keeps it.
-PAGE_HEADERS: Final = {**SECURITY_HEADERS, "Cache-Control": "no-store"}
-# The events' part: kept by the browser only to be asked about again (If-None-Match).
-UPDATE_HEADERS: Final = {**SECURITY_HEADERS, "Cache-Control": "private, no-cache", "Vary": "Cookie"}
-
-
-def _root(request: Request) -> str:
-    root: str = request.scope.get("root_path", "")
-    return root.rstrip("/")
-
-
-def _pages(request: Request) -> BoardPages:
-    pages: BoardPages = request.app.state.board_pages
-    return pages
+# A page to land on after signing in: a path under /board, of plain characters (no scheme, no
+# host, no second slash that a browser would read as another host).
+NEXT: Final = re.compile(r"/board(/[A-Za-z0-9._~-]+)*/?(\?[A-Za-z0-9._~=&%-]*)?")
 
 
 def _etag(tag: str) -> str:
     return f'W/"{tag}"'
-
-
-def _context(request: Request) -> AppContext:
-    context: AppContext = request.app.state.context
-    return context
 
 
 @router.get("/board")
@@ -75,12 +57,12 @@ async def board_page(request: Request) -> Response:
     """The whole board for whoever the cookie signs in, or the way to the sign-in form."""
     actor = await signed_in(request)
     if actor is None:
-        return RedirectResponse(f"{_root(request)}/board/login", status_code=303)
-    pages = _pages(request)
-    tag, events = await board.current_board(_context(request), actor, pages)
+        return RedirectResponse(f"{root_of(request)}/board/login", status_code=303)
+    pages = pages_of(request)
+    tag, events = await board.current_board(context_of(request), actor, pages)
     page = pages.page(
         "board.html",
-        root=_root(request),
+        root=root_of(request),
         viewer=actor,
         events=events,
         etag=_etag(tag),
@@ -98,7 +80,7 @@ async def board_updates(
     actor = await signed_in(request)
     if actor is None:
         return Response(_("未登录"), status_code=401, media_type="text/plain; charset=utf-8")
-    tag, events = await board.current_board(_context(request), actor, _pages(request))
+    tag, events = await board.current_board(context_of(request), actor, pages_of(request))
     etag = _etag(tag)
     headers = {**UPDATE_HEADERS, "ETag": etag}
     if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
@@ -115,30 +97,37 @@ async def board_evaluation(request: Request, event_id: uuid.UUID) -> Response:
     (``service.api.board.session``)."""
     actor = await signed_in(request)
     if actor is None:
-        return RedirectResponse(f"{_root(request)}/board/login", status_code=303)
-    context = _context(request)
+        return RedirectResponse(f"{root_of(request)}/board/login", status_code=303)
+    context = context_of(request)
     report = await evaluate_event(context, actor, event_id)
-    font_url = f"{_root(request)}{FONTS_PATH}/{FONT_FILE}"
+    font_url = f"{root_of(request)}{FONTS_PATH}/{FONT_FILE}"
     html = render_html(report, context.playbooks.rules.levels, font_url)
     headers = {**PAGE_HEADERS, "Content-Security-Policy": PAGE_POLICY}
     return HTMLResponse(html, headers=headers)
 
 
-def _login_form(request: Request, status: int = 200, error: str | None = None) -> Response:
-    page = _pages(request).page("login.html", root=_root(request), error=error)
-    return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+def landing(asked: str | None) -> str:
+    """Where a sign-in leads: the board page the person asked for (``next``), when it is one (a
+    path under /board, never another site or a scheme), else the board."""
+    if asked and NEXT.fullmatch(asked):
+        return asked
+    return "/board"
+
+
+def _login_form(
+    request: Request, status: int = 200, error: str | None = None, asked: str | None = None
+) -> Response:
+    return html_page(request, "login.html", status, error=error, next=landing(asked))
 
 
 def _cross_site(request: Request) -> Response:
-    error = _("请从本站的登录页面提交。")
-    page = _pages(request).page("login.html", root=_root(request), error=error)
-    return HTMLResponse(page, status_code=403, headers=PAGE_HEADERS)
+    return _login_form(request, 403, _("请从本站的登录页面提交。"))
 
 
 @router.get("/board/login")
 async def login_form(request: Request) -> Response:
-    """The sign-in form: one field, the token."""
-    return _login_form(request)
+    """The sign-in form: one field, the token; ``next``, the board page to land on after."""
+    return _login_form(request, asked=request.query_params.get("next"))
 
 
 @router.post("/board/login")
@@ -152,16 +141,17 @@ async def login(request: Request) -> Response:
     if content_type == "application/x-www-form-urlencoded":
         fields = parse_qs((await request.body()).decode("utf-8", errors="replace"))
     token = (fields.get("token") or [""])[0].strip()
+    asked = next(iter(fields.get("next", ())), None)
     try:
         actor = await verified(request, token)
     except TooManyRequests as held:
         error = _("错误令牌过多：请在 {wait} 秒后重试。", wait=held.retry_after)
-        answer = _login_form(request, 429, error)
+        answer = _login_form(request, 429, error, asked)
         answer.headers["Retry-After"] = str(held.retry_after)
         return answer
     if actor is None:
-        return _login_form(request, 401, _("令牌无效或已被撤销，请核对后重新输入。"))
-    response = RedirectResponse(f"{_root(request)}/board", status_code=303)
+        return _login_form(request, 401, _("令牌无效或已被撤销，请核对后重新输入。"), asked)
+    response = RedirectResponse(f"{root_of(request)}{landing(asked)}", status_code=303)
     sign_in(request, response, token)
     return response
 
@@ -171,6 +161,6 @@ async def logout(request: Request) -> Response:
     """Forget the cookie and show the sign-in form (posted from this site's page only)."""
     if not from_this_origin(request):
         return _cross_site(request)
-    response = RedirectResponse(f"{_root(request)}/board/login", status_code=303)
+    response = RedirectResponse(f"{root_of(request)}/board/login", status_code=303)
     sign_out(request, response)
     return response

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from service.api.deps import ActorDep, AgencyDep, CommanderDep, ContextDep, role
+from service.api.idempotency import IdempotencyKey, answered, once_of
 from service.api.openapi import problems
 from service.flows.actions import approval, detail, listing, progress
 from service.flows.actions.detail import ActionDetail
@@ -23,21 +24,10 @@ from service.flows.actions.schemas import (
     ApprovalCreate,
 )
 from service.flows.context import AppContext
-from service.flows.once import Answer, Once
 from service.plan.actor import Actor
 from service.plan.duties import ActionState
 
 router = APIRouter(tags=["actions"], responses=problems(401, 403, 404, 422))
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        min_length=1,
-        max_length=200,
-        description="any string up to 200 characters: a repeat with the same key and body gets "
-        "the first answer, and changes nothing again",
-    ),
-]
 
 
 @router.get(
@@ -96,10 +86,6 @@ async def get_event_actions(
     return await listing.list_event_actions(context, actor, event_id)
 
 
-def _json(answer: Answer) -> Response:
-    return Response(answer.body, status_code=answer.status, media_type="application/json")
-
-
 @router.post(
     "/actions/{action_id}/ack",
     response_model=ActionRead,
@@ -121,8 +107,8 @@ async def post_ack(
     which is kept and put on the event's timeline. A cancelled or superseded action is 409.
     """
     context: AppContext = request.app.state.context
-    once = Once.of(idempotency_key, "POST", request.url.path, body)
-    return _json(await progress.acknowledge(context, actor, action_id, body.note, once))
+    once = once_of(request, idempotency_key, body)
+    return answered(await progress.acknowledge(context, actor, action_id, body.note, once))
 
 
 @router.post(
@@ -151,11 +137,11 @@ async def post_complete(
     receipts go out now and 市经信委's does not. Any other skip is 422 naming the rule.
     """
     context: AppContext = request.app.state.context
-    once = Once.of(idempotency_key, "POST", request.url.path, body)
+    once = once_of(request, idempotency_key, body)
     skip = None
     if body.skip_to is not None or body.skip_reason is not None:
         skip = Skip(tuple(body.skip_to or ()), body.skip_reason)
-    return _json(await progress.complete(context, actor, action_id, body.note, once, skip))
+    return answered(await progress.complete(context, actor, action_id, body.note, once, skip))
 
 
 @router.post(

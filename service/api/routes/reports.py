@@ -9,10 +9,10 @@ from fastapi.responses import Response
 
 from service.api.deps import fires
 from service.api.exact_json import ExactNumbersRoute
+from service.api.idempotency import answered, once_of
 from service.api.metrics import REPORTS_RECEIVED
 from service.api.openapi import problems
 from service.flows.context import AppContext
-from service.flows.once import Once
 from service.flows.reports.classify import classify_snapshots
 from service.flows.reports.schemas import (
     ClassificationQuery,
@@ -87,9 +87,7 @@ async def post_report(
     context: AppContext = request.app.state.context
     # The flow opens its own transaction: a session dependency would make FastAPI run a
     # generator inside an anyio cancel scope, a cost on the hottest write path.
-    answer = await submit_report(
-        context, actor, Once.of(idempotency_key, "POST", request.url.path, body), body
-    )
+    answer = await submit_report(context, actor, once_of(request, idempotency_key, body), body)
     if answer.fresh:
         REPORTS_RECEIVED.inc()
-    return Response(answer.body, status_code=answer.status, media_type="application/json")
+    return answered(answer)

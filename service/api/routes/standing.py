@@ -11,11 +11,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from service.api.deps import ActorDep, AgencyDep, CommanderDep, ContextDep
+from service.api.idempotency import IdempotencyKey, answered, once_of
 from service.api.openapi import problems
-from service.api.routes.actions import IdempotencyKey
 from service.flows.actions.schemas import ActionCancel, ActionNote
 from service.flows.context import AppContext
-from service.flows.once import Answer, Once
 from service.flows.standing import listing, progress
 from service.flows.standing.schemas import StandingTaskList, StandingTaskRead
 from service.plan.duties import ActionState
@@ -56,10 +55,6 @@ async def get_standing_task(
     return await listing.get_task(context, actor, task_id)
 
 
-def _json(answer: Answer) -> Response:
-    return Response(answer.body, status_code=answer.status, media_type="application/json")
-
-
 @router.post(
     "/standing-tasks/{task_id}/ack",
     response_model=StandingTaskRead,
@@ -79,8 +74,8 @@ async def post_ack(
     the unit that owes it (another's task is 404). Repeating it changes nothing but a new
     ``note``; a cancelled task is 409."""
     context: AppContext = request.app.state.context
-    once = Once.of(idempotency_key, "POST", request.url.path, body)
-    return _json(await progress.acknowledge(context, actor, task_id, body.note, once))
+    once = once_of(request, idempotency_key, body)
+    return answered(await progress.acknowledge(context, actor, task_id, body.note, once))
 
 
 @router.post(
@@ -102,8 +97,8 @@ async def post_complete(
     each county's revision of its own plan. Repeating it changes nothing but a new ``note``; a
     cancelled task is 409."""
     context: AppContext = request.app.state.context
-    once = Once.of(idempotency_key, "POST", request.url.path, body)
-    return _json(await progress.complete(context, actor, task_id, body.note, once))
+    once = once_of(request, idempotency_key, body)
+    return answered(await progress.complete(context, actor, task_id, body.note, once))
 
 
 @router.post(

@@ -23,8 +23,8 @@ from service.flows.actions.schemas import ActionRead, ApprovalCreate, read
 from service.flows.context import AppContext
 from service.plan.actor import Actor
 from service.plan.duties import OPEN_STATES
-from service.plan.jurisdiction import require_hq
-from service.plan.leadership import CITY_HQ
+from service.plan.jurisdiction import lead_or_holder
+from service.plan.leadership import acting_hq
 from service.plan.requisitions import approves_for
 from service.playbooks.bundle import Playbooks
 from service.store import feeds, timeline
@@ -94,8 +94,9 @@ async def _approvable(
     actor.require("agency", "commander")
     own = (Action.agency == actor.agency,) if actor.role == "agency" else ()
     event, action = await lock_child(session, Action, action_id, *own)
-    if actor.role == "commander":
-        require_hq(actor, event.leading_hq or CITY_HQ, playbooks.grids, Said("记录政府批准"), "5.3")
+    # The agency's holding was checked as the action was locked: another's action is 404.
+    lead = acting_hq(event.leading_hq)
+    lead_or_holder(actor, lead, playbooks.grids, Said("记录政府批准"), "5.3", holders=("agency",))
     if action.requires != "approval":
         raise Conflict(Said("此任务无须政府批准"), rule=RULE)
     if action.state not in OPEN_STATES:

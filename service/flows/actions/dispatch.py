@@ -29,7 +29,7 @@ from service.plan.actor import Actor
 from service.plan.addressees import Scene, hit_counties, holds, link_ready, local_regions
 from service.plan.clauses import clause_label
 from service.plan.duties import PHASES, RESPONSE_PHASES
-from service.plan.leadership import CITY_HQ
+from service.plan.leadership import CITY_HQ, acting_hq
 from service.plan.levels import Level, event_grade
 from service.playbooks.agencies import LEADING_HQ
 from service.playbooks.bundle import Playbooks
@@ -78,7 +78,7 @@ async def scene_of(
         ).where(EventGrid.event_id == event.id)
     )
     counties = hit_counties((scope, region, lost, out) for scope, region, lost, out in rows)
-    return Scene(lead or event.leading_hq or CITY_HQ, local_regions(counties), reconstruction)
+    return Scene(lead or acting_hq(event.leading_hq), local_regions(counties), reconstruction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,7 +427,7 @@ async def run_scene(session: AsyncSession, event: Event, action: Action) -> Scen
     """The event as ``action``'s run of plan 4's chain sees it: the area it reports on."""
     if action.regarding is None:  # a run from before runs had an area: the event's areas
         return await scene_of(session, event)
-    return Scene(event.leading_hq or CITY_HQ, (action.regarding,))
+    return Scene(acting_hq(event.leading_hq), (action.regarding,))
 
 
 @dataclass(frozen=True, slots=True)

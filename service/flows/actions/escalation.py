@@ -44,13 +44,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Action, Event
 from service.errors import NotFound
 from service.flows.actions.schemas import owing, past_due, read
-from service.plan.leadership import CITY_HQ
+from service.flows.duties import chase, chase_due
+from service.plan.leadership import acting_hq
 from service.plan.notifications import NoticeType
 from service.playbooks.agencies import AgencyRegistry
 from service.store import feeds, outbox, timeline
@@ -112,24 +113,8 @@ async def escalate_overdue(
     return done
 
 
-def _overdue(now: datetime) -> ColumnElement[bool]:
-    return and_(past_due(now), Action.escalated_at.is_(None))
-
-
-def _reminder_due(now: datetime, remind_every: timedelta) -> ColumnElement[bool]:
-    since = now - remind_every
-    return and_(
-        owing(),
-        Action.escalated_at.is_not(None),
-        or_(
-            Action.reminded_at <= since,
-            and_(Action.reminded_at.is_(None), Action.escalated_at <= since),
-        ),
-    )
-
-
 def _due(now: datetime, remind_every: timedelta) -> ColumnElement[bool]:
-    return or_(_overdue(now), _reminder_due(now, remind_every))
+    return chase_due(Action, owing(), past_due(now), now, remind_every)
 
 
 async def _chase_event(
@@ -184,16 +169,10 @@ async def _chase_locked(
     )
     escalating = [action for action in claimed if action.escalated_at is None]
     await feeds.touch(session, {action.agency for action in escalating}, now)
-    lead = agencies.hq_for_region(event.leading_hq or CITY_HQ)
+    lead = agencies.hq_for_region(acting_hq(event.leading_hq))
     async with WriteBatch(session) as batch:
         for action in claimed:
-            first = action.escalated_at is None
-            if first:
-                action.escalated_at = now
-            else:
-                action.reminded_at = now
-            action.updated_at = now
-            _tell(batch, event, action, lead, now, first=first)
+            _tell(batch, event, action, lead, now, first=chase(action, now))
     return Chased(len(escalating), len(claimed) - len(escalating))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, Literal
+from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,10 +21,12 @@ from service.flows.actions.approval import require_approval
 from service.flows.actions.dispatch import release_links, run_scene, skip_links, skips
 from service.flows.actions.schemas import ActionRead, read
 from service.flows.context import AppContext
-from service.flows.once import Answer, Once, answer_once
+from service.flows.duties import advances, call_off, move_on, refuse_cancelled
+from service.flows.once import Answer, Once, Work, answer_once
 from service.plan.actor import Actor
+from service.plan.duties import Progress, Step
 from service.plan.jurisdiction import require_hq
-from service.plan.leadership import CITY_HQ
+from service.plan.leadership import acting_hq
 from service.plan.timeline import TimelineKind
 from service.playbooks.bundle import Playbooks
 from service.store import feeds, timeline
@@ -37,7 +39,9 @@ async def acknowledge(
     context: AppContext, actor: Actor, action_id: uuid.UUID, note: str | None, once: Once
 ) -> Answer:
     """The agency has taken the duty up (pending → acknowledged); the answer is the action."""
-    return await _progress_once(context, actor, action_id, "acknowledged", note, once)
+    return await answer_once(
+        context, actor, once, 200, _step(context, actor, action_id, "acknowledged", note)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,9 @@ async def complete(
 ) -> Answer:
     """The duty is done (pending or acknowledged → done); the answer is the action. ``skip``: a
     report that went straight to receivers above the next link (plan 4 越级上报)."""
-    return await _progress_once(context, actor, action_id, "done", note, once, skip)
+    return await answer_once(
+        context, actor, once, 200, _step(context, actor, action_id, "done", note, skip)
+    )
 
 
 async def cancel(
@@ -91,39 +97,28 @@ async def _own_action(
     return await _locked_action(session, action_id, actor.agency)
 
 
-# An agency's report moves its action forward only (design § Actions: pending → acknowledged →
-# done):
-# the target state, the states it may come from, and the word for the timeline.
-PROGRESS: Final[dict[str, tuple[tuple[str, ...], str]]] = {
-    "acknowledged": (("pending",), "acknowledged"),
-    "done": (("pending", "acknowledged"), "completed"),
-}
 # A superseded action is no one's to move on: its job is another item's at the event's level.
 SUPERSEDED: Final = Said("响应级别调整后，此任务已由其他任务替代或不再需要")
 # The timeline's kind for each word.
-VERB_KINDS: Final[dict[str, TimelineKind]] = {
+VERB_KINDS: Final[dict[Progress, TimelineKind]] = {
     "acknowledged": "action_acknowledged",
     "completed": "action_completed",
     "noted": "action_noted",
 }
 
 
-async def _progress_once(
+def _step(
     context: AppContext,
     actor: Actor,
     action_id: uuid.UUID,
-    to: Literal["acknowledged", "done"],
+    to: Step,
     note: str | None,
-    once: Once,
     skip: Skip | None = None,
-) -> Answer:
-    async def work(session: AsyncSession, batch: WriteBatch) -> bytes:
-        action = await _progress(
-            session, batch, context.playbooks, actor, action_id, to, note, utcnow(), skip
-        )
-        return action.model_dump_json().encode()
-
-    return await answer_once(context, actor, once, 200, work)
+) -> Work:
+    """Taking the step ``to`` on the caller's action, at the moment the work runs."""
+    return lambda session, batch: _progress(
+        session, batch, context.playbooks, actor, action_id, to, note, utcnow(), skip
+    )
 
 
 async def _progress(
@@ -132,7 +127,7 @@ async def _progress(
     playbooks: Playbooks,
     actor: Actor,
     action_id: uuid.UUID,
-    to: Literal["acknowledged", "done"],
+    to: Step,
     note: str | None,
     now: datetime,
     skip: Skip | None = None,
@@ -148,10 +143,7 @@ async def _progress(
     """
     event, action = await _own_action(session, actor, action_id)
     now = event_time(event, now)
-    if action.state == "cancelled":
-        raise Conflict(
-            Said("任务已取消：{reason}", reason=action.cancel_reason or ""), state="cancelled"
-        )
+    refuse_cancelled(action)
     if action.state == "superseded":
         raise Conflict(SUPERSEDED, state="superseded")
     passed: tuple[str, ...] = ()
@@ -161,20 +153,11 @@ async def _progress(
         # A report received (plan 4's chain's end) asks only for its acknowledgement: 确认接报
         # is the whole duty, so acknowledging it completes it.
         to = "done"
-    sources, verb = PROGRESS[to]
-    if action.state in sources:
-        if to == "done":
-            require_approval(action)  # plan 5.3: an approval required comes first
-        action.state, action.updated_at = to, now
-        action.acknowledged_at = action.acknowledged_at or now
-        if to == "done":
-            action.completed_at = now
-    elif not note or note == action.note:
+    if to == "done" and advances(action, to):
+        require_approval(action)  # plan 5.3: an approval required comes first
+    verb = move_on(action, to, note, now)
+    if verb is None:
         return read(action, event.drill)
-    else:
-        verb = "noted"
-    if note:
-        action.note = note
     await feeds.touch(session, [action.agency], now)
     timeline.record(
         batch,
@@ -258,15 +241,10 @@ async def _cancel(
         actor.require("commander")
         event, action = await _locked_action(session, action_id)
         now = event_time(event, now)
-        # Before any response (warning actions) no HQ leads yet: the city HQ's authority applies.
-        require_hq(actor, event.leading_hq or CITY_HQ, playbooks.grids, Said("取消此任务"), "5.1")
-        if action.state == "done":
-            raise Conflict(Said("任务已完成"), state="done")
+        require_hq(actor, acting_hq(event.leading_hq), playbooks.grids, Said("取消此任务"), "5.1")
         if action.state == "superseded":
             raise Conflict(SUPERSEDED, state="superseded")
-        if action.state != "cancelled":
-            action.state, action.cancelled_at, action.cancel_reason = "cancelled", now, reason
-            action.updated_at = now
+        if call_off(action, reason, now):
             await feeds.touch(session, [action.agency], now)
             timeline.record(
                 batch,

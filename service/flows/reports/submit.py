@@ -35,7 +35,7 @@ from service.plan.actor import Actor
 from service.plan.addressees import Scene, local_regions
 from service.plan.classification import Basis, Classification, classify
 from service.plan.grids import GridRegistry
-from service.plan.leadership import CITY_HQ, higher_lead, hq_rank, leading_hq
+from service.plan.leadership import CITY_HQ, acting_hq, higher_lead, hq_rank, leading_hq
 from service.plan.levels import event_grade, level_rank, max_level
 from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
@@ -60,11 +60,9 @@ async def submit_report(
 
 async def report_answer(
     session: AsyncSession, batch: WriteBatch, context: AppContext, actor: Actor, body: ReportCreate
-) -> bytes:
-    """Take the report in (``take_report``) and give the answer's JSON, written by
-    pydantic-core's serializer straight from the model."""
-    accepted = await take_report(session, batch, context, actor, body, utcnow())
-    return accepted.model_dump_json().encode()
+) -> ReportAccepted:
+    """Take the report in (``take_report``) at this moment; the answer is what it gives."""
+    return await take_report(session, batch, context, actor, body, utcnow())
 
 
 def check_jurisdiction(
@@ -284,7 +282,7 @@ async def _advance(
     if regraded:
         # A response held above the figures (a commander raised it) sees its grade rise: plan 6
         # follows the grade (its duties go out below).
-        scene = Scene(event.leading_hq or CITY_HQ, local)
+        scene = Scene(acting_hq(event.leading_hq), local)
         await follow_grade(session, batch, playbooks, event, scene, actor, now)
     candidate = leading_hq(event.response_level, basis)
     if candidate is not None and hq_rank(candidate) > hq_rank(event.leading_hq):
@@ -307,7 +305,7 @@ async def _advance(
         # A county hit anew: its HQ's duties (plan 2.2), and the cross-region ones now due; a
         # new grade: its plan 6 duties.
         items = started_items(playbooks, event)
-        scene = Scene(event.leading_hq or CITY_HQ, local)
+        scene = Scene(acting_hq(event.leading_hq), local)
         # plan 4: a county hit anew reports (a run of the chain for it)
         anew = sorted(hit.after - hit.before)
         runs: RunReason | None = "county" if anew else None

@@ -24,9 +24,9 @@ from service.errors import Conflict, Said
 from service.flows.context import AppContext
 from service.flows.reports.schemas import ReportCreate
 from service.flows.response.schemas import AttestationCreate, AttestationRead, WithdrawalCreate
-from service.plan.actor import Actor
+from service.plan.actor import Actor, Role
 from service.plan.grids import GridRegistry
-from service.plan.jurisdiction import at_or_above, require_area
+from service.plan.jurisdiction import lead_or_holder, require_area
 from service.plan.relapse import Fresh, Known, Worse, worsened
 from service.plan.termination import Attested, Voiding, Withdrawal
 from service.store import timeline
@@ -143,9 +143,11 @@ async def _require_withdrawer(
     """Whoever may attest on the event (a dispatcher or commander whose area takes in its
     grids), or a commander of the HQ that leads its response or of one above it: the HQ that
     ends the response (plan 5.5) may take back a statement it would otherwise end it on."""
-    if actor.role == "commander" and at_or_above(actor.region, event.leading_hq, grids):
+    what = Said("撤回预案5.5的终止条件确认")
+    holders: tuple[Role, ...] = ("dispatcher", "commander")
+    if lead_or_holder(actor, event.leading_hq, grids, what, "5.5", holders) == "lead":
         return
-    require_area(actor, await event_area(session, event), grids, Said("撤回预案5.5的终止条件确认"))
+    require_area(actor, await event_area(session, event), grids, what)
 
 
 def _require_response(event: Event, refusal: Said) -> None:

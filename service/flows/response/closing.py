@@ -4,12 +4,12 @@ closed once its post-event work is done (plan 6)."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Action, Event
-from models.base import utcnow
 from service.errors import Conflict, Said
 from service.flows.actions.outstanding import cancel_open
 from service.flows.context import AppContext
@@ -23,7 +23,7 @@ from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
 from service.store import outbox, timeline
 from service.store.batch import WriteBatch
-from service.store.events import event_area, event_time, lock_event
+from service.store.events import event_area
 
 
 async def dismiss(
@@ -32,11 +32,9 @@ async def dismiss(
     """Close an event that never needed a response (design § Lifecycle: monitoring → closed)."""
     playbooks, reason = context.playbooks, dismissal.reason
 
-    async def command(session: AsyncSession, batch: WriteBatch) -> Event:
-        now = utcnow()
-        actor.require("commander")
-        event = await lock_event(session, event_id)
-        now = event_time(event, now)
+    async def command(
+        session: AsyncSession, batch: WriteBatch, event: Event, now: datetime
+    ) -> None:
         require_area(actor, await event_area(session, event), playbooks.grids, Said("撤销本事件"))
         fire(event, "dismiss")
         event.closed_at = event.updated_at = now
@@ -66,9 +64,8 @@ async def dismiss(
         # A dismissal closes the event too (monitoring → closed): the same notice, saying so.
         extra = {"reason": reason, "dismissed": True}
         outbox.emit(batch, event, "event.closed", extra=extra, at=now)
-        return event
 
-    return await run_command(context, command)
+    return await run_command(context, actor, event_id, command)
 
 
 async def still_owed(session: AsyncSession, event: Event, playbooks: Playbooks) -> list[str]:
@@ -104,11 +101,9 @@ async def close(
     open ones and is kept on the timeline."""
     playbooks, reason = context.playbooks, closure.reason
 
-    async def command(session: AsyncSession, batch: WriteBatch) -> Event:
-        now = utcnow()
-        actor.require("commander")
-        event = await lock_event(session, event_id)
-        now = event_time(event, now)
+    async def command(
+        session: AsyncSession, batch: WriteBatch, event: Event, now: datetime
+    ) -> None:
         require_hq(actor, event.leading_hq, playbooks.grids, Said("关闭本事件"), "6")
         links = playbooks.checklists.chain
         owed = await still_owed(session, event, playbooks) if event.state == "terminated" else []
@@ -144,6 +139,5 @@ async def close(
             at=now,
         )
         outbox.emit(batch, event, "event.closed", extra={"reason": reason}, at=now)
-        return event
 
     return await run_guarded(context, actor, event_id, command)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event
-from models.base import utcnow
 from service.errors import Conflict, InvalidInput, Said
 from service.flows.actions.dispatch import dispatch, scene_of, started_items
 from service.flows.actions.outstanding import hand_over
@@ -21,7 +21,6 @@ from service.plan.leadership import PROVINCE_HQ, may_take_lead
 from service.plan.lifecycle import fire
 from service.store import timeline
 from service.store.batch import WriteBatch
-from service.store.events import event_time, lock_event
 
 
 async def take_lead(
@@ -36,15 +35,13 @@ async def take_lead(
     """
     playbooks, region, reason = context.playbooks, taking.region, taking.reason
 
-    async def command(session: AsyncSession, batch: WriteBatch) -> Event:
-        now = utcnow()
-        actor.require("commander")
-        if region not in playbooks.grids:
-            raise InvalidInput(
-                "region", Said("未知地区 {region}（见 regions.yaml）", region=region)
-            )
-        event = await lock_event(session, event_id)
-        now = event_time(event, now)
+    actor.require("commander")
+    if region not in playbooks.grids:  # before the event is looked for
+        raise InvalidInput("region", Said("未知地区 {region}（见 regions.yaml）", region=region))
+
+    async def command(
+        session: AsyncSession, batch: WriteBatch, event: Event, now: datetime
+    ) -> None:
         require_hq(actor, region, playbooks.grids, Said("为 {region} 牵头", region=region), "5.1")
         fire(event, "take_lead")
         refused = may_take_lead(event.response_level, event.leading_hq, region)
@@ -76,6 +73,5 @@ async def take_lead(
             items = started_items(playbooks, event)
             scene = await scene_of(session, event)
             await dispatch(session, batch, playbooks, event, items, actor, now, scene, reopen=False)
-        return event
 
-    return await run_command(context, command)
+    return await run_command(context, actor, event_id, command)

@@ -10,7 +10,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Event
-from models.base import utcnow
 from service.errors import Conflict, Said
 from service.flows.actions.dispatch import dispatch, scene_of, started_items
 from service.flows.actions.outstanding import cancel_open, hand_over, supersede, supersede_runs
@@ -28,7 +27,7 @@ from service.plan.lifecycle import fire
 from service.playbooks.bundle import Playbooks
 from service.store import outbox, timeline
 from service.store.batch import WriteBatch
-from service.store.events import event_area, event_time, lock_event
+from service.store.events import event_area
 
 
 async def start_response(
@@ -37,11 +36,9 @@ async def start_response(
     """Plan 5.1: a commander may start a response, even below 一般, with a reason."""
     playbooks = context.playbooks
 
-    async def command(session: AsyncSession, batch: WriteBatch) -> Event:
-        now = utcnow()
-        actor.require("commander")
-        event = await lock_event(session, event_id)
-        now = event_time(event, now)
+    async def command(
+        session: AsyncSession, batch: WriteBatch, event: Event, now: datetime
+    ) -> None:
         require_area(
             actor, await event_area(session, event), playbooks.grids, Said("启动本事件的应急响应")
         )
@@ -68,9 +65,8 @@ async def start_response(
             decided_by="commander",
         )
         level_notice(batch, event, before, now)
-        return event
 
-    return await run_command(context, command)
+    return await run_command(context, actor, event_id, command)
 
 
 async def set_level(
@@ -79,11 +75,9 @@ async def set_level(
     """Plan 5.1: adjust the response level; needs the leading HQ or above, before and after."""
     playbooks = context.playbooks
 
-    async def command(session: AsyncSession, batch: WriteBatch) -> Event:
-        now = utcnow()
-        actor.require("commander")
-        event = await lock_event(session, event_id)
-        now = event_time(event, now)
+    async def command(
+        session: AsyncSession, batch: WriteBatch, event: Event, now: datetime
+    ) -> None:
         require_hq(actor, event.leading_hq, playbooks.grids, Said("调整响应级别"), "5.1")
         fire(event, "set_level")
         level = change.level
@@ -108,9 +102,8 @@ async def set_level(
             session, batch, playbooks, event, level, scene, actor, now, change.reason
         )
         level_notice(batch, event, before, now)
-        return event
 
-    return await run_command(context, command)
+    return await run_command(context, actor, event_id, command)
 
 
 def level_notice(

@@ -31,8 +31,8 @@ from service.flows.response.requisition_schemas import (
     RequisitionReturn,
 )
 from service.plan.actor import Actor
-from service.plan.jurisdiction import require_hq
-from service.plan.leadership import CITY_HQ
+from service.plan.jurisdiction import lead_or_holder
+from service.plan.leadership import acting_hq
 from service.plan.requisitions import (
     COMPENSATION_DUTY,
     REQUISITION_DUTY,
@@ -239,8 +239,8 @@ async def _require_keeper(
     """The caller keeps the event's register: a commander of the leading HQ (the city's before
     any leads) or above; or the agency holding the 5.3 requisition duty. An agency holding no
     duty of the event does not see it (404)."""
-    if actor.role == "commander":
-        require_hq(actor, event.leading_hq or CITY_HQ, playbooks.grids, what, "5.3")
+    lead = acting_hq(event.leading_hq)
+    if lead_or_holder(actor, lead, playbooks.grids, what, "5.3", holders=("agency",)) == "lead":
         return
     agency = actor.agency or ""
     seen = await session.scalar(
@@ -278,7 +278,7 @@ def _requisitioner(named: str | None, actor: Actor, event: Event, playbooks: Pla
         return named
     if actor.agency is not None:
         return actor.agency
-    return playbooks.agencies.hq_for_region(event.leading_hq or CITY_HQ)
+    return playbooks.agencies.hq_for_region(acting_hq(event.leading_hq))
 
 
 async def _check_region(session: AsyncSession, event: Event, region: str) -> None:

@@ -1,11 +1,13 @@
-"""How a commander's command runs: in a transaction of its own (retried on conflicts with
-concurrent work), its rows written through one batch, and answered with the event as it then
-stands. A guarded transition's refusal is kept on the timeline."""
+"""How a commander's command on an event runs: in a transaction of its own (retried on conflicts
+with concurrent work), on the event locked and at its time, its rows written through one batch,
+and answered with the event as it then stands. A guarded transition's refusal is kept on the
+timeline."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,15 +23,23 @@ from service.store.batch import WriteBatch
 from service.store.events import event_time, lock_event
 from service.store.transactions import in_transaction
 
-Command = Callable[[AsyncSession, WriteBatch], Awaitable[Event]]
+# A command on the event, locked, at the moment of the change (``event_time``).
+Command = Callable[[AsyncSession, WriteBatch, Event, datetime], Awaitable[None]]
 
 
-async def run_command(context: AppContext, command: Command) -> EventRead:
-    """Run ``command`` and answer the event it moved, read after its batch is written."""
+async def run_command(
+    context: AppContext, actor: Actor, event_id: uuid.UUID, command: Command
+) -> EventRead:
+    """Run a commander's ``command`` on the event and answer the event it moved, read after its
+    batch is written. The commander's role comes first, then the event (404), then whatever the
+    command checks."""
 
     async def work(session: AsyncSession) -> EventRead:
         async with WriteBatch(session) as batch:
-            event = await command(session, batch)
+            now = utcnow()
+            actor.require("commander")
+            event = await lock_event(session, event_id)
+            await command(session, batch, event, event_time(event, now))
         return await describe(session, event, context.playbooks.grids)
 
     return await in_transaction(context.sessions, work)
@@ -41,7 +51,7 @@ async def run_guarded(
     """``run_command`` for a transition with a guard (terminate, close): when the guard refuses,
     the refusal is recorded on the timeline before the 409 goes out."""
     try:
-        return await run_command(context, command)
+        return await run_command(context, actor, event_id, command)
     except Conflict as refused:
         await record_refusal(context.sessions, actor, event_id, refused)
         raise

@@ -4,12 +4,12 @@ attestations, and the termination itself once they all hold (plan 6's work then 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Attestation, Event, EventGrid
-from models.base import utcnow
 from service.errors import Said
 from service.flows.context import AppContext
 from service.flows.events.schemas import EventRead
@@ -25,7 +25,7 @@ from service.plan.restoration import GridLoss, restoration
 from service.plan.termination import Affected, Condition, termination_check, unmet
 from service.playbooks.bundle import Playbooks
 from service.store.batch import WriteBatch
-from service.store.events import event_time, get_event, lock_event
+from service.store.events import get_event
 
 
 async def termination_conditions(
@@ -69,11 +69,9 @@ async def terminate(
     the timeline."""
     playbooks = context.playbooks
 
-    async def command(session: AsyncSession, batch: WriteBatch) -> Event:
-        now = utcnow()
-        actor.require("commander")
-        event = await lock_event(session, event_id)
-        now = event_time(event, now)
+    async def command(
+        session: AsyncSession, batch: WriteBatch, event: Event, now: datetime
+    ) -> None:
         require_hq(actor, event.leading_hq, playbooks.grids, Said("终止本次应急响应"), "5.5")
         in_response = event.state == "response"
         conditions = await termination_conditions(session, playbooks, event) if in_response else []
@@ -82,6 +80,5 @@ async def terminate(
         await end_response(
             session, batch, playbooks, event, actor, now, termination, not failed, failed
         )
-        return event
 
     return await run_guarded(context, actor, event_id, command)

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import StandingTask
 from service.flows.actions.escalation import Chased
+from service.flows.duties import chase, chase_due
 from service.flows.standing.schemas import read
 from service.plan.leadership import CITY_HQ
 from service.plan.standing import STANDING_OWING_STATES
@@ -46,17 +47,7 @@ def past_due(now: datetime) -> ColumnElement[bool]:
 
 
 def _due(now: datetime, remind_every: timedelta) -> ColumnElement[bool]:
-    since = now - remind_every
-    overdue = and_(past_due(now), StandingTask.escalated_at.is_(None))
-    reminder = and_(
-        owing(),
-        StandingTask.escalated_at.is_not(None),
-        or_(
-            StandingTask.reminded_at <= since,
-            and_(StandingTask.reminded_at.is_(None), StandingTask.escalated_at <= since),
-        ),
-    )
-    return or_(overdue, reminder)
+    return chase_due(StandingTask, owing(), past_due(now), now, remind_every)
 
 
 async def escalate_standing(
@@ -89,13 +80,9 @@ async def _chase(
     escalated = 0
     async with WriteBatch(session) as batch:
         for task in claimed:
-            first = task.escalated_at is None
+            first = chase(task, now)
             if first:
-                task.escalated_at = now
                 escalated += 1
-            else:
-                task.reminded_at = now
-            task.updated_at = now
             audience = {task.agency, city, *([task.escalate_to] if task.escalate_to else [])}
             outbox.emit_unattached(
                 batch,

@@ -1,5 +1,5 @@
 """A standing task moves on: its unit acknowledges or completes it; a commander of the city's HQ
-(or the province's) cancels it. As an action does (service.flows.actions.progress), with no
+(or the province's) cancels it, by the steps an action takes (service.flows.duties), with no
 event: the task is the one row locked.
 
 Acknowledging and completing answer once per Idempotency-Key (service.flows.once); cancelling
@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import StandingTask
 from models.base import utcnow
-from service.errors import Conflict, Forbidden, Said
-from service.flows.actions.progress import PROGRESS
+from service.errors import Said
 from service.flows.context import AppContext
-from service.flows.once import Answer, Once, answer_once
+from service.flows.duties import call_off, move_on, refuse_cancelled
+from service.flows.once import Answer, Once, Work, answer_once
 from service.flows.standing.register import raise_after_revision
 from service.flows.standing.schemas import StandingTaskRead, read
 from service.plan.actor import Actor
-from service.plan.jurisdiction import at_or_above
+from service.plan.duties import Step
+from service.plan.jurisdiction import require_command
 from service.plan.leadership import CITY_HQ
 from service.playbooks.bundle import Playbooks
 from service.store.batch import WriteBatch
@@ -36,14 +36,18 @@ async def acknowledge(
     context: AppContext, actor: Actor, task_id: uuid.UUID, note: str | None, once: Once
 ) -> Answer:
     """The unit has taken the duty up (pending → acknowledged); the answer is the task."""
-    return await _progress_once(context, actor, task_id, "acknowledged", note, once)
+    return await answer_once(
+        context, actor, once, 200, _step(context, actor, task_id, "acknowledged", note)
+    )
 
 
 async def complete(
     context: AppContext, actor: Actor, task_id: uuid.UUID, note: str | None, once: Once
 ) -> Answer:
     """The duty is done (pending or acknowledged → done); the answer is the task."""
-    return await _progress_once(context, actor, task_id, "done", note, once)
+    return await answer_once(
+        context, actor, once, 200, _step(context, actor, task_id, "done", note)
+    )
 
 
 async def cancel(
@@ -56,19 +60,13 @@ async def cancel(
     )
 
 
-async def _progress_once(
-    context: AppContext,
-    actor: Actor,
-    task_id: uuid.UUID,
-    to: Literal["acknowledged", "done"],
-    note: str | None,
-    once: Once,
-) -> Answer:
-    async def work(session: AsyncSession, batch: WriteBatch) -> bytes:
-        task = await _progress(session, batch, context.playbooks, actor, task_id, to, note)
-        return task.model_dump_json().encode()
-
-    return await answer_once(context, actor, once, 200, work)
+def _step(
+    context: AppContext, actor: Actor, task_id: uuid.UUID, to: Step, note: str | None
+) -> Work:
+    """Taking the step ``to`` on the caller's task."""
+    return lambda session, batch: _progress(
+        session, batch, context.playbooks, actor, task_id, to, note
+    )
 
 
 async def _progress(
@@ -77,7 +75,7 @@ async def _progress(
     playbooks: Playbooks,
     actor: Actor,
     task_id: uuid.UUID,
-    to: Literal["acknowledged", "done"],
+    to: Step,
     note: str | None,
 ) -> StandingTaskRead:
     """Move a task of the caller's unit forward only; repeating it, or acknowledging a done
@@ -85,25 +83,8 @@ async def _progress(
     actor.require("agency")
     task = await lock_task(session, task_id, StandingTask.agency == actor.agency)
     now = utcnow()
-    if task.state == "cancelled":
-        raise Conflict(
-            Said("任务已取消：{reason}", reason=task.cancel_reason or ""), state="cancelled"
-        )
-    sources = PROGRESS[to][0]
-    done_now = False
-    if task.state in sources:
-        done_now = to == "done"
-        task.state, task.updated_at = to, now
-        task.acknowledged_at = task.acknowledged_at or now
-        if done_now:
-            task.completed_at = now
-    elif not note or note == task.note:
-        return read(task)
-    else:
-        task.updated_at = now
-    if note:
-        task.note = note
-    if done_now and task.recurrence == "after_findings":
+    refuse_cancelled(task)
+    if move_on(task, to, note, now) == "completed" and task.recurrence == "after_findings":
         await raise_after_revision(session, batch, playbooks, task, now)
     return read(task)
 
@@ -121,19 +102,12 @@ async def _cancel(
     actor.require("commander")
     # the resource before the jurisdiction (design § Errors)
     task = await lock_task(session, task_id)
-    if not at_or_above(actor.region, CITY_HQ, playbooks.grids):
-        raise Forbidden(
-            Said(
-                "{what}：{region} 的指挥部既不是 {hq}，也不是其上级",
-                what=Said("取消此常备任务"),
-                region=actor.region,
-                hq=CITY_HQ,
-            ),
-            rule="plan 8.1: the city's government issued the plan: its HQ (or the province's)",
-        )
-    if task.state == "done":
-        raise Conflict(Said("任务已完成"), state="done")
-    if task.state != "cancelled":
-        task.state, task.cancelled_at, task.cancel_reason = "cancelled", now, reason
-        task.updated_at = now
+    require_command(
+        actor,
+        CITY_HQ,
+        playbooks.grids,
+        Said("取消此常备任务"),
+        rule="plan 8.1: the city's government issued the plan: its HQ (or the province's)",
+    )
+    call_off(task, reason, now)
     return read(task)
