@@ -69,9 +69,9 @@ class Settings(BaseSettings):
     worker_healthcheck_seconds: int = Field(
         default=60,
         ge=1,
-        description="Under serve --workers N, how long a worker may take to answer the "
-        "supervisor's health check before it is killed and replaced; uvicorn's own 5 s kills "
-        "workers that are merely slow to start on a busy machine, over and over",
+        description="Under serve --workers N (N > 1), how long a worker may stay silent to "
+        "its supervisor (gunicorn's worker timeout) before it is killed and replaced; 5 s "
+        "(uvicorn's own health check) killed workers that were merely slow on a busy machine",
     )
     access_log: bool = Field(
         default=False,

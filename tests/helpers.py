@@ -397,15 +397,11 @@ class Service:
         )
 
     def worker_pids(self) -> list[int]:
-        """The uvicorn workers of ``serve --workers N`` (N > 1): the supervisor's children
-        that multiprocessing spawned to serve."""
+        """The workers of ``serve --workers N`` (N > 1): the children the supervisor forked
+        (it starts no other process)."""
         pid = self.process.pid
         children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        return [
-            int(child)
-            for child in children
-            if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()
-        ]
+        return [int(child) for child in children]
 
     def memory_kib(self, field: str = "VmHWM") -> int:
         """The server process's ``VmHWM`` (peak resident memory) or ``VmRSS``, in KiB."""

@@ -59,8 +59,8 @@ async def post_apart(url: str, headers: dict[str, str]) -> list[str]:
 @contextmanager
 def stopped(pid: int) -> Iterator[None]:
     """The worker ``pid`` stopped for the block: the other worker alone accepts connections.
-    uvicorn's supervisor replaces a worker that misses its health checks for 5 s, so the block
-    sends one request; were the worker replaced, its successor serves in its stead."""
+    The supervisor replaces a worker silent for ``OUTAGE_WORKER_HEALTHCHECK_SECONDS``, so the
+    block sends one request; were the worker replaced, its successor serves in its stead."""
     os.kill(pid, signal.SIGSTOP)
     try:
         yield

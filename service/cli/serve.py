@@ -1,15 +1,16 @@
-"""``serve``: the HTTP API under uvicorn, with the bootstrap admin token on the first start."""
+"""``serve``: the HTTP API under uvicorn, with the bootstrap admin token on the first start.
+
+One worker is uvicorn serving in this process; ``--workers N`` (N > 1) is gunicorn's pre-fork
+supervisor with uvicorn's workers (``service.cli.prefork``)."""
 
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import shutil
-import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands
 from service.cli.running import hold_data_folder, run_flow
@@ -19,12 +20,6 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from service.config import Settings
-
-# prctl's option: the signal the kernel sends this process when its parent dies (Linux).
-PR_SET_PDEATHSIG: Final = 1
-# The pid of the supervisor whose workers serve, as the workers read it (unset with one worker:
-# it serves itself).
-SUPERVISOR_VARIABLE: Final = "OUTAGE_SERVE_SUPERVISOR_PID"
 
 
 def register(commands: Commands) -> None:
@@ -47,7 +42,8 @@ def register(commands: Commands) -> None:
         type=int,
         default=1,
         metavar="N",
-        help="uvicorn worker processes (default: %(default)s)",
+        help="worker processes (default: %(default)s); more than one are forked by a "
+        "supervisor that loaded the app once",
     )
     serve.set_defaults(handler=run_serve)
 
@@ -76,19 +72,19 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
             flush=True,
         )
     if args.workers > 1:
-        # the workers uvicorn starts inherit the environment: each learns whom to end with
-        os.environ[SUPERVISOR_VARIABLE] = str(os.getpid())
+        from service.cli.prefork import PreforkServer
+
+        PreforkServer(settings, args.host, args.port, args.workers).run()
+        return 0
     uvicorn.run(
         "service.cli.serve:served_app",
         factory=True,
         host=args.host,
         port=args.port,
-        workers=args.workers,
         http=PROTOCOL,  # httptools, with the head limit (431) and problem+json for a bad request
         log_level="info",
         log_config=None,  # uvicorn's lines go through service.api.logs's handler, as JSON too
         access_log=settings.access_log,
-        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
     )
     return 0
 
@@ -120,7 +116,7 @@ def _bootstrap(settings: Settings, admin_file: Path) -> str | None:
 def _metrics_folder(settings: Settings) -> None:
     """prometheus-client's multiprocess mode for every worker (service.api.metrics): an empty
     folder under OUTAGE_VAR_DIR, named before the library is first imported (it reads the
-    variable then), and inherited by the workers uvicorn starts."""
+    variable then), and inherited by the workers."""
     if not settings.metrics:
         return
     if "prometheus_client" in sys.modules:
@@ -132,24 +128,11 @@ def _metrics_folder(settings: Settings) -> None:
 
 
 def served_app() -> FastAPI:
-    """The app of one worker (uvicorn's factory). A worker of ``--workers N`` ends with its
-    supervisor, as PostgreSQL's backends end with the postmaster: asked by the kernel to stop
-    (SIGTERM, a clean shutdown) when the supervisor dies, ``kill -9`` included. Left running, it
-    would serve on with the folder's lock gone and the next start emptying its metrics."""
+    """The app of ``serve`` with one worker (uvicorn's factory, in this process): its metrics
+    files reserved before service.app imports prometheus_client (service.cli.metric_files)."""
     from service.cli.metric_files import reserve_for_this_worker
 
-    reserve_for_this_worker()  # before service.app imports prometheus_client
+    reserve_for_this_worker()
     from service.app import app_factory
 
-    supervisor = os.environ.get(SUPERVISOR_VARIABLE)
-    if supervisor and int(supervisor) != os.getpid():
-        _end_with_supervisor(int(supervisor))
     return app_factory()
-
-
-def _end_with_supervisor(supervisor: int) -> None:
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    if os.getppid() != supervisor:  # it died before the kernel was asked
-        os.kill(os.getpid(), signal.SIGTERM)
