@@ -367,3 +367,80 @@ def test_a_duty_officer_acts_from_a_phone(
     observer = tokens["市指挥部 值班"]
     assert completions(base, observer, event["event_id"], second["id"]) == 1
     assert completions(base, observer, event["event_id"], first["id"]) == 1
+
+
+def test_a_commander_takes_a_iii_event_from_its_warning_to_its_end_on_the_console(
+    chromium: Path,
+    service: tuple[str, dict[str, dict[str, str]], str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Without the API on the commander's side: the warning a dispatcher proposed is published,
+    the III response the reports started gets its three attestations, the termination button
+    stays held naming what is unmet until the load is back, then the response ends."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, tokens, _database_url = service
+    dispatcher, city = tokens["城调 值班"], tokens["市指挥部 值班"]
+    warning = httpx.post(
+        f"{base}/api/v1/warnings",
+        json={"area": ["330603"], "headline": "台风“梅花”", "description": "预计12小时内登陆"},
+        headers=dispatcher,
+        timeout=10,
+    ).json()
+    event_id = warning["event_id"]
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "profile",
+            executable_path=str(chromium),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{base}/board/events/{event_id}/console")
+            page.fill("input[name=token]", token_of(city))
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/board/events/{event_id}/console")
+            page.click("form[action$='/console/publish'] button")
+            expect(page.locator(".done")).to_have_text("预警已发布。")
+
+            posted(base, dispatcher, report(county("330603", 200, 130)) | {"event_id": event_id})
+            page.goto(f"{base}/board")
+            page.click(f"article[data-event='{event_id}'] a.console-link")
+            page.wait_for_url(f"{base}/board/events/{event_id}/console")
+            expect(page.locator(".response-level")).to_have_text("III级 较大")
+            end = page.locator("form.terminate button")
+            expect(end).to_be_disabled()
+            expect(page.locator("#unmet")).to_contain_text("停电隐患基本消除")
+            for condition, evidence in (
+                ("grid_stable", "220千伏主网架已恢复"),
+                ("hazard_removed", "倒塔隐患已消除"),
+                ("secondary_handled", "次生火灾已扑灭"),
+            ):
+                page.select_option("#condition", condition)
+                page.fill("#evidence", evidence)
+                page.click("form.attest button")
+                expect(page.locator(".done")).to_have_text("已确认终止条件。")
+            expect(page.locator("#unmet")).to_have_text("尚未满足：减供负荷恢复")
+            expect(end).to_be_disabled()
+
+            posted(
+                base,
+                dispatcher,
+                report(county("330603", 200, 10), minutes=60) | {"event_id": event_id},
+            )
+            page.reload()
+            expect(page.locator("#unmet")).to_have_count(0)
+            page.fill("#end-reason", "负荷恢复95%，隐患消除")
+            page.click("form.terminate button")
+            expect(page.locator(".done")).to_have_text("已终止应急响应。")
+            expect(page.locator(".event-state")).to_have_text("响应已终止")
+            shot = tmp_path / "console.png"
+            page.screenshot(path=str(shot), full_page=True)
+            keep(shot, capsys)
+        finally:
+            context.close()
+    detail = httpx.get(f"{base}/api/v1/events/{event_id}", headers=city, timeout=10).json()
+    assert detail["state"] == "terminated"

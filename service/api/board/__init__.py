@@ -10,7 +10,7 @@ from typing import Final
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from service.api.board import duties, sign_in
+from service.api.board import console, duties, sign_in
 from service.api.board.render import BoardPages
 from service.api.board.routes import router
 from service.playbooks.bundle import Playbooks
@@ -24,4 +24,5 @@ def install_board(app: FastAPI, playbooks: Playbooks) -> None:
     app.include_router(router)
     app.include_router(duties.router)
     app.include_router(sign_in.router)
+    app.include_router(console.router)
     app.mount("/board/static", StaticFiles(directory=STATIC), name="board-static")

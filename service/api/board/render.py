@@ -28,7 +28,7 @@ from service.plan.local_time import SHANGHAI
 from service.plan.percent import NOTHING, percent
 from service.playbooks.bundle import Playbooks
 from service.words import _, last_day, ngettext
-from service.words.timeline import KIND_NAMES, SaidNow
+from service.words.timeline import KIND_NAMES, SaidNow, actor_words, condition_words
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
 
@@ -40,6 +40,13 @@ STATE_LABELS: Final = SaidNow(
         "response": lambda: _("应急响应"),
         "terminated": lambda: _("响应已终止"),
         "closed": lambda: _("已关闭"),
+    }
+)
+WARNING_STATE_LABELS: Final = SaidNow(
+    {
+        "proposed": lambda: _("待发布"),
+        "published": lambda: _("已发布"),
+        "lifted": lambda: _("已解除"),
     }
 )
 ACTION_STATE_LABELS: Final = SaidNow(
@@ -124,7 +131,9 @@ class BoardPages:
             megawatts=megawatts,
             count=count,
             last_day=last_day,
+            condition_words=condition_words,
         )
+        self.environment.filters["grid_name"] = self.grid_name
         # the words for people (service.words): {{ _("事件时间线") }}, extracted by `make words`
         self.environment.globals.update(_=_, ngettext=ngettext)
         self.environment.globals.update(
@@ -140,9 +149,12 @@ class BoardPages:
             viewer_label=self.viewer_label,
             states=STATE_LABELS,
             action_states=ACTION_STATE_LABELS,
+            warning_states=WARNING_STATE_LABELS,
             phases=PHASE_LABELS,
             timeline_kinds=KIND_NAMES,
             time_zone=SHANGHAI.key,
+            condition_words=condition_words,
+            actor_words=actor_words,
         )
         self._renders: OrderedDict[str, Markup] = OrderedDict()
 
