@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Final
 
 from pydantic import BaseModel
 from pydantic_core import to_json
@@ -44,6 +45,10 @@ class Once:
         """The request as it means (``service.store.idempotency.fingerprint``); without a key
         nothing is fingerprinted, as nothing is stored."""
         return cls(key, fingerprint(method, path, body) if key else "")
+
+
+# A request sent without an Idempotency-Key: nothing is kept, each one acts.
+NO_KEY: Final = Once(None)
 
 
 @dataclass(frozen=True, slots=True)

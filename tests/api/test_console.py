@@ -62,6 +62,17 @@ async def test_a_commander_ends_a_iii_response_from_the_console(
         assert (done.status_code, done.headers["location"]) == (303, f"{console}?did=attest")
     page = await client.get(f"{console}?did=attest")
     assert "已确认终止条件。" in page.text and "倒塔隐患已消除" in page.text
+    # the same form sent twice (a double tap) makes one statement
+    once = re.search(r'name="once" value="([0-9a-f]+)"', page.text)
+    assert once
+    for _ in range(2):
+        twice = await send(
+            client, event_id, "attest", condition="grid_stable", evidence="再次核实", once=once[1]
+        )
+        assert twice.status_code == 303
+    check = (await client.get(f"{API}/events/{event_id}/termination-check", headers=city)).json()
+    (grid,) = [c for c in check["conditions"] if c["key"] == "grid_stable"]
+    assert [s["evidence"] for s in grid["attestations"]] == ["220千伏主网架已恢复", "再次核实"]
     assert "withdraw" in forms(page.text)
     # the load is not back yet: ending is refused in words, and the button stays held
     refused = await send(client, event_id, "terminate")
@@ -180,3 +191,40 @@ async def test_a_warning_is_published_and_lifted_from_the_console(
     assert detail["state"] == "monitoring"  # the warning lifted, the event back to watching
     page = (await client.get(console)).text
     assert "已解除" in page and not {"publish", "lift"} & forms(page)
+
+
+async def test_a_release_is_approved_or_rejected_by_its_reviewer_from_the_console(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    """Plan 5.4: a III event's releases are reviewed by the city's HQ (or one above); 柯桥区's
+    HQ sees them without the buttons."""
+    dispatcher = await make_token("dispatcher")
+    event_id = (await post(client, dispatcher, report(county(KEQIAO, 200, 130))))["event_id"]
+    body = {"headline": "柯桥区停电情况通报", "body": "抢修正在进行。", "topics": ["situation"]}
+    made = []
+    for _ in range(2):
+        proposed = await client.post(
+            f"{API}/events/{event_id}/releases", json=body, headers=dispatcher
+        )
+        assert proposed.status_code == 201, proposed.text
+        made.append(proposed.json()["id"])
+    console = f"/board/events/{event_id}/console"
+
+    await as_(client, await make_token("commander", region=KEQIAO))
+    page = (await client.get(console)).text
+    assert "柯桥区停电情况通报" in page and not {"approve", "reject"} & forms(page)
+    assert (await send(client, event_id, "approve", release=made[0])).status_code == 403
+
+    city = await make_token("commander", region="330600")
+    await as_(client, city)
+    page = (await client.get(console)).text
+    assert {"approve", "reject"} <= forms(page) and "送审中" in page
+    done = await send(client, event_id, "approve", release=made[0], reason="核实无误")
+    assert (done.status_code, done.headers["location"]) == (303, f"{console}?did=approve")
+    assert (await send(client, event_id, "reject", release=made[1], reason="")).status_code == 422
+    sent_back = await send(client, event_id, "reject", release=made[1], reason="数字待核实")
+    assert sent_back.status_code == 303
+    listed = (await client.get(f"{API}/events/{event_id}/releases", headers=city)).json()
+    assert [r["state"] for r in listed["items"]] == ["published", "rejected"]
+    page = (await client.get(console)).text
+    assert not {"approve", "reject"} & forms(page)

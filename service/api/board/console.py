@@ -1,6 +1,7 @@
 """The command console on the board: /board/events/{id}/console (design § Command console), where
 a commander or dispatcher gives the event's commands without the API: publishes or lifts its
-warnings, starts or moves the response level with a reason, attests plan 5.5's conditions with
+warnings, approves or rejects its releases (plan 5.4), starts or moves the response level with a
+reason, attests plan 5.5's conditions with
 evidence or withdraws a statement, and ends the response once the termination check passes.
 
 Each button is drawn only for whom the plan lets act (service.flows.response.console); each form
@@ -25,6 +26,9 @@ from service.api.board.pages import context_of, html_page, root_of
 from service.api.board.session import from_this_origin, signed_in
 from service.errors import CoordinatorError
 from service.flows.context import AppContext
+from service.flows.once import Once
+from service.flows.releases import review
+from service.flows.releases.schemas import ReleaseApproval, ReleaseRejection
 from service.flows.response import attestations, levels, termination
 from service.flows.response.console import console
 from service.flows.response.schemas import (
@@ -45,6 +49,8 @@ CONSOLE: Final = "/board/events/{event_id}/console"
 DONE_WORDS: Final = {
     "publish": lambda: _("预警已发布。"),
     "lift": lambda: _("预警已解除。"),
+    "approve": lambda: _("信息已批准发布。"),
+    "reject": lambda: _("信息发布已退回。"),
     "start": lambda: _("已启动应急响应。"),
     "level": lambda: _("已调整响应级别。"),
     "attest": lambda: _("已确认终止条件。"),
@@ -65,6 +71,20 @@ async def _lift(context: AppContext, actor: Actor, event_id: uuid.UUID, form: Fo
     return await early_warnings.lift(context, actor, _warning_of(form), body)
 
 
+async def _approve(context: AppContext, actor: Actor, event_id: uuid.UUID, form: Form) -> object:
+    body = ReleaseApproval.model_validate({"reason": form.get("reason") or None})
+    return await review.approve(context, actor, _release_of(form), body.reason)
+
+
+async def _reject(context: AppContext, actor: Actor, event_id: uuid.UUID, form: Form) -> object:
+    body = ReleaseRejection.model_validate({"reason": form.get("reason")})
+    return await review.reject(context, actor, _release_of(form), body.reason)
+
+
+def _release_of(form: Form) -> uuid.UUID:
+    return uuid.UUID(form.get("release", ""))
+
+
 def _warning_of(form: Form) -> uuid.UUID:
     return uuid.UUID(form.get("warning", ""))
 
@@ -83,7 +103,11 @@ async def _attest(context: AppContext, actor: Actor, event_id: uuid.UUID, form: 
     body = AttestationCreate.model_validate(
         {"condition": form.get("condition"), "evidence": form.get("evidence")}
     )
-    return await attestations.attest(context, actor, event_id, body)
+    # the key drawn into the form: a statement sent twice (a double tap) is made once
+    drawn = form.get("once", "")[:160]
+    path = f"/api/v1/events/{event_id}/attestations"
+    once = Once.of(f"{drawn}:attest" if drawn else None, "POST", path, body)
+    return await attestations.attest(context, actor, event_id, body, once)
 
 
 async def _withdraw(context: AppContext, actor: Actor, event_id: uuid.UUID, form: Form) -> object:
@@ -102,6 +126,8 @@ async def _terminate(context: AppContext, actor: Actor, event_id: uuid.UUID, for
 STEPS: Final[dict[str, Step]] = {
     "publish": _publish,
     "lift": _lift,
+    "approve": _approve,
+    "reject": _reject,
     "start": _start,
     "level": _level,
     "attest": _attest,
@@ -119,7 +145,10 @@ async def _page(
         return html_page(
             request, "console.html", error.status, viewer=actor, shown=None, error=detail_of(error)
         )
-    return html_page(request, "console.html", status, viewer=actor, shown=shown, **values)
+    drawn = uuid.uuid4().hex
+    return html_page(
+        request, "console.html", status, viewer=actor, shown=shown, once=drawn, **values
+    )
 
 
 @router.get(CONSOLE)

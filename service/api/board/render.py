@@ -49,6 +49,13 @@ WARNING_STATE_LABELS: Final = SaidNow(
         "lifted": lambda: _("已解除"),
     }
 )
+RELEASE_STATE_LABELS: Final = SaidNow(
+    {
+        "proposed": lambda: _("送审中"),
+        "published": lambda: _("已发布"),
+        "rejected": lambda: _("已退回"),
+    }
+)
 ACTION_STATE_LABELS: Final = SaidNow(
     {
         "pending": lambda: _("待接收"),
@@ -150,6 +157,7 @@ class BoardPages:
             states=STATE_LABELS,
             action_states=ACTION_STATE_LABELS,
             warning_states=WARNING_STATE_LABELS,
+            release_states=RELEASE_STATE_LABELS,
             phases=PHASE_LABELS,
             timeline_kinds=KIND_NAMES,
             time_zone=SHANGHAI.key,

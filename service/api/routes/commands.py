@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
 from service.api.deps import ContextDep, FieldActorDep, NotAgencyDep, fires
+from service.api.idempotency import IdempotencyKey, answered, once_of
 from service.api.openapi import problems
 from service.flows.events.schemas import EventRead
 from service.flows.response import attestations, closing, lead, levels, termination
@@ -176,6 +178,7 @@ async def get_termination_check(
 @router.post(
     "/events/{event_id}/attestations",
     status_code=201,
+    response_model=AttestationRead,
     summary="Attest a termination condition",
     operation_id="attest_condition",
 )
@@ -184,7 +187,9 @@ async def post_attestation(
     body: AttestationCreate,
     actor: FieldActorDep,
     context: ContextDep,
-) -> AttestationRead:
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """State that one of plan 5.5's attested conditions holds (``grid_stable``,
     ``hazard_removed``, ``secondary_handled``), with ``evidence``. A dispatcher or commander
     whose area takes in the event's grids may call it, while the event is in ``response``; the
@@ -192,8 +197,10 @@ async def post_attestation(
     report that shows the situation worse than the statement knew it (more load lost on a grid,
     or a grid newly hit) voids it.
 
-    Answers 201 with the attestation; 409 when the event is not in ``response``."""
-    return await attestations.attest(context, actor, event_id, body)
+    Answers 201 with the attestation; 409 when the event is not in ``response``. With an
+    ``Idempotency-Key``, a statement sent again is answered as the first time and made once."""
+    once = once_of(request, idempotency_key, body)
+    return answered(await attestations.attest(context, actor, event_id, body, once))
 
 
 @router.post(

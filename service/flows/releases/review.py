@@ -107,6 +107,19 @@ async def list_releases(
         )
 
 
+async def releases_of(
+    session: AsyncSession, grids: GridRegistry, event: Event
+) -> list[ReleaseRead]:
+    """Every release of ``event``, in the order proposed, as the API shows them (a proposal
+    naming the HQ that must review it now): for a reader that may see them all."""
+    found = await session.scalars(
+        select(Release)
+        .where(Release.event_id == event.id)
+        .order_by(Release.proposed_at, Release.id)
+    )
+    return await _shown(session, grids, event, list(found))
+
+
 async def _answered(
     context: AppContext,
     change: Callable[[AsyncSession], Awaitable[tuple[Release, Event]]],

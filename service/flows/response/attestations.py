@@ -22,6 +22,7 @@ from models import Attestation, Event, EventGrid
 from models.base import utcnow
 from service.errors import Conflict, Said
 from service.flows.context import AppContext
+from service.flows.once import NO_KEY, Answer, Once, answer_once
 from service.flows.reports.schemas import ReportCreate
 from service.flows.response.schemas import AttestationCreate, AttestationRead, WithdrawalCreate
 from service.plan.actor import Actor, Role
@@ -36,53 +37,57 @@ from service.store.transactions import in_transaction
 
 
 async def attest(
-    context: AppContext, actor: Actor, event_id: uuid.UUID, body: AttestationCreate
-) -> AttestationRead:
+    context: AppContext,
+    actor: Actor,
+    event_id: uuid.UUID,
+    body: AttestationCreate,
+    once: Once = NO_KEY,
+) -> Answer:
     """Record the statement on an event in response within the caller's area, with the grids
     as it knows them; it counts in the termination check from then on, while it stands (the
-    latest standing statement on a condition decides it)."""
+    latest standing statement on a condition decides it). Once per ``Idempotency-Key`` when
+    ``once`` carries one: a statement sent twice is one statement. The answer is the
+    attestation's JSON (201)."""
     playbooks = context.playbooks
 
-    async def work(session: AsyncSession) -> AttestationRead:
-        now = utcnow()
-        async with WriteBatch(session) as batch:
-            actor.require("dispatcher", "commander")
-            event = await lock_event(session, event_id)
-            now = event_time(event, now)
-            require_area(
-                actor,
-                await event_area(session, event),
-                playbooks.grids,
-                Said("确认预案5.5的终止条件"),
-            )
-            _require_response(
-                event,
-                Said("只能为应急响应中的事件确认终止条件；此事件处于“{state}”", state=event.state),
-            )
-            statement = Attestation(
-                id=uuid.uuid4(),
-                event_id=event.id,
-                condition=body.condition,
-                evidence=body.evidence,
-                actor_id=actor.id,
-                actor=actor.label,
-                at=now,
-                known=known_json((await grids_of(session, event)).values()),
-            )
-            batch.add_object(statement)
-            timeline.record(
-                batch,
-                event,
-                "attestation",
-                actor,
-                f"{body.condition} attested: {body.evidence}",
-                clause="5.5",
-                at=now,
-                condition=body.condition,
-            )
+    async def work(session: AsyncSession, batch: WriteBatch) -> AttestationRead:
+        actor.require("dispatcher", "commander")
+        event = await lock_event(session, event_id)
+        now = event_time(event, utcnow())
+        require_area(
+            actor,
+            await event_area(session, event),
+            playbooks.grids,
+            Said("确认预案5.5的终止条件"),
+        )
+        _require_response(
+            event,
+            Said("只能为应急响应中的事件确认终止条件；此事件处于“{state}”", state=event.state),
+        )
+        statement = Attestation(
+            id=uuid.uuid4(),
+            event_id=event.id,
+            condition=body.condition,
+            evidence=body.evidence,
+            actor_id=actor.id,
+            actor=actor.label,
+            at=now,
+            known=known_json((await grids_of(session, event)).values()),
+        )
+        batch.add_object(statement)
+        timeline.record(
+            batch,
+            event,
+            "attestation",
+            actor,
+            f"{body.condition} attested: {body.evidence}",
+            clause="5.5",
+            at=now,
+            condition=body.condition,
+        )
         return read(statement)
 
-    return await in_transaction(context.sessions, work)
+    return await answer_once(context, actor, once, 201, work)
 
 
 async def withdraw(

@@ -22,15 +22,20 @@ from service.errors import Forbidden, Said
 from service.flows.context import AppContext
 from service.flows.events.read import describe
 from service.flows.events.schemas import EventRead
+from service.flows.releases.review import releases_of
+from service.flows.releases.schemas import ReleaseRead
 from service.flows.response.schemas import TerminationCheckRead
 from service.flows.response.termination import termination_conditions
 from service.flows.schemas import ConditionRead
 from service.flows.warnings.schemas import WarningRead
 from service.plan.actor import Actor
 from service.plan.jurisdiction import lead_or_holder, require_area, require_hq
+from service.plan.releases import require_reviewer
 from service.store.events import event_area, get_event
 
-Command = Literal["publish", "lift", "start", "level", "attest", "withdraw", "terminate"]
+Command = Literal[
+    "publish", "lift", "approve", "reject", "start", "level", "attest", "withdraw", "terminate"
+]
 CONSOLE_ROLES: Final = ("commander", "dispatcher")
 
 
@@ -46,11 +51,21 @@ class WarningShown:
 
 
 @dataclass(frozen=True, slots=True)
+class ReleaseShown:
+    """One of the event's releases, and whether the caller may approve or reject it: a
+    commander of the HQ that must review it, or of one above it (plan 5.4)."""
+
+    release: ReleaseRead
+    decide: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Console:
     """One event as its console shows it, and the commands the caller may give on it."""
 
     event: EventRead
     warnings: list[WarningShown]  # in the order proposed
+    releases: list[ReleaseShown]  # in the order proposed
     check: TerminationCheckRead | None  # plan 5.5's conditions, while the response runs
     may: frozenset[Command]
 
@@ -93,6 +108,15 @@ async def console(context: AppContext, actor: Actor, event_id: uuid.UUID) -> Con
             )
             for w in proposed
         ]
+        releases = [
+            ReleaseShown(
+                r,
+                decide=commander
+                and r.state == "proposed"
+                and allowed(require_reviewer, actor, r.reviewer.region, grids, Said("审核")),
+            )
+            for r in await releases_of(session, grids, event)
+        ]
     within = allowed(require_area, actor, area, grids, Said("指挥台"))
     may: set[Command] = set()
     if event.state in ("monitoring", "warning") and commander and within:
@@ -118,4 +142,6 @@ async def console(context: AppContext, actor: Actor, event_id: uuid.UUID) -> Con
         may.add("publish")
     if any(w.lift for w in warnings):
         may.add("lift")
-    return Console(shown, warnings, check, frozenset(may))
+    if any(r.decide for r in releases):
+        may |= {"approve", "reject"}
+    return Console(shown, warnings, releases, check, frozenset(may))
