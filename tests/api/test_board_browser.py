@@ -8,7 +8,10 @@ out; the agency's token then shows that agency's actions only, on a phone-sized 
 board as a wall display: at 1920×1080 one event's essentials (level and lead, MW lost, customers
 out, restoration, open and overdue duties, the level history, the restoration curve) lie within
 the first 1080 px, under a summary row per open event; a duty due in 30 days counts down in days
-and hours; the evaluation opens from the board in the same session. The screenshots stay as
+and hours; the evaluation opens from the board in the same session. A duty officer acts on a
+phone from a message's link (signed out first), with the keyboard alone and with a double click
+that acts once, and a form posted by another site's page is refused; a commander takes a III
+event from its warning to the end of its response on the command console. The screenshots stay as
 artifacts: in the test's tmp dir, copied to ``var/test-artifacts/`` in the
 checkout (both printed).
 
@@ -20,10 +23,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +41,10 @@ from sqlalchemy.engine import make_url
 from models import Action
 from models.base import utcnow
 from service.config import Settings
+from service.notify.formats import NoticeText
+from service.playbooks.bundle import Playbooks
 from service.store.migrate import upgrade
-from tests.helpers import REPO, cli_tokens, county, report, serve, service_env
+from tests.helpers import PLAYBOOKS_DIR, REPO, cli_tokens, county, report, serve, service_env
 
 pytestmark = pytest.mark.process
 
@@ -293,6 +301,37 @@ def test_one_events_essentials_fit_the_wall_above_the_fold(
             context.close()
 
 
+@contextmanager
+def another_site(base: str, action_id: str) -> Iterator[str]:
+    """A page of another origin (another port) whose form posts 完成 to the duty page at once,
+    as a forged request would: its address."""
+    page = (
+        f'<form method="post" action="{base}/board/duties/{action_id}/complete">'
+        '<input name="note" value="forged"></form>'
+        "<script>document.forms[0].submit()</script>"
+    ).encode()
+
+    class Forger(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Forger)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def completions(base: str, headers: dict[str, str], event_id: str, action_id: str) -> int:
     timeline = httpx.get(f"{base}/api/v1/events/{event_id}/timeline", headers=headers, timeout=10)
     return sum(
@@ -308,8 +347,9 @@ def test_a_duty_officer_acts_from_a_phone(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """From a link to one duty, signed out, on a 390×844 screen: sign in, land on the duty,
-    确认 it, then 完成 it with the keyboard alone; a second duty double-clicked 完成 once."""
+    """From a message's link to one duty, signed out, on a 390×844 screen: sign in, land on
+    the duty, 确认 it, then 完成 it with the keyboard alone; a second duty double-clicked 完成
+    once; a third posted by a page of another site stays as it was."""
     from playwright.sync_api import expect, sync_playwright
 
     base, tokens, _database_url = service
@@ -318,8 +358,11 @@ def test_a_duty_officer_acts_from_a_phone(
     actions = httpx.get(
         f"{base}/api/v1/agencies/public-security/actions", headers=police, timeout=10
     ).json()["items"]
-    first, second = actions[0], actions[1]
-    with sync_playwright() as playwright:
+    first, second, third = actions[0], actions[1], actions[2]
+    # the link the WeCom, DingTalk and standard messages about the duty carry
+    link = NoticeText(Playbooks.load(PLAYBOOKS_DIR), base).duty_url(first)
+    assert link == f"{base}/board/duties/{first['id']}"
+    with sync_playwright() as playwright, another_site(base, third["id"]) as elsewhere:
         context = playwright.chromium.launch_persistent_context(
             tmp_path / "profile",
             executable_path=str(chromium),
@@ -329,7 +372,7 @@ def test_a_duty_officer_acts_from_a_phone(
         )
         try:
             page = context.new_page()
-            page.goto(f"{base}/board/duties/{first['id']}")
+            page.goto(link)
             assert page.url.startswith(f"{base}/board/login?next=")
             page.fill("input[name=token]", token_of(police))
             page.click("button[type=submit]")
@@ -358,6 +401,9 @@ def test_a_duty_officer_acts_from_a_phone(
             page.locator(f"#duty-{second['id']} button.complete").dblclick()
             page.wait_for_url(f"{base}/board/duties/{second['id']}?did=complete")
             expect(page.locator(".done")).to_have_text("已完成。")
+            # signed in here, a page of another site posts a form to the duty page
+            page.goto(elsewhere)
+            expect(page.locator("body")).to_contain_text("请从本站的任务页面提交")
             listing = tmp_path / "duties-phone.png"
             page.goto(f"{base}/board/duties")
             page.screenshot(path=str(listing), full_page=True)
@@ -366,6 +412,7 @@ def test_a_duty_officer_acts_from_a_phone(
             context.close()
     observer = tokens["市指挥部 值班"]
     assert completions(base, observer, event["event_id"], second["id"]) == 1
+    assert completions(base, observer, event["event_id"], third["id"]) == 0
     assert completions(base, observer, event["event_id"], first["id"]) == 1
 
 
