@@ -70,6 +70,13 @@ def parse(argv: list[str] | None, description: str) -> argparse.Namespace:
         "none)",
     )
     parser.add_argument(
+        "--heavy-pages-rounds",
+        type=int,
+        default=2,
+        help="on each backend, rounds of /healthz alone and beside six evaluation PDFs (2; 0: "
+        "none)",
+    )
+    parser.add_argument(
         "--scrapes",
         action=argparse.BooleanOptionalAction,
         default=True,
