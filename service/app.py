@@ -27,6 +27,7 @@ from service.api.limits import BodyLimit, WrongTokens
 from service.api.logs import RequestLog, configure, quiet_libraries
 from service.api.metrics import RequestMetrics, install_metrics
 from service.api.openapi import complete_openapi
+from service.api.render_pool import RenderPool
 from service.api.routes import (
     actions,
     commands,
@@ -216,6 +217,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = open_context(settings, playbooks)
         app.state.context = context
+        # The heavy pages' processes (service.api.render_pool), started on the first such page.
+        app.state.render_pool = renders = RenderPool(
+            settings.render_workers, settings.render_queue, settings
+        )
         # Everything built so far lives as long as the process: keep it out of the collector's
         # way, so that collections walk only what requests allocate.
         gc.collect()
@@ -233,6 +238,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await deliverer.stop()
             await jobs.stop()
+            await renders.close()
             await context.close()
 
     app = FastAPI(

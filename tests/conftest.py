@@ -110,6 +110,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         token_cache_seconds=0,
         escalation_interval_seconds=0,
         delivery_interval_seconds=0,  # tests deliver by hand (tests.helpers.delivering)
+        # pages drawn in a thread: render processes are processes (tests/api/test_render_pool.py)
+        render_workers=0,
         var_dir=tmp_path_factory.mktemp("var"),
     )
 

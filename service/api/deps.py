@@ -9,6 +9,7 @@ from typing import Annotated, Any, Final
 
 from fastapi import Depends, Request
 
+from service.api.render_pool import RenderPool
 from service.flows.context import AppContext
 from service.plan.actor import Actor, Role
 from service.plan.lifecycle import TRIGGER_ROLES, Trigger
@@ -21,6 +22,15 @@ async def get_context(request: Request) -> AppContext:
 
 
 ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+async def get_render_pool(request: Request) -> RenderPool:
+    pool: RenderPool = request.app.state.render_pool
+    return pool
+
+
+# The worker's render processes, for the heavy pages (service.api.render_pool).
+RenderPoolDep = Annotated[RenderPool, Depends(get_render_pool)]
 
 
 async def get_actor(request: Request) -> Actor:

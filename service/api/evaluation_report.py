@@ -9,10 +9,16 @@ uses.
 
 WeasyPrint needs the Pango library of the system (Debian: ``libpango-1.0-0``,
 ``libpangoft2-1.0-0``); without it the PDF is refused (503) and the page still served.
+
+Drawing takes a CPU for a while (a tenth of a second for the page of a 2,000-entry event, seconds
+for its PDF): the routes run ``evaluation_page`` and ``evaluation_pdf`` in the worker's render
+processes (``service.api.render_pool``), given the report as the flow read it and the language
+to say it in.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,7 +34,7 @@ from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
 from service.plan.percent import NOTHING, exact_percent, percent
 from service.plan.termination import OVERALL_RESTORED, PLAN_WORDS
-from service.words import _, ngettext, when
+from service.words import Locale, _, ngettext, use, when
 from service.words.timeline import KIND_NAMES, level_words
 
 if TYPE_CHECKING:
@@ -306,3 +312,29 @@ def render_pdf(html: str) -> bytes:
     document = weasyprint.HTML(string=html, url_fetcher=OnlyTheFont(fail_on_errors=True))
     pdf: bytes = document.write_pdf()
     return pdf
+
+
+def evaluation_page(
+    report: EvaluationRead, level_names: Mapping[Level, str], font_url: str, locale: Locale
+) -> str:
+    """The page in ``locale``: what a render process runs (service.api.render_pool)."""
+    with use(locale):
+        return render_html(report, level_names, font_url)
+
+
+def evaluation_pdf(
+    report: EvaluationRead, level_names: Mapping[Level, str], locale: Locale
+) -> bytes:
+    """The PDF in ``locale``, the page loading its font from the file: what a render process
+    runs (service.api.render_pool)."""
+    with use(locale):
+        return render_pdf(render_html(report, level_names, font_path().as_uri()))
+
+
+def load_renderers() -> None:
+    """Import and set up what drawing needs (pygal, the templates compiled, WeasyPrint where
+    Pango is found), once, in the fork server the render processes are forked from."""
+    _pygal()
+    _templates().get_template("evaluation/report.html")
+    with contextlib.suppress(OSError):  # no Pango: the PDF says so when asked (503)
+        import weasyprint  # noqa: F401

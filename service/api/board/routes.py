@@ -40,14 +40,15 @@ from service.api.board.session import (
     signed_in,
     verified,
 )
-from service.api.evaluation_report import FONT_FILE, FONTS_PATH, render_html
+from service.api.evaluation_report import FONT_FILE, FONTS_PATH, evaluation_page
+from service.api.render_pool import RenderPool
 from service.api.routes.evaluation import PAGE_POLICY
 from service.errors import TooManyRequests
 from service.flows.admin.sign_ins import end_board_session, is_session
 from service.flows.admin.token_schemas import BOARD_PATH
 from service.flows.events import board
 from service.flows.events.evaluation import evaluate_event
-from service.words import _
+from service.words import _, current
 
 router = APIRouter(include_in_schema=False)
 
@@ -109,7 +110,9 @@ async def board_evaluation(request: Request, event_id: uuid.UUID) -> Response:
     context = context_of(request)
     report = await evaluate_event(context, actor, event_id)
     font_url = f"{root_of(request)}{FONTS_PATH}/{FONT_FILE}"
-    html = render_html(report, context.playbooks.rules.levels, font_url)
+    renders: RenderPool = request.app.state.render_pool
+    levels = context.playbooks.rules.levels
+    html = await renders.run(evaluation_page, report, levels, font_url, current())
     headers = {**PAGE_HEADERS, "Content-Security-Policy": PAGE_POLICY}
     return HTMLResponse(html, headers=headers)
 

@@ -14,13 +14,13 @@ from typing import Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import ActorDep, ContextDep
-from service.api.evaluation_report import FONT_FILE, FONTS_PATH, font_path, render_html, render_pdf
+from service.api.deps import ActorDep, ContextDep, RenderPoolDep
+from service.api.evaluation_report import FONT_FILE, FONTS_PATH, evaluation_page, evaluation_pdf
 from service.api.openapi import problems
 from service.flows.events.evaluation import evaluate_event
 from service.flows.events.schemas import EvaluationRead
+from service.words import current
 
 router = APIRouter(tags=["evaluation"], responses=problems(401, 403, 404, 422))
 
@@ -66,17 +66,26 @@ async def read_evaluation(
     summary="Read an event's evaluation report as a page",
     operation_id="read_evaluation_page",
     response_class=HTMLResponse,
-    responses={200: {"content": {"text/html": {}}, "description": "the report as a page"}},
+    responses={
+        200: {"content": {"text/html": {}}, "description": "the report as a page"},
+        **problems(503),
+    },
 )
 async def read_evaluation_page(
-    event_id: uuid.UUID, actor: ActorDep, context: ContextDep, request: Request
+    event_id: uuid.UUID,
+    actor: ActorDep,
+    context: ContextDep,
+    renders: RenderPoolDep,
+    request: Request,
 ) -> HTMLResponse:
     """The evaluation report (plan 6.1) as one page in Chinese, the restoration curve drawn as
     inline SVG and the text in the service's own font (no other host is asked for anything).
-    Readable as the JSON is."""
+    Readable as the JSON is. 503 with Retry-After while the worker has as many pages and PDFs
+    to draw as it takes (`OUTAGE_RENDER_QUEUE`)."""
     report = await evaluate_event(context, actor, event_id)
     font_url = f"{request.scope.get('root_path', '')}{FONTS_PATH}/{FONT_FILE}"
-    html = render_html(report, context.playbooks.rules.levels, font_url)
+    levels = context.playbooks.rules.levels
+    html = await renders.run(evaluation_page, report, levels, font_url, current())
     return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_POLICY})
 
 
@@ -91,15 +100,14 @@ async def read_evaluation_page(
     },
 )
 async def read_evaluation_pdf(
-    event_id: uuid.UUID, actor: ActorDep, context: ContextDep
+    event_id: uuid.UUID, actor: ActorDep, context: ContextDep, renders: RenderPoolDep
 ) -> Response:
     """The evaluation page printed as an A4 PDF with its font embedded, to file or send on.
     Readable as the JSON is. 503 when the server lacks the Pango library
-    that printing needs (the page is still served)."""
+    that printing needs (the page is still served), and, with Retry-After, while the worker has
+    as many pages and PDFs to draw as it takes (`OUTAGE_RENDER_QUEUE`)."""
     report = await evaluate_event(context, actor, event_id)
-    html = render_html(report, context.playbooks.rules.levels, font_path().as_uri())
-    # Printing takes a CPU for a while: off the event loop, which other requests share.
-    pdf = await run_in_threadpool(render_pdf, html)
+    pdf = await renders.run(evaluation_pdf, report, context.playbooks.rules.levels, current())
     return Response(
         pdf,
         media_type="application/pdf",
