@@ -18,9 +18,10 @@ route hands that plain, picklable data to a pure render function (``evaluation_p
   that runs threads (the database driver's, the scheduler's).
 - Out of the way of ``serve``'s signals: a Ctrl-C reaches the whole process group and a service
   manager may signal the whole control group, so a render process ignores SIGINT and SIGTERM and
-  is ended by its worker (the pool's shutdown, after the worker's last request), or, should the
-  worker die, by the kernel (``PR_SET_PDEATHSIG``) when the fork server, which ends with its
-  worker, goes.
+  is ended by its worker (the pool's shutdown, after the worker's last request). Should the
+  worker die without one (``kill -9``), each render process sees it go and ends too
+  (``_end_with``): nothing else would end it, as it waits for work from the worker for good, and
+  the fork server lives as long as any process forked from it.
 - Requests first: a render process runs at a lower priority (``NICENESS``), so that on a machine
   with fewer cores than busy processes the worker's loop is given the CPU first.
 """
@@ -28,13 +29,13 @@ route hands that plain, picklable data to a pure render function (``evaluation_p
 from __future__ import annotations
 
 import asyncio
-import ctypes
+import contextlib
 import math
 import multiprocessing
 import os
+import select
 import signal
 import statistics
-import sys
 import threading
 import time
 from collections import deque
@@ -54,22 +55,37 @@ T = TypeVar("T")
 PRELOAD: Final = ["service.api.renderers"]
 # Added to a render process's niceness: the loop's requests before a page's drawing.
 NICENESS: Final = 10
-# prctl's option: the signal the kernel sends this process when its parent dies (Linux).
-PR_SET_PDEATHSIG: Final = 1
+# How often a render process looks for its worker where the kernel cannot tell it (no pidfd).
+OWNER_POLL_SECONDS: Final = 1.0
 # Retry-After before any render has been timed; after, the recent renders say.
 FIRST_RETRY_SECONDS: Final = 5
 RECENT_RENDERS: Final = 20
 
 
-def _start_render_process(settings: Settings) -> None:
+def _start_render_process(settings: Settings, owner: int) -> None:
     """A render process's first step (the pool's initializer): log as the worker does, leave
-    the signals to the worker, yield the CPU to requests, and end with the fork server."""
+    the signals to the worker, yield the CPU to requests, and end with the worker ``owner``."""
     configure(settings)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     os.nice(NICENESS)
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    threading.Thread(target=_end_with, args=(owner,), name="end-with-worker", daemon=True).start()
+
+
+def _end_with(owner: int) -> None:
+    """Wait for the process ``owner`` to end, then end this one."""
+    try:
+        handle = os.pidfd_open(owner)  # readable once the process has ended (Linux 5.3)
+    except ProcessLookupError:
+        os._exit(0)
+    except OSError:  # no pidfd here: ask every second
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # gone
+            while True:
+                os.kill(owner, 0)
+                time.sleep(OWNER_POLL_SECONDS)
+    else:
+        select.select([handle], [], [])
+    os._exit(0)
 
 
 def _timed(
@@ -102,7 +118,7 @@ class RenderPool:
             max_workers=self.workers,
             mp_context=context,
             initializer=_start_render_process,
-            initargs=(self._settings,),
+            initargs=(self._settings, os.getpid()),
         )
 
     async def run(self, render: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -12,8 +12,10 @@ import contextlib
 import operator
 import os
 import re
+import select
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -35,7 +37,7 @@ from service.flows.events.evaluation import evaluate_event
 from service.plan.actor import Actor
 from service.store.migrate import upgrade
 from service.store.tokens import create_token
-from tests.helpers import county, post, report
+from tests.helpers import REPO, county, post, report
 
 pytestmark = pytest.mark.process  # render processes
 
@@ -217,6 +219,36 @@ async def test_a_ctrl_c_to_the_process_group_leaves_the_render_processes_to_thei
     finally:
         await pool.close()
     assert not running(pid)
+
+
+# A worker that draws one page, says its render process's id, and waits to be killed.
+WORKER = """
+import asyncio, os
+from service.api.render_pool import RenderPool
+
+async def main():
+    print(await RenderPool(1, 0).run(os.getpid), flush=True)
+    await asyncio.sleep(120)
+
+asyncio.run(main())
+"""
+
+
+def test_a_render_process_ends_when_its_worker_is_killed() -> None:
+    command = [sys.executable, "-c", WORKER]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=REPO) as worker:
+        try:
+            assert worker.stdout is not None
+            said, _, _ = select.select([worker.stdout], [], [], 60)
+            assert said, "the worker drew nothing within a minute"
+            pid = int(worker.stdout.readline())
+            assert running(pid)
+        finally:
+            worker.kill()  # no shutdown: as kill -9 ends a worker
+    deadline = time.monotonic() + 30
+    while running(pid):
+        assert time.monotonic() < deadline, "the render process outlived its worker"
+        time.sleep(0.05)
 
 
 async def test_the_apps_shutdown_ends_its_render_processes(tmp_path: Path) -> None:
