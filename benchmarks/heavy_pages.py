@@ -157,21 +157,17 @@ def measure_heavy_pages(database_url: str, rounds: int) -> dict[str, Any]:
         servers.wait_ready(url + "/healthz", process, log)
         with httpx.Client(base_url=url, timeout=60, trust_env=False) as client:
             event_id, entries = build_event(client, auth)
-        runs = []
+        alone, beside, pdfs = [], [], []
         for _round in range(rounds):
-            with HealthPoll(url) as alone:
+            with HealthPoll(url) as poll:
                 time.sleep(ALONE_SECONDS)
-            with HealthPoll(url) as beside:
-                pdfs = pdfs_at_once(url, auth["observer"], event_id)
+            alone.append(poll)
+            with HealthPoll(url) as poll:
+                pdfs.append(pdfs_at_once(url, auth["observer"], event_id))
+            beside.append(poll)
             if process.poll() is not None:
                 raise BenchError(f"the service exited:\n{servers.tail(log)}")
-            runs.append({"alone": alone, "beside": beside, "pdfs": pdfs})
-        return heavy_pages_json(
-            entries,
-            alone=[r["alone"] for r in runs],
-            beside=[r["beside"] for r in runs],
-            pdfs=[r["pdfs"] for r in runs],
-        )
+        return heavy_pages_json(entries, alone, beside, pdfs)
 
 
 def percentile(samples: list[float], share: float) -> float:

@@ -276,7 +276,8 @@ def delivery_table(results: dict[str, dict[str, Any]]) -> str:
 
 
 def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
-    """What missed its goal: a pair's ratio, a scaling ratio, a storm with a 5xx, a busy start."""
+    """What missed its goal: a pair's ratio, a scaling ratio, a storm with a 5xx, a busy start,
+    /healthz's tail beside six PDFs."""
     missed = []
     for backend, found in results.items():
         measures = [
@@ -293,4 +294,6 @@ def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
             missed.append(f"{backend} storm")
         if found.get("startup", {}).get("meets_goal") is False:
             missed.append(f"{backend} start with 2 workers on a busy machine")
+        if found.get("heavy_pages", {}).get("meets_goal") is False:
+            missed.append(f"{backend} /healthz beside six PDFs")
     return missed

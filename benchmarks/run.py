@@ -89,6 +89,7 @@ from benchmarks.board import prepare_board
 from benchmarks.cases import AGENCY, Pair, pair_json, prepare
 from benchmarks.delivery import DATABASES, measure_delivery
 from benchmarks.dispatch_cost import measure_dispatch
+from benchmarks.heavy_pages import heavy_pages_table, measure_heavy_pages
 from benchmarks.load import BenchError, Load, check, driver
 from benchmarks.observability import SIDES, measure_observability
 from benchmarks.options import parse
@@ -218,6 +219,11 @@ def bench_sqlite(args: argparse.Namespace) -> dict[str, Any]:
         if args.scrapes:
             scraped = f"sqlite+aiosqlite:///{work / 'scrapes'}.db"
             found["scrapes"] = guarded(lambda: measure_scrapes(scraped, args))
+        if args.heavy_pages_rounds > 0:
+            heavy = f"sqlite+aiosqlite:///{work / 'heavy'}.db"
+            found["heavy_pages"] = guarded(
+                lambda: measure_heavy_pages(heavy, args.heavy_pages_rounds)
+            )
         return found
 
 
@@ -245,6 +251,11 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 if args.startup_rounds > 0
                 else None
             )
+            heavy = (
+                stack.enter_context(servers.postgres_database(args.postgres_url))
+                if args.heavy_pages_rounds > 0
+                else None
+            )
         except PG_UNREACHABLE as exc:
             return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
         work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="outage-bench-")))
@@ -263,6 +274,10 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
             found["scrapes"] = guarded(lambda: measure_scrapes(scraped, args))
         if started is not None:
             found["startup"] = guarded(lambda: measure_startup(started, args.startup_rounds))
+        if heavy is not None:
+            found["heavy_pages"] = guarded(
+                lambda: measure_heavy_pages(heavy, args.heavy_pages_rounds)
+            )
         return found
     raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
 
@@ -338,8 +353,18 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + scraped)
     if startup := startup_table(results):
         print("\n" + startup)
+    if heavy_pages := heavy_pages_table(results):
+        print("\n" + heavy_pages)
     for backend, found in results.items():
-        extra = ("storm", "scaling", "observability", "delivery", "scrapes", "startup")
+        extra = (
+            "storm",
+            "scaling",
+            "observability",
+            "delivery",
+            "scrapes",
+            "startup",
+            "heavy_pages",
+        )
         for part in (found, *(found.get(name, {}) for name in extra)):
             if part.get("status") == "failed":
                 print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
@@ -362,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
             "observability": args.observability,
             "scrapes": args.scrapes,
             "startup_rounds": args.startup_rounds,
+            "heavy_pages_rounds": args.heavy_pages_rounds,
             "outage_env": {
                 k: v
                 for k, v in os.environ.items()
@@ -390,7 +416,15 @@ def main(argv: list[str] | None = None) -> int:
             r,
             *(
                 r.get(k)
-                for k in ("storm", "scaling", "observability", "delivery", "scrapes", "startup")
+                for k in (
+                    "storm",
+                    "scaling",
+                    "observability",
+                    "delivery",
+                    "scrapes",
+                    "startup",
+                    "heavy_pages",
+                )
             ),
         )
         if p

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from benchmarks.board import viewers_served
 from benchmarks.cases import Pair, median_round, pair_json
+from benchmarks.heavy_pages import HealthPoll, heavy_pages_json, heavy_pages_table, percentile
 from benchmarks.load import Load, Target, wrk_script
 from benchmarks.observability import observability_json
 from benchmarks.output import (
@@ -219,3 +220,32 @@ def test_the_healthy_receivers_p95_beside_six_bad_ones_is_shown_and_judged() -> 
     assert missed_goals(results) == ["sqlite receivers (webhooks)"]
     (line,) = [x for x in delivery_table(results).splitlines() if "(c) beside 6" in x]
     assert "12.000s" in line and "0.300s" in line and "40.00x" in line
+
+
+def test_healthz_beside_the_pdfs_is_judged_on_its_p99_and_every_pdf_answered() -> None:
+    def polled(samples: list[float], errors: int = 0) -> HealthPoll:
+        poll = HealthPoll("http://unused")
+        poll.samples, poll.errors = samples, errors
+        return poll
+
+    assert percentile([float(ms) for ms in range(1, 101)], 0.99) == 99.0
+    assert percentile([5.0, 1.0, 3.0], 0.5) == 3.0
+    alone = [polled([2.0] * 99 + [30.0]), polled([3.0] * 100)]
+    beside = [polled([4.0] * 98 + [45.0, 900.0]), polled([5.0] * 98 + [45.0, 45.0])]
+    pdfs = [[(200, 9.0)] * 5 + [(200, 20.0)], [(200, 10.0)] * 6]
+    found = heavy_pages_json(2004, alone, beside, pdfs)
+    # the samples of both rounds together: 200 of them, the 198th is 45 ms
+    assert (found["alone"]["p99_ms"], found["beside"]["p99_ms"]) == (3.0, 45.0)
+    assert found["beside"]["rounds_p99_ms"] == [45.0, 45.0]
+    assert found["beside"]["max_ms"] == 900.0
+    assert found["pdfs_slowest_s"] == 15.0  # the median round's slowest PDF
+    assert found["meets_goal"] is True
+    table = heavy_pages_table({"sqlite": {"heavy_pages": found}})
+    assert "2004-entry event" in table and "< 50 ms, every PDF 200: met" in table
+    refused = heavy_pages_json(2004, alone, beside, [[(503, 1.0)] + [(200, 9.0)] * 5])
+    assert refused["meets_goal"] is False and refused["pdfs_not_200"] == 1
+    slow = heavy_pages_json(2004, alone, [polled([4.0] * 98 + [60.0, 60.0])], pdfs[:1])
+    assert slow["meets_goal"] is False
+    assert missed_goals({"postgres": {"heavy_pages": slow}}) == [
+        "postgres /healthz beside six PDFs"
+    ]
