@@ -97,6 +97,14 @@ def _timed(
     return drawn, time.perf_counter() - started
 
 
+class Refused(Exception):
+    """``executor`` took no new render: shut, or broken by a render before."""
+
+    def __init__(self, executor: ProcessPoolExecutor) -> None:
+        super().__init__("the render processes took no new render")
+        self.executor = executor
+
+
 class RenderPool:
     """The worker's render processes (``workers`` of them; 0: a thread of the worker instead)
     and the renders in hand: at most ``capacity``, one per process being drawn (at least one)
@@ -109,7 +117,10 @@ class RenderPool:
         self._settings = settings or Settings()
         self._lock = threading.Lock()  # done-callbacks run on the executor's own thread
         self._recent: deque[float] = deque(maxlen=RECENT_RENDERS)
-        self._executor = self._new_executor() if workers else None
+        # Made on the first render: even an idle executor holds a queue whose lock starts
+        # multiprocessing's resource tracker, a process of its own.
+        self._executor: ProcessPoolExecutor | None = None
+        self._closed = False
 
     def _new_executor(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
@@ -136,11 +147,10 @@ class RenderPool:
                     retry_after=wait,
                 )
             self.in_hand += 1
-        executor = self._executor
-        if executor is None and self.workers:  # closed: the worker is stopping
+        if self._closed:  # the worker is stopping
             self._done(None)
             raise Unavailable(Said("服务正在停止：请稍后再试"))
-        if executor is None:
+        if not self.workers:
             try:
                 drawn, seconds = await asyncio.to_thread(_timed, render, args, kwargs)
             finally:
@@ -150,10 +160,13 @@ class RenderPool:
         try:
             # From a thread: the first render starts the fork server, and waits while it imports
             # the renderers (seconds, on a busy machine), which the loop must not.
-            future = await asyncio.to_thread(self._submit, executor, render, args, kwargs)
-        except (RuntimeError, BrokenProcessPool):  # shut, or broken by an earlier render
+            executor, future = await asyncio.to_thread(self._submit, render, args, kwargs)
+        except Refused as refused:
             self._done(None)
-            raise self._renewed(executor) from None
+            raise self._renewed(refused.executor) from None
+        except Unavailable:
+            self._done(None)
+            raise
         try:
             drawn, seconds = await asyncio.wrap_future(future)
         except BrokenProcessPool:
@@ -162,17 +175,22 @@ class RenderPool:
         return drawn
 
     def _submit(
-        self,
-        executor: ProcessPoolExecutor,
-        render: Callable[..., T],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-    ) -> Future[tuple[T, float]]:
-        future = executor.submit(_timed, render, args, kwargs)
+        self, render: Callable[..., T], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[ProcessPoolExecutor, Future[tuple[T, float]]]:
+        with self._lock:
+            if self._closed:  # closed while this render was on its way
+                raise Unavailable(Said("服务正在停止：请稍后再试"))
+            if self._executor is None:
+                self._executor = self._new_executor()
+            executor = self._executor
+        try:
+            future = executor.submit(_timed, render, args, kwargs)
+        except (RuntimeError, BrokenProcessPool):  # shut, or broken by a render before
+            raise Refused(executor) from None
         # Released when the process is done with it, not when the request is: a request given
         # up leaves the drawing it started running until it ends.
         future.add_done_callback(self._done)
-        return future
+        return executor, future
 
     def _done(self, _future: Future[Any] | None) -> None:
         with self._lock:
@@ -180,10 +198,10 @@ class RenderPool:
 
     def _renewed(self, broken: ProcessPoolExecutor) -> Unavailable:
         """A render process died (killed, out of memory), which breaks its executor for good:
-        a new one for the renders to come, and the error for this one."""
+        it goes (the next render makes a new one), and the error for this one."""
         with self._lock:
             if self._executor is broken:
-                self._executor = self._new_executor()
+                self._executor = None
         broken.shutdown(wait=False, cancel_futures=True)
         return Unavailable(Said("生成页面的进程意外退出：请重试"), retry_after=1)
 
@@ -197,6 +215,8 @@ class RenderPool:
     async def close(self) -> None:
         """Cancel the renders still waiting and end the processes once their drawing is done
         (the worker's requests are answered by then: this is the lifespan's end)."""
-        executor, self._executor = self._executor, None
+        with self._lock:
+            self._closed = True
+            executor, self._executor = self._executor, None
         if executor is not None:
             await asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
