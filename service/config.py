@@ -194,7 +194,7 @@ class Settings(BaseSettings):
     render_workers: int = Field(
         default=2,
         ge=0,
-        description="Processes per uvicorn worker that draw the heavy pages (the evaluation "
+        description="Processes per worker of serve that draw the heavy pages (the evaluation "
         "report's page and PDF), so that drawing never holds the worker's event loop; started "
         "on the first such page. 0: drawn in a thread of the worker instead, which holds the "
         "loop while Python draws (the in-process test suite)",
@@ -202,7 +202,7 @@ class Settings(BaseSettings):
     render_queue: int = Field(
         default=8,
         ge=0,
-        description="Heavy pages a uvicorn worker lets wait for a render process beyond those "
+        description="Heavy pages a worker of serve lets wait for a render process beyond those "
         "being drawn; one more is answered 503 with Retry-After",
     )
     idempotency_ttl_seconds: int = Field(
