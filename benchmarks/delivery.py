@@ -29,7 +29,6 @@ import contextlib
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -40,10 +39,10 @@ import httpx
 from sqlalchemy import func, select
 
 from benchmarks import servers
+from benchmarks.alone import run_alone
 from benchmarks.bad_receivers import measure_receivers, sample_event
 from benchmarks.cases import QUIET, RESPONSE, Pair, pair_json
 from benchmarks.load import BenchError, Load, Target, check, driver
-from benchmarks.options import parse
 from benchmarks.output import delivery_table
 from models import Delivery, Event
 from service.app import open_context
@@ -321,26 +320,14 @@ async def _deliveries_made(database_url: str) -> dict[str, int]:
 def main(argv: list[str] | None = None) -> int:
     """The delivery measures alone: ``python -m benchmarks.delivery`` takes ``benchmarks.run``'s
     options (``--backends``, ``--rounds``, ``--duration``, ``--delivery-messages`` …)."""
-    args = parse(argv, "webhook delivery measures alone (benchmarks.run runs them too)")
-    results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="outage-bench-") as folder:
-        work = Path(folder)
-        for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-            with contextlib.ExitStack() as stack:
-                if backend == "sqlite":
-                    urls = {s: f"sqlite+aiosqlite:///{work / s}.db" for s in DATABASES}
-                else:
-                    urls = {
-                        s: stack.enter_context(servers.postgres_database(args.postgres_url))
-                        for s in DATABASES
-                    }
-                try:
-                    found = measure_delivery(urls, work / backend, args)
-                except BenchError as exc:
-                    found = {"status": "failed", "reason": str(exc)}
-                results[backend] = {"delivery": found}
-    print(delivery_table(results))
-    return 0 if all(r["delivery"]["status"] == "ok" for r in results.values()) else 2
+    return run_alone(
+        argv,
+        "webhook delivery measures alone (benchmarks.run runs them too)",
+        "delivery",
+        tuple(DATABASES),
+        lambda urls, args, work: measure_delivery(urls, work, args),
+        delivery_table,
+    )
 
 
 if __name__ == "__main__":

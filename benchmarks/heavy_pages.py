@@ -32,8 +32,8 @@ from typing import Any, Final
 import httpx
 
 from benchmarks import servers
+from benchmarks.alone import run_alone
 from benchmarks.load import BenchError
-from benchmarks.options import parse
 
 PDFS: Final = 6
 ENTRIES: Final = 2000
@@ -246,26 +246,14 @@ def heavy_pages_table(results: dict[str, dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     """This measure alone: ``python -m benchmarks.heavy_pages`` takes ``make bench``'s options
     (``--backends``, ``--heavy-pages-rounds``, ``--postgres-url``) and prints its table."""
-    args = parse(argv, __doc__.split("\n")[0])
-    results: dict[str, dict[str, Any]] = {}
-    for backend in (b.strip() for b in args.backends.split(",") if b.strip()):
-        with contextlib.ExitStack() as stack:
-            if backend == "sqlite":
-                folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-                url = f"sqlite+aiosqlite:///{folder / 'heavy'}.db"
-            else:
-                url = stack.enter_context(servers.postgres_database(args.postgres_url))
-            try:
-                results[backend] = {
-                    "heavy_pages": measure_heavy_pages(url, args.heavy_pages_rounds)
-                }
-            except BenchError as exc:
-                results[backend] = {"heavy_pages": {"status": "failed", "reason": str(exc)}}
-    print(heavy_pages_table(results))
-    for backend, found in results.items():
-        if found["heavy_pages"]["status"] == "failed":
-            print(f"{backend} failed:\n{found['heavy_pages']['reason']}")
-    return 0 if all(r["heavy_pages"]["status"] == "ok" for r in results.values()) else 2
+    return run_alone(
+        argv,
+        __doc__.split("\n")[0],
+        "heavy_pages",
+        ("heavy",),
+        lambda urls, args, _work: measure_heavy_pages(urls["heavy"], args.heavy_pages_rounds),
+        heavy_pages_table,
+    )
 
 
 if __name__ == "__main__":

@@ -27,9 +27,9 @@ from typing import Any, Final
 import httpx
 
 from benchmarks import servers
+from benchmarks.alone import run_alone
 from benchmarks.cases import median_round, paired_ratio
 from benchmarks.load import BenchError, Load, Target, driver
-from benchmarks.options import parse
 from benchmarks.output import observability_table
 from benchmarks.scaling import targets
 
@@ -128,24 +128,14 @@ def measure_observability(
 def main(argv: list[str] | None = None) -> int:
     """This measure alone: ``python -m benchmarks.observability`` takes ``make bench``'s
     options (``--backends``, ``--rounds``, ``--duration`` …) and prints its table."""
-    args = parse(argv, __doc__.split("\n")[0])
-    results: dict[str, dict[str, Any]] = {}
-    for backend in (b.strip() for b in args.backends.split(",") if b.strip()):
-        with contextlib.ExitStack() as stack:
-            if backend == "sqlite":
-                folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-                urls = {side: f"sqlite+aiosqlite:///{folder / side}.db" for side in SIDES}
-            else:
-                urls = {
-                    side: stack.enter_context(servers.postgres_database(args.postgres_url))
-                    for side in SIDES
-                }
-            try:
-                results[backend] = {"observability": measure_observability(urls, args)}
-            except BenchError as exc:
-                results[backend] = {"observability": {"status": "failed", "reason": str(exc)}}
-    print(observability_table(results))
-    return 0 if all(r["observability"]["status"] == "ok" for r in results.values()) else 2
+    return run_alone(
+        argv,
+        __doc__.split("\n")[0],
+        "observability",
+        tuple(SIDES),
+        lambda urls, args, _work: measure_observability(urls, args),
+        observability_table,
+    )
 
 
 if __name__ == "__main__":

@@ -36,9 +36,9 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from benchmarks import servers
+from benchmarks.alone import run_alone
 from benchmarks.cases import median_round, paired_ratio
 from benchmarks.load import BenchError, Load, Target, _drive_process, driver
-from benchmarks.options import parse
 from benchmarks.output import scrapes_table
 from benchmarks.scaling import targets
 from models import Event
@@ -169,21 +169,14 @@ def scrapes_json(
 def main(argv: list[str] | None = None) -> int:
     """This measure alone: ``python -m benchmarks.scrapes`` takes ``make bench``'s options
     (``--backends``, ``--rounds``, ``--duration`` …) and prints its table."""
-    args = parse(argv, __doc__.split("\n")[0])
-    results: dict[str, dict[str, Any]] = {}
-    for backend in (b.strip() for b in args.backends.split(",") if b.strip()):
-        with contextlib.ExitStack() as stack:
-            if backend == "sqlite":
-                folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-                url = f"sqlite+aiosqlite:///{folder / 'scrapes'}.db"
-            else:
-                url = stack.enter_context(servers.postgres_database(args.postgres_url))
-            try:
-                results[backend] = {"scrapes": measure_scrapes(url, args)}
-            except BenchError as exc:
-                results[backend] = {"scrapes": {"status": "failed", "reason": str(exc)}}
-    print(scrapes_table(results))
-    return 0 if all(r["scrapes"]["status"] == "ok" for r in results.values()) else 2
+    return run_alone(
+        argv,
+        __doc__.split("\n")[0],
+        "scrapes",
+        ("scrapes",),
+        lambda urls, args, _work: measure_scrapes(urls["scrapes"], args),
+        scrapes_table,
+    )
 
 
 if __name__ == "__main__":
