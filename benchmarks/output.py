@@ -293,4 +293,7 @@ def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
             missed.append(f"{backend} storm")
         if found.get("startup", {}).get("meets_goal") is False:
             missed.append(f"{backend} start with 2 workers on a busy machine")
+        for name, grown in found.get("growth", {}).get("growth", {}).items():
+            if grown["meets_goal"] is False:
+                missed.append(f"{backend} {name} growth")
     return missed

@@ -52,7 +52,10 @@ rounds (``benchmarks.scrapes``, goal ≥ 0.9×, with a scrape's size and computi
 On PostgreSQL, how soon ``serve --workers 2`` answers on a machine kept busy, against the same
 start on the machine as it is, and the workers uvicorn's health check killed meanwhile
 (``benchmarks.startup``, ``--startup-rounds`` starts per case; goal: first answer within 10 s,
-none killed).
+none killed). Last, on each backend, the growth table (``benchmarks.growth``): a database filled
+in ``--growth-steps`` and, per step, the latency of a report, an agency's poll (200 and 304), a
+board update, a timeline page, an evaluation and ``audit verify``; goal: the largest step within
+1.5× the smallest.
 
 The tables show requests/s, p99 latency, the service/bare ratio and the service's peak RSS
 (VmHWM, summed over its processes); the same figures go to ``benchmarks/results/latest.json``.
@@ -89,6 +92,7 @@ from benchmarks.board import prepare_board
 from benchmarks.cases import AGENCY, Pair, pair_json, prepare
 from benchmarks.delivery import DATABASES, measure_delivery
 from benchmarks.dispatch_cost import measure_dispatch
+from benchmarks.growth import growth_table, measure_growth
 from benchmarks.load import BenchError, Load, check, driver
 from benchmarks.observability import SIDES, measure_observability
 from benchmarks.options import parse
@@ -108,6 +112,9 @@ from benchmarks.scrapes import measure_scrapes
 from benchmarks.servers import PG_UNREACHABLE, ROOT
 from benchmarks.startup import measure_startup, startup_table
 from benchmarks.storm import measure_storm as storm_mix
+
+# The measures after the pairs, each a part of a backend's results of its own.
+EXTRA = ("storm", "scaling", "observability", "delivery", "scrapes", "startup", "growth")
 
 
 def bench_backend(
@@ -218,6 +225,9 @@ def bench_sqlite(args: argparse.Namespace) -> dict[str, Any]:
         if args.scrapes:
             scraped = f"sqlite+aiosqlite:///{work / 'scrapes'}.db"
             found["scrapes"] = guarded(lambda: measure_scrapes(scraped, args))
+        if args.growth_samples > 0:
+            grown = f"sqlite+aiosqlite:///{work / 'growth'}.db"
+            found["growth"] = guarded(lambda: measure_growth(grown, args))
         return found
 
 
@@ -240,6 +250,7 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 for s in (DATABASES if args.delivery_messages > 0 else ())
             }
             scraped = stack.enter_context(servers.postgres_database(args.postgres_url))
+            grown = stack.enter_context(servers.postgres_database(args.postgres_url))
             started = (
                 stack.enter_context(servers.postgres_database(args.postgres_url))
                 if args.startup_rounds > 0
@@ -263,6 +274,8 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
             found["scrapes"] = guarded(lambda: measure_scrapes(scraped, args))
         if started is not None:
             found["startup"] = guarded(lambda: measure_startup(started, args.startup_rounds))
+        if args.growth_samples > 0:
+            found["growth"] = guarded(lambda: measure_growth(grown, args))
         return found
     raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
 
@@ -338,8 +351,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + scraped)
     if startup := startup_table(results):
         print("\n" + startup)
+    if grown := growth_table(results):
+        print("\n" + grown)
     for backend, found in results.items():
-        extra = ("storm", "scaling", "observability", "delivery", "scrapes", "startup")
+        extra = EXTRA
         for part in (found, *(found.get(name, {}) for name in extra)):
             if part.get("status") == "failed":
                 print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
@@ -362,6 +377,8 @@ def main(argv: list[str] | None = None) -> int:
             "observability": args.observability,
             "scrapes": args.scrapes,
             "startup_rounds": args.startup_rounds,
+            "growth_steps": args.growth_steps,
+            "growth_samples": args.growth_samples,
             "outage_env": {
                 k: v
                 for k, v in os.environ.items()
@@ -388,10 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in results.values()
         for p in (
             r,
-            *(
-                r.get(k)
-                for k in ("storm", "scaling", "observability", "delivery", "scrapes", "startup")
-            ),
+            *(r.get(k) for k in EXTRA),
         )
         if p
     ]

@@ -1,0 +1,292 @@
+"""How the hot paths grow with the database (issue 20 item 5): the growth table.
+
+One database per backend is filled in steps (``--growth-steps``, each ``actions:entries:open``:
+the actions and timeline entries the database holds in all, and the events open;
+``benchmarks.growth_fill`` writes the filler events through the service's own store). Before the
+first step, two probe events are opened over HTTP by level-IV reports: one on 柯桥区, which the
+measured reports join, and one on 越城区, whose timeline and evaluation are read and which
+nothing writes to afterwards, so that its own size is the same at every step. At each step the
+service (``create_app``, in process, its background jobs off; requests over httpx's ASGI
+transport, one at a time) is asked ``--growth-samples`` times, after two unmeasured ones, for:
+
+==============================================  ============================================
+operation                                       goal (largest step ÷ smallest, median)
+==============================================  ============================================
+POST /api/v1/reports (joins the open event)     flat: ≤ 1.5×
+GET /api/v1/agencies/power-company/actions 200  flat: ≤ 1.5×
+… with If-None-Match → 304                      flat: ≤ 1.5×
+GET /board/updates (200)                        flat: ≤ 1.5×
+GET /api/v1/events/{id}/timeline (first page)   the event's own size only: ≤ 1.5×
+GET /api/v1/events/{id}/evaluation              the event's own size only: ≤ 1.5×
+audit verify (every chain), per 10 k entries    linear in the entries: ≤ 1.5× per 10 k
+==============================================  ============================================
+
+The growth factor is the largest step's median over the smallest step's, measured in one run.
+``make bench`` runs small steps; the province scale of the issue is::
+
+    .venv/bin/python -m benchmarks.growth \\
+        --growth-steps 1000:10000:5,10000:100000:50,100000:1000000:50
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import httpx
+
+from benchmarks import servers
+from benchmarks.cases import AGENCY, POLL, QUIET, RESPONSE
+from benchmarks.dispatch_cost import bench_token
+from benchmarks.growth_fill import Filled, Filler, Step, parse_steps
+from benchmarks.load import BenchError
+from benchmarks.options import parse
+from benchmarks.scaling import report as county_report
+from benchmarks.servers import PG_UNREACHABLE
+from models.base import utcnow
+from service.app import create_app
+from service.config import Settings
+from service.flows.context import AppContext
+from service.flows.events.audit import verify_timelines
+from service.store.migrate import upgrade
+
+GOAL: Final = 1.5
+WARMUP: Final = 2
+PER_ENTRIES: Final = 10_000  # audit verify is shown per this many entries
+# (name, label): in the table's order.
+OPERATIONS: Final = (
+    ("report", "POST /api/v1/reports (joins the event)"),
+    ("poll_200", f"GET {POLL} (200)"),
+    ("poll_304", f"GET {POLL} (304)"),
+    ("board_update", "GET /board/updates (200)"),
+    ("timeline_page", "GET /api/v1/events/{id}/timeline (100)"),
+    ("evaluation", "GET /api/v1/events/{id}/evaluation"),
+    ("audit_verify", "audit verify, per 10 k entries"),
+)
+EVALUATED_COUNTY: Final = "330602"  # 越城区: the event read, never written to after
+
+Request = Callable[[], Awaitable[httpx.Response]]
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    """Median and p95 (nearest rank) of ``samples``, in ms."""
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    return {"median_ms": round(statistics.median(ordered), 3), "p95_ms": round(p95, 3)}
+
+
+async def timed(request: Request, status: int, samples: int) -> list[float]:
+    """``samples`` latencies (ms) of ``request``, after ``WARMUP`` unmeasured; every answer
+    must have ``status``."""
+    found = []
+    for n in range(WARMUP + samples):
+        start = time.perf_counter()
+        answer = await request()
+        elapsed = (time.perf_counter() - start) * 1000
+        if answer.status_code != status:
+            raise BenchError(
+                f"{answer.request.method} {answer.request.url.path}: {answer.status_code} "
+                f"(expected {status}): {answer.text[:300]}"
+            )
+        if n >= WARMUP:
+            found.append(elapsed)
+    return found
+
+
+class Probes:
+    """The service in process, its tokens and the two probe events; each operation's request."""
+
+    def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str]) -> None:
+        self.client = client
+        self.auth = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
+        self.evaluated = ""
+
+    async def open_events(self) -> None:
+        """The reports' event on 柯桥区 and the read event on 越城区, each at level IV."""
+        for body in (RESPONSE, county_report(EVALUATED_COUNTY, 90)):
+            answer = await self.client.post(
+                "/api/v1/reports", json=body, headers=self.auth["dispatcher"]
+            )
+            if answer.status_code != 201 or answer.json().get("level") != "IV":
+                raise BenchError(f"opening a probe event: {answer.status_code} {answer.text[:300]}")
+            self.evaluated = answer.json()["event_id"]
+        signed_in = await self.client.post(
+            "/board/login",
+            data={"token": self.auth["observer"]["Authorization"].split()[1]},
+            headers={"Sec-Fetch-Site": "same-origin"},
+        )
+        if signed_in.status_code != 303:
+            raise BenchError(f"POST /board/login: {signed_in.status_code} {signed_in.text[:300]}")
+
+    async def measure(self, context: AppContext, samples: int) -> dict[str, dict[str, float]]:
+        get, post = self.client.get, self.client.post
+        agency, reader = self.auth["agency"], self.auth["observer"]
+        listing = await get(POLL, headers=agency)
+        unchanged = {**agency, "If-None-Match": listing.headers.get("etag", "")}
+        event = f"/api/v1/events/{self.evaluated}"
+        runs: dict[str, tuple[Request, int]] = {
+            "poll_200": (lambda: get(POLL, headers=agency), 200),
+            "poll_304": (lambda: get(POLL, headers=unchanged), 304),
+            "board_update": (lambda: get("/board/updates"), 200),
+            "timeline_page": (lambda: get(f"{event}/timeline?limit=100", headers=reader), 200),
+            "evaluation": (lambda: get(f"{event}/evaluation", headers=reader), 200),
+            # last: each report adds to its event (the reports' own, not the one read above)
+            "report": (
+                lambda: post("/api/v1/reports", json=QUIET, headers=self.auth["dispatcher"]),
+                201,
+            ),
+        }
+        found = {
+            name: summary(await timed(call, status, samples))
+            for name, (call, status) in runs.items()
+        }
+        found["audit_verify"] = await audit_per_entries(context, max(1, min(3, samples)))
+        return found
+
+
+async def audit_per_entries(context: AppContext, runs: int) -> dict[str, float]:
+    """``audit verify`` over every chain (the CLI's flow), ms per ``PER_ENTRIES`` entries."""
+    per: list[float] = []
+    for _run in range(runs):
+        start = time.perf_counter()
+        async with context.read_sessions() as session:
+            audit = await verify_timelines(session)
+        elapsed = (time.perf_counter() - start) * 1000
+        if audit.breaks:
+            raise BenchError(f"audit verify: {len(audit.breaks)} chain(s) broken")
+        per.append(elapsed * PER_ENTRIES / max(audit.entries, 1))
+    return summary(per)
+
+
+async def _measure(database_url: str, steps: list[Step], samples: int) -> dict[str, Any]:
+    settings = Settings(
+        database_url=database_url,
+        token_cache_seconds=0,
+        escalation_interval_seconds=0,
+        delivery_interval_seconds=0,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        context: AppContext = app.state.context
+        tokens = {
+            "dispatcher": await bench_token(context, "dispatcher"),
+            "agency": await bench_token(context, "agency", agency=AGENCY),
+            "observer": await bench_token(context, "observer"),
+        }
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            probes = Probes(client, tokens)
+            await probes.open_events()
+            commander = await context.tokens.verify(
+                await bench_token(context, "commander", region="330600")
+            )
+            filler = Filler(context, commander, utcnow())
+            found = []
+            for step in steps:
+                start = time.perf_counter()
+                held = await filler.fill_to(step)
+                filled_s = time.perf_counter() - start
+                found.append(
+                    {
+                        "step": step.label,
+                        "holds": _holds(held),
+                        "fill_seconds": round(filled_s, 1),
+                        "operations": await probes.measure(context, samples),
+                    }
+                )
+    return {"status": "ok", "samples": samples, "steps": found, "growth": growth(found)}
+
+
+def _holds(held: Filled) -> dict[str, int]:
+    return {
+        "events": held.events,
+        "open_events": held.open_events,
+        "actions": held.actions,
+        "entries": held.entries,
+    }
+
+
+def growth(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each operation's growth factor, the largest step's median over the smallest step's."""
+    found = {}
+    for name, _label in OPERATIONS:
+        first = steps[0]["operations"][name]["median_ms"]
+        last = steps[-1]["operations"][name]["median_ms"]
+        factor = last / first if first else 0.0
+        found[name] = {"factor": round(factor, 2), "goal": GOAL, "meets_goal": factor <= GOAL}
+    return found
+
+
+def measure_growth(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The growth table's figures on an empty database, migrated here."""
+    upgrade(Settings(database_url=database_url))
+    return asyncio.run(_measure(database_url, parse_steps(args.growth_steps), args.growth_samples))
+
+
+def growth_table(results: dict[str, dict[str, Any]]) -> str:
+    """Per backend: each operation's median (p95) at each step, its growth factor and goal."""
+    lines = []
+    for backend, found in results.items():
+        part = found.get("growth")
+        if not part:
+            continue
+        if part["status"] != "ok":
+            lines.append(f"growth {backend}: {part['status']}: {part['reason'].splitlines()[0]}")
+            continue
+        steps = part["steps"]
+        lines.append(
+            f"growth {backend}: median (p95) ms of {part['samples']} requests per step, one at a "
+            "time; factor = largest step ÷ smallest; goal ≤ {GOAL}×".replace("{GOAL}", str(GOAL))
+        )
+        lines.append(f"{'':<50}" + "".join(f"{s['step']:>22}" for s in steps) + "  factor")
+        for name, label in OPERATIONS:
+            cells = "".join(_cell(s["operations"][name]) for s in steps)
+            factor = part["growth"][name]
+            verdict = "ok" if factor["meets_goal"] else "MISSED"
+            lines.append(f"{label:<50}{cells}{factor['factor']:>7.2f}× {verdict}")
+        fills = ", ".join(f"{s['step']} in {s['fill_seconds']} s" for s in steps)
+        lines.append(f"filled: {fills}")
+    return "\n".join(lines)
+
+
+def _cell(figures: dict[str, float]) -> str:
+    return f"{figures['median_ms']:>12.2f} ({figures['p95_ms']:>7.2f})"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The growth table alone, on a scratch database of each backend."""
+    args = parse(argv, __doc__.split("\n")[0])
+    results: dict[str, dict[str, Any]] = {}
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        print(f"{backend}: filling and measuring …", flush=True)
+        results[backend] = {"growth": on_backend(backend, args)}
+    print(growth_table(results))
+    return 0
+
+
+def on_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The growth figures on a fresh, migrated database of ``backend``."""
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="outage-growth-"))
+            url = f"sqlite+aiosqlite:///{folder}/growth.db"
+        else:
+            try:
+                url = stack.enter_context(servers.postgres_database(args.postgres_url))
+            except PG_UNREACHABLE as exc:
+                return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
+        try:
+            return measure_growth(url, args)
+        except BenchError as exc:
+            return {"status": "failed", "reason": str(exc)}
+    raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
