@@ -6,8 +6,9 @@ the actions and timeline entries the database holds in all, and the events open;
 first step, two probe events are opened over HTTP by level-IV reports: one on 柯桥区, which the
 measured reports join, and one on 越城区, whose timeline and evaluation are read and which
 nothing writes to afterwards, so that its own size is the same at every step. At each step the
-service (``create_app``, in process, its background jobs off; requests over httpx's ASGI
-transport, one at a time) is asked ``--growth-samples`` times, after two unmeasured ones, for:
+service (``serve``, one worker, its escalation job and deliverer off, in a process of its own
+that the filler's objects do not burden) is asked ``--growth-samples`` times, one request at a
+time after two unmeasured ones, for:
 
 ==============================================  ============================================
 operation                                       goal (largest step ÷ smallest, median)
@@ -33,32 +34,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, Final
 
 import httpx
 
 from benchmarks import servers
+from benchmarks.board import COOKIE, sign_in
 from benchmarks.cases import AGENCY, POLL, QUIET, RESPONSE
-from benchmarks.dispatch_cost import bench_token
-from benchmarks.growth_fill import Filled, Filler, Step, parse_steps
+from benchmarks.dispatch_cost import bench_actor, bench_token
+from benchmarks.growth_fill import CITY_HQ, Filled, Filler, Step, parse_steps
 from benchmarks.load import BenchError
 from benchmarks.options import parse
 from benchmarks.scaling import report as county_report
 from benchmarks.servers import PG_UNREACHABLE
 from models.base import utcnow
-from service.app import create_app
 from service.config import Settings
-from service.flows.context import AppContext
-from service.flows.events.audit import verify_timelines
+from service.flows.context import open_context
 from service.store.migrate import upgrade
 
 GOAL: Final = 1.5
 WARMUP: Final = 2
 PER_ENTRIES: Final = 10_000  # audit verify is shown per this many entries
+AUDIT_RUNS: Final = 3  # runs of audit verify per step (their median) …
+AUDIT_RUNS_UP_TO: Final = 200_000  # … up to this many entries; one run beyond
 # (name, label): in the table's order.
 OPERATIONS: Final = (
     ("report", "POST /api/v1/reports (joins the event)"),
@@ -100,11 +107,12 @@ async def timed(request: Request, status: int, samples: int) -> list[float]:
 
 
 class Probes:
-    """The service in process, its tokens and the two probe events; each operation's request."""
+    """The served service, its tokens and the two probe events; each operation's request."""
 
     def __init__(self, client: httpx.AsyncClient, tokens: dict[str, str]) -> None:
         self.client = client
         self.auth = {role: {"Authorization": f"Bearer {t}"} for role, t in tokens.items()}
+        self.board = {"Cookie": f"{COOKIE}={sign_in(str(client.base_url), tokens['observer'])}"}
         self.evaluated = ""
 
     async def open_events(self) -> None:
@@ -116,15 +124,8 @@ class Probes:
             if answer.status_code != 201 or answer.json().get("level") != "IV":
                 raise BenchError(f"opening a probe event: {answer.status_code} {answer.text[:300]}")
             self.evaluated = answer.json()["event_id"]
-        signed_in = await self.client.post(
-            "/board/login",
-            data={"token": self.auth["observer"]["Authorization"].split()[1]},
-            headers={"Sec-Fetch-Site": "same-origin"},
-        )
-        if signed_in.status_code != 303:
-            raise BenchError(f"POST /board/login: {signed_in.status_code} {signed_in.text[:300]}")
 
-    async def measure(self, context: AppContext, samples: int) -> dict[str, dict[str, float]]:
+    async def measure(self, samples: int) -> dict[str, dict[str, float]]:
         get, post = self.client.get, self.client.post
         agency, reader = self.auth["agency"], self.auth["observer"]
         listing = await get(POLL, headers=agency)
@@ -133,7 +134,7 @@ class Probes:
         runs: dict[str, tuple[Request, int]] = {
             "poll_200": (lambda: get(POLL, headers=agency), 200),
             "poll_304": (lambda: get(POLL, headers=unchanged), 304),
-            "board_update": (lambda: get("/board/updates"), 200),
+            "board_update": (lambda: get("/board/updates", headers=self.board), 200),
             "timeline_page": (lambda: get(f"{event}/timeline?limit=100", headers=reader), 200),
             "evaluation": (lambda: get(f"{event}/evaluation", headers=reader), 200),
             # last: each report adds to its event (the reports' own, not the one read above)
@@ -142,64 +143,78 @@ class Probes:
                 201,
             ),
         }
-        found = {
+        return {
             name: summary(await timed(call, status, samples))
             for name, (call, status) in runs.items()
         }
-        found["audit_verify"] = await audit_per_entries(context, max(1, min(3, samples)))
-        return found
 
 
-async def audit_per_entries(context: AppContext, runs: int) -> dict[str, float]:
-    """``audit verify`` over every chain (the CLI's flow), ms per ``PER_ENTRIES`` entries."""
+def audit_per_entries(database_url: str, runs: int) -> dict[str, float]:
+    """``audit verify`` over every chain, ms per ``PER_ENTRIES`` entries: the CLI's flow, each
+    run in a process of its own (``benchmarks.growth_audit``) that times the flow alone, without
+    the interpreter's start, and with none of the filler's objects in its memory."""
     per: list[float] = []
     for _run in range(runs):
-        start = time.perf_counter()
-        async with context.read_sessions() as session:
-            audit = await verify_timelines(session)
-        elapsed = (time.perf_counter() - start) * 1000
-        if audit.breaks:
-            raise BenchError(f"audit verify: {len(audit.breaks)} chain(s) broken")
-        per.append(elapsed * PER_ENTRIES / max(audit.entries, 1))
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.growth_audit", database_url],
+            cwd=servers.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+        )
+        if done.returncode != 0:
+            raise BenchError(f"audit verify: {done.stdout.strip()} {done.stderr.strip()[-500:]}")
+        found = json.loads(done.stdout)
+        per.append(found["ms"] * PER_ENTRIES / max(found["entries"], 1))
     return summary(per)
 
 
-async def _measure(database_url: str, steps: list[Step], samples: int) -> dict[str, Any]:
-    settings = Settings(
-        database_url=database_url,
-        token_cache_seconds=0,
-        escalation_interval_seconds=0,
-        delivery_interval_seconds=0,
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        context: AppContext = app.state.context
+async def _measure(
+    database_url: str, steps: list[Step], samples: int, work: Path
+) -> dict[str, Any]:
+    settings = Settings(database_url=database_url, token_cache_seconds=0)
+    context = open_context(settings)
+    try:
         tokens = {
             "dispatcher": await bench_token(context, "dispatcher"),
             "agency": await bench_token(context, "agency", agency=AGENCY),
             "observer": await bench_token(context, "observer"),
         }
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            probes = Probes(client, tokens)
-            await probes.open_events()
-            commander = await context.tokens.verify(
-                await bench_token(context, "commander", region="330600")
-            )
-            filler = Filler(context, commander, utcnow())
-            found = []
-            for step in steps:
-                start = time.perf_counter()
-                held = await filler.fill_to(step)
-                filled_s = time.perf_counter() - start
-                found.append(
-                    {
-                        "step": step.label,
-                        "holds": _holds(held),
-                        "fill_seconds": round(filled_s, 1),
-                        "operations": await probes.measure(context, samples),
-                    }
-                )
+        commander = await bench_actor(context, "commander", region=CITY_HQ)
+        env = {
+            **os.environ,
+            "OUTAGE_DATABASE_URL": database_url,
+            "OUTAGE_VAR_DIR": str(work),
+            # the filler's open events hold overdue duties: no job may write while measured
+            "OUTAGE_ESCALATION_INTERVAL_SECONDS": "0",
+            "OUTAGE_DELIVERY_INTERVAL_SECONDS": "0",
+        }
+        port, log = servers.free_port(), work / "growth-service.log"
+        with servers.server(servers.service_command(port), env, log) as service:
+            url = f"http://127.0.0.1:{port}"
+            servers.wait_ready(url + "/healthz", service, log)
+            async with httpx.AsyncClient(base_url=url, timeout=600, trust_env=False) as client:
+                probes = Probes(client, tokens)
+                await probes.open_events()
+                filler = Filler(context, commander, utcnow())
+                found = []
+                for step in steps:
+                    start = time.perf_counter()
+                    held = await filler.fill_to(step)
+                    filled_s = time.perf_counter() - start
+                    operations = await probes.measure(samples)
+                    runs = min(AUDIT_RUNS, samples) if held.entries <= AUDIT_RUNS_UP_TO else 1
+                    operations["audit_verify"] = audit_per_entries(database_url, runs)
+                    found.append(
+                        {
+                            "step": step.label,
+                            "holds": _holds(held),
+                            "fill_seconds": round(filled_s, 1),
+                            "operations": operations,
+                        }
+                    )
+    finally:
+        await context.close()
     return {"status": "ok", "samples": samples, "steps": found, "growth": growth(found)}
 
 
@@ -226,7 +241,9 @@ def growth(steps: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def measure_growth(database_url: str, args: argparse.Namespace) -> dict[str, Any]:
     """The growth table's figures on an empty database, migrated here."""
     upgrade(Settings(database_url=database_url))
-    return asyncio.run(_measure(database_url, parse_steps(args.growth_steps), args.growth_samples))
+    steps = parse_steps(args.growth_steps)
+    with tempfile.TemporaryDirectory(prefix="outage-growth-") as folder:
+        return asyncio.run(_measure(database_url, steps, args.growth_samples, Path(folder)))
 
 
 def growth_table(results: dict[str, dict[str, Any]]) -> str:

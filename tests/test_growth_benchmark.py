@@ -14,6 +14,7 @@ from benchmarks.output import missed_goals
 from tests.helpers import BACKENDS, scratch_postgres
 
 
+@pytest.mark.process  # the service is served (uvicorn), and audit verify runs in a process
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_growth_table_fills_each_step_and_measures_every_operation(
     backend: str, tmp_path: Path
