@@ -202,6 +202,7 @@ async def _measure(
                     start = time.perf_counter()
                     held = await filler.fill_to(step)
                     filled_s = time.perf_counter() - start
+                    load = os.getloadavg()[0]  # what else ran shows here
                     operations = await probes.measure(samples)
                     runs = min(AUDIT_RUNS, samples) if held.entries <= AUDIT_RUNS_UP_TO else 1
                     operations["audit_verify"] = audit_per_entries(database_url, runs)
@@ -210,6 +211,7 @@ async def _measure(
                             "step": step.label,
                             "holds": _holds(held),
                             "fill_seconds": round(filled_s, 1),
+                            "loadavg": round(load, 1),
                             "operations": operations,
                         }
                     )
@@ -267,7 +269,9 @@ def growth_table(results: dict[str, dict[str, Any]]) -> str:
             factor = part["growth"][name]
             verdict = "ok" if factor["meets_goal"] else "MISSED"
             lines.append(f"{label:<50}{cells}{factor['factor']:>7.2f}× {verdict}")
-        fills = ", ".join(f"{s['step']} in {s['fill_seconds']} s" for s in steps)
+        fills = ", ".join(
+            f"{s['step']} in {s['fill_seconds']} s (load average {s['loadavg']})" for s in steps
+        )
         lines.append(f"filled: {fills}")
     return "\n".join(lines)
 
