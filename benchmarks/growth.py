@@ -88,10 +88,11 @@ def summary(samples: list[float]) -> dict[str, float]:
     return {"median_ms": round(statistics.median(ordered), 3), "p95_ms": round(p95, 3)}
 
 
-async def timed(request: Request, status: int, samples: int) -> list[float]:
-    """``samples`` latencies (ms) of ``request``, after ``WARMUP`` unmeasured; every answer
-    must have ``status``."""
+async def timed(request: Request, status: int, samples: int) -> dict[str, float]:
+    """The median and p95 of ``samples`` latencies (ms) of ``request``, after ``WARMUP``
+    unmeasured, and the last answer's size; every answer must have ``status``."""
     found = []
+    size = 0
     for n in range(WARMUP + samples):
         start = time.perf_counter()
         answer = await request()
@@ -103,7 +104,8 @@ async def timed(request: Request, status: int, samples: int) -> list[float]:
             )
         if n >= WARMUP:
             found.append(elapsed)
-    return found
+        size = len(answer.content)
+    return {**summary(found), "bytes": size}
 
 
 class Probes:
@@ -143,10 +145,7 @@ class Probes:
                 201,
             ),
         }
-        return {
-            name: summary(await timed(call, status, samples))
-            for name, (call, status) in runs.items()
-        }
+        return {name: await timed(call, status, samples) for name, (call, status) in runs.items()}
 
 
 def audit_per_entries(database_url: str, runs: int) -> dict[str, float]:
@@ -269,6 +268,10 @@ def growth_table(results: dict[str, dict[str, Any]]) -> str:
             factor = part["growth"][name]
             verdict = "ok" if factor["meets_goal"] else "MISSED"
             lines.append(f"{label:<50}{cells}{factor['factor']:>7.2f}× {verdict}")
+        sizes = ", ".join(
+            f"{s['step']} {s['operations']['poll_200']['bytes'] / 1024:.0f} KiB" for s in steps
+        )
+        lines.append(f"the agency's 200 answer: {sizes}")
         fills = ", ".join(
             f"{s['step']} in {s['fill_seconds']} s (load average {s['loadavg']})" for s in steps
         )

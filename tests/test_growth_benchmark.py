@@ -36,6 +36,8 @@ def test_the_growth_table_fills_each_step_and_measures_every_operation(
     for step in found["steps"]:
         assert set(step["operations"]) == {name for name, _label in OPERATIONS}
         assert all(f["median_ms"] > 0 for f in step["operations"].values())
+    # the agency's whole list grows with the actions it holds
+    assert last["operations"]["poll_200"]["bytes"] > first["operations"]["poll_200"]["bytes"]
     table = growth_table({backend: {"growth": found}})
     assert all(label in table for _name, label in OPERATIONS)
 
