@@ -43,15 +43,16 @@ def test_the_growth_table_fills_each_step_and_measures_every_operation(
 
 
 def test_a_growth_factor_is_the_largest_steps_median_over_the_smallests() -> None:
-    def step(report: float, poll: float) -> dict[str, object]:
+    def step(report: float, poll: float, open_events: int) -> dict[str, object]:
         figures = {name: {"median_ms": 1.0, "p95_ms": 2.0} for name, _label in OPERATIONS}
         figures["report"] = {"median_ms": report, "p95_ms": report}
         figures["poll_200"] = {"median_ms": poll, "p95_ms": poll}
-        return {"operations": figures}
+        return {"operations": figures, "holds": {"open_events": open_events}}
 
-    found = growth([step(10.0, 4.0), step(99.0, 1.0), step(14.0, 8.0)])
-    assert found["report"] == {"factor": 1.4, "goal": 1.5, "meets_goal": True}
-    assert found["poll_200"] == {"factor": 2.0, "goal": 1.5, "meets_goal": False}
+    found = growth([step(10.0, 4.0, 5), step(7.0, 1.0, 50), step(14.0, 8.0, 50)])
+    assert found["report"] == {"factor": 1.4, "history": 2.0, "goal": 1.5, "meets_goal": True}
+    assert found["poll_200"] == {"factor": 2.0, "history": 8.0, "goal": 1.5, "meets_goal": False}
+    assert growth([step(10.0, 4.0, 5), step(14.0, 8.0, 50)])["report"]["history"] is None
     results = {"sqlite": {"status": "ok", "growth": {"status": "ok", "growth": found}}}
     assert missed_goals(results) == ["sqlite poll_200 growth"]
 
