@@ -7,8 +7,9 @@ first step, two probe events are opened over HTTP by level-IV reports: one on �
 measured reports join, and one on 越城区, whose timeline and evaluation are read and which
 nothing writes to afterwards, so that its own size is the same at every step. At each step the
 service (``serve``, one worker, its escalation job and deliverer off, in a process of its own
-that the filler's objects do not burden) is asked ``--growth-samples`` times, one request at a
-time after two unmeasured ones, for:
+that the filler's objects do not burden) is asked, one request at a time, in ``--growth-samples``
+rounds after two unmeasured ones, each round asking every operation once in turn (a slow spell of
+a shared machine falls on all of them alike):
 
 ==============================================  ============================================
 operation                                       goal (largest step ÷ smallest, median)
@@ -88,24 +89,27 @@ def summary(samples: list[float]) -> dict[str, float]:
     return {"median_ms": round(statistics.median(ordered), 3), "p95_ms": round(p95, 3)}
 
 
-async def timed(request: Request, status: int, samples: int) -> dict[str, float]:
-    """The median and p95 of ``samples`` latencies (ms) of ``request``, after ``WARMUP``
-    unmeasured, and the last answer's size; every answer must have ``status``."""
-    found = []
-    size = 0
+async def in_turn(runs: dict[str, tuple[Request, int]], samples: int) -> dict[str, Any]:
+    """Each operation's median and p95 over ``samples`` rounds, after ``WARMUP`` unmeasured
+    ones, and its last answer's size. A round asks each request once, in turn: a slow spell of
+    this shared machine then costs every operation a few samples alike, instead of all the
+    samples of whichever ran through it. Every answer must have its operation's status."""
+    found: dict[str, list[float]] = {name: [] for name in runs}
+    sizes: dict[str, int] = {}
     for n in range(WARMUP + samples):
-        start = time.perf_counter()
-        answer = await request()
-        elapsed = (time.perf_counter() - start) * 1000
-        if answer.status_code != status:
-            raise BenchError(
-                f"{answer.request.method} {answer.request.url.path}: {answer.status_code} "
-                f"(expected {status}): {answer.text[:300]}"
-            )
-        if n >= WARMUP:
-            found.append(elapsed)
-        size = len(answer.content)
-    return {**summary(found), "bytes": size}
+        for name, (request, status) in runs.items():
+            start = time.perf_counter()
+            answer = await request()
+            elapsed = (time.perf_counter() - start) * 1000
+            if answer.status_code != status:
+                raise BenchError(
+                    f"{answer.request.method} {answer.request.url.path}: {answer.status_code} "
+                    f"(expected {status}): {answer.text[:300]}"
+                )
+            if n >= WARMUP:
+                found[name].append(elapsed)
+            sizes[name] = len(answer.content)
+    return {name: {**summary(found[name]), "bytes": sizes[name]} for name in runs}
 
 
 class Probes:
@@ -127,7 +131,7 @@ class Probes:
                 raise BenchError(f"opening a probe event: {answer.status_code} {answer.text[:300]}")
             self.evaluated = answer.json()["event_id"]
 
-    async def measure(self, samples: int) -> dict[str, dict[str, float]]:
+    async def measure(self, samples: int) -> dict[str, Any]:
         get, post = self.client.get, self.client.post
         agency, reader = self.auth["agency"], self.auth["observer"]
         listing = await get(POLL, headers=agency)
@@ -139,13 +143,13 @@ class Probes:
             "board_update": (lambda: get("/board/updates", headers=self.board), 200),
             "timeline_page": (lambda: get(f"{event}/timeline?limit=100", headers=reader), 200),
             "evaluation": (lambda: get(f"{event}/evaluation", headers=reader), 200),
-            # last: each report adds to its event (the reports' own, not the one read above)
+            # each report adds to its own event, never to the one whose timeline is read
             "report": (
                 lambda: post("/api/v1/reports", json=QUIET, headers=self.auth["dispatcher"]),
                 201,
             ),
         }
-        return {name: await timed(call, status, samples) for name, (call, status) in runs.items()}
+        return await in_turn(runs, samples)
 
 
 def audit_per_entries(database_url: str, runs: int) -> dict[str, float]:
