@@ -276,9 +276,9 @@ def growth_table(results: dict[str, dict[str, Any]]) -> str:
             continue
         steps = part["steps"]
         lines.append(
-            f"growth {backend}: median (p95) ms of {part['samples']} requests per step, one at a "
-            "time; factor = largest step ÷ smallest (goal ≤ {GOAL}×); history = largest ÷ the "
-            "first step with as many open events".replace("{GOAL}", str(GOAL))
+            f"growth {backend}: median (p95) ms over {part['samples']} rounds per step, each "
+            f"asking every operation once; factor = largest step ÷ smallest (goal ≤ {GOAL}×); "
+            "history = largest ÷ the first step with as many open events"
         )
         lines.append(f"{'':<50}" + "".join(f"{s['step']:>22}" for s in steps) + "  factor  history")
         for name, label in OPERATIONS:

@@ -94,7 +94,8 @@ def parse(argv: list[str] | None, description: str) -> argparse.Namespace:
         "--growth-samples",
         type=int,
         default=20,
-        help="requests per operation and step of the growth table (20; 0: no growth table)",
+        help="rounds per step of the growth table, each asking every operation once (20; 0: no "
+        "growth table)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")

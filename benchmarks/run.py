@@ -250,7 +250,11 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 for s in (DATABASES if args.delivery_messages > 0 else ())
             }
             scraped = stack.enter_context(servers.postgres_database(args.postgres_url))
-            grown = stack.enter_context(servers.postgres_database(args.postgres_url))
+            grown = (
+                stack.enter_context(servers.postgres_database(args.postgres_url))
+                if args.growth_samples > 0
+                else None
+            )
             started = (
                 stack.enter_context(servers.postgres_database(args.postgres_url))
                 if args.startup_rounds > 0
@@ -274,7 +278,7 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
             found["scrapes"] = guarded(lambda: measure_scrapes(scraped, args))
         if started is not None:
             found["startup"] = guarded(lambda: measure_startup(started, args.startup_rounds))
-        if args.growth_samples > 0:
+        if grown is not None:
             found["growth"] = guarded(lambda: measure_growth(grown, args))
         return found
     raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
@@ -354,8 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     if grown := growth_table(results):
         print("\n" + grown)
     for backend, found in results.items():
-        extra = EXTRA
-        for part in (found, *(found.get(name, {}) for name in extra)):
+        for part in (found, *(found.get(name, {}) for name in EXTRA)):
             if part.get("status") == "failed":
                 print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
     report = {
