@@ -17,7 +17,7 @@ operation                                       goal (largest step ÷ smallest, 
 POST /api/v1/reports (joins the open event)     flat: ≤ 1.5×
 GET /api/v1/agencies/power-company/actions 200  flat: ≤ 1.5×
 … with If-None-Match → 304                      flat: ≤ 1.5×
-GET /board/updates (200)                        flat: ≤ 1.5×
+GET /board/updates (200, rendered anew)         flat: ≤ 1.5×
 GET /api/v1/events/{id}/timeline (first page)   the event's own size only: ≤ 1.5×
 GET /api/v1/events/{id}/evaluation              the event's own size only: ≤ 1.5×
 audit verify (every chain), per 10 k entries    linear in the entries: ≤ 1.5× per 10 k
@@ -72,7 +72,7 @@ OPERATIONS: Final = (
     ("report", "POST /api/v1/reports (joins the event)"),
     ("poll_200", f"GET {POLL} (200)"),
     ("poll_304", f"GET {POLL} (304)"),
-    ("board_update", "GET /board/updates (200)"),
+    ("board_update", "GET /board/updates (200, rendered anew)"),
     ("timeline_page", "GET /api/v1/events/{id}/timeline (100)"),
     ("evaluation", "GET /api/v1/events/{id}/evaluation"),
     ("audit_verify", "audit verify, per 10 k entries"),
@@ -143,7 +143,9 @@ class Probes:
             "board_update": (lambda: get("/board/updates", headers=self.board), 200),
             "timeline_page": (lambda: get(f"{event}/timeline?limit=100", headers=reader), 200),
             "evaluation": (lambda: get(f"{event}/evaluation", headers=reader), 200),
-            # each report adds to its own event, never to the one whose timeline is read
+            # Each report adds to its own event, never to the one whose timeline is read; and it
+            # moves the board's version, so the next round's board update is rendered anew, as
+            # the first viewer's after a change is (the same version is served from memory).
             "report": (
                 lambda: post("/api/v1/reports", json=QUIET, headers=self.auth["dispatcher"]),
                 201,
