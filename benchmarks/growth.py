@@ -18,6 +18,7 @@ POST /api/v1/reports (joins the open event)     flat: ≤ 1.5×
 GET /api/v1/agencies/power-company/actions 200  flat: ≤ 1.5×
 … with If-None-Match → 304                      flat: ≤ 1.5×
 GET /board/updates (200, rendered anew)         flat: ≤ 1.5×
+… with If-None-Match → 304                      flat: ≤ 1.5×
 GET /api/v1/events/{id}/timeline (first page)   the event's own size only: ≤ 1.5×
 GET /api/v1/events/{id}/evaluation              the event's own size only: ≤ 1.5×
 audit verify (every chain), per 10 k entries    linear in the entries: ≤ 1.5× per 10 k
@@ -73,6 +74,7 @@ OPERATIONS: Final = (
     ("poll_200", f"GET {POLL} (200)"),
     ("poll_304", f"GET {POLL} (304)"),
     ("board_update", "GET /board/updates (200, rendered anew)"),
+    ("board_poll", "GET /board/updates (304)"),
     ("timeline_page", "GET /api/v1/events/{id}/timeline (100)"),
     ("evaluation", "GET /api/v1/events/{id}/evaluation"),
     ("audit_verify", "audit verify, per 10 k entries"),
@@ -137,10 +139,19 @@ class Probes:
         listing = await get(POLL, headers=agency)
         unchanged = {**agency, "If-None-Match": listing.headers.get("etag", "")}
         event = f"/api/v1/events/{self.evaluated}"
+        board_tag = {"If-None-Match": ""}
+
+        async def board_update() -> httpx.Response:
+            answer = await get("/board/updates", headers=self.board)
+            board_tag["If-None-Match"] = answer.headers.get("etag", "")
+            return answer
+
         runs: dict[str, tuple[Request, int]] = {
             "poll_200": (lambda: get(POLL, headers=agency), 200),
             "poll_304": (lambda: get(POLL, headers=unchanged), 304),
-            "board_update": (lambda: get("/board/updates", headers=self.board), 200),
+            "board_update": (board_update, 200),
+            # the version just answered: what every other viewer's poll gets until a change
+            "board_poll": (lambda: get("/board/updates", headers=self.board | board_tag), 304),
             "timeline_page": (lambda: get(f"{event}/timeline?limit=100", headers=reader), 200),
             "evaluation": (lambda: get(f"{event}/evaluation", headers=reader), 200),
             # Each report adds to its own event, never to the one whose timeline is read; and it
