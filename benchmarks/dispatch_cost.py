@@ -58,8 +58,8 @@ def immediate(items: list[ChecklistItem]) -> list[ChecklistItem]:
     return [item for item in items if item.after is None and item.when is None]
 
 
-async def bench_actor(context: AppContext, role: Role, **scope: str) -> Actor:
-    """A new token's actor, made in the database the measure runs on."""
+async def bench_token(context: AppContext, role: Role, **scope: str) -> str:
+    """A new token, made in the database the measure runs on."""
     async with context.sessions() as session:
         _row, token = await create_token(
             session,
@@ -70,7 +70,12 @@ async def bench_actor(context: AppContext, role: Role, **scope: str) -> Actor:
             **scope,
         )
         await session.commit()
-    return await context.tokens.verify(token)
+    return token
+
+
+async def bench_actor(context: AppContext, role: Role, **scope: str) -> Actor:
+    """A new token's actor, made in the database the measure runs on."""
+    return await context.tokens.verify(await bench_token(context, role, **scope))
 
 
 async def _new_event(context: AppContext, now: datetime) -> Event:

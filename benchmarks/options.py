@@ -10,6 +10,8 @@ from pathlib import Path
 from benchmarks.servers import ROOT
 
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
+# Small enough for make bench; the province scale is in benchmarks/README.md (growth table).
+GROWTH_STEPS = "1000:10000:5,5000:50000:25"
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 
 
@@ -88,6 +90,19 @@ def parse(argv: list[str] | None, description: str) -> argparse.Namespace:
         type=int,
         default=1000,
         help="notices per round of the webhook delivery measure (1000; 0: no delivery measures)",
+    )
+    parser.add_argument(
+        "--growth-steps",
+        default=GROWTH_STEPS,
+        help="the growth table's steps, each actions:entries:open events, the database's totals "
+        f"({GROWTH_STEPS})",
+    )
+    parser.add_argument(
+        "--growth-samples",
+        type=int,
+        default=20,
+        help="rounds per step of the growth table, each asking every operation once (20; 0: no "
+        "growth table)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="JSON results file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")

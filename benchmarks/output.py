@@ -296,4 +296,7 @@ def missed_goals(results: dict[str, dict[str, Any]]) -> list[str]:
             missed.append(f"{backend} start with 2 workers on a busy machine")
         if found.get("heavy_pages", {}).get("meets_goal") is False:
             missed.append(f"{backend} /healthz beside six PDFs")
+        for name, grown in found.get("growth", {}).get("growth", {}).items():
+            if grown["meets_goal"] is False:
+                missed.append(f"{backend} {name} growth")
     return missed

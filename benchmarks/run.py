@@ -52,7 +52,10 @@ rounds (``benchmarks.scrapes``, goal ≥ 0.9×, with a scrape's size and computi
 On PostgreSQL, how soon ``serve --workers 2`` answers on a machine kept busy, against the same
 start on the machine as it is, and the workers uvicorn's health check killed meanwhile
 (``benchmarks.startup``, ``--startup-rounds`` starts per case; goal: first answer within 10 s,
-none killed).
+none killed). Last, on each backend, the growth table (``benchmarks.growth``): a database filled
+in ``--growth-steps`` and, per step, the latency of a report, an agency's poll (200 and 304), a
+board update, a timeline page, an evaluation and ``audit verify``; goal: the largest step within
+1.5× the smallest.
 
 The tables show requests/s, p99 latency, the service/bare ratio and the service's peak RSS
 (VmHWM, summed over its processes); the same figures go to ``benchmarks/results/latest.json``.
@@ -89,6 +92,7 @@ from benchmarks.board import prepare_board
 from benchmarks.cases import AGENCY, Pair, pair_json, prepare
 from benchmarks.delivery import DATABASES, measure_delivery
 from benchmarks.dispatch_cost import measure_dispatch
+from benchmarks.growth import growth_table, measure_growth
 from benchmarks.heavy_pages import heavy_pages_table, measure_heavy_pages
 from benchmarks.load import BenchError, Load, check, driver
 from benchmarks.observability import SIDES, measure_observability
@@ -109,6 +113,18 @@ from benchmarks.scrapes import measure_scrapes
 from benchmarks.servers import PG_UNREACHABLE, ROOT
 from benchmarks.startup import measure_startup, startup_table
 from benchmarks.storm import measure_storm as storm_mix
+
+# The measures after the pairs, each a part of a backend's results of its own.
+EXTRA = (
+    "storm",
+    "scaling",
+    "observability",
+    "delivery",
+    "scrapes",
+    "startup",
+    "heavy_pages",
+    "growth",
+)
 
 
 def bench_backend(
@@ -224,6 +240,9 @@ def bench_sqlite(args: argparse.Namespace) -> dict[str, Any]:
             found["heavy_pages"] = guarded(
                 lambda: measure_heavy_pages(heavy, args.heavy_pages_rounds)
             )
+        if args.growth_samples > 0:
+            grown = f"sqlite+aiosqlite:///{work / 'growth'}.db"
+            found["growth"] = guarded(lambda: measure_growth(grown, args))
         return found
 
 
@@ -246,6 +265,11 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 for s in (DATABASES if args.delivery_messages > 0 else ())
             }
             scraped = stack.enter_context(servers.postgres_database(args.postgres_url))
+            grown = (
+                stack.enter_context(servers.postgres_database(args.postgres_url))
+                if args.growth_samples > 0
+                else None
+            )
             started = (
                 stack.enter_context(servers.postgres_database(args.postgres_url))
                 if args.startup_rounds > 0
@@ -278,6 +302,8 @@ def bench_postgres(args: argparse.Namespace) -> dict[str, Any]:
             found["heavy_pages"] = guarded(
                 lambda: measure_heavy_pages(heavy, args.heavy_pages_rounds)
             )
+        if grown is not None:
+            found["growth"] = guarded(lambda: measure_growth(grown, args))
         return found
     raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
 
@@ -355,17 +381,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\n" + startup)
     if heavy_pages := heavy_pages_table(results):
         print("\n" + heavy_pages)
+    if grown := growth_table(results):
+        print("\n" + grown)
     for backend, found in results.items():
-        extra = (
-            "storm",
-            "scaling",
-            "observability",
-            "delivery",
-            "scrapes",
-            "startup",
-            "heavy_pages",
-        )
-        for part in (found, *(found.get(name, {}) for name in extra)):
+        for part in (found, *(found.get(name, {}) for name in EXTRA)):
             if part.get("status") == "failed":
                 print(f"\n{backend} failed:\n{part['reason']}", file=sys.stderr)
     report = {
@@ -388,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
             "scrapes": args.scrapes,
             "startup_rounds": args.startup_rounds,
             "heavy_pages_rounds": args.heavy_pages_rounds,
+            "growth_steps": args.growth_steps,
+            "growth_samples": args.growth_samples,
             "outage_env": {
                 k: v
                 for k, v in os.environ.items()
@@ -414,18 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         for r in results.values()
         for p in (
             r,
-            *(
-                r.get(k)
-                for k in (
-                    "storm",
-                    "scaling",
-                    "observability",
-                    "delivery",
-                    "scrapes",
-                    "startup",
-                    "heavy_pages",
-                )
-            ),
+            *(r.get(k) for k in EXTRA),
         )
         if p
     ]

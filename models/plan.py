@@ -75,12 +75,14 @@ class Action(Base):
         Index("ix_actions_agency_state", "agency", "state"),
         # The escalation job's look for due work (owing actions past due_at) each period.
         Index("ix_actions_state_due", "state", "due_at"),
+        # One event's actions (its listing, and the foreign key's cascade), and among them the
+        # owing ones past due: the board counts those per event on every poll, which through
+        # the index above read every owing action of every event (migration 0019).
+        Index("ix_actions_event_state_due", "event_id", "state", "due_at"),
     )
 
     id: Mapped[uuid.UUID] = uuid_pk()
-    event_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("events.id", ondelete="CASCADE"), index=True
-    )
+    event_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(120))
     agency: Mapped[str] = mapped_column(String(40))
     phase: Mapped[Phase] = mapped_column(String(16))

@@ -252,14 +252,16 @@ def _open_events_naming(dialect: str) -> Select[Event]:
     else:
         codes = func.json_each(EarlyWarning.area).table_valued("value")
         area_names = exists(select(literal(1)).select_from(codes).where(codes.c.value.in_(regions)))
-    named_by_reports = select(EventGrid.event_id).where(EventGrid.region.in_(regions))
-    named_by_warnings = select(EarlyWarning.event_id).where(area_names)
+    # Asked of each open event (correlated), never as the list of every event, open or long
+    # closed, whose grids or warnings ever named the regions: that list grows with the history.
+    named_by_reports = exists().where(EventGrid.event_id == Event.id, EventGrid.region.in_(regions))
+    named_by_warnings = exists().where(EarlyWarning.event_id == Event.id, area_names)
     return (
         select(Event)
         .where(
             Event.state.in_(OPEN_EVENT_STATES),
             Event.drill == bindparam("drill"),
-            or_(Event.id.in_(named_by_reports), Event.id.in_(named_by_warnings)),
+            or_(named_by_reports, named_by_warnings),
         )
         .order_by(Event.id)
     )
