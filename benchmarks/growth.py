@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import statistics
@@ -50,14 +49,13 @@ from typing import Any, Final
 import httpx
 
 from benchmarks import servers
+from benchmarks.alone import run_alone
 from benchmarks.board import COOKIE, sign_in
 from benchmarks.cases import AGENCY, POLL, QUIET, RESPONSE
 from benchmarks.dispatch_cost import bench_actor, bench_token
 from benchmarks.growth_fill import CITY_HQ, Filled, Filler, Step, parse_steps
 from benchmarks.load import BenchError
-from benchmarks.options import parse
 from benchmarks.scaling import report as county_report
-from benchmarks.servers import PG_UNREACHABLE
 from models.base import utcnow
 from service.config import Settings
 from service.flows.context import open_context
@@ -317,31 +315,14 @@ def _cell(figures: dict[str, float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """The growth table alone, on a scratch database of each backend."""
-    args = parse(argv, __doc__.split("\n")[0])
-    results: dict[str, dict[str, Any]] = {}
-    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
-        print(f"{backend}: filling and measuring …", flush=True)
-        results[backend] = {"growth": on_backend(backend, args)}
-    print(growth_table(results))
-    return 0
-
-
-def on_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
-    """The growth figures on a fresh, migrated database of ``backend``."""
-    with contextlib.ExitStack() as stack:
-        if backend == "sqlite":
-            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="outage-growth-"))
-            url = f"sqlite+aiosqlite:///{folder}/growth.db"
-        else:
-            try:
-                url = stack.enter_context(servers.postgres_database(args.postgres_url))
-            except PG_UNREACHABLE as exc:
-                return {"status": "skipped", "reason": f"PostgreSQL unreachable: {exc}"}
-        try:
-            return measure_growth(url, args)
-        except BenchError as exc:
-            return {"status": "failed", "reason": str(exc)}
-    raise AssertionError("unreachable")  # mypy: ExitStack may swallow exceptions
+    return run_alone(
+        argv,
+        __doc__.split("\n")[0],
+        "growth",
+        ("growth",),
+        lambda urls, args, _work: measure_growth(urls["growth"], args),
+        growth_table,
+    )
 
 
 if __name__ == "__main__":
