@@ -15,14 +15,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Final
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from service.api.board.duties import to_sign_in
-from service.api.board.pages import context_of, html_page, root_of
+from service.api.board.pages import context_of, form_of, html_page, root_of
 from service.api.board.session import from_this_origin, signed_in
 from service.errors import CoordinatorError
 from service.flows.context import AppContext
@@ -172,7 +171,7 @@ async def command(request: Request, event_id: uuid.UUID, command: str) -> Respon
         return await _page(request, actor, event_id, 404, error=_("没有这个操作。"))
     if not from_this_origin(request):
         return await _page(request, actor, event_id, 403, error=_("请从本站的指挥台提交。"))
-    form = await _form(request)
+    form = await form_of(request)
     try:
         await step(context_of(request), actor, event_id, form)
     except ValidationError:
@@ -184,11 +183,3 @@ async def command(request: Request, event_id: uuid.UUID, command: str) -> Respon
         return await _page(request, actor, event_id, error.status, error=detail_of(error))
     here = CONSOLE.format(event_id=event_id)
     return RedirectResponse(f"{root_of(request)}{here}?did={command}", status_code=303)
-
-
-async def _form(request: Request) -> Form:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        return {}
-    fields = parse_qs((await request.body()).decode("utf-8", errors="replace"))
-    return {name: values[0].strip() for name, values in fields.items() if values}

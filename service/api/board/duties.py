@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import uuid
 from typing import Final
-from urllib.parse import parse_qs, quote
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from service.api.board.pages import context_of, html_page, root_of
+from service.api.board.pages import context_of, form_of, html_page, root_of
 from service.api.board.session import from_this_origin, signed_in
 from service.errors import CoordinatorError
 from service.flows.actions import progress
@@ -109,9 +109,9 @@ async def act(request: Request, action_id: uuid.UUID, step: str) -> Response:
     if actor is None:
         return to_sign_in(request)
     context = context_of(request)
-    fields = await _form(request)
-    note = (fields.get("note") or [""])[0].strip() or None
-    drawn = (fields.get("once") or [""])[0][:160]
+    fields = await form_of(request)
+    note = fields.get("note") or None
+    drawn = fields.get("once", "")[:160]
     key = f"{drawn}:{step}" if drawn else None  # one form, two buttons: a key for each
     try:
         duty = await unit_duty(context, actor, action_id)
@@ -131,10 +131,3 @@ async def act(request: Request, action_id: uuid.UUID, step: str) -> Response:
     except CoordinatorError as error:
         return _refused(request, actor, error, duty)
     return RedirectResponse(f"{root_of(request)}{DUTIES}/{action_id}?did={step}", status_code=303)
-
-
-async def _form(request: Request) -> dict[str, list[str]]:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/x-www-form-urlencoded":
-        return {}
-    return parse_qs((await request.body()).decode("utf-8", errors="replace"))

@@ -4,6 +4,7 @@ templates (``pages_of``), the running service (``context_of``) and a page drawn 
 from __future__ import annotations
 
 from typing import Final
+from urllib.parse import parse_qs
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -47,3 +48,13 @@ def html_page(request: Request, name: str, status: int = 200, **values: object) 
     keeps."""
     html = pages_of(request).page(name, root=root_of(request), **values)
     return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+
+
+async def form_of(request: Request) -> dict[str, str]:
+    """A board form's fields, each its first value with the spaces around it taken off; none
+    for a body that is no form (``application/x-www-form-urlencoded``)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return {}
+    fields = parse_qs((await request.body()).decode("utf-8", errors="replace"))
+    return {name: values[0].strip() for name, values in fields.items() if values}

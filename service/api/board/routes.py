@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Annotated, Final
-from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,6 +27,7 @@ from service.api.board.pages import (
     PAGE_HEADERS,
     UPDATE_HEADERS,
     context_of,
+    form_of,
     html_page,
     pages_of,
     root_of,
@@ -147,12 +147,9 @@ async def login(request: Request) -> Response:
     ``service.api.board.session``) and the board shown; anything else is the form again, 401."""
     if not from_this_origin(request):
         return _cross_site(request)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    fields: dict[str, list[str]] = {}
-    if content_type == "application/x-www-form-urlencoded":
-        fields = parse_qs((await request.body()).decode("utf-8", errors="replace"))
-    token = (fields.get("token") or [""])[0].strip()
-    asked = next(iter(fields.get("next", ())), None)
+    fields = await form_of(request)
+    token = fields.get("token", "")
+    asked = fields.get("next")
     try:
         actor = await verified(request, token)
     except TooManyRequests as held:
