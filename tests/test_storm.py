@@ -544,14 +544,19 @@ async def _stored_faults(
     for label, eid in zip(("the storm event", "the warned event"), events, strict=True):
         entries = await every_item(client, f"/api/v1/events/{eid}/timeline", reader)
         faults += [f"{label}'s timeline: {f}" for f in timeline_faults(entries)]
+        # a due time begins at a dispatch (a reopening included) and at a hand-over to a new
+        # leading HQ, which gives the pending duty a due time of its own (design § Dispatch)
         dispatched = Counter(
-            key for e in entries if e["kind"] == "actions_dispatched" for key in e["data"]["keys"]
+            key
+            for e in entries
+            if e["kind"] in ("actions_dispatched", "actions_handed_over")
+            for key in e["data"]["keys"]
         )
         escalated = Counter(
             e["data"]["action_id"] for e in entries if e["kind"] == "action_overdue"
         )
         overdue += sum(escalated.values())
-        # once per due time: a reopened action (dispatched again) may be escalated again
+        # once per due time: a reopened or handed-over action may be escalated again
         again = [a for a, n in escalated.items() if n > dispatched[keys[uuid.UUID(a)]]]
         if again:
             faults.append(f"{label}: {len(again)} action(s) escalated twice for one due time")
