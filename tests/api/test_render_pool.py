@@ -227,7 +227,10 @@ import asyncio, os
 from service.api.render_pool import RenderPool
 
 async def main():
-    print(await RenderPool(1, 0).run(os.getpid), flush=True)
+    # held for the worker's life, as the app holds its pool: an executor collected as garbage
+    # shuts its processes down, which is no worker's death
+    pool = RenderPool(1, 0)
+    print(await pool.run(os.getpid), flush=True)
     await asyncio.sleep(120)
 
 asyncio.run(main())
