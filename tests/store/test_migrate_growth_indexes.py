@@ -4,11 +4,8 @@ up by the new indexes in place of the old ones, and the downgrade gives the old 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -18,9 +15,8 @@ from sqlalchemy import Connection, inspect
 
 import models.base
 from service.config import Settings
-from service.store.engine import make_engine
 from service.store.migrate import alembic_config, upgrade
-from tests.helpers import BACKENDS, scratch_postgres
+from tests.helpers import on_connection
 
 T = TypeVar("T")
 AT = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
@@ -52,27 +48,10 @@ actions = sa.table(
 )
 
 
-@pytest.fixture(
-    params=[pytest.param(b, marks=pytest.mark.postgres) if b == "postgres" else b for b in BACKENDS]
-)
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    if request.param == "sqlite":
-        yield Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'growth.db'}")
-        return
-    with scratch_postgres("outage_growth_indexes") as url:
-        yield Settings(database_url=url)
-
-
-def on_connection(settings: Settings, work: Callable[[Connection], T]) -> T:
-    async def run() -> T:
-        engine = make_engine(settings)
-        try:
-            async with engine.connect() as connection:
-                return await connection.run_sync(work)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
+@pytest.fixture
+def settings(empty_settings: Settings) -> Settings:
+    """An empty database of each backend (tests/store/conftest.py)."""
+    return empty_settings
 
 
 def indexes(connection: Connection) -> dict[str, dict[str, list[str]]]:
