@@ -87,9 +87,10 @@ class Jobs:
     """The worker's periodic jobs on an asyncio scheduler: the escalation job
     (service.flows.actions.escalation) and the standing duties' (service.flows.standing) every
     ``escalation_interval_seconds`` (0: never), first at once (a restart catches up), the
-    expiry of Idempotency-Key answers every ``PRUNE_SECONDS``, and the storage probe every
-    ``WATCH_SECONDS`` while an incident is on. A run refused for storage trouble is counted in
-    the incident (service.store.trouble), not logged with a traceback each time.
+    expiry of Idempotency-Key answers every ``PRUNE_SECONDS``; and, beside them, the storage
+    probe every ``WATCH_SECONDS`` while an incident is on (``watch_storage``). A job's run
+    refused for storage trouble is counted in the incident (service.store.trouble), not logged
+    with a traceback each time.
 
     ``stop`` lets a run under way finish (up to ``SHUTDOWN_GRACE`` seconds) before the engine
     closes: the scheduler's own shutdown cancels the asyncio runs it holds, so a run still going
@@ -100,6 +101,7 @@ class Jobs:
         self.context = context
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: set[asyncio.Task[None]] = set()
+        self._watcher: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         settings = self.context.settings
@@ -123,14 +125,6 @@ class Jobs:
                 next_run_time=datetime.now(UTC),
             )
         self.scheduler.add_job(
-            self._tracked(self.watch_storage),
-            "interval",
-            seconds=WATCH_SECONDS,
-            id="watch-storage",
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
             self._tracked(self.prune),
             "interval",
             seconds=PRUNE_SECONDS,
@@ -138,8 +132,12 @@ class Jobs:
             max_instances=1,
         )
         self.scheduler.start()
+        self._watcher = asyncio.create_task(self.watch_storage(), name="watch-storage")
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            await asyncio.gather(self._watcher, return_exceptions=True)
         # No new runs; the one under way ends before the scheduler goes (its shutdown cancels
         # the runs it still holds).
         self.scheduler.pause()
@@ -176,10 +174,18 @@ class Jobs:
             )
 
     async def watch_storage(self) -> None:
-        """While a storage incident is on, probe the database as /healthz does, so that the
-        incident ends (and says so, once) as soon as the database is well, requests or not."""
-        if self.context.storage.incident is not None:
-            await check_health(self.context)
+        """While a storage incident is on, probe the database every ``WATCH_SECONDS`` as
+        /healthz does, so that the incident ends (and says so, once) as soon as the database is
+        well, requests or not; otherwise wait for one, costing nothing (not a scheduler job,
+        which would run, and log two lines, every second for nothing)."""
+        watch = self.context.storage
+        while True:
+            await watch.troubled.wait()
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                await check_health(self.context)
+            except Exception:  # the watch outlives a probe that failed unexpectedly
+                log.exception("storage watch: the probe failed")
 
     async def prune(self) -> None:
         ttl = self.context.settings.idempotency_ttl

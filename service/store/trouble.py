@@ -15,6 +15,7 @@ request that happens to succeed.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import os
@@ -125,11 +126,14 @@ class StorageWatch:
 
     ``saw`` is told of every refusal (a request, a job's run, the deliverer's tick); ``well``
     when a probe found the database answering and, for a write-side trouble, taking a write.
+    ``troubled`` is set while an incident is on, for whoever probes until it is over (the app's
+    jobs), and waits on it otherwise.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.incident: Incident | None = None
+        self.troubled = asyncio.Event()
 
     def saw(
         self, trouble: Trouble, error: BaseException | str, where: str, *, refused: bool = True
@@ -139,6 +143,7 @@ class StorageWatch:
         probe found (they name hosts and files: for the log, never for a client)."""
         if self.incident is None or self.incident.trouble is not trouble:
             self.incident = Incident(trouble, self.clock())
+            self.troubled.set()
             log.warning(
                 "storage trouble (%s) in %s: %s; refusing what needs the database until it is "
                 "well (further refusals are counted, not logged)",
@@ -151,6 +156,7 @@ class StorageWatch:
     def well(self) -> None:
         """The database answered a probe: an incident on is over (one line says so)."""
         incident, self.incident = self.incident, None
+        self.troubled.clear()
         if incident is not None:
             log.warning(
                 "storage trouble (%s) over after %.1f s; %d refused meanwhile",

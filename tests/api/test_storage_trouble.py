@@ -23,7 +23,7 @@ from service.config import Settings
 from service.flows.context import AppContext
 from service.store.migrate import upgrade
 from service.store.tokens import create_token
-from tests.helpers import county, report, scratch_postgres
+from tests.helpers import county, report, scratch_postgres, wait_until
 
 REPORTS = "/api/v1/reports"
 CHINESE = {"Accept-Language": "zh-CN"}
@@ -137,6 +137,12 @@ async def test_a_full_sqlite_database_refuses_writes_with_507_and_reads_go_on(
         async with context.engine.connect() as connection:
             await connection.execute(text("PRAGMA max_page_count = 1073741823"))
             await connection.commit()
+
+        # the worker's own probe ends the incident, with no request asking
+        async def over() -> bool:
+            return context.storage.incident is None
+
+        await wait_until(over, seconds=5)
         assert (await client.get("/healthz")).status_code == 200
         assert (
             await client.post(REPORTS, json=a_report(500), headers=dispatcher)
