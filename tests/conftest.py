@@ -26,8 +26,15 @@ from service.app import create_app
 from service.config import Settings
 from service.flows.context import AppContext
 from service.store.migrate import upgrade
-from service.store.tokens import create_token
-from tests.helpers import BACKENDS, SERVERS, Clock, MakeToken, hold_clock, scratch_postgres
+from tests.helpers import (
+    BACKENDS,
+    SERVERS,
+    Clock,
+    MakeToken,
+    hold_clock,
+    scratch_postgres,
+    token_headers,
+)
 
 
 def _refusing(item: pytest.Item, start: Callable[..., None]) -> Callable[..., None]:
@@ -168,16 +175,6 @@ def make_token(context: AppContext) -> MakeToken:
     """``await make_token("dispatcher", region="330603")`` → Authorization headers."""
 
     async def make(role: str, name: str | None = None, **scope: str) -> dict[str, str]:
-        async with context.sessions() as session:
-            _row, token = await create_token(
-                session,
-                context.playbooks.agencies,
-                context.playbooks.grids,
-                role=role,
-                name=name or role,
-                **scope,
-            )
-            await session.commit()
-        return {"Authorization": f"Bearer {token}"}
+        return await token_headers(context, role, name, **scope)
 
     return make

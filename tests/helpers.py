@@ -40,6 +40,7 @@ from service.config import Settings
 from service.flows.context import AppContext
 from service.notify.deliverer import Deliverer
 from service.store.engine import make_engine
+from service.store.tokens import create_token
 
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 BACKENDS = ["sqlite", "postgres"]
@@ -203,6 +204,30 @@ async def succeeded(request: Awaitable[httpx.Response]) -> Any:
     response = await request
     assert response.status_code in (200, 201), response.text
     return response.json()
+
+
+async def token_headers(
+    context: AppContext, role: str, name: str | None = None, **scope: str
+) -> dict[str, str]:
+    """Authorization headers of a new token made through the store, committed (``role``,
+    ``name``, and its ``agency`` or ``region``)."""
+    async with context.sessions() as session:
+        _row, token = await create_token(
+            session,
+            context.playbooks.agencies,
+            context.playbooks.grids,
+            role=role,
+            name=name or role,
+            **scope,
+        )
+        await session.commit()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def turn_report(n: int) -> dict[str, Any]:
+    """The ``n``-th of a run of reports on 越城区 (1000 MW), each losing a little other load,
+    ``n`` minutes after T0: below every level, so that they change nothing but their own rows."""
+    return report(county("330602", "1000", str(10 + n % 50)), minutes=n)
 
 
 async def count(context: AppContext, model: Any) -> int:

@@ -35,24 +35,19 @@ from service.app import create_app
 from service.cli.metric_files import SIZE, file_names
 from service.config import Settings
 from service.store.migrate import upgrade
-from service.store.tokens import create_token
 from tests.helpers import (
     REPO,
     cli_tokens,
-    county,
     free_port,
-    report,
     serve,
     service_env,
+    token_headers,
+    turn_report,
 )
 
 pytestmark = pytest.mark.process
 
 REPORTS = "/api/v1/reports"
-
-
-def a_report(n: int) -> dict[str, Any]:
-    return report(county("330602", "1000", str(10 + n % 50)), minutes=n)
 
 
 def allocated(path: Path) -> int:
@@ -169,7 +164,9 @@ def test_a_full_disk_refuses_writes_and_the_service_lives_on(tmp_path: Path) -> 
             dispatcher = cli_tokens(env, {"d": ["--role", "dispatcher", "--region", "330602"]})["d"]
             stored = 0
             for n in range(5):
-                assert http.post(REPORTS, json=a_report(n), headers=dispatcher).status_code == 201
+                assert (
+                    http.post(REPORTS, json=turn_report(n), headers=dispatcher).status_code == 201
+                )
                 stored += 1
             for metrics_file in (var / "metrics").glob("*.db"):
                 assert allocated(metrics_file) >= metrics_file.stat().st_size, metrics_file
@@ -177,7 +174,7 @@ def test_a_full_disk_refuses_writes_and_the_service_lives_on(tmp_path: Path) -> 
             fill(disk / "filler")
             statuses = Counter[int]()
             for n in range(5, 15):
-                answer = http.post(REPORTS, json=a_report(n), headers=dispatcher)
+                answer = http.post(REPORTS, json=turn_report(n), headers=dispatcher)
                 statuses[answer.status_code] += 1
                 stored += answer.status_code == 201
                 if answer.status_code == 507:
@@ -200,7 +197,7 @@ def test_a_full_disk_refuses_writes_and_the_service_lives_on(tmp_path: Path) -> 
             while http.get("/healthz").status_code != 200:
                 assert time.monotonic() < deadline, "never well again"
                 time.sleep(0.1)
-            assert http.post(REPORTS, json=a_report(99), headers=dispatcher).status_code == 201
+            assert http.post(REPORTS, json=turn_report(99), headers=dispatcher).status_code == 201
             stored += 1
 
         with contextlib.closing(sqlite3.connect(database)) as connection:
@@ -300,20 +297,14 @@ async def _under_load(cluster: Cluster, var_dir: Path) -> tuple[list[tuple[int, 
     answers: list[tuple[int, Any]] = []
     async with app.router.lifespan_context(app):
         context = app.state.context
-        async with context.sessions() as session:
-            _row, token = await create_token(
-                session, context.playbooks.agencies, context.playbooks.grids,
-                role="dispatcher", name="调度员", region="330602",
-            )  # fmt: skip
-            await session.commit()
-        dispatcher = {"Authorization": f"Bearer {token}"}
+        dispatcher = await token_headers(context, "dispatcher", "调度员", region="330602")
         stop = asyncio.Event()
         transport = httpx.ASGITransport(app=app)
 
         async def post_until_stopped(client: httpx.AsyncClient, first: int) -> None:
             n = first
             while not stop.is_set():
-                answer = await client.post(REPORTS, json=a_report(n), headers=dispatcher)
+                answer = await client.post(REPORTS, json=turn_report(n), headers=dispatcher)
                 answers.append((answer.status_code, answer.json()))
                 n += 1
                 if answer.status_code != 201:

@@ -10,7 +10,6 @@ import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -22,8 +21,7 @@ from service.app import create_app
 from service.config import Settings
 from service.flows.context import AppContext
 from service.store.migrate import upgrade
-from service.store.tokens import create_token
-from tests.helpers import county, report, scratch_postgres, wait_until
+from tests.helpers import scratch_postgres, token_headers, turn_report, wait_until
 
 REPORTS = "/api/v1/reports"
 CHINESE = {"Accept-Language": "zh-CN"}
@@ -44,23 +42,10 @@ async def running(
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         context: AppContext = app.state.context
-        async with context.sessions() as session:
-            _row, token = await create_token(
-                session,
-                context.playbooks.agencies,
-                context.playbooks.grids,
-                role="dispatcher",
-                name="调度员",
-                region="330602",
-            )
-            await session.commit()
+        dispatcher = await token_headers(context, "dispatcher", "调度员", region="330602")
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            yield client, context, {"Authorization": f"Bearer {token}"}
-
-
-def a_report(n: int) -> dict[str, Any]:
-    return report(county("330602", "1000", str(10 + n % 50)), minutes=n)
+            yield client, context, dispatcher
 
 
 async def stored_reports(context: AppContext) -> int:
@@ -89,7 +74,9 @@ async def test_a_full_sqlite_database_refuses_writes_with_507_and_reads_go_on(
     url = sqlite_database
     caplog.set_level(logging.INFO)
     async with running(url, tmp_path / "var") as (client, context, dispatcher):
-        assert (await client.post(REPORTS, json=a_report(0), headers=dispatcher)).status_code == 201
+        assert (
+            await client.post(REPORTS, json=turn_report(0), headers=dispatcher)
+        ).status_code == 201
         # SQLITE_FULL as a full disk gives it: the one writer connection may grow the file no
         # further (the limit is the connection's; every write of the app goes through it).
         async with context.engine.connect() as connection:
@@ -98,7 +85,7 @@ async def test_a_full_sqlite_database_refuses_writes_with_507_and_reads_go_on(
             await connection.commit()
         stored = 1
         for n in range(1, 300):
-            answer = await client.post(REPORTS, json=a_report(n), headers=dispatcher)
+            answer = await client.post(REPORTS, json=turn_report(n), headers=dispatcher)
             if answer.status_code != 201:
                 break
             stored += 1
@@ -116,7 +103,7 @@ async def test_a_full_sqlite_database_refuses_writes_with_507_and_reads_go_on(
             "this request was done, please try again later",
             "database": "full",
         }
-        chinese = await client.post(REPORTS, json=a_report(400), headers=dispatcher | CHINESE)
+        chinese = await client.post(REPORTS, json=turn_report(400), headers=dispatcher | CHINESE)
         assert chinese.status_code == 507
         assert (
             chinese.json()["detail"]
@@ -145,7 +132,7 @@ async def test_a_full_sqlite_database_refuses_writes_with_507_and_reads_go_on(
         await wait_until(over, seconds=5)
         assert (await client.get("/healthz")).status_code == 200
         assert (
-            await client.post(REPORTS, json=a_report(500), headers=dispatcher)
+            await client.post(REPORTS, json=turn_report(500), headers=dispatcher)
         ).status_code == 201
         async with context.engine.connect() as connection:
             assert await connection.scalar(text("PRAGMA integrity_check")) == "ok"
@@ -193,7 +180,7 @@ async def answers_until(
     and ``database`` member."""
     seen: list[tuple[int, str | None]] = []
     for n in range(first, first + 50):
-        answer = await client.post(REPORTS, json=a_report(n), headers=dispatcher)
+        answer = await client.post(REPORTS, json=turn_report(n), headers=dispatcher)
         body = answer.json()
         seen.append(
             (answer.status_code, body.get("database") if answer.status_code >= 400 else None)
@@ -209,7 +196,9 @@ async def test_a_read_only_postgresql_refuses_writes_with_503_and_comes_back(
 ) -> None:
     caplog.set_level(logging.INFO)
     async with running(postgres_database, tmp_path / "var") as (client, context, dispatcher):
-        assert (await client.post(REPORTS, json=a_report(0), headers=dispatcher)).status_code == 201
+        assert (
+            await client.post(REPORTS, json=turn_report(0), headers=dispatcher)
+        ).status_code == 201
         await set_read_only(postgres_database, True)
         refused = await answers_until(client, dispatcher, 503, 1)
         # the pool's connections were cut: a request may find one gone before the new ones
