@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from service.api.cap import cap_alert
 from service.api.deps import ActorDep, ContextDep, fires
 from service.api.openapi import problems
 from service.flows.warnings import alerts, early_warnings
+from service.flows.warnings.cap import cap_alert
 from service.flows.warnings.schemas import WarningCreate, WarningDecision, WarningRead
 from service.plan.actor import Actor
 
