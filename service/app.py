@@ -24,7 +24,7 @@ from service.api.docs import install_docs
 from service.api.evaluation_report import FONTS_PATH, fonts_dir
 from service.api.language import Language
 from service.api.limits import BodyLimit, WrongTokens
-from service.api.logs import RequestLog, configure, quiet_libraries
+from service.api.logs import RequestLog, configure, flush_request_lines, quiet_libraries
 from service.api.metrics import RequestMetrics, install_metrics
 from service.api.openapi import complete_openapi
 from service.api.render_pool import RenderPool
@@ -246,6 +246,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await jobs.stop()
             await renders.close()
             await context.close()
+            flush_request_lines()
 
     app = FastAPI(
         title="outage-coordinator",
@@ -258,25 +259,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     # Middleware, innermost first (each one added wraps those before it): the token check, the
     # body's size around it (a body declared too large is refused before any token is looked
-    # up), the answer to an error nothing else handled, the request's timing for /metrics, the
-    # request's id and log line (so the error's log line carries the id), and outermost the
+    # up), the answer to an error nothing else handled, the request's id, its timing for
+    # /metrics and its log line (so the error's log line carries the id), and outermost the
     # language of what is said (Accept-Language, service.api.language), problems included.
     # One count of wrong tokens per worker, for the API's check and the board's sign-in.
     app.state.wrong_tokens = wrong_tokens = WrongTokens()
     app.add_middleware(BearerAuth, wrong_tokens=wrong_tokens)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(problems.CatchUnexpected, storage_trouble=trouble_of)
-    if settings.metrics:
-        # An included router's route knows its path without the prefix: give the timer each
-        # API route's whole template.
-        templates = {
-            id(route): API_PREFIX + route.path
-            for router in API_ROUTERS
-            for route in router.routes
-            if isinstance(route, APIRoute)
-        }
-        app.add_middleware(RequestMetrics, templates=templates)
-    app.add_middleware(RequestLog, log_requests=settings.request_log)
+    # An included router's route knows its path without the prefix: give the timer each API
+    # route's whole template.
+    templates = {
+        id(route): API_PREFIX + route.path
+        for router in API_ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    }
+    metrics = RequestMetrics(templates) if settings.metrics else None
+    app.add_middleware(RequestLog, log_requests=settings.request_log, metrics=metrics)
     app.add_middleware(Language)
     # FastAPI tries routes in order, at a cost per route: the hot paths first (dispatchers'
     # reports and classifications, agencies' polls). No two paths overlap, so order is free.

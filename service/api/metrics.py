@@ -35,6 +35,7 @@ import math
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
@@ -51,7 +52,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from service.api.auth import bearer_token
 from service.api.problems import problem, speaking
@@ -110,48 +111,60 @@ SCRAPE_SECONDS = Gauge(
 
 
 class RequestMetrics:
-    """Pure ASGI: count and time every HTTP request, labelled by the template of the route it
-    matched (``/api/v1/events/{event_id}``, never the path itself, so the series stay few). A
-    request the route does not serve by its method (405) counts as ``unmatched``, as does one
-    refused before routing (a missing token's 401, a body too large).
+    """Counts and times every HTTP request (``record``, called by the request's watch,
+    ``service.api.logs.RequestLog``, once the answer is sent), labelled by the template of the
+    route it matched (``/api/v1/events/{event_id}``, never the path itself, so the series stay
+    few). A request the route does not serve by its method (405) counts as ``unmatched``, as
+    does one refused before routing (a missing token's 401, a body too large).
 
     ``templates`` maps a route (by ``id``) to its whole template where the route's own
     ``path`` lacks its router's prefix; any other route's ``path`` is its template.
+
+    The three series a request moves are looked up once per route, method and status and kept
+    (``series``): asking prometheus-client for a labelled child takes its lock and builds the
+    label tuple each time, as much again as moving the values.
     """
 
-    def __init__(self, app: ASGIApp, *, templates: Mapping[int, str]) -> None:
-        self.app = app
+    def __init__(self, templates: Mapping[int, str]) -> None:
         self.templates = templates
+        self.series: dict[tuple[int, str, int], Series] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500  # what the client gets when the app fails before it answers
+    def record(self, scope: Scope, status: int, took: float) -> None:
+        method = scope["method"] if scope["method"] in METHODS else "other"
+        matched = scope.get("route")
+        # few: routes (by id: a route is not hashable; each lives as long as the app)
+        # × 8 methods × the statuses answered
+        key = (id(matched), method, status)
+        series = self.series.get(key) or self._series(key, matched)
+        series.count.inc()
+        series.spent.inc(took)
+        series.latency.observe(took)
 
-        async def watched(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, watched)
-        finally:
-            took = time.perf_counter() - started
-            method = scope["method"] if scope["method"] in METHODS else "other"
-            route = self.route(scope.get("route"), scope["method"])
-            klass = f"{status // 100}xx"
-            REQUESTS.labels(route, method, klass).inc()
-            REQUEST_SECONDS_SPENT.labels(route, method).inc(took)
-            REQUEST_SECONDS.labels(klass).observe(took)
+    def _series(self, key: tuple[int, str, int], matched: object) -> Series:
+        _route_id, method, status = key
+        route = self.route(matched, method)
+        klass = f"{status // 100}xx"
+        found = self.series[key] = Series(
+            REQUESTS.labels(route, method, klass),
+            REQUEST_SECONDS_SPENT.labels(route, method),
+            REQUEST_SECONDS.labels(klass),
+        )
+        return found
 
     def route(self, matched: object, method: str) -> str:
         """The matched route's template, when the route serves this method."""
         if matched is None or method not in (getattr(matched, "methods", None) or METHODS):
             return UNMATCHED
         return self.templates.get(id(matched)) or str(getattr(matched, "path", UNMATCHED))
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """The labelled children one kind of request moves: its count, its time, its latency."""
+
+    count: Counter
+    spent: Counter
+    latency: Histogram
 
 
 class _Figures(Collector):

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.api.logs import RequestLog, configure
+from service.api.logs import RequestLog, configure, flush_request_lines
 from service.api.problems import CatchUnexpected
 from service.config import Settings
 from tests.helpers import MakeToken, county, post, report
@@ -37,6 +37,7 @@ def logging_as_served(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
 def lines(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     """The JSON lines written to stderr so far (each must be one JSON object), but the test
     client's own."""
+    flush_request_lines()  # the request lines waiting their batch
     found = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line]
     return [line for line in found if line["logger"] != "httpx"]
 
