@@ -1,21 +1,21 @@
 """The floor to measure the service against: a FastAPI app that does only the unavoidable work.
 
-``POST /insert`` stores a report-shaped JSON body as one row; ``POST /join`` does so under the
-lock of one shared event's row, which it updates (the floor for reports joining one event, every
-writer taking its turn on the row); ``GET /rows/{id}`` reads one row back by primary key in a
-read-only transaction (the floor for an agency's ETag poll: one indexed SELECT); ``GET
-/page/{size}?row={id}`` reads that row too and answers an HTML page of ``size`` bytes with an
-ETag, or 304 to ``If-None-Match`` (the floor for the situation board's page and its poll, at the
-board's own size); ``POST /echo``
-parses a ``{snapshots: [...]}`` body with a pydantic model and returns it. The engines come from
-``service.store.engine.make_engine`` as the service's do, so the driver, the pools (on SQLite one
-writer connection and a separate read pool) and on SQLite the pragmas, ``BEGIN IMMEDIATE`` for
-writes and ``BEGIN DEFERRED`` for reads are the service's own: the two apps differ only in what a
-request does.
+``POST /insert`` stores a report-shaped JSON body as one row; ``POST /join`` does so under the lock
+of one shared event's row, which it updates (the floor for reports joining one named event, every
+writer taking its turn on the row); ``POST /join-by-grid`` first finds the event by the report's
+grid, one SELECT by key (the floor for reports that name only their grids); ``GET /rows/{id}``
+reads one row back by primary key in a read-only transaction (the floor for an agency's ETag poll:
+one indexed SELECT); ``GET /page/{size}?row={id}`` reads that row too and answers an HTML page of
+``size`` bytes with an ETag, or 304 to ``If-None-Match`` (the floor for the situation board's page
+and its poll, at the board's own size); ``POST /echo`` parses a ``{snapshots: [...]}`` body with a
+pydantic model and returns it. The engines come from ``service.store.engine.make_engine`` as the
+service's do, so the driver, the pools (on SQLite one writer connection and a separate read pool)
+and on SQLite the pragmas, ``BEGIN IMMEDIATE`` for writes and ``BEGIN DEFERRED`` for reads are the
+service's own: the two apps differ only in what a request does.
 
 Run it as ``uvicorn --factory benchmarks.bare_app:create_app``; ``BENCH_DATABASE_URL`` names the
-database (default ``sqlite+aiosqlite:///var/bench-bare.db``). Its one table is made at start-up:
-it is a benchmark's scratch table, not part of the service's schema.
+database (default ``sqlite+aiosqlite:///var/bench-bare.db``). Its tables are made at start-up:
+they are a benchmark's scratch tables, not part of the service's schema.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     MetaData,
+    String,
     Table,
     Uuid,
     insert,
@@ -46,7 +47,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.config import Settings
 from service.store.engine import READ_ONLY, make_engine
@@ -70,6 +71,14 @@ bare_events = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 SHARED_EVENT = uuid.UUID("00000000-0000-4000-8000-000000000001")
+# Which open event a grid's reports join: what ``POST /join-by-grid`` looks the event up in.
+bare_event_grids = Table(
+    "bare_event_grids",
+    metadata,
+    Column("region", String(12), primary_key=True),
+    Column("event_id", Uuid, nullable=False),
+)
+SHARED_GRID = "330603"  # 柯桥区, the grid of the benchmark's reports
 
 
 class SnapshotEcho(BaseModel):
@@ -83,6 +92,21 @@ class SnapshotEcho(BaseModel):
 
 class EchoBody(BaseModel):
     snapshots: list[SnapshotEcho]
+
+
+async def join(connection: AsyncConnection, event_id: uuid.UUID, body: dict[str, Any]) -> uuid.UUID:
+    """Lock the event's row (``FOR UPDATE``), update it, insert the report; its id."""
+    row_id, now = uuid.uuid4(), datetime.now(UTC)
+    await connection.execute(
+        select(bare_events.c.reports).where(bare_events.c.id == event_id).with_for_update()
+    )
+    await connection.execute(
+        update(bare_events)
+        .where(bare_events.c.id == event_id)
+        .values(reports=bare_events.c.reports + 1, updated_at=now)
+    )
+    await connection.execute(insert(bare_reports).values(id=row_id, received_at=now, body=body))
+    return row_id
 
 
 @cache
@@ -108,6 +132,9 @@ def create_app() -> FastAPI:
                     insert(bare_events).values(
                         id=SHARED_EVENT, reports=0, updated_at=datetime.now(UTC)
                     )
+                )
+                await connection.execute(
+                    insert(bare_event_grids).values(region=SHARED_GRID, event_id=SHARED_EVENT)
                 )
         app.state.engine = engine
         # Reads as the service's read sessions: on SQLite a pool of their own beside the one
@@ -145,21 +172,24 @@ def create_app() -> FastAPI:
         """The least a report joining one shared event takes: lock the event's row, update it,
         insert the report, commit; every writer of the event waits its turn on the row."""
         engine: AsyncEngine = request.app.state.engine
-        row_id, now = uuid.uuid4(), datetime.now(UTC)
         async with engine.begin() as connection:
-            await connection.execute(
-                select(bare_events.c.reports)
-                .where(bare_events.c.id == SHARED_EVENT)
-                .with_for_update()
+            row_id = await join(connection, SHARED_EVENT, body)
+        return JSONResponse({"id": str(row_id)}, status_code=201)
+
+    @app.post("/join-by-grid", status_code=201)
+    async def join_by_grid(request: Request, body: dict[str, Any]) -> JSONResponse:
+        """The least a report naming only its grid takes: find the open event of its first
+        grid (one SELECT by key), then as ``/join``."""
+        engine: AsyncEngine = request.app.state.engine
+        region = body["snapshots"][0]["region"]
+        async with engine.begin() as connection:
+            found = await connection.execute(
+                select(bare_event_grids.c.event_id).where(bare_event_grids.c.region == region)
             )
-            await connection.execute(
-                update(bare_events)
-                .where(bare_events.c.id == SHARED_EVENT)
-                .values(reports=bare_events.c.reports + 1, updated_at=now)
-            )
-            await connection.execute(
-                insert(bare_reports).values(id=row_id, received_at=now, body=body)
-            )
+            event_id = found.scalar()
+            if event_id is None:
+                raise HTTPException(404, f"no open event for {region}")
+            row_id = await join(connection, event_id, body)
         return JSONResponse({"id": str(row_id)}, status_code=201)
 
     @app.get("/rows/{row_id}")

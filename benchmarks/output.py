@@ -14,7 +14,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
     bare_wide = 16
     head = (
         f"{'backend':<9}{'service':<{wide}}{'req/s':>7}{'p99 ms':>8}   {'bare':<{bare_wide}}"
-        f"{'req/s':>7}{'p99 ms':>8}{'ratio':>7}{'goal':>7}  result"
+        f"{'req/s':>7}{'p99 ms':>8}{'ratio':>7}{'goal':>7}{'p99×':>7}{'goal':>6}  result"
     )
     lines = [head, "-" * len(head)]
     for backend, found in results.items():
@@ -27,11 +27,14 @@ def table(results: dict[str, dict[str, Any]]) -> str:
             bare = "GET /rows/{id}" if bare.startswith("GET /rows/") else bare
             errors = s["errors"] + b["errors"]
             goal = "—" if pair["goal"] is None else f"≥{pair['goal']:.1f}"
+            p99_goal = pair.get("p99_goal")
+            tail = "—" if p99_goal is None else f"≤{p99_goal:.0f}"
             verdict = {None: "info", True: "ok", False: "MISSED"}[pair["meets_goal"]]
             lines.append(
                 f"{backend:<9}{pair['label']:<{wide}}{s['rps']:>7.0f}{s['p99_ms']:>8.1f}   "
                 f"{bare:<{bare_wide}}{b['rps']:>7.0f}{b['p99_ms']:>8.1f}{pair['ratio']:>7.2f}"
-                f"{goal:>7}  {verdict}" + (f" ({errors} errors)" if errors else "")
+                f"{goal:>7}{pair.get('p99_ratio', 0):>7.1f}{tail:>6}  {verdict}"
+                + (f" ({errors} errors)" if errors else "")
             )
         lines.append(
             f"{'':<9}service peak RSS {found['service_peak_rss_kib'] / 1024:.1f} MiB "

@@ -173,7 +173,7 @@ def bench_backend(
             board_pairs, found["board"] = prepare_board(base, tokens["observer"])
             pairs += board_pairs
             measured = measure(base, pairs, args)
-            found["pairs"] = [pair_json(pair, measured[pair.name]) for pair in pairs]
+            found["pairs"] = [pair_json(pair, measured[pair.name], name) for pair in pairs]
             found["service_peak_rss_kib"] = servers.peak_rss_kib(service.pid)
             found["bare_peak_rss_kib"] = servers.peak_rss_kib(bare.pid)
     except BenchError as exc:  # the dispatch figures above still stand

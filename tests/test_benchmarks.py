@@ -47,6 +47,31 @@ def test_the_median_round_is_compared() -> None:
     assert found["service"]["errors"] == 1
 
 
+def test_a_pair_meets_its_backends_goal_and_its_tail_goal() -> None:
+    pair = Pair(
+        "reports",
+        "POST /api/v1/reports",
+        Target("POST", "/api/v1/reports", 201),
+        Target("POST", "/join", 201),
+        0.6,
+        p99_goal=2.0,
+        goals=(("postgres", 0.5),),
+    )
+
+    def rounds(rps: int, p99: float) -> list[Load]:
+        return [Load(requests=rps, errors=0, seconds=1.0, p50_ms=1.0, p99_ms=p99)] * 3
+
+    slow = {"service": rounds(55, 10.0), "bare": rounds(100, 6.0)}
+    assert pair_json(pair, slow, "sqlite")["goal"] == 0.6
+    assert pair_json(pair, slow, "sqlite")["meets_goal"] is False  # 0.55 < 0.6
+    on_postgres = pair_json(pair, slow, "postgres")
+    assert (on_postgres["goal"], on_postgres["meets_goal"]) == (0.5, True)
+    assert (on_postgres["p99_ratio"], on_postgres["meets_p99_goal"]) == (1.67, True)
+    # fast enough, but its tail thrice the floor's: missed
+    tail = pair_json(pair, {"service": rounds(90, 18.0), "bare": rounds(100, 6.0)}, "sqlite")
+    assert (tail["ratio"], tail["p99_ratio"], tail["meets_goal"]) == (0.9, 3.0, False)
+
+
 def test_two_workers_are_compared_with_one_round_by_round() -> None:
     cpu = {"service": 1.0, "postgres": 0.5, "generator": 0.25, "machine": 2.0}
     found = scaling_json(

@@ -168,8 +168,8 @@ def test_a_full_disk_refuses_writes_and_the_service_lives_on(tmp_path: Path) -> 
                     http.post(REPORTS, json=turn_report(n), headers=dispatcher).status_code == 201
                 )
                 stored += 1
-            for metrics_file in (var / "metrics").glob("*.db"):
-                assert allocated(metrics_file) >= metrics_file.stat().st_size, metrics_file
+            # a lone worker counts in its own memory: no file to map on the full disk
+            assert not (var / "metrics").exists()
 
             fill(disk / "filler")
             statuses = Counter[int]()
