@@ -27,6 +27,7 @@ from service.api.limits import BodyLimit, WrongTokens
 from service.api.logs import RequestLog, configure, quiet_libraries
 from service.api.metrics import RequestMetrics, install_metrics
 from service.api.openapi import complete_openapi
+from service.api.public import install_public
 from service.api.render_pool import RenderPool
 from service.api.routes import (
     actions,
@@ -286,6 +287,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics:
         install_metrics(app)
     install_board(app, playbooks)
+    install_public(app, playbooks, settings)
     # The CJK font the evaluation page loads (no token: it is public, like the docs' assets).
     app.mount(FONTS_PATH, StaticFiles(directory=fonts_dir()), name="fonts")
     install_docs(app)

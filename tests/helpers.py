@@ -23,14 +23,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
+from xml.etree import ElementTree as ET
 
 import asyncpg
 import httpx
 import pytest
+import xmlschema
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
@@ -824,3 +827,28 @@ def documented_operations(tag: str) -> dict[str, dict[str, Any]]:
                 assert schemas[model].get("examples"), f"{name}: no examples of {model}"
             found[name] = operation
     return found
+
+
+CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+# CAP 1.2 3.2.1: an identifier (and a sender) "MUST NOT include spaces, commas or restricted
+# characters (< and &)"; references: "sender,identifier,sent" triples separated by whitespace.
+CAP_RESTRICTED = re.compile(r"[\s,<&]")
+
+
+@cache
+def cap_schema() -> xmlschema.XMLSchema10:
+    return xmlschema.XMLSchema10(str(REPO / "tests" / "data" / "CAP-v1.2.xsd"))
+
+
+def cap_faults(document: bytes) -> list[str]:
+    """What makes ``document`` no CAP 1.2 alert, in words (nothing: it is one): OASIS's schema
+    (tests/data/CAP-v1.2.xsd) and the rules it cannot say."""
+    root = ET.fromstring(document)
+    faults = [str(error.reason or error) for error in cap_schema().iter_errors(root)]
+    for tag in ("identifier", "sender"):
+        if CAP_RESTRICTED.search(root.findtext(f"{CAP}{tag}") or ""):
+            faults.append(f"{tag} holds a space, comma, < or &")
+    for triple in (root.findtext(f"{CAP}references") or "").split():
+        if len(triple.split(",")) != 3:
+            faults.append(f"reference {triple!r} is not sender,identifier,sent")
+    return faults

@@ -17,17 +17,13 @@ the settings' (``CapSource``).
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 import httpx
-import xmlschema
-
 import pytest
 from pydantic import ValidationError
 
@@ -37,32 +33,20 @@ from service.flows.warnings.cap import CapSource, cap_alert
 from service.flows.warnings.schemas import WarningRead
 from service.plan.alerts import WarningMoments, warning_messages
 from service.playbooks.bundle import Playbooks
-from tests.helpers import PLAYBOOKS_DIR, REPO, T0, Clock, MakeToken, county, post, report
+from tests.helpers import (
+    CAP,
+    PLAYBOOKS_DIR,
+    T0,
+    Clock,
+    MakeToken,
+    cap_faults,
+    county,
+    post,
+    report,
+)
 
 API = "/api/v1"
-CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 SENDER = "outage-coordinator@shaoxing.gov.cn"
-# CAP 1.2 3.2.1: an identifier (and a sender) "MUST NOT include spaces, commas or restricted
-# characters (< and &)"; references: "sender,identifier,sent" triples separated by whitespace.
-RESTRICTED = re.compile(r"[\s,<&]")
-
-
-@cache
-def cap_schema() -> xmlschema.XMLSchema10:
-    return xmlschema.XMLSchema10(str(REPO / "tests" / "data" / "CAP-v1.2.xsd"))
-
-
-def cap_faults(document: bytes) -> list[str]:
-    """What makes ``document`` no CAP 1.2 alert, in words (nothing: it is one)."""
-    root = ET.fromstring(document)
-    faults = [str(error.reason or error) for error in cap_schema().iter_errors(root)]
-    for tag in ("identifier", "sender"):
-        if RESTRICTED.search(root.findtext(f"{CAP}{tag}") or ""):
-            faults.append(f"{tag} holds a space, comma, < or &")
-    for triple in (root.findtext(f"{CAP}references") or "").split():
-        if len(triple.split(",")) != 3:
-            faults.append(f"reference {triple!r} is not sender,identifier,sent")
-    return faults
 
 
 class Message:

@@ -1,0 +1,98 @@
+"""The public page's routes: no token, nothing internal, every answer cacheable.
+
+``GET /public`` (the page), ``/public/feed.atom``, ``/public/alerts.atom`` (the CAP index) and
+``/public/warnings/{id}/cap[/{moment}]`` (a warning's CAP messages, once published). Each answer
+carries a strong ETag of its bytes and ``Cache-Control: public, max-age``; an ``If-None-Match``
+naming it is answered 304 without a body.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Final
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from service.api.board.pages import SECURITY_HEADERS, context_of, root_of
+from service.api.public.edition import Edition, PublicEditions, Rendered
+from service.flows.warnings.alerts import public_alert
+from service.flows.warnings.cap import cap_alert
+
+router = APIRouter(include_in_schema=False)
+
+HTML: Final = "text/html; charset=utf-8"
+ATOM: Final = "application/atom+xml; charset=utf-8"
+CAP: Final = "application/cap+xml"
+
+
+def _editions(request: Request) -> PublicEditions:
+    editions: PublicEditions = request.app.state.public_editions
+    return editions
+
+
+async def _edition(request: Request) -> Edition:
+    return await _editions(request).current(context_of(request), root_of(request))
+
+
+def _answer(request: Request, rendered: Rendered, media_type: str) -> Response:
+    """``rendered``, or 304 when the client holds these bytes already (weak comparison, as
+    RFC 9110 asks of If-None-Match)."""
+    headers = {
+        **SECURITY_HEADERS,
+        "ETag": rendered.etag,
+        "Cache-Control": f"public, max-age={_editions(request).max_age}",
+    }
+    held = request.headers.get("if-none-match")
+    if held is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in held.split(",")}
+        if rendered.etag in tags or "*" in tags:
+            return Response(status_code=304, headers=headers)
+    return Response(rendered.body, media_type=media_type, headers=headers)
+
+
+@router.get("/public")
+async def public_page(request: Request) -> Response:
+    """The public outage page: active warnings, each affected area's customers out,
+    restoration and estimated restoration, and the published releases."""
+    return _answer(request, (await _edition(request)).page, HTML)
+
+
+@router.get("/public/feed.atom")
+async def public_feed(request: Request) -> Response:
+    """The published warnings and releases as an Atom feed."""
+    return _answer(request, (await _edition(request)).feed, ATOM)
+
+
+@router.get("/public/alerts.atom")
+async def public_alerts(request: Request) -> Response:
+    """The CAP index: the warnings' latest CAP messages, as alert hubs read them."""
+    return _answer(request, (await _edition(request)).alerts, ATOM)
+
+
+@router.get("/public/warnings/{warning_id}/cap")
+async def public_latest_cap(request: Request, warning_id: uuid.UUID) -> Response:
+    """A published warning's latest CAP message."""
+    edition = await _edition(request)
+    moment = edition.latest.get(str(warning_id))
+    return await _cap(request, edition, warning_id, moment)
+
+
+@router.get("/public/warnings/{warning_id}/cap/{moment}")
+async def public_cap(request: Request, warning_id: uuid.UUID, moment: str) -> Response:
+    """One CAP message a published warning sent: ``published``, ``level-<seq>``, ``lifted``."""
+    return await _cap(request, await _edition(request), warning_id, moment)
+
+
+async def _cap(
+    request: Request, edition: Edition, warning_id: uuid.UUID, moment: str | None
+) -> Response:
+    """From the edition when it holds the message; else (a warning no longer on the page, a
+    change within the last check) read and written now."""
+    held = edition.cap.get((str(warning_id), moment)) if moment else None
+    if held is None:
+        alert = await public_alert(context_of(request), warning_id, moment)
+        editions = _editions(request)
+        grids = context_of(request).playbooks.grids
+        held = Rendered.of(cap_alert(alert.warning, alert.message, grids, editions.source))
+    return _answer(request, held, CAP)
