@@ -852,3 +852,48 @@ def cap_faults(document: bytes) -> list[str]:
         if len(triple.split(",")) != 3:
             faults.append(f"reference {triple!r} is not sender,identifier,sent")
     return faults
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_INSTALL = "apt-get install -y chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+def require_chromium() -> Path:
+    """Debian's Chromium, which Playwright drives (never a browser of its own): without it the
+    test skips naming the command that installs it; under CI (``CI`` set) it fails."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing under CI: .ci/run must `{CHROMIUM_INSTALL}`")
+        pytest.skip(f"Debian's chromium is not installed: {CHROMIUM_INSTALL}")
+    return CHROMIUM
+
+
+@contextmanager
+def browser_page(
+    chromium: Path, tmp_path: Path, viewport: dict[str, int], timeout_ms: int | None = None
+) -> Iterator[Any]:
+    """A page of Debian's Chromium, headless, in a fresh profile under ``tmp_path``, closed
+    afterwards; ``timeout_ms`` for every wait, where Playwright's default is not."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "profile",  # a fresh user-data-dir
+            executable_path=str(chromium),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=viewport,
+        )
+        if timeout_ms is not None:
+            context.set_default_timeout(timeout_ms)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()

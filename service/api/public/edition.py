@@ -88,9 +88,7 @@ class PublicEditions:
             lstrip_blocks=True,
         )
         self.environment.filters.update(shanghai=shanghai, percent=percent, count=count)
-        self.environment.globals.update(
-            _=_, level_label=playbooks.rules.label, instruction=instruction
-        )
+        self.environment.globals.update(_=_, instruction=instruction)
         self._edition: Edition | None = None
         self._checked = -math.inf  # never checked
         self._lock = asyncio.Lock()
