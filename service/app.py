@@ -262,6 +262,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # up), the answer to an error nothing else handled, the request's timing for /metrics, the
     # request's id and log line (so the error's log line carries the id), and outermost the
     # language of what is said (Accept-Language, service.api.language), problems included.
+    # Outside them all, install_public's front answers the public page and feeds from memory
+    # (service.api.public.front).
     # One count of wrong tokens per worker, for the API's check and the board's sign-in.
     app.state.wrong_tokens = wrong_tokens = WrongTokens()
     app.add_middleware(BearerAuth, wrong_tokens=wrong_tokens)

@@ -188,7 +188,8 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Where people reach the service; the WeCom and DingTalk messages link to "
-        "its /board, and every CAP message's web to its public page (/public)",
+        "its /board, every CAP message's web to its public page (/public), and the public "
+        "feeds' ids and links start with it",
     )
     cap_sender: str = Field(
         default="outage-coordinator@shaoxing.gov.cn",

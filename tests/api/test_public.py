@@ -22,6 +22,7 @@ import feedparser
 import httpx
 import pytest
 
+from service.api.metrics import PUBLIC_FRONT_ANSWERS
 from service.flows.context import AppContext
 from tests.helpers import (
     CAP,
@@ -173,6 +174,32 @@ async def test_a_flood_is_answered_from_memory(
         editions._checked = -math.inf  # the hour has passed
         after = await client.get("/public")
         assert "柯桥区停电情况通报" in after.text and told["release"] in after.text
+    finally:
+        editions.check_seconds = 1.0
+
+
+async def test_the_front_answers_a_fresh_edition_before_the_app(
+    app_and_context: tuple[Any, AppContext], client: httpx.AsyncClient
+) -> None:
+    """Once an edition is made, the page and feeds (and their 304s, and HEAD) come from the
+    front, counted on /metrics, with the headers the routes give."""
+    editions = app_and_context[0].state.public_editions
+    editions.check_seconds = 3600
+    try:
+        editions._checked = -math.inf
+        routed = await client.get("/public/feed.atom")  # checked and rendered by the route
+        before = PUBLIC_FRONT_ANSWERS.labels("/public/feed.atom", "200")._value.get()
+        front = await client.get("/public/feed.atom")
+        assert PUBLIC_FRONT_ANSWERS.labels("/public/feed.atom", "200")._value.get() == before + 1
+        assert front.content == routed.content
+        for header in ("etag", "cache-control", "content-type", "content-security-policy"):
+            assert front.headers[header] == routed.headers[header], header
+        tag = front.headers["etag"]
+        held = await client.get("/public/feed.atom", headers={"If-None-Match": tag})
+        assert held.status_code == 304 and held.content == b""
+        head = await client.head("/public/feed.atom")
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == str(len(routed.content))
     finally:
         editions.check_seconds = 1.0
 

@@ -23,6 +23,7 @@ from typing import Final
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from service.api.board.pages import SECURITY_HEADERS
 from service.api.board.render import count, shanghai
 from service.api.public.feeds import alerts_index, news_feed
 from service.config import Settings
@@ -36,6 +37,9 @@ from service.words import _, use
 
 TEMPLATES: Final = Path(__file__).resolve().parent.parent / "templates"
 CHECK_SECONDS: Final = 1.0
+HTML: Final = "text/html; charset=utf-8"
+ATOM: Final = "application/atom+xml; charset=utf-8"
+CAP: Final = "application/cap+xml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,24 @@ class Edition:
     alerts: Rendered
     cap: dict[tuple[str, str], Rendered] = field(default_factory=dict)
     latest: dict[str, str] = field(default_factory=dict)  # warning id → its latest moment
+
+
+def answer_headers(rendered: Rendered, max_age: int) -> dict[str, str]:
+    """What every public answer carries: the board's security headers, its ETag, and how long
+    any cache may keep it."""
+    return {
+        **SECURITY_HEADERS,
+        "ETag": rendered.etag,
+        "Cache-Control": f"public, max-age={max_age}",
+    }
+
+
+def held_already(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (weak comparison, as RFC 9110 asks of it)."""
+    if if_none_match is None:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+    return etag in tags or "*" in tags
 
 
 def cap_path(warning: PublicWarning, message: AlertMessage) -> str:
@@ -92,6 +114,14 @@ class PublicEditions:
         self._edition: Edition | None = None
         self._checked = -math.inf  # never checked
         self._lock = asyncio.Lock()
+
+    def fresh(self, root: str) -> Edition | None:
+        """The edition, while its last check is within ``check_seconds``: what the front
+        (``service.api.public.front``) answers from without awaiting anything."""
+        edition = self._edition
+        if edition is None or edition.root != root:
+            return None
+        return edition if time.monotonic() - self._checked < self.check_seconds else None
 
     async def current(self, context: AppContext, root: str) -> Edition:
         """The edition to serve now."""

@@ -3,27 +3,33 @@
 ``GET /public`` (the page), ``/public/feed.atom``, ``/public/alerts.atom`` (the CAP index) and
 ``/public/warnings/{id}/cap[/{moment}]`` (a warning's CAP messages, once published). Each answer
 carries a strong ETag of its bytes and ``Cache-Control: public, max-age``; an ``If-None-Match``
-naming it is answered 304 without a body.
+naming it is answered 304 without a body. While the worker's edition is fresh, the page and the
+feeds are answered before the app by ``service.api.public.front``; these routes answer the
+first request after each check (and any while the front stands aside).
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Final
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from service.api.board.pages import SECURITY_HEADERS, context_of, root_of
-from service.api.public.edition import Edition, PublicEditions, Rendered
+from service.api.board.pages import context_of, root_of
+from service.api.public.edition import (
+    ATOM,
+    CAP,
+    HTML,
+    Edition,
+    PublicEditions,
+    Rendered,
+    answer_headers,
+    held_already,
+)
 from service.flows.warnings.alerts import public_alert
 from service.flows.warnings.cap import cap_alert
 
 router = APIRouter(include_in_schema=False)
-
-HTML: Final = "text/html; charset=utf-8"
-ATOM: Final = "application/atom+xml; charset=utf-8"
-CAP: Final = "application/cap+xml"
 
 
 def _editions(request: Request) -> PublicEditions:
@@ -36,18 +42,10 @@ async def _edition(request: Request) -> Edition:
 
 
 def _answer(request: Request, rendered: Rendered, media_type: str) -> Response:
-    """``rendered``, or 304 when the client holds these bytes already (weak comparison, as
-    RFC 9110 asks of If-None-Match)."""
-    headers = {
-        **SECURITY_HEADERS,
-        "ETag": rendered.etag,
-        "Cache-Control": f"public, max-age={_editions(request).max_age}",
-    }
-    held = request.headers.get("if-none-match")
-    if held is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in held.split(",")}
-        if rendered.etag in tags or "*" in tags:
-            return Response(status_code=304, headers=headers)
+    """``rendered``, or 304 when the client holds these bytes already."""
+    headers = answer_headers(rendered, _editions(request).max_age)
+    if held_already(request.headers.get("if-none-match"), rendered.etag):
+        return Response(status_code=304, headers=headers)
     return Response(rendered.body, media_type=media_type, headers=headers)
 
 
