@@ -276,6 +276,35 @@ async def test_a_lifted_warning_links_its_cancel_and_every_message_is_public(
         assert (await client.get(path)).status_code == 404, path
 
 
+async def test_a_warning_past_its_own_expiry_leaves_the_page_and_the_index(
+    client: httpx.AsyncClient, make_token: MakeToken, clock: Clock, checked_each_time: None
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    city = await make_token("commander", region=CITY)
+    clock.set(0)
+    warning = await call(
+        client,
+        "/warnings",
+        dispatcher,
+        area=[KEQIAO],
+        headline="今晚大风预警",
+        description="今晚可能停电",
+        expires=(T0 + timedelta(hours=1)).isoformat(),
+    )
+    await call(client, f"/warnings/{warning['id']}/publish", city)
+    clock.set(59)
+    page = await client.get("/public")
+    assert "今晚大风预警" in page.text and "07-20 15:00" in page.text  # 有效至, Shaoxing time
+    assert len(feedparser.parse((await client.get("/public/alerts.atom")).content).entries) == 1
+    clock.set(60)  # no write: the expiry alone moves the version
+    later = await client.get("/public", headers={"If-None-Match": page.headers["etag"]})
+    assert later.status_code == 200 and "今晚大风预警" not in later.text
+    assert feedparser.parse((await client.get("/public/alerts.atom")).content).entries == []
+    assert "目前没有停电预警或停电事件" in later.text  # its event has nothing else to show
+    news = feedparser.parse((await client.get("/public/feed.atom")).content)
+    assert [entry.id for entry in news.entries] == [f"urn:uuid:{warning['id']}"]
+
+
 async def test_a_proposed_warning_is_not_public(
     client: httpx.AsyncClient, make_token: MakeToken, clock: Clock, checked_each_time: None
 ) -> None:

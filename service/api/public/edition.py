@@ -17,7 +17,6 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Final
 
@@ -30,7 +29,7 @@ from service.config import Settings
 from service.flows.context import AppContext
 from service.flows.public.view import PublicView, PublicWarning, public_version, read_public
 from service.flows.warnings.cap import CapSource, cap_alert, instruction
-from service.plan.alerts import AlertMessage, expires
+from service.plan.alerts import AlertMessage
 from service.plan.percent import percent
 from service.playbooks.bundle import Playbooks
 from service.words import _, use
@@ -160,7 +159,6 @@ class PublicEditions:
                 view=view,
                 place=self.place,
                 contact=self.contact,
-                expiry=self.expiry,
                 cap_path=cap_path,
             )
             return Edition(
@@ -172,7 +170,3 @@ class PublicEditions:
                 cap={key: Rendered.of(body) for key, body in documents.items()},
                 latest={str(w.id): w.latest.moment for w in view.warnings},
             )
-
-    def expiry(self, warning: PublicWarning) -> datetime:
-        """Until when the warning's latest message is in force (its CAP ``expires``)."""
-        return expires(warning.latest, warning.expires, self.source.lifetime)

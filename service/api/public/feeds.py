@@ -185,7 +185,7 @@ def alerts_index(
     title = _("{author}：停电预警（CAP）", author=author)
     feed = _feed(base, "/public/alerts.atom", title, author, view.changed_at)
     feed.register_extension("cap", CapIndex, CapIndexEntry)
-    for warning in sorted(view.warnings, key=lambda w: w.latest.sent):
+    for warning in sorted(view.alerts, key=lambda w: w.latest.sent):
         latest = warning.latest
         entry = feed.add_entry()
         entry.id(latest.identifier)

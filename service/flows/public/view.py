@@ -7,11 +7,14 @@ Shown: the events not closed, or closed within ``RECENTLY_ENDED`` (as the board)
 their latest report left them (customers out, restoration as plan 5.5 counts it, and the
 estimated restoration time of the latest report naming the area, where that report gave one),
 its warnings (each with the latest CAP message it sent) and its releases. Nothing else of an
-event is read: no duties, notes, people or tokens, so the page cannot show them.
+event is read: no duties, notes, people or tokens, so the page cannot show them. The page shows
+an event while it has an area out, a warning in force or a release (``PublicEvent.shown``); the
+feeds list its lifted warnings too.
 
 ``public_version`` is the view's validator, as the board's: every change to an event, its
 warnings, releases or figures writes a timeline entry, which moves ``events.timeline_seq``; the
-rows (id, timeline seq) of the events shown name what the view holds.
+rows (id, timeline seq) of the events shown name what the view holds, with the count of their
+warnings past their own expiry (the one change that writes nothing).
 """
 
 from __future__ import annotations
@@ -70,10 +73,12 @@ class PublicWarning:
     lifted_at: datetime | None
     messages: list[AlertMessage]  # the public chain, oldest first
     read: WarningRead  # as the CAP writer takes it
+    ended: bool  # its own expires has passed, unlifted: no longer in force by its own terms
 
     @property
     def active(self) -> bool:
-        return self.lifted_at is None
+        """In force: not lifted, and not past the expiry its proposer gave."""
+        return self.lifted_at is None and not self.ended
 
     @property
     def latest(self) -> AlertMessage:
@@ -106,6 +111,12 @@ class PublicEvent:
     def active_warnings(self) -> list[PublicWarning]:
         return [w for w in self.warnings if w.active]
 
+    @property
+    def shown(self) -> bool:
+        """Whether the page has anything of it to show (the feeds may still list its lifted
+        or expired warnings)."""
+        return bool(self.areas or self.active_warnings or self.releases)
+
 
 @dataclass(frozen=True, slots=True)
 class PublicView:
@@ -115,6 +126,12 @@ class PublicView:
     @property
     def warnings(self) -> list[PublicWarning]:
         return [w for e in self.events for w in e.warnings]
+
+    @property
+    def alerts(self) -> list[PublicWarning]:
+        """The warnings an alert hub's index lists: those in force, and the lifted (their
+        ``Cancel``); one past its own expiry is over for every receiver already."""
+        return [w for w in self.warnings if not w.ended]
 
     @property
     def releases(self) -> list[PublicRelease]:
@@ -127,12 +144,26 @@ def _shown(now: datetime) -> Select[Event]:
 
 
 async def public_version(context: AppContext) -> str:
-    """The view's validator now: one statement over the events it may show."""
+    """The view's validator now: one statement over the events it may show. The one change
+    with no write, a warning's own ``expires`` passing, is counted per event, so the page
+    drops the warning at the first check after (as the board's version counts overdue
+    actions)."""
     now = utcnow()
-    statement = _shown(now).with_only_columns(Event.id, Event.timeline_seq).order_by(Event.id)
+    ended = (
+        select(func.count())
+        .where(
+            EarlyWarning.event_id == Event.id,
+            EarlyWarning.state == "published",
+            EarlyWarning.expires <= now,
+        )
+        .scalar_subquery()
+    )
+    statement = (
+        _shown(now).with_only_columns(Event.id, Event.timeline_seq, ended).order_by(Event.id)
+    )
     async with context.read_engine.connect() as connection:
         rows = (await connection.execute(statement)).all()
-    seed = "".join(f"|{row[0]}:{row[1]}" for row in rows)
+    seed = "".join(f"|{row[0]}:{row[1]}:{row[2]}" for row in rows)
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
@@ -178,7 +209,7 @@ async def _read(session: AsyncSession, grids: GridRegistry, now: datetime) -> Pu
             level=event.level,
             response_level=event.response_level,
             areas=_areas(areas[event.id], etrs, grids),
-            warnings=[await _warning(session, w, grids) for w in warnings[event.id]],
+            warnings=[await _warning(session, w, grids, now) for w in warnings[event.id]],
             releases=[_release(r, grids) for r in releases[event.id]],
             changed_at=event.timeline_at or event.updated_at,
         )
@@ -235,7 +266,7 @@ async def _latest_etrs(
 
 
 async def _warning(
-    session: AsyncSession, warning: EarlyWarning, grids: GridRegistry
+    session: AsyncSession, warning: EarlyWarning, grids: GridRegistry, now: datetime
 ) -> PublicWarning:
     assert warning.published_at is not None and warning.published_hq is not None
     moments = WarningMoments(
@@ -254,6 +285,9 @@ async def _warning(
         lifted_at=warning.lifted_at,
         messages=sent[1:],  # the proposal was never public
         read=WarningRead.of(warning),
+        ended=warning.state == "published"
+        and warning.expires is not None
+        and warning.expires <= now,
     )
 
 
