@@ -49,20 +49,20 @@ def _answer(request: Request, rendered: Rendered, media_type: str) -> Response:
     return Response(rendered.body, media_type=media_type, headers=headers)
 
 
-@router.get("/public")
+@router.api_route("/public", methods=["GET", "HEAD"])
 async def public_page(request: Request) -> Response:
     """The public outage page: active warnings, each affected area's customers out,
     restoration and estimated restoration, and the published releases."""
     return _answer(request, (await _edition(request)).page, HTML)
 
 
-@router.get("/public/feed.atom")
+@router.api_route("/public/feed.atom", methods=["GET", "HEAD"])
 async def public_feed(request: Request) -> Response:
     """The published warnings and releases as an Atom feed."""
     return _answer(request, (await _edition(request)).feed, ATOM)
 
 
-@router.get("/public/alerts.atom")
+@router.api_route("/public/alerts.atom", methods=["GET", "HEAD"])
 async def public_alerts(request: Request) -> Response:
     """The CAP index: the warnings' latest CAP messages, as alert hubs read them."""
     return _answer(request, (await _edition(request)).alerts, ATOM)
