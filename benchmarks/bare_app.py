@@ -7,11 +7,13 @@ grid, one SELECT by key (the floor for reports that name only their grids); ``GE
 reads one row back by primary key in a read-only transaction (the floor for an agency's ETag poll:
 one indexed SELECT); ``GET /page/{size}?row={id}`` reads that row too and answers an HTML page of
 ``size`` bytes with an ETag, or 304 to ``If-None-Match`` (the floor for the situation board's page
-and its poll, at the board's own size); ``POST /echo`` parses a ``{snapshots: [...]}`` body with a
-pydantic model and returns it. The engines come from ``service.store.engine.make_engine`` as the
-service's do, so the driver, the pools (on SQLite one writer connection and a separate read pool)
-and on SQLite the pragmas, ``BEGIN IMMEDIATE`` for writes and ``BEGIN DEFERRED`` for reads are the
-service's own: the two apps differ only in what a request does.
+and its poll, at the board's own size); ``GET /static/{size}`` answers the same page from memory
+with no database at all, with a strong ETag, or 304 (the floor for the public page served from its
+cache); ``POST /echo`` parses a ``{snapshots: [...]}`` body with a pydantic model and returns it.
+The engines come from ``service.store.engine.make_engine`` as the service's do, so the driver, the
+pools (on SQLite one writer connection and a separate read pool) and on SQLite the pragmas, ``BEGIN
+IMMEDIATE`` for writes and ``BEGIN DEFERRED`` for reads are the service's own: the two apps differ
+only in what a request does.
 
 Run it as ``uvicorn --factory benchmarks.bare_app:create_app``; ``BENCH_DATABASE_URL`` names the
 database (default ``sqlite+aiosqlite:///var/bench-bare.db``). Its tables are made at start-up:
@@ -218,6 +220,15 @@ def create_app() -> FastAPI:
         if request.headers.get("if-none-match") == etag:
             return Response(status_code=304, headers={"ETag": etag})
         return HTMLResponse(filler_page(size), headers={"ETag": etag})
+
+    @app.get("/static/{size}")
+    async def static_page(request: Request, size: int) -> Response:
+        """``size`` bytes of HTML made once, or 304 when the client has them: no database."""
+        body = filler_page(size)
+        etag = f'"{size}"'
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers={"ETag": etag})
+        return HTMLResponse(body, headers={"ETag": etag, "Cache-Control": "public, max-age=30"})
 
     @app.post("/echo")
     async def echo(body: EchoBody) -> EchoBody:

@@ -43,7 +43,21 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         )
         if board := board_note(found):
             lines.append(f"{'':<9}{board}")
+        if public := public_note(found):
+            lines.append(f"{'':<9}{public}")
     return "\n".join(lines)
+
+
+def public_note(found: dict[str, Any]) -> str:
+    """The public page's size, and its answers a second over its connections."""
+    public = found.get("public")
+    page = next((p for p in found.get("pairs", []) if p["name"] == "public_page"), None)
+    if public is None or page is None:
+        return ""
+    return (
+        f"public page: {public['page_bytes'] / 1024:.1f} KiB, {public['citizens']} connections, "
+        f"{page['service']['rps']:.0f} pages a second from one worker"
+    )
 
 
 def board_note(found: dict[str, Any]) -> str:

@@ -34,6 +34,11 @@ answered anew, each over 20 connections (the viewers) against the bare app's ``G
 /page/{size}`` at the board's own size, goal 0.5×; run before the report pairs, while the board
 holds still.
 
+The public page (``benchmarks.public``): the page and its revalidation (304), each over 20
+connections (citizens) against the bare app's ``GET /static/{size}``, the same bytes from memory
+with no database, goal 0.8×; run before the report pairs, with the IV event's area and an
+approved release on the page.
+
 Besides, in process and with no HTTP (``benchmarks.dispatch_cost``): the time and the SQL
 statements to dispatch a level-I response's whole checklist, the median of ``--dispatch-runs``;
 and a report's new rows written one statement per table against the write batch
@@ -108,6 +113,7 @@ from benchmarks.output import (
     storm_table,
     table,
 )
+from benchmarks.public import prepare_public
 from benchmarks.scaling import WORKERS, measure_scaling
 from benchmarks.scrapes import measure_scrapes
 from benchmarks.servers import PG_UNREACHABLE, ROOT
@@ -151,6 +157,7 @@ def bench_backend(
         "dispatcher": servers.new_token(env, "dispatcher"),
         "agency": servers.new_token(env, "agency", "--agency", AGENCY),
         "observer": servers.new_token(env, "observer"),
+        "commander": servers.new_token(env, "commander", "--region", "330600"),
     }
     service_port, bare_port = servers.free_port(), servers.free_port()
     base = {
@@ -170,8 +177,10 @@ def bench_backend(
             servers.wait_ready(base["service"] + "/healthz", service, logs["service"])
             servers.wait_ready(base["bare"] + "/ready", bare, logs["bare"])
             pairs, found["poll_agency_actions"] = prepare(base, tokens)
+            # the release the public page shows is made before the board reads its version
+            public_pairs, found["public"] = prepare_public(base, tokens)
             board_pairs, found["board"] = prepare_board(base, tokens["observer"])
-            pairs += board_pairs
+            pairs += board_pairs + public_pairs
             measured = measure(base, pairs, args)
             found["pairs"] = [pair_json(pair, measured[pair.name], name) for pair in pairs]
             found["service_peak_rss_kib"] = servers.peak_rss_kib(service.pid)

@@ -27,6 +27,7 @@ from service.api.limits import BodyLimit, WrongTokens
 from service.api.logs import RequestLog, configure, flush_request_lines, quiet_libraries
 from service.api.metrics import RequestMetrics, install_metrics
 from service.api.openapi import complete_openapi
+from service.api.public import install_public
 from service.api.render_pool import RenderPool
 from service.api.routes import (
     actions,
@@ -262,6 +263,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # up), the answer to an error nothing else handled, the request's id, its timing for
     # /metrics and its log line (so the error's log line carries the id), and outermost the
     # language of what is said (Accept-Language, service.api.language), problems included.
+    # Outside them all, install_public's front answers the public page and feeds from memory
+    # (service.api.public.front).
     # One count of wrong tokens per worker, for the API's check and the board's sign-in.
     app.state.wrong_tokens = wrong_tokens = WrongTokens()
     app.add_middleware(BearerAuth, wrong_tokens=wrong_tokens)
@@ -286,6 +289,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.metrics:
         install_metrics(app)
     install_board(app, playbooks)
+    install_public(app, playbooks, settings)
     # The CJK font the evaluation page loads (no token: it is public, like the docs' assets).
     app.mount(FONTS_PATH, StaticFiles(directory=fonts_dir()), name="fonts")
     install_docs(app)

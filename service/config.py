@@ -188,7 +188,40 @@ class Settings(BaseSettings):
     public_url: str = Field(
         default="http://127.0.0.1:8000",
         description="Where people reach the service; the WeCom and DingTalk messages link to "
-        "its /board",
+        "its /board, every CAP message's web to its public page (/public), and the public "
+        "feeds' ids and links start with it",
+    )
+    cap_sender: str = Field(
+        default="outage-coordinator@shaoxing.gov.cn",
+        pattern=r"^[^\s,<&]+$",
+        description="The sender of every CAP message (CAP 1.2: no spaces, commas, < or &), "
+        "which receivers also use to name a message in references; changing it makes the "
+        "messages already sent look like another sender's",
+    )
+    cap_sender_name: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The CAP messages' senderName, the name the public reads; unset, the HQ "
+        "that published the warning (绍兴市大面积停电事件应急指挥部, say)",
+    )
+    cap_contact: str = Field(
+        default="国网绍兴供电公司 95598",
+        min_length=1,
+        description="The CAP messages' contact: whom the public asks about the alert",
+    )
+    cap_lifetime_hours: float = Field(
+        default=24,
+        gt=0,
+        description="How long a CAP message stays in force when its warning gives no expires "
+        "of its own: expires is the message's sent time plus this, so each Update renews it, "
+        "and a receiver that misses the Cancel still drops the alert then",
+    )
+    public_max_age_seconds: int = Field(
+        default=30,
+        ge=0,
+        description="How long a browser or proxy may keep /public and its feeds without "
+        "asking again (Cache-Control: public, max-age); each worker checks for a change at "
+        "most once a second and renders the page once per change",
     )
 
     render_workers: int = Field(
@@ -216,6 +249,10 @@ class Settings(BaseSettings):
     @property
     def idempotency_ttl(self) -> timedelta:
         return timedelta(seconds=self.idempotency_ttl_seconds)
+
+    @property
+    def cap_lifetime(self) -> timedelta:
+        return timedelta(hours=self.cap_lifetime_hours)
 
     @property
     def remind_every(self) -> timedelta:

@@ -23,14 +23,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import ExitStack, asynccontextmanager, contextmanager, redirect_stdout, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
+from xml.etree import ElementTree as ET
 
 import asyncpg
 import httpx
 import pytest
+import xmlschema
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
 
@@ -824,3 +827,73 @@ def documented_operations(tag: str) -> dict[str, dict[str, Any]]:
                 assert schemas[model].get("examples"), f"{name}: no examples of {model}"
             found[name] = operation
     return found
+
+
+CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
+# CAP 1.2 3.2.1: an identifier (and a sender) "MUST NOT include spaces, commas or restricted
+# characters (< and &)"; references: "sender,identifier,sent" triples separated by whitespace.
+CAP_RESTRICTED = re.compile(r"[\s,<&]")
+
+
+@cache
+def cap_schema() -> xmlschema.XMLSchema10:
+    return xmlschema.XMLSchema10(str(REPO / "tests" / "data" / "CAP-v1.2.xsd"))
+
+
+def cap_faults(document: bytes) -> list[str]:
+    """What makes ``document`` no CAP 1.2 alert, in words (nothing: it is one): OASIS's schema
+    (tests/data/CAP-v1.2.xsd) and the rules it cannot say."""
+    root = ET.fromstring(document)
+    faults = [str(error.reason or error) for error in cap_schema().iter_errors(root)]
+    for tag in ("identifier", "sender"):
+        if CAP_RESTRICTED.search(root.findtext(f"{CAP}{tag}") or ""):
+            faults.append(f"{tag} holds a space, comma, < or &")
+    for triple in (root.findtext(f"{CAP}references") or "").split():
+        if len(triple.split(",")) != 3:
+            faults.append(f"reference {triple!r} is not sender,identifier,sent")
+    return faults
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_INSTALL = "apt-get install -y chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+
+
+def require_chromium() -> Path:
+    """Debian's Chromium, which Playwright drives (never a browser of its own): without it the
+    test skips naming the command that installs it; under CI (``CI`` set) it fails."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing under CI: .ci/run must `{CHROMIUM_INSTALL}`")
+        pytest.skip(f"Debian's chromium is not installed: {CHROMIUM_INSTALL}")
+    return CHROMIUM
+
+
+@contextmanager
+def browser_page(
+    chromium: Path, tmp_path: Path, viewport: dict[str, int], timeout_ms: int | None = None
+) -> Iterator[Any]:
+    """A page of Debian's Chromium, headless, in a fresh profile under ``tmp_path``, closed
+    afterwards; ``timeout_ms`` for every wait, where Playwright's default is not."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            tmp_path / "profile",  # a fresh user-data-dir
+            executable_path=str(chromium),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=viewport,
+        )
+        if timeout_ms is not None:
+            context.set_default_timeout(timeout_ms)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()

@@ -14,6 +14,7 @@ from benchmarks.output import (
     delivery_table,
     missed_goals,
     observability_table,
+    public_note,
     scrapes_table,
 )
 from benchmarks.scaling import cpu_shares, scaling_json
@@ -172,6 +173,16 @@ def test_the_board_counts_the_viewers_its_polls_keep_up_with() -> None:
     assert "page 40 KiB" in note and "(58 actions)" in note
     assert "~1000 viewers polling every 2 s" in note
     assert board_note({"pairs": []}) == ""
+
+
+def test_the_public_note_gives_the_pages_size_and_rate() -> None:
+    found = {
+        "public": {"citizens": 20, "page_bytes": 1740},
+        "pairs": [{"name": "public_page", "service": {"rps": 5210.6}}],
+    }
+    note = public_note(found)
+    assert "public page: 1.7 KiB, 20 connections, 5211 pages a second" in note
+    assert public_note({"pairs": []}) == ""
 
 
 def test_a_busy_start_is_judged_on_its_first_answer_and_its_killed_workers() -> None:

@@ -88,6 +88,15 @@ REQUESTS = Counter(
     ["route", "method", "status"],
     registry=PROCESS,
 )
+# The public page and feeds answered from memory before the app (service.api.public.front),
+# which neither the request log nor the series above see.
+PUBLIC_FRONT_ANSWERS = Counter(
+    "outage_public_front_answers",
+    "Answers to the public page and its feeds given from the worker's edition, before the app, "
+    "by path and status",
+    ["path", "status"],
+    registry=PROCESS,
+)
 REQUEST_SECONDS_SPENT = Counter(
     "outage_http_request_seconds",
     "Time spent answering, by route template and method (over outage_http_requests_total: "

@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Literal
 
 from service.plan.levels import Level
@@ -79,6 +79,27 @@ class AlertMessage:
     @property
     def severity(self) -> Severity:
         return SEVERITY[self.level]
+
+
+def onset(message: AlertMessage, given: datetime | None) -> datetime:
+    """When the outage the message warns of begins (CAP ``onset``): the warning's own ``onset``
+    when its proposer gave one, else the publication (the chain's ``Alert``; a draft's own
+    time), since an outage worth a warning is under way or imminent once published."""
+    if given is not None:
+        return given
+    chain = (*message.references, message)
+    return next((m for m in chain if m.moment == "published"), message).sent
+
+
+def expires(message: AlertMessage, given: datetime | None, lifetime: timedelta) -> datetime:
+    """Until when a receiver keeps the message (CAP ``expires``): the warning's own ``expires``
+    while that is still ahead of the message, else the message's time plus ``lifetime``. So each
+    ``Update`` renews a warning that gave none, and a receiver that misses the ``Cancel`` drops
+    the alert in time. A cancellation is kept ``lifetime`` from its own time, for receivers to
+    show the all clear."""
+    if message.msg_type != "Cancel" and given is not None and given > message.sent:
+        return given
+    return message.sent + lifetime
 
 
 def identifier(warning_id: uuid.UUID, moment: str) -> str:

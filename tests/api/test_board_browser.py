@@ -21,7 +21,6 @@ its own. Without it the test skips naming that command; under CI (``CI`` set) it
 
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 import time
@@ -44,19 +43,20 @@ from service.config import Settings
 from service.notify.formats import NoticeText
 from service.playbooks.bundle import Playbooks
 from service.store.migrate import upgrade
-from tests.helpers import PLAYBOOKS_DIR, REPO, cli_tokens, county, report, serve, service_env
+from tests.helpers import (
+    PLAYBOOKS_DIR,
+    REPO,
+    browser_page,
+    cli_tokens,
+    county,
+    report,
+    require_chromium,
+    serve,
+    service_env,
+)
 
 pytestmark = pytest.mark.process
 
-CHROMIUM = Path("/usr/bin/chromium")
-INSTALL = "apt-get install -y chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
 ARTIFACTS = REPO / "var" / "test-artifacts"
 # design § Board: the board updates by itself within 5 s of a change.
 WITHIN_MS = 5000
@@ -78,11 +78,7 @@ ESSENTIALS = (
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing under CI: .ci/run must `{INSTALL}`")
-        pytest.skip(f"Debian's chromium is not installed: {INSTALL}")
-    return CHROMIUM
+    return require_chromium()
 
 
 @pytest.fixture
@@ -101,30 +97,6 @@ def service(tmp_path: Path) -> Iterator[tuple[str, dict[str, dict[str, str]], st
     )
     with serve(env, 1, tmp_path / "server.log", upgrade=False) as server:
         yield server.url, tokens, url
-
-
-@contextmanager
-def browser_page(
-    chromium: Path, tmp_path: Path, viewport: dict[str, int], timeout_ms: int | None = None
-) -> Iterator[Any]:
-    """A page of Debian's Chromium, headless, in a fresh profile under ``tmp_path``, closed
-    afterwards; ``timeout_ms`` for every wait, where Playwright's default is not."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            tmp_path / "profile",  # a fresh user-data-dir
-            executable_path=str(chromium),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport=viewport,
-        )
-        if timeout_ms is not None:
-            context.set_default_timeout(timeout_ms)
-        try:
-            yield context.new_page()
-        finally:
-            context.close()
 
 
 def token_of(headers: dict[str, str]) -> str:

@@ -9,47 +9,44 @@ the service's clock held at the script's minutes after T0 (14:00 in Shaoxing):
     40  a report: level III                                Update   Moderate
     60  lifted by the city HQ                              Cancel   Moderate
 
-and a drill's warning, Exercise from proposal to lifting.
+and a drill's warning, Exercise from proposal to lifting. Every message carries onset, expires
+(the warning's own, else its time plus the settings' lifetime: each Update renews it),
+instruction, web (the public page) and contact; sender, senderName, contact and lifetime are
+the settings' (``CapSource``).
 """
 
 from __future__ import annotations
 
-import re
+import uuid
 from datetime import datetime, timedelta
-from functools import cache
 from typing import Any
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 import httpx
-import xmlschema
+import pytest
+from pydantic import ValidationError
 
-from tests.helpers import REPO, T0, Clock, MakeToken, county, post, report
+from service.config import Settings
+from service.flows.context import AppContext
+from service.flows.warnings.cap import CapSource, cap_alert
+from service.flows.warnings.schemas import WarningRead
+from service.plan.alerts import WarningMoments, warning_messages
+from service.playbooks.bundle import Playbooks
+from tests.helpers import (
+    CAP,
+    PLAYBOOKS_DIR,
+    T0,
+    Clock,
+    MakeToken,
+    cap_faults,
+    county,
+    post,
+    report,
+)
 
 API = "/api/v1"
-CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
 SENDER = "outage-coordinator@shaoxing.gov.cn"
-# CAP 1.2 3.2.1: an identifier (and a sender) "MUST NOT include spaces, commas or restricted
-# characters (< and &)"; references: "sender,identifier,sent" triples separated by whitespace.
-RESTRICTED = re.compile(r"[\s,<&]")
-
-
-@cache
-def cap_schema() -> xmlschema.XMLSchema10:
-    return xmlschema.XMLSchema10(str(REPO / "tests" / "data" / "CAP-v1.2.xsd"))
-
-
-def cap_faults(document: bytes) -> list[str]:
-    """What makes ``document`` no CAP 1.2 alert, in words (nothing: it is one)."""
-    root = ET.fromstring(document)
-    faults = [str(error.reason or error) for error in cap_schema().iter_errors(root)]
-    for tag in ("identifier", "sender"):
-        if RESTRICTED.search(root.findtext(f"{CAP}{tag}") or ""):
-            faults.append(f"{tag} holds a space, comma, < or &")
-    for triple in (root.findtext(f"{CAP}references") or "").split():
-        if len(triple.split(",")) != 3:
-            faults.append(f"reference {triple!r} is not sender,identifier,sent")
-    return faults
 
 
 class Message:
@@ -65,6 +62,9 @@ class Message:
     @property
     def severity(self) -> str:
         return self.root.findtext(f"{CAP}info/{CAP}severity") or ""
+
+    def info(self, tag: str) -> str:
+        return self.root.findtext(f"{CAP}info/{CAP}{tag}") or ""
 
     @property
     def references(self) -> list[str]:
@@ -94,7 +94,7 @@ async def call(client: httpx.AsyncClient, path: str, headers: dict[str, str], **
 
 
 async def test_every_message_of_a_warnings_life_is_valid_cap(
-    client: httpx.AsyncClient, make_token: MakeToken, clock: Clock
+    client: httpx.AsyncClient, make_token: MakeToken, clock: Clock, context: AppContext
 ) -> None:
     dispatcher = await make_token("dispatcher")
     city = await make_token("commander", region="330600")
@@ -140,6 +140,25 @@ async def test_every_message_of_a_warnings_life_is_valid_cap(
         ("GB/T 2260", "330603"),
         ("GB/T 2260", "330604"),
     ]
+    # no onset or expires given: the publication is the onset, and each message is in force for
+    # the settings' lifetime from its own time (an Update renews it; a Cancel is kept as long)
+    day = context.settings.cap_lifetime_hours * 60
+    assert [(m.info("onset"), m.info("expires")) for m in messages] == [
+        (shaoxing(0), shaoxing(0 + day)),
+        (shaoxing(10), shaoxing(10 + day)),
+        (shaoxing(10), shaoxing(20 + day)),
+        (shaoxing(10), shaoxing(40 + day)),
+        (shaoxing(10), shaoxing(60 + day)),
+    ]
+    public_page = context.settings.public_url.rstrip("/") + "/public"
+    assert draft.info("senderName") == ""  # no HQ has published a proposal
+    for message in messages:
+        assert message["sender"] == context.settings.cap_sender
+        assert message is draft or message.info("senderName") == "绍兴市大面积停电事件应急指挥部"
+        assert message.info("web") == f"{public_page}#warning-{wid}"
+        assert message.info("contact") == context.settings.cap_contact
+        assert "自备应急电源" in message.info("instruction") or message is cancel
+    assert "解除" in cancel.info("instruction")
     # asked again, the same message: identifiers are derived, not drawn
     again = await client.get(f"{API}/warnings/{wid}/cap", headers=observer)
     assert Message(again.content)["identifier"] == cancel["identifier"]
@@ -179,6 +198,52 @@ async def test_a_drills_messages_are_exercises_and_valid_cap(
     assert all("演练" in m["note"] for m in messages)  # CAP: note is for Exercise messages
     assert messages[2].references == [messages[1].reference()]
     assert messages[1].root.findtext(f"{CAP}info/{CAP}onset") == shaoxing(120)
+    # the warning's own expiry while it is ahead; the Cancel's from its own time
+    assert [m.info("expires") for m in messages[:2]] == [shaoxing(720), shaoxing(720)]
+    lifted = datetime.fromisoformat(messages[2]["sent"])
+    assert datetime.fromisoformat(messages[2].info("expires")) == lifted + timedelta(days=1)
+
+
+def test_sender_contact_and_lifetime_are_the_settings() -> None:
+    """Another deployment's sender, name, contact, lifetime and address, written as given."""
+    grids = Playbooks.load(PLAYBOOKS_DIR).grids
+    settings = Settings(
+        cap_sender="alerts@example.gov.cn",
+        cap_sender_name="绍兴市预警信息发布中心",
+        cap_contact="12345",
+        cap_lifetime_hours=6,
+        public_url="https://outage.example.gov.cn/",
+    )
+    source = CapSource.of(settings)
+    wid = uuid.uuid4()
+    warning = WarningRead(
+        id=wid,
+        event_id=uuid.uuid4(),
+        state="published",
+        area=["330603"],
+        headline="台风预警",
+        description="预计停电",
+        onset=None,
+        expires=None,
+        proposed_at=T0,
+        published_by="330600",
+        published_at=T0 + timedelta(minutes=10),
+        lifted_at=None,
+    )
+    moments = WarningMoments(wid, False, T0, warning.published_at, None)
+    alert = warning_messages(moments, [])[-1]
+    message = Message(cap_alert(warning, alert, grids, source))
+    assert message["sender"] == "alerts@example.gov.cn"
+    assert message.info("senderName") == "绍兴市预警信息发布中心"
+    assert message.info("contact") == "12345"
+    assert message.info("expires") == shaoxing(10 + 6 * 60)
+    assert message.info("web") == f"https://outage.example.gov.cn/public#warning-{wid}"
+
+
+@pytest.mark.parametrize("sender", ["two words", "a,b", "a<b", "a&b"])
+def test_a_sender_cap_forbids_is_refused(sender: str) -> None:
+    with pytest.raises(ValidationError):
+        Settings(cap_sender=sender)
 
 
 def test_the_schema_check_can_fail() -> None:

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from service.api.deps import ActorDep, ContextDep, fires
 from service.api.openapi import problems
 from service.flows.warnings import alerts, early_warnings
-from service.flows.warnings.cap import cap_alert
+from service.flows.warnings.cap import CapSource, cap_alert
 from service.flows.warnings.schemas import WarningCreate, WarningDecision, WarningRead
 from service.plan.actor import Actor
 
@@ -120,5 +120,6 @@ async def get_cap(warning_id: uuid.UUID, actor: ActorDep, context: ContextDep) -
     3.2.2.1); a proposal is not public yet, and an agency sees it only within its own events.
     """
     alert = await alerts.latest_alert(context, actor, warning_id)
-    body = cap_alert(alert.warning, alert.message, context.playbooks.grids)
+    source = CapSource.of(context.settings)
+    body = cap_alert(alert.warning, alert.message, context.playbooks.grids, source)
     return Response(body, media_type="application/cap+xml")

@@ -49,3 +49,22 @@ async def _sent_messages(
         warning.id, drill, warning.proposed_at, warning.published_at, warning.lifted_at
     )
     return warning_messages(moments, await response_levels(session, warning.event_id))
+
+
+async def public_alert(
+    context: AppContext, warning_id: uuid.UUID, moment: str | None = None
+) -> WarningAlert:
+    """A message a warning sent the public (plan 3.2.2.1), read without a token: ``moment``'s
+    (``published``, ``level-<seq>``, ``lifted``), else the latest. Only a published or lifted
+    warning of a real event has any: a proposal, a drill's warning or an unknown moment is
+    not found, as the public never received it."""
+    async with context.read_sessions() as session:
+        warning = await session.get(EarlyWarning, warning_id)
+        event = await get_event(session, None, warning.event_id) if warning else None
+        if warning is None or event is None or event.drill or warning.state == "proposed":
+            raise NotFound(Said("预警 {id} 不存在", id=warning_id))
+        public = (await _sent_messages(session, warning, drill=False))[1:]
+    found = public[-1] if moment is None else next((m for m in public if m.moment == moment), None)
+    if found is None:
+        raise NotFound(Said("预警 {id} 没有消息 {moment}", id=warning_id, moment=moment))
+    return WarningAlert(WarningRead.of(warning), found)
