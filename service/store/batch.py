@@ -54,10 +54,15 @@ from typing import NoReturn, cast
 
 from sqlalchemy import Table, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm import (
+    ColumnProperty,
+    SessionTransaction,
+    make_transient,
+    make_transient_to_detached,
+)
 
 from models import Base
-from service.store.bulk_insert import write_ctes, write_sqlite
+from service.store.bulk_insert import Change, write_ctes, write_sqlite
 from service.store.tables import Row, description_of, row_of, with_defaults
 
 
@@ -168,6 +173,7 @@ class WriteBatch:
         if not self._transaction.is_active or _innermost(self.session) is not self._transaction:
             self.discard()
             raise BatchClosed("the transaction this batch belongs to has ended; nothing written")
+        changes = _take_changes(self.session)
         if self.session.new or self.session.dirty or self.session.deleted:
             await self.session.flush()
         runs, objects = self._runs, self._objects
@@ -178,9 +184,9 @@ class WriteBatch:
         ]
         connection = await self.session.connection()
         if connection.dialect.name == "sqlite":
-            await write_sqlite(connection, groups)
+            await write_sqlite(connection, groups, changes)
         else:
-            await write_ctes(connection, groups)
+            await write_ctes(connection, groups, changes)
         for obj in objects:
             make_transient_to_detached(obj)
             self.session.add(obj)
@@ -196,6 +202,54 @@ class WriteBatch:
             self._runs[-1][1].extend(entries)
         else:
             self._runs.append((table, entries))
+
+
+def _take_changes(session: AsyncSession) -> list[Change]:
+    """The changed columns of the session's stored objects, as UPDATEs for the batch's statement,
+    each object then put back in the session as though loaded with its new values (so that the
+    session's flush does not write them again). Left to the flush: an object with a relationship
+    changed or a column not loaded, and anything new or deleted.
+
+    An event's row changes with every report (its level, figures, timeline head); written by
+    the session it is a statement and a round trip of its own while the event's lock is held.
+    """
+    changes: list[Change] = []
+    for obj in list(session.sync_session.dirty):
+        state = inspect(obj)
+        mapper = state.mapper
+        if state.deleted or not state.unloaded.isdisjoint(mapper.column_attrs.keys()):
+            continue
+        values: Row = {}
+        for attribute in state.attrs:
+            history = attribute.history
+            if not history.added:
+                continue
+            prop = mapper.get_property(attribute.key)
+            if not isinstance(prop, ColumnProperty) or len(prop.columns) != 1:
+                values = {}
+                break
+            values[prop.columns[0].key] = history.added[0]
+        else:
+            if not values:
+                continue
+            table = cast(Table, mapper.local_table)
+            key_columns = tuple(c.key for c in mapper.primary_key)  # the identity's order
+            if any(key in values for key in key_columns):
+                continue  # a key changed: the flush knows how
+            changes.append(
+                (
+                    table,
+                    tuple(values),
+                    key_columns,
+                    {**values, **dict(zip(key_columns, state.identity or (), strict=True))},
+                )
+            )
+            # Public API only: as the batch does for its new objects, the object leaves the
+            # session, is made detached with its present values as loaded, and comes back.
+            make_transient(obj)
+            make_transient_to_detached(obj)
+            session.add(obj)
+    return changes
 
 
 def _innermost(session: AsyncSession) -> SessionTransaction | None:

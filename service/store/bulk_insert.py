@@ -1,10 +1,11 @@
-"""The SQL a write batch (service.store.batch) sends: its runs, each a table and its rows in call
+"""The SQL a write batch (service.store.batch) sends: the changes of rows already stored
+(``Change``: an UPDATE of one row by its key), then its runs, each a table and its rows in call
 order, as few statements as the database allows.
 
-* PostgreSQL: one INSERT carrying the other tables' INSERTs as data-modifying CTEs, more than
-  one only past ``MAX_PARAMETERS`` (``write_ctes``);
-* SQLite: every run's INSERT in one call on aiosqlite's worker thread, one ``executemany`` each
-  (``write_sqlite``).
+* PostgreSQL: one INSERT carrying the changes' UPDATEs and the other tables' INSERTs as
+  data-modifying CTEs, more than one only past ``MAX_PARAMETERS`` (``write_ctes``);
+* SQLite: every change's UPDATE, then every run's INSERT, in one call on aiosqlite's worker
+  thread, one ``executemany`` each (``write_sqlite``).
 
 Each statement is compiled by SQLAlchemy once per shape and cached here, and each value goes
 through its column type's ``bind_processor``, as the ORM would send it.
@@ -17,7 +18,17 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from typing import Any, Final
 
-from sqlalchemy import BindParameter, Dialect, Insert, Table, bindparam, insert
+from sqlalchemy import (
+    BindParameter,
+    Dialect,
+    Insert,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    insert,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -29,15 +40,29 @@ MAX_PARAMETERS: Final = 30_000
 
 Processor = Callable[[Any], Any] | None
 Part = tuple[Table, tuple[str, ...], list[Row]]  # an INSERT: table, columns, rows
-Shape = tuple[tuple[str, tuple[str, ...], int], ...]  # table names, columns and row counts
+# A change of one stored row: its table, the columns set, the key's columns, and the values of
+# both (the row's new values and its key).
+Change = tuple[Table, tuple[str, ...], tuple[str, ...], Row]
+# per part: "insert" or "update", table name, columns (an UPDATE's set columns, then its key's)
+# and row count
+Shape = tuple[tuple[str, str, tuple[str, ...], int], ...]
 Slot = tuple[int, int, str, Processor]  # a parameter: part, row, column, type processor
 
 
-async def write_ctes(connection: AsyncConnection, groups: list[tuple[Table, list[Row]]]) -> None:
-    """PostgreSQL: one INSERT with the other tables' INSERTs as CTEs; more than one only past
-    ``MAX_PARAMETERS``."""
-    for parts in _statements(groups):
-        await _execute_ctes(connection, parts)
+async def write_ctes(
+    connection: AsyncConnection,
+    groups: list[tuple[Table, list[Row]]],
+    changes: Sequence[Change] = (),
+) -> None:
+    """PostgreSQL: one INSERT with the changes' UPDATEs and the other tables' INSERTs as CTEs;
+    more than one only past ``MAX_PARAMETERS`` (the changes go with the first)."""
+    updates: list[Part] = [
+        (table, (*keys, *key_columns), [values]) for table, keys, key_columns, values in changes
+    ]
+    kinds = ["update"] * len(updates)
+    for parts in _statements(groups) if groups else iter([[]]):
+        await _execute_ctes(connection, updates + parts, kinds + ["insert"] * len(parts))
+        updates, kinds = [], []
 
 
 def _statements(groups: list[tuple[Table, list[Row]]]) -> Iterator[list[Part]]:
@@ -73,8 +98,13 @@ def _statements(groups: list[tuple[Table, list[Row]]]) -> Iterator[list[Part]]:
         yield list(parts.values())
 
 
-async def _execute_ctes(connection: AsyncConnection, parts: list[Part]) -> None:
-    shape = tuple((table.name, keys, len(rows)) for table, keys, rows in parts)
+async def _execute_ctes(connection: AsyncConnection, parts: list[Part], kinds: list[str]) -> None:
+    if not parts:
+        return
+    shape = tuple(
+        (kind, table.name, keys, len(rows))
+        for kind, (table, keys, rows) in zip(kinds, parts, strict=True)
+    )
     sql, slots = _cte_plan(connection.dialect, shape)
     params = tuple(
         p(parts[part][2][row][key]) if p else parts[part][2][row][key]
@@ -85,16 +115,21 @@ async def _execute_ctes(connection: AsyncConnection, parts: list[Part]) -> None:
 
 @lru_cache(maxsize=256)
 def _cte_plan(dialect: Dialect, shape: Shape) -> tuple[str, list[Slot]]:
-    """The SQL of the CTE statement for ``shape`` (table, columns and row count of each INSERT)
-    and, in parameter order, where each parameter's value comes from and its type processor.
+    """The SQL of the CTE statement for ``shape`` (kind, table, columns and row count of each
+    UPDATE and INSERT) and, in parameter order, where each parameter's value comes from and its
+    type processor. An UPDATE's columns are those it sets, then its key's (the last ones it
+    names: one row each, by its primary key).
 
     Compiled here once per shape: SQLAlchemy caches no multi-row INSERT (it has no cache key),
     and compiling one costs several times what executing it does.
     """
-    statements: list[Insert] = []
+    statements: list[Insert | Update] = []
     origin: dict[str, tuple[int, int, str]] = {}
-    for part, (name, keys, count) in enumerate(shape):
+    for part, (kind, name, keys, count) in enumerate(shape):
         table = Base.metadata.tables[name]
+        if kind == "update":
+            statements.append(_update_of(table, keys, part, origin))
+            continue
         values = []
         for row in range(count):
             binds = {}
@@ -116,6 +151,24 @@ def _cte_plan(dialect: Dialect, shape: Shape) -> tuple[str, list[Slot]]:
     return str(compiled), slots
 
 
+def _update_of(
+    table: Table, keys: tuple[str, ...], part: int, origin: dict[str, tuple[int, int, str]]
+) -> Update:
+    """One row's UPDATE: ``keys`` the columns set, then the primary key's (its WHERE)."""
+    key_columns = [c.key for c in table.primary_key.columns]
+    sets = keys[: len(keys) - len(key_columns)]
+    binds = {}
+    for key in keys:
+        bind = f"u{part}_{len(origin)}"
+        origin[bind] = (part, 0, key)
+        binds[key] = bindparam(bind, type_=table.c[key].type)
+    return (
+        update(table)
+        .where(and_(*(table.c[key] == binds[key] for key in key_columns)))
+        .values({key: binds[key] for key in sets})
+    )
+
+
 def _processor(bind: BindParameter[Any], dialect: Dialect) -> Processor:
     """What SQLAlchemy does to a value of ``bind``'s type before the driver gets it."""
     return bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -133,8 +186,29 @@ def _insert_plan(
     return str(compiled), [(name, _processor(compiled.binds[name], dialect)) for name in names]
 
 
-async def write_sqlite(connection: AsyncConnection, groups: list[tuple[Table, list[Row]]]) -> None:
-    """SQLite: every run's INSERT in one call on aiosqlite's worker thread, in call order.
+@lru_cache(maxsize=64)
+def _update_plan(
+    dialect: Dialect, table: Table, keys: tuple[str, ...]
+) -> tuple[str, list[tuple[str, Processor]]]:
+    """One row's UPDATE (``keys``: the columns set, then the key's) and, in parameter order,
+    each column and its type processor."""
+    origin: dict[str, tuple[int, int, str]] = {}
+    compiled = _update_of(table, keys, 0, origin).compile(dialect=dialect)
+    names = compiled.positiontup or []
+    if len(names) != len(keys):
+        raise RuntimeError(f"the UPDATE of {table.name} binds {names}, not {keys}")
+    return str(compiled), [
+        (origin[name][2], _processor(compiled.binds[name], dialect)) for name in names
+    ]
+
+
+async def write_sqlite(
+    connection: AsyncConnection,
+    groups: list[tuple[Table, list[Row]]],
+    changes: Sequence[Change] = (),
+) -> None:
+    """SQLite: every change's UPDATE, then every run's INSERT, in one call on aiosqlite's worker
+    thread, in call order.
 
     aiosqlite runs a connection's calls on its own thread, one hop each, and offers no public
     way to run several statements in one hop; its ``_execute`` is what its own methods use (and
@@ -143,6 +217,11 @@ async def write_sqlite(connection: AsyncConnection, groups: list[tuple[Table, li
     """
     dialect = connection.dialect
     work: list[tuple[str, list[tuple[Any, ...]]]] = []
+    for table, keys, key_columns, values in changes:
+        sql, processors = _update_plan(dialect, table, (*keys, *key_columns))
+        work.append(
+            (sql, [tuple(p(values[name]) if p else values[name] for name, p in processors)])
+        )
     for table, rows in groups:
         sql, processors = _insert_plan(dialect, table, tuple(rows[0]))
         work.append(

@@ -256,6 +256,56 @@ async def test_one_insert_statement_for_a_new_event_on_postgresql(context: AppCo
     assert inserts[0].lstrip().startswith("WITH")
 
 
+async def test_a_stored_objects_changes_go_in_the_batchs_statement(context: AppContext) -> None:
+    """A loaded event changed in the transaction (its level, its timeline head) is updated by
+    the batch's one statement, not a statement of its own before it, and stands as written."""
+    event = new_event()
+    async with context.sessions() as session:
+        async with WriteBatch(session) as batch:
+            batch.add_object(event)
+            timeline.record(batch, event, "report", None, "opened", at=NOW)
+        await session.commit()
+    async with context.sessions() as session:
+        loaded = await session.get(Event, event.id)
+        assert loaded is not None
+        with statements_sent(context) as sent:
+            async with WriteBatch(session) as batch:
+                loaded.level = "IV"
+                loaded.basis = [{"clause": "1.5"}]
+                timeline.record(batch, loaded, "report", None, "raised", at=NOW)
+            assert not session.dirty  # written: nothing left for the flush
+            await session.commit()
+    assert not any(s.lstrip().startswith("UPDATE") for s in sent), sent
+    if not context.settings.is_sqlite:  # SQLite's go below the cursor events, in one call
+        assert len(sent) == 1 and "UPDATE events" in sent[0] and "INSERT" in sent[0], sent
+    found = await stored(context, Event, event.id)
+    assert (found.level, found.basis, found.timeline_seq) == ("IV", [{"clause": "1.5"}], 2)
+    assert found.timeline_hash == loaded.timeline_hash
+    assert await summaries(context, event.id) == ["opened", "raised"]
+
+
+async def test_an_object_with_a_column_not_loaded_is_left_to_the_flush(
+    context: AppContext,
+) -> None:
+    event = new_event()
+    async with context.sessions() as session:
+        async with WriteBatch(session) as batch:
+            batch.add_object(event)
+            timeline.record(batch, event, "report", None, "opened", at=NOW)
+        await session.commit()
+    async with context.sessions() as session:
+        loaded = await session.get(Event, event.id)
+        assert loaded is not None
+        session.expire(loaded, ["basis"])
+        with statements_sent(context) as sent:
+            async with WriteBatch(session) as batch:
+                loaded.level = "III"
+                batch.add(table_of(EventGrid), [grid_row(event.id, "330603")])
+            await session.commit()
+    assert any(s.lstrip().startswith("UPDATE events") for s in sent), sent
+    assert (await stored(context, Event, event.id)).level == "III"
+
+
 async def test_rows_of_a_table_naming_different_columns_are_a_programming_error(
     context: AppContext,
 ) -> None:
