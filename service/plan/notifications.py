@@ -84,8 +84,8 @@ def hears(
     notice_type: str,
     audience: Collection[str] | None,
     drill: bool,
-    channel: str | None = None,
-    fmt: str = "standard",
+    channel: str | None,
+    fmt: str,
 ) -> bool:
     """Whether a subscription (``agencies``, ``types``, ``drills``, ``channel``, ``fmt``) hears a
     notice.

@@ -15,6 +15,8 @@ def _hears(**overrides: object) -> bool:
         "notice_type": "action.dispatched",
         "audience": ["public-security"],
         "drill": False,
+        "channel": None,
+        "fmt": "standard",
     }
     given.update(overrides)
     return hears(**given)  # type: ignore[arg-type]
