@@ -134,7 +134,8 @@ async def test_a_warnings_life_reaches_a_cap_channel_as_alert_update_cancel(
         verifier.verify(hit.body, hit.headers, json_parse=False)  # raises unless signed so
         assert cap_faults(hit.body) == [], hit.body.decode()
         messages.append(ET.fromstring(hit.body))
-    messages.sort(key=lambda m: m.findtext(f"{CAP}sent") or "")
+    # in the chain's order: each names every message before it (``sent`` is to the second)
+    messages.sort(key=lambda m: len((m.findtext(f"{CAP}references") or "").split()))
     assert [
         (m.findtext(f"{CAP}msgType"), m.findtext(f"{CAP}info/{CAP}severity")) for m in messages
     ] == [("Alert", "Unknown"), ("Update", "Minor"), ("Update", "Moderate"), ("Cancel", "Moderate")]
@@ -222,3 +223,22 @@ async def test_a_cap_notice_whose_warning_is_gone_is_dead_at_once(
     (row,) = await deliveries(context)
     assert (row.state, row.attempts) == ("dead", 1)
     assert "no CAP message" in (row.last_error or "") and row.type == "warning.published"
+
+
+async def test_a_commanders_level_change_updates_the_warnings_that_stand_and_no_other(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    dispatcher = await make_token("dispatcher")
+    city = await make_token("commander", region=CITY)
+    warning = await call(client, "/warnings", dispatcher, **WARNING)
+    wid, event_id = warning["id"], warning["event_id"]
+    await call(client, f"/warnings/{wid}/publish", city)
+    await call(client, f"/events/{event_id}/response", city, level="IV", reason="台风登陆")
+    await call(client, f"/events/{event_id}/level", city, level="III", reason="灾情扩大")
+    await call(client, f"/warnings/{wid}/lift", city, reason="台风已过境")
+    await call(client, f"/events/{event_id}/level", city, level="IV", reason="负荷大部恢复")
+    updates = [row for row in await outbox_rows(context, event_id) if row.type == "warning.updated"]
+    assert [
+        (u.data["previous_response_level"], u.data["response_level"], u.data["warning"]["id"])
+        for u in updates
+    ] == [(None, "IV", wid), ("IV", "III", wid)]  # none once it was lifted
