@@ -130,9 +130,9 @@ class Deliverer:
         self.storage = storage or StorageWatch()
         self.settings = settings
         self.text = NoticeText(playbooks, settings.public_url)
-        self.public = PublicText(playbooks)
         self.grids = playbooks.grids
         self.cap_source = CapSource.of(settings)
+        self.public = PublicText(playbooks, self.cap_source.web)
         self.slots = settings.delivery_concurrency
         self.room = self.slots * CLAIM_DEPTH  # deliveries claimed and not yet ended, at most
         self.client = httpx.AsyncClient(

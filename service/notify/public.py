@@ -75,18 +75,31 @@ class PublicText:
     """A public notice's envelope and words (Chinese unless told otherwise), with the
     playbooks' names for places and HQs."""
 
-    def __init__(self, playbooks: Playbooks) -> None:
+    def __init__(self, playbooks: Playbooks, page_url: str) -> None:
         self.playbooks = playbooks
+        self.page_url = page_url
 
     def body(self, notice: Notice) -> dict[str, Any]:
-        """The standard envelope: ``{type, timestamp, title, text, data}``."""
+        """The standard envelope: ``{type, timestamp, title, text, links, data}``."""
         return {
             "type": notice.type,
             "timestamp": shanghai(notice.created_at),
             "title": self.title(notice),
             "text": self.markdown(notice),
+            "links": self.links(notice),
             "data": self.data(notice),
         }
+
+    def links(self, notice: Notice) -> dict[str, str]:
+        """Where the public reads it: the public page, at the warning or the release (``page``);
+        none for a drill, which the page never shows."""
+        if notice.drill:
+            return {}
+        for kind in ("warning", "release"):
+            subject = notice.data.get(kind)
+            if isinstance(subject, Mapping) and subject.get("id"):
+                return {"page": f"{self.page_url}#{kind}-{subject['id']}"}
+        return {"page": self.page_url}
 
     def data(self, notice: Notice) -> dict[str, Any]:
         """For programs: ``drill``, the response ``level`` (its code and name, None before any),
@@ -147,6 +160,8 @@ class PublicText:
             if release["published_at"]:
                 moment = _when(release["published_at"])
                 lines.append(_("- 发布时间：{moment}（北京时间）", moment=moment))
+        if page := self.links(notice).get("page"):
+            lines.append("\n" + _("[查看公众信息页]({url})", url=page))
         return "\n".join(lines)
 
     def _moments(self, warning: Mapping[str, Any]) -> list[str]:

@@ -100,6 +100,8 @@ async def test_a_release_approved_by_the_reviewing_hq_reaches_a_public_channel(
     assert body["data"]["level"] == {"code": "III", "name": "III级 较大"}
     assert body["title"] == "信息发布：柯桥区停电情况通报"
     assert "今日14时起" in body["text"] and CITY_HQ in body["text"] and "北京时间" in body["text"]
+    page = f"http://127.0.0.1:8000/public#release-{proposed['id']}"  # where the public reads it
+    assert body["links"] == {"page": page} and page in body["text"]
     # the duty room heard the duties the event sent out, and the release too
     heard = {hit.json()["type"] for hit in duty_room.hits}
     assert {"event.opened", "action.dispatched", "release.published"} <= heard
@@ -166,6 +168,7 @@ async def test_a_warnings_life_reaches_a_cap_channel_as_alert_update_cancel(
     assert [b["data"]["level"]["code"] for b in bodies[1:]] == ["IV", "III", "III"]
     assert last["data"]["warning"]["lifted_at"].endswith("+08:00")
     assert "柯桥区、上虞区" in first["text"] and "北京时间" in first["text"]
+    assert {b["links"]["page"] for b in bodies} == {f"http://127.0.0.1:8000/public#warning-{wid}"}
 
     # the event sent out duties and level changes: none reached either public channel
     sent = {row.type for row in await outbox_rows(context, event_id)}
@@ -180,9 +183,10 @@ async def test_a_drill_reaches_only_public_channels_that_asked_for_drills(
     admin = await make_token("admin")
     dispatcher = await make_token("dispatcher")
     keqiao = await make_token("commander", region=KEQIAO)
-    with Receiver() as real_only, Receiver() as drills:
+    with Receiver() as real_only, Receiver() as drills, Receiver() as media:
         await subscribe(client, admin, url=real_only.url, format="cap", channel="telecom")
         await subscribe(client, admin, url=drills.url, format="cap", channel="telecom", drills=True)
+        asked = await subscribe(client, admin, url=media.url, channel="media", drills=True)
         warning = await call(
             client, "/warnings", dispatcher, **(WARNING | {"area": [KEQIAO], "drill": True})
         )
@@ -190,6 +194,10 @@ async def test_a_drill_reaches_only_public_channels_that_asked_for_drills(
         async with delivering(context) as deliverer:
             await deliverer.drain()
     assert real_only.hits == []
+    (told,) = public_bodies(media, asked["secret"])
+    # marked a drill, with no link: the public page never shows one
+    assert told["title"].startswith("【演练】") and told["data"]["drill"] is True
+    assert told["links"] == {}
     (hit,) = drills.hits
     assert cap_faults(hit.body) == []
     message = ET.fromstring(hit.body)
