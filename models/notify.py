@@ -23,9 +23,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, UTCDateTime, one_of, utcnow, uuid_pk
 from models.event import JSONType
 from service.plan.notifications import (
+    CHANNELS,
     DELIVERY_STATES,
     FORMATS,
     NOTICE_TYPES,
+    Channel,
     DeliveryState,
     Format,
     NoticeType,
@@ -37,7 +39,10 @@ class Subscription(Base):
     (service.plan.notifications.hears)."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = (CheckConstraint(one_of("format", FORMATS), name="format"),)
+    __table_args__ = (
+        CheckConstraint(one_of("format", FORMATS), name="format"),
+        CheckConstraint(one_of("channel", CHANNELS), name="channel"),
+    )
 
     id: Mapped[uuid.UUID] = uuid_pk()
     url: Mapped[str] = mapped_column(Text)
@@ -48,6 +53,9 @@ class Subscription(Base):
     agencies: Mapped[list[str] | None] = mapped_column(JSONType)
     types: Mapped[list[str] | None] = mapped_column(JSONType)
     drills: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A public channel of plan 3.2.2.1's green channel (None: the service's own people), which
+    # hears only public notices (service.plan.notifications.audible).
+    channel: Mapped[Channel | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -432,8 +432,15 @@ def test_subscriptions_add_list_remove(database: str, capsys: pytest.CaptureFixt
     assert main(["subscriptions", "add", "--url", robot, "--format", "dingtalk"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 1  # no secret to show
 
+    cap = ["subscriptions", "add", "--url", url, "--format", "cap", "--channel", "broadcast"]
+    assert main(cap) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("whsec_")
+    cap_id = said_id(lines[0])
+
     assert main(["subscriptions", "list"]) == 0
     listing = capsys.readouterr().out
+    assert f"{cap_id}\tcap\tbroadcast\t{url}\t*\t*\t仅真实事件" in listing
     assert subscription_id in listing and "action.dispatched,action.overdue" in listing
     assert "power-company" in listing and "含演练" in listing
     # the robot's access_token is masked (design § Notifications)
@@ -455,6 +462,11 @@ def test_subscriptions_add_list_remove(database: str, capsys: pytest.CaptureFixt
         (["--url", "http://x/hook", "--agency", "nobody"], "未知单位 nobody"),
         (["--url", "http://x/hook", "--secret", "whsec_c2hvcnQ="], "24–64 字节"),
         (["--url", "http://x/hook", "--format", "wecom", "--secret", "s"], "机器人不签名"),
+        (["--url", "http://x/hook", "--format", "cap"], "请注明 channel"),
+        (
+            ["--url", "http://x/hook", "--channel", "media", "--type", "action.overdue"],
+            "不是公开信息",
+        ),
     ],
 )
 def test_subscriptions_add_refuses_what_the_api_refuses(

@@ -8,7 +8,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from service.cli.parsing import Commands, add_group, validated
-from service.plan.notifications import FORMATS, NOTICE_TYPES
+from service.plan.notifications import CHANNELS, FORMATS, NOTICE_TYPES
 from service.words import _
 
 if TYPE_CHECKING:
@@ -36,8 +36,9 @@ def register(commands: Commands) -> None:
         "--format",
         choices=FORMATS,
         default="standard",
-        help="standard (Standard Webhooks, signed), wecom (企业微信群机器人) or dingtalk "
-        "(钉钉群机器人) (default: %(default)s)",
+        help="standard (Standard Webhooks, signed), wecom (企业微信群机器人), dingtalk "
+        "(钉钉群机器人) or cap (a warning's CAP 1.2 message, signed as standard; a public "
+        "channel's only) (default: %(default)s)",
     )
     add.add_argument(
         "--secret",
@@ -62,12 +63,19 @@ def register(commands: Commands) -> None:
         "all types when left out",
     )
     add.add_argument("--drills", action="store_true", help="hear drills as well as real events")
+    add.add_argument(
+        "--channel",
+        choices=CHANNELS,
+        help="a public channel of plan 3.2.2.1's green channel (新闻媒体、网站、应急广播、电信运营"
+        "企业): it hears only published warnings, their updates and lifting, and approved "
+        "releases, with public content only",
+    )
     add.set_defaults(handler=run_add)
 
     listing = subscriptions.add_parser(
         "list",
         help="list subscriptions (never their secrets)",
-        description="List the subscriptions: id, format, url, agencies, types, drills.",
+        description="List the subscriptions: id, format, channel, url, agencies, types, drills.",
     )
     listing.set_defaults(handler=run_list)
 
@@ -87,7 +95,7 @@ def run_add(args: argparse.Namespace, settings: Settings) -> int:
     from service.flows.admin import subscriptions
     from service.flows.admin.schemas import SubscriptionCreate
 
-    fields = ("url", "format", "secret", "agencies", "types", "drills")
+    fields = ("url", "format", "secret", "agencies", "types", "drills", "channel")
     body = validated(SubscriptionCreate, **{f: getattr(args, f) for f in fields})
     created = run_flow(settings, lambda context: subscriptions.create_subscription(context, body))
     print(
@@ -111,7 +119,8 @@ def run_list(args: argparse.Namespace, settings: Settings) -> int:
         agencies = ",".join(row.agencies) if row.agencies is not None else "*"
         types = ",".join(row.types) if row.types is not None else "*"
         drills = _("含演练") if row.drills else _("仅真实事件")
-        print(f"{row.id}\t{row.format}\t{row.url}\t{agencies}\t{types}\t{drills}")
+        channel = row.channel or "-"
+        print(f"{row.id}\t{row.format}\t{channel}\t{row.url}\t{agencies}\t{types}\t{drills}")
     return 0
 
 

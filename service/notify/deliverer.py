@@ -44,7 +44,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models.base import utcnow
 from service.config import Settings
-from service.notify.formats import Answer, Notice, NoticeText, Outcome, failed, judge, outgoing
+from service.flows.warnings.cap import CapSource
+from service.notify.formats import (
+    Answer,
+    Notice,
+    NoticeText,
+    Outcome,
+    Outgoing,
+    failed,
+    judge,
+    outgoing,
+)
+from service.notify.public import PublicText, cap_document, public_outgoing
 from service.playbooks.bundle import Playbooks
 from service.store.deliveries import Attempted, Claimed, claim_due, fan_out, record, release
 from service.store.transactions import in_transaction
@@ -119,6 +130,9 @@ class Deliverer:
         self.storage = storage or StorageWatch()
         self.settings = settings
         self.text = NoticeText(playbooks, settings.public_url)
+        self.grids = playbooks.grids
+        self.cap_source = CapSource.of(settings)
+        self.public = PublicText(playbooks, self.cap_source.web)
         self.slots = settings.delivery_concurrency
         self.room = self.slots * CLAIM_DEPTH  # deliveries claimed and not yet ended, at most
         self.client = httpx.AsyncClient(
@@ -321,19 +335,31 @@ class Deliverer:
         queue = self._queues.pop(subscription, deque())
         self._given += [(claimed.id, breaker.until) for claimed in queue]
 
-    async def _post(self, claimed: Claimed) -> Attempted:
+    async def _request(self, claimed: Claimed) -> Outgoing | None:
+        """The attempt's request; None for a CAP notice whose warning is gone (its event
+        deleted): there is no message left to send."""
         notice = Notice(claimed.type, claimed.drill, claimed.data, claimed.created_at)
-        request = outgoing(
-            claimed.format,
-            claimed.url,
-            claimed.secret,
-            str(claimed.id),
-            notice,
-            self.text,
-            utcnow(),
+        webhook_id = str(claimed.id)
+        if claimed.format != "cap" and claimed.channel is None:
+            return outgoing(
+                claimed.format, claimed.url, claimed.secret, webhook_id, notice, self.text, utcnow()
+            )
+        cap = None
+        if claimed.format == "cap":
+            cap = await cap_document(self.sessions, self.grids, self.cap_source, notice)
+            if cap is None:
+                return None
+        return public_outgoing(
+            claimed.url, claimed.secret, webhook_id, notice, self.public, utcnow(), cap
         )
+
+    async def _post(self, claimed: Claimed) -> Attempted:
         outcome: Outcome
         try:
+            request = await self._request(claimed)
+            if request is None:
+                outcome = Outcome(False, None, "no CAP message: the warning is gone", retry=False)
+                return self._result(claimed, outcome, utcnow())
             # the whole attempt, the answer's head and what is read of its body included: a
             # receiver sending a byte at a time is cut off like one that never answers
             async with asyncio.timeout(self.settings.delivery_timeout_seconds):

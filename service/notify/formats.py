@@ -3,6 +3,7 @@
 
 - ``standard``: the Standard Webhooks convention, body ``{type, timestamp, data}``, signed by the
   ``standardwebhooks`` package; ``webhook-id`` is the delivery's id, the same on every attempt.
+  A public channel's (and ``cap``) are written by service.notify.public, signed the same way.
 - ``wecom``: a WeCom group robot's markdown message (企业微信群机器人).
 - ``dingtalk``: a DingTalk group robot's markdown message (钉钉自定义机器人), signed with its
   ``timestamp`` and ``sign`` query parameters when the subscription has a secret.
@@ -38,6 +39,7 @@ NOTICE_KINDS: Final[Mapping[str, TimelineKind]] = {
     "event.opened": "event_opened",
     "warning.published": "warning_published",
     "warning.lifted": "warning_lifted",
+    "release.published": "release_published",
     "action.dispatched": "actions_dispatched",
     "action.overdue": "action_overdue",
     "action.reminder": "action_reminder",
@@ -62,11 +64,16 @@ def heading(notice_type: str) -> str:
     commander's start, raise or lower: no one entry's name."""
     if notice_type == "event.level_changed":
         return _("事件级别调整")
+    if notice_type == "warning.updated":
+        return _("预警更新")  # the response level moved while the warning stands
     if notice_type in STANDING_HEADINGS:
         return STANDING_HEADINGS[notice_type]
     kind = NOTICE_KINDS.get(notice_type)
     return kind_label(kind) if kind else notice_type
 
+
+# The formats whose receivers are group robots, answering 200 with an ``errcode``.
+ROBOTS: Final = frozenset({"wecom", "dingtalk"})
 
 # A 4xx answer other than these says the request itself is wrong: trying again cannot help.
 RETRYABLE_4XX: Final = frozenset({408, 429})
@@ -143,13 +150,15 @@ class NoticeText:
         lines.append(_("- 事件级别：{level}", level=level_words(data.get("level"))))
         if data.get("response_level") is not None:
             lines.append(_("- 响应级别：{level}", level=level_words(data["response_level"])))
-        if notice.type == "event.level_changed":
+        if notice.type in ("event.level_changed", "warning.updated"):
             before = data.get("previous_response_level") or data.get("previous_level")
             lines.append(_("- 调整前：{level}", level=level_words(before)))
         if (hq := data.get("leading_hq")) is not None:
             lines.append(_("- 牵头指挥部：{hq}", hq=self._hq_name(str(hq))))
         if isinstance(warning := data.get("warning"), Mapping):
             lines.append(_("- 预警：{headline}", headline=warning.get("headline", "")))
+        if isinstance(release := data.get("release"), Mapping):
+            lines.append(_("- 信息发布：{headline}", headline=release.get("headline", "")))
         if isinstance(action := data.get("action"), Mapping):
             lines += self._action_lines(action)
             if url := self.duty_url(action):
@@ -221,28 +230,36 @@ def outgoing(
     if fmt == "standard":
         # ``title`` and ``text``: the words the group-chat robots get, for a receiver that
         # shows the notice to people; ``data`` is for programs
-        body = _json(
-            {
-                "type": notice.type,
-                "timestamp": notice.created_at.isoformat(),
-                "title": text.title(notice),
-                "text": text.markdown(notice),
-                "links": text.links(notice),
-                "data": notice.data,
-            }
-        )
-        headers = {**json_headers, "webhook-id": webhook_id}
-        headers["webhook-timestamp"] = str(int(now.timestamp()))
-        if secret:
-            signature = Webhook(secret).sign(webhook_id, now, body.decode())
-            headers["webhook-signature"] = signature
-        return Outgoing(url, {}, headers, body)
+        body = {
+            "type": notice.type,
+            "timestamp": notice.created_at.isoformat(),
+            "title": text.title(notice),
+            "text": text.markdown(notice),
+            "links": text.links(notice),
+            "data": notice.data,
+        }
+        return signed(url, secret, webhook_id, _json(body), "application/json", now)
     if fmt == "wecom":
         message = {"msgtype": "markdown", "markdown": {"content": text.markdown(notice)}}
         return Outgoing(url, {}, json_headers, _json(message))
     markdown = {"title": text.title(notice), "text": text.markdown(notice)}
     params = dingtalk_signature(secret, now) if secret else {}
     return Outgoing(url, params, json_headers, _json({"msgtype": "markdown", "markdown": markdown}))
+
+
+def signed(
+    url: str, secret: str | None, webhook_id: str, body: bytes, content_type: str, now: datetime
+) -> Outgoing:
+    """A Standard Webhooks request: ``webhook-id``, ``webhook-timestamp`` (the attempt's) and,
+    with a secret, ``webhook-signature`` over ``id.timestamp.body``, whatever the body's type."""
+    headers = {
+        "content-type": content_type,
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+    }
+    if secret:
+        headers["webhook-signature"] = Webhook(secret).sign(webhook_id, now, body.decode())
+    return Outgoing(url, {}, headers, body)
 
 
 def dingtalk_signature(secret: str, now: datetime) -> dict[str, str]:
@@ -259,7 +276,7 @@ def judge(fmt: Format, answer: Answer, now: datetime) -> Outcome:
     a ``Retry-After`` says."""
     status = answer.status
     if 200 <= status < 300:
-        if fmt != "standard" and (refusal := _robot_refusal(answer.body)) is not None:
+        if fmt in ROBOTS and (refusal := _robot_refusal(answer.body)) is not None:
             return Outcome(False, status, refusal)
         return Outcome(True, status)
     error = f"HTTP {status}: {answer.body.decode('utf-8', 'replace')[:200]}"

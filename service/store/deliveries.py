@@ -47,7 +47,14 @@ async def fan_out(session: AsyncSession, now: datetime, limit: int) -> int:
         return 0
     subscriptions = (
         await session.execute(
-            select(Subscription.id, Subscription.agencies, Subscription.types, Subscription.drills)
+            select(
+                Subscription.id,
+                Subscription.agencies,
+                Subscription.types,
+                Subscription.drills,
+                Subscription.channel,
+                Subscription.format,
+            )
         )
     ).all()
     rows = [
@@ -71,6 +78,8 @@ async def fan_out(session: AsyncSession, now: datetime, limit: int) -> int:
             notice_type=message.type,
             audience=message.audience,
             drill=message.drill,
+            channel=subscription.channel,
+            fmt=subscription.format,
         )
     ]
     if rows:
@@ -94,6 +103,7 @@ class Claimed:
     url: str
     format: Format
     secret: str | None
+    channel: str | None
     type: str
     drill: bool
     data: dict[str, Any]
@@ -170,6 +180,7 @@ async def claim_due(
             Subscription.url,
             Subscription.format,
             Subscription.secret,
+            Subscription.channel,
             OutboxMessage.type,
             OutboxMessage.drill,
             OutboxMessage.data,
@@ -188,6 +199,7 @@ async def claim_due(
             url=row.url,
             format=row.format,
             secret=row.secret,
+            channel=row.channel,
             type=row.type,
             drill=row.drill,
             data=row.data,

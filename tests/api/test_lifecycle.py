@@ -203,12 +203,16 @@ async def test_a_move_writes_its_notice_with_it(
     if trigger.endswith("_warning"):
         warning = ids["proposed" if trigger == "publish_warning" else "published"]
         expected = "published" if trigger == "publish_warning" else "lifted"
-        assert message.data["warning"] == {
+        said = message.data["warning"]
+        assert {k: said[k] for k in ("id", "headline", "area", "state", "published_hq")} == {
             "id": str(warning),
             "headline": "台风",
             "area": ["330603"],
             "state": expected,
+            "published_hq": "330600",
         }
+        # what a public channel publishes of it (plan 3.2.2.1), times as stored
+        assert said[f"{expected}_at"] is not None
     if trigger == "dismiss":
         assert (message.data["dismissed"], message.data["reason"]) == (True, "误报")
 

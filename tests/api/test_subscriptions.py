@@ -68,6 +68,7 @@ async def test_a_subscription_shows_its_secret_once(
         ({"url": HOOK, "secret": "whsec_!!!notbase64!!!"}, "secret"),
         ({"url": HOOK, "format": "wecom", "secret": "SECabc"}, "secret"),
         ({"url": HOOK, "colour": "red"}, "colour"),
+        ({"url": HOOK, "channel": "radio"}, "channel"),
     ],
 )
 async def test_bad_subscriptions_are_refused_naming_the_field(
@@ -158,4 +159,52 @@ def test_the_docs_name_and_explain_every_notifications_operation() -> None:
         "list_deliveries",
         "list_subscriptions",
         "replay_delivery",
+    ]
+
+
+# Plan 3.2.2.1's green channel: what a public channel or CAP cannot hear is refused, naming the
+# field and the rule, rather than quietly left out.
+GREEN_REFUSALS: list[tuple[dict[str, Any], str]] = [
+    ({"format": "cap"}, "channel"),
+    ({"format": "cap", "types": ["warning.published"]}, "channel"),
+    ({"channel": "media", "format": "wecom"}, "format"),
+    ({"channel": "telecom", "format": "dingtalk", "secret": "SECabc"}, "format"),
+    ({"channel": "media", "agencies": ["power-company"]}, "agencies"),
+    ({"channel": "media", "types": ["warning.published", "action.dispatched"]}, "types[1]"),
+    ({"channel": "website", "types": ["event.level_changed"]}, "types[0]"),
+    ({"channel": "broadcast", "format": "cap", "types": ["release.published"]}, "types[0]"),
+    ({"channel": "broadcast", "format": "cap", "types": ["standing.raised"]}, "types[0]"),
+]
+
+
+@pytest.mark.parametrize(("body", "field"), GREEN_REFUSALS)
+async def test_what_a_public_channel_cannot_hear_is_refused_naming_the_field_and_rule(
+    client: httpx.AsyncClient, make_token: MakeToken, body: dict[str, Any], field: str
+) -> None:
+    admin = await make_token("admin")
+    refused = await client.post(f"{API}/subscriptions", json={"url": HOOK, **body}, headers=admin)
+    assert refused.status_code == 422, refused.text
+    problem = refused.json()
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert problem["rule"] == "plan 3.2.2.1"
+    listed = (await client.get(f"{API}/subscriptions", headers=admin)).json()["items"]
+    assert listed == []
+
+
+async def test_public_channels_are_created_and_listed_with_their_channel(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> None:
+    admin = await make_token("admin")
+    cap = await subscribe(client, admin, url=HOOK, format="cap", channel="broadcast")
+    assert cap["secret"].startswith("whsec_")  # signed as standard is
+    assert (cap["format"], cap["channel"], cap["types"]) == ("cap", "broadcast", None)
+    media = await subscribe(
+        client, admin, url=HOOK, channel="media", types=["release.published"], drills=True
+    )
+    plain = await subscribe(client, admin, url=HOOK)
+    listed = (await client.get(f"{API}/subscriptions", headers=admin)).json()["items"]
+    assert [(s["id"], s["channel"]) for s in listed] == [
+        (cap["id"], "broadcast"),
+        (media["id"], "media"),
+        (plain["id"], None),
     ]

@@ -239,6 +239,8 @@ async def test_a_drill_is_chased_on_its_own_clock_and_only_drill_subscriptions_h
                 notice_type=message.type,
                 audience=message.audience,
                 drill=message.drill,
+                channel=None,
+                fmt="standard",
             )
             for drills in (False, True)
         }

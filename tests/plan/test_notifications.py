@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.plan.notifications import hears
+from service.plan.notifications import CAP_TYPES, NOTICE_TYPES, PUBLIC_TYPES, hears
 
 
 def _hears(**overrides: object) -> bool:
@@ -15,6 +15,8 @@ def _hears(**overrides: object) -> bool:
         "notice_type": "action.dispatched",
         "audience": ["public-security"],
         "drill": False,
+        "channel": None,
+        "fmt": "standard",
     }
     given.update(overrides)
     return hears(**given)  # type: ignore[arg-type]
@@ -42,3 +44,24 @@ def test_agencies_hear_notices_that_concern_them_and_notices_for_everyone() -> N
     assert not _hears(agencies=["transport"])
     assert _hears(agencies=["transport"], audience=None)
     assert not _hears(agencies=["transport"], audience=[])
+
+
+@pytest.mark.parametrize("notice_type", NOTICE_TYPES)
+def test_a_public_channel_hears_only_public_notices(notice_type: str) -> None:
+    """Plan 3.2.2.1's green channel: whatever its ``types`` say (None: all), never a duty."""
+    public = _hears(channel="media", notice_type=notice_type, audience=None)
+    assert public is (notice_type in PUBLIC_TYPES)
+    cap = _hears(channel="broadcast", fmt="cap", notice_type=notice_type, audience=None)
+    assert cap is (notice_type in CAP_TYPES)
+    # the service's own people hear them all
+    assert _hears(notice_type=notice_type, audience=None)
+
+
+def test_public_types_are_warnings_and_releases() -> None:
+    assert set(CAP_TYPES) < set(PUBLIC_TYPES)
+    assert {t.split(".")[0] for t in PUBLIC_TYPES} == {"warning", "release"}
+
+
+def test_a_public_channel_hears_a_drill_only_when_it_asked() -> None:
+    assert not _hears(channel="media", notice_type="warning.published", drill=True)
+    assert _hears(channel="media", notice_type="warning.published", drill=True, drills=True)

@@ -34,14 +34,21 @@ router = APIRouter(
 )
 async def post_subscription(body: SubscriptionCreate, context: ContextDep) -> SubscriptionCreated:
     """Register a receiver of the service's notices (an event opened or its level changed, a
-    warning published or lifted, an action dispatched, overdue or reminded, a response
-    terminated, an event closed): each is posted to ``url`` in its ``format`` (``standard``
-    signed webhooks, a WeCom or a DingTalk group robot), filtered by ``agencies`` and ``types``;
-    drills only with ``drills``. Admins only.
+    warning published, updated or lifted, a release published, an action dispatched, overdue or
+    reminded, a response terminated, an event closed): each is posted to ``url`` in its
+    ``format`` (``standard`` signed webhooks, a WeCom or a DingTalk group robot, or ``cap``),
+    filtered by ``agencies`` and ``types``; drills only with ``drills``. Admins only.
 
-    The answer shows its ``secret``, this once (generated ``whsec_…`` for ``standard`` when none
-    is given), and its ``url`` masked as the list shows it. An unknown agency, a secret that does
-    not fit the format, or a control character in the URL is 422 naming the field.
+    A ``channel`` (media, website, broadcast, telecom) makes it a public channel of plan
+    3.2.2.1's green channel: it hears only published warnings, their updates and lifting, and
+    approved releases, with public content only; as ``cap`` it gets each warning's CAP 1.2
+    Alert, Update and Cancel (``application/cap+xml``, signed as ``standard``). Releases have
+    no CAP form.
+
+    The answer shows its ``secret``, this once (generated ``whsec_…`` for ``standard`` and
+    ``cap`` when none is given), and its ``url`` masked as the list shows it. An unknown agency,
+    a secret that does not fit the format, or a control character in the URL is 422 naming the
+    field; so is what a public channel cannot hear (``rule``: plan 3.2.2.1).
     """
     return await subscriptions.create_subscription(context, body)
 

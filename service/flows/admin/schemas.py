@@ -12,7 +12,7 @@ import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from service.flows.schemas import Text
-from service.plan.notifications import DeliveryState, Format, NoticeType
+from service.plan.notifications import Channel, DeliveryState, Format, NoticeType
 
 # --- subscriptions ----------------------------------------------------------------------------
 
@@ -90,6 +90,11 @@ class SubscriptionCreate(BaseModel):
                     "secret": "SEC2f4d8c0e1b7a9f3c5d6e8a0b2c4d6e8f",
                     "drills": True,
                 },
+                {
+                    "url": "https://alert.sxtv.example.cn/cap/inbox",
+                    "format": "cap",
+                    "channel": "broadcast",
+                },
             ]
         },
     )
@@ -108,6 +113,12 @@ class SubscriptionCreate(BaseModel):
         default=None, description="notice types it hears; all when left out"
     )
     drills: bool = Field(default=False, description="hear drills as well as real events")
+    channel: Channel | None = Field(
+        default=None,
+        description="a public channel of plan 3.2.2.1's green channel (media, website, "
+        "broadcast, telecom): it hears only published warnings, their updates and lifting, and "
+        "approved releases, in the standard format (public content only) or as CAP",
+    )
 
 
 class SubscriptionRead(BaseModel):
@@ -123,6 +134,7 @@ class SubscriptionRead(BaseModel):
     agencies: list[str] | None
     types: list[NoticeType] | None
     drills: bool
+    channel: Channel | None
     created_at: datetime
 
 

@@ -23,7 +23,12 @@ from service.flows.admin.schemas import (
 )
 from service.flows.context import AppContext
 from service.flows.schemas import Page
-from service.plan.notifications import DeliveryState
+from service.plan.notifications import (
+    CAP_TYPES,
+    PUBLIC_FORMATS,
+    PUBLIC_TYPES,
+    DeliveryState,
+)
 from service.playbooks.agencies import AgencyRegistry
 from service.store.cursors import after_time_cursor, time_page
 from service.store.transactions import in_transaction
@@ -35,13 +40,14 @@ GENERATED_BYTES: Final = 24
 
 def check(body: SubscriptionCreate, agencies: AgencyRegistry) -> str | None:
     """Refuse what the service could not honour (422 naming the field); the secret to store,
-    generated for ``standard`` when none is given."""
+    generated for ``standard`` and ``cap`` when none is given."""
     _check_url(body.url)
     for i, code in enumerate(body.agencies or ()):
         if not agencies.is_real(code):
             raise InvalidInput(
                 f"agencies[{i}]", Said("未知单位 {agency}（见 agencies.yaml）", agency=code)
             )
+    _check_public(body)
     if body.format == "wecom":
         if body.secret is not None:
             raise InvalidInput("secret", Said("企业微信机器人不签名：请不要提供 secret"))
@@ -62,6 +68,43 @@ def check(body: SubscriptionCreate, agencies: AgencyRegistry) -> str | None:
             ),
         )
     return body.secret
+
+
+def _check_public(body: SubscriptionCreate) -> None:
+    """Plan 3.2.2.1's green channel: a public channel hears only what is public, and CAP only a
+    warning's messages (service.plan.notifications.audible). Asking for more is refused rather
+    than quietly narrowed, so that an admin never believes a channel hears what it cannot."""
+    if body.format == "cap" and body.channel is None:
+        raise _green(
+            "channel",
+            Said("CAP 只发往公众发布渠道：请注明 channel（media、website、broadcast 或 telecom）"),
+        )
+    if body.channel is None:
+        return
+    if body.format not in PUBLIC_FORMATS:
+        raise _green(
+            "format",
+            Said("公众发布渠道只接收 standard 或 cap 格式：群机器人的消息是给值班人员看的"),
+        )
+    if body.agencies is not None:
+        raise _green("agencies", Said("公众发布渠道收到全部公开信息，不按单位筛选"))
+    heard = CAP_TYPES if body.format == "cap" else PUBLIC_TYPES
+    for i, notice_type in enumerate(body.types or ()):
+        if notice_type in heard:
+            continue
+        if notice_type in PUBLIC_TYPES:  # a release: no message of a warning's CAP chain
+            said = Said(
+                "信息发布没有 CAP 格式：请另建 standard 格式的订阅接收 {type}", type=notice_type
+            )
+        else:
+            said = Said("{type} 不是公开信息，公众发布渠道不能接收", type=notice_type)
+        raise _green(f"types[{i}]", said)
+
+
+def _green(field: str, said: Said) -> InvalidInput:
+    refused = InvalidInput(field, said)
+    refused.extra["rule"] = "plan 3.2.2.1"
+    return refused
 
 
 def _check_url(url: str) -> None:
@@ -105,6 +148,7 @@ async def create_subscription(context: AppContext, body: SubscriptionCreate) -> 
             agencies=sorted(set(body.agencies)) if body.agencies is not None else None,
             types=sorted(set(body.types)) if body.types is not None else None,
             drills=body.drills,
+            channel=body.channel,
             created_at=utcnow(),
         )
         session.add(row)

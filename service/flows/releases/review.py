@@ -19,6 +19,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +44,7 @@ from service.plan.releases import (
     reviewer_now,
 )
 from service.playbooks.bundle import Playbooks
-from service.store import timeline
+from service.store import outbox, timeline
 from service.store.batch import WriteBatch
 from service.store.cursors import after_time_cursor, time_page
 from service.store.events import event_area, event_time, get_event, lock_child, lock_event
@@ -273,7 +274,25 @@ async def _decide(
             agency=release.proposer_agency,
         )
         event.updated_at = now
+        if approve:
+            # plan 3.2.2.1's green channel: the public channels publish it at once
+            outbox.emit(batch, event, "release.published", extra=release_notice(release), at=now)
         return release, event
+
+
+def release_notice(release: Release) -> dict[str, Any]:
+    """What a published release's notice says of it, beside the event (everyone hears it):
+    what the public reads, and the HQ that approved it (plan 5.4)."""
+    return {
+        "release": {
+            "id": str(release.id),
+            "headline": release.headline,
+            "body": release.body,
+            "topics": list(release.topics),
+            "approved_hq": release.decided_hq,
+            "published_at": release.decided_at.isoformat() if release.decided_at else None,
+        }
+    }
 
 
 async def _shown(

@@ -168,7 +168,7 @@ async def take_report(
         session, batch, context.playbooks, event, actor, report_class, event_class, hit, now
     )
     if not opened:
-        level_notice(batch, event, before, now)
+        await level_notice(session, batch, event, before, now)
     # The report's own rows are new by definition: they go in with the event's other new rows
     # in one round trip, with none of the unit of work's bookkeeping.
     batch.add(

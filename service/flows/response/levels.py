@@ -17,6 +17,7 @@ from service.flows.context import AppContext
 from service.flows.events.schemas import EventRead
 from service.flows.response.running import run_command
 from service.flows.response.schemas import LevelChange, Termination
+from service.flows.warnings.early_warnings import standing_warnings_moved
 from service.plan.actor import Actor
 from service.plan.addressees import Scene, offices
 from service.plan.duties import ENDED_PHASES, LEVELLED_PHASES, OPEN_STATES
@@ -64,7 +65,7 @@ async def start_response(
             discretionary=True,
             decided_by="commander",
         )
-        level_notice(batch, event, before, now)
+        await level_notice(session, batch, event, before, now)
 
     return await run_command(context, actor, event_id, command)
 
@@ -101,22 +102,25 @@ async def set_level(
         await change_level(
             session, batch, playbooks, event, level, scene, actor, now, change.reason
         )
-        level_notice(batch, event, before, now)
+        await level_notice(session, batch, event, before, now)
 
     return await run_command(context, actor, event_id, command)
 
 
-def level_notice(
+async def level_notice(
+    session: AsyncSession,
     batch: WriteBatch,
     event: Event,
     before: tuple[Level | None, Level | None],
     now: datetime,
 ) -> None:
     """``event.level_changed`` when the event's level or its response's level moved from
-    ``before`` (level, response level), with what they were."""
+    ``before`` (level, response level), with what they were; and when the response level moved,
+    ``warning.updated`` for each warning that stands (plan 3.2.2.1: the public's warning)."""
     if (event.level, event.response_level) == before:
         return
     previous_level, previous_response_level = before
+    await standing_warnings_moved(session, batch, event, previous_response_level, now)
     outbox.emit(
         batch,
         event,

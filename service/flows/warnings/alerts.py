@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from models import EarlyWarning
+from models import EarlyWarning, Event
 from service.errors import NotFound, Said
 from service.flows.context import AppContext
 from service.flows.events.history import response_levels
@@ -68,3 +70,33 @@ async def public_alert(
     if found is None:
         raise NotFound(Said("预警 {id} 没有消息 {moment}", id=warning_id, moment=moment))
     return WarningAlert(WarningRead.of(warning), found)
+
+
+# The message of a warning's chain each of its public notices tells of (plan 3.2.2.1).
+NOTICE_MOMENTS: Final = {"warning.published": "published", "warning.lifted": "lifted"}
+
+
+async def notice_alert(
+    sessions: async_sessionmaker[AsyncSession],
+    warning_id: uuid.UUID,
+    notice_type: str,
+    at: datetime,
+) -> WarningAlert | None:
+    """The warning and the message of its chain that the notice ``notice_type`` made at ``at``
+    tells of, as a public channel receives it: the publication's ``Alert``, the lifting's
+    ``Cancel``, and for ``warning.updated`` the ``Update`` sent then (the chain's message at or
+    before ``at`` short of its cancellation: one change at the very moment of another adds no
+    message of its own). None when the warning is gone with its event."""
+    async with sessions() as session:
+        warning = await session.get(EarlyWarning, warning_id)
+        if warning is None:
+            return None
+        event = await session.get(Event, warning.event_id)
+        drill = bool(event.drill) if event is not None else False
+        sent = await _sent_messages(session, warning, drill)
+    chain = [m for m in sent if m.moment != "proposed"]
+    if (moment := NOTICE_MOMENTS.get(notice_type)) is not None:
+        found = [m for m in chain if m.moment == moment]
+    else:
+        found = [m for m in chain if m.sent <= at and m.msg_type != "Cancel"]
+    return WarningAlert(WarningRead.of(warning), found[-1]) if found else None

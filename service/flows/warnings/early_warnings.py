@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import EarlyWarning, Event
@@ -208,7 +209,7 @@ async def _published(
         headline=warning.headline,
     )
     event.updated_at = now
-    outbox.emit(batch, event, "warning.published", extra=_notice(warning), at=now)
+    outbox.emit(batch, event, "warning.published", extra=warning_notice(warning), at=now)
     items = playbooks.checklists.items_at("published")
     publisher = actor.region or CITY_HQ
     scene = Scene(publisher, (publisher,))
@@ -268,17 +269,50 @@ async def _lifted(
         reason=reason,
     )
     event.updated_at = now
-    outbox.emit(batch, event, "warning.lifted", extra=_notice(warning), at=now)
+    outbox.emit(batch, event, "warning.lifted", extra=warning_notice(warning), at=now)
     return warning
 
 
-def _notice(warning: EarlyWarning) -> dict[str, Any]:
-    """What a warning's notice says of it, beside the event (everyone hears it: audience None)."""
+def warning_notice(warning: EarlyWarning) -> dict[str, Any]:
+    """What a warning's notice says of it, beside the event (everyone hears it: audience None):
+    all a public channel publishes of it (plan 3.2.2.1), its times in UTC as stored."""
     return {
         "warning": {
             "id": str(warning.id),
             "headline": warning.headline,
+            "description": warning.description,
             "area": list(warning.area),
             "state": warning.state,
+            "onset": _moment(warning.onset),
+            "expires": _moment(warning.expires),
+            "published_hq": warning.published_hq,
+            "published_at": _moment(warning.published_at),
+            "lifted_at": _moment(warning.lifted_at),
         }
     }
+
+
+async def standing_warnings_moved(
+    session: AsyncSession,
+    batch: WriteBatch,
+    event: Event,
+    previous_response_level: str | None,
+    now: datetime,
+) -> None:
+    """``warning.updated`` for each warning of ``event`` that stands (published, not lifted)
+    when its response level moved from ``previous_response_level``: the public's warning
+    changes with the level, a CAP ``Update`` of its chain (service.plan.alerts)."""
+    if event.response_level == previous_response_level:
+        return
+    standing = await session.scalars(
+        select(EarlyWarning)
+        .where(EarlyWarning.event_id == event.id, EarlyWarning.state == "published")
+        .order_by(EarlyWarning.published_at, EarlyWarning.id)
+    )
+    for warning in standing:
+        extra = warning_notice(warning) | {"previous_response_level": previous_response_level}
+        outbox.emit(batch, event, "warning.updated", extra=extra, at=now)
+
+
+def _moment(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
