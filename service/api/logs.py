@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import itertools
 import logging
 import os
@@ -101,6 +102,7 @@ class RequestLines:
         self.renderer = renderer  # None: request lines are dropped (an app made in a test)
         self.waiting: list[Line] = []
         self.flushing: asyncio.TimerHandle | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None  # the loop ``flushing`` is on
 
     def add(self, method: str, path: str, status: int, ms: float, request_id: str) -> None:
         if self.renderer is None:
@@ -108,11 +110,15 @@ class RequestLines:
         self.waiting.append((time.time(), method, path, status, ms, request_id))
         if len(self.waiting) >= self.MOST_LINES:
             self.flush()
-        elif self.flushing is None:
-            self.flushing = asyncio.get_running_loop().call_later(self.FLUSH_SECONDS, self.flush)
+            return
+        loop = asyncio.get_running_loop()
+        if self.flushing is None or self.loop is not loop:  # none yet, or on a loop now gone
+            self.flushing = loop.call_later(self.FLUSH_SECONDS, self.flush)
+            self.loop = loop
 
     def flush(self) -> None:
-        """Write every line waiting."""
+        """Write every line waiting. A stream that cannot take them (a full disk, a closed
+        pipe) loses them: a log line never fails a request or the worker."""
         if self.flushing is not None:
             self.flushing.cancel()
             self.flushing = None
@@ -120,8 +126,9 @@ class RequestLines:
             return
         waiting, self.waiting = self.waiting, []
         rendered = [self._render(line) for line in waiting]
-        STDERR.write("\n".join(rendered) + "\n")
-        STDERR.flush()
+        with contextlib.suppress(OSError, ValueError):  # ValueError: a closed stream
+            STDERR.write("\n".join(rendered) + "\n")
+            STDERR.flush()
 
     def _render(self, line: Line) -> str:
         at, method, path, status, ms, request_id = line

@@ -4,16 +4,26 @@ format switched to the console's."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+import structlog
 
-from service.api.logs import RequestLog, configure, flush_request_lines
+from service.api.logs import (
+    RequestLines,
+    RequestLog,
+    configure,
+    flush_request_lines,
+    orjson_text,
+)
 from service.api.problems import CatchUnexpected
 from service.config import Settings
 from tests.helpers import MakeToken, county, post, report
@@ -124,3 +134,36 @@ def test_the_console_format_is_for_people(capsys: pytest.CaptureFixture[str]) ->
 
     err = capsys.readouterr().err
     assert "hello 柯桥" in err and not err.lstrip().startswith("{")
+
+
+async def test_request_lines_wait_for_their_batch_and_keep_their_times(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    lines_ = RequestLines(structlog.processors.JSONRenderer(serializer=orjson_text))
+    lines_.add("GET", "/healthz", 200, 1.5, "a" * 32)
+    assert capsys.readouterr().err == ""  # waiting for the quarter second
+    await asyncio.sleep(RequestLines.FLUSH_SECONDS + 0.1)
+    (written,) = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    assert (written["path"], written["status"], written["request_id"]) == (
+        "/healthz",
+        200,
+        "a" * 32,
+    )
+    assert written["timestamp"].endswith("Z") and written["level"] == "info"
+    for n in range(RequestLines.MOST_LINES):  # a full batch goes at once
+        lines_.add("GET", f"/n/{n}", 200, 1.0, "b" * 32)
+    assert len(capsys.readouterr().err.splitlines()) == RequestLines.MOST_LINES
+
+
+async def test_request_lines_that_cannot_be_written_fail_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Full(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sys, "stderr", Full())
+    lines_ = RequestLines(structlog.processors.JSONRenderer(serializer=orjson_text))
+    lines_.add("POST", "/api/v1/reports", 201, 3.0, "c" * 32)
+    lines_.flush()  # lost, not raised
+    assert lines_.waiting == []
