@@ -256,15 +256,21 @@ async def test_one_insert_statement_for_a_new_event_on_postgresql(context: AppCo
     assert inserts[0].lstrip().startswith("WITH")
 
 
-async def test_a_stored_objects_changes_go_in_the_batchs_statement(context: AppContext) -> None:
-    """A loaded event changed in the transaction (its level, its timeline head) is updated by
-    the batch's one statement, not a statement of its own before it, and stands as written."""
+async def opened_event(context: AppContext) -> Event:
+    """A new event stored with its first timeline entry, "opened"."""
     event = new_event()
     async with context.sessions() as session:
         async with WriteBatch(session) as batch:
             batch.add_object(event)
             timeline.record(batch, event, "report", None, "opened", at=NOW)
         await session.commit()
+    return event
+
+
+async def test_a_stored_objects_changes_go_in_the_batchs_statement(context: AppContext) -> None:
+    """A loaded event changed in the transaction (its level, its timeline head) is updated by
+    the batch's one statement, not a statement of its own before it, and stands as written."""
+    event = await opened_event(context)
     async with context.sessions() as session:
         loaded = await session.get(Event, event.id)
         assert loaded is not None
@@ -287,12 +293,7 @@ async def test_a_stored_objects_changes_go_in_the_batchs_statement(context: AppC
 async def test_an_object_with_a_column_not_loaded_is_left_to_the_flush(
     context: AppContext,
 ) -> None:
-    event = new_event()
-    async with context.sessions() as session:
-        async with WriteBatch(session) as batch:
-            batch.add_object(event)
-            timeline.record(batch, event, "report", None, "opened", at=NOW)
-        await session.commit()
+    event = await opened_event(context)
     async with context.sessions() as session:
         loaded = await session.get(Event, event.id)
         assert loaded is not None
