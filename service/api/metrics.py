@@ -7,12 +7,13 @@ Two kinds of figure, each from where it is right:
   endpoint like any query, and only then handed to a collector that yields it: the same whichever
   worker answers, and no blocking database call inside prometheus-client's ``collect()``.
 * What a process sees (reports received, request latency by route template, method and status
-  class) is counted where it happens, by prometheus-client's metrics. Under ``serve`` they run
-  in prometheus-client's multiprocess mode: ``serve`` sets ``PROMETHEUS_MULTIPROC_DIR`` (a folder
-  under ``OUTAGE_VAR_DIR``, emptied at each start) before any worker imports the library, every
-  worker writes its values to its own files there, and a scrape adds up all workers' files, so
-  any worker gives the service's totals. Without the variable (an app made in a test) the
-  process's own registry is shown.
+  class) is counted where it happens, by prometheus-client's metrics. Under ``serve --workers
+  N`` they run in prometheus-client's multiprocess mode: ``serve`` sets
+  ``PROMETHEUS_MULTIPROC_DIR`` (a folder under ``OUTAGE_VAR_DIR``, emptied at each start)
+  before any worker imports the library, every worker writes its values to its own files
+  there, and a scrape adds up all workers' files, so any worker gives the service's totals.
+  Without the variable (``serve`` with one worker, an app made in a test) the process's own
+  registry is shown.
 
 A scrape cannot be turned against the service. Its text is computed at most once a second in a
 worker, however many callers ask (``ScrapeCache``, kept on ``app.state.metrics_cache``): a caller

@@ -29,6 +29,10 @@ Rules a reader can rely on:
 * Add a parent before its children: SQLite checks each foreign key as the row goes in.
   ``write()`` flushes the session first, so rows the ORM was told about (``session.add``) are
   in before the batch's rows and may be their parents.
+* The changed columns of objects already stored (the event a report moves) go in with the
+  batch's rows, not by the flush: an UPDATE among the CTEs on PostgreSQL, before the INSERTs in
+  the one call on SQLite (``_take_changes``). An object with a relationship changed or a column
+  not loaded is left to the flush.
 * A batch takes rows only inside its block: an add before it or after it ended raises
   ``BatchClosed``, a programming error, rather than the row being lost.
 * A batch belongs to the transaction (or savepoint) that was innermost when it was opened.
