@@ -33,7 +33,7 @@ import httpx
 
 from benchmarks import servers
 from benchmarks.alone import run_alone
-from benchmarks.load import BenchError
+from benchmarks.load import BenchError, Poster
 
 PDFS: Final = 6
 ENTRIES: Final = 2000
@@ -62,14 +62,7 @@ def keqiao(lost: float, minutes: int, event_id: str | None = None) -> dict[str, 
 
 def build_event(client: httpx.Client, auth: dict[str, dict[str, str]]) -> tuple[str, int]:
     """The event, worked until its timeline holds ``ENTRIES`` entries; its id and entries."""
-
-    def post(path: str, who: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = client.post(path, json=body, headers=auth[who])
-        if not answer.is_success:
-            raise BenchError(f"POST {path}: {answer.status_code} {answer.text[:300]}")
-        found: dict[str, Any] = answer.json()
-        return found
-
+    post = Poster(client, auth)
     event_id = str(post("/api/v1/reports", "dispatcher", keqiao(70, 0))["event_id"])
     minutes = itertools.count(1)
     for turn in itertools.count():

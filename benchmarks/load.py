@@ -82,6 +82,22 @@ class Load:
 Driver = Callable[[str, Target, argparse.Namespace, int], Load]
 
 
+@dataclass(frozen=True)
+class Poster:
+    """A preparation's POSTs: ``post(path, who, body)`` sends ``body`` as JSON with the
+    Authorization headers ``auth[who]`` and gives the answer's JSON; a refusal fails the run."""
+
+    client: httpx.Client
+    auth: dict[str, dict[str, str]]
+
+    def __call__(self, path: str, who: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer = self.client.post(path, json=body, headers=self.auth[who])
+        if not answer.is_success:
+            raise BenchError(f"POST {path}: {answer.status_code} {answer.text[:300]}")
+        found: dict[str, Any] = answer.json()
+        return found
+
+
 def check(url: str, target: Target) -> httpx.Response:
     """One request first, so that a refusal fails the run instead of being measured."""
     response = httpx.request(

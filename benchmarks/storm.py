@@ -39,7 +39,7 @@ import httpx
 from sqlalchemy import select, update
 
 from benchmarks import servers
-from benchmarks.load import BenchError
+from benchmarks.load import BenchError, Poster
 from benchmarks.storm_scripts import COUNTING, WARNING_STEPS, in_turn, lua_headers, lua_request
 from models import Action
 from service.config import Settings
@@ -129,14 +129,7 @@ def prepare(url: str, auth: dict[str, dict[str, str]]) -> tuple[str, str, list[t
     """The event (a published warning, then 柯桥区 at IV), the second event (a proposed
     warning), and the agencies' actions on the first, up to level II's."""
     with httpx.Client(base_url=url, timeout=30, trust_env=False) as client:
-
-        def post(path: str, who: str, body: dict[str, Any]) -> dict[str, Any]:
-            answer = client.post(path, json=body, headers=auth[who])
-            if not answer.is_success:
-                raise BenchError(f"POST {path}: {answer.status_code} {answer.text[:300]}")
-            found: dict[str, Any] = answer.json()
-            return found
-
+        post = Poster(client, auth)
         area = {"headline": "台风登陆", "description": "bench"}
         warned = post("/api/v1/warnings", "dispatcher", {"area": ["330603", "330604"], **area})
         event_id = warned["event_id"]
