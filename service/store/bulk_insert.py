@@ -60,7 +60,8 @@ async def write_ctes(
         (table, (*keys, *key_columns), [values]) for table, keys, key_columns, values in changes
     ]
     kinds = ["update"] * len(updates)
-    for parts in _statements(groups) if groups else iter([[]]):
+    # the changes go with the first statement (alone when the batch inserts nothing)
+    for parts in list(_statements(groups)) or [[]]:
         await _execute_ctes(connection, updates + parts, kinds + ["insert"] * len(parts))
         updates, kinds = [], []
 
