@@ -18,13 +18,12 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from service.api import problems
-from service.api.auth import BearerAuth
 from service.api.board import install_board
 from service.api.docs import install_docs
+from service.api.door import Door
 from service.api.evaluation_report import FONTS_PATH, fonts_dir
-from service.api.language import Language
-from service.api.limits import BodyLimit, WrongTokens
-from service.api.logs import RequestLog, configure, flush_request_lines, quiet_libraries
+from service.api.limits import WrongTokens
+from service.api.logs import configure, flush_request_lines, quiet_libraries
 from service.api.metrics import RequestMetrics, install_metrics
 from service.api.openapi import complete_openapi
 from service.api.public import install_public
@@ -258,18 +257,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     problems.install(app)
-    # Middleware, innermost first (each one added wraps those before it): the token check, the
-    # body's size around it (a body declared too large is refused before any token is looked
-    # up), the answer to an error nothing else handled, the request's id, its timing for
-    # /metrics and its log line (so the error's log line carries the id), and outermost the
-    # language of what is said (Accept-Language, service.api.language), problems included.
-    # Outside them all, install_public's front answers the public page and feeds from memory
-    # (service.api.public.front).
+    # One layer of the service's own at the door (service.api.door): the request's id, its
+    # language, its body's size, its token, the answer to an error nothing else handled, its
+    # time for /metrics and its line. Outside it, install_public's front answers the public page
+    # and feeds from memory (service.api.public.front).
     # One count of wrong tokens per worker, for the API's check and the board's sign-in.
     app.state.wrong_tokens = wrong_tokens = WrongTokens()
-    app.add_middleware(BearerAuth, wrong_tokens=wrong_tokens)
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(problems.CatchUnexpected, storage_trouble=trouble_of)
     # An included router's route knows its path without the prefix: give the timer each API
     # route's whole template.
     templates = {
@@ -278,9 +271,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for route in router.routes
         if isinstance(route, APIRoute)
     }
-    metrics = RequestMetrics(templates) if settings.metrics else None
-    app.add_middleware(RequestLog, log_requests=settings.request_log, metrics=metrics)
-    app.add_middleware(Language)
+    app.add_middleware(
+        Door,
+        wrong_tokens=wrong_tokens,
+        max_body_bytes=settings.max_body_bytes,
+        log_requests=settings.request_log,
+        metrics=RequestMetrics(templates) if settings.metrics else None,
+        storage_trouble=trouble_of,
+    )
     # FastAPI tries routes in order, at a cost per route: the hot paths first (dispatchers'
     # reports and classifications, agencies' polls). No two paths overlap, so order is free.
     for router in API_ROUTERS:

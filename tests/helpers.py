@@ -36,8 +36,11 @@ import pytest
 import xmlschema
 from sqlalchemy import Connection, func, select
 from sqlalchemy.engine import make_url
+from starlette.types import ASGIApp
 
 from models import base
+from service.api.door import Door
+from service.api.limits import WrongTokens
 from service.cli import main
 from service.config import Settings
 from service.flows.context import AppContext
@@ -616,6 +619,13 @@ def problem(answer: httpx.Response, status: int) -> dict[str, Any]:
 # --- the situation board ----------------------------------------------------------------------
 
 BOARD_COOKIE = "outage_board"
+
+
+def door_around(app: ASGIApp, *, log_requests: bool = False) -> Door:
+    """``app`` behind the service's door (``service.api.door``) as the service wires it, without
+    metrics. Ask it for paths outside /api/: a token is checked there, by the running
+    service's context."""
+    return Door(app, wrong_tokens=WrongTokens(), max_body_bytes=1 << 20, log_requests=log_requests)
 
 
 def bearer_token_of(headers: dict[str, str]) -> str:

@@ -34,7 +34,7 @@ RenderPoolDep = Annotated[RenderPool, Depends(get_render_pool)]
 
 
 async def get_actor(request: Request) -> Actor:
-    """The caller, verified at the door by ``service.api.auth.BearerAuth`` (401 without a token)."""
+    """The caller, verified at the door (``service.api.door``, 401 without a token)."""
     actor: Actor = request.state.actor
     return actor
 

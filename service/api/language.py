@@ -10,36 +10,29 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
 from service.words import Locale, preferred, use
 
 API_PREFIX = "/api/"
 problem_language: ContextVar[Locale] = ContextVar("problem_language", default="en")
 
 
-class Language:
-    """Pure ASGI: says everything an API request answers in the language it asks for."""
+class SpeakingAs:
+    """Within: everything an API request answers said in the language its ``Accept-Language``
+    header (``header``, as sent) asks for: Chinese unless it asks for English, problems English
+    unless it asks for Chinese. The door (``service.api.door``) enters one around each API
+    request."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    __slots__ = ("asked", "problems", "words")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(API_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        header = next(
-            (
-                value.decode("latin-1")
-                for name, value in scope["headers"]
-                if name == b"accept-language"
-            ),
-            None,
-        )
-        asked = preferred(header)  # one reading of the header for both defaults
-        token = problem_language.set(asked or "en")
-        try:
-            with use(asked or "zh"):
-                await self.app(scope, receive, send)
-        finally:
-            problem_language.reset(token)
+    def __init__(self, header: bytes | None) -> None:
+        # one reading of the header for both defaults
+        self.asked = preferred(header.decode("latin-1")) if header else None
+        self.words = use(self.asked or "zh")
+
+    def __enter__(self) -> None:
+        self.problems = problem_language.set(self.asked or "en")
+        self.words.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.words.__exit__(*exc)
+        problem_language.reset(self.problems)

@@ -3,13 +3,14 @@ many wrong tokens one address may send (``WrongTokens``).
 
 The size of a request body: past ``OUTAGE_MAX_BODY_BYTES`` is 413, before it is read whole.
 
-A pure ASGI middleware around the token check and the app. A body that declares its size
+Kept at the door (``service.api.door``), before the token check. A body that declares its size
 (``Content-Length``) too large is refused at once, from the head alone: nothing of it reaches the
 app, and no token is looked up for a request the service would never read (the limit is public,
-so the refusal tells an unknown caller nothing). A body that does not declare it (chunked) is
+so the refusal tells an unknown caller nothing). A body sent chunked, of no declared size, is
 counted as the app reads it, which comes after the token check, and refused as soon as the count
 passes the limit; what was read is dropped with the request. A declared size within the limit
-needs no counting: the server delivers no more than it declares.
+needs no counting: the server delivers no more than it declares; nor does a request that declares
+neither, which has no body (RFC 9112 6.3).
 
 The connection stays open, and the server reads the rest of the body and drops it as it comes
 (memory stays flat). Closing it would spare that reading, but a connection closed while the
@@ -37,37 +38,18 @@ TOO_LARGE: Final = "Content Too Large"
 DISCONNECT: Final[Message] = {"type": "http.disconnect"}
 
 
-def declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
-    """The body size a request declares, or None when it is sent chunked (or declares none).
-
-    A chunked body's size is its chunks', whatever a Content-Length beside it says (RFC 9112
-    6.3), and the server parses Content-Length before the app sees it.
-    """
-    length = None
-    for name, value in headers:
-        if name == b"transfer-encoding":
-            return None
-        if name == b"content-length" and value.isdigit():
-            length = int(value)
-    return length
-
-
 class BodyLimit:
+    """The body limit the door (``service.api.door``) keeps in front of ``app``."""
+
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = declared_length(scope["headers"])
-        if declared is not None:
-            if declared > self.max_bytes:
-                await self.refuse(scope, receive, send, declared)
-            else:
-                await self.app(scope, receive, send)
-            return
+    def too_large(self, declared: int) -> bool:
+        return declared > self.max_bytes
+
+    async def counting(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The app, its body (chunked: of no declared size) counted as the app reads it."""
         await _Counted(self, scope, receive, send).run()
 
     async def refuse(

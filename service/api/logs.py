@@ -3,11 +3,11 @@
 ``configure`` sets structlog up once per process, on top of the standard library's logging, so
 that the service's own lines, the request lines and those of other libraries (uvicorn, the
 unhandled errors of service.api.problems) come out through one handler in one format: JSON by
-default, or structlog's console renderer for a person at a terminal. ``RequestLog`` is a pure
-ASGI middleware: it takes the request's id from ``X-Request-ID`` when the client sent a sane one
-(or makes one), binds it in contextvars for every line logged while the request runs, echoes it
-in the answer's headers and, once answered, counts it for /metrics (``OUTAGE_METRICS``) and
-writes the request's line (``OUTAGE_REQUEST_LOG``), in batches (``RequestLines``).
+default, or structlog's console renderer for a person at a terminal. Each request's id is the
+client's ``X-Request-ID`` when it sent a sane one, else a new one (``new_request_id``); the door
+(``service.api.door``) sets it (``request_id_var``) for every line logged while the request runs,
+echoes it in the answer's headers and, once answered, writes the request's line
+(``OUTAGE_REQUEST_LOG``), in batches (``RequestLines``).
 """
 
 from __future__ import annotations
@@ -22,16 +22,14 @@ import re
 import secrets
 import sys
 import time
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final
 
 import orjson
 import structlog
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from structlog.contextvars import bind_contextvars, reset_contextvars
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor
 
-from service.api.metrics import RequestMetrics
 from service.config import Settings
 
 REQUEST_ID_HEADER: Final = b"x-request-id"
@@ -57,10 +55,24 @@ class _Stderr:
 STDERR: Final = _Stderr()
 
 
+# The id of the request being answered, set by the door (service.api.door) while it runs.
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def add_request_id(_logger: object, _method: str, event: EventDict) -> EventDict:
+    """A structlog processor: the id of the request being answered, on every line logged while
+    it runs (one context variable of our own, where structlog's bound context variables cost a
+    variable a key and a walk of the whole context at each line)."""
+    found = request_id_var.get()
+    if found is not None:
+        event.setdefault("request_id", found)
+    return event
+
+
 def _stamped() -> list[Processor]:
-    """What every line gets: the request's bound id, the level and the time (UTC, ISO 8601)."""
+    """What every line gets: the request's id, the level and the time (UTC, ISO 8601)."""
     return [
-        structlog.contextvars.merge_contextvars,
+        add_request_id,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
@@ -152,6 +164,11 @@ class RequestLines:
 request_lines = RequestLines(None)
 
 
+def request_line(method: str, path: str, status: int, ms: float, request_id: str) -> None:
+    """A request's line, written with the next batch (``RequestLines``)."""
+    request_lines.add(method, path, status, ms, request_id)
+
+
 def flush_request_lines() -> None:
     """Write the request lines waiting now (a worker's lifespan ends with it, as does the
     process)."""
@@ -237,52 +254,9 @@ class RequestIds:
 REQUEST_IDS: Final = RequestIds()
 
 
-def request_id_of(headers: list[tuple[bytes, bytes]]) -> str:
-    """The client's ``X-Request-ID`` when it is sane, else a new one (32 hex digits)."""
-    for name, value in headers:
-        if name == REQUEST_ID_HEADER:
-            if SANE_ID.fullmatch(value):
-                return value.decode("ascii")
-            break
+def new_request_id(sent: bytes | None) -> str:
+    """The id a client sent (``X-Request-ID``) when it is sane, else a new one (32 hex
+    digits)."""
+    if sent is not None and SANE_ID.fullmatch(sent):
+        return sent.decode("ascii")
     return REQUEST_IDS.new()
-
-
-class RequestLog:
-    """Pure ASGI, outermost: the request's id around everything else; after the answer its
-    line (``log_requests``) and its count and time for /metrics (``metrics``), one layer for
-    both: each layer that watches the answer costs a classification a few per cent."""
-
-    def __init__(
-        self, app: ASGIApp, *, log_requests: bool, metrics: RequestMetrics | None = None
-    ) -> None:
-        self.app = app
-        self.log_requests = log_requests
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = request_id_of(scope["headers"])
-        echoed = (REQUEST_ID_HEADER, request_id.encode("ascii"))
-        status = 500  # what the client gets when the app fails before it answers
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message = {**message, "headers": [*message.get("headers", ()), echoed]}
-            await send(message)
-
-        bound = bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            took = time.perf_counter() - started
-            if self.metrics is not None:
-                self.metrics.record(scope, status, took)
-            if self.log_requests:
-                ms = round(took * 1000, 3)
-                request_lines.add(scope["method"], scope["path"], status, ms, request_id)
-            reset_contextvars(**bound)

@@ -121,8 +121,8 @@ SCRAPE_SECONDS = Gauge(
 
 
 class RequestMetrics:
-    """Counts and times every HTTP request (``record``, called by the request's watch,
-    ``service.api.logs.RequestLog``, once the answer is sent), labelled by the template of the
+    """Counts and times every HTTP request (``record``, called by the door,
+    ``service.api.door.Door``, once the answer is sent), labelled by the template of the
     route it matched (``/api/v1/events/{event_id}``, never the path itself, so the series stay
     few). A request the route does not serve by its method (405) counts as ``unmatched``, as
     does one refused before routing (a missing token's 401, a body too large).
@@ -407,7 +407,8 @@ async def metrics(request: Request) -> Response:
 
 def install_metrics(app: FastAPI) -> None:
     """``GET /metrics``, not in the OpenAPI document; its token, when one is set, is its own
-    (BearerAuth guards /api/ only). The cache reads the context the lifespan puts on the app."""
+    (the door checks tokens under /api/ only). The cache reads the context the lifespan puts on
+    the app."""
     folder = os.environ.get(MULTIPROCESS_ENV)
     shared = SharedScrape(Path(folder)) if folder else None
     app.state.metrics_cache = ScrapeCache(lambda: scrape_text(app.state.context), shared=shared)

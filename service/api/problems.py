@@ -4,7 +4,7 @@ The three mistakes a client makes most (a body that is not JSON, a body sent wit
 ``Content-Type: application/json``, a region written as its name) are answered in words that say
 what to send instead, rather than in the validator's; so is text the database cannot store or a
 person cannot see (``service.flows.schemas.Text``). An error nothing else handled is logged and
-answered 500 by ``CatchUnexpected``, which keeps the connection open; unless it is storage
+answered 500 by ``answer_unexpected``, keeping the connection open; unless it is storage
 trouble (service.store.trouble: the database unreachable, read-only or out of room), answered
 503 or 507 with Retry-After and counted in the process's incident rather than logged each time.
 """
@@ -22,9 +22,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from service.api.language import problem_language
 from service.errors import (
@@ -322,81 +321,47 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    """The handlers of the errors the service expects; ``CatchUnexpected`` takes the rest."""
+    """The handlers of the errors the service expects; the door answers the rest
+    (``answer_unexpected``)."""
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(CoordinatorError, _on_coordinator)
     app.add_exception_handler(StarletteHTTPException, _on_http)
 
 
-class CatchUnexpected:
-    """Pure ASGI: an error nothing else handled is logged and answered 500 problem+json, saying
-    nothing of the error, and the connection stays open for the client's next request.
+async def answer_unexpected(
+    error: Exception,
+    trouble: Trouble | None,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    started: bool,
+) -> None:
+    """The answer to an error nothing else handled, raised before the answer ended (the door,
+    ``service.api.door``, lets one raised after that reach the server, which ends the connection:
+    the one way left to say an answer was cut short). It is logged and answered 500
+    problem+json saying nothing of it, unless the answer had ``started``, and the connection stays
+    open for the client's next request.
 
     Starlette's ServerErrorMiddleware, where a handler for ``Exception`` would run, sends its
     answer and then raises the error again for the server to see; uvicorn closes the connection
     of every request whose app raised, so a keep-alive client's next request on it failed (a
     reset, with no way to tell whether it was received). Here the error ends with the answer.
-    Only an error raised after the answer started goes on to the server: that answer is cut
-    short, and closing the connection is the one way left to say so. Storage trouble is no bug
-    of the service: what ``storage_trouble`` (service.store.trouble, given by the app's
-    wiring) knows for such is answered 503 or 507 (``storage_problem``), logged once an incident.
-    A client that went away (``ClientDisconnect``) is no error: one line at info, and no answer.
+
+    Storage trouble (``trouble``, as ``service.store.trouble`` knows it) is no bug of the
+    service: it is answered 503 or 507 (``storage_problem``) and counted in the process's
+    incident (one log line for all of it, not a traceback each).
     """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        *,
-        storage_trouble: Callable[[BaseException], Trouble | None] = lambda _error: None,
-    ) -> None:
-        self.app = app
-        self.storage_trouble = storage_trouble
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = finished = False
-
-        async def watched(message: Message) -> None:
-            nonlocal started, finished
-            if message["type"] == "http.response.start":
-                started = True
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                finished = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watched)
-        except ClientDisconnect:
-            # The client went away before its body was read whole (or the body limit refused
-            # it, service.api.limits, and told the app so): no one is left to answer, and
-            # nothing went wrong in the service.
-            log.info("client went away in %s %s", scope["method"], scope["path"])
-            return
-        except Exception as error:
-            if started and not finished:
-                raise
-            trouble = self.storage_trouble(error)
-            if trouble is not None:
-                await self._refuse(trouble, error, scope, receive, send)
-                return
-            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
-            if not started:
-                with speaking():
-                    detail = _("服务出错；错误已记入日志")
-                answer = problem(500, "Internal error", detail)
-                await answer(scope, receive, send)
-
-    @staticmethod
-    async def _refuse(
-        trouble: Trouble, error: Exception, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        """Storage trouble: counted in the process's incident (one log line for all of it, not
-        a traceback each) and answered 503 or 507 with Retry-After."""
+    if trouble is not None:
         context: AppContext | None = getattr(scope["app"].state, "context", None)
         if context is not None:
             context.storage.saw(trouble, error, f"{scope['method']} {scope['path']}")
         else:
             log.warning("storage trouble (%s) in %s %s", trouble, scope["method"], scope["path"])
-        await storage_problem(trouble, refused=True)(scope, receive, send)
+        if not started:
+            await storage_problem(trouble, refused=True)(scope, receive, send)
+        return
+    log.exception("unhandled error in %s %s", scope["method"], scope["path"], exc_info=error)
+    if not started:
+        with speaking():
+            detail = _("服务出错；错误已记入日志")
+        await problem(500, "Internal error", detail)(scope, receive, send)

@@ -19,14 +19,12 @@ import structlog
 
 from service.api.logs import (
     RequestLines,
-    RequestLog,
     configure,
     flush_request_lines,
     orjson_text,
 )
-from service.api.problems import CatchUnexpected
 from service.config import Settings
-from tests.helpers import MakeToken, county, post, report
+from tests.helpers import MakeToken, county, door_around, post, report
 
 GENERATED = re.compile(r"[0-9a-f]{32}")
 
@@ -92,16 +90,16 @@ class Broken:
 async def test_an_unhandled_error_carries_the_request_id(
     logging_as_served: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = RequestLog(CatchUnexpected(Broken()), log_requests=True)
+    app = door_around(Broken(), log_requests=True)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        response = await client.get("/api/v1/events", headers={"X-Request-ID": "abc-123"})
+        response = await client.get("/broken", headers={"X-Request-ID": "abc-123"})
 
     working, error, request = lines(capsys)
     assert response.status_code == 500 and response.headers["x-request-id"] == "abc-123"
     assert working == {**working, "event": "working on it", "request_id": "abc-123"}
     assert error["request_id"] == "abc-123" and error["level"] == "error"
-    assert error["event"] == "unhandled error in GET /api/v1/events"
+    assert error["event"] == "unhandled error in GET /broken"
     assert "RuntimeError: secret" in error["exception"]
     assert (request["status"], request["request_id"]) == (500, "abc-123")
 
@@ -113,7 +111,7 @@ async def test_the_request_line_can_be_off_and_the_id_stays(
         await send({"type": "http.response.start", "status": 204, "headers": []})
         await send({"type": "http.response.body", "body": b""})
 
-    transport = httpx.ASGITransport(app=RequestLog(hello, log_requests=False))
+    transport = httpx.ASGITransport(app=door_around(hello, log_requests=False))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.get("/", headers={"X-Request-ID": "x" * 129})
 

@@ -2,8 +2,8 @@
 
 A body that is not JSON (422, where it broke), a body not sent as ``application/json`` (415), and
 a region written as its name (422, naming the code meant). Each is refused whole: nothing stored.
-And an error nothing else handled is answered 500 by ``CatchUnexpected``, which ends it there
-(tests/api/test_server.py shows the connection kept through a real server).
+And an error nothing else handled is answered 500 at the door (``service.api.door``), which ends
+it there (tests/api/test_server.py shows the connection kept through a real server).
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 import models
-from service.api.problems import CatchUnexpected
 from service.flows.context import AppContext
-from tests.helpers import MakeToken, count, county, report
+from tests.helpers import MakeToken, count, county, door_around, report
 
 PROBLEM_JSON = "application/problem+json"
 GOOD = report(county("330603", 151, 60.4))
@@ -219,9 +218,9 @@ START = {"type": "http.response.start", "status": 200, "headers": []}
 
 
 async def answer_of(app: Broken) -> httpx.Response:
-    transport = httpx.ASGITransport(app=CatchUnexpected(app))  # raises what the app raises
+    transport = httpx.ASGITransport(app=door_around(app))  # raises what the app raises
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        return await client.get("/api/v1/events")
+        return await client.get("/broken")
 
 
 async def test_an_unexpected_error_is_a_500_that_says_nothing_of_it(
@@ -234,7 +233,7 @@ async def test_an_unexpected_error_is_a_500_that_says_nothing_of_it(
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.json()["detail"] == "the service failed; the error is logged"
     assert "secret" not in response.text
-    assert "unhandled error in GET /api/v1/events" in caplog.text
+    assert "unhandled error in GET /broken" in caplog.text
     assert "hunter2" in caplog.text  # the detail is in the log
 
 
@@ -245,7 +244,7 @@ async def test_an_error_after_a_whole_answer_is_logged_and_ends_there(
         response = await answer_of(Broken(START, {"type": "http.response.body", "body": b"ok"}))
 
     assert (response.status_code, response.text) == (200, "ok")
-    assert "unhandled error in GET /api/v1/events" in caplog.text
+    assert "unhandled error in GET /broken" in caplog.text
 
 
 async def test_an_error_halfway_through_an_answer_goes_on_to_the_server() -> None:

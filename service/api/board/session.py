@@ -9,8 +9,8 @@ match a session id against), and is:
 - ``Secure`` when the board is served over https (the request's scheme; behind a proxy, uvicorn
   takes it from ``X-Forwarded-Proto`` when the proxy is one it trusts, loopback by default);
 - ``Path=/board``: the browser sends it to the board only. The JSON API would not take it
-  anyway: ``service.api.auth.BearerAuth`` reads the ``Authorization`` header and nothing else,
-  so a cookie never authenticates a request under /api/.
+  anyway: the door's token check (``service.api.auth.TokenCheck``) reads the ``Authorization``
+  header and nothing else, so a cookie never authenticates a request under /api/.
 
 It lasts ``COOKIE_SECONDS`` (a wall display stays signed in across restarts of its browser);
 revoking the token ends the session at the next poll, as it does for the API.
