@@ -72,7 +72,12 @@ class Action(Base):
         CheckConstraint(one_of("level", LEVELS), name="level"),
         CheckConstraint(one_of("due_on", DUE_ONS), name="due_on"),
         CheckConstraint(one_of("requires", REQUIREMENTS), name="requires"),
-        Index("ix_actions_agency_state", "agency", "state"),
+        # An agency's poll, a keyset page newest first (migration 0021): the agency's actions in
+        # (dispatched_at, id) order, those in one state, and those of one event; the second also
+        # serves every look-up by agency and state.
+        Index("ix_actions_agency_dispatched", "agency", "dispatched_at", "id"),
+        Index("ix_actions_agency_state_dispatched", "agency", "state", "dispatched_at", "id"),
+        Index("ix_actions_agency_event_dispatched", "agency", "event_id", "dispatched_at", "id"),
         # The escalation job's look for due work (owing actions past due_at) each period.
         Index("ix_actions_state_due", "state", "due_at"),
         # One event's actions (its listing, and the foreign key's cascade), and among them the

@@ -76,11 +76,28 @@ def after_time_cursor(
     return query.order_by(at, key).limit(limit + 1)
 
 
+def before_time_cursor(
+    query: Select[*Ts],
+    at: InstrumentedAttribute[datetime],
+    key: InstrumentedAttribute[uuid.UUID],
+    cursor: str | None,
+    limit: int,
+) -> Select[*Ts]:
+    """``query`` newest first, in descending (``at``, ``key``) order, from just before the row
+    ``cursor`` names, one row beyond ``limit``: ``time_page`` cuts it there. ``at <= …`` is the
+    range an index on (…, ``at``, ``key``) seeks to on both backends; the rest of the condition
+    only sorts out the rows of the cursor's own time."""
+    if cursor is not None:
+        before, last = decode_time_cursor(cursor)
+        query = query.where(at <= before, (at < before) | (key < last))
+    return query.order_by(at.desc(), key.desc()).limit(limit + 1)
+
+
 def time_page(
     rows: Sequence[R], limit: int, key: Callable[[R], tuple[datetime, uuid.UUID]]
 ) -> tuple[list[R], str | None]:
-    """The page of ``rows`` read by ``after_time_cursor``, and the cursor of the page after it
-    (None on the last); ``key`` gives a row's (time, id)."""
+    """The page of ``rows`` read by ``after_time_cursor`` (or ``before_time_cursor``), and the
+    cursor of the page after it (None on the last); ``key`` gives a row's (time, id)."""
     page = list(rows[:limit])
     if len(rows) <= limit or not page:
         return page, None

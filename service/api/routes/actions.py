@@ -1,5 +1,5 @@
-"""Actions: agencies poll (ETag / 304), acknowledge and complete; commanders cancel; a
-government's approval is recorded on a duty that requires one (plan 5.3)."""
+"""Actions: agencies poll, a page at a time (ETag / 304), acknowledge and complete; commanders
+cancel; a government's approval is recorded on a duty that requires one (plan 5.3)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from service.api.deps import ActorDep, AgencyDep, CommanderDep, ContextDep, role
 from service.api.idempotency import IdempotencyKey, answered, once_of
 from service.api.openapi import problems
+from service.api.pagination import Cursor, Limit
 from service.flows.actions import approval, detail, listing, progress
 from service.flows.actions.detail import ActionDetail
 from service.flows.actions.progress import Skip
@@ -24,6 +25,7 @@ from service.flows.actions.schemas import (
     ApprovalCreate,
 )
 from service.flows.context import AppContext
+from service.flows.schemas import Page
 from service.plan.actor import Actor
 from service.plan.duties import ActionState
 
@@ -32,7 +34,7 @@ router = APIRouter(tags=["actions"], responses=problems(401, 403, 404, 422))
 
 @router.get(
     "/agencies/{code}/actions",
-    response_model=ActionList,
+    response_model=Page[ActionRead],
     responses=problems(304),
     summary="Poll an agency's actions",
     operation_id="poll_agency_actions",
@@ -46,17 +48,26 @@ async def get_agency_actions(
     drill: Annotated[
         bool | None, Query(description="only drills (true) or only real events (false)")
     ] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
     if_none_match: Annotated[
         str | None, Header(description="the ETag of the caller's last answer: 304 if unchanged")
     ] = None,
 ) -> Any:
-    """The actions dispatched to the agency ``code`` (agencies.yaml), in the order dispatched:
-    what it must do, by when (``due_at``), under which clause of the plan, and how far it got
-    (``state``: pending, acknowledged, done, cancelled, superseded).
+    """The actions dispatched to the agency ``code`` (agencies.yaml), newest first: what it must
+    do, by when (``due_at``), under which clause of the plan, and how far it got (``state``:
+    pending, acknowledged, done, cancelled, superseded).
 
-    Meant for polling. The answer carries an ``ETag``; send it back as ``If-None-Match`` and the
-    answer is 304 with no body until something about the agency's actions changes. The filters
-    (``state``, ``event_id``, ``drill``) are part of the tag.
+    Paged: a page holds up to ``limit`` actions (1–200; 50 unless asked, about what the largest
+    event asks of a single unit, so that the first page holds all the latest event gave it), the
+    newest first, by ``dispatched_at`` and then ``id``; pass the page's ``next`` as ``cursor``
+    for the older ones (``next`` is null on the last page). Actions dispatched meanwhile go on
+    the first page and never shift the pages after it. The filters (``state``, ``event_id``,
+    ``drill``) combine with the pages.
+
+    Meant for polling the first page. The answer carries an ``ETag`` of that page; send it back
+    as ``If-None-Match`` and the answer is 304 with no body until something about the agency's
+    actions changes. The filters, ``limit`` and ``cursor`` are part of the tag.
 
     The agency itself reads its own (another agency's code is 404); commanders, observers and
     admins read any agency's.
@@ -66,11 +77,12 @@ async def get_agency_actions(
     actor: Actor = request.state.actor  # verified at the door (service.api.auth)
     context: AppContext = request.app.state.context
     held = [tag.strip() for tag in if_none_match.split(",")] if if_none_match else ()
-    poll = await listing.poll_agency(context, actor, code, state, event_id, drill, held)
-    if poll.actions is None:
+    asked = listing.PollPage(code, limit, state, event_id, drill, cursor)
+    poll = await listing.poll_agency(context, actor, asked, held)
+    if poll.page is None:
         return Response(status_code=304, headers={"ETag": poll.tag})
     response.headers["ETag"] = poll.tag
-    return poll.actions
+    return poll.page
 
 
 @router.get(

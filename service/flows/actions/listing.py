@@ -1,5 +1,5 @@
-"""Actions as agencies and an event's readers see them: the agency's poll, answered 304 while
-nothing changed (ETag), and an event's actions."""
+"""Actions as agencies and an event's readers see them: the agency's poll, a page at a time
+and answered 304 while nothing changed (ETag), and an event's actions."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import hashlib
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -15,45 +16,58 @@ from models import Action, Event
 from service.errors import Forbidden, NotFound, Said
 from service.flows.actions.schemas import ActionList, ActionRead, read, with_drill
 from service.flows.context import AppContext
+from service.flows.schemas import Page
 from service.plan.actor import Actor
 from service.playbooks.agencies import AgencyRegistry
 from service.store import feeds
+from service.store.cursors import before_time_cursor, decode_time_cursor, time_page
 from service.store.events import get_event
 
 
 @dataclass(frozen=True, slots=True)
+class PollPage:
+    """Which page of an agency's actions a poll asks for: the filters (None: any), the page
+    size and the ``next`` of the page before (None: the first page, the newest actions)."""
+
+    agency: str
+    limit: int
+    state: str | None = None
+    event_id: uuid.UUID | None = None
+    drill: bool | None = None
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Poll:
-    """An agency's poll answered: the listing's tag, and its actions, or None when the caller
-    holds that tag already (nothing changed: 304)."""
+    """An agency's poll answered: the page's tag, and the page, or None when the caller holds
+    that tag already (nothing changed: 304)."""
 
     tag: str
-    actions: ActionList | None
+    page: Page[ActionRead] | None
 
 
 async def poll_agency(
-    context: AppContext,
-    actor: Actor,
-    agency: str,
-    state: str | None,
-    event_id: uuid.UUID | None,
-    drill: bool | None,
-    held: Collection[str] = (),
+    context: AppContext, actor: Actor, asked: PollPage, held: Collection[str] = ()
 ) -> Poll:
-    """An agency's actions, for polling; ``held`` are the tags the caller sent (If-None-Match).
+    """A page of an agency's actions, newest first, for polling; ``held`` are the tags the
+    caller sent (If-None-Match).
 
     The poll is the hottest path an agency has: the tag is read on a bare connection (one read by
     primary key, no session), and a session is opened only when there is something new to send.
+    The page itself is a keyset page (``service.store.cursors``), so it costs the same whatever
+    the agency's history holds.
     """
-    may_read_agency(actor, agency, context.playbooks.agencies)
+    may_read_agency(actor, asked.agency, context.playbooks.agencies)
+    position = None if asked.cursor is None else decode_time_cursor(asked.cursor)  # 422 first
     async with context.read_engine.connect() as connection:
-        tag = await etag(connection, agency, state, event_id, drill)
+        tag = await etag(connection, asked, position)
     if tag in held:
         return Poll(tag, None)
     # Read after the tag: a change in between sends newer items under an older tag, which only
     # costs the next poll a full answer; never the reverse.
     async with context.read_sessions() as session:
-        items = await list_for_agency(session, agency, state, event_id, drill)
-    return Poll(tag, ActionList(items=items))
+        page = await page_for_agency(session, asked)
+    return Poll(tag, page)
 
 
 async def list_event_actions(context: AppContext, actor: Actor, event_id: uuid.UUID) -> ActionList:
@@ -67,31 +81,34 @@ async def list_event_actions(context: AppContext, actor: Actor, event_id: uuid.U
         return ActionList(items=[read(action, in_drill) for action, in_drill in rows])
 
 
-def agency_actions(
-    agency: str, state: str | None, event_id: uuid.UUID | None, drill: bool | None
-) -> Select[Action, bool]:
-    query = with_drill().where(Action.agency == agency)
-    if state is not None:
-        query = query.where(Action.state == state)
-    if event_id is not None:
-        query = query.where(Action.event_id == event_id)
-    if drill is not None:
-        query = query.where(Event.drill == drill)
+def agency_actions(asked: PollPage) -> Select[Action, bool]:
+    query = with_drill().where(Action.agency == asked.agency)
+    if asked.state is not None:
+        query = query.where(Action.state == asked.state)
+    if asked.event_id is not None:
+        query = query.where(Action.event_id == asked.event_id)
+    if asked.drill is not None:
+        query = query.where(Event.drill == asked.drill)
     return query
 
 
 async def etag(
     reader: AsyncSession | AsyncConnection,
-    agency: str,
-    state: str | None,
-    event_id: uuid.UUID | None,
-    drill: bool | None,
+    asked: PollPage,
+    position: tuple[datetime, uuid.UUID] | None,
 ) -> str:
-    """A weak validator of the agency's listing: its change counter (service.store.feeds) and the
-    filters. Any change to any of its actions moves the counter, so an unchanged tag means an
-    unchanged answer; one read by primary key. An event's drill flag never changes, so the
-    ``drill`` filter is part of the tag like the others."""
-    seed = f"{agency}|{await feeds.version(reader, agency)}|{state}|{event_id}|{drill}"
+    """A weak validator of one page of the agency's actions: its change counter
+    (service.store.feeds), the filters, the page size and where the page starts (the cursor's
+    time and id, so two spellings of one cursor share a tag). Any change to any of the agency's
+    actions moves the counter, so the tag of every page moves with a change on that page, or
+    with a new action that would belong on it; one read by primary key. An event's drill flag
+    never changes, so the ``drill`` filter is part of the tag like the others."""
+    version = await feeds.version(reader, asked.agency)
+    after = "first" if position is None else f"{position[0].isoformat()}/{position[1]}"
+    seed = (
+        f"{asked.agency}|{version}|{asked.state}|{asked.event_id}|{asked.drill}"
+        f"|{asked.limit}|{after}"
+    )
     return f'W/"{hashlib.sha256(seed.encode()).hexdigest()[:32]}"'
 
 
@@ -108,13 +125,15 @@ def may_read_agency(actor: Actor, agency: str, agencies: AgencyRegistry) -> None
         raise Forbidden(Said("角色“{role}”不能查看单位的任务", role=actor.role))
 
 
-async def list_for_agency(
-    session: AsyncSession,
-    agency: str,
-    state: str | None,
-    event_id: uuid.UUID | None,
-    drill: bool | None,
-) -> list[ActionRead]:
-    query = agency_actions(agency, state, event_id, drill)
-    rows = await session.execute(query.order_by(Action.dispatched_at, Action.key))
-    return [read(action, in_drill) for action, in_drill in rows]
+async def page_for_agency(session: AsyncSession, asked: PollPage) -> Page[ActionRead]:
+    """The page of the agency's actions ``asked`` names, newest first: in descending
+    (dispatched_at, id), the id settling actions dispatched at one moment."""
+    query = before_time_cursor(
+        agency_actions(asked), Action.dispatched_at, Action.id, asked.cursor, asked.limit
+    )
+    rows, following = time_page(
+        list(await session.execute(query)),
+        asked.limit,
+        lambda row: (row[0].dispatched_at, row[0].id),
+    )
+    return Page(items=[read(action, in_drill) for action, in_drill in rows], next=following)
