@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Final
 
+import httpx
+
 from benchmarks.load import BenchError, Load, Target, check
 
 AGENCY = "power-company"
@@ -21,6 +23,23 @@ def report(load_lost_mw: float) -> dict[str, Any]:
         "cause": "typhoon",
         "snapshots": [{**snapshot, "load_lost_mw": load_lost_mw}],
     }
+
+
+def held_actions(
+    client: httpx.Client, agency: str, headers: dict[str, str], **filters: str
+) -> list[dict[str, Any]]:
+    """Every action ``agency`` holds (of ``filters``: ``event_id``, ``state`` …), every page of
+    its poll, newest first."""
+    params = {**filters, "limit": "200"}
+    found: list[dict[str, Any]] = []
+    while True:
+        answer = client.get(f"/api/v1/agencies/{agency}/actions", params=params, headers=headers)
+        if answer.status_code != 200:
+            raise BenchError(f"polling {agency}: {answer.status_code} {answer.text[:300]}")
+        found += answer.json()["items"]
+        if answer.json()["next"] is None:
+            return found
+        params["cursor"] = answer.json()["next"]
 
 
 QUIET = report(30.0)  # 19.9 % lost: below every threshold; figures and restoration updated
@@ -115,7 +134,9 @@ def prepare(base: dict[str, str], tokens: dict[str, str]) -> tuple[list[Pair], i
         raise BenchError(f"GET {POLL} answered no ETag")
     row_id = check(base["bare"], Target("POST", "/insert", 201, QUIET)).json()["id"]
     pairs = build_pairs(tokens, listing.headers["etag"], row_id, opened.json()["event_id"])
-    return pairs, len(listing.json()["items"])
+    with httpx.Client(base_url=base["service"], timeout=30, trust_env=False) as client:
+        held = held_actions(client, AGENCY, agency)
+    return pairs, len(held)
 
 
 def median_round(rounds: list[Load]) -> Load:

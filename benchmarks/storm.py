@@ -39,6 +39,7 @@ import httpx
 from sqlalchemy import select, update
 
 from benchmarks import servers
+from benchmarks.cases import held_actions
 from benchmarks.load import BenchError, Poster
 from benchmarks.storm_scripts import COUNTING, WARNING_STEPS, in_turn, lua_headers, lua_request
 from models import Action
@@ -143,12 +144,8 @@ def prepare(url: str, auth: dict[str, dict[str, str]]) -> tuple[str, str, list[t
         post(level, "province", {"level": "IV", "reason": "bench: back to IV"})
         actions = []
         for agency in AGENCIES:
-            listed = client.get(
-                f"/api/v1/agencies/{agency}/actions",
-                params={"event_id": event_id},
-                headers=auth[agency],
-            )
-            actions += [(agency, a["id"]) for a in listed.json()["items"]]
+            held = held_actions(client, agency, auth[agency], event_id=event_id)
+            actions += [(agency, a["id"]) for a in held]
     return event_id, other["event_id"], actions
 
 

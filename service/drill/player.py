@@ -29,6 +29,7 @@ from service.playbooks.drills import (
 )
 
 OPEN: Final = {"ack": ("pending",), "complete": ("pending", "acknowledged")}
+PAGE: Final = 200  # the poll's largest page: a drill's event is read in as few requests as can be
 
 
 @dataclass
@@ -152,13 +153,9 @@ class Player:
     async def _actions(self, step: ActionStep, headers: dict[str, str], where: str) -> Any:
         """Acknowledge or complete the agency's open actions the step names."""
         agency = self.scenario.actors[step.actor].agency
-        params = {"event_id": str(self.run.event_id)}
-        listed = await call(
-            self.client, "GET", f"/agencies/{agency}/actions", headers, where, params=params
-        )
         found = [
             action
-            for action in listed["items"]
+            for action in await self._event_actions(agency, headers, where)
             if action["state"] in OPEN[step.do]
             and (step.phase is None or action["phase"] == step.phase)
         ]
@@ -178,6 +175,22 @@ class Player:
             for a in found
         ]
         return {"count": len(answers), "items": answers}
+
+    async def _event_actions(
+        self, agency: str | None, headers: dict[str, str], where: str
+    ) -> list[dict[str, Any]]:
+        """Every action the agency holds on the drill's event, every page of its poll, in the
+        order they were dispatched (the poll gives the newest first): a step's duties are taken
+        up in the same order on every run."""
+        params = {"event_id": str(self.run.event_id), "limit": str(PAGE)}
+        path = f"/agencies/{agency}/actions"
+        listed = await call(self.client, "GET", path, headers, where, params=params)
+        actions: list[dict[str, Any]] = listed["items"]
+        while listed["next"] is not None:
+            params["cursor"] = listed["next"]
+            listed = await call(self.client, "GET", path, headers, where, params=params)
+            actions += listed["items"]
+        return sorted(actions, key=lambda a: (datetime.fromisoformat(a["dispatched_at"]), a["key"]))
 
     async def _evaluate(self, step: EvaluateStep, headers: dict[str, str], where: str) -> Any:
         """The evaluation report, its PDF and each warning's CAP alert, saved under ``out``/the
