@@ -58,13 +58,15 @@ async def poll_agency(
     the agency's history holds.
     """
     may_read_agency(actor, asked.agency, context.playbooks.agencies)
-    position = None if asked.cursor is None else decode_time_cursor(asked.cursor)  # 422 first
+    # The cursor is judged before the tag: a cursor the service never gave is 422 even to a
+    # caller holding a tag.
+    position = None if asked.cursor is None else decode_time_cursor(asked.cursor)
     async with context.read_engine.connect() as connection:
         tag = await etag(connection, asked, position)
     if tag in held:
         return Poll(tag, None)
     # Read after the tag: a change in between sends newer items under an older tag, which only
-    # costs the next poll a full answer; never the reverse.
+    # costs the next poll the page again; never the reverse.
     async with context.read_sessions() as session:
         page = await page_for_agency(session, asked)
     return Poll(tag, page)
