@@ -58,16 +58,18 @@ async def get_agency_actions(
     do, by when (``due_at``), under which clause of the plan, and how far it got (``state``:
     pending, acknowledged, done, cancelled, superseded).
 
-    Paged: a page holds up to ``limit`` actions (1–200; 50 unless asked, about what the largest
-    event asks of a single unit, so that the first page holds all the latest event gave it), the
-    newest first, by ``dispatched_at`` and then ``id``; pass the page's ``next`` as ``cursor``
-    for the older ones (``next`` is null on the last page). Actions dispatched meanwhile go on
-    the first page and never shift the pages after it. The filters (``state``, ``event_id``,
-    ``drill``) combine with the pages.
+    Paged: a page holds up to ``limit`` actions (1–200; 50 unless asked, as the other lists:
+    far more than reach a unit between two polls, so the first page shows all that is new, and
+    few enough that each answer stays small however long the agency's history), the newest
+    first, by ``dispatched_at`` and then ``id``; pass the page's ``next`` as ``cursor`` for the
+    older ones (``next`` is null on the last page). Actions dispatched meanwhile go on the first
+    page and never shift the pages after it. The filters (``state``, ``event_id``, ``drill``)
+    combine with the pages.
 
-    Meant for polling the first page. The answer carries an ``ETag`` of that page; send it back
-    as ``If-None-Match`` and the answer is 304 with no body until something about the agency's
-    actions changes. The filters, ``limit`` and ``cursor`` are part of the tag.
+    Meant for polling the first page. The answer carries an ``ETag`` of its page; send it back
+    with the same query as ``If-None-Match`` and the answer is 304 with no body until something
+    about the agency's actions changes. The filters, ``limit`` and ``cursor`` are part of the
+    tag.
 
     The agency itself reads its own (another agency's code is 404); commanders, observers and
     admins read any agency's.
