@@ -21,7 +21,8 @@ from service.api.board.render import BoardPages
 from service.api.evaluation_report import render_html
 from service.flows.admin.tokens import revoke_token
 from service.flows.context import AppContext
-from service.flows.events.board import Board, BoardEvent
+from service.flows.events.board import Board, EventVersion, OnBoard
+from service.flows.events.board_events import BoardEvent
 from service.flows.events.evaluation import EvaluationRead
 from service.flows.events.read import EventRead, RestorationRead
 from service.flows.events.schemas import TimelineRead
@@ -319,7 +320,8 @@ def board_page(overall: Decimal | None, kinds: tuple[str, ...] = ()) -> str:
         TimelineRead.model_validate(_entry(seq, kind) | {"drill": False})
         for seq, kind in enumerate(kinds, start=1)
     ]
-    board = Board([BoardEvent(event, [], entries, [])], [], AT)
+    version = EventVersion("all", event.id, len(entries), 0)
+    board = Board([OnBoard(version, BoardEvent(event, [], entries, []))], [], AT)
     return str(BoardPages(PLAYBOOKS).events(uuid.uuid4().hex, board))
 
 

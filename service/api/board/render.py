@@ -1,5 +1,5 @@
 """The board as HTML: Jinja2 templates (``service/api/templates/board/``), Chinese labels, and
-the rendered events kept per version.
+the rendered events kept per version, and each event's part kept per version of the event.
 
 The events' part of the page depends only on what is stored and on which open actions are past
 due, which is what the board's version names (``service.flows.events.board.board_version``): it
@@ -7,11 +7,17 @@ holds no clock reading of its own. How long an action has left is counted down i
 from its ``data-due`` time (``static/board/board.js``); the page shows the due time itself. So
 one render serves every viewer of the same scope until the version moves: twenty wall displays
 and phones polling cost one render per change per worker, not one per poll.
+
+The same holds for one event's card and summary row and the event's own version
+(``EventVersion``): ``EventParts`` keeps them, so that a change to one event draws that event's
+part alone, and the page around the parts, whatever else is open.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +27,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from service.api.board.curve import curve_svg
-from service.flows.events.board import Board, BoardEvent, is_overdue, still_owed
+from service.flows.events.board import Board, EventVersion
+from service.flows.events.board_events import BoardEvent, is_overdue, still_owed
 from service.plan.actor import Actor
 from service.plan.levels import Level
 from service.plan.local_time import SHANGHAI
@@ -85,6 +92,9 @@ ROLE_LABELS: Final = SaidNow(
 )
 # Rendered events kept per worker: one per version and scope seen lately.
 CACHED_RENDERS: Final = 64
+# Events' parts kept per worker, each for one version and scope: a wall of fifty open events
+# seen by a few scopes at once, with room for the parts each change leaves behind.
+CACHED_PARTS: Final = 512
 # Open duties listed in an event's first screen (overdue first); the rest under its agencies.
 DUTIES_SHOWN: Final = 6
 # Open standing tasks listed under 常备任务 (overdue first); the rest counted.
@@ -119,6 +129,43 @@ def script_words() -> dict[str, str]:
         "heard": _("实时 · {time} 已更新"),
         "lost": _("连接中断，正在重试 · 显示的可能不是最新情况"),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class DrawnEvent:
+    """One event's part of the board as drawn at one version: its card and its summary row."""
+
+    card: Markup
+    summary_row: Markup
+
+
+class EventParts:
+    """The events' parts drawn lately, by version (``EventVersion``: the scope, the event, its
+    timeline seq and its count past due), the least lately used dropped beyond ``limit``. The
+    scope is in the key, so a part drawn for one scope is never handed to a viewer of another:
+    an agency's part holds its own actions only."""
+
+    def __init__(self, limit: int = CACHED_PARTS) -> None:
+        self.limit = limit
+        self._parts: OrderedDict[EventVersion, DrawnEvent] = OrderedDict()
+
+    def get(self, version: EventVersion) -> DrawnEvent | None:
+        part = self._parts.get(version)
+        if part is not None:
+            self._parts.move_to_end(version)
+        return part
+
+    def keep(self, version: EventVersion, part: DrawnEvent) -> None:
+        self._parts[version] = part
+        self._parts.move_to_end(version)
+        while len(self._parts) > self.limit:
+            self._parts.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def __iter__(self) -> Iterator[EventVersion]:
+        return iter(self._parts)
 
 
 class BoardPages:
@@ -165,6 +212,7 @@ class BoardPages:
             actor_words=actor_words,
         )
         self._renders: OrderedDict[str, Markup] = OrderedDict()
+        self.parts = EventParts()
 
     def level_label(self, level: Level | None) -> str:
         """ "IV级 一般" … "I级 特别重大" (the names are classification.yaml's); "未达分级" below
@@ -202,13 +250,31 @@ class BoardPages:
             who = ROLE_LABELS[actor.role]
         return _("{who} · {name}", who=who, name=actor.name)
 
-    def events(self, tag: str, board: Board) -> Markup:
-        """The events' part of the page for ``board`` at version ``tag``, rendered once."""
+    def events(self, tag: str, board: Board[DrawnEvent]) -> Markup:
+        """The events' part of the page for ``board`` at version ``tag``, rendered once: each
+        event read anew drawn and kept in ``parts``, the others' parts placed as drawn."""
+        drawn: dict[EventVersion, DrawnEvent] = {}
+        fresh: list[tuple[EventVersion, BoardEvent]] = []
+        for entry in (*board.live, *board.ended):
+            if isinstance(entry.shown, BoardEvent):
+                fresh.append((entry.version, entry.shown))
+            else:
+                drawn[entry.version] = entry.shown
+        if fresh:
+            macros: Any = self.environment.get_template("board/event.html").make_module(
+                {
+                    "board": board,
+                    "overdue": lambda action: is_overdue(action, board.at),
+                    "owed": still_owed,
+                }
+            )
+            for version, shown in fresh:
+                part = DrawnEvent(macros.event_card(shown), macros.summary_row(shown))
+                self.parts.keep(version, part)
+                drawn[version] = part
         html = Markup(
             self.environment.get_template("board/events.html").render(
-                board=board,
-                overdue=lambda action: is_overdue(action, board.at),
-                owed=still_owed,
+                board=board, part=lambda entry: drawn[entry.version]
             )
         )
         self._renders[tag] = html
@@ -218,6 +284,9 @@ class BoardPages:
 
     def cached_events(self, tag: str) -> Markup | None:
         return self._renders.get(tag)
+
+    def drawn_part(self, version: EventVersion) -> DrawnEvent | None:
+        return self.parts.get(version)
 
     def page(self, name: str, **values: Any) -> str:
         return self.environment.get_template(f"board/{name}").render(**values)

@@ -1,12 +1,10 @@
 """The command centre's situation board (design § Board): what it shows,
 read as the API reads it, and the version that tells a polling board whether anything changed.
 
-The board shows the events not yet closed, each with its actions by agency, its latest timeline
-entries, its published warnings and its course (``board_course``: load lost and customers out
-now, the levels it was set to, its restoration curve). An event whose response has ended is
-shown apart, under 最近结束: a terminated one while its plan 6 work is under way, a closed one
-for ``RECENTLY_ENDED`` after it closed, so that a wall display does not lose it the moment
-someone closes it.
+The board shows the events not yet closed, each with what ``board_events`` reads of it. An event
+whose response has ended is shown apart, under 最近结束: a terminated one while its plan 6 work
+is under way, a closed one for ``RECENTLY_ENDED`` after it closed, so that a wall display does
+not lose it the moment someone closes it.
 What a caller sees is what the API shows it: ``visible_events`` (an agency: the events it has
 actions in), its own actions only, and the timeline as ``service.flows.events.agency_view`` cuts it.
 
@@ -19,6 +17,11 @@ of open actions past due, per event, is in the version too, so the mark appears 
 poll rather than when the escalation job gets to it; and a closed event leaving 最近结束 leaves
 the version's rows, which moves it.
 
+The same row names one event's part of the board for one scope (``EventVersion``): a new board
+is drawn from the parts the renderer holds for the events that did not change, and reads and
+draws anew only the events whose version it holds no part of. A report moves its own event's
+row, so the board after it reads and draws that event alone, however many are open.
+
 Below the events, the 常备任务 panel shows the open standing tasks of plan 7 and 8.1 the viewer
 reads (service.flows.standing.listing): they belong to no event, so the version counts them
 apart (their number, their latest change, how many are past due).
@@ -28,42 +31,25 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final, Protocol, TypeVar
+from typing import Any, Final, Generic, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, and_, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from models import Action, EarlyWarning, Event, EventGrid
+from models import Action, Event
 from models.base import utcnow
-from service.flows.actions.schemas import ActionRead, past_due, read, with_drill
+from service.flows.actions.schemas import past_due
 from service.flows.context import AppContext
-from service.flows.events.board_course import (
-    NO_LOSS,
-    GridNow,
-    Loss,
-    level_history,
-    loss_now,
-    restoration_curves,
-)
-from service.flows.events.board_timeline import latest_timeline
-from service.flows.events.read import event_read
-from service.flows.events.schemas import EventRead, TimelineRead
+from service.flows.events.board_events import BoardEvent, read_events
 from service.flows.standing.listing import StandingPanel, board_panel, board_version_part
-from service.flows.warnings.schemas import WarningRead
 from service.plan.actor import Actor
-from service.plan.deadlines import is_overdue as overdue_at
-from service.plan.deadlines import owes
-from service.plan.duties import OPEN_STATES
-from service.plan.evaluation import CurvePoint, LevelSet, evaluates
-from service.plan.grids import GridRegistry
-from service.plan.levels import level_rank, max_level
+from service.plan.levels import Level, level_rank, max_level
 from service.plan.lifecycle import STATES
+from service.playbooks.bundle import Playbooks
 from service.store.events import visible_events
-from service.words.timeline import Names
 
 # On the board until closed: a terminated event's post-event work (plan 6) is still followed.
 BOARD_STATES: Final = tuple(state for state in STATES if state != "closed")
@@ -71,54 +57,39 @@ BOARD_STATES: Final = tuple(state for state in STATES if state != "closed")
 ENDED_STATES: Final = ("terminated", "closed")
 RECENTLY_ENDED: Final = timedelta(days=1)
 
-
-@dataclass(frozen=True)
-class AgencyActions:
-    """One agency's actions on one event: the open ones, soonest due first, and the others
-    counted."""
-
-    agency: str
-    open: list[ActionRead]
-    done: int
-    cancelled: int
-
-    def overdue(self, now: datetime) -> int:
-        return sum(1 for action in self.open if is_overdue(action, now))
+Shown = TypeVar("Shown", covariant=True)
+Part = TypeVar("Part")
 
 
-@dataclass(frozen=True)
-class BoardEvent:
-    event: EventRead
-    agencies: list[AgencyActions]
-    timeline: list[TimelineRead]  # newest first
-    warnings: list[WarningRead]  # published, oldest first
-    loss: Loss = NO_LOSS
-    levels: list[LevelSet] = field(default_factory=list)  # oldest first
-    curve: list[CurvePoint] = field(default_factory=list)  # in the order observed
-    # Whether the viewer reads the event's evaluation report: every role but an agency, and the
-    # agency that evaluates or investigates it (plan 6.1, 6.2).
-    evaluation: bool = True
+@dataclass(frozen=True, slots=True)
+class EventVersion:
+    """What one event's part of the board is drawn from, for one scope of viewers (``_scope``):
+    the event's timeline seq, which every change to it, its actions, its warnings and its figures
+    moves, and how many of the open actions the scope sees are past due, which moves with no
+    write. Two equal versions are drawn alike; the scope keeps one viewer's part from another
+    who may not see it."""
 
-    def duties(self, now: datetime) -> list[ActionRead]:
-        """Every open action of the event: the overdue first, then the soonest due."""
-        found = [action for group in self.agencies for action in group.open]
-        return sorted(found, key=lambda a: (not is_overdue(a, now), a.due_at, a.key))
-
-    def overdue(self, now: datetime) -> int:
-        return sum(group.overdue(now) for group in self.agencies)
-
-    @property
-    def published_by(self) -> str | None:
-        """The HQ that published the event's latest warning (plan 3.2.2.1), if any."""
-        return next((w.published_by for w in reversed(self.warnings) if w.published_by), None)
+    scope: str
+    event_id: uuid.UUID
+    seq: int
+    overdue: int
 
 
 @dataclass(frozen=True)
-class Board:
-    events: list[BoardEvent]  # real events, the highest level first
-    drills: list[BoardEvent]  # shown apart, under their banner
+class OnBoard(Generic[Part]):
+    """One event on the board at its version: the part the renderer drew of it at that version,
+    or, where it holds none, the event read anew to draw it from."""
+
+    version: EventVersion
+    shown: BoardEvent | Part
+
+
+@dataclass(frozen=True)
+class Board(Generic[Part]):
+    events: list[OnBoard[Part]]  # real events, the highest level first
+    drills: list[OnBoard[Part]]  # shown apart, under their banner
     at: datetime
-    ended: list[BoardEvent] = field(default_factory=list)  # 最近结束, the latest ended first
+    ended: list[OnBoard[Part]] = field(default_factory=list)  # 最近结束, the latest ended first
     # Seen by an agency: its own actions only (design § Visibility). It is the board's scope:
     # one render serves every viewer of it.
     agency_view: bool = False
@@ -126,28 +97,28 @@ class Board:
     standing: StandingPanel | None = None
 
     @property
-    def live(self) -> list[BoardEvent]:
+    def live(self) -> list[OnBoard[Part]]:
         return [*self.events, *self.drills]
 
 
-Shown = TypeVar("Shown", covariant=True)
-
-
-class BoardRenderer(Protocol[Shown]):
+class BoardRenderer(Protocol[Shown, Part]):
     """What draws the board (``service.api.board.render.BoardPages``): the events' part for a
-    version, and the one it drew for a version lately, if it still holds it."""
+    version, and the one it drew for a version lately, if it still holds it; and each event's
+    part it drew for an event's version lately, if it still holds it."""
 
     def cached_events(self, tag: str) -> Shown | None: ...
 
-    def events(self, tag: str, board: Board) -> Shown: ...
+    def drawn_part(self, version: EventVersion) -> Part | None: ...
+
+    def events(self, tag: str, board: Board[Part]) -> Shown: ...
 
 
 async def current_board(
-    context: AppContext, actor: Actor, renderer: BoardRenderer[Shown]
+    context: AppContext, actor: Actor, renderer: BoardRenderer[Shown, Part]
 ) -> tuple[str, Shown]:
     """The board's version for ``actor`` now, and its events drawn by ``renderer``: asked on a
-    bare connection (two statements), and read and drawn only when the renderer holds no drawing
-    of that version."""
+    bare connection (two statements); when the renderer holds no drawing of that version, the
+    board is read, the events it holds no part of in full, and drawn."""
     now = utcnow()
     async with context.read_engine.connect() as connection:
         tag = await board_version(connection, actor, now)
@@ -157,24 +128,8 @@ async def current_board(
     # Read after the version: a change in between is shown under the older version, which
     # costs the next poll one more answer; never an older board under a newer version.
     async with context.read_sessions() as session:
-        playbooks = context.playbooks
-        found = await read_board(
-            session, actor, playbooks.grids, playbooks.checklists.after, now, playbooks.names
-        )
+        found = await read_board(session, actor, renderer.drawn_part, context.playbooks, now)
     return tag, renderer.events(tag, found)
-
-
-def is_overdue(action: ActionRead, now: datetime) -> bool:
-    """Past its due time and still owing what that time asks for (not yet acknowledged, or not
-    yet done when due on completion): ``service.plan.deadlines.is_overdue``, as the escalation
-    job judges it."""
-    return overdue_at(action.state, action.due_on, action.due_at, now)
-
-
-def still_owed(action: ActionRead) -> bool:
-    """Its due time still runs: it has not yet given what that time asks for (an open action
-    due on its acknowledgement and taken up has; its time left means nothing any more)."""
-    return owes(action.state, action.due_on)
 
 
 def _scope(actor: Actor) -> str:
@@ -192,31 +147,64 @@ async def board_version(reader: AsyncConnection | AsyncSession, actor: Actor, no
     return hashlib.sha256(seed.encode()).hexdigest()[:32]
 
 
-# The version's statement per scope, built once: it is asked on every poll, and building it
+# The statements per scope, built once: the version's is asked on every poll, and building it
 # costs about as much as running it. The scopes are "all" and the playbook's agencies.
 _VERSION_STATEMENTS: dict[str, Select[uuid.UUID, int, int]] = {}
+_PLACING_STATEMENTS: dict[str, Select[*tuple[Any, ...]]] = {}
 
 
 def _version_statement(actor: Actor) -> Select[uuid.UUID, int, int]:
     scope = _scope(actor)
     statement = _VERSION_STATEMENTS.get(scope)
     if statement is None:
-        overdue = (
-            select(func.count())
-            .where(
-                Action.event_id == Event.id,
-                past_due(bindparam("now")),
-                *([Action.agency == actor.agency] if actor.role == "agency" else []),
-            )
-            .scalar_subquery()
-        )
         statement = _VERSION_STATEMENTS[scope] = (
-            visible_events(actor)
-            .where(on_board(bindparam("since")))
-            .with_only_columns(Event.id, Event.timeline_seq, overdue)
+            _on_board_of(actor)
+            .with_only_columns(Event.id, Event.timeline_seq, _overdue_count(actor))
             .order_by(Event.id)
         )
     return statement
+
+
+def _placing_statement(actor: Actor) -> Select[*tuple[Any, ...]]:
+    """Each event on the board with its version's figures and what places it on the board (its
+    section and its rank there), in the order opened."""
+    scope = _scope(actor)
+    statement = _PLACING_STATEMENTS.get(scope)
+    if statement is None:
+        statement = _PLACING_STATEMENTS[scope] = (
+            _on_board_of(actor)
+            .with_only_columns(
+                Event.id,
+                Event.timeline_seq,
+                _overdue_count(actor),
+                Event.state,
+                Event.drill,
+                Event.level,
+                Event.response_level,
+                Event.opened_at,
+                Event.closed_at,
+                Event.updated_at,
+            )
+            .order_by(Event.opened_at, Event.id)
+        )
+    return statement
+
+
+def _on_board_of(actor: Actor) -> Select[Event]:
+    return visible_events(actor).where(on_board(bindparam("since")))
+
+
+def _overdue_count(actor: Actor) -> ColumnElement[int]:
+    """The event's open actions past due at the bound ``now`` that ``actor``'s scope sees."""
+    return (
+        select(func.count())
+        .where(
+            Action.event_id == Event.id,
+            past_due(bindparam("now")),
+            *([Action.agency == actor.agency] if actor.role == "agency" else []),
+        )
+        .scalar_subquery()
+    )
 
 
 def on_board(since: ColumnElement[datetime] | datetime) -> ColumnElement[bool]:
@@ -226,113 +214,79 @@ def on_board(since: ColumnElement[datetime] | datetime) -> ColumnElement[bool]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Placing:
+    """What places an event on the board, as its row stands: its section and its rank there."""
+
+    version: EventVersion
+    state: str
+    drill: bool
+    level: Level | None
+    response_level: Level | None
+    opened_at: datetime
+    closed_at: datetime | None
+    updated_at: datetime
+
+
 async def read_board(
     session: AsyncSession,
     actor: Actor,
-    grids: GridRegistry,
-    after: Mapping[str, str | None],
+    drawn_part: Callable[[EventVersion], Part | None],
+    playbooks: Playbooks,
     now: datetime,
-    names: Names,
-) -> Board:
-    """Everything the board shows ``actor`` (``after``: the checklists' links, for the reports
-    an agency received): a handful of statements, plus one or two per event for its timeline,
-    all in one snapshot of the database (on PostgreSQL a repeatable read: the board is rendered
-    once per version and shown to every viewer, so it must not mix two)."""
+) -> Board[Part]:
+    """Everything the board shows ``actor``, with each event's part ``drawn_part`` holds at the
+    event's version in place of the event, and only the others read (``board_events``), all in
+    one snapshot of the database (on PostgreSQL a repeatable read: a board or an event's part is
+    drawn once per version and shown to every viewer of its scope, so it must not mix two)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    events = list(
-        await session.scalars(
-            visible_events(actor).where(on_board(now - RECENTLY_ENDED)).order_by(Event.opened_at)
+    scope = _scope(actor)
+    since = now - RECENTLY_ENDED
+    rows = await session.execute(_placing_statement(actor), {"now": now, "since": since})
+    placed = [_Placing(EventVersion(scope, row[0], row[1], row[2]), *row[3:]) for row in rows.all()]
+    held = {p.version: part for p in placed if (part := drawn_part(p.version)) is not None}
+    missing = [p.version.event_id for p in placed if p.version not in held]
+    fresh: dict[uuid.UUID, BoardEvent] = {}
+    if missing:
+        events = await session.scalars(
+            select(Event).where(Event.id.in_(missing)).order_by(Event.opened_at, Event.id)
         )
-    )
-    ids = [event.id for event in events]
-    grid_rows: dict[uuid.UUID, list[EventGrid]] = defaultdict(list)
-    actions: dict[uuid.UUID, list[ActionRead]] = defaultdict(list)
-    warnings: dict[uuid.UUID, list[WarningRead]] = defaultdict(list)
-    if ids:
-        for grid in await session.scalars(select(EventGrid).where(EventGrid.event_id.in_(ids))):
-            grid_rows[grid.event_id].append(grid)
-        action_query = with_drill().where(Action.event_id.in_(ids))
-        if actor.role == "agency":
-            action_query = action_query.where(Action.agency == actor.agency)
-        rows = await session.execute(action_query.order_by(Action.due_at, Action.key))
-        for action, drill in rows:
-            actions[action.event_id].append(read(action, drill))
-        published = (
-            select(EarlyWarning)
-            .where(EarlyWarning.event_id.in_(ids), EarlyWarning.state == "published")
-            .order_by(EarlyWarning.published_at)
+        fresh = await read_events(
+            session,
+            actor,
+            list(events),
+            playbooks.grids,
+            playbooks.checklists.after,
+            playbooks.names,
         )
-        for warning in await session.scalars(published):
-            warnings[warning.event_id].append(WarningRead.of(warning))
-    curves = await restoration_curves(session, ids)
-    shown = [
-        BoardEvent(
-            event=event_read(event, grid_rows[event.id], grids),
-            agencies=by_agency(actions[event.id]),
-            timeline=[
-                entry.told(names)
-                for entry in await latest_timeline(session, actor, event, actions[event.id], after)
-            ],
-            warnings=warnings[event.id],
-            loss=loss_now(
-                GridNow(g.region, g.scope, g.load_lost_mw, g.customers_out)
-                for g in grid_rows[event.id]
-            ),
-            levels=await level_history(session, event.id),
-            curve=curves.get(event.id, []),
-            evaluation=actor.role != "agency"
-            or evaluates((action.clause, action.state) for action in actions[event.id]),
-        )
-        for event in events
+    shown: list[tuple[_Placing, OnBoard[Part]]] = [
+        (p, OnBoard(p.version, held[p.version] if p.version in held else fresh[p.version.event_id]))
+        for p in placed
     ]
-    shown.sort(key=_precedence)
-    live = [e for e in shown if e.event.state not in ENDED_STATES]
-    ended = sorted((e for e in shown if e.event.state in ENDED_STATES), key=_latest_ended_first)
+    shown.sort(key=lambda pair: _precedence(pair[0]))
+    live = [(p, e) for p, e in shown if p.state not in ENDED_STATES]
+    ended = sorted(
+        ((p, e) for p, e in shown if p.state in ENDED_STATES),
+        key=lambda pair: _latest_ended_first(pair[0]),
+    )
     return Board(
-        events=[e for e in live if not e.event.drill],
-        drills=[e for e in live if e.event.drill],
+        events=[e for p, e in live if not p.drill],
+        drills=[e for p, e in live if p.drill],
         at=now,
-        ended=ended,
+        ended=[e for _p, e in ended],
         agency_view=actor.role == "agency",
         standing=await board_panel(session, actor, now),
     )
 
 
-def _latest_ended_first(shown: BoardEvent) -> tuple[bool, float]:
+def _latest_ended_first(placing: _Placing) -> tuple[bool, float]:
     """A terminated event (its plan 6 work open) before the closed; the last to close first."""
-    closed = shown.event.closed_at
-    return (closed is not None, -(closed or shown.event.updated_at).timestamp())
+    closed = placing.closed_at
+    return (closed is not None, -(closed or placing.updated_at).timestamp())
 
 
-def _precedence(shown: BoardEvent) -> tuple[int, int, datetime]:
+def _precedence(placing: _Placing) -> tuple[int, int, datetime]:
     """Responses first, the highest level first, then the oldest."""
-    event = shown.event
-    rank = level_rank(max_level(event.response_level, event.level))
-    return (event.state != "response", -rank, event.opened_at)
-
-
-def by_agency(actions: list[ActionRead]) -> list[AgencyActions]:
-    """The actions grouped by agency: agencies with open actions first, the one whose next
-    action is due soonest first; then the rest by code."""
-    grouped: dict[str, list[ActionRead]] = defaultdict(list)
-    for action in actions:
-        grouped[action.agency].append(action)
-    found = [
-        AgencyActions(
-            agency=agency,
-            open=sorted(
-                (a for a in held if a.state in OPEN_STATES), key=lambda a: (a.due_at, a.key)
-            ),
-            done=sum(1 for a in held if a.state == "done"),
-            cancelled=sum(1 for a in held if a.state == "cancelled"),
-        )
-        for agency, held in grouped.items()
-    ]
-    return sorted(found, key=_soonest_first)
-
-
-def _soonest_first(group: AgencyActions) -> tuple[int, float, str]:
-    if group.open:
-        return (0, group.open[0].due_at.timestamp(), group.agency)
-    return (1, 0.0, group.agency)
+    rank = level_rank(max_level(placing.response_level, placing.level))
+    return (placing.state != "response", -rank, placing.opened_at)
