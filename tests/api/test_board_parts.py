@@ -15,7 +15,7 @@ from markupsafe import Markup
 from models.base import utcnow
 from service.api.board.render import BoardPages, DrawnEvent, EventParts
 from service.flows.context import AppContext
-from service.flows.events.board import Board, EventVersion, read_board
+from service.flows.events.board import Board, EventVersion, board_version, read_board
 from service.flows.events.board_events import BoardEvent
 from service.plan.actor import Actor
 from tests.helpers import (
@@ -56,8 +56,10 @@ def test_the_parts_kept_are_bounded_the_least_lately_used_dropped() -> None:
 async def _drawn(
     pages: BoardPages, context: AppContext, actor: Actor, now: datetime
 ) -> tuple[str, Board[DrawnEvent]]:
+    async with context.read_engine.connect() as connection:
+        version = await board_version(connection, actor, now)
     async with context.read_sessions() as session:
-        board = await read_board(session, actor, pages.drawn_part, context.playbooks, now)
+        board = await read_board(session, actor, version, pages.drawn_part, context.playbooks, now)
     return str(pages.events(uuid.uuid4().hex, board)), board
 
 

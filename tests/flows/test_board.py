@@ -14,7 +14,13 @@ from sqlalchemy import update
 from models import Action
 from models.base import utcnow
 from service.flows.context import AppContext
-from service.flows.events.board import Board, EventVersion, current_board
+from service.flows.events.board import (
+    Board,
+    EventVersion,
+    board_version,
+    current_board,
+    read_board,
+)
 from service.flows.events.board_events import BoardEvent
 from service.flows.events.schemas import EventRead
 from service.plan.actor import Actor
@@ -132,3 +138,28 @@ async def test_each_scope_of_viewers_reads_its_own_parts(
     observer_versions = [v for v in renderer.parts if v.scope == "all"]
     assert [v.event_id for v in observer_versions] == [entry.version.event_id]
     assert observer_versions[0] != entry.version
+
+
+async def test_a_change_after_the_version_is_drawn_under_its_own_version(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    """The board is read after its version: an event that changed in between is read as it now
+    stands, and its part keyed by the version it was read at, never by the older one."""
+    dispatcher = await make_token("dispatcher")
+    keqiao = (await post(client, dispatcher, report(county("330603", 151, 64))))["event_id"]
+    renderer = KeepingRenderer()
+    await current_board(context, OBSERVER, renderer)
+    now = utcnow()
+    async with context.read_engine.connect() as connection:
+        version = await board_version(connection, OBSERVER, now)
+    await post(client, dispatcher, report(county("330603", 151, 30), minutes=30))
+    async with context.read_sessions() as session:
+        board = await read_board(
+            session, OBSERVER, version, renderer.drawn_part, context.playbooks, now
+        )
+    [entry] = board.events
+    older = version.events[uuid.UUID(keqiao)]
+    assert renderer.drawn_part(older) is not None  # held, yet not placed: the event moved on
+    assert isinstance(entry.shown, BoardEvent)
+    assert entry.version.seq > older.seq
+    assert entry.shown.loss.load_lost_mw == 30

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Generic, Protocol, TypeVar
@@ -101,6 +101,15 @@ class Board(Generic[Part]):
         return [*self.events, *self.drills]
 
 
+@dataclass(frozen=True)
+class BoardVersion:
+    """The board's validator for one viewer at one moment (``tag``), and the version of each
+    event on the board it is made of."""
+
+    tag: str
+    events: Mapping[uuid.UUID, EventVersion]
+
+
 class BoardRenderer(Protocol[Shown, Part]):
     """What draws the board (``service.api.board.render.BoardPages``): the events' part for a
     version, and the one it drew for a version lately, if it still holds it; and each event's
@@ -121,15 +130,17 @@ async def current_board(
     board is read, the events it holds no part of in full, and drawn."""
     now = utcnow()
     async with context.read_engine.connect() as connection:
-        tag = await board_version(connection, actor, now)
-    cached = renderer.cached_events(tag)
+        version = await board_version(connection, actor, now)
+    cached = renderer.cached_events(version.tag)
     if cached is not None:
-        return tag, cached
+        return version.tag, cached
     # Read after the version: a change in between is shown under the older version, which
     # costs the next poll one more answer; never an older board under a newer version.
     async with context.read_sessions() as session:
-        found = await read_board(session, actor, renderer.drawn_part, context.playbooks, now)
-    return tag, renderer.events(tag, found)
+        found = await read_board(
+            session, actor, version, renderer.drawn_part, context.playbooks, now
+        )
+    return version.tag, renderer.events(version.tag, found)
 
 
 def _scope(actor: Actor) -> str:
@@ -137,14 +148,18 @@ def _scope(actor: Actor) -> str:
     return f"agency:{actor.agency}" if actor.role == "agency" else "all"
 
 
-async def board_version(reader: AsyncConnection | AsyncSession, actor: Actor, now: datetime) -> str:
+async def board_version(
+    reader: AsyncConnection | AsyncSession, actor: Actor, now: datetime
+) -> BoardVersion:
     """The board's validator for ``actor`` at ``now`` (see the module's docstring): one
     statement over the events on the board, and one over the standing tasks."""
     since = now - RECENTLY_ENDED
     rows = (await reader.execute(_version_statement(actor), {"now": now, "since": since})).all()
-    seed = _scope(actor) + "".join(f"|{row[0]}:{row[1]}:{row[2]}" for row in rows)
+    scope = _scope(actor)
+    seed = scope + "".join(f"|{row[0]}:{row[1]}:{row[2]}" for row in rows)
     seed += await board_version_part(reader, actor, now)
-    return hashlib.sha256(seed.encode()).hexdigest()[:32]
+    tag = hashlib.sha256(seed.encode()).hexdigest()[:32]
+    return BoardVersion(tag, {row[0]: EventVersion(scope, *row) for row in rows})
 
 
 # The statements per scope, built once: the version's is asked on every poll, and building it
@@ -166,7 +181,7 @@ def _version_statement(actor: Actor) -> Select[uuid.UUID, int, int]:
 
 
 def _placing_statement(actor: Actor) -> Select[*tuple[Any, ...]]:
-    """Each event on the board with its version's figures and what places it on the board (its
+    """Each event on the board with its timeline seq and what places it on the board (its
     section and its rank there), in the order opened."""
     scope = _scope(actor)
     statement = _PLACING_STATEMENTS.get(scope)
@@ -176,7 +191,6 @@ def _placing_statement(actor: Actor) -> Select[*tuple[Any, ...]]:
             .with_only_columns(
                 Event.id,
                 Event.timeline_seq,
-                _overdue_count(actor),
                 Event.state,
                 Event.drill,
                 Event.level,
@@ -216,9 +230,11 @@ def on_board(since: ColumnElement[datetime] | datetime) -> ColumnElement[bool]:
 
 @dataclass(frozen=True, slots=True)
 class _Placing:
-    """What places an event on the board, as its row stands: its section and its rank there."""
+    """An event on the board as its row stands: its timeline seq, and what places it (its
+    section and its rank there)."""
 
-    version: EventVersion
+    event_id: uuid.UUID
+    seq: int
     state: str
     drill: bool
     level: Level | None
@@ -231,50 +247,52 @@ class _Placing:
 async def read_board(
     session: AsyncSession,
     actor: Actor,
+    version: BoardVersion,
     drawn_part: Callable[[EventVersion], Part | None],
     playbooks: Playbooks,
     now: datetime,
 ) -> Board[Part]:
-    """Everything the board shows ``actor``, with each event's part ``drawn_part`` holds at the
-    event's version in place of the event, and only the others read (``board_events``), all in
-    one snapshot of the database (on PostgreSQL a repeatable read: a board or an event's part is
-    drawn once per version and shown to every viewer of its scope, so it must not mix two)."""
+    """Everything the board shows ``actor`` at ``version``, with the part ``drawn_part`` holds
+    of each event still at its version there in place of the event, and only the others read
+    (``board_events``), in one snapshot of the database (on PostgreSQL a repeatable read: an
+    event's part is drawn once per version and shown to every viewer of its scope, so it must
+    not mix two). An event read anew is keyed by its version as read here, so that a change
+    since ``version`` is drawn under its own version, never under the older one."""
     if session.get_bind().dialect.name == "postgresql":
         await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    scope = _scope(actor)
-    since = now - RECENTLY_ENDED
-    rows = await session.execute(_placing_statement(actor), {"now": now, "since": since})
-    placed = [_Placing(EventVersion(scope, row[0], row[1], row[2]), *row[3:]) for row in rows.all()]
-    held = {p.version: part for p in placed if (part := drawn_part(p.version)) is not None}
-    missing = [p.version.event_id for p in placed if p.version not in held]
-    fresh: dict[uuid.UUID, BoardEvent] = {}
+    rows = await session.execute(_placing_statement(actor), {"since": now - RECENTLY_ENDED})
+    placed = [_Placing(*row) for row in rows.all()]
+    shown: dict[uuid.UUID, OnBoard[Part]] = {}
+    for place in placed:
+        # The version's count past due was taken at ``now`` too: it holds while the seq does.
+        known = version.events.get(place.event_id)
+        if known is None or known.seq != place.seq:
+            continue
+        if (part := drawn_part(known)) is not None:
+            shown[place.event_id] = OnBoard(known, part)
+    missing = [place.event_id for place in placed if place.event_id not in shown]
     if missing:
-        events = await session.scalars(
-            select(Event).where(Event.id.in_(missing)).order_by(Event.opened_at, Event.id)
+        events = list(
+            await session.scalars(
+                select(Event).where(Event.id.in_(missing)).order_by(Event.opened_at, Event.id)
+            )
         )
         fresh = await read_events(
-            session,
-            actor,
-            list(events),
-            playbooks.grids,
-            playbooks.checklists.after,
-            playbooks.names,
+            session, actor, events, playbooks.grids, playbooks.checklists.after, playbooks.names
         )
-    shown: list[tuple[_Placing, OnBoard[Part]]] = [
-        (p, OnBoard(p.version, held[p.version] if p.version in held else fresh[p.version.event_id]))
-        for p in placed
-    ]
-    shown.sort(key=lambda pair: _precedence(pair[0]))
-    live = [(p, e) for p, e in shown if p.state not in ENDED_STATES]
-    ended = sorted(
-        ((p, e) for p, e in shown if p.state in ENDED_STATES),
-        key=lambda pair: _latest_ended_first(pair[0]),
-    )
+        scope = _scope(actor)
+        for event in events:
+            read = fresh[event.id]
+            drawn_at = EventVersion(scope, event.id, event.timeline_seq, read.overdue(now))
+            shown[event.id] = OnBoard(drawn_at, read)
+    ordered = sorted(placed, key=_precedence)
+    live = [p for p in ordered if p.state not in ENDED_STATES]
+    ended = sorted((p for p in ordered if p.state in ENDED_STATES), key=_latest_ended_first)
     return Board(
-        events=[e for p, e in live if not p.drill],
-        drills=[e for p, e in live if p.drill],
+        events=[shown[p.event_id] for p in live if not p.drill],
+        drills=[shown[p.event_id] for p in live if p.drill],
         at=now,
-        ended=[e for _p, e in ended],
+        ended=[shown[p.event_id] for p in ended],
         agency_view=actor.role == "agency",
         standing=await board_panel(session, actor, now),
     )
