@@ -10,7 +10,7 @@ hours, and without anything a proxy may buffer or cut. The poll is cheap where i
 page sends back the version it shows (``If-None-Match``); while nothing changed the answer is a
 bodiless 304 after two statements (``service.flows.events.board.board_version``), and a change
 is rendered once per worker and served to every viewer of the same scope from there
-(``service.api.board.render``). The page polls every ``POLL_MS`` (board.js), so a change shows
+(``service.api.board.render``), drawing anew only the events it changed (``EventParts``). The page polls every ``POLL_MS`` (board.js), so a change shows
 within that plus one answer: well within 5 s.
 """
 
