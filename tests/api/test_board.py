@@ -322,7 +322,7 @@ def board_page(overall: Decimal | None, kinds: tuple[str, ...] = ()) -> str:
     ]
     version = EventVersion("all", event.id, len(entries), 0)
     board = Board([OnBoard(version, BoardEvent(event, [], entries, []))], [], AT)
-    return str(BoardPages(PLAYBOOKS).events(uuid.uuid4().hex, board))
+    return BoardPages(PLAYBOOKS).events(uuid.uuid4().hex, board).decode()
 
 
 def evaluation_page(overall: Decimal, kinds: tuple[str, ...] = ()) -> str:

@@ -10,11 +10,14 @@ and phones polling cost one render per change per worker, not one per poll.
 
 The same holds for one event's card and summary row and the event's own version
 (``EventVersion``): ``EventParts`` keeps them, so that a change to one event draws that event's
-part alone, and the page around the parts, whatever else is open.
+part alone, and the page around the parts, whatever else is open. Parts and pages are kept as
+the UTF-8 they are sent as: a page is the layout's few bytes and its parts' joined, never the
+whole text encoded again for each answer.
 """
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,6 +98,9 @@ CACHED_RENDERS: Final = 64
 # Events' parts kept per worker, each for one version and scope: a wall of fifty open events
 # seen by a few scopes at once, with room for the parts each change leaves behind.
 CACHED_PARTS: Final = 512
+# Where each event's part goes in the layout (board/events.html) as drawn: a comment no text
+# drawn there can make, since autoescape turns every "<" of the data into "&lt;".
+PART_PLACE: Final = re.compile(r"<!--part (\d+)-->")
 # Open duties listed in an event's first screen (overdue first); the rest under its agencies.
 DUTIES_SHOWN: Final = 6
 # Open standing tasks listed under 常备任务 (overdue first); the rest counted.
@@ -133,10 +139,11 @@ def script_words() -> dict[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class DrawnEvent:
-    """One event's part of the board as drawn at one version: its card and its summary row."""
+    """One event's part of the board as drawn at one version, in UTF-8: its card and its
+    summary row."""
 
-    card: Markup
-    summary_row: Markup
+    card: bytes
+    summary_row: bytes
 
 
 class EventParts:
@@ -211,7 +218,7 @@ class BoardPages:
             condition_words=condition_words,
             actor_words=actor_words,
         )
-        self._renders: OrderedDict[str, Markup] = OrderedDict()
+        self._renders: OrderedDict[str, bytes] = OrderedDict()
         self.parts = EventParts()
 
     def level_label(self, level: Level | None) -> str:
@@ -250,7 +257,7 @@ class BoardPages:
             who = ROLE_LABELS[actor.role]
         return _("{who} · {name}", who=who, name=actor.name)
 
-    def events(self, tag: str, board: Board[DrawnEvent]) -> Markup:
+    def events(self, tag: str, board: Board[DrawnEvent]) -> bytes:
         """The events' part of the page for ``board`` at version ``tag``, rendered once: each
         event read anew drawn and kept in ``parts``, the others' parts placed as drawn."""
         drawn: dict[EventVersion, DrawnEvent] = {}
@@ -269,20 +276,31 @@ class BoardPages:
                 }
             )
             for version, shown in fresh:
-                part = DrawnEvent(macros.event_card(shown), macros.summary_row(shown))
+                card, row = macros.event_card(shown), macros.summary_row(shown)
+                part = DrawnEvent(card.encode(), row.encode())
                 self.parts.keep(version, part)
                 drawn[version] = part
-        html = Markup(
-            self.environment.get_template("board/events.html").render(
-                board=board, part=lambda entry: drawn[entry.version]
-            )
+        placed: list[bytes] = []
+
+        def place(held: bytes) -> Markup:
+            placed.append(held)
+            return Markup(f"<!--part {len(placed) - 1}-->")
+
+        layout = self.environment.get_template("board/events.html").render(
+            board=board,
+            card=lambda entry: place(drawn[entry.version].card),
+            summary_row=lambda entry: place(drawn[entry.version].summary_row),
+        )
+        pieces = PART_PLACE.split(layout)  # the layout's text, then a part's number, in turn
+        html = b"".join(
+            placed[int(piece)] if n % 2 else piece.encode() for n, piece in enumerate(pieces)
         )
         self._renders[tag] = html
         while len(self._renders) > CACHED_RENDERS:
             self._renders.popitem(last=False)
         return html
 
-    def cached_events(self, tag: str) -> Markup | None:
+    def cached_events(self, tag: str) -> bytes | None:
         return self._renders.get(tag)
 
     def drawn_part(self, version: EventVersion) -> DrawnEvent | None:

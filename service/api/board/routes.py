@@ -10,8 +10,9 @@ hours, and without anything a proxy may buffer or cut. The poll is cheap where i
 page sends back the version it shows (``If-None-Match``); while nothing changed the answer is a
 bodiless 304 after two statements (``service.flows.events.board.board_version``), and a change
 is rendered once per worker and served to every viewer of the same scope from there
-(``service.api.board.render``), drawing anew only the events it changed (``EventParts``). The page polls every ``POLL_MS`` (board.js), so a change shows
-within that plus one answer: well within 5 s.
+(``service.api.board.render``), drawing anew only the events it changed (``EventParts``). The
+page polls every ``POLL_MS`` (board.js), so a change shows within that plus one answer: well
+within 5 s.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from service.api.board.pages import (
     PAGE_HEADERS,
@@ -73,7 +75,7 @@ async def board_page(request: Request) -> Response:
         "board.html",
         root=root_of(request),
         viewer=actor,
-        events=events,
+        events=Markup(events.decode()),
         etag=_etag(tag),
         poll_ms=POLL_MS,
     )
