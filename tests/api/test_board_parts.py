@@ -1,4 +1,4 @@
-"""Each event's part of the board kept per version of the event (service.api.board.render,
+"""Each event's part of the board kept per version of the event (service.api.board.parts,
 ``EventParts``), on SQLite and PostgreSQL: bounded, a changed event drawn anew and an unchanged
 one placed as drawn, the page the same bytes as a board drawn from nothing, and no viewer handed
 the part drawn for a scope of viewers that sees more than it may."""
@@ -12,7 +12,8 @@ from datetime import datetime
 import httpx
 
 from models.base import utcnow
-from service.api.board.render import BoardPages, DrawnEvent, EventParts
+from service.api.board.parts import DrawnEvent, EventParts
+from service.api.board.render import BoardPages
 from service.flows.context import AppContext
 from service.flows.events.board import Board, EventVersion, board_version, read_board
 from service.flows.events.board_events import BoardEvent

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +28,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from service.api.board.curve import curve_svg
+from service.api.board.parts import DrawnEvent, EventParts
 from service.flows.events.board import Board, EventVersion
 from service.flows.events.board_events import BoardEvent, is_overdue, still_owed
 from service.plan.actor import Actor
@@ -95,9 +94,6 @@ ROLE_LABELS: Final = SaidNow(
 )
 # Rendered events kept per worker: one per version and scope seen lately.
 CACHED_RENDERS: Final = 64
-# Events' parts kept per worker, each for one version and scope: a wall of fifty open events
-# seen by a few scopes at once, with room for the parts each change leaves behind.
-CACHED_PARTS: Final = 512
 # Where each event's part goes in the layout (board/events.html) as drawn: a comment no text
 # drawn there can make, since autoescape turns every "<" of the data into "&lt;".
 PART_PLACE: Final = re.compile(r"<!--part (\d+)-->")
@@ -135,44 +131,6 @@ def script_words() -> dict[str, str]:
         "heard": _("实时 · {time} 已更新"),
         "lost": _("连接中断，正在重试 · 显示的可能不是最新情况"),
     }
-
-
-@dataclass(frozen=True, slots=True)
-class DrawnEvent:
-    """One event's part of the board as drawn at one version, in UTF-8: its card and its
-    summary row."""
-
-    card: bytes
-    summary_row: bytes
-
-
-class EventParts:
-    """The events' parts drawn lately, by version (``EventVersion``: the scope, the event, its
-    timeline seq and its count past due), the least lately used dropped beyond ``limit``. The
-    scope is in the key, so a part drawn for one scope is never handed to a viewer of another:
-    an agency's part holds its own actions only."""
-
-    def __init__(self, limit: int = CACHED_PARTS) -> None:
-        self.limit = limit
-        self._parts: OrderedDict[EventVersion, DrawnEvent] = OrderedDict()
-
-    def get(self, version: EventVersion) -> DrawnEvent | None:
-        part = self._parts.get(version)
-        if part is not None:
-            self._parts.move_to_end(version)
-        return part
-
-    def keep(self, version: EventVersion, part: DrawnEvent) -> None:
-        self._parts[version] = part
-        self._parts.move_to_end(version)
-        while len(self._parts) > self.limit:
-            self._parts.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._parts)
-
-    def __iter__(self) -> Iterator[EventVersion]:
-        return iter(self._parts)
 
 
 class BoardPages:
