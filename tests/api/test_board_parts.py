@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -15,10 +15,14 @@ from models.base import utcnow
 from service.api.board.parts import DrawnEvent, EventParts
 from service.api.board.render import BoardPages
 from service.flows.context import AppContext
-from service.flows.events.board import Board, EventVersion, board_version, read_board
+from service.flows.events.board import Board, EventVersion, OnBoard, board_version, read_board
 from service.flows.events.board_events import BoardEvent
+from service.flows.standing.listing import StandingPanel
+from service.flows.standing.schemas import StandingTaskRead
 from service.plan.actor import Actor
+from service.playbooks.bundle import Playbooks
 from tests.helpers import (
+    PLAYBOOKS_DIR,
     MakeToken,
     bearer_token_of,
     board_sign_in,
@@ -28,6 +32,7 @@ from tests.helpers import (
     report,
 )
 
+PLAYBOOKS = Playbooks.load(PLAYBOOKS_DIR)
 OBSERVER = Actor(id=uuid.uuid4(), name="值班观察员", role="observer")
 POLICE = Actor(id=uuid.uuid4(), name="指挥中心", role="agency", agency="public-security")
 
@@ -51,6 +56,41 @@ def test_the_parts_kept_are_bounded_the_least_lately_used_dropped() -> None:
     assert parts.get(second) is None
     # another scope's version of the same event is another part
     assert parts.get(_version(1, "agency:public-security")) is None
+
+
+def test_a_part_goes_where_the_layout_marks_it_and_nowhere_else() -> None:
+    """The page is the layout's bytes with each part where the layout marks it: text drawn in
+    the layout that reads like a mark (a standing task's title) is escaped, never replaced."""
+    at = datetime(2026, 7, 20, 6, 0, tzinfo=UTC)
+    task = StandingTaskRead(
+        id=uuid.uuid4(),
+        key="drill.yearly",
+        agency="power-company",
+        period="2026",
+        recurrence="yearly",
+        clause="8.1",
+        title="<!--part 0-->",
+        detail="",
+        state="pending",
+        raised_at=at,
+        due_at=at + timedelta(days=30),
+        playbook_version="1",
+        acknowledged_at=None,
+        completed_at=None,
+        cancelled_at=None,
+        cancel_reason=None,
+        escalated_at=None,
+        note=None,
+        event_id=None,
+        finding_id=None,
+        from_drill=False,
+        source_task_id=None,
+    )
+    card = DrawnEvent("<article>停电</article>".encode(), b"<a>row</a>")
+    board = Board([OnBoard(_version(1), card)], [], at, standing=StandingPanel([task], at))
+    page = BoardPages(PLAYBOOKS).events(uuid.uuid4().hex, board).decode()
+    assert page.count("<article>停电</article>") == 1
+    assert "&lt;!--part 0--&gt;" in page and "<!--part" not in page
 
 
 async def _drawn(
