@@ -74,12 +74,20 @@ async def test_the_board_is_read_once_per_version(
     assert renderer.draws == 2
 
 
-async def test_a_report_reads_its_own_event_alone(
-    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
-) -> None:
+async def two_events(
+    client: httpx.AsyncClient, make_token: MakeToken
+) -> tuple[dict[str, str], str, str]:
+    """A dispatcher's headers, and two events at level IV it reported: 柯桥区's and 上虞区's."""
     dispatcher = await make_token("dispatcher")
     keqiao = (await post(client, dispatcher, report(county("330603", 151, 64))))["event_id"]
     shangyu = (await post(client, dispatcher, report(county("330604", 200, 90))))["event_id"]
+    return dispatcher, keqiao, shangyu
+
+
+async def test_a_report_reads_its_own_event_alone(
+    client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
+) -> None:
+    dispatcher, keqiao, shangyu = await two_events(client, make_token)
     renderer = KeepingRenderer()
     _tag, before = await current_board(context, OBSERVER, renderer)
     assert sorted(map(str, renderer.read)) == sorted([keqiao, shangyu])
@@ -101,9 +109,7 @@ async def test_a_report_reads_its_own_event_alone(
 async def test_an_action_running_past_due_reads_its_event_anew(
     client: httpx.AsyncClient, make_token: MakeToken, context: AppContext
 ) -> None:
-    dispatcher = await make_token("dispatcher")
-    keqiao = (await post(client, dispatcher, report(county("330603", 151, 64))))["event_id"]
-    shangyu = (await post(client, dispatcher, report(county("330604", 200, 90))))["event_id"]
+    dispatcher, keqiao, shangyu = await two_events(client, make_token)
     renderer = KeepingRenderer()
     await current_board(context, OBSERVER, renderer)
     late = (await event_actions(client, dispatcher, shangyu))[0]
