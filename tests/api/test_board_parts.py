@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from models.base import utcnow
-from service.api.board.parts import DrawnEvent, EventParts
+from service.api.board.parts import DrawnEvent, DrawnPages, EventParts
 from service.api.board.render import BoardPages
 from service.flows.context import AppContext
 from service.flows.events.board import Board, EventVersion, OnBoard, board_version, read_board
@@ -56,6 +56,22 @@ def test_the_parts_kept_are_bounded_the_least_lately_used_dropped() -> None:
     assert parts.get(second) is None
     # another scope's version of the same event is another part
     assert parts.get(_version(1, "agency:public-security")) is None
+
+
+def test_the_pages_kept_are_bounded_by_count_and_by_bytes_the_newest_always_kept() -> None:
+    pages = DrawnPages(limit=3, most_bytes=10)
+    pages.keep("a", b"1234")
+    pages.keep("b", b"1234")
+    assert list(pages) == ["a", "b"] and pages.size == 8
+    pages.keep("c", b"1234")  # 12 bytes: the oldest goes
+    assert list(pages) == ["b", "c"] and pages.size == 8
+    pages.keep("c", b"12")  # the same version kept again counts once
+    assert list(pages) == ["b", "c"] and pages.size == 6
+    pages.keep("d", b"1")
+    pages.keep("e", b"1")  # four pages: past the count
+    assert list(pages) == ["c", "d", "e"] and pages.size == 4
+    pages.keep("huge", b"x" * 50)  # larger than the bound alone: kept, the rest dropped
+    assert list(pages) == ["huge"] and pages.get("huge") == b"x" * 50 and pages.get("c") is None
 
 
 def test_a_part_goes_where_the_layout_marks_it_and_nowhere_else() -> None:

@@ -18,7 +18,6 @@ whole text encoded again for each answer.
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +27,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from service.api.board.curve import curve_svg
-from service.api.board.parts import DrawnEvent, EventParts
+from service.api.board.parts import DrawnEvent, DrawnPages, EventParts
 from service.flows.events.board import Board, EventVersion
 from service.flows.events.board_events import BoardEvent, is_overdue, still_owed
 from service.plan.actor import Actor
@@ -92,8 +91,6 @@ ROLE_LABELS: Final = SaidNow(
         "agency": lambda: _("单位"),
     }
 )
-# Rendered events kept per worker: one per version and scope seen lately.
-CACHED_RENDERS: Final = 64
 # Where each event's part goes in the layout (board/events.html) as drawn: a comment no text
 # drawn there can make, since autoescape turns every "<" of the data into "&lt;".
 PART_PLACE: Final = re.compile(r"<!--part (\d+)-->")
@@ -176,7 +173,7 @@ class BoardPages:
             condition_words=condition_words,
             actor_words=actor_words,
         )
-        self._renders: OrderedDict[str, bytes] = OrderedDict()
+        self.pages = DrawnPages()
         self.parts = EventParts()
 
     def level_label(self, level: Level | None) -> str:
@@ -253,13 +250,11 @@ class BoardPages:
         html = b"".join(
             placed[int(piece)] if n % 2 else piece.encode() for n, piece in enumerate(pieces)
         )
-        self._renders[tag] = html
-        while len(self._renders) > CACHED_RENDERS:
-            self._renders.popitem(last=False)
+        self.pages.keep(tag, html)
         return html
 
     def cached_events(self, tag: str) -> bytes | None:
-        return self._renders.get(tag)
+        return self.pages.get(tag)
 
     def drawn_part(self, version: EventVersion) -> DrawnEvent | None:
         return self.parts.get(version)
