@@ -36,10 +36,11 @@ def held_actions(
         answer = client.get(f"/api/v1/agencies/{agency}/actions", params=params, headers=headers)
         if answer.status_code != 200:
             raise BenchError(f"polling {agency}: {answer.status_code} {answer.text[:300]}")
-        found += answer.json()["items"]
-        if answer.json()["next"] is None:
+        page = answer.json()
+        found += page["items"]
+        if page["next"] is None:
             return found
-        params["cursor"] = answer.json()["next"]
+        params["cursor"] = page["next"]
 
 
 QUIET = report(30.0)  # 19.9 % lost: below every threshold; figures and restoration updated

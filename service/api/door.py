@@ -43,7 +43,6 @@ from service.errors import Trouble
 
 log = logging.getLogger(__name__)
 
-_ID: Final = REQUEST_ID_HEADER
 _LANGUAGE: Final = b"accept-language"
 _AUTHORIZATION: Final = b"authorization"
 _LENGTH: Final = b"content-length"
@@ -62,7 +61,7 @@ class Head:
         self.length: int | None = None
         self.chunked = False
         for name, value in headers:
-            if name == _ID:
+            if name == REQUEST_ID_HEADER:
                 self.request_id = self.request_id or value  # the first, as before
             elif name == _LANGUAGE:
                 self.language = self.language or value
@@ -87,7 +86,7 @@ class Watched:
 
     def __init__(self, send: Send, request_id: str) -> None:
         self.send_to = send
-        self.echoed = (_ID, request_id.encode("ascii"))
+        self.echoed = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         self.status = 500  # what the client gets when the app fails before it answers
         self.started = False
         self.finished = False
