@@ -277,7 +277,10 @@ class Deliverer:
 
     async def _run(self) -> None:
         interval = self.settings.delivery_interval_seconds
-        while True:
+        # Stopping cancels this task, and also ends the loop here: a cancellation that a library
+        # swallows while a tick's statement is under way (the tick then returns) must not leave
+        # stop() waiting for a loop that goes on claiming.
+        while not self._stopping:
             self._wake.clear()  # before the tick: an attempt ending during it wakes the next
             try:
                 more = await self.tick()
