@@ -14,7 +14,6 @@ from typing import Final
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from service.api import problems
@@ -30,6 +29,7 @@ from service.api.public import install_public
 from service.api.render_pool import RenderPool
 from service.api.routes import (
     actions,
+    add_routes,
     commands,
     early_warnings,
     evaluation,
@@ -57,7 +57,6 @@ from service.store.trouble import trouble_of
 
 log = logging.getLogger(__name__)
 
-API_PREFIX = "/api/v1"
 API_ROUTERS = (
     reports.router,
     actions.router,
@@ -263,27 +262,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # and feeds from memory (service.api.public.front).
     # One count of wrong tokens per worker, for the API's check and the board's sign-in.
     app.state.wrong_tokens = wrong_tokens = WrongTokens()
-    # An included router's route knows its path without the prefix: give the timer each API
-    # route's whole template.
-    templates = {
-        id(route): API_PREFIX + route.path
-        for router in API_ROUTERS
-        for route in router.routes
-        if isinstance(route, APIRoute)
-    }
     app.add_middleware(
         Door,
         wrong_tokens=wrong_tokens,
         max_body_bytes=settings.max_body_bytes,
         log_requests=settings.request_log,
-        metrics=RequestMetrics(templates) if settings.metrics else None,
+        metrics=RequestMetrics() if settings.metrics else None,
         storage_trouble=trouble_of,
     )
     # FastAPI tries routes in order, at a cost per route: the hot paths first (dispatchers'
     # reports and classifications, agencies' polls). No two paths overlap, so order is free.
     for router in API_ROUTERS:
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(health.router)
+        add_routes(app, router)
+    add_routes(app, health.router)
     if settings.metrics:
         install_metrics(app)
     install_board(app, playbooks)

@@ -35,7 +35,7 @@ import hmac
 import math
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -127,16 +127,12 @@ class RequestMetrics:
     few). A request the route does not serve by its method (405) counts as ``unmatched``, as
     does one refused before routing (a missing token's 401, a body too large).
 
-    ``templates`` maps a route (by ``id``) to its whole template where the route's own
-    ``path`` lacks its router's prefix; any other route's ``path`` is its template.
-
     The three series a request moves are looked up once per route, method and status and kept
     (``series``): asking prometheus-client for a labelled child takes its lock and builds the
     label tuple each time, as much again as moving the values.
     """
 
-    def __init__(self, templates: Mapping[int, str]) -> None:
-        self.templates = templates
+    def __init__(self) -> None:
         self.series: dict[tuple[int, str, int], Series] = {}
 
     def record(self, scope: Scope, status: int, took: float) -> None:
@@ -165,7 +161,7 @@ class RequestMetrics:
         """The matched route's template, when the route serves this method."""
         if matched is None or method not in (getattr(matched, "methods", None) or METHODS):
             return UNMATCHED
-        return self.templates.get(id(matched)) or str(getattr(matched, "path", UNMATCHED))
+        return str(getattr(matched, "path", UNMATCHED))
 
 
 @dataclass(frozen=True, slots=True)

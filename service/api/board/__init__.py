@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from service.api.board import console, duties, sign_in
 from service.api.board.render import BoardPages
 from service.api.board.routes import router
+from service.api.routes import add_routes
 from service.playbooks.bundle import Playbooks
 
 STATIC: Final = Path(__file__).resolve().parent.parent / "static" / "board"
@@ -21,8 +22,8 @@ STATIC: Final = Path(__file__).resolve().parent.parent / "static" / "board"
 def install_board(app: FastAPI, playbooks: Playbooks) -> None:
     """Add the board's pages and the files they load (/board/static/)."""
     app.state.board_pages = BoardPages(playbooks)
-    app.include_router(router)
-    app.include_router(duties.router)
-    app.include_router(sign_in.router)
-    app.include_router(console.router)
+    add_routes(app, router)
+    add_routes(app, duties.router)
+    add_routes(app, sign_in.router)
+    add_routes(app, console.router)
     app.mount("/board/static", StaticFiles(directory=STATIC), name="board-static")

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from service.api.public.edition import PublicEditions
 from service.api.public.front import PublicFront
 from service.api.public.routes import router
+from service.api.routes import add_routes
 from service.config import Settings
 from service.playbooks.bundle import Playbooks
 
@@ -24,5 +25,5 @@ def install_public(app: FastAPI, playbooks: Playbooks, settings: Settings) -> No
     every other middleware, it is the outermost: call this last of the middleware."""
     app.state.public_editions = editions = PublicEditions(playbooks, settings)
     app.add_middleware(PublicFront, editions=editions)
-    app.include_router(router)
+    add_routes(app, router)
     app.mount("/public/static", StaticFiles(directory=STATIC), name="public-static")

@@ -13,6 +13,7 @@ from service.api.deps import ActorDep, AgencyDep, CommanderDep, ContextDep, role
 from service.api.idempotency import IdempotencyKey, answered, once_of
 from service.api.openapi import problems
 from service.api.pagination import Cursor, Limit
+from service.api.routes import API_V1
 from service.flows.actions import approval, detail, listing, progress
 from service.flows.actions.detail import ActionDetail
 from service.flows.actions.progress import Skip
@@ -29,7 +30,7 @@ from service.flows.schemas import Page
 from service.plan.actor import Actor
 from service.plan.duties import ActionState
 
-router = APIRouter(tags=["actions"], responses=problems(401, 403, 404, 422))
+router = APIRouter(prefix=API_V1, tags=["actions"], responses=problems(401, 403, 404, 422))
 
 
 @router.get(

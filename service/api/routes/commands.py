@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from service.api.deps import ContextDep, FieldActorDep, NotAgencyDep, fires
 from service.api.idempotency import IdempotencyKey, answered, once_of
 from service.api.openapi import problems
+from service.api.routes import API_V1
 from service.flows.events.schemas import EventRead
 from service.flows.response import attestations, closing, lead, levels, termination
 from service.flows.response.schemas import (
@@ -27,7 +28,7 @@ from service.flows.response.schemas import (
 )
 from service.plan.actor import Actor
 
-router = APIRouter(tags=["response"], responses=problems(401, 403, 404, 409, 422))
+router = APIRouter(prefix=API_V1, tags=["response"], responses=problems(401, 403, 404, 409, 422))
 
 
 @router.post(

@@ -11,12 +11,13 @@ from fastapi.responses import Response
 
 from service.api.deps import ActorDep, ContextDep, fires
 from service.api.openapi import problems
+from service.api.routes import API_V1
 from service.flows.warnings import alerts, early_warnings
 from service.flows.warnings.cap import CapSource, cap_alert
 from service.flows.warnings.schemas import WarningCreate, WarningDecision, WarningRead
 from service.plan.actor import Actor
 
-router = APIRouter(tags=["warnings"], responses=problems(401, 403, 404, 409, 422))
+router = APIRouter(prefix=API_V1, tags=["warnings"], responses=problems(401, 403, 404, 409, 422))
 
 
 @router.post(

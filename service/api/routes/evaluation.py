@@ -18,11 +18,12 @@ from fastapi.responses import HTMLResponse, Response
 from service.api.deps import ActorDep, ContextDep, RenderPoolDep
 from service.api.evaluation_report import FONT_FILE, FONTS_PATH, evaluation_page, evaluation_pdf
 from service.api.openapi import problems
+from service.api.routes import API_V1
 from service.flows.events.evaluation import evaluate_event
 from service.flows.events.schemas import EvaluationRead
 from service.words import current
 
-router = APIRouter(tags=["evaluation"], responses=problems(401, 403, 404, 422))
+router = APIRouter(prefix=API_V1, tags=["evaluation"], responses=problems(401, 403, 404, 422))
 
 # The page needs no script and loads only the service's font; the chart is inline SVG.
 PAGE_POLICY: Final = (

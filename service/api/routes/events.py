@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from service.api.deps import ActorDep, ContextDep, role
 from service.api.openapi import problems
 from service.api.pagination import Cursor, Limit
+from service.api.routes import API_V1
 from service.flows.drills import clock
 from service.flows.drills.schemas import DrillClockSet
 from service.flows.events import read as events
@@ -20,7 +21,7 @@ from service.plan.actor import Actor
 from service.plan.levels import Level
 from service.plan.lifecycle import EventState
 
-router = APIRouter(tags=["events"], responses=problems(401, 422))
+router = APIRouter(prefix=API_V1, tags=["events"], responses=problems(401, 422))
 
 
 @router.get("/events", summary="List events", operation_id="list_events")

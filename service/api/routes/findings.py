@@ -10,11 +10,12 @@ from fastapi import APIRouter
 
 from service.api.deps import ContextDep, role
 from service.api.openapi import problems
+from service.api.routes import API_V1
 from service.flows.events import findings
 from service.flows.events.schemas import FindingCreate, FindingRead, SignOffCreate, SignOffRead
 from service.plan.actor import Actor
 
-router = APIRouter(tags=["evaluation"], responses=problems(401, 403, 404, 409, 422))
+router = APIRouter(prefix=API_V1, tags=["evaluation"], responses=problems(401, 403, 404, 409, 422))
 
 CommanderDep = Annotated[Actor, role("commander")]
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from service.api.deps import ActorDep, CommanderDep, ContextDep, role
 from service.api.openapi import problems
 from service.api.pagination import Cursor, Limit
+from service.api.routes import API_V1
 from service.flows.releases import review
 from service.flows.releases.schemas import (
     ReleaseApproval,
@@ -20,7 +21,7 @@ from service.flows.releases.schemas import (
 from service.flows.schemas import Page
 from service.plan.actor import Actor
 
-router = APIRouter(tags=["releases"], responses=problems(401, 404, 422))
+router = APIRouter(prefix=API_V1, tags=["releases"], responses=problems(401, 404, 422))
 # Only the writes refuse for who the caller is (403) or for the state (409).
 DECISIONS = problems(403, 409, 503)
 

@@ -12,6 +12,7 @@ from service.api.exact_json import ExactNumbersRoute
 from service.api.idempotency import answered, once_of
 from service.api.metrics import REPORTS_RECEIVED
 from service.api.openapi import problems
+from service.api.routes import API_V1
 from service.flows.context import AppContext
 from service.flows.reports.classify import classify_snapshots
 from service.flows.reports.schemas import (
@@ -25,7 +26,7 @@ from service.flows.schemas import TEXT_PATTERN
 from service.plan.actor import Actor
 
 # Snapshots carry the figures plan 1.5 classifies by: their JSON numbers are read exactly.
-router = APIRouter(tags=["reports"], route_class=ExactNumbersRoute)
+router = APIRouter(prefix=API_V1, tags=["reports"], route_class=ExactNumbersRoute)
 
 
 @router.post(

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from service.api.deps import ActorDep, ContextDep, role
 from service.api.openapi import problems
+from service.api.routes import API_V1
 from service.flows.response import requisitions
 from service.flows.response.requisition_schemas import (
     RequisitionCreate,
@@ -19,7 +20,7 @@ from service.flows.response.requisition_schemas import (
 )
 from service.plan.actor import Actor
 
-router = APIRouter(tags=["requisitions"], responses=problems(401, 403, 404, 422))
+router = APIRouter(prefix=API_V1, tags=["requisitions"], responses=problems(401, 403, 404, 422))
 
 KeeperDep = Annotated[Actor, role("agency", "commander")]
 

@@ -13,13 +13,14 @@ from fastapi.responses import Response
 from service.api.deps import ActorDep, AgencyDep, CommanderDep, ContextDep
 from service.api.idempotency import IdempotencyKey, answered, once_of
 from service.api.openapi import problems
+from service.api.routes import API_V1
 from service.flows.actions.schemas import ActionCancel, ActionNote
 from service.flows.context import AppContext
 from service.flows.standing import listing, progress
 from service.flows.standing.schemas import StandingTaskList, StandingTaskRead
 from service.plan.duties import ActionState
 
-router = APIRouter(tags=["standing"], responses=problems(401, 403, 404, 422))
+router = APIRouter(prefix=API_V1, tags=["standing"], responses=problems(401, 403, 404, 422))
 
 
 @router.get(

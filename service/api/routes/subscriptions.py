@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from service.api.deps import ContextDep, role
 from service.api.openapi import problems
 from service.api.pagination import Cursor, Limit
+from service.api.routes import API_V1
 from service.flows.admin import subscriptions
 from service.flows.admin.schemas import (
     DeliveryRead,
@@ -21,7 +22,10 @@ from service.flows.schemas import Page
 from service.plan.notifications import DeliveryState
 
 router = APIRouter(
-    tags=["notifications"], responses=problems(401, 403, 422), dependencies=[role("admin")]
+    prefix=API_V1,
+    tags=["notifications"],
+    responses=problems(401, 403, 422),
+    dependencies=[role("admin")],
 )
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 
 from service.api.deps import ContextDep, role
 from service.api.openapi import problems
+from service.api.routes import API_V1
 from service.flows.admin.sign_ins import mint_sign_in_link
 from service.flows.admin.token_schemas import (
     SignInLinkCreate,
@@ -23,7 +24,7 @@ from service.flows.admin.tokens import issue_token, list_tokens, revoke_token
 from service.flows.schemas import Page
 from service.plan.actor import Actor
 
-router = APIRouter(tags=["tokens"], responses=problems(401, 403))
+router = APIRouter(prefix=API_V1, tags=["tokens"], responses=problems(401, 403))
 
 AdminDep = Annotated[Actor, role("admin")]
 
