@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import BindParameter, ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import StandingTask
@@ -40,9 +40,10 @@ def owing() -> ColumnElement[bool]:
     return StandingTask.state.in_(STANDING_OWING_STATES)
 
 
-def past_due(now: datetime) -> ColumnElement[bool]:
+def past_due(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """The task is overdue at ``now`` (``service.plan.standing.is_overdue`` in SQL): it still
-    owes its duty and its due time has passed. As the escalation and the board judge it."""
+    owes its duty and its due time has passed. As the escalation and the board judge it;
+    ``now`` may be a parameter of a statement built once."""
     return and_(owing(), StandingTask.due_at < now)
 
 
