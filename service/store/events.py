@@ -87,6 +87,16 @@ async def lock_grids(session: AsyncSession, regions: Iterable[str]) -> None:
         )
 
 
+# The statements every write to an event begins with, built once, the id a parameter: building
+# one (and its cache key) anew cost about 25 µs a statement on the hottest paths.
+_EVENT_ID: BindParameter[uuid.UUID] = bindparam("event_id")
+_LOCK_EVENT: Final = select(Event).where(Event.id == _EVENT_ID).with_for_update(key_share=True)
+_TRY_LOCK_EVENT: Final = (
+    select(Event).where(Event.id == _EVENT_ID).with_for_update(key_share=True, skip_locked=True)
+)
+_GRIDS_OF: Final = select(EventGrid).where(EventGrid.event_id == _EVENT_ID)
+
+
 async def lock_event(session: AsyncSession, event_id: uuid.UUID, field: str | None = None) -> Event:
     """The event, locked for this transaction (step 2 of the lock order).
 
@@ -94,9 +104,7 @@ async def lock_event(session: AsyncSession, event_id: uuid.UUID, field: str | No
     refer to the event (their foreign key takes a key-share lock) never waits on it. ``field``
     names the request field that gave the id, for the 404.
     """
-    event = await session.scalar(
-        select(Event).where(Event.id == event_id).with_for_update(key_share=True)
-    )
+    event = await session.scalar(_LOCK_EVENT, {"event_id": event_id})
     if event is None:
         raise NotFound(Said("事件 {id} 不存在", id=event_id), **({"field": field} if field else {}))
     return event
@@ -107,9 +115,7 @@ async def try_lock_event(session: AsyncSession, event_id: uuid.UUID) -> Event | 
     another transaction holds that lock (``SKIP LOCKED``) or the event is gone. For background
     work that may take another event meanwhile; on SQLite the writer lock already excludes
     everyone else, so this is ``lock_event``."""
-    return await session.scalar(
-        select(Event).where(Event.id == event_id).with_for_update(key_share=True, skip_locked=True)
-    )
+    return await session.scalar(_TRY_LOCK_EVENT, {"event_id": event_id})
 
 
 # The rows that hang off an event and are locked after it (step 3), and what a 404 calls each.
@@ -211,7 +217,7 @@ async def open_events_locked(
 
     Ordered by id, so that two transactions locking the same events lock them in one order.
     """
-    query = _open_events_naming(session.get_bind().dialect.name).with_for_update(key_share=True)
+    query = _open_events_locking(session.get_bind().dialect.name)
     return list(await session.scalars(query, _naming_params(regions, drill)))
 
 
@@ -268,6 +274,11 @@ def _open_events_naming(dialect: str) -> Select[Event]:
 
 
 @cache
+def _open_events_locking(dialect: str) -> Select[Event]:
+    return _open_events_naming(dialect).with_for_update(key_share=True)
+
+
+@cache
 def _covering(dialect: str) -> Select[uuid.UUID, int]:
     """The open events naming some of the bound grids, each with how many of them its reports
     name."""
@@ -283,7 +294,7 @@ async def grids_of(session: AsyncSession, event: Event) -> dict[str, EventGrid]:
     """The event's grids by code. Read after the event is locked, in a statement of its own: on
     PostgreSQL a locking statement's other tables come from the snapshot taken before it waited,
     which would miss grids the transaction it waited for added."""
-    found = await session.scalars(select(EventGrid).where(EventGrid.event_id == event.id))
+    found = await session.scalars(_GRIDS_OF, {"event_id": event.id})
     return {grid.region: grid for grid in found}
 
 
