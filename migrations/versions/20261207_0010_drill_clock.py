@@ -9,11 +9,10 @@ of the service's; a real event has none. A drill event already there takes the t
 timeline entry (else its last change): its clock starts where its record stands, so that nothing
 later is stamped before what it already holds.
 
-The column is added and dropped in place (ALTER TABLE), never by batch mode's rebuild: on SQLite
-the rebuild drops the old events table, and that drop deletes every event's children (their
-foreign keys cascade). For the same reason no CHECK ties the clock to the drill flag (SQLite
-adds one only by a rebuild): the service gives a clock to new drill events only, and refuses to
-move a real event's.
+The column is added and dropped in place (ALTER TABLE), not by batch mode's rebuild, which on
+SQLite would copy the events table whole. For the same reason no CHECK ties the clock to the
+drill flag (SQLite adds one only by a rebuild): the service gives a clock to new drill events
+only, and refuses to move a real event's.
 """
 
 from collections.abc import Sequence
@@ -50,6 +49,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # ALTER TABLE … DROP COLUMN in place (SQLite 3.35 and later), not batch mode's rebuild,
-    # whose drop of the old table would take the events' children with it.
+    # ALTER TABLE … DROP COLUMN in place (SQLite 3.35 and later), not batch mode's rebuild.
     op.drop_column("events", "drill_clock")

@@ -13,11 +13,11 @@ was written (a migration is a record; the models derive theirs with ``one_of``).
 
 Downgrading removes what the schema before had no place for: the CAP subscriptions and the
 public channels (with their deliveries), and the notices of the new types (with theirs). Every
-other delivery stays, both ways, on SQLite too (``_deliveries_kept``).
+other delivery stays, both ways, on SQLite too: its table rebuilds run with foreign keys off
+(migrations/env.py), so dropping the old table takes nothing with it.
 """
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
@@ -50,29 +50,7 @@ def _check(column: str, values: Sequence[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-@contextmanager
-def _deliveries_kept() -> Iterator[None]:
-    """SQLite changes a CHECK constraint by copying the table, dropping it and renaming the
-    copy (Alembic's batch mode); with foreign keys on, the drop deletes what cascades from it:
-    every delivery of the subscriptions and notices there are. They are put back after."""
-    sqlite = op.get_bind().dialect.name == "sqlite"
-    if sqlite:
-        op.execute("CREATE TEMP TABLE kept_deliveries AS SELECT * FROM deliveries")
-    yield
-    if sqlite:
-        op.execute(
-            "INSERT INTO deliveries SELECT * FROM kept_deliveries"
-            " WHERE id NOT IN (SELECT id FROM deliveries)"
-        )
-        op.execute("DROP TABLE kept_deliveries")
-
-
 def upgrade() -> None:
-    with _deliveries_kept():
-        _upgrade()
-
-
-def _upgrade() -> None:
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("channel", sa.String(length=10), nullable=True))
         batch_op.create_check_constraint(
@@ -111,11 +89,6 @@ def downgrade() -> None:
     op.execute(sa.delete(deliveries).where(deliveries.c.message_id.in_(new)))
     op.execute(sa.delete(subscriptions).where(subscriptions.c.id.in_(public)))
     op.execute(sa.delete(outbox).where(outbox.c.type.in_(NEW_NOTICE_TYPES)))
-    with _deliveries_kept():
-        _downgrade()
-
-
-def _downgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("ck_outbox_type"), type_="check")
         batch_op.create_check_constraint(batch_op.f("ck_outbox_type"), _check("type", NOTICE_TYPES))
